@@ -1,0 +1,50 @@
+"""Errors a user can meet, each naming the file, entry, node or field and what to do.
+
+The GUI shows them in a dialog and the CLI prints them on stderr; anything else that
+escapes is a bug and gets a traceback.
+"""
+
+
+class PyTorchGUIError(Exception):
+    """Base of every error that is the user's input, not a bug."""
+
+
+class CatalogError(PyTorchGUIError):
+    """A function database file is malformed or names something torch does not have."""
+
+
+class UnknownEntryError(CatalogError, KeyError):
+    """A name that is not in the catalogue."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ParameterError(PyTorchGUIError, ValueError):
+    """A parameter value that its spec does not accept."""
+
+    def __init__(self, message: str, *, entry: str = "", parameter: str = "", node: str = ""):
+        super().__init__(message)
+        self.entry = entry
+        self.parameter = parameter
+        self.node = node
+
+
+class NetworkError(PyTorchGUIError):
+    """An operation on a network that cannot be done (unknown node, duplicate name, ...)."""
+
+    def __init__(self, message: str, *, node: str = ""):
+        super().__init__(message)
+        self.node = node
+
+
+class NetworkFormatError(PyTorchGUIError):
+    """A network file that cannot be read: bad JSON, unknown type, over a limit."""
+
+
+class GraphError(NetworkError):
+    """The topology cannot be compiled: cycle, dangling link, no first layer, ..."""
+
+
+class ShapeError(NetworkError):
+    """A node cannot take the shape of its input."""

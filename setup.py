@@ -1,0 +1,43 @@
+"""Packaging for PyTorchGUI.
+
+The data folders (function_db/, ui/, resources/) sit at the top of the repository, beside
+the package, so they are easy to find and edit. `package_dir` maps them into the package
+as `pytorchgui/function_db` etc. for a normal (wheel) install; `pytorchgui.paths` finds
+them in either place, so editable and normal installs behave alike.
+"""
+from setuptools import setup
+
+DATA_PACKAGES = {
+    "pytorchgui.function_db": "function_db",
+    "pytorchgui.ui": "ui",
+    "pytorchgui.resources": "resources",
+}
+
+setup(
+    name="pytorchgui",
+    version="0.1.0",
+    description="Design, train and evaluate PyTorch networks in a desktop app, without code",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=["pytorchgui", "pytorchgui.core", "pytorchgui.gui", *DATA_PACKAGES],
+    package_dir={"pytorchgui": "pytorchgui", **DATA_PACKAGES},
+    package_data={
+        "pytorchgui.function_db": ["*.json"],
+        "pytorchgui.ui": ["*.ui"],
+        "pytorchgui.resources": ["**/*"],
+    },
+    install_requires=[
+        "PyQt5>=5.15",
+        "torch>=2.10",
+        "torchvision",
+        "networkx>=3.0",
+        "pyqtgraph>=0.13",
+        "pandas>=2.0",
+        "appdirs>=1.4",
+    ],
+    extras_require={
+        "test": ["pytest>=7", "pytest-qt>=4.2", "hypothesis>=6"],
+    },
+    entry_points={"console_scripts": ["pytorchgui = pytorchgui.cli:main"]},
+)
