@@ -228,6 +228,7 @@ class CatalogEntry:
     inputs: int = 1
     variadic: bool = False
     output_index: int | None = None
+    same_shape: bool = False
     call: str = "forward"
     loss: LossInfo | None = None
     notes: str = ""
@@ -335,6 +336,7 @@ class CatalogEntry:
             inputs=int(data.get("inputs", 1)),
             variadic=bool(data.get("variadic", False)),
             output_index=data.get("output_index"),
+            same_shape=data.get("shape") == "same",
             call=str(data.get("call", "forward")),
             loss=loss,
             notes=str(data.get("notes", "")),

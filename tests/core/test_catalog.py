@@ -83,9 +83,12 @@ def test_layer_or_activation_builds_with_defaults_and_runs(entry):
     generator = torch.Generator().manual_seed(0)
     module = entry.build(entry.example.get("parameters", {}))
     assert isinstance(module, torch.nn.Module)
-    output = run_forward(entry, module.eval(), sample_input(entry, generator))
+    x = sample_input(entry, generator)
+    output = run_forward(entry, module.eval(), x)
     assert isinstance(output, torch.Tensor)
     assert output.numel() > 0
+    if entry.same_shape:
+        assert output.shape == x.shape and output.dtype == x.dtype
 
 
 @pytest.mark.filterwarnings("ignore:reduction. 'mean' divides:UserWarning")  # KLDivLoss's torch default

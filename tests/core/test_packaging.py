@@ -26,7 +26,7 @@ def test_wheel_install_carries_and_finds_the_data(tmp_path):
     wheel = next(tmp_path.glob("pytorchgui-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     for required in ("pytorchgui/function_db/layers.json", "pytorchgui/function_db/optimizers.json",
-                     "pytorchgui/ui/main_window.ui"):
+                     "pytorchgui/ui/main_window.ui", "pytorchgui/resources/networks/lenet5.json"):
         assert required in names
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],

@@ -1,0 +1,216 @@
+"""Network files: round trips, the first PyTorchGUI's files, atomic saves, a closed world."""
+import json
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pytorchgui import paths
+from pytorchgui.core import network_format
+from pytorchgui.core.errors import NetworkFormatError
+from pytorchgui.core.network import Network
+from pytorchgui.core.shapes import infer_shapes
+
+EXAMPLES = sorted(paths.example_networks_dir().glob("*.json"))
+LEGACY = Path(__file__).parent.parent / "data" / "legacy_network_example.json"
+
+
+def test_examples_are_there():
+    assert {p.stem for p in EXAMPLES} >= {"mlp", "lenet5", "small_cnn", "small_resnet", "legacy_example"}
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_round_trip_is_lossless(path, tmp_path):
+    network = network_format.load(path)
+    saved = tmp_path / "saved.json"
+    network_format.save(network, saved)
+    again = network_format.load(saved)
+    assert again == network
+    assert network_format.dumps(again) == saved.read_text()
+
+
+def test_current_examples_are_saved_in_the_current_format():
+    for path in EXAMPLES:
+        if path.stem != "legacy_example":
+            assert network_format.dumps(network_format.load(path)) == path.read_text(), path
+
+
+def test_legacy_file_loads_and_reports_each_unset_value():
+    network = network_format.load(LEGACY)
+    assert list(network.nodes) == ["Layer 1", "Layer 2", "Activation 1"]
+    assert network.first_layers == ["Layer 1"]
+    assert network.node("Layer 1").next_layers == ["Layer 2"]
+    assert network.node("Activation 1").node_class == "activation_function"
+    assert network.node("Layer 1").parameters["kernel_size"] == 0
+    messages = [p.message for p in network.problems()]
+    assert "node 'Layer 1': Conv1d parameter 'in_channels' must be >= 1, got 0" in messages
+    assert "node 'Layer 2': Unfold parameter 'kernel_size' must be >= 1, got 0" in messages
+    assert not network.topology_problems()
+
+
+def test_legacy_file_is_migrated_to_version_2(tmp_path):
+    network = network_format.load(LEGACY)
+    document = network_format.to_document(network)
+    assert document["$version"] == 2
+    assert document["Layer 1"]["nextLayer"] == "Layer 2" and document["Layer 1"]["firstLayer"] is True
+    network_format.save(network, tmp_path / "new.json")
+    assert network_format.load(tmp_path / "new.json") == network
+
+
+def test_branches_are_written_as_lists_and_merge_input_order_survives(tmp_path):
+    network = network_format.load(paths.example_networks_dir() / "small_resnet.json")
+    document = network_format.to_document(network)
+    assert document["stem_relu"]["nextLayer"] == ["block1_conv1", "block1_add"]
+    assert network.inputs_of("block2_add") == ["block2_bn2", "block2_shortcut_bn"]
+    network_format.save(network, tmp_path / "r.json")
+    assert network_format.load(tmp_path / "r.json").inputs_of("block2_add") == ["block2_bn2", "block2_shortcut_bn"]
+
+
+def test_positions_are_saved(tmp_path):
+    network = Network()
+    network.add_node("ReLU", "a", first_layer=True, position=(12.5, -3.0))
+    network_format.save(network, tmp_path / "p.json")
+    assert network_format.load(tmp_path / "p.json").node("a").position == (12.5, -3.0)
+
+
+def test_save_is_atomic(tmp_path, monkeypatch):
+    target = tmp_path / "net.json"
+    target.write_text("original")
+    network = network_format.load(paths.example_networks_dir() / "lenet5.json")
+
+    def broken_fsync(descriptor):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", broken_fsync)
+    with pytest.raises(OSError):
+        network_format.save(network, target)
+    assert target.read_text() == "original"
+    assert [p.name for p in tmp_path.iterdir()] == ["net.json"]
+
+
+@pytest.mark.parametrize(
+    "document, message",
+    [
+        ("{", "is not valid JSON (line 1"),
+        ("[]", "a network file is a JSON object"),
+        ('{"$format": "other"}', "not a PyTorchGUI network file"),
+        ('{"$format": "pytorchgui.network", "$version": 3}', "written by a newer PyTorchGUI (format version 3"),
+        ('{"$format": "pytorchgui.network", "$version": "2"}', "$version must be a positive whole number"),
+        ('{"$version": 2}', "has $version but no $format"),
+        ('{"a": {"class": "layer", "type": "os.system"}}', "'os.system' is not a layer or activation"),
+        ('{"a": {"class": "layer", "type": "ReLU"}}', "class 'layer' does not fit ReLU"),
+        ('{"a": {"type": "ReLU", "parameters": {"inplace": {"__class__": "x"}}}}', "parameter 'inplace' must be"),
+        ('{"a": {"type": "ReLU", "parameters": {"colour": 1}}}', "ReLU has no parameter 'colour'"),
+        ('{"a": {"type": "ReLU", "code": "import os"}}', "unknown key 'code'"),
+        ('{"a": {"type": "ReLU", "nextLayer": 3}}', "nextLayer must be a node name"),
+        ('{"a": {"type": "ReLU", "nextLayer": ["b", "b"]}}', "same next layer twice"),
+        ('{"a": {"type": "ReLU", "firstLayer": "yes"}}', "firstLayer must be true or false"),
+        ('{"a": {"type": "ReLU", "position": [1]}}', "position must be [x, y]"),
+        ('{"a": 5}', "node 'a' must be an object"),
+        ('{" a": {"type": "ReLU"}}', "cannot name a node"),
+        ('{"$format": "pytorchgui.network", "$version": 2, "$loss": {"type": "Fake"}}', "not in the losses"),
+        ('{"$format": "pytorchgui.network", "$version": 2, "$optimizer": {"type": "SGD", "parameters": {"lr": -1}}}',
+         "'lr' must be >= 0"),
+        ('{"$format": "pytorchgui.network", "$version": 2, "$input": {"shape": [0]}}', "positive integers"),
+        ('{"$format": "pytorchgui.network", "$version": 2, "$run": 1}', "unknown setting '$run'"),
+        ('{"a": {"type": "Linear", "parameters": {"in_features": [[[1]]]}}}', "must be a number"),
+    ],
+)
+def test_bad_documents_name_the_problem(document, message):
+    with pytest.raises(NetworkFormatError) as caught:
+        network_format.loads(document, source="net.json")
+    assert message in str(caught.value)
+    assert "net.json" in str(caught.value)
+
+
+def test_limits_are_checked_before_building(tmp_path):
+    too_many = {f"n{i}": {"type": "ReLU"} for i in range(network_format.MAX_NODES + 1)}
+    with pytest.raises(NetworkFormatError, match="nodes; PyTorchGUI opens networks of up to"):
+        network_format.loads(json.dumps(too_many))
+    with pytest.raises(NetworkFormatError, match="nested"):
+        network_format.loads("[" * 100000 + "]" * 100000)
+    with pytest.raises(NetworkFormatError, match="nested deeper"):
+        network_format.loads(json.dumps({"a": {"parameters": {"x": [[[[[[1]]]]]]}}}))
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * (network_format.MAX_FILE_BYTES + 1))
+    with pytest.raises(NetworkFormatError, match="larger than a network file can be"):
+        network_format.load(big)
+    with pytest.raises(NetworkFormatError, match="cannot read"):
+        network_format.load(tmp_path / "missing.json")
+    (tmp_path / "binary.json").write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(NetworkFormatError, match="not a text file"):
+        network_format.load(tmp_path / "binary.json")
+
+
+def test_huge_layer_is_refused_without_allocating():
+    document = {"fc": {"type": "Linear", "firstLayer": True,
+                       "parameters": {"in_features": 10**6, "out_features": 10**6}},
+                "$format": "pytorchgui.network", "$version": 2, "$input": {"shape": [10**6]}}
+    network = network_format.from_document(document)
+    report = infer_shapes(network)
+    assert [p.message for p in report.problems] == [
+        "Linear 'fc' would have 1,000,001,000,000 parameters; PyTorchGUI builds layers of up to 1,000,000,000: "
+        "make it smaller"]
+
+
+# -- fuzzing: only NetworkFormatError may escape the loader ------------------------------------
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=True) | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=20,
+)
+KEYS = ["class", "type", "parameters", "nextLayer", "firstLayer", "position", "$format", "$version", "$input",
+        "$loss", "$optimizer", "in_channels", "kernel_size", "shape", "dtype", "lr"]
+TYPES = ["Conv2d", "Linear", "ReLU", "Add", "MaxUnpool2d", "SGD", "CrossEntropyLoss", "Nope", "layer",
+         "activation_function", "merge"]
+
+
+def load_or_format_error(document):
+    try:
+        network = network_format.from_document(document, source="fuzz.json")
+    except NetworkFormatError:
+        return
+    # A document that loads must also survive checking and a round trip.
+    network.problems()
+    infer_shapes(network)
+    assert network_format.loads(network_format.dumps(network)) == network
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(json_values)
+def test_fuzz_random_documents(document):
+    load_or_format_error(document)
+
+
+def mutate(document, data):
+    """Replace, delete or insert values at random places of a valid document."""
+    document = json.loads(json.dumps(document))
+    for _ in range(data.draw(st.integers(1, 4))):
+        container = document
+        path_length = data.draw(st.integers(0, 3))
+        for _ in range(path_length):
+            if isinstance(container, dict) and container:
+                child = container[data.draw(st.sampled_from(sorted(container)))]
+                if isinstance(child, (dict, list)):
+                    container = child
+        action = data.draw(st.sampled_from(["replace", "delete", "insert"]))
+        if isinstance(container, dict):
+            key = data.draw(st.sampled_from(sorted(container) + KEYS)) if container else data.draw(st.sampled_from(KEYS))
+            if action == "delete":
+                container.pop(key, None)
+            else:
+                container[key] = data.draw(json_values | st.sampled_from(TYPES))
+        elif isinstance(container, list) and container:
+            container[data.draw(st.integers(0, len(container) - 1))] = data.draw(json_values)
+    return document
+
+
+VALID = [json.loads(p.read_text()) for p in EXAMPLES]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(VALID), st.data())
+def test_fuzz_mutated_examples(document, data):
+    load_or_format_error(mutate(document, data))
