@@ -5,13 +5,16 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    from PyQt5 import QtWidgets
+    from PyQt5 import QtCore, QtWidgets
 
+    from pytorchgui.gui.dialogs import install_exception_hook
     from pytorchgui.gui.main_window import MainWindow
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv if argv is None else argv)
     app.setApplicationName("PyTorchGUI")
     app.setOrganizationName("PyTorchGUI")
+    install_exception_hook()
     window = MainWindow()
     window.show()
+    QtCore.QTimer.singleShot(0, window.offer_recovery)
     return app.exec_()

@@ -1,9 +1,17 @@
 """The main window: the Qt Designer layout from ui/main_window.ui, its menus and tabs."""
 from __future__ import annotations
 
-from PyQt5 import QtCore, QtWidgets, uic
+from pathlib import Path
 
-from pytorchgui import __version__, paths
+from PyQt5 import QtCore, QtGui, QtWidgets, uic
+
+from pytorchgui import __version__, paths, settings
+from pytorchgui.core.errors import PyTorchGUIError
+from pytorchgui.gui import dialogs
+from pytorchgui.gui.document import NetworkDocument, autosave_info, discard_autosave
+from pytorchgui.gui.network_tab import NETWORK_FILE_FILTER, NetworkTab
+
+START_EXAMPLE = "lenet5.json"
 
 
 def load_ui(name: str, widget: QtWidgets.QWidget) -> None:
@@ -20,20 +28,176 @@ def empty_state(text: str) -> QtWidgets.QLabel:
 
 
 class MainWindow(QtWidgets.QMainWindow):
-    def __init__(self, parent: QtWidgets.QWidget | None = None):
+    def __init__(self, parent: QtWidgets.QWidget | None = None, *, open_example: bool = True):
         super().__init__(parent)
         load_ui("main_window", self)
-        self.actionQuit.triggered.connect(self.close)
-        self.actionAbout.triggered.connect(self.show_about)
+        self.setAcceptDrops(True)
+        self.document = NetworkDocument(self)
+        self.network_tab = NetworkTab(self.document)
+        QtWidgets.QVBoxLayout(self.networkTab).addWidget(self.network_tab)
+        self.networkTab.layout().setContentsMargins(0, 0, 0, 0)
         for tab, text in (
             (self.dataTab, "Import a dataset to train on: MNIST, CIFAR-10, a folder of images or a CSV table."),
-            (self.networkTab, "Build a network from layers and activation functions."),
             (self.trainTab, "Train the network on the training set and watch its loss fall."),
             (self.evaluationTab, "Measure the trained network on the test set."),
         ):
             if tab.layout() is None:
                 QtWidgets.QVBoxLayout(tab).addWidget(empty_state(text))
-        self.statusBar().showMessage("Ready")
+        self._connect_actions()
+        self.document.path_changed.connect(self._update_title)
+        self.document.modified_changed.connect(self._update_title)
+        self.network_tab.report_changed.connect(self._report_changed)
+        self._update_title()
+        self._update_recent_menu()
+        if open_example:
+            self.document.open_example(paths.example_networks_dir() / START_EXAMPLE)
+            self.statusBar().showMessage(f"Opened the example {START_EXAMPLE}: look around, or File > New", 8000)
+
+    # -- menus -----------------------------------------------------------------------
+    def _connect_actions(self) -> None:
+        self.actionNew.triggered.connect(self.new_file)
+        self.actionOpen.triggered.connect(lambda: self.open_file())
+        self.actionSave.triggered.connect(self.save_file)
+        self.actionSaveAs.triggered.connect(self.save_file_as)
+        self.actionQuit.triggered.connect(self.close)
+        self.actionAbout.triggered.connect(self.show_about)
+        self.actionDelete.triggered.connect(self.network_tab.delete_selection)
+        self.actionRename.triggered.connect(self.network_tab.rename_current)
+        self.actionFitToView.triggered.connect(self.network_tab.view.fit)
+        self.actionTidyLayout.triggered.connect(self.network_tab.tidy_layout)
+        stack = self.document.undo_stack
+        self.actionUndo = stack.createUndoAction(self, "&Undo")
+        self.actionUndo.setShortcut(QtGui.QKeySequence.Undo)
+        self.actionRedo = stack.createRedoAction(self, "&Redo")
+        self.actionRedo.setShortcuts([QtGui.QKeySequence("Ctrl+Y"), QtGui.QKeySequence.Redo])
+        first = self.menuEdit.actions()[0] if self.menuEdit.actions() else None
+        self.menuEdit.insertAction(first, self.actionUndo)
+        self.menuEdit.insertAction(first, self.actionRedo)
+        self.menuEdit.insertSeparator(first)
+        for text, factor, keys in (("Zoom &In", 1.25, QtGui.QKeySequence.ZoomIn),
+                                   ("Zoom &Out", 0.8, QtGui.QKeySequence.ZoomOut)):
+            action = self.menuView.addAction(text)
+            action.setShortcut(keys)
+            action.triggered.connect(lambda _=False, f=factor: self.network_tab.view.zoom(f))
+        export = self.menuExport.addAction("Model &summary as CSV…")
+        export.triggered.connect(self.network_tab.export_summary)
+
+    def _update_recent_menu(self) -> None:
+        self.menuOpenRecent.clear()
+        files = settings.recent_files()
+        for index, path in enumerate(files, start=1):
+            action = self.menuOpenRecent.addAction(f"&{index} {Path(path).name}")
+            action.setToolTip(path)
+            action.triggered.connect(lambda _=False, p=path: self.open_file(p))
+        if not files:
+            self.menuOpenRecent.addAction("No recent files").setEnabled(False)
+
+    def _update_title(self) -> None:
+        self.setWindowTitle(f"{self.document.display_name}[*] — PyTorchGUI")
+        self.setWindowModified(self.document.is_modified)
+
+    def _report_changed(self, report) -> None:
+        if report.ok:
+            self.statusBar().showMessage(f"{report.total_parameters:,} parameters, output "
+                                         f"{list(report.output_shape or [])}", 4000)
+
+    # -- files -----------------------------------------------------------------------
+    def maybe_save(self) -> bool:
+        """Ask about unsaved changes; False means the user cancelled."""
+        if not self.document.is_modified:
+            return True
+        answer = dialogs.ask_save_changes(self, self.document.display_name)
+        if answer == QtWidgets.QMessageBox.Save:
+            return self.save_file()
+        return answer == QtWidgets.QMessageBox.Discard
+
+    def new_file(self) -> None:
+        if self.maybe_save():
+            self.document.new()
+            self.statusBar().showMessage("New network: add a layer with the controls on the left", 5000)
+
+    def open_file(self, path: str | None = None) -> bool:
+        if not self.maybe_save():
+            return False
+        if path is None:
+            start = str(self.document.path.parent) if self.document.path else str(paths.example_networks_dir())
+            path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open network", start, NETWORK_FILE_FILTER)
+            if not path:
+                return False
+        try:
+            self.document.open(path)
+        except PyTorchGUIError as error:
+            dialogs.show_error(self, "Cannot open the network", f"{error}\n\nThe current network is unchanged.")
+            if not Path(path).exists():
+                settings.remove_recent_file(path)
+            self._update_recent_menu()
+            return False
+        self._update_recent_menu()
+        self.statusBar().showMessage(f"Opened {path}", 5000)
+        return True
+
+    def save_file(self) -> bool:
+        if self.document.path is None:
+            return self.save_file_as()
+        return self._save_to(self.document.path)
+
+    def save_file_as(self) -> bool:
+        start = str(self.document.path or Path.home() / self.document.display_name)
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save network", start, NETWORK_FILE_FILTER)
+        if not path:
+            return False
+        if not path.lower().endswith(".json"):
+            path += ".json"
+        return self._save_to(Path(path))
+
+    def _save_to(self, path: Path) -> bool:
+        try:
+            self.document.save(path)
+        except OSError as error:
+            dialogs.show_error(self, "Cannot save", f"Cannot write {path}: {error.strerror or error}\n\n"
+                                                    "The file on disk is unchanged.")
+            return False
+        self._update_recent_menu()
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+        return True
+
+    def offer_recovery(self) -> None:
+        """After a crash, offer the autosaved network (called once the window is shown)."""
+        info = autosave_info()
+        if info is None:
+            return
+        original = info.get("original_path") or "an untitled network"
+        answer = QtWidgets.QMessageBox.question(
+            self, "Recover unsaved work?",
+            f"PyTorchGUI did not close normally. An autosave of {original} with unsaved changes exists.\n\n"
+            "Recover it?", QtWidgets.QMessageBox.Yes | QtWidgets.QMessageBox.No, QtWidgets.QMessageBox.Yes)
+        if answer == QtWidgets.QMessageBox.Yes:
+            try:
+                self.document.recover()
+            except PyTorchGUIError as error:
+                dialogs.show_error(self, "Cannot recover", str(error))
+                return
+            self.statusBar().showMessage("Recovered the autosaved network: save it to keep it", 8000)
+        discard_autosave()
+
+    # -- window events ---------------------------------------------------------------
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        if self.maybe_save():
+            discard_autosave()
+            event.accept()
+        else:
+            event.ignore()
+
+    def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:
+        if any(url.toLocalFile().lower().endswith(".json") for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QtGui.QDropEvent) -> None:
+        for url in event.mimeData().urls():
+            if url.toLocalFile().lower().endswith(".json"):
+                event.acceptProposedAction()
+                self.open_file(url.toLocalFile())
+                return
 
     def show_about(self) -> None:
         import torch  # imported here so that painting the window never waits for torch

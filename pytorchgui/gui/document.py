@@ -1,0 +1,179 @@
+"""The open network as a document: its file, its undo history, its autosave.
+
+Every edit goes through `apply`, which runs the core operation on the network and, if it
+changed anything, pushes an undo command holding the network before and after. Undo and
+redo put a whole snapshot back (networks are small), so every kind of edit, and any
+combination of them, undoes the same way. The undo stack's clean state is the saved
+state: undoing back to it clears the modified marker.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Callable
+
+from PyQt5 import QtCore, QtWidgets
+
+from pytorchgui import paths, settings
+from pytorchgui.core import network_format
+from pytorchgui.core.atomic import atomic_write_text
+from pytorchgui.core.network import Network
+
+AUTOSAVE_INTERVAL_MS = 60_000
+
+
+class SnapshotCommand(QtWidgets.QUndoCommand):
+    def __init__(self, text: str, network: Network, before: Network, after: Network):
+        super().__init__(text)
+        self.network, self.before, self.after = network, before, after
+        self._done = True  # the operation ran before the command was pushed
+
+    def redo(self) -> None:
+        if self._done:
+            self._done = False
+            return
+        self.network.replace_with(self.after)
+
+    def undo(self) -> None:
+        self.network.replace_with(self.before)
+
+
+class NetworkDocument(QtCore.QObject):
+    """The network being edited, where it is saved, and whether it has changed."""
+
+    path_changed = QtCore.pyqtSignal()
+    modified_changed = QtCore.pyqtSignal(bool)
+
+    def __init__(self, parent: QtCore.QObject | None = None):
+        super().__init__(parent)
+        self.network = Network()
+        self.path: Path | None = None
+        self.undo_stack = QtWidgets.QUndoStack(self)
+        # A bound method, not a lambda: PyQt disconnects it when the document is destroyed,
+        # and the undo stack emits cleanChanged while it is destroyed with it.
+        self.undo_stack.cleanChanged.connect(self._clean_changed)
+        self._recovered = False  # content from an autosave: modified though nothing is on the stack
+        self.example_name = ""  # the shipped example this untitled network started from
+        self._autosaved_index = 0
+        self.autosave_timer = QtCore.QTimer(self)
+        self.autosave_timer.setInterval(AUTOSAVE_INTERVAL_MS)
+        self.autosave_timer.timeout.connect(self.autosave)
+        self.autosave_timer.start()
+
+    def _clean_changed(self, clean: bool) -> None:
+        self.modified_changed.emit(self.is_modified)
+
+    # -- state -----------------------------------------------------------------------
+    @property
+    def is_modified(self) -> bool:
+        return self._recovered or not self.undo_stack.isClean()
+
+    @property
+    def display_name(self) -> str:
+        if self.path:
+            return self.path.name
+        return f"{self.example_name} (example)" if self.example_name else "untitled.json"
+
+    # -- editing ---------------------------------------------------------------------
+    def apply(self, text: str, operation: Callable[[], object]) -> bool:
+        """Run `operation` (which edits self.network) as one undoable step.
+
+        Core errors propagate unchanged; a failed operation leaves the network as it was
+        (each core operation validates before it changes anything, and a partial change
+        is rolled back here). Returns whether anything changed.
+        """
+        before = self.network.copy()
+        try:
+            operation()
+        except BaseException:
+            if self.network != before:
+                self.network.replace_with(before)
+            raise
+        if self.network == before:
+            return False
+        self.undo_stack.push(SnapshotCommand(text, self.network, before, self.network.copy()))
+        return True
+
+    # -- files -----------------------------------------------------------------------
+    def _take(self, network: Network, path: Path | None, recovered: bool = False) -> None:
+        self.network.replace_with(network)
+        self.path = path
+        self.example_name = ""
+        self._recovered = recovered
+        self.undo_stack.clear()
+        self.undo_stack.setClean()
+        self._autosaved_index = 0
+        self.path_changed.emit()
+        self.modified_changed.emit(self.is_modified)
+
+    def new(self) -> None:
+        self._take(Network(), None)
+
+    def open(self, path: str | Path) -> None:
+        """Load a file; raises NetworkFormatError and keeps the current network if it fails."""
+        path = Path(path)
+        network = network_format.load(path, self.network.catalog)
+        self._take(network, path)
+        settings.add_recent_file(path)
+
+    def open_example(self, path: Path) -> None:
+        """An example opens as an untitled copy, so Save never overwrites the shipped file."""
+        self._take(network_format.load(path, self.network.catalog), None)
+        self.example_name = path.name
+        self.path_changed.emit()
+
+    def save(self, path: str | Path | None = None) -> None:
+        target = Path(path) if path is not None else self.path
+        if target is None:
+            raise ValueError("no file name: use save as")
+        network_format.save(self.network, target)
+        self.path = target
+        self.example_name = ""
+        self._recovered = False
+        self.undo_stack.setClean()
+        self.path_changed.emit()
+        self.modified_changed.emit(self.is_modified)
+        settings.add_recent_file(target)
+        discard_autosave()
+
+    # -- autosave --------------------------------------------------------------------
+    def autosave(self) -> bool:
+        """Write the network to the autosave folder if it changed since the last time."""
+        if not self.is_modified or self.undo_stack.index() == self._autosaved_index and not self._recovered:
+            return False
+        folder = paths.autosave_dir()
+        network_format.save(self.network, folder / "network.json")
+        atomic_write_text(folder / "about.json", json.dumps({
+            "original_path": str(self.path) if self.path else None,
+            "saved_at": time.time(),
+        }))
+        self._autosaved_index = self.undo_stack.index()
+        return True
+
+    def recover(self) -> None:
+        """Open the autosaved network as a modified document."""
+        network = network_format.load(paths.autosave_dir() / "network.json", self.network.catalog)
+        about = autosave_info() or {}
+        original = about.get("original_path")
+        self._take(network, Path(original) if original else None, recovered=True)
+
+
+def autosave_info() -> dict | None:
+    """What the autosave folder holds, or None when there is nothing to recover."""
+    folder = paths.autosave_dir()
+    if not (folder / "network.json").is_file():
+        return None
+    try:
+        about = json.loads((folder / "about.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        about = {}
+    return about if isinstance(about, dict) else {}
+
+
+def discard_autosave() -> None:
+    for name in ("network.json", "about.json"):
+        try:
+            (paths.autosave_dir() / name).unlink()
+        except FileNotFoundError:
+            pass

@@ -1,0 +1,427 @@
+"""The canvas of the Network tab: nodes and arrows on a QGraphicsScene.
+
+The scene is a projection of the network: `sync()` makes the items match the model
+(adding, removing and updating by node name) and never the other way round. User
+gestures (drag a node, drag from an output port to another node, Delete) are turned into
+requests (signals) that the controller runs as undoable core operations; the model's
+events then bring the scene up to date.
+"""
+from __future__ import annotations
+
+import math
+
+import networkx as nx
+from PyQt5 import QtCore, QtGui, QtWidgets
+
+from pytorchgui.core.network import Network
+from pytorchgui.core.shapes import ShapeReport, describe_shape
+
+NODE_WIDTH, NODE_HEIGHT = 190.0, 60.0
+MERGE_WIDTH, MERGE_HEIGHT = 130.0, 50.0
+LAYER_GAP, COLUMN_GAP = 96.0, 230.0
+
+CATEGORY_COLOURS = {
+    "convolution": "#d0e4ff",
+    "pooling": "#d3f3e1",
+    "linear": "#ffe3bd",
+    "normalization": "#e7dcff",
+    "dropout": "#e9ecef",
+    "embedding": "#d8f5a2",
+    "reshape": "#fff3bf",
+    "padding": "#f1f3f5",
+    "recurrent": "#ffdeeb",
+    "transformer": "#ffdeeb",
+    "merge": "#ffc9c9",
+}
+ACTIVATION_COLOUR = "#c5f6fa"
+ERROR_COLOUR = QtGui.QColor("#e03131")
+SELECTED_COLOUR = QtGui.QColor("#1c7ed6")
+
+
+def tidy_positions(network: Network) -> dict[str, tuple[float, float]]:
+    """A layered top-to-bottom layout: each node one layer below its lowest input, and
+    as far as room allows straight below its inputs (their mean x), so chains stay
+    straight and a branch gets a column of its own."""
+    graph = network.graph()
+    if not nx.is_directed_acyclic_graph(graph):
+        return {name: (0.0, i * LAYER_GAP) for i, name in enumerate(network.nodes)}
+    layers: dict[str, int] = {}
+    for name in network.topological_order():
+        layers[name] = max((layers[p] + 1 for p in graph.predecessors(name)), default=0)
+    rows: dict[int, list[str]] = {}
+    for name in network.nodes:  # network order within a layer
+        rows.setdefault(layers[name], []).append(name)
+    x: dict[str, float] = {}
+    for layer in sorted(rows):
+        names = rows[layer]
+        wanted = {}
+        for index, name in enumerate(names):
+            inputs = [x[p] for p in graph.predecessors(name)]
+            wanted[name] = sum(inputs) / len(inputs) if inputs else (index - (len(names) - 1) / 2) * COLUMN_GAP
+        ordered = sorted(names, key=lambda n: (wanted[n], names.index(n)))
+        placed: list[float] = []
+        for name in ordered:  # left to right, at least one column apart
+            placed.append(max(wanted[name], placed[-1] + COLUMN_GAP) if placed else wanted[name])
+        # Shift the row back so that, on average, nodes sit where they wanted to be.
+        shift = sum(wanted[n] for n in ordered) / len(ordered) - sum(placed) / len(placed)
+        for name, position in zip(ordered, placed):
+            x[name] = position + shift
+    return {name: (x[name], layers[name] * LAYER_GAP) for name in network.nodes}
+
+
+class PortItem(QtWidgets.QGraphicsEllipseItem):
+    """The output port under a node: drag from it to another node to link them."""
+
+    def __init__(self, node: "NodeItem"):
+        super().__init__(-6, -6, 12, 12, node)
+        self.node = node
+        self.setBrush(QtGui.QColor("#495057"))
+        self.setPen(QtGui.QPen(QtCore.Qt.white, 1.5))
+        self.setCursor(QtCore.Qt.CrossCursor)
+        self.setToolTip("Drag to another node to make it the next layer")
+        self.setZValue(2)
+
+
+class NodeItem(QtWidgets.QGraphicsObject):
+    def __init__(self, name: str):
+        super().__init__()
+        self.name = name
+        self.type_name = ""
+        self.category = ""
+        self.is_activation = self.is_merge = self.is_first = False
+        self.shape_text = ""
+        self.error = ""
+        self.setFlags(QtWidgets.QGraphicsItem.ItemIsMovable | QtWidgets.QGraphicsItem.ItemIsSelectable
+                      | QtWidgets.QGraphicsItem.ItemSendsGeometryChanges)
+        self.setCacheMode(QtWidgets.QGraphicsItem.DeviceCoordinateCache)
+        self.setZValue(1)
+        self.port = PortItem(self)
+        self._place_port()
+
+    @property
+    def size(self) -> tuple[float, float]:
+        return (MERGE_WIDTH, MERGE_HEIGHT) if self.is_merge else (NODE_WIDTH, NODE_HEIGHT)
+
+    def _place_port(self) -> None:
+        self.port.setPos(0, self.size[1] / 2)
+
+    def boundingRect(self) -> QtCore.QRectF:
+        width, height = self.size
+        return QtCore.QRectF(-width / 2 - 4, -height / 2 - 14, width + 8, height + 24)
+
+    def body(self) -> QtCore.QRectF:
+        width, height = self.size
+        return QtCore.QRectF(-width / 2, -height / 2, width, height)
+
+    def input_point(self) -> QtCore.QPointF:
+        return self.mapToScene(QtCore.QPointF(0, -self.size[1] / 2))
+
+    def output_point(self) -> QtCore.QPointF:
+        return self.mapToScene(QtCore.QPointF(0, self.size[1] / 2))
+
+    def update_from(self, network: Network, report: ShapeReport | None) -> None:
+        node = network.node(self.name)
+        entry = network.entry(self.name)
+        self.prepareGeometryChange()
+        self.type_name = node.type
+        self.category = entry.category
+        self.is_activation = node.node_class == "activation_function"
+        self.is_merge = node.node_class == "merge"
+        self.is_first = self.name in network.first_layers
+        self._place_port()
+        shape = report.nodes.get(self.name) if report else None
+        problems = [p.message for p in report.problems if p.node == self.name] if report else []
+        self.error = "\n".join(problems) or (shape.error if shape else "")
+        if shape and shape.output_shape is not None:
+            count = f"{shape.parameter_count:,} params" if shape.parameter_count else "no params"
+            self.shape_text = f"{describe_shape(shape.output_shape)} · {count}"
+        else:
+            self.shape_text = "shape ?"
+        tooltip = f"{self.name}: {self.type_name} ({self.category})"
+        self.setToolTip(f"{tooltip}\n⚠ {self.error}" if self.error else tooltip)
+        self.update()
+
+    def paint(self, painter: QtGui.QPainter, option, widget=None) -> None:
+        painter.setRenderHint(QtGui.QPainter.Antialiasing)
+        rect = self.body()
+        colour = ACTIVATION_COLOUR if self.is_activation else CATEGORY_COLOURS.get(self.category, "#f8f9fa")
+        if self.error:
+            pen = QtGui.QPen(ERROR_COLOUR, 3)
+        elif self.isSelected():
+            pen = QtGui.QPen(SELECTED_COLOUR, 2.5)
+        else:
+            pen = QtGui.QPen(QtGui.QColor("#495057"), 1.2)
+        painter.setPen(pen)
+        painter.setBrush(QtGui.QColor(colour))
+        if self.is_merge:
+            painter.drawEllipse(rect)
+        else:
+            radius = 16 if self.is_activation else 6
+            painter.drawRoundedRect(rect, radius, radius)
+        if self.is_first:
+            painter.setBrush(QtGui.QColor("#2b8a3e"))
+            painter.setPen(QtCore.Qt.NoPen)
+            top = rect.top()
+            painter.drawPolygon(QtGui.QPolygonF([QtCore.QPointF(-9, top - 12), QtCore.QPointF(9, top - 12),
+                                                 QtCore.QPointF(0, top - 1)]))
+            painter.setPen(QtGui.QColor("#2b8a3e"))
+            font = painter.font()
+            font.setPointSizeF(7.5)
+            font.setBold(True)
+            painter.setFont(font)
+            painter.drawText(QtCore.QRectF(12, top - 14, 60, 12), QtCore.Qt.AlignLeft, "input")
+        painter.setPen(QtGui.QColor("#212529"))
+        font = painter.font()
+        font.setPointSizeF(9.5)
+        font.setBold(True)
+        painter.setFont(font)
+        inner = rect.adjusted(8, 5, -8, -5)
+        metrics = QtGui.QFontMetrics(font)
+        painter.drawText(inner, QtCore.Qt.AlignHCenter | QtCore.Qt.AlignTop,
+                         metrics.elidedText(self.name, QtCore.Qt.ElideRight, int(inner.width())))
+        font.setBold(False)
+        font.setPointSizeF(8.5)
+        painter.setFont(font)
+        painter.drawText(inner, QtCore.Qt.AlignCenter, self.type_name)
+        painter.setPen(ERROR_COLOUR if self.error else QtGui.QColor("#495057"))
+        text = "⚠ problem" if self.error else self.shape_text
+        small = QtGui.QFontMetrics(font)
+        painter.drawText(inner, QtCore.Qt.AlignHCenter | QtCore.Qt.AlignBottom,
+                         small.elidedText(text, QtCore.Qt.ElideRight, int(inner.width())))
+
+    def itemChange(self, change, value):
+        if change == QtWidgets.QGraphicsItem.ItemPositionHasChanged and self.scene() is not None:
+            self.scene().node_moved_on_screen(self)
+        return super().itemChange(change, value)
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        self.scene().edit_requested.emit(self.name)
+        event.accept()
+
+
+class EdgeItem(QtWidgets.QGraphicsPathItem):
+    """An arrow from a node's output to a next layer; selectable, so Delete unlinks it."""
+
+    def __init__(self, source: str, target: str, order: int | None):
+        super().__init__()
+        self.source, self.target, self.order = source, target, order
+        self.setFlags(QtWidgets.QGraphicsItem.ItemIsSelectable)
+        self.setZValue(0)
+        self.setToolTip(f"{source} → {target}" + (f" (input {order})" if order else ""))
+
+    def adjust(self, start: QtCore.QPointF, end: QtCore.QPointF) -> None:
+        path = QtGui.QPainterPath(start)
+        bend = max(30.0, abs(end.y() - start.y()) / 2)
+        path.cubicTo(start + QtCore.QPointF(0, bend), end - QtCore.QPointF(0, bend), end)
+        self.setPath(path)
+        self.end, self.direction = end, path.angleAtPercent(1.0)
+
+    def boundingRect(self) -> QtCore.QRectF:
+        return super().boundingRect().adjusted(-12, -12, 12, 12)
+
+    def shape(self) -> QtGui.QPainterPath:
+        stroker = QtGui.QPainterPathStroker()
+        stroker.setWidth(10)
+        return stroker.createStroke(self.path())
+
+    def paint(self, painter: QtGui.QPainter, option, widget=None) -> None:
+        painter.setRenderHint(QtGui.QPainter.Antialiasing)
+        colour = SELECTED_COLOUR if self.isSelected() else QtGui.QColor("#495057")
+        painter.setPen(QtGui.QPen(colour, 2.2 if self.isSelected() else 1.6))
+        painter.setBrush(QtCore.Qt.NoBrush)
+        painter.drawPath(self.path())
+        angle = math.radians(-self.direction)
+        tip = self.end
+        left = tip - QtCore.QPointF(math.cos(angle - 0.4) * 10, math.sin(angle - 0.4) * 10)
+        right = tip - QtCore.QPointF(math.cos(angle + 0.4) * 10, math.sin(angle + 0.4) * 10)
+        painter.setBrush(colour)
+        painter.drawPolygon(QtGui.QPolygonF([tip, left, right]))
+        if self.order:
+            painter.setPen(QtGui.QColor("#862e9c"))
+            painter.drawText(QtCore.QRectF(tip.x() + 4, tip.y() - 20, 20, 14), QtCore.Qt.AlignLeft, str(self.order))
+
+
+class NetworkScene(QtWidgets.QGraphicsScene):
+    connect_requested = QtCore.pyqtSignal(str, str)
+    nodes_moved = QtCore.pyqtSignal(dict)  # name -> (x, y) after a drag
+    edit_requested = QtCore.pyqtSignal(str)
+
+    def __init__(self, network: Network, parent: QtCore.QObject | None = None):
+        super().__init__(parent)
+        self.network = network
+        self.report: ShapeReport | None = None
+        self.node_items: dict[str, NodeItem] = {}
+        self.edge_items: list[EdgeItem] = []
+        self._drag_line: QtWidgets.QGraphicsLineItem | None = None
+        self._drag_source: NodeItem | None = None
+        self._press_positions: dict[str, QtCore.QPointF] = {}
+        self._syncing = False
+        self.setBackgroundBrush(QtGui.QColor("#fbfbfc"))
+
+    # -- model -> view ---------------------------------------------------------------
+    def sync(self) -> None:
+        """Make the items match the network: one item per node, one arrow per link."""
+        self._syncing = True
+        try:
+            missing = {name for name, node in self.network.nodes.items() if node.position is None}
+            layout = tidy_positions(self.network) if missing else {}
+            for name in list(self.node_items):
+                if name not in self.network:
+                    self.removeItem(self.node_items.pop(name))
+            for name, node in self.network.nodes.items():
+                item = self.node_items.get(name)
+                if item is None:
+                    item = self.node_items[name] = NodeItem(name)
+                    self.addItem(item)
+                position = node.position if node.position is not None else layout[name]
+                if item.pos() != QtCore.QPointF(*position):
+                    item.setPos(*position)
+                item.update_from(self.network, self.report)
+            for edge in self.edge_items:
+                self.removeItem(edge)
+            self.edge_items = []
+            for source, target in self.network.links():
+                inputs = self.network.inputs_of(target)
+                order = inputs.index(source) + 1 if len(inputs) > 1 else None
+                edge = EdgeItem(source, target, order)
+                self.addItem(edge)
+                self.edge_items.append(edge)
+                self._adjust(edge)
+        finally:
+            self._syncing = False
+
+    def set_report(self, report: ShapeReport | None) -> None:
+        self.report = report
+        for item in self.node_items.values():
+            item.update_from(self.network, report)
+
+    def _adjust(self, edge: EdgeItem) -> None:
+        edge.adjust(self.node_items[edge.source].output_point(), self.node_items[edge.target].input_point())
+
+    def node_moved_on_screen(self, item: NodeItem) -> None:
+        if self._syncing:
+            return
+        for edge in self.edge_items:
+            if item.name in (edge.source, edge.target):
+                self._adjust(edge)
+
+    def selected_nodes(self) -> list[str]:
+        return [item.name for item in self.selectedItems() if isinstance(item, NodeItem)]
+
+    def selected_links(self) -> list[tuple[str, str]]:
+        return [(item.source, item.target) for item in self.selectedItems() if isinstance(item, EdgeItem)]
+
+    # -- gestures -> requests --------------------------------------------------------
+    def mousePressEvent(self, event: QtWidgets.QGraphicsSceneMouseEvent) -> None:
+        item = self.itemAt(event.scenePos(), QtGui.QTransform())
+        if isinstance(item, PortItem) and event.button() == QtCore.Qt.LeftButton:
+            self._drag_source = item.node
+            start = item.node.output_point()
+            self._drag_line = self.addLine(QtCore.QLineF(start, start), QtGui.QPen(SELECTED_COLOUR, 2, QtCore.Qt.DashLine))
+            event.accept()
+            return
+        super().mousePressEvent(event)
+        self._press_positions = {i.name: i.pos() for i in self.selectedItems() if isinstance(i, NodeItem)}
+
+    def mouseMoveEvent(self, event: QtWidgets.QGraphicsSceneMouseEvent) -> None:
+        if self._drag_line is not None:
+            line = self._drag_line.line()
+            line.setP2(event.scenePos())
+            self._drag_line.setLine(line)
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QtWidgets.QGraphicsSceneMouseEvent) -> None:
+        if self._drag_line is not None:
+            self.removeItem(self._drag_line)
+            self._drag_line = None
+            source, self._drag_source = self._drag_source, None
+            target = self.node_at(event.scenePos())
+            if target is not None and target.name != source.name:
+                self.connect_requested.emit(source.name, target.name)
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+        moved = {name: (self.node_items[name].pos().x(), self.node_items[name].pos().y())
+                 for name, start in self._press_positions.items()
+                 if name in self.node_items and self.node_items[name].pos() != start}
+        self._press_positions = {}
+        if moved:
+            self.nodes_moved.emit(moved)
+
+    def node_at(self, position: QtCore.QPointF) -> NodeItem | None:
+        for item in self.items(position):
+            while item is not None and not isinstance(item, NodeItem):
+                item = item.parentItem()
+            if isinstance(item, NodeItem):
+                return item
+        return None
+
+
+class NetworkView(QtWidgets.QGraphicsView):
+    """Wheel zooms around the mouse, the middle button pans, the left button selects."""
+
+    def __init__(self, scene: NetworkScene, parent: QtWidgets.QWidget | None = None):
+        super().__init__(scene, parent)
+        self.setRenderHints(QtGui.QPainter.Antialiasing | QtGui.QPainter.TextAntialiasing)
+        self.setDragMode(QtWidgets.QGraphicsView.RubberBandDrag)
+        self.setTransformationAnchor(QtWidgets.QGraphicsView.AnchorUnderMouse)
+        self.setViewportUpdateMode(QtWidgets.QGraphicsView.SmartViewportUpdate)
+        self.setMinimumSize(300, 300)
+        self._panning_from: QtCore.QPoint | None = None
+
+    def zoom(self, factor: float) -> None:
+        current = self.transform().m11()
+        factor = max(0.1 / current, min(factor, 3.0 / current))
+        self.scale(factor, factor)
+
+    def wheelEvent(self, event: QtGui.QWheelEvent) -> None:
+        self.zoom(1.0015 ** event.angleDelta().y())
+
+    def fit(self) -> None:
+        rect = self.scene().itemsBoundingRect().adjusted(-40, -40, 40, 40)
+        if rect.isEmpty():
+            return
+        self.fitInView(rect, QtCore.Qt.KeepAspectRatio)
+        if self.transform().m11() > 1.25:  # small networks: readable size, not giant
+            self.resetTransform()
+            self.scale(1.25, 1.25)
+            self.centerOn(rect.center())
+
+    def show_readable(self) -> None:
+        """Fit, but never so small that names cannot be read: a long chain then starts at
+        its first layer and scrolls down, as in a document."""
+        self.fit()
+        if self.transform().m11() < 0.8:
+            rect = self.scene().itemsBoundingRect().adjusted(-40, -40, 40, 40)
+            self.resetTransform()
+            self.scale(0.8, 0.8)
+            visible = self.mapToScene(self.viewport().rect()).boundingRect()
+            self.centerOn(rect.center().x(), rect.top() + visible.height() / 2)
+
+    def mousePressEvent(self, event: QtGui.QMouseEvent) -> None:
+        if event.button() == QtCore.Qt.MiddleButton:
+            self._panning_from = event.pos()
+            self.setCursor(QtCore.Qt.ClosedHandCursor)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QtGui.QMouseEvent) -> None:
+        if self._panning_from is not None:
+            delta = event.pos() - self._panning_from
+            self._panning_from = event.pos()
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - delta.x())
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - delta.y())
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QtGui.QMouseEvent) -> None:
+        if event.button() == QtCore.Qt.MiddleButton and self._panning_from is not None:
+            self._panning_from = None
+            self.unsetCursor()
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)

@@ -1,0 +1,34 @@
+import pytest
+from PyQt5 import QtWidgets
+
+from pytorchgui.gui import dialogs
+from pytorchgui.gui.main_window import MainWindow
+
+
+@pytest.fixture(autouse=True)
+def answers(monkeypatch):
+    """Answers to the blocking questions, in order; Discard / No once they run out.
+
+    pytest-qt closes the test's windows before fixtures are torn down, so a window left
+    with unsaved changes would otherwise wait forever for a click on "Save changes?".
+    """
+    queue = []
+    monkeypatch.setattr(dialogs, "ask_save_changes", lambda *a: queue.pop(0) if queue else QtWidgets.QMessageBox.Discard)
+    monkeypatch.setattr(QtWidgets.QMessageBox, "question",
+                        lambda *a, **k: queue.pop(0) if queue else QtWidgets.QMessageBox.No)
+    return queue
+
+
+@pytest.fixture
+def window(qtbot):
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.resize(1300, 850)
+    win.show()
+    qtbot.waitUntil(lambda: win.network_tab.report is not None)
+    return win
+
+
+@pytest.fixture
+def tab(window):
+    return window.network_tab

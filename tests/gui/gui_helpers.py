@@ -1,0 +1,55 @@
+"""Helpers for driving the real widgets in the GUI tests."""
+from PyQt5 import QtWidgets
+
+from pytorchgui.gui.forms import FunctionDialog
+
+
+def settle(qtbot, tab):
+    """Let the coalesced refresh run."""
+    qtbot.wait(1)
+    qtbot.waitUntil(lambda: not tab._refresh_timer.isActive())
+
+
+def fill(dialog: FunctionDialog, **values) -> None:
+    """Type values into a generated form the way a user would."""
+    for name, value in values.items():
+        field = dialog.form.fields[name]
+        editor = field.editor
+        if field.auto_toggle is not None:
+            field.auto_toggle.setChecked(value == "auto")
+        if value == "auto":
+            pass
+        elif value is None:
+            field.none_toggle.setChecked(True)
+        elif isinstance(editor, QtWidgets.QCheckBox):
+            editor.setChecked(value)
+        elif isinstance(editor, QtWidgets.QComboBox):
+            editor.setCurrentIndex(editor.findData(value))
+        elif isinstance(editor, QtWidgets.QAbstractSpinBox):
+            editor.lineEdit().setText(str(value))
+            editor.interpretText()
+        else:
+            editor.setText(", ".join(map(str, value)) if isinstance(value, list) else str(value))
+
+
+def error_boxes(widget):
+    return [box for box in widget.window().findChildren(QtWidgets.QMessageBox, "errorBox") if box.isVisible()]
+
+
+def drag(widget, start, end, steps=5):
+    """Press, move with the button held, release. QTest.mouseMove sends no buttons, so
+    QGraphicsView would not drag; real events with the button state and the screen
+    position (the scene measures moves in screen coordinates) do."""
+    from PyQt5 import QtCore, QtGui
+
+    def send(kind, position, button, buttons):
+        event = QtGui.QMouseEvent(kind, QtCore.QPointF(position), QtCore.QPointF(widget.mapToGlobal(position)),
+                                  button, buttons, QtCore.Qt.NoModifier)
+        QtWidgets.QApplication.sendEvent(widget, event)
+
+    left = QtCore.Qt.LeftButton
+    send(QtCore.QEvent.MouseButtonPress, start, left, left)
+    for step in range(1, steps + 1):
+        point = start + (end - start) * step / steps
+        send(QtCore.QEvent.MouseMove, point, QtCore.Qt.NoButton, left)
+    send(QtCore.QEvent.MouseButtonRelease, end, left, QtCore.Qt.NoButton)

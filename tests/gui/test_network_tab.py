@@ -1,0 +1,316 @@
+"""The Network tab driven through its real widgets, as a user would."""
+import json
+
+import pytest
+from PyQt5 import QtCore, QtGui, QtWidgets
+
+from pytorchgui import paths
+from pytorchgui.core import network_format
+from pytorchgui.gui import dialogs
+from pytorchgui.gui.main_window import MainWindow
+from pytorchgui.gui.network_tab import select_entry
+
+from gui_helpers import drag, error_boxes, fill, settle
+
+LENET = paths.example_networks_dir() / "lenet5.json"
+
+
+def add_through_widgets(qtbot, tab, combo, button, type_name, name, **values):
+    select_entry(combo, type_name)
+    qtbot.mouseClick(button, QtCore.Qt.LeftButton)
+    dialog = tab.dialog
+    assert dialog.isVisible() and dialog.windowTitle() == f"Add {type_name}"
+    dialog.name_edit.setText(name)
+    fill(dialog, **values)
+    assert dialog.ok_button.isEnabled(), dialog.form.errors()
+    qtbot.mouseClick(dialog.ok_button, QtCore.Qt.LeftButton)
+    settle(qtbot, tab)
+    assert name in tab.network
+
+
+def without_positions(document):
+    for key, value in document.items():
+        if isinstance(value, dict):
+            value.pop("position", None)
+    return document
+
+
+def test_build_lenet5_through_the_widgets_save_and_reopen(qtbot, window, tab, tmp_path, monkeypatch):
+    window.new_file()
+    settle(qtbot, tab)
+    assert len(tab.network) == 0 and "Empty network" in tab.summary_label.text()
+    layer, act = tab.findChild(QtWidgets.QPushButton, "addLayerButton"), tab.findChild(QtWidgets.QPushButton,
+                                                                                         "addActivationButton")
+    conv = dict(stride=1, dilation=1, groups=1, bias=True, padding_mode="zeros")
+    select_entry(tab.layer_combo, "Conv2d")
+    tab.add_layer()
+    assert tab.dialog.form.fields["in_channels"].auto_toggle.isChecked()  # sizes from the input start as auto
+    tab.dialog.reject()
+    add_through_widgets(qtbot, tab, tab.layer_combo, layer, "Conv2d", "conv1", in_channels=1, out_channels=6,
+                        kernel_size=5, padding=2, **conv)
+    add_through_widgets(qtbot, tab, tab.activation_combo, act, "ReLU", "relu1")
+    add_through_widgets(qtbot, tab, tab.layer_combo, layer, "MaxPool2d", "pool1", kernel_size=2)
+    add_through_widgets(qtbot, tab, tab.layer_combo, layer, "Conv2d", "conv2", in_channels=6, out_channels=16,
+                        kernel_size=5, padding=0, **conv)
+    add_through_widgets(qtbot, tab, tab.activation_combo, act, "ReLU", "relu2")
+    add_through_widgets(qtbot, tab, tab.layer_combo, layer, "MaxPool2d", "pool2", kernel_size=2)
+    add_through_widgets(qtbot, tab, tab.layer_combo, layer, "Flatten", "flatten")
+    for index, (inputs, outputs) in enumerate(((400, 120), (120, 84), (84, 10)), start=1):
+        add_through_widgets(qtbot, tab, tab.layer_combo, layer, "Linear", f"fc{index}", in_features=inputs,
+                            out_features=outputs)
+        if index < 3:
+            add_through_widgets(qtbot, tab, tab.activation_combo, act, "ReLU", f"relu{index + 2}")
+    tab.input_edit.setText("1, 28, 28")
+    qtbot.mouseClick(tab.findChild(QtWidgets.QPushButton, "setInputButton"), QtCore.Qt.LeftButton)
+    select_entry(tab.loss_combo, "CrossEntropyLoss")
+    qtbot.mouseClick(tab.findChild(QtWidgets.QPushButton, "setLossButton"), QtCore.Qt.LeftButton)
+    qtbot.mouseClick(tab.dialog.ok_button, QtCore.Qt.LeftButton)
+    select_entry(tab.optimizer_combo, "Adam")
+    qtbot.mouseClick(tab.findChild(QtWidgets.QPushButton, "setOptimizerButton"), QtCore.Qt.LeftButton)
+    fill(tab.dialog, lr="1e-3")
+    qtbot.mouseClick(tab.dialog.ok_button, QtCore.Qt.LeftButton)
+    settle(qtbot, tab)
+
+    assert tab.report.ok and tab.report.total_parameters == 61706
+    assert "61,706" in tab.summary_label.text() and "output <b>[10]</b>" in tab.summary_label.text()
+    assert tab.network.first_layers == ["conv1"]
+    assert "CrossEntropyLoss" in tab.loss_label.text() and "Adam" in tab.optimizer_label.text()
+    assert window.isWindowModified()
+
+    target = tmp_path / "my_lenet.json"
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    qtbot.mouseClick(tab.findChild(QtWidgets.QPushButton, "saveButton"), QtCore.Qt.LeftButton)
+    assert not window.isWindowModified() and window.windowTitle().startswith("my_lenet.json")
+    window.new_file()
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getOpenFileName", lambda *a, **k: (str(target), ""))
+    qtbot.mouseClick(tab.findChild(QtWidgets.QPushButton, "loadButton"), QtCore.Qt.LeftButton)
+    settle(qtbot, tab)
+    saved = without_positions(json.loads(target.read_text()))
+    assert saved == without_positions(json.loads(LENET.read_text()))
+    assert all(node.position is not None for node in tab.network.nodes.values())
+    assert len(tab.scene.node_items) == 12 and len(tab.scene.edge_items) == 11
+
+
+def test_every_edit_undoes_and_redoes(qtbot, window, tab):
+    network = tab.network
+    operations = [
+        ("add", lambda: network.add_node("ReLU", "extra", position=(0, 900))),
+        ("connect", lambda: network.connect("fc3", "extra")),
+        ("rename", lambda: network.rename_node("extra", "final")),
+        ("edit", lambda: network.set_parameters("fc3", {"in_features": 84, "out_features": 5})),
+        ("move", lambda: network.move_node("conv1", (50.0, -20.0))),
+        ("set first", lambda: network.set_first_layer("relu1")),
+        ("loss", lambda: network.set_loss("NLLLoss")),
+        ("optimizer", lambda: network.set_optimizer("SGD", {"lr": 0.1})),
+        ("disconnect", lambda: network.disconnect("fc3", "final")),
+        ("remove", lambda: network.remove_node("relu4")),
+    ]
+    for text, operation in operations:
+        before = network.copy()
+        assert window.document.apply(text, operation)
+        after = network.copy()
+        window.actionUndo.trigger()
+        assert network == before, text
+        window.actionRedo.trigger()
+        assert network == after, text
+    for _ in operations:
+        window.actionUndo.trigger()
+    assert network == network_format.load(LENET)
+    assert not window.isWindowModified()  # undone back to the opened state
+    settle(qtbot, tab)
+    assert set(tab.scene.node_items) == set(network.nodes)
+
+
+def test_bad_parameter_makes_a_red_node_and_a_problem(qtbot, window, tab):
+    tab.node_combo.setCurrentText("conv2")
+    qtbot.mouseClick(tab.findChild(QtWidgets.QPushButton, "editButton"), QtCore.Qt.LeftButton)
+    assert tab.dialog.windowTitle() == "Edit conv2"
+    fill(tab.dialog, in_channels=7)
+    qtbot.mouseClick(tab.dialog.ok_button, QtCore.Qt.LeftButton)
+    settle(qtbot, tab)
+    item = tab.scene.node_items["conv2"]
+    assert item.error == "Conv2d 'conv2' expects 7 input channels but gets 6"
+    assert "expects 7 input channels" in item.toolTip()
+    problems = [tab.problem_list.item(i).text() for i in range(tab.problem_list.count())]
+    assert problems == ["⚠ Conv2d 'conv2' expects 7 input channels but gets 6"]
+    assert tab.side_tabs.tabText(0) == "Problems (1)"
+    tab.view.centerOn(item)
+    image = tab.view.grab(tab.view.mapFromScene(item.sceneBoundingRect()).boundingRect()).toImage()
+    red = sum(1 for x in range(image.width()) for y in range(image.height())
+              if (c := image.pixelColor(x, y)).red() > 180 and c.green() < 90 and c.blue() < 90)
+    assert red > 200  # the 3 px red border, as the user sees it
+    window.actionUndo.trigger()
+    settle(qtbot, tab)
+    assert tab.scene.node_items["conv2"].error == "" and tab.report.ok
+
+
+def test_edit_dialog_renames_and_relinks(qtbot, window, tab):
+    tab.edit_node("fc2")
+    tab.dialog.name_edit.setText("hidden")
+    combo = tab.dialog.next_combo
+    combo.setCurrentIndex(combo.findData(None))
+    qtbot.mouseClick(tab.dialog.ok_button, QtCore.Qt.LeftButton)
+    settle(qtbot, tab)
+    assert "hidden" in tab.network and tab.network.node("hidden").next_layers == []
+    assert tab.network.node("relu3").next_layers == ["hidden"]
+    assert any("outputs" in p.message or "not reachable" in p.message for p in tab.report.problems)
+
+
+def test_refused_edit_shows_a_dialog_and_changes_nothing(qtbot, window, tab):
+    before = tab.network.copy()
+    tab.connect_nodes("fc3", "conv1")
+    assert tab.network == before
+    [box] = error_boxes(tab)
+    assert "would make a cycle" in box.text()
+
+
+def test_first_layer_remove_and_delete_selection(qtbot, window, tab):
+    tab.node_combo.setCurrentText("relu1")
+    qtbot.mouseClick(tab.findChild(QtWidgets.QPushButton, "firstLayerButton"), QtCore.Qt.LeftButton)
+    assert tab.network.first_layers == ["conv1", "relu1"]
+    qtbot.mouseClick(tab.findChild(QtWidgets.QPushButton, "removeButton"), QtCore.Qt.LeftButton)
+    assert "relu1" not in tab.network and tab.network.node("conv1").next_layers == []
+    settle(qtbot, tab)
+    tab.scene.node_items["fc3"].setSelected(True)
+    edge = next(e for e in tab.scene.edge_items if (e.source, e.target) == ("conv2", "relu2"))
+    edge.setSelected(True)
+    window.actionDelete.trigger()
+    assert "fc3" not in tab.network and tab.network.node("conv2").next_layers == []
+    window.actionUndo.trigger()
+    assert "fc3" in tab.network and tab.network.node("conv2").next_layers == ["relu2"]
+
+
+def test_drag_from_port_links_and_drag_node_moves(qtbot, window, tab):
+    window.new_file()
+    for name in ("a", "b"):
+        window.document.apply("add", lambda n=name: tab.network.add_node("ReLU", n, position=(0, 0 if n == "a" else 200)))
+    settle(qtbot, tab)
+    tab.view.resetTransform()
+    tab.view.centerOn(0, 100)
+    viewport = tab.view.viewport()
+    port = tab.view.mapFromScene(tab.scene.node_items["a"].port.scenePos())
+    target = tab.view.mapFromScene(tab.scene.node_items["b"].scenePos())
+    drag(viewport, port, target)
+    assert tab.network.node("a").next_layers == ["b"]
+    settle(qtbot, tab)
+    start = tab.view.mapFromScene(tab.scene.node_items["b"].scenePos() + QtCore.QPointF(-60, 0))
+    drag(viewport, start, start + QtCore.QPoint(50, 40))
+    assert tab.network.node("b").position == pytest.approx((50.0, 240.0), abs=2)
+    window.actionUndo.trigger()
+    assert tab.network.node("b").position == (0, 200)
+
+
+def test_unsaved_changes_prompt(qtbot, window, tab, monkeypatch, tmp_path, answers):
+    window.document.apply("add", lambda: tab.network.add_node("ReLU", "extra"))
+    answers.append(QtWidgets.QMessageBox.Cancel)
+    window.new_file()
+    assert "extra" in tab.network
+    answers.append(QtWidgets.QMessageBox.Save)
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "kept"), ""))
+    window.new_file()
+    assert len(tab.network) == 0
+    assert "extra" in network_format.load(tmp_path / "kept.json")
+    window.document.apply("add", lambda: tab.network.add_node("ReLU", "again"))
+    answers.append(QtWidgets.QMessageBox.Discard)
+    window.new_file()
+    assert len(tab.network) == 0 and not window.isWindowModified()
+    window.document.apply("add", lambda: tab.network.add_node("ReLU", "last"))
+    answers.append(QtWidgets.QMessageBox.Cancel)
+    assert not window.close()
+    assert window.isVisible()
+
+
+def test_malformed_file_shows_a_dialog_and_keeps_the_network(qtbot, window, tab, tmp_path):
+    before = tab.network.copy()
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"conv": {"class": "layer", "type": "Conv9d"}}')
+    assert not window.open_file(str(bad))
+    [box] = error_boxes(window)
+    assert "bad.json" in box.text() and "'Conv9d' is not a layer" in box.text()
+    assert "The current network is unchanged" in box.text()
+    assert tab.network == before
+
+
+def test_title_shows_file_and_modified_marker(qtbot, window, tab, tmp_path):
+    assert window.windowTitle() == "lenet5.json (example)[*] — PyTorchGUI"
+    assert not window.isWindowModified()
+    window.document.apply("move", lambda: tab.network.move_node("conv1", (5.0, 5.0)))
+    assert window.isWindowModified()
+    window.actionUndo.trigger()
+    assert not window.isWindowModified()
+
+
+def test_drop_a_network_file_on_the_window(qtbot, window, tab):
+    mime = QtCore.QMimeData()
+    mime.setUrls([QtCore.QUrl.fromLocalFile(str(paths.example_networks_dir() / "small_resnet.json"))])
+    event = QtGui.QDropEvent(QtCore.QPointF(10, 10), QtCore.Qt.CopyAction, mime, QtCore.Qt.LeftButton,
+                             QtCore.Qt.NoModifier)
+    window.dropEvent(event)
+    settle(qtbot, tab)
+    assert "block2_add" in tab.network and window.windowTitle().startswith("small_resnet.json")
+    assert window.menuOpenRecent.actions()[0].text().endswith("small_resnet.json")
+
+
+def test_autosave_and_recovery_after_a_crash(qtbot, window, tab, answers):
+    window.document.apply("add", lambda: tab.network.add_node("Tanh", "unsaved"))
+    assert window.document.autosave()
+    assert not window.document.autosave()  # nothing new since
+    expected = tab.network.copy()
+    # The app "crashes": no closeEvent, the autosave stays. The next start offers it.
+    answers.append(QtWidgets.QMessageBox.Yes)
+    again = MainWindow()
+    qtbot.addWidget(again)
+    again.offer_recovery()
+    assert again.document.network == expected and again.isWindowModified()
+    assert not (paths.autosave_dir() / "network.json").exists()
+
+
+def test_summary_table_and_csv_export(qtbot, window, tab, tmp_path):
+    assert tab.summary_table.rowCount() == 12
+    assert [tab.summary_table.item(0, c).text() for c in range(4)] == ["conv1", "Conv2d", "[6, 28, 28]", "156"]
+    tab.write_summary_csv(tmp_path / "summary.csv")
+    lines = (tmp_path / "summary.csv").read_text().splitlines()
+    assert lines[0] == "node,type,output_shape,parameters" and lines[1] == 'conv1,Conv2d,"[6, 28, 28]",156'
+    assert len(lines) == 13
+
+
+def test_tidy_layout_places_every_node_and_is_undoable(qtbot, window, tab):
+    window.open_file(str(paths.example_networks_dir() / "small_resnet.json"))
+    settle(qtbot, tab)
+    tab.tidy_layout()
+    positions = {name: node.position for name, node in tab.network.nodes.items()}
+    assert all(p is not None for p in positions.values())
+    assert positions["block1_add"][1] > positions["block1_bn2"][1] > positions["stem_relu"][1]
+    assert positions["block2_shortcut"][1] == positions["block2_conv1"][1]
+    assert positions["block2_shortcut"][0] != positions["block2_conv1"][0]
+
+
+def test_unexpected_errors_are_logged_and_shown(qtbot, window):
+    try:
+        raise ZeroDivisionError("boom")
+    except ZeroDivisionError as error:
+        dialogs.handle_unexpected_error(type(error), error, error.__traceback__)
+    log = open(dialogs.log_file()).read()
+    assert "ZeroDivisionError: boom" in log and "Traceback" in log
+    boxes = [b for b in QtWidgets.QApplication.topLevelWidgets() if isinstance(b, QtWidgets.QMessageBox)
+             and b.isVisible() and "boom" in b.text()]
+    assert boxes and "Traceback" in boxes[0].detailedText()
+    for box in boxes:
+        box.close()
+
+
+def test_rubber_band_selects_and_wheel_zooms(qtbot, window, tab):
+    settle(qtbot, tab)
+    tab.view.resetTransform()
+    tab.view.centerOn(tab.scene.node_items["relu1"])
+    viewport = tab.view.viewport()
+    corner = tab.view.mapFromScene(tab.scene.node_items["conv1"].sceneBoundingRect().topLeft() - QtCore.QPointF(40, 40))
+    far = tab.view.mapFromScene(tab.scene.node_items["relu1"].sceneBoundingRect().bottomRight() + QtCore.QPointF(40, 10))
+    drag(viewport, corner, far)
+    assert sorted(tab.scene.selected_nodes()) == ["conv1", "relu1"]
+    before = tab.view.transform().m11()
+    wheel = QtGui.QWheelEvent(QtCore.QPointF(100, 100), QtCore.QPointF(viewport.mapToGlobal(QtCore.QPoint(100, 100))),
+                              QtCore.QPoint(0, 0), QtCore.QPoint(0, 240), QtCore.Qt.NoButton, QtCore.Qt.NoModifier,
+                              QtCore.Qt.NoScrollPhase, False)
+    QtWidgets.QApplication.sendEvent(viewport, wheel)
+    assert tab.view.transform().m11() > before * 1.3
