@@ -33,6 +33,19 @@ def main() -> None:
     settle(app)
     window.grab().save(str(OUT / "network_lenet5.png"))
 
+    from pytorchgui.core import datasets
+
+    window.tabs.setCurrentIndex(0)
+    train, test = datasets.builtin_pair()
+    for dataset in (train, test):
+        dataset.normalization = dataset.compute_normalization()
+        window.data_tab.add_dataset(dataset)
+    train.validation_percent = 10
+    window.data_tab.table.selectRow(0)
+    settle(app)
+    window.grab().save(str(OUT / "data_tab.png"))
+    window.tabs.setCurrentIndex(1)
+
     window.open_file(str(paths.example_networks_dir() / "small_resnet.json"))
     settle(app)
     tab = window.network_tab

@@ -8,6 +8,7 @@ from PyQt5 import QtCore, QtGui, QtWidgets, uic
 from pytorchgui import __version__, paths, settings
 from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.gui import dialogs
+from pytorchgui.gui.data_tab import DataTab, fit_network
 from pytorchgui.gui.document import NetworkDocument, autosave_info, discard_autosave
 from pytorchgui.gui.network_tab import NETWORK_FILE_FILTER, NetworkTab
 
@@ -34,10 +35,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setAcceptDrops(True)
         self.document = NetworkDocument(self)
         self.network_tab = NetworkTab(self.document)
-        QtWidgets.QVBoxLayout(self.networkTab).addWidget(self.network_tab)
-        self.networkTab.layout().setContentsMargins(0, 0, 0, 0)
+        self.data_tab = DataTab()
+        for container, content in ((self.networkTab, self.network_tab), (self.dataTab, self.data_tab)):
+            layout = QtWidgets.QVBoxLayout(container)
+            layout.setContentsMargins(0, 0, 0, 0)
+            layout.addWidget(content)
+        self.data_tab.fit_requested.connect(self.fit_network_to)
         for tab, text in (
-            (self.dataTab, "Import a dataset to train on: MNIST, CIFAR-10, a folder of images or a CSV table."),
             (self.trainTab, "Train the network on the training set and watch its loss fall."),
             (self.evaluationTab, "Measure the trained network on the test set."),
         ):
@@ -100,6 +104,11 @@ class MainWindow(QtWidgets.QMainWindow):
         if report.ok:
             self.statusBar().showMessage(f"{report.total_parameters:,} parameters, output "
                                          f"{list(report.output_shape or [])}", 4000)
+
+    def fit_network_to(self, dataset) -> None:
+        changes = fit_network(self.network_tab, dataset)
+        message = "; ".join(changes) if changes else "the network already fits"
+        self.statusBar().showMessage(f"Fit to {dataset.name}: {message}", 8000)
 
     # -- files -----------------------------------------------------------------------
     def maybe_save(self) -> bool:

@@ -1,0 +1,618 @@
+"""Datasets: every source read into one shape, and batches made fast.
+
+A dataset that fits in memory is read once into tensors (`TensorDataset`: uint8 images
+[N, C, H, W] or float32 tables [N, F], targets as int64 class indices or float32 values).
+Batches are then made by indexing with a shuffled permutation and normalised per batch
+on the target device: no per-sample PIL image, no collate. A folder of images too large
+for memory is streamed instead (`StreamingImageFolder`, a DataLoader with workers).
+
+Sources: torchvision's MNIST family and CIFAR-10/100 (downloaded when asked, read from
+torchvision's on-disk layout otherwise), folders of images (one sub-folder per class),
+CSV tables, .npz and .pt tensor files, and a built-in generated dataset that needs no
+file at all. Every failure is a DatasetError that names the file and says what to do;
+nothing from a file is ever executed (CIFAR pickles are read with a restricted
+unpickler, .pt files with weights_only=True).
+"""
+from __future__ import annotations
+
+import math
+import os
+import pickle
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterator
+
+import torch
+
+from pytorchgui.core.errors import PyTorchGUIError
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+# Folders larger than this (decoded, uint8) are streamed from disk instead of held in memory.
+IN_MEMORY_LIMIT_BYTES = 4 * 1024**3
+
+
+class DatasetError(PyTorchGUIError):
+    """A dataset that cannot be read, with the file and what to do."""
+
+
+@dataclass
+class Normalization:
+    """Per-channel (images) or per-feature (tables) mean and std of the training set."""
+
+    mean: list[float]
+    std: list[float]
+
+
+@dataclass
+class TensorDataset:
+    """A dataset held in memory. Images stay uint8 (4x smaller than float32) until batched."""
+
+    name: str
+    source: str
+    inputs: torch.Tensor
+    targets: torch.Tensor
+    classes: list[str] | None
+    kind: str  # "image" or "table"
+    mode: str = "train"
+    feature_names: list[str] = field(default_factory=list)
+    normalization: Normalization | None = None
+    validation_percent: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if len(self.inputs) != len(self.targets):
+            raise DatasetError(f"{self.source}: {len(self.inputs)} samples but {len(self.targets)} targets; "
+                               "every sample needs exactly one target")
+        if len(self.inputs) == 0:
+            raise DatasetError(f"{self.source} holds no samples")
+
+    def __len__(self) -> int:
+        return len(self.inputs)
+
+    @property
+    def sample_shape(self) -> list[int]:
+        return list(self.inputs.shape[1:])
+
+    @property
+    def is_classification(self) -> bool:
+        return self.classes is not None
+
+    @property
+    def num_classes(self) -> int | None:
+        return len(self.classes) if self.classes is not None else None
+
+    @property
+    def memory_bytes(self) -> int:
+        return self.inputs.element_size() * self.inputs.nelement() + self.targets.element_size() * self.targets.nelement()
+
+    def class_counts(self) -> list[int]:
+        if self.classes is None:
+            return []
+        return torch.bincount(self.targets, minlength=len(self.classes)).tolist()
+
+    def compute_normalization(self) -> Normalization:
+        """Mean and std per channel/feature, in the units batches are made in (0..1 for images)."""
+        if self.kind == "image":
+            data = self.inputs.transpose(0, 1).reshape(self.inputs.shape[1], -1)
+            mean = torch.zeros(data.shape[0], dtype=torch.float64)
+            square = torch.zeros(data.shape[0], dtype=torch.float64)
+            for start in range(0, data.shape[1], 1 << 24):  # chunks: no float copy of it all
+                chunk = data[:, start:start + (1 << 24)].double() / 255.0
+                mean += chunk.sum(1)
+                square += (chunk * chunk).sum(1)
+            count = data.shape[1]
+            mean /= count
+            std = (square / count - mean * mean).clamp_min(0).sqrt()
+        else:
+            mean = self.inputs.double().mean(0)
+            std = self.inputs.double().std(0, unbiased=False)
+        std = torch.where(std < 1e-8, torch.ones_like(std), std)  # constant columns stay as they are
+        return Normalization(mean.tolist(), std.tolist())
+
+    def split(self) -> tuple["TensorDataset", "TensorDataset | None"]:
+        """(training part, validation part) by `validation_percent`, the same for the same seed."""
+        count = int(round(len(self) * self.validation_percent / 100.0))
+        if count <= 0:
+            return self, None
+        if count >= len(self):
+            raise DatasetError(f"a validation split of {self.validation_percent:g}% leaves no training samples")
+        order = torch.randperm(len(self), generator=torch.Generator().manual_seed(self.seed))
+        validation, training = order[:count].sort().values, order[count:].sort().values
+        return (self.subset(training, f"{self.name} (train part)"),
+                self.subset(validation, f"{self.name} (validation)", mode="validation"))
+
+    def subset(self, indices: torch.Tensor, name: str, mode: str | None = None) -> "TensorDataset":
+        return replace(self, name=name, inputs=self.inputs[indices], targets=self.targets[indices],
+                       mode=mode or self.mode, validation_percent=0.0)
+
+
+# -- batches -------------------------------------------------------------------------------
+class InMemoryBatches:
+    """Batches of a TensorDataset as float tensors on `device`, normalised, optionally augmented.
+
+    The whole uint8 dataset is moved to the device once; each batch is one index_select
+    and one fused multiply-add. Augmentation (random crop with padding, horizontal flip)
+    works on the batch tensor, never per sample.
+    """
+
+    def __init__(self, dataset: TensorDataset, normalization: Normalization | None, device: torch.device | str = "cpu",
+                 *, crop_padding: int = 0, horizontal_flip: bool = False, channels_last: bool = False):
+        self.dataset = dataset
+        self.device = torch.device(device)
+        non_blocking = self.device.type == "cuda"
+        inputs = dataset.inputs.pin_memory() if non_blocking else dataset.inputs
+        self.inputs = inputs.to(self.device, non_blocking=non_blocking)
+        self.targets = dataset.targets.to(self.device, non_blocking=non_blocking)
+        self.crop_padding = crop_padding
+        self.horizontal_flip = horizontal_flip
+        self.channels_last = channels_last and dataset.kind == "image" and dataset.inputs.dim() == 4
+        shape = [1, -1] + [1] * (dataset.inputs.dim() - 2)
+        scale = 1.0 / 255.0 if dataset.kind == "image" else 1.0
+        if normalization is not None:
+            mean = torch.tensor(normalization.mean, dtype=torch.float32)
+            std = torch.tensor(normalization.std, dtype=torch.float32)
+        else:
+            count = dataset.inputs.shape[1] if dataset.inputs.dim() > 1 else 1
+            mean, std = torch.zeros(count), torch.ones(count)
+        # x_normalised = (raw * scale - mean) / std = raw * a + b
+        self.multiplier = (scale / std).reshape(shape).to(self.device)
+        self.offset = (-mean / std).reshape(shape).to(self.device)
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def number_of_batches(self, batch_size: int, drop_last: bool = False) -> int:
+        return len(self) // batch_size if drop_last else math.ceil(len(self) / batch_size)
+
+    def make_batch(self, indices: torch.Tensor, augment: bool = False, generator: torch.Generator | None = None):
+        x = self.inputs.index_select(0, indices).float()
+        x = torch.addcmul(self.offset, x, self.multiplier)
+        if augment:
+            x = self._augment(x, generator)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x, self.targets.index_select(0, indices)
+
+    def _augment(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        if x.dim() != 4:
+            return x
+        if self.horizontal_flip:
+            flip = torch.rand(x.shape[0], generator=generator) < 0.5
+            flip = flip.to(x.device)
+            x = torch.where(flip[:, None, None, None], x.flip(3), x)
+        if self.crop_padding:
+            pad = self.crop_padding
+            height, width = x.shape[2:]
+            padded = torch.nn.functional.pad(x, (pad, pad, pad, pad))
+            # One random offset per batch keeps it a single slice; over many batches every
+            # sample sees every offset, which is what random cropping is for.
+            top = int(torch.randint(0, 2 * pad + 1, (1,), generator=generator))
+            left = int(torch.randint(0, 2 * pad + 1, (1,), generator=generator))
+            x = padded[:, :, top:top + height, left:left + width]
+        return x
+
+    def batches(self, batch_size: int, *, shuffle: bool = True, generator: torch.Generator | None = None,
+                augment: bool = False, drop_last: bool = False, start_batch: int = 0) -> Iterator:
+        order = torch.randperm(len(self), generator=generator) if shuffle else torch.arange(len(self))
+        order = order.to(self.device)
+        stop = len(self) - (len(self) % batch_size if drop_last else 0)
+        for start in range(start_batch * batch_size, stop, batch_size):
+            yield self.make_batch(order[start:start + batch_size], augment, generator)
+
+
+# -- sources ---------------------------------------------------------------------------------
+TORCHVISION_DATASETS = {
+    "MNIST": "MNIST",
+    "FashionMNIST": "FashionMNIST",
+    "KMNIST": "KMNIST",
+    "CIFAR10": "CIFAR10",
+    "CIFAR100": "CIFAR100",
+}
+
+
+def load_torchvision(name: str, root: str | os.PathLike, train: bool = True, download: bool = False) -> TensorDataset:
+    """One of torchvision's datasets from `root` in torchvision's layout (downloaded if asked)."""
+    if name not in TORCHVISION_DATASETS:
+        raise DatasetError(f"unknown torchvision dataset {name!r}; choose one of {', '.join(TORCHVISION_DATASETS)}")
+    root = Path(root)
+    if name.startswith("CIFAR"):
+        return _load_cifar(name, root, train, download)
+    import torchvision
+
+    dataset_class = getattr(torchvision.datasets, name)
+    raw = root / name / "raw"
+    try:
+        dataset = dataset_class(str(root), train=train, download=download)
+    except RuntimeError as error:
+        if "not found" in str(error).lower():
+            hint = ("tick 'Download if missing' (needs internet), or " if not download else
+                    "the download failed (no internet?); ")
+            raise DatasetError(f"{name} is not in {raw}: {hint}put torchvision's {name} raw files "
+                               "(train-images-idx3-ubyte, ...) there") from None
+        raise DatasetError(f"{name} in {raw} cannot be read: {error}") from None
+    except (OSError, ValueError, EOFError) as error:
+        raise DatasetError(f"{name} in {raw} cannot be read ({error}): the files may be truncated; "
+                           "delete them and download again") from None
+    inputs = dataset.data
+    if inputs.dim() != 3 or inputs.dtype != torch.uint8 or len(inputs) != len(dataset.targets):
+        raise DatasetError(f"{name} in {raw} is not what torchvision writes: images {tuple(inputs.shape)}, "
+                           f"{len(dataset.targets)} labels")
+    split = "train" if train else "test"
+    return TensorDataset(name=f"{name} ({split})", source=f"torchvision {name} at {root}", inputs=inputs.unsqueeze(1),
+                         targets=torch.as_tensor(dataset.targets, dtype=torch.int64), classes=list(dataset.classes),
+                         kind="image", mode="train" if train else "test")
+
+
+class _ArrayOnlyUnpickler(pickle.Unpickler):
+    """CIFAR batches are pickled dicts of numpy arrays. Only what those need may be
+    created: any other global (os.system, ...) in a file is refused, not run."""
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"), ("_codecs", "encode"),
+    }
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refused to load {module}.{name}")
+
+
+def _read_cifar_batch(path: Path) -> dict:
+    try:
+        with open(path, "rb") as stream:
+            batch = _ArrayOnlyUnpickler(stream, encoding="latin1").load()
+    except FileNotFoundError:
+        raise
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as error:
+        raise DatasetError(f"{path} is not a CIFAR batch ({error}): the file may be truncated or not from the "
+                           "CIFAR archive; delete it and download again") from None
+    if not isinstance(batch, dict):
+        raise DatasetError(f"{path} is not a CIFAR batch (it holds {type(batch).__name__})")
+    return {key.decode() if isinstance(key, bytes) else key: value for key, value in batch.items()}
+
+
+def _load_cifar(name: str, root: Path, train: bool, download: bool) -> TensorDataset:
+    import numpy
+
+    folder, label_key, meta_file, meta_key = (
+        ("cifar-10-batches-py", "labels", "batches.meta", "label_names") if name == "CIFAR10"
+        else ("cifar-100-python", "fine_labels", "meta", "fine_label_names"))
+    base = root / folder
+    if download and not base.is_dir():
+        import torchvision
+
+        try:  # torchvision's own download and checksum; the reading below stays ours
+            getattr(torchvision.datasets, name)(str(root), train=train, download=True)
+        except Exception as error:  # noqa: BLE001 - any network failure means the same to the user
+            raise DatasetError(f"downloading {name} into {root} failed ({error}); without internet, put the "
+                               f"extracted '{folder}' folder there") from None
+    if name == "CIFAR10":
+        files = [f"data_batch_{i}" for i in range(1, 6)] if train else ["test_batch"]
+    else:
+        files = ["train"] if train else ["test"]
+    images, labels = [], []
+    for file in files:
+        try:
+            batch = _read_cifar_batch(base / file)
+        except FileNotFoundError:
+            hint = "tick 'Download if missing' (needs internet), or " if not download else ""
+            raise DatasetError(f"{name} is not in {base} ({file} is missing): {hint}put the extracted "
+                               f"'{folder}' folder of the CIFAR archive in {root}") from None
+        data, batch_labels = batch.get("data"), batch.get(label_key)
+        if not isinstance(data, numpy.ndarray) or data.ndim != 2 or data.shape[1] != 3072 or batch_labels is None:
+            raise DatasetError(f"{base / file} is not a CIFAR batch: expected 'data' of N x 3072 bytes and "
+                               f"'{label_key}'")
+        if len(batch_labels) != len(data):
+            raise DatasetError(f"{base / file} has {len(data)} images but {len(batch_labels)} labels")
+        images.append(torch.from_numpy(numpy.ascontiguousarray(data, dtype=numpy.uint8)).reshape(-1, 3, 32, 32))
+        labels.append(torch.as_tensor(list(batch_labels), dtype=torch.int64))
+    try:
+        meta = _read_cifar_batch(base / meta_file)
+        classes = [c.decode() if isinstance(c, bytes) else str(c) for c in meta[meta_key]]
+    except (FileNotFoundError, KeyError):
+        classes = [str(i) for i in range(10 if name == "CIFAR10" else 100)]
+    split = "train" if train else "test"
+    return TensorDataset(name=f"{name} ({split})", source=f"torchvision {name} at {root}", inputs=torch.cat(images),
+                         targets=torch.cat(labels), classes=classes, kind="image", mode="train" if train else "test")
+
+
+def _image_files(folder: Path) -> tuple[list[str], list[tuple[Path, int]]]:
+    if not folder.is_dir():
+        raise DatasetError(f"{folder} is not a folder: choose a folder with one sub-folder per class")
+    classes = sorted(entry.name for entry in folder.iterdir() if entry.is_dir() and not entry.name.startswith("."))
+    if not classes:
+        raise DatasetError(f"{folder} has no sub-folders: put the images of each class in a sub-folder named after "
+                           "the class")
+    samples = []
+    for index, name in enumerate(classes):
+        for path in sorted((folder / name).rglob("*")):
+            if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file():
+                samples.append((path, index))
+    if not samples:
+        raise DatasetError(f"{folder} holds no images ({', '.join(IMAGE_EXTENSIONS)}) in its class sub-folders")
+    return classes, samples
+
+
+def _open_image(path: Path, size: tuple[int, int] | None, grayscale: bool):
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image = image.convert("L" if grayscale else "RGB")
+            if size is not None and image.size != (size[1], size[0]):
+                image = image.resize((size[1], size[0]), Image.BILINEAR)
+            return image
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        raise DatasetError(f"{path} is not a readable image ({error}): remove or replace it") from None
+
+
+def load_image_folder(folder: str | os.PathLike, *, size: tuple[int, int] | None = None, grayscale: bool = False,
+                      mode: str = "train", memory_limit: int = IN_MEMORY_LIMIT_BYTES):
+    """A folder with one sub-folder per class. Images are decoded once into a uint8
+    tensor; `size` (height, width) resizes them, and is needed when their sizes differ.
+    Folders too large for memory come back as a StreamingImageFolder."""
+    import numpy
+
+    folder = Path(folder)
+    classes, samples = _image_files(folder)
+    first = _open_image(samples[0][0], size, grayscale)
+    height, width = size if size is not None else (first.size[1], first.size[0])
+    channels = 1 if grayscale else 3
+    if len(samples) * channels * height * width > memory_limit:
+        return StreamingImageFolder(folder, classes, samples, (height, width), grayscale, mode)
+    inputs = torch.empty((len(samples), channels, height, width), dtype=torch.uint8)
+    for index, (path, _) in enumerate(samples):
+        image = first if index == 0 else _open_image(path, size, grayscale)
+        if (image.size[1], image.size[0]) != (height, width):
+            raise DatasetError(f"{path} is {image.size[0]}x{image.size[1]} but {samples[0][0].name} is "
+                               f"{width}x{height}: choose a size to resize all images to")
+        array = numpy.array(image, dtype=numpy.uint8)
+        inputs[index] = torch.from_numpy(array.reshape(height, width, channels)).permute(2, 0, 1)
+    targets = torch.tensor([label for _, label in samples], dtype=torch.int64)
+    return TensorDataset(name=folder.name, source=f"image folder {folder}", inputs=inputs, targets=targets,
+                         classes=classes, kind="image", mode=mode)
+
+
+class StreamingImageFolder:
+    """A folder of images read batch by batch by a DataLoader with workers (larger than memory)."""
+
+    kind = "image"
+
+    def __init__(self, folder: Path, classes: list[str], samples: list[tuple[Path, int]], size: tuple[int, int],
+                 grayscale: bool, mode: str):
+        self.folder, self.classes, self.samples = folder, classes, samples
+        self.size, self.grayscale, self.mode = size, grayscale, mode
+        self.name, self.source = folder.name, f"image folder {folder} (streamed)"
+        self.normalization: Normalization | None = None
+        self.validation_percent, self.seed = 0.0, 0
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int):
+        import numpy
+
+        path, label = self.samples[index]
+        image = _open_image(path, self.size, self.grayscale)
+        array = numpy.array(image, dtype=numpy.uint8).reshape(self.size[0], self.size[1], -1)
+        return torch.from_numpy(array).permute(2, 0, 1), label
+
+    @property
+    def sample_shape(self) -> list[int]:
+        return [1 if self.grayscale else 3, *self.size]
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    is_classification = True
+
+    @property
+    def memory_bytes(self) -> int:
+        return 0
+
+    def class_counts(self) -> list[int]:
+        counts = [0] * len(self.classes)
+        for _, label in self.samples:
+            counts[label] += 1
+        return counts
+
+    def loader(self, batch_size: int, shuffle: bool, workers: int):
+        return torch.utils.data.DataLoader(self, batch_size=batch_size, shuffle=shuffle, num_workers=workers,
+                                           persistent_workers=workers > 0)
+
+
+def load_csv(path: str | os.PathLike, target: str, *, task: str = "auto", categorical: str = "one-hot",
+             mode: str = "train") -> TensorDataset:
+    """A table: `target` is the column to predict; the other columns are the features.
+
+    task: "classification", "regression" or "auto" (text targets, and whole-number targets
+    with at most 100 values each seen twice on average, are classes). Numeric features are used as they are and standardised
+    per batch from the training set's statistics; text features are one-hot encoded
+    (categorical="one-hot") or refused (categorical="reject").
+    """
+    import pandas
+
+    path = Path(path)
+    try:
+        frame = pandas.read_csv(path)
+    except FileNotFoundError:
+        raise DatasetError(f"{path} does not exist") from None
+    except (pandas.errors.ParserError, pandas.errors.EmptyDataError, UnicodeDecodeError, OSError) as error:
+        raise DatasetError(f"{path} is not a readable CSV table: {error}") from None
+    if target not in frame.columns:
+        raise DatasetError(f"{path} has no column {target!r}; its columns are {', '.join(map(str, frame.columns))}")
+    if frame.empty:
+        raise DatasetError(f"{path} has a header but no rows")
+    labels = frame.pop(target)
+    if labels.isna().any():
+        row = int(labels.isna().to_numpy().nonzero()[0][0]) + 2
+        raise DatasetError(f"{path}: the target column {target!r} is empty in row {row}: fill it or remove the row")
+    features = []
+    for column in frame.columns:
+        values = frame[column]
+        if pandas.api.types.is_numeric_dtype(values) and not pandas.api.types.is_bool_dtype(values):
+            if values.isna().any():
+                row = int(values.isna().to_numpy().nonzero()[0][0]) + 2
+                raise DatasetError(f"{path}: column {column!r} is empty in row {row}: fill it or remove the row")
+            features.append(values.astype("float32").rename(str(column)))
+            continue
+        numeric = pandas.to_numeric(values, errors="coerce")
+        bad = numeric.isna() & values.notna()
+        if numeric.notna().mean() > 0.9 and bad.any():  # a number column with a typo in it
+            row = int(bad.to_numpy().nonzero()[0][0]) + 2
+            raise DatasetError(f"{path}: column {column!r} holds numbers but row {row} has {values[bad].iloc[0]!r}: "
+                               "correct that cell")
+        if categorical == "reject":
+            raise DatasetError(f"{path}: column {column!r} holds text ({values.iloc[0]!r}, ...); remove it, or choose "
+                               "one-hot encoding for text columns")
+        dummies = pandas.get_dummies(values.astype(str), prefix=str(column), dtype="float32")
+        features.extend(dummies[name] for name in dummies.columns)
+    if not features:
+        raise DatasetError(f"{path} has no feature columns besides the target {target!r}")
+    table = pandas.concat(features, axis=1)
+    inputs = torch.tensor(table.to_numpy(dtype="float32"))
+    whole = pandas.api.types.is_integer_dtype(labels) or (
+        pandas.api.types.is_float_dtype(labels) and (labels % 1 == 0).all())
+    textual = not pandas.api.types.is_numeric_dtype(labels)
+    if task == "auto":
+        # Whole numbers are classes when few and repeated (0..9 digits), values otherwise (ages).
+        few = labels.nunique() <= 100 and labels.nunique() <= len(labels) / 2
+        task = "classification" if textual or (whole and few) else "regression"
+    if task == "classification":
+        classes = sorted(labels.astype(str).unique(), key=lambda v: (len(v), v) if not textual else v)
+        if not textual:
+            classes = [str(v) for v in sorted(labels.unique())]
+        index = {name: i for i, name in enumerate(classes)}
+        keys = labels.astype(str) if textual else labels.map(lambda v: str(v))
+        targets = torch.tensor([index[k] for k in keys], dtype=torch.int64)
+    elif task == "regression":
+        if textual:
+            raise DatasetError(f"{path}: the target {target!r} holds text, so it cannot be a regression target; "
+                               "choose classification")
+        classes, targets = None, torch.tensor(labels.to_numpy(dtype="float32")).unsqueeze(1)
+    else:
+        raise DatasetError(f"unknown task {task!r}: choose classification, regression or auto")
+    return TensorDataset(name=path.name, source=f"CSV {path} (target {target})", inputs=inputs, targets=targets,
+                         classes=classes, kind="table", mode=mode, feature_names=list(table.columns))
+
+
+def load_tensor_file(path: str | os.PathLike, *, mode: str = "train") -> TensorDataset:
+    """A .npz with arrays x and y, or a .pt holding {"x": tensor, "y": tensor} or (x, y).
+
+    .pt files are read with weights_only=True: a file that holds code is refused.
+    """
+    import numpy
+
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{path} does not exist")
+    if path.suffix == ".npz":
+        try:
+            with numpy.load(path, allow_pickle=False) as arrays:
+                if "x" not in arrays or "y" not in arrays:
+                    raise DatasetError(f"{path} needs arrays named x and y; it has {', '.join(arrays.files)}")
+                x, y = torch.from_numpy(arrays["x"]), torch.from_numpy(arrays["y"])
+        except (ValueError, OSError, EOFError) as error:
+            raise DatasetError(f"{path} is not a readable .npz file ({error})") from None
+    elif path.suffix in (".pt", ".pth"):
+        try:
+            content = torch.load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as error:
+            raise DatasetError(f"{path} holds code or objects other than tensors, so it was not loaded "
+                               f"({str(error).splitlines()[0]}). Save plain tensors: torch.save({{'x': x, 'y': y}})") from None
+        except (RuntimeError, EOFError, OSError) as error:
+            raise DatasetError(f"{path} is not a readable .pt file ({error})") from None
+        if isinstance(content, dict) and "x" in content and "y" in content:
+            x, y = content["x"], content["y"]
+        elif isinstance(content, (tuple, list)) and len(content) == 2:
+            x, y = content
+        else:
+            raise DatasetError(f"{path} must hold {{'x': inputs, 'y': targets}} or (inputs, targets)")
+        if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
+            raise DatasetError(f"{path}: x and y must be tensors")
+    else:
+        raise DatasetError(f"{path}: tensor files are .npz or .pt")
+    if len(x) != len(y):
+        raise DatasetError(f"{path}: x has {len(x)} samples but y has {len(y)}; they must match")
+    y = y.reshape(len(y), -1) if y.dim() > 1 else y
+    if y.dtype in (torch.int64, torch.int32, torch.int16, torch.uint8) and y.dim() == 1:
+        y = y.long()
+        classes = [str(i) for i in range(int(y.max()) + 1 if len(y) else 0)]
+    else:
+        classes, y = None, y.float().reshape(len(y), -1)
+    image = x.dtype == torch.uint8 and x.dim() in (3, 4)
+    if image and x.dim() == 3:
+        x = x.unsqueeze(1)
+    if not image:
+        x = x.float()
+    return TensorDataset(name=path.name, source=f"tensor file {path}", inputs=x, targets=y, classes=classes,
+                         kind="image" if image else "table", mode=mode)
+
+
+BUILTIN_CLASSES = ["circle", "disk", "square", "filled square", "horizontal bar", "vertical bar", "plus",
+                   "cross", "triangle", "diamond"]
+
+
+def make_builtin(samples: int = 12000, seed: int = 0, mode: str = "train", size: int = 28) -> TensorDataset:
+    """Shapes: 28x28 grayscale images of ten simple shapes, drawn with random position,
+    size, stroke width, brightness and noise. Deterministic for a seed, generated in a
+    fraction of a second, and hard enough that a linear model stays well below a CNN.
+    The train and test sets use different seeds (see builtin_pair)."""
+    generator = torch.Generator().manual_seed(seed)
+    labels = torch.arange(samples) % len(BUILTIN_CLASSES)
+    labels = labels[torch.randperm(samples, generator=generator)]
+
+    def uniform(low: float, high: float) -> torch.Tensor:
+        return (low + (high - low) * torch.rand(samples, generator=generator))[:, None, None]
+
+    grid = torch.arange(size, dtype=torch.float32)
+    cy, cx = uniform(9, size - 9), uniform(9, size - 9)
+    radius, stroke = uniform(4.5, 8.5), uniform(1.0, 2.2)
+    dy = grid[None, :, None] - cy
+    dx = grid[None, None, :] - cx
+    # A random rotation, so that bars and crosses are not given away by one pixel row.
+    angle = uniform(-0.35, 0.35)
+    dx, dy = dx * torch.cos(angle) - dy * torch.sin(angle), dx * torch.sin(angle) + dy * torch.cos(angle)
+    distance = torch.sqrt(dx * dx + dy * dy)
+    box = torch.maximum(dx.abs(), dy.abs())
+    shapes = torch.stack([
+        (distance - radius).abs() < stroke,
+        distance < radius,
+        (box - radius).abs() < stroke,
+        box < radius,
+        (dy.abs() < stroke) & (dx.abs() < radius),
+        (dx.abs() < stroke) & (dy.abs() < radius),
+        ((dy.abs() < stroke) & (dx.abs() < radius)) | ((dx.abs() < stroke) & (dy.abs() < radius)),
+        (((dx - dy).abs() < stroke * 1.4) | ((dx + dy).abs() < stroke * 1.4)) & (box < radius * 0.8),
+        (dy < radius * 0.8) & (dx.abs() < (dy + radius) * 0.55) & (dy > -radius),
+        dx.abs() + dy.abs() < radius,
+    ], dim=1)
+    images = shapes[torch.arange(samples), labels].float() * uniform(0.6, 1.0)
+    images = images + 0.12 * torch.randn(images.shape, generator=generator)
+    inputs = (images.clamp(0, 1) * 255).round().to(torch.uint8).unsqueeze(1)
+    return TensorDataset(name=f"Shapes ({mode})", source="built-in shapes (generated)", inputs=inputs,
+                         targets=labels.long(), classes=list(BUILTIN_CLASSES), kind="image", mode=mode, seed=seed)
+
+
+def builtin_pair(train_samples: int = 12000, test_samples: int = 2000) -> tuple[TensorDataset, TensorDataset]:
+    return make_builtin(train_samples, seed=0, mode="train"), make_builtin(test_samples, seed=1, mode="test")
+
+
+def describe_bytes(count: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if count < 1024 or unit == "GB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    return f"{count:.1f} GB"
+
+
+def preview_array(dataset: TensorDataset, index: int) -> Any:
+    """One sample as a H x W (x 3) uint8 array for display."""
+    sample = dataset.inputs[index]
+    if sample.dim() == 3:
+        sample = sample[0] if sample.shape[0] == 1 else sample[:3].permute(1, 2, 0)
+    return sample.contiguous().numpy()
+

@@ -1,0 +1,485 @@
+"""The Data tab: import datasets, mark them as training or test set, preview them.
+
+Reading a dataset runs on a worker thread (MNIST takes a second, a folder of images
+longer); a failure is shown in a dialog that names the file, and the sets imported
+before stay as they were.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy
+import pyqtgraph
+from PyQt5 import QtCore, QtGui, QtWidgets
+
+from pytorchgui.core import datasets
+from pytorchgui.core.datasets import DatasetError, TensorDataset, describe_bytes
+from pytorchgui.core.fit import fit_to_dataset
+from pytorchgui.core.errors import PyTorchGUIError
+from pytorchgui.gui.dialogs import show_error
+from pytorchgui.gui.workers import run_in_thread
+
+SOURCES = ["Built-in shapes", "MNIST", "FashionMNIST", "KMNIST", "CIFAR10", "CIFAR100", "Image folder",
+           "CSV table", "Tensor file (.npz, .pt)"]
+PREVIEW_COUNT = 32
+
+
+def image_pixmap(array: numpy.ndarray, scale: int) -> QtGui.QPixmap:
+    array = numpy.ascontiguousarray(array)
+    if array.ndim == 2:
+        image = QtGui.QImage(array.data, array.shape[1], array.shape[0], array.strides[0], QtGui.QImage.Format_Grayscale8)
+    else:
+        image = QtGui.QImage(array.data, array.shape[1], array.shape[0], array.strides[0], QtGui.QImage.Format_RGB888)
+    pixmap = QtGui.QPixmap.fromImage(image.copy())
+    return pixmap.scaled(array.shape[1] * scale, array.shape[0] * scale, QtCore.Qt.KeepAspectRatio,
+                         QtCore.Qt.FastTransformation)
+
+
+class PathField(QtWidgets.QWidget):
+    """A path text field with a Browse… button."""
+
+    changed = QtCore.pyqtSignal(str)
+
+    def __init__(self, placeholder: str, folder: bool, file_filter: str = "", object_name: str = ""):
+        super().__init__()
+        layout = QtWidgets.QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.edit = QtWidgets.QLineEdit()
+        self.edit.setObjectName(object_name)
+        self.edit.setPlaceholderText(placeholder)
+        self.edit.editingFinished.connect(lambda: self.changed.emit(self.edit.text()))
+        layout.addWidget(self.edit, 1)
+        browse = QtWidgets.QPushButton("Browse…")
+        layout.addWidget(browse)
+        self.folder, self.file_filter = folder, file_filter
+        browse.clicked.connect(self.browse)
+
+    def browse(self) -> None:
+        if self.folder:
+            path = QtWidgets.QFileDialog.getExistingDirectory(self, "Choose a folder", self.edit.text())
+        else:
+            path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Choose a file", self.edit.text(), self.file_filter)
+        if path:
+            self.set_path(path)
+
+    def set_path(self, path: str) -> None:
+        self.edit.setText(path)
+        self.changed.emit(path)
+
+    def path(self) -> str:
+        return self.edit.text().strip()
+
+
+class DataTab(QtWidgets.QWidget):
+    datasets_changed = QtCore.pyqtSignal()
+    fit_requested = QtCore.pyqtSignal(object)  # the TensorDataset to fit the network to
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self.datasets: list = []
+        self.loading: QtCore.QThread | None = None
+        self._build()
+        self._source_changed(0)
+        self._update_table()
+
+    # -- layout ------------------------------------------------------------------------
+    def _build(self) -> None:
+        controls = QtWidgets.QWidget()
+        column = QtWidgets.QVBoxLayout(controls)
+        box = QtWidgets.QGroupBox("Import")
+        form = QtWidgets.QFormLayout(box)
+        self.source_combo = QtWidgets.QComboBox()
+        self.source_combo.setObjectName("sourceCombo")
+        self.source_combo.addItems(SOURCES)
+        self.source_combo.currentIndexChanged.connect(self._source_changed)
+        form.addRow("Source", self.source_combo)
+        self.options = QtWidgets.QStackedWidget()
+        form.addRow(self.options)
+        self.builtin_samples = QtWidgets.QSpinBox()
+        self.builtin_samples.setRange(100, 200000)
+        self.builtin_samples.setValue(12000)
+        self.builtin_samples.setObjectName("builtinSamples")
+        about = QtWidgets.QLabel("28x28 images of 10 shapes, generated: no download, no file.")
+        about.setWordWrap(True)
+        self._add_page([("Samples", self.builtin_samples), (None, about)])
+        self.root_field = PathField("folder that holds MNIST/, cifar-10-batches-py/…", True, object_name="rootEdit")
+        self.download_check = QtWidgets.QCheckBox("Download if missing")
+        self.download_check.setObjectName("downloadCheck")
+        self._add_page([("Root folder", self.root_field), (None, self.download_check)])
+        self.folder_field = PathField("folder with one sub-folder per class", True, object_name="folderEdit")
+        self.resize_edit = QtWidgets.QLineEdit()
+        self.resize_edit.setObjectName("resizeEdit")
+        self.resize_edit.setPlaceholderText("height, width (optional)")
+        self.grayscale_check = QtWidgets.QCheckBox("Grayscale")
+        self.grayscale_check.setObjectName("grayscaleCheck")
+        self._add_page([("Folder", self.folder_field), ("Resize to", self.resize_edit), (None, self.grayscale_check)])
+        self.csv_field = PathField("table.csv", False, "CSV files (*.csv);;All files (*)", object_name="csvEdit")
+        self.csv_field.changed.connect(self._csv_chosen)
+        self.target_combo = QtWidgets.QComboBox()
+        self.target_combo.setObjectName("targetCombo")
+        self.task_combo = QtWidgets.QComboBox()
+        self.task_combo.addItems(["auto", "classification", "regression"])
+        self.text_combo = QtWidgets.QComboBox()
+        self.text_combo.addItems(["one-hot", "reject"])
+        self._add_page([("File", self.csv_field), ("Target column", self.target_combo), ("Task", self.task_combo),
+                        ("Text columns", self.text_combo)])
+        self.tensor_field = PathField("data.npz or data.pt (x, y)", False,
+                                      "Tensor files (*.npz *.pt *.pth);;All files (*)", object_name="tensorEdit")
+        self._add_page([("File", self.tensor_field)])
+        mode_row = QtWidgets.QHBoxLayout()
+        self.train_radio = QtWidgets.QRadioButton("Training set")
+        self.train_radio.setObjectName("trainRadio")
+        self.train_radio.setChecked(True)
+        self.test_radio = QtWidgets.QRadioButton("Test set")
+        self.test_radio.setObjectName("testRadio")
+        mode_row.addWidget(self.train_radio)
+        mode_row.addWidget(self.test_radio)
+        form.addRow(mode_row)
+        self.open_button = QtWidgets.QPushButton("Open data")
+        self.open_button.setObjectName("openDataButton")
+        self.open_button.clicked.connect(self.open_data)
+        form.addRow(self.open_button)
+        column.addWidget(box)
+
+        selected = QtWidgets.QGroupBox("Selected set")
+        form = QtWidgets.QFormLayout(selected)
+        self.validation_spin = QtWidgets.QDoubleSpinBox()
+        self.validation_spin.setObjectName("validationSpin")
+        self.validation_spin.setRange(0, 90)
+        self.validation_spin.setSuffix(" %")
+        self.seed_spin = QtWidgets.QSpinBox()
+        self.seed_spin.setRange(0, 2**31 - 1)
+        self.validation_spin.valueChanged.connect(self._split_changed)
+        self.seed_spin.valueChanged.connect(self._split_changed)
+        form.addRow("Validation split", self.validation_spin)
+        form.addRow("Split seed", self.seed_spin)
+        buttons = QtWidgets.QHBoxLayout()
+        for text, name, slot in (("Use as training set", "useTrainButton", lambda: self.set_mode("train")),
+                                 ("Use as test set", "useTestButton", lambda: self.set_mode("test"))):
+            button = QtWidgets.QPushButton(text)
+            button.setObjectName(name)
+            button.clicked.connect(slot)
+            buttons.addWidget(button)
+        form.addRow(buttons)
+        self.fit_button = QtWidgets.QPushButton("Fit network to data")
+        self.fit_button.setObjectName("fitButton")
+        self.fit_button.setToolTip("Set the network's input shape and its last Linear's class count from this set")
+        self.fit_button.clicked.connect(self._fit_clicked)
+        self.clear_button = QtWidgets.QPushButton("Clear data")
+        self.clear_button.setObjectName("clearDataButton")
+        self.clear_button.clicked.connect(self.clear_selected)
+        form.addRow(self.fit_button)
+        form.addRow(self.clear_button)
+        self.stats_label = QtWidgets.QLabel()
+        self.stats_label.setObjectName("statsLabel")
+        self.stats_label.setWordWrap(True)
+        form.addRow(self.stats_label)
+        column.addWidget(selected)
+        column.addStretch(1)
+        scroll = QtWidgets.QScrollArea()
+        scroll.setWidget(controls)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(380)
+
+        self.table = QtWidgets.QTableWidget(0, 7)
+        self.table.setObjectName("dataTable")
+        self.table.setHorizontalHeaderLabels(["Name", "Source", "Samples", "Sample shape", "Classes", "Mode",
+                                              "Size in memory"])
+        self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeToContents)
+        self.table.horizontalHeader().setSectionResizeMode(1, QtWidgets.QHeaderView.Stretch)
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QtWidgets.QAbstractItemView.NoEditTriggers)
+        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QtWidgets.QAbstractItemView.SingleSelection)
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+
+        self.preview_tabs = QtWidgets.QTabWidget()
+        self.sample_grid = QtWidgets.QWidget()
+        self.sample_grid.setObjectName("sampleGrid")
+        self.sample_layout = QtWidgets.QGridLayout(self.sample_grid)
+        grid_scroll = QtWidgets.QScrollArea()
+        grid_scroll.setWidget(self.sample_grid)
+        grid_scroll.setWidgetResizable(True)
+        self.rows_view = QtWidgets.QTableWidget()
+        self.rows_view.setObjectName("rowsView")
+        self.histogram = pyqtgraph.PlotWidget()
+        self.histogram.setObjectName("classHistogram")
+        self.histogram.setBackground("w")
+        self.histogram.setLabel("left", "samples")
+        self.preview_tabs.addTab(grid_scroll, "Samples")
+        self.preview_tabs.addTab(self.rows_view, "Rows")
+        self.preview_tabs.addTab(self.histogram, "Classes")
+        right = QtWidgets.QSplitter(QtCore.Qt.Vertical)
+        right.addWidget(self.table)
+        right.addWidget(self.preview_tabs)
+        right.setSizes([220, 600])
+        splitter = QtWidgets.QSplitter(QtCore.Qt.Horizontal)
+        splitter.addWidget(scroll)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([390, 1000])
+        layout = QtWidgets.QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+
+    def _add_page(self, rows) -> None:
+        page = QtWidgets.QWidget()
+        form = QtWidgets.QFormLayout(page)
+        form.setContentsMargins(0, 0, 0, 0)
+        for label, widget in rows:
+            if label is None:
+                form.addRow(widget)
+            else:
+                form.addRow(label, widget)
+        self.options.addWidget(page)
+
+    def _source_changed(self, index: int) -> None:
+        source = SOURCES[index]
+        page = {"Built-in shapes": 0, "Image folder": 2, "CSV table": 3, "Tensor file (.npz, .pt)": 4}.get(source, 1)
+        self.options.setCurrentIndex(page)
+
+    def _csv_chosen(self, path: str) -> None:
+        import pandas
+
+        self.target_combo.clear()
+        try:
+            columns = list(pandas.read_csv(path, nrows=0).columns)
+        except (OSError, ValueError) as error:
+            show_error(self, "Cannot read the table", f"{path}: {error}")
+            return
+        self.target_combo.addItems([str(c) for c in columns])
+        self.target_combo.setCurrentIndex(len(columns) - 1)
+
+    # -- reading ---------------------------------------------------------------------------
+    def loader(self) -> Callable[[], object]:
+        """The core call the current controls describe (raises DatasetError for bad input)."""
+        source = self.source_combo.currentText()
+        mode = "train" if self.train_radio.isChecked() else "test"
+        train = mode == "train"
+        if source == "Built-in shapes":
+            samples = self.builtin_samples.value()
+            return lambda: datasets.make_builtin(samples, seed=0 if train else 1, mode=mode)
+        if source in datasets.TORCHVISION_DATASETS:
+            root, download = self.root_field.path(), self.download_check.isChecked()
+            if not root:
+                raise DatasetError(f"choose the root folder for {source} (where its files are or should go)")
+            return lambda: datasets.load_torchvision(source, root, train=train, download=download)
+        if source == "Image folder":
+            folder, text = self.folder_field.path(), self.resize_edit.text().replace(",", " ").split()
+            if not folder:
+                raise DatasetError("choose a folder with one sub-folder per class")
+            try:
+                size = (int(text[0]), int(text[1] if len(text) > 1 else text[0])) if text else None
+            except ValueError:
+                raise DatasetError(f"resize to '{self.resize_edit.text()}' is not a size: write height, width") from None
+            grayscale = self.grayscale_check.isChecked()
+            return lambda: datasets.load_image_folder(folder, size=size, grayscale=grayscale, mode=mode)
+        if source == "CSV table":
+            path, target = self.csv_field.path(), self.target_combo.currentText()
+            if not path or not target:
+                raise DatasetError("choose a CSV file and its target column")
+            task, text = self.task_combo.currentText(), "one-hot" if self.text_combo.currentIndex() == 0 else "reject"
+            return lambda: datasets.load_csv(path, target, task=task, categorical=text, mode=mode)
+        path = self.tensor_field.path()
+        if not path:
+            raise DatasetError("choose a .npz or .pt file holding x and y")
+        return lambda: datasets.load_tensor_file(path, mode=mode)
+
+    def open_data(self) -> QtCore.QThread | None:
+        if self.loading is not None:
+            return None
+        try:
+            function = self.loader()
+        except DatasetError as error:
+            show_error(self, "Cannot open the data", str(error))
+            return None
+
+        def read():
+            dataset = function()
+            if isinstance(dataset, TensorDataset):
+                dataset.normalization = dataset.compute_normalization()
+            return dataset
+
+        self.open_button.setEnabled(False)
+        self.open_button.setText("Reading…")
+        self.loading = run_in_thread(self, read, self._opened, self._failed)
+        return self.loading
+
+    def _done(self) -> None:
+        self.loading = None
+        self.open_button.setEnabled(True)
+        self.open_button.setText("Open data")
+
+    def _opened(self, dataset) -> None:
+        self._done()
+        self.add_dataset(dataset)
+
+    def _failed(self, error: Exception) -> None:
+        self._done()
+        if isinstance(error, PyTorchGUIError):
+            show_error(self, "Cannot open the data", f"{error}\n\nThe data imported before is unchanged.")
+        else:
+            raise error  # a bug: the global hook logs and shows it
+
+    def add_dataset(self, dataset) -> None:
+        self.datasets.append(dataset)
+        self._update_table()
+        self.table.selectRow(len(self.datasets) - 1)
+        self.datasets_changed.emit()
+
+    # -- the selected set ----------------------------------------------------------------
+    def selected(self):
+        rows = self.table.selectionModel().selectedRows()
+        return self.datasets[rows[0].row()] if rows else None
+
+    def clear_selected(self) -> None:
+        dataset = self.selected()
+        if dataset is not None:
+            self.datasets.remove(dataset)
+            self._update_table()
+            self._selection_changed()
+            self.datasets_changed.emit()
+
+    def set_mode(self, mode: str) -> None:
+        dataset = self.selected()
+        if dataset is not None:
+            dataset.mode = mode
+            self._update_table()
+            self.datasets_changed.emit()
+
+    def _split_changed(self) -> None:
+        dataset = self.selected()
+        if dataset is not None:
+            dataset.validation_percent = self.validation_spin.value()
+            dataset.seed = self.seed_spin.value()
+            self._update_table(keep_selection=True)
+            self.datasets_changed.emit()
+
+    def _fit_clicked(self) -> None:
+        dataset = self.selected()
+        if dataset is None:
+            show_error(self, "Fit network to data", "Select a dataset in the table first.")
+            return
+        self.fit_requested.emit(dataset)
+
+    def training_sets(self) -> list:
+        return [d for d in self.datasets if d.mode == "train"]
+
+    def test_sets(self) -> list:
+        return [d for d in self.datasets if d.mode == "test"]
+
+    # -- views -------------------------------------------------------------------------------
+    def _update_table(self, keep_selection: bool = False) -> None:
+        selected = self.selected() if keep_selection else None
+        self.table.setRowCount(len(self.datasets))
+        for row, dataset in enumerate(self.datasets):
+            mode = dataset.mode
+            if mode == "train" and dataset.validation_percent:
+                mode = f"train ({dataset.validation_percent:g}% validation)"
+            classes = str(dataset.num_classes) if dataset.is_classification else "regression"
+            size = describe_bytes(dataset.memory_bytes) if dataset.memory_bytes else "streamed"
+            values = [dataset.name, dataset.source, f"{len(dataset):,}",
+                      " x ".join(map(str, dataset.sample_shape)), classes, mode, size]
+            for column, value in enumerate(values):
+                item = QtWidgets.QTableWidgetItem(value)
+                item.setToolTip(value)
+                self.table.setItem(row, column, item)
+        if not self.datasets:
+            self.stats_label.setText("No data yet: choose a source and press Open data. "
+                                     "Built-in shapes needs no file.")
+        if selected is not None and selected in self.datasets:
+            blocker = QtCore.QSignalBlocker(self.table)
+            self.table.selectRow(self.datasets.index(selected))
+            del blocker
+
+    def _selection_changed(self) -> None:
+        dataset = self.selected()
+        while self.sample_layout.count():
+            widget = self.sample_layout.takeAt(0).widget()
+            widget.hide()  # at once: deleteLater would leave it painted until the next event loop turn
+            widget.deleteLater()
+        self.rows_view.clear()
+        self.histogram.clear()
+        if dataset is None:
+            return
+        for widget, value in ((self.validation_spin, dataset.validation_percent), (self.seed_spin, dataset.seed)):
+            blocker = QtCore.QSignalBlocker(widget)
+            widget.setValue(value)
+            del blocker
+        normalization = dataset.normalization
+        if normalization is not None:
+            shown = 3 if dataset.kind == "image" else 6
+            mean = ", ".join(f"{v:.3f}" for v in normalization.mean[:shown])
+            std = ", ".join(f"{v:.3f}" for v in normalization.std[:shown])
+            more = " …" if len(normalization.mean) > shown else ""
+            unit = "per channel" if dataset.kind == "image" else "per feature"
+            self.stats_label.setText(f"Normalisation ({unit}, from this set): mean {mean}{more}; std {std}{more}. "
+                                     "Training and test batches use the training set's values.")
+        if dataset.kind == "image":
+            self._preview_images(dataset)
+            self.preview_tabs.setCurrentIndex(0)
+        else:
+            self._preview_rows(dataset)
+            self.preview_tabs.setCurrentIndex(1)
+        self._preview_classes(dataset)
+
+    def _preview_images(self, dataset) -> None:
+        count = min(PREVIEW_COUNT, len(dataset))
+        indices = numpy.linspace(0, len(dataset) - 1, count).astype(int)
+        for position, index in enumerate(indices):
+            if isinstance(dataset, TensorDataset):
+                array, label = datasets.preview_array(dataset, int(index)), int(dataset.targets[index])
+            else:
+                sample, label = dataset[int(index)]
+                array = sample[0].numpy() if sample.shape[0] == 1 else sample.permute(1, 2, 0).numpy()
+            cell = QtWidgets.QWidget()
+            layout = QtWidgets.QVBoxLayout(cell)
+            layout.setContentsMargins(2, 2, 2, 2)
+            picture = QtWidgets.QLabel()
+            picture.setPixmap(image_pixmap(array, max(1, 84 // max(array.shape[:2]))))
+            picture.setAlignment(QtCore.Qt.AlignCenter)
+            caption = QtWidgets.QLabel(dataset.classes[label] if dataset.is_classification else str(label))
+            caption.setAlignment(QtCore.Qt.AlignCenter)
+            layout.addWidget(picture)
+            layout.addWidget(caption)
+            self.sample_layout.addWidget(cell, position // 8, position % 8)
+
+    def _preview_rows(self, dataset: TensorDataset) -> None:
+        rows = min(50, len(dataset))
+        names = dataset.feature_names or [f"x{i}" for i in range(dataset.inputs.shape[1])]
+        self.rows_view.setColumnCount(len(names) + 1)
+        self.rows_view.setRowCount(rows)
+        self.rows_view.setHorizontalHeaderLabels(names + ["target"])
+        for row in range(rows):
+            for column, value in enumerate(dataset.inputs[row].reshape(-1)[: len(names)].tolist()):
+                self.rows_view.setItem(row, column, QtWidgets.QTableWidgetItem(f"{value:.4g}"))
+            target = dataset.targets[row]
+            text = dataset.classes[int(target)] if dataset.is_classification else f"{float(target.reshape(-1)[0]):.4g}"
+            self.rows_view.setItem(row, len(names), QtWidgets.QTableWidgetItem(text))
+
+    def _preview_classes(self, dataset) -> None:
+        counts = dataset.class_counts()
+        if not counts:
+            self.histogram.setTitle("Regression target: no classes")
+            return
+        self.histogram.setTitle(f"{len(counts)} classes")
+        bars = pyqtgraph.BarGraphItem(x=numpy.arange(len(counts)), height=counts, width=0.8, brush="#4c6ef5")
+        self.histogram.addItem(bars)
+        axis = self.histogram.getAxis("bottom")
+        if len(counts) <= 20:
+            axis.setTicks([[(i, name) for i, name in enumerate(dataset.classes)]])
+        else:
+            axis.setTicks(None)
+
+
+def fit_network(network_tab, dataset) -> list[str]:
+    """Fit the open network to `dataset` as one undoable edit; returns what changed."""
+    changes: list[str] = []
+
+    def fit() -> None:
+        changes.extend(fit_to_dataset(network_tab.network, dataset.sample_shape, dataset.num_classes))
+
+    network_tab.run(f"Fit to {dataset.name}", fit)
+    return changes
+

@@ -1,0 +1,84 @@
+"""Write small datasets in the real on-disk formats, as the tests' input files."""
+import pickle
+import struct
+from pathlib import Path
+
+import numpy
+import torch
+
+
+def write_idx_images(path: Path, images: numpy.ndarray) -> None:
+    count, rows, columns = images.shape
+    path.write_bytes(struct.pack(">IIII", 0x00000803, count, rows, columns) + images.astype(numpy.uint8).tobytes())
+
+
+def write_idx_labels(path: Path, labels: numpy.ndarray) -> None:
+    path.write_bytes(struct.pack(">II", 0x00000801, len(labels)) + labels.astype(numpy.uint8).tobytes())
+
+
+def write_mnist(root: Path, name: str = "MNIST", train: int = 60, test: int = 20, seed: int = 0) -> Path:
+    """torchvision's layout: ROOT/MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte."""
+    raw = root / name / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    generator = numpy.random.default_rng(seed)
+    for prefix, count in (("train", train), ("t10k", test)):
+        labels = numpy.arange(count) % 10
+        images = generator.integers(0, 40, (count, 28, 28))
+        for index, label in enumerate(labels):  # a bright bar whose row says the class
+            images[index, 2 + 2 * label: 4 + 2 * label, 4:24] = 250
+        write_idx_images(raw / f"{prefix}-images-idx3-ubyte", images)
+        write_idx_labels(raw / f"{prefix}-labels-idx1-ubyte", labels)
+    return root
+
+
+def write_cifar10(root: Path, per_batch: int = 10, seed: int = 0) -> Path:
+    """The python version of the CIFAR-10 archive, extracted: pickled dicts of numpy arrays."""
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True, exist_ok=True)
+    generator = numpy.random.default_rng(seed)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {
+            b"batch_label": name.encode(),
+            b"labels": [int(v) for v in generator.integers(0, 10, per_batch)],
+            b"data": generator.integers(0, 256, (per_batch, 3072), dtype=numpy.uint8),
+            b"filenames": [f"img{i}.png".encode() for i in range(per_batch)],
+        }
+        with open(folder / name, "wb") as stream:
+            pickle.dump(batch, stream, protocol=2)
+    names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+    with open(folder / "batches.meta", "wb") as stream:
+        pickle.dump({b"label_names": [n.encode() for n in names], b"num_cases_per_batch": per_batch}, stream, protocol=2)
+    return root
+
+
+def write_image_folder(root: Path, classes=("cat", "dog"), per_class: int = 4, size=(12, 10), mode="RGB") -> Path:
+    from PIL import Image
+
+    generator = numpy.random.default_rng(0)
+    for index, name in enumerate(classes):
+        (root / name).mkdir(parents=True, exist_ok=True)
+        for sample in range(per_class):
+            shape = (size[0], size[1], 3) if mode == "RGB" else size
+            array = generator.integers(0, 255, shape, dtype=numpy.uint8)
+            Image.fromarray(array, mode).save(root / name / f"{sample}.png")
+    return root
+
+
+def write_csv(path: Path) -> Path:
+    path.write_text(
+        "size,colour,weight,label\n"
+        "1.0,red,10,small\n"
+        "2.0,blue,20,small\n"
+        "3.0,red,30,large\n"
+        "4.0,green,40,large\n"
+        "5.0,blue,50,large\n"
+    )
+    return path
+
+
+def write_tensor_files(folder: Path) -> tuple[Path, Path]:
+    x = numpy.random.default_rng(0).normal(size=(30, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    numpy.savez(folder / "data.npz", x=x, y=y)
+    torch.save({"x": torch.from_numpy(x), "y": torch.from_numpy(y)}, folder / "data.pt")
+    return folder / "data.npz", folder / "data.pt"
