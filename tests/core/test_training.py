@@ -1,0 +1,200 @@
+"""The training engine on the built-in data: learning, resume, NaN guard, stop, OOM, losses."""
+import json
+
+import pytest
+import torch
+
+from pytorchgui import paths
+from pytorchgui.core import datasets, network_format
+from pytorchgui.core.fit import fit_to_dataset
+from pytorchgui.core.training import (BatchEvent, EpochEvent, Trainer, TrainingConfig, TrainingControl,
+                                      TrainingError, list_runs, load_checkpoint, make_loss, read_metrics)
+
+
+@pytest.fixture(scope="module")
+def shapes():
+    train, test = datasets.builtin_pair(3000, 600)
+    train.normalization = train.compute_normalization()
+    return train, test
+
+
+def lenet():
+    return network_format.load(paths.example_networks_dir() / "lenet5.json")
+
+
+def test_lenet_learns_the_builtin_shapes(shapes, tmp_path):
+    train, test = shapes
+    events = []
+    config = TrainingConfig(epochs=6, batch_size=64, seed=0)
+    result = Trainer(lenet(), train, config, validation_set=test, run_dir=tmp_path / "run",
+                     on_event=events.append).run()
+    assert result.status == "finished" and result.epochs_done == 6
+    epochs = [e for e in events if isinstance(e, EpochEvent)]
+    assert [e.epoch for e in epochs] == [1, 2, 3, 4, 5, 6]
+    print([round(e.validation_accuracy, 3) for e in epochs])
+    assert epochs[-1].validation_accuracy > 0.7  # chance is 0.1
+    assert epochs[-1].train_loss < epochs[0].train_loss
+    batches = [e for e in events if isinstance(e, BatchEvent)]
+    assert len(batches) == 6 * 47 and batches[0].images_per_second > 0
+    run = tmp_path / "run"
+    for name in ("network.json", "config.json", "metrics.csv", "checkpoint.pt", "last_weights.pt", "best_weights.pt",
+                 "summary.json"):
+        assert (run / name).is_file(), name
+    assert len(read_metrics(run)) == 6
+    assert json.loads((run / "summary.json").read_text())["status"] == "finished"
+    assert list_runs(tmp_path)[0]["validation_accuracy"] == pytest.approx(epochs[-1].validation_accuracy)
+    assert network_format.load(run / "network.json") == lenet()
+
+
+def test_resume_is_bit_identical_on_cpu(shapes, tmp_path):
+    train, _ = shapes
+    small = train.subset(torch.arange(800), "small")
+    network = network_format.load(paths.example_networks_dir() / "small_cnn.json")  # has dropout: RNG matters
+    fit_to_dataset(network, small.sample_shape, 10)
+    config = TrainingConfig(epochs=3, batch_size=100, seed=5, lr_schedule="StepLR", step_size=1, horizontal_flip=True)
+    whole = Trainer(network, small, config, run_dir=tmp_path / "whole").run()
+
+    control = TrainingControl()
+
+    def stop_in_epoch_two(event):
+        if isinstance(event, BatchEvent) and event.epoch == 2:
+            control.stop()
+
+    first = Trainer(network, small, config, run_dir=tmp_path / "part", control=control,
+                    on_event=stop_in_epoch_two).run()
+    assert first.status == "stopped" and first.epochs_done == 1
+    assert load_checkpoint(tmp_path / "part" / "checkpoint.pt")["epoch"] == 1
+    resumed = Trainer(network, small, config, run_dir=tmp_path / "part",
+                      resume_from=tmp_path / "part" / "checkpoint.pt").run()
+    assert resumed.epochs_done == 3
+    for key, value in whole.model.state_dict().items():
+        assert torch.equal(value, resumed.model.state_dict()[key]), key
+    assert [h["train_loss"] for h in resumed.history] == [h["train_loss"] for h in whole.history]
+
+
+def test_nan_loss_stops_at_once_and_keeps_the_last_good_checkpoint(shapes, tmp_path):
+    train, _ = shapes
+    network = lenet()
+    network.set_optimizer("SGD", {"lr": 1e6})
+    with pytest.raises(TrainingError, match=r"the loss became nan at epoch 1, batch \d+: training stopped. Lower "
+                                            r"the learning rate \(now 1e\+06\)"):
+        Trainer(network, train, TrainingConfig(epochs=2, batch_size=64), run_dir=tmp_path / "run").run()
+    assert not (tmp_path / "run" / "checkpoint.pt").exists()
+    good = lenet()
+    Trainer(good, train, TrainingConfig(epochs=1, batch_size=64), run_dir=tmp_path / "run2").run()
+    before = (tmp_path / "run2" / "checkpoint.pt").read_bytes()
+    good.set_optimizer("SGD", {"lr": 1e6})
+    with pytest.raises(TrainingError, match="loss became"):
+        Trainer(good, train, TrainingConfig(epochs=3, batch_size=64), run_dir=tmp_path / "run2",
+                resume_from=tmp_path / "run2" / "checkpoint.pt").run()
+    assert (tmp_path / "run2" / "checkpoint.pt").read_bytes() == before
+    assert load_checkpoint(tmp_path / "run2" / "checkpoint.pt")["epoch"] == 1
+
+
+def test_out_of_memory_is_reported_with_a_smaller_batch(shapes, monkeypatch):
+    train, _ = shapes
+
+    def no_memory(self, *args, **kwargs):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(torch.fx.GraphModule, "__call__", no_memory)
+    with pytest.raises(TrainingError, match="the GPU ran out of memory at batch size 512: try 256"):
+        Trainer(lenet(), train, TrainingConfig(epochs=1, batch_size=512)).run()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
+def test_trains_on_cuda(shapes):
+    train, _ = shapes
+    result = Trainer(lenet(), train, TrainingConfig(epochs=1, batch_size=128, device="cuda")).run()
+    assert next(result.model.parameters()).device.type == "cuda"
+
+
+def test_unavailable_device_and_shape_mismatch(shapes):
+    train, _ = shapes
+    if not torch.cuda.is_available():
+        with pytest.raises(TrainingError, match="no CUDA GPU found"):
+            Trainer(lenet(), train, TrainingConfig(device="cuda:0")).run()
+    network = lenet()
+    network.set_input([3, 32, 32])
+    with pytest.raises(TrainingError, match=r"takes input of shape \[3, 32, 32\] but Shapes \(train\) has samples of "
+                                            r"shape \[1, 28, 28\]: press 'Fit network to data'"):
+        Trainer(network, train, TrainingConfig()).run()
+
+
+def test_losses_get_the_targets_they_expect(shapes):
+    train, _ = shapes
+    network = lenet()
+    for loss, transform, kind in (("CrossEntropyLoss", "none", "class_indices"), ("NLLLoss", "log_softmax", "class_indices"),
+                                  ("MSELoss", "none", "same_shape"), ("BCELoss", "sigmoid", "probabilities"),
+                                  ("KLDivLoss", "log_softmax", "probabilities"),
+                                  ("MultiLabelMarginLoss", "none", "multilabel_indices"),
+                                  ("HingeEmbeddingLoss", "none", "plus_minus_one")):
+        network.set_loss(loss, {"reduction": "batchmean"} if loss == "KLDivLoss" else None)
+        adapter = make_loss(network, train)
+        assert (adapter.output_transform, adapter.target_kind) == (transform, kind), loss
+        output = torch.randn(4, 10, requires_grad=True)
+        value = adapter(output, torch.tensor([0, 3, 9, 1]))
+        assert value.dim() == 0 and torch.isfinite(value)
+    network.set_loss("MSELoss")
+    targets = make_loss(network, train).prepare(torch.tensor([2, 0]), torch.zeros(2, 10))
+    assert targets.tolist()[0] == [0, 0, 1, 0, 0, 0, 0, 0, 0, 0]
+    network.set_loss("TripletMarginLoss")
+    with pytest.raises(TrainingError, match="TripletMarginLoss needs anchor, positive and negative inputs"):
+        make_loss(network, train)
+
+
+def test_regression_table_trains_with_mse_and_refuses_cross_entropy(tmp_path):
+    import numpy
+
+    rows = numpy.random.default_rng(0).normal(size=(400, 3))
+    table = tmp_path / "houses.csv"
+    table.write_text("a,b,c,price\n" + "\n".join(f"{a},{b},{c},{2 * a - b + 0.5 * c + 3}" for a, b, c in rows))
+    data = datasets.load_csv(table, "price")
+    assert data.classes is None
+    network = network_format.loads(json.dumps({
+        "$format": "pytorchgui.network", "$version": 2, "$input": {"shape": [3]},
+        "$loss": {"type": "CrossEntropyLoss"}, "$optimizer": {"type": "Adam", "parameters": {"lr": 0.05}},
+        "fc": {"type": "Linear", "firstLayer": True, "parameters": {"in_features": "auto", "out_features": 1}}}))
+    with pytest.raises(TrainingError, match="CrossEntropyLoss needs class labels, but houses.csv has a regression"):
+        Trainer(network, data, TrainingConfig()).run()
+    network.set_loss("MSELoss")
+    result = Trainer(network, data, TrainingConfig(epochs=30, batch_size=50)).run()
+    assert result.history[-1]["train_loss"] < 0.05 and result.history[-1]["train_accuracy"] is None
+
+
+@pytest.mark.parametrize("schedule", ["StepLR", "CosineAnnealingLR", "OneCycleLR", "ReduceLROnPlateau"])
+def test_learning_rate_schedules_change_the_rate(shapes, schedule):
+    train, test = shapes
+    small = train.subset(torch.arange(256), "small")
+    config = TrainingConfig(epochs=3, batch_size=64, lr_schedule=schedule, step_size=1, gamma=0.5)
+    result = Trainer(lenet(), small, config, validation_set=test).run()
+    rates = [h["learning_rate"] for h in result.history]
+    if schedule == "ReduceLROnPlateau":
+        assert rates[0] == 0.001
+    else:
+        assert len(set(rates)) > 1, rates
+
+
+def test_early_stopping_and_options(shapes):
+    train, test = shapes
+    small = train.subset(torch.arange(256), "small")
+    network = lenet()
+    network.set_optimizer("SGD", {"lr": 0.0})  # nothing improves: stop after the patience
+    config = TrainingConfig(epochs=10, batch_size=64, early_stopping_patience=2, gradient_clip=1.0,
+                            mixed_precision=True, channels_last=True, crop_padding=2)
+    result = Trainer(network, small, config, validation_set=test.subset(torch.arange(64), "v")).run()
+    assert result.status == "early_stopped" and result.epochs_done == 3
+    assert "did not improve for 2 epochs" in result.message
+
+
+def test_checkpoint_with_code_is_refused(tmp_path):
+    import os
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, ("touch " + str(tmp_path / "pwned"),))
+
+    torch.save({"format": "pytorchgui.checkpoint", "model": Exploit()}, tmp_path / "evil.pt")
+    with pytest.raises(TrainingError, match="is not a PyTorchGUI checkpoint or holds code"):
+        load_checkpoint(tmp_path / "evil.pt")
+    assert not (tmp_path / "pwned").exists()
