@@ -44,6 +44,19 @@ def main() -> None:
     window.data_tab.table.selectRow(0)
     settle(app)
     window.grab().save(str(OUT / "data_tab.png"))
+    window.tabs.setCurrentIndex(2)
+    train_tab = window.train_tab
+    train_tab.epochs_spin.setValue(8)
+    train_tab.batch_spin.setValue(64)
+    train_tab.validation_combo.setCurrentIndex(train_tab.validation_combo.findText("Shapes (test)"))
+    train_tab.start()
+    while not train_tab.epoch_rows or train_tab.epoch_rows[-1].epoch < 5:  # mid-training
+        app.processEvents()
+    QtCore.QThread.msleep(150)
+    settle(app)
+    window.grab().save(str(OUT / "train_tab.png"))
+    while train_tab.thread is not None:
+        app.processEvents()
     window.tabs.setCurrentIndex(1)
 
     window.open_file(str(paths.example_networks_dir() / "small_resnet.json"))

@@ -11,6 +11,7 @@ from pytorchgui.gui import dialogs
 from pytorchgui.gui.data_tab import DataTab, fit_network
 from pytorchgui.gui.document import NetworkDocument, autosave_info, discard_autosave
 from pytorchgui.gui.network_tab import NETWORK_FILE_FILTER, NetworkTab
+from pytorchgui.gui.train_tab import TrainTab
 
 START_EXAMPLE = "lenet5.json"
 
@@ -36,13 +37,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.document = NetworkDocument(self)
         self.network_tab = NetworkTab(self.document)
         self.data_tab = DataTab()
-        for container, content in ((self.networkTab, self.network_tab), (self.dataTab, self.data_tab)):
+        self.train_tab = TrainTab(self.network_tab, self.data_tab)
+        for container, content in ((self.networkTab, self.network_tab), (self.dataTab, self.data_tab),
+                                   (self.trainTab, self.train_tab)):
             layout = QtWidgets.QVBoxLayout(container)
             layout.setContentsMargins(0, 0, 0, 0)
             layout.addWidget(content)
         self.data_tab.fit_requested.connect(self.fit_network_to)
+        self.train_tab.change_network_requested.connect(lambda: self.tabs.setCurrentWidget(self.networkTab))
         for tab, text in (
-            (self.trainTab, "Train the network on the training set and watch its loss fall."),
             (self.evaluationTab, "Measure the trained network on the test set."),
         ):
             if tab.layout() is None:
@@ -191,6 +194,15 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # -- window events ---------------------------------------------------------------
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        if self.train_tab.thread is not None:
+            answer = QtWidgets.QMessageBox.question(
+                self, "Training is running", "Stop the training and quit? The last finished epoch's checkpoint is "
+                "kept in the run folder.", QtWidgets.QMessageBox.Yes | QtWidgets.QMessageBox.No)
+            if answer != QtWidgets.QMessageBox.Yes:
+                event.ignore()
+                return
+            self.train_tab.stop()
+            self.train_tab.thread.wait()
         if self.maybe_save():
             discard_autosave()
             event.accept()

@@ -1,0 +1,111 @@
+"""The Train tab: train the built-in shapes through the widgets, stop, pause, NaN, resume."""
+import time
+
+import pytest
+from PyQt5 import QtCore, QtWidgets
+
+from gui_helpers import error_boxes
+from pytorchgui import paths
+from pytorchgui.core import datasets
+
+
+@pytest.fixture
+def train_tab(window):
+    train, test = datasets.builtin_pair(2400, 400)
+    for dataset in (train, test):
+        dataset.normalization = dataset.compute_normalization()
+        window.data_tab.add_dataset(dataset)
+    window.tabs.setCurrentIndex(2)
+    tab = window.train_tab
+    tab.validation_combo.setCurrentIndex(tab.validation_combo.findText("Shapes (test)"))
+    tab.batch_spin.setValue(64)
+    return tab
+
+
+def wait_done(qtbot, tab, timeout=60000):
+    qtbot.waitUntil(lambda: tab.thread is None, timeout=timeout)
+
+
+def test_train_through_the_tab(qtbot, window, train_tab):
+    train_tab.epochs_spin.setValue(4)
+    with qtbot.waitSignal(train_tab.training_finished, timeout=60000) as finished:
+        qtbot.mouseClick(train_tab.start_button, QtCore.Qt.LeftButton)
+        assert not train_tab.start_button.isEnabled() and train_tab.stop_button.isEnabled()
+    result = finished.args[0]
+    assert result.status == "finished" and result.epochs_done == 4
+    assert result.history[-1]["validation_accuracy"] > 0.5  # ten classes: chance is 0.1
+    assert train_tab.train_loss_curve.getData()[0].tolist() == [1, 2, 3, 4]
+    assert len(train_tab.batch_curve.getData()[1]) == 4 * 38
+    assert not train_tab.val_acc_curve.getData()[1].tolist() == []
+    log = train_tab.log_view.toPlainText()
+    assert "epoch 4/4" in log and "Training finished after 4 epoch(s)" in log
+    assert "Training finished" in window.statusBar().currentMessage()
+    assert train_tab.runs_table.rowCount() == 1 and train_tab.runs_table.item(0, 1).text() == "finished"
+    run = train_tab.runs[0]["path"]
+    assert (run / "best_weights.pt").is_file() and run.parent == paths.runs_dir()
+    train_tab.runs_table.selectRow(0)
+    train_tab.overlay_selected_runs()
+    assert any(getattr(item, "overlay", False) for item in train_tab.epoch_plot.listDataItems())
+
+
+def test_stop_mid_epoch_and_window_stays_responsive(qtbot, window, train_tab):
+    train_tab.epochs_spin.setValue(50)
+    assert train_tab.start()
+    qtbot.waitUntil(lambda: len(train_tab.batch_losses) >= 3, timeout=30000)
+    # the GUI thread keeps serving events while training runs: switch tabs, edit the network
+    window.tabs.setCurrentIndex(1)
+    window.document.apply("move", lambda: window.network_tab.network.move_node("conv1", (3.0, 3.0)))
+    started = time.perf_counter()
+    qtbot.mouseClick(train_tab.stop_button, QtCore.Qt.LeftButton)
+    wait_done(qtbot, train_tab)
+    assert time.perf_counter() - started < 5
+    assert train_tab.result.status == "stopped" and train_tab.result.epochs_done < 50
+
+
+def test_pause_and_resume(qtbot, train_tab):
+    train_tab.epochs_spin.setValue(2)
+    assert train_tab.start()
+    qtbot.waitUntil(lambda: len(train_tab.batch_losses) >= 2, timeout=30000)
+    qtbot.mouseClick(train_tab.pause_button, QtCore.Qt.LeftButton)
+    assert train_tab.pause_button.text() == "Resume"
+    qtbot.wait(300)
+    train_tab.drain_events()
+    count = len(train_tab.batch_losses)
+    qtbot.wait(500)
+    train_tab.drain_events()
+    assert len(train_tab.batch_losses) <= count + 1  # at most the batch in flight
+    qtbot.mouseClick(train_tab.pause_button, QtCore.Qt.LeftButton)
+    wait_done(qtbot, train_tab)
+    assert train_tab.result.status == "finished"
+
+
+def test_diverging_run_shows_the_nan_message(qtbot, window, train_tab):
+    window.document.apply("lr", lambda: window.network_tab.network.set_optimizer("SGD", {"lr": 1e6}))
+    train_tab.epochs_spin.setValue(3)
+    assert train_tab.start()
+    wait_done(qtbot, train_tab)
+    [box] = error_boxes(train_tab)
+    assert "the loss became nan" in box.text() and "Lower the learning rate" in box.text()
+    assert train_tab.progress.format() == "Failed"
+
+
+def test_resume_from_checkpoint(qtbot, train_tab):
+    train_tab.epochs_spin.setValue(1)
+    assert train_tab.start()
+    wait_done(qtbot, train_tab)
+    checkpoint = train_tab.result.run_dir / "checkpoint.pt"
+    train_tab.epochs_spin.setValue(1)
+    train_tab.apply_config = lambda config: (type(train_tab).apply_config(train_tab, config),
+                                             train_tab.epochs_spin.setValue(2))
+    assert train_tab.resume(checkpoint)
+    wait_done(qtbot, train_tab)
+    assert train_tab.result.epochs_done == 2 and len(train_tab.result.history) == 2
+    assert "resumed from" in train_tab.log_view.toPlainText()
+
+
+def test_no_training_set_and_broken_network(qtbot, window):
+    tab = window.train_tab
+    assert not tab.start()
+    [box] = error_boxes(tab)
+    assert "Import a training set" in box.text()
+    box.close()
