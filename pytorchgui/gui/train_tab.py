@@ -1,8 +1,9 @@
 """The Train tab: settings, Start/Pause/Stop, live plots, the log and the run history.
 
-The core Trainer runs on a QThread. Its events go into a queue that a 10 Hz timer on the
-GUI thread drains: the plots are redrawn with setData at most ten times a second, never
-once per batch from the worker, so the window stays responsive however fast batches go.
+The core Trainer runs on a QThread. Its events go into a queue that a 2 Hz timer on the
+GUI thread drains: the plots are redrawn with setData twice a second, never once
+per batch from the worker, so the window stays responsive however fast batches go, and
+the redraws (Python code holding the interpreter lock) take little from training.
 """
 from __future__ import annotations
 
@@ -22,21 +23,34 @@ from pytorchgui.core.training import (LR_SCHEDULES, BatchEvent, EpochEvent, Trai
                                       read_metrics)
 from pytorchgui.gui.dialogs import show_error
 
-PLOT_INTERVAL_MS = 100
+# 2 Hz. Measured on 2 cores (bench/bench_training.py): each redraw takes a core from the
+# training threads, and at 4 Hz training ran at 0.77 of a plain loop, at 2 Hz at 1.0.
+PLOT_INTERVAL_MS = 500
 SMOOTHING = 0.95
 
 
 def training_threads() -> int:
-    """Intra-op threads for the training thread.
+    """Intra-op threads for the training thread: every core.
 
-    torch's thread pool is shared by every thread of the process: when the GUI thread also
-    runs torch (shape inference after an edit), both fight for the same cores and
-    training collapses (measured: LeNet 7.2k -> 347 img/s with 2 threads on 2 cores).
-    Training gets all cores but one when there are more than two, and the GUI thread
-    runs its few small torch calls on the remaining one.
+    Measured on 2 cores (bench/bench_training.py, LeNet-5, batch 128): 2 threads 10.6k
+    images/s, 1 thread 7.9k, with the GUI idle between its 2 Hz redraws. The collapse seen
+    before (7.2k -> 347 images/s) came from a GUI thread that was busy all the time (a
+    spinning event loop); with the real event loop sleeping between events, the GUI takes
+    a core only for the moment of a redraw.
     """
-    cores = os.cpu_count() or 1
-    return max(1, cores - 1) if cores > 2 else cores
+    return os.cpu_count() or 1
+
+
+def decimate(values: list[float], limit: int = 1500) -> tuple[numpy.ndarray, numpy.ndarray]:
+    """(x, y) of a long series as at most `limit` block means: the curve keeps its shape and
+    redrawing it stays cheap (the GUI thread shares the interpreter with training)."""
+    data = numpy.asarray(values, dtype=float)
+    x = numpy.arange(1, len(data) + 1, dtype=float)
+    if len(data) <= limit:
+        return x, data
+    block = -(-len(data) // limit)
+    usable = len(data) // block * block
+    return x[:usable].reshape(-1, block).mean(1), data[:usable].reshape(-1, block).mean(1)
 
 
 class TrainingWorker(QtCore.QObject):
@@ -486,9 +500,9 @@ class TrainTab(QtWidgets.QWidget):
             elif isinstance(event, tuple) and event[0] == "log":
                 self.log(event[1])
         if last_batch is not None:
-            x = numpy.arange(1, len(self.batch_losses) + 1)
-            self.batch_curve.setData(x, numpy.asarray(self.batch_losses))
-            self.smooth_curve.setData(x, numpy.asarray(self.smoothed))
+            x, losses = decimate(self.batch_losses)
+            self.batch_curve.setData(x, losses, skipFiniteCheck=True)
+            self.smooth_curve.setData(*decimate(self.smoothed), skipFiniteCheck=True)
             self.progress.setMaximum(last_batch.batches)
             self.progress.setValue(last_batch.batch)
             left = (last_batch.batches - last_batch.batch) * self.batch_spin.value() / max(last_batch.images_per_second, 1)
@@ -507,10 +521,14 @@ class TrainTab(QtWidgets.QWidget):
             data = [getattr(row, attribute) for row in rows]
             return numpy.array([numpy.nan if v is None else v for v in data], dtype=float)
 
-        self.train_loss_curve.setData(epochs, values("train_loss"))
-        self.val_loss_curve.setData(epochs, values("validation_loss"), connect="finite")
-        self.train_acc_curve.setData(epochs, values("train_accuracy"), connect="finite")
-        self.val_acc_curve.setData(epochs, values("validation_accuracy"), connect="finite")
+        for curve, attribute in ((self.train_loss_curve, "train_loss"), (self.val_loss_curve, "validation_loss"),
+                                 (self.train_acc_curve, "train_accuracy"),
+                                 (self.val_acc_curve, "validation_accuracy")):
+            data = values(attribute)
+            if numpy.isnan(data).all():  # no validation set, or a regression: nothing to draw
+                curve.setData([], [])
+            else:
+                curve.setData(epochs, data, connect="finite")
         rates = values("learning_rate")
         self.lr_curve.setData(epochs, rates)
         if len(rates) and numpy.nanmax(rates) == numpy.nanmin(rates):  # a flat line: show it mid-plot, not at ±400
