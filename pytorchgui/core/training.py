@@ -99,6 +99,7 @@ class TrainingResult:
     run_dir: Path | None
     message: str = ""
     model: Any = None
+    normalization: Normalization | None = None
 
 
 @dataclass
@@ -437,7 +438,7 @@ class Trainer:
             raise TrainingError(f"the GPU ran out of memory at batch size {config.batch_size}: try "
                                 f"{max(1, config.batch_size // 2)}, or train on the CPU") from None
         self._write_summary(status, message)
-        return TrainingResult(status, epoch, self.history, self.run_dir, message, model)
+        return TrainingResult(status, epoch, self.history, self.run_dir, message, model, normalization)
 
     # -- the run folder -----------------------------------------------------------------
     def _prepare_run_dir(self, normalization: Normalization) -> None:
