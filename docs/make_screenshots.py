@@ -57,6 +57,24 @@ def main() -> None:
     window.grab().save(str(OUT / "train_tab.png"))
     while train_tab.thread is not None:
         app.processEvents()
+
+    window.tabs.setCurrentIndex(3)
+    evaluation = window.evaluation_tab
+    evaluation.launch()
+    while evaluation.loading is not None:
+        app.processEvents()
+    settle(app)
+    window.grab().save(str(OUT / "evaluation_matrix.png"))
+    evaluation.result_tabs.setCurrentIndex(2)
+    settle(app)
+    window.grab().save(str(OUT / "evaluation_errors.png"))
+    evaluation.result_tabs.setCurrentIndex(3)
+    pad = evaluation.pad
+    for start, end in (((70, 140), (210, 140)), ((140, 70), (140, 210))):  # a plus sign
+        pad.draw_line(QtCore.QPoint(*start), QtCore.QPoint(*end))
+    evaluation.predict_drawing()
+    settle(app)
+    window.grab().save(str(OUT / "evaluation_try_it.png"))
     window.tabs.setCurrentIndex(1)
 
     window.open_file(str(paths.example_networks_dir() / "small_resnet.json"))

@@ -17,6 +17,7 @@ from pytorchgui.core.datasets import DatasetError, TensorDataset, describe_bytes
 from pytorchgui.core.fit import fit_to_dataset
 from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.gui.dialogs import show_error
+from pytorchgui.gui.widgets import read_only_table
 from pytorchgui.gui.workers import run_in_thread
 
 SOURCES = ["Built-in shapes", "MNIST", "FashionMNIST", "KMNIST", "CIFAR10", "CIFAR100", "Image folder",
@@ -182,15 +183,8 @@ class DataTab(QtWidgets.QWidget):
         scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
         scroll.setMinimumWidth(380)
 
-        self.table = QtWidgets.QTableWidget(0, 7)
-        self.table.setObjectName("dataTable")
-        self.table.setHorizontalHeaderLabels(["Name", "Source", "Samples", "Sample shape", "Classes", "Mode",
-                                              "Size in memory"])
-        self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeToContents)
-        self.table.horizontalHeader().setSectionResizeMode(1, QtWidgets.QHeaderView.Stretch)
-        self.table.verticalHeader().hide()
-        self.table.setEditTriggers(QtWidgets.QAbstractItemView.NoEditTriggers)
-        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectRows)
+        self.table = read_only_table(["Name", "Source", "Samples", "Sample shape", "Classes", "Mode",
+                                      "Size in memory"], "dataTable", stretch=1)
         self.table.setSelectionMode(QtWidgets.QAbstractItemView.SingleSelection)
         self.table.itemSelectionChanged.connect(self._selection_changed)
 

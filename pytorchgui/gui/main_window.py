@@ -9,6 +9,7 @@ from pytorchgui import __version__, paths, settings
 from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.gui import dialogs
 from pytorchgui.gui.data_tab import DataTab, fit_network
+from pytorchgui.gui.evaluation_tab import EvaluationTab
 from pytorchgui.gui.document import NetworkDocument, autosave_info, discard_autosave
 from pytorchgui.gui.network_tab import NETWORK_FILE_FILTER, NetworkTab
 from pytorchgui.gui.train_tab import TrainTab
@@ -21,14 +22,6 @@ def load_ui(name: str, widget: QtWidgets.QWidget) -> None:
     uic.loadUi(str(paths.ui_dir() / f"{name}.ui"), widget)
 
 
-def empty_state(text: str) -> QtWidgets.QLabel:
-    label = QtWidgets.QLabel(text)
-    label.setAlignment(QtCore.Qt.AlignCenter)
-    label.setWordWrap(True)
-    label.setStyleSheet("color: palette(mid); font-size: 15px;")
-    return label
-
-
 class MainWindow(QtWidgets.QMainWindow):
     def __init__(self, parent: QtWidgets.QWidget | None = None, *, open_example: bool = True):
         super().__init__(parent)
@@ -38,18 +31,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self.network_tab = NetworkTab(self.document)
         self.data_tab = DataTab()
         self.train_tab = TrainTab(self.network_tab, self.data_tab)
+        self.evaluation_tab = EvaluationTab(self.network_tab, self.data_tab, self.train_tab)
         for container, content in ((self.networkTab, self.network_tab), (self.dataTab, self.data_tab),
-                                   (self.trainTab, self.train_tab)):
+                                   (self.trainTab, self.train_tab), (self.evaluationTab, self.evaluation_tab)):
             layout = QtWidgets.QVBoxLayout(container)
             layout.setContentsMargins(0, 0, 0, 0)
             layout.addWidget(content)
         self.data_tab.fit_requested.connect(self.fit_network_to)
         self.train_tab.change_network_requested.connect(lambda: self.tabs.setCurrentWidget(self.networkTab))
-        for tab, text in (
-            (self.evaluationTab, "Measure the trained network on the test set."),
-        ):
-            if tab.layout() is None:
-                QtWidgets.QVBoxLayout(tab).addWidget(empty_state(text))
         self._connect_actions()
         self.document.path_changed.connect(self._update_title)
         self.document.modified_changed.connect(self._update_title)

@@ -18,6 +18,7 @@ from pytorchgui.core.shapes import ShapeReport, describe_shape, infer_shapes
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.document import NetworkDocument
 from pytorchgui.gui.forms import FunctionDialog, format_value
+from pytorchgui.gui.widgets import read_only_table, with_button
 from pytorchgui.gui.graph_editor import LAYER_GAP, NetworkScene, NetworkView, tidy_positions
 
 NETWORK_FILE_FILTER = "Network files (*.json);;All files (*)"
@@ -205,19 +206,9 @@ class NetworkTab(QtWidgets.QWidget):
         self.problem_list.setObjectName("problemList")
         self.problem_list.itemActivated.connect(self._problem_activated)
         self.problem_list.itemClicked.connect(self._problem_activated)
-        self.summary_table = QtWidgets.QTableWidget(0, 4)
-        self.summary_table.setObjectName("summaryTable")
-        self.summary_table.setHorizontalHeaderLabels(["Node", "Type", "Output shape", "Parameters"])
-        self.summary_table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.Stretch)
-        self.summary_table.verticalHeader().hide()
-        self.summary_table.setEditTriggers(QtWidgets.QAbstractItemView.NoEditTriggers)
-        self.summary_table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectRows)
-        summary_box = QtWidgets.QWidget()
-        summary_layout = QtWidgets.QVBoxLayout(summary_box)
-        summary_layout.setContentsMargins(0, 0, 0, 0)
-        summary_layout.addWidget(self.summary_table)
-        summary_layout.addWidget(button("Export summary as CSV…", "exportSummaryButton", self.export_summary),
-                                 0, QtCore.Qt.AlignRight)
+        self.summary_table = read_only_table(["Node", "Type", "Output shape", "Parameters"], "summaryTable")
+        summary_box = with_button(self.summary_table, "Export summary as CSV…", "exportSummaryButton",
+                                  self.export_summary)
         self.side_tabs = QtWidgets.QTabWidget()
         self.side_tabs.addTab(self.problem_list, "Problems")
         self.side_tabs.addTab(summary_box, "Summary")

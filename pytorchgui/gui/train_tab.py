@@ -22,6 +22,7 @@ from pytorchgui.core.training import (LR_SCHEDULES, BatchEvent, EpochEvent, Trai
                                       TrainingResult, available_devices, list_runs, load_checkpoint, new_run_dir,
                                       read_metrics)
 from pytorchgui.gui.dialogs import show_error
+from pytorchgui.gui.widgets import read_only_table, with_button
 
 # 2 Hz. Measured on 2 cores (bench/bench_training.py): each redraw takes a core from the
 # training threads, and at 4 Hz training ran at 0.77 of a plain loop, at 2 Hz at 1.0.
@@ -245,22 +246,9 @@ class TrainTab(QtWidgets.QWidget):
         self.log_view.setObjectName("logView")
         self.log_view.setReadOnly(True)
         self.log_view.setMaximumBlockCount(5000)
-        self.runs_table = QtWidgets.QTableWidget(0, 6)
-        self.runs_table.setObjectName("runsTable")
-        self.runs_table.setHorizontalHeaderLabels(["Run", "Status", "Epochs", "Train loss", "Val. loss", "Val. acc."])
-        self.runs_table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeToContents)
-        self.runs_table.horizontalHeader().setSectionResizeMode(0, QtWidgets.QHeaderView.Stretch)
-        self.runs_table.verticalHeader().hide()
-        self.runs_table.setEditTriggers(QtWidgets.QAbstractItemView.NoEditTriggers)
-        self.runs_table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectRows)
-        overlay = QtWidgets.QPushButton("Overlay selected runs")
-        overlay.setObjectName("overlayButton")
-        overlay.clicked.connect(self.overlay_selected_runs)
-        runs_box = QtWidgets.QWidget()
-        runs_layout = QtWidgets.QVBoxLayout(runs_box)
-        runs_layout.setContentsMargins(0, 0, 0, 0)
-        runs_layout.addWidget(self.runs_table)
-        runs_layout.addWidget(overlay, 0, QtCore.Qt.AlignRight)
+        self.runs_table = read_only_table(["Run", "Status", "Epochs", "Train loss", "Val. loss", "Val. acc."],
+                                          "runsTable", stretch=0)
+        runs_box = with_button(self.runs_table, "Overlay selected runs", "overlayButton", self.overlay_selected_runs)
         self.bottom_tabs = QtWidgets.QTabWidget()
         self.bottom_tabs.addTab(self.log_view, "Log")
         self.bottom_tabs.addTab(runs_box, "Runs")

@@ -1,0 +1,560 @@
+"""The Evaluation tab: measure trained weights on a dataset, explore the errors, try it.
+
+The measuring is core's `metrics.evaluate`, run on a worker thread; this module shows
+its result: a summary, a confusion-matrix heatmap (click a cell to see its samples), a
+per-class report with export, a gallery of the most confident mistakes, and a drawing
+pad whose class probabilities update as the user draws.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+import numpy
+import pyqtgraph
+import torch
+from PyQt5 import QtCore, QtGui, QtWidgets
+
+from pytorchgui import paths
+from pytorchgui.core import datasets, network_format
+from pytorchgui.core.compiler import compile_network
+from pytorchgui.core.datasets import Normalization, TensorDataset
+from pytorchgui.core.errors import PyTorchGUIError
+from pytorchgui.core.metrics import EvaluationError, EvaluationResult, check_fits, evaluate, load_weights, \
+    prepare_drawing, predict
+from pytorchgui.core.training import list_runs
+from pytorchgui.gui.data_tab import image_pixmap
+from pytorchgui.gui.dialogs import show_error
+from pytorchgui.gui.forms import FunctionDialog
+from pytorchgui.gui.network_tab import catalogue_combo, select_entry, selected_entry_name
+from pytorchgui.gui.widgets import read_only_table, with_button
+from pytorchgui.gui.workers import run_in_thread
+
+
+@dataclass
+class TrainedModel:
+    """A compiled network with weights, and the normalisation its training used."""
+
+    name: str
+    model: torch.nn.Module
+    normalization: Normalization | None
+    input_shape: list[int] | None
+    classes: list[str] | None
+
+
+class DrawingPad(QtWidgets.QWidget):
+    """A 280x280 canvas: left button draws (pen) or erases, the strokes are thick like a marker."""
+
+    changed = QtCore.pyqtSignal()
+
+    def __init__(self, size: int = 280):
+        super().__init__()
+        self.setObjectName("drawingPad")
+        self.setFixedSize(size, size)
+        self.image = QtGui.QImage(size, size, QtGui.QImage.Format_Grayscale8)
+        self.image.fill(0)
+        self.eraser = False
+        self.pen_width = size // 12
+        self._last: QtCore.QPoint | None = None
+        self.setCursor(QtCore.Qt.CrossCursor)
+
+    def clear(self) -> None:
+        self.image.fill(0)
+        self.update()
+        self.changed.emit()
+
+    def array(self) -> numpy.ndarray:
+        pointer = self.image.constBits()
+        pointer.setsize(self.image.byteCount())
+        rows = numpy.frombuffer(pointer, numpy.uint8).reshape(self.image.height(), self.image.bytesPerLine())
+        return rows[:, : self.image.width()].copy()
+
+    def draw_line(self, start: QtCore.QPoint, end: QtCore.QPoint) -> None:
+        painter = QtGui.QPainter(self.image)
+        painter.setRenderHint(QtGui.QPainter.Antialiasing)
+        colour = QtGui.QColor(0, 0, 0) if self.eraser else QtGui.QColor(255, 255, 255)
+        width = self.pen_width * (2 if self.eraser else 1)
+        painter.setPen(QtGui.QPen(colour, width, QtCore.Qt.SolidLine, QtCore.Qt.RoundCap, QtCore.Qt.RoundJoin))
+        painter.drawLine(start, end)
+        painter.end()
+        self.update()
+        self.changed.emit()
+
+    def mousePressEvent(self, event: QtGui.QMouseEvent) -> None:
+        self._last = event.pos()
+        self.draw_line(event.pos(), event.pos())
+
+    def mouseMoveEvent(self, event: QtGui.QMouseEvent) -> None:
+        if self._last is not None and event.buttons() & QtCore.Qt.LeftButton:
+            self.draw_line(self._last, event.pos())
+            self._last = event.pos()
+
+    def mouseReleaseEvent(self, event: QtGui.QMouseEvent) -> None:
+        self._last = None
+
+    def paintEvent(self, event) -> None:
+        painter = QtGui.QPainter(self)
+        painter.drawImage(0, 0, self.image)
+        painter.setPen(QtGui.QColor("#868e96"))
+        painter.drawRect(0, 0, self.width() - 1, self.height() - 1)
+
+
+class EvaluationTab(QtWidgets.QWidget):
+    def __init__(self, network_tab, data_tab, train_tab, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self.network_tab, self.data_tab, self.train_tab = network_tab, data_tab, train_tab
+        self.network = network_tab.network
+        self.catalog = self.network.catalog
+        self.result: EvaluationResult | None = None
+        self.evaluated: TensorDataset | None = None
+        self.trained: TrainedModel | None = None
+        self.loss_choice = None
+        self.loading: QtCore.QThread | None = None
+        self.dialog: FunctionDialog | None = None
+        self._progress = (0, 1)
+        self._build()
+        self.data_tab.datasets_changed.connect(self.update_sets)
+        self.train_tab.training_finished.connect(lambda result: self.update_weights(select_latest=True))
+        self.update_sets()
+        self.update_weights()
+        self._show_network_loss()
+        self.progress_timer = QtCore.QTimer(self, interval=100)
+        self.progress_timer.timeout.connect(lambda: self.progress.setValue(int(100 * self._progress[0] /
+                                                                                 max(self._progress[1], 1))))
+        self.prediction_timer = QtCore.QTimer(self, singleShot=True, interval=80)  # <= ~12 updates/s while drawing
+        self.prediction_timer.timeout.connect(self.predict_drawing)
+
+    # -- layout ------------------------------------------------------------------------
+    def _build(self) -> None:
+        controls = QtWidgets.QWidget()
+        form = QtWidgets.QFormLayout(controls)
+        self.dataset_combo = QtWidgets.QComboBox()
+        self.dataset_combo.setObjectName("evaluationDatasetCombo")
+        self.weights_combo = QtWidgets.QComboBox()
+        self.weights_combo.setObjectName("weightsCombo")
+        open_weights = QtWidgets.QPushButton("Weights file…")
+        open_weights.clicked.connect(self.open_weights_file)
+        self.device_combo = QtWidgets.QComboBox()
+        from pytorchgui.core.training import available_devices
+
+        for device, label in available_devices():
+            self.device_combo.addItem(label, device)
+        self.batch_spin = QtWidgets.QSpinBox()
+        self.batch_spin.setRange(1, 65536)
+        self.batch_spin.setValue(512)
+        self.loss_combo = catalogue_combo(self.catalog.losses, "evaluationLossCombo")
+        set_loss = QtWidgets.QPushButton("Set…")
+        set_loss.setObjectName("evaluationSetLoss")
+        set_loss.clicked.connect(self.choose_loss)
+        loss_row = QtWidgets.QHBoxLayout()
+        loss_row.addWidget(self.loss_combo, 1)
+        loss_row.addWidget(set_loss)
+        self.loss_label = QtWidgets.QLabel("Loss: the network's")
+        self.network.subscribe(lambda event: self._show_network_loss() if event.kind in ("loss_changed", "reset")
+                               else None)
+        self.loss_label.setWordWrap(True)
+        self.launch_button = QtWidgets.QPushButton("Launch test")
+        self.launch_button.setObjectName("launchTestButton")
+        self.launch_button.clicked.connect(self.launch)
+        self.progress = QtWidgets.QProgressBar()
+        self.progress.setObjectName("evaluationProgress")
+        self.summary_label = QtWidgets.QLabel("Train a network (Train tab), then measure it here on the test set.")
+        self.summary_label.setObjectName("evaluationSummary")
+        self.summary_label.setWordWrap(True)
+        self.summary_label.setTextFormat(QtCore.Qt.RichText)
+        form.addRow("Dataset", self.dataset_combo)
+        form.addRow("Weights", self.weights_combo)
+        form.addRow("", open_weights)
+        form.addRow("Device", self.device_combo)
+        form.addRow("Batch size", self.batch_spin)
+        form.addRow("Loss", loss_row)
+        form.addRow(self.loss_label)
+        form.addRow(self.launch_button)
+        form.addRow(self.progress)
+        form.addRow(self.summary_label)
+        controls.setMinimumWidth(330)
+        controls.setMaximumWidth(400)
+
+        self.matrix_plot = pyqtgraph.PlotWidget(title="Confusion matrix (rows: true class, colour: share of the row)")
+        self.matrix_plot.setObjectName("confusionPlot")
+        self.matrix_plot.setBackground("w")
+        self.matrix_plot.invertY(True)
+        self.matrix_plot.setAspectLocked(True)
+        self.matrix_plot.setLabel("left", "true class")
+        self.matrix_plot.setLabel("bottom", "predicted class")
+        self.matrix_image = pyqtgraph.ImageItem()
+        self.matrix_image.setLookupTable(pyqtgraph.colormap.get("viridis").getLookupTable())
+        self.matrix_plot.addItem(self.matrix_image)
+        self.matrix_texts: list[pyqtgraph.TextItem] = []
+        self.matrix_plot.scene().sigMouseClicked.connect(self._matrix_clicked)
+        self.report_table = read_only_table(["Class", "Precision", "Recall", "F1", "Support"], "reportTable")
+        report_box = with_button(self.report_table, "Export report…", "exportReportButton", self.export_report)
+        self.gallery_title = QtWidgets.QLabel("The most confident mistakes")
+        self.gallery = QtWidgets.QWidget()
+        self.gallery.setObjectName("errorGallery")
+        self.gallery_layout = QtWidgets.QGridLayout(self.gallery)
+        gallery_scroll = QtWidgets.QScrollArea()
+        gallery_scroll.setWidget(self.gallery)
+        gallery_scroll.setWidgetResizable(True)
+        gallery_box = QtWidgets.QWidget()
+        gallery_box_layout = QtWidgets.QVBoxLayout(gallery_box)
+        gallery_box_layout.setContentsMargins(0, 0, 0, 0)
+        gallery_box_layout.addWidget(self.gallery_title)
+        gallery_box_layout.addWidget(gallery_scroll, 1)
+
+        self.pad = DrawingPad()
+        self.pad.changed.connect(lambda: self.prediction_timer.start())
+        pen = QtWidgets.QRadioButton("Pen")
+        pen.setChecked(True)
+        eraser = QtWidgets.QRadioButton("Eraser")
+        eraser.setObjectName("eraserRadio")
+        eraser.toggled.connect(lambda on: setattr(self.pad, "eraser", on))
+        clear = QtWidgets.QPushButton("Clear")
+        clear.setObjectName("clearPadButton")
+        clear.clicked.connect(self.pad.clear)
+        open_image = QtWidgets.QPushButton("Open image…")
+        open_image.clicked.connect(self.open_image)
+        tools = QtWidgets.QHBoxLayout()
+        for widget in (pen, eraser, clear, open_image):
+            tools.addWidget(widget)
+        self.prepared_label = QtWidgets.QLabel()
+        self.prepared_label.setObjectName("preparedSample")
+        self.prepared_label.setFixedSize(84, 84)
+        self.prepared_label.setToolTip("What the network sees: cropped, scaled and centred like MNIST")
+        self.probability_plot = pyqtgraph.PlotWidget(title="Class probabilities")
+        self.probability_plot.setObjectName("probabilityPlot")
+        self.probability_plot.setBackground("w")
+        self.probability_plot.setXRange(0, 1)
+        self.probability_plot.invertY(True)
+        self.probability_plot.setLabel("bottom", "probability")
+        self.prediction_label = QtWidgets.QLabel("Draw a shape or a digit, or open an image.")
+        self.prediction_label.setObjectName("predictionLabel")
+        try_box = QtWidgets.QWidget()
+        try_layout = QtWidgets.QGridLayout(try_box)
+        try_layout.addWidget(self.pad, 0, 0, QtCore.Qt.AlignTop)
+        try_layout.addLayout(tools, 1, 0)
+        side = QtWidgets.QVBoxLayout()
+        side.addWidget(QtWidgets.QLabel("Network input:"))
+        side.addWidget(self.prepared_label)
+        side.addWidget(self.prediction_label)
+        side.addStretch(1)
+        try_layout.addLayout(side, 0, 1)
+        try_layout.addWidget(self.probability_plot, 0, 2, 3, 1)
+        try_layout.setColumnStretch(2, 1)
+        try_layout.setRowStretch(2, 1)  # pad and its tools together at the top
+
+        self.result_tabs = QtWidgets.QTabWidget()
+        self.result_tabs.addTab(self.matrix_plot, "Confusion matrix")
+        self.result_tabs.addTab(report_box, "Per-class report")
+        self.result_tabs.addTab(gallery_box, "Misclassified")
+        self.result_tabs.addTab(try_box, "Try it")
+        layout = QtWidgets.QHBoxLayout(self)
+        layout.addWidget(controls)
+        layout.addWidget(self.result_tabs, 1)
+
+    def _show_network_loss(self) -> None:
+        """Until the user sets another loss here, the combo shows the network's own."""
+        if self.loss_choice is None and self.network.loss is not None:
+            select_entry(self.loss_combo, self.network.loss.type)
+            self.loss_label.setText(f"Loss: {self.network.loss.type} (the network's)")
+
+    # -- choices -------------------------------------------------------------------------
+    def update_sets(self) -> None:
+        current = self.dataset_combo.currentText()
+        self.dataset_combo.clear()
+        ordered = self.data_tab.test_sets() + [d for d in self.data_tab.datasets if d.mode != "test"]
+        for dataset in ordered:
+            self.dataset_combo.addItem(f"{dataset.name} [{dataset.mode}]", dataset)
+        index = self.dataset_combo.findText(current)
+        # the test set by default: a choice of another set is kept only while it is a test set
+        self.dataset_combo.setCurrentIndex(index if index >= 0 and current.endswith("[test]") else 0)
+
+    def update_weights(self, select_latest: bool = False) -> None:
+        current = self.weights_combo.currentData()
+        self.weights_combo.clear()
+        if self.train_tab.result is not None and self.train_tab.result.model is not None:
+            self.weights_combo.addItem("The network just trained", "latest")
+        for run in list_runs(paths.runs_dir())[:30]:
+            if (run["path"] / "best_weights.pt").is_file():
+                self.weights_combo.addItem(f"Run {run['name']} (best)", run["path"])
+        if self.weights_combo.count() == 0:
+            self.weights_combo.addItem("No trained weights yet", None)
+        index = 0 if select_latest else max(self.weights_combo.findData(current), 0)
+        self.weights_combo.setCurrentIndex(index)
+
+    def open_weights_file(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Weights for the current network", str(paths.runs_dir()),
+                                                        "Weights (*.pt *.pth);;All files (*)")
+        if path:
+            self.weights_combo.insertItem(0, f"{Path(path).name} (current network)", Path(path))
+            self.weights_combo.setCurrentIndex(0)
+
+    def choose_loss(self) -> FunctionDialog | None:
+        type_name = selected_entry_name(self.loss_combo, self.catalog.losses)
+        if type_name is None:
+            return None
+        entry = self.catalog.losses.get(type_name)
+        dialog = FunctionDialog(entry, title="Loss for the evaluation", accept_text="Set", parent=self)
+
+        def accepted() -> None:
+            from pytorchgui.core.network import FunctionChoice
+
+            self.loss_choice = FunctionChoice(type_name, dialog.values())
+            self.loss_label.setText(f"Loss: {type_name}")
+
+        dialog.accepted.connect(accepted)
+        self.dialog = dialog
+        dialog.open()
+        return dialog
+
+    def trained_model(self) -> TrainedModel:
+        """The model the weights combo names, built and loaded (raises EvaluationError)."""
+        choice = self.weights_combo.currentData()
+        if choice is None:
+            raise EvaluationError("there are no trained weights yet: train the network in the Train tab first")
+        if choice == "latest":
+            result = self.train_tab.result
+            network = network_format.load(result.run_dir / "network.json") if result.run_dir else self.network
+            return TrainedModel("the network just trained", result.model, result.normalization,
+                                network.input_spec.shape if network.input_spec else None,
+                                json.loads((result.run_dir / "config.json").read_text()).get("classes")
+                                if result.run_dir else None)
+        path = Path(choice)
+        if path.is_dir():  # a run folder: its own network, weights and normalisation
+            network = network_format.load(path / "network.json")
+            config = json.loads((path / "config.json").read_text())
+            weights = path / "best_weights.pt"
+            normalization = Normalization(**config["normalization"]) if config.get("normalization") else None
+            classes = config.get("classes")
+        else:  # a weights file for the network open in the editor
+            network, weights = self.network, path
+            train = self.data_tab.training_sets()
+            normalization = train[-1].normalization if train else None
+            classes = None
+        try:
+            model = compile_network(network)
+        except PyTorchGUIError as error:
+            raise EvaluationError(f"the network for these weights does not compile: {error}") from None
+        load_weights(model, weights)
+        return TrainedModel(path.name, model, normalization,
+                            network.input_spec.shape if network.input_spec else None, classes)
+
+    # -- measuring --------------------------------------------------------------------------
+    def launch(self) -> QtCore.QThread | None:
+        if self.loading is not None:
+            return None
+        dataset = self.dataset_combo.currentData()
+        try:
+            if dataset is None:
+                raise EvaluationError("import a test set in the Data tab first")
+            trained = self.trained_model()
+            check_fits(trained.input_shape, dataset)
+            loss = self._loss(dataset)
+        except PyTorchGUIError as error:
+            show_error(self, "Cannot evaluate", str(error))
+            return None
+        device, batch_size = self.device_combo.currentData(), self.batch_spin.value()
+        self.trained = trained
+        self._progress = (0, 1)
+
+        def measure() -> EvaluationResult:
+            return evaluate(trained.model, dataset, trained.normalization, loss=loss, batch_size=batch_size,
+                            device=device, progress=lambda done, total: setattr(self, "_progress", (done, total)))
+
+        self.launch_button.setEnabled(False)
+        self.progress_timer.start()
+        self.evaluated = dataset
+        self.loading = run_in_thread(self, measure, self._measured, self._failed)
+        return self.loading
+
+    def _loss(self, dataset: TensorDataset):
+        from pytorchgui.core.network import Network
+        from pytorchgui.core.training import make_loss
+
+        choice = self.loss_choice or self.network.loss
+        if choice is None:
+            return None
+        probe = Network(self.catalog)
+        probe.add_node("Identity", "output", first_layer=True)
+        probe.loss = choice
+        try:
+            return make_loss(probe, dataset)
+        except PyTorchGUIError as error:
+            raise EvaluationError(f"the loss cannot be measured on this data: {error}") from None
+
+    def _finish(self) -> None:
+        self.loading = None
+        self.progress_timer.stop()
+        self.launch_button.setEnabled(True)
+
+    def _failed(self, error: Exception) -> None:
+        self._finish()
+        if isinstance(error, PyTorchGUIError):
+            show_error(self, "Cannot evaluate", str(error))
+        else:
+            raise error
+
+    def _measured(self, result: EvaluationResult) -> None:
+        self._finish()
+        self.progress.setValue(100)
+        self.result = result
+        parts = [f"<b>{result.samples:,}</b> samples in {result.seconds:.2f} s"]
+        if result.loss is not None:
+            parts.append(f"loss <b>{result.loss:.4f}</b>")
+        if result.classes is not None:
+            parts.append(f"accuracy <b>{result.accuracy:.2%}</b>")
+            if result.top5_accuracy is not None:
+                parts.append(f"top-5 <b>{result.top5_accuracy:.2%}</b>")
+        else:
+            parts.append(f"MSE <b>{result.mse:.4g}</b>, MAE <b>{result.mae:.4g}</b>, R² <b>{result.r2:.4f}</b>")
+        self.summary_label.setText("<br>".join(parts))
+        self._show_matrix(result)
+        self._show_report(result)
+        self.show_samples(result.worst_errors(), "The most confident mistakes")
+
+    def _show_matrix(self, result: EvaluationResult) -> None:
+        for text in self.matrix_texts:
+            self.matrix_plot.removeItem(text)
+        self.matrix_texts = []
+        if result.confusion is None:
+            self.matrix_image.clear()
+            return
+        counts = result.confusion.double()
+        normalised = counts / counts.sum(1, keepdim=True).clamp_min(1)
+        self.matrix_image.setImage(normalised.numpy().T, levels=(0, 1))  # ImageItem is x-major
+        count = len(result.classes)
+        if count <= 20:
+            for row in range(count):
+                for column in range(count):
+                    value = int(counts[row, column])
+                    colour = "k" if normalised[row, column] > 0.5 else "w"  # on viridis: dark low, bright high
+                    text = pyqtgraph.TextItem(str(value), color=colour, anchor=(0.5, 0.5))
+                    text.setPos(column + 0.5, row + 0.5)
+                    self.matrix_plot.addItem(text)
+                    self.matrix_texts.append(text)
+            # Names on the left; numbers below, where long names would run into each other.
+            self.matrix_plot.getAxis("left").setTicks([[(i + 0.5, f"{name} {i}") for i, name in
+                                                        enumerate(result.classes)]])
+            self.matrix_plot.getAxis("bottom").setTicks([[(i + 0.5, str(i)) for i in range(count)]])
+        self.matrix_plot.autoRange()
+
+    def _matrix_clicked(self, event) -> None:
+        if self.result is None or self.result.confusion is None:
+            return
+        point = self.matrix_plot.getPlotItem().vb.mapSceneToView(event.scenePos())
+        self.show_cell(int(point.y()), int(point.x()))
+
+    def show_cell(self, true_class: int, predicted_class: int) -> None:
+        classes = self.result.classes
+        if not (0 <= true_class < len(classes) and 0 <= predicted_class < len(classes)):
+            return
+        indices = self.result.cell_samples(true_class, predicted_class)
+        self.show_samples(indices, f"True {classes[true_class]}, predicted {classes[predicted_class]}: "
+                                   f"{int(self.result.confusion[true_class, predicted_class])} samples")
+        self.result_tabs.setCurrentIndex(2)
+
+    def _show_report(self, result: EvaluationResult) -> None:
+        rows = result.report_rows() if result.classes is not None else []
+        self.report_table.setRowCount(len(rows))
+        for index, row in enumerate(rows):
+            values = [row["name"], f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}",
+                      str(row["support"])]
+            for column, value in enumerate(values):
+                item = QtWidgets.QTableWidgetItem(value)
+                if "average" in row["name"]:
+                    font = item.font()
+                    font.setBold(True)
+                    item.setFont(font)
+                self.report_table.setItem(index, column, item)
+
+    def show_samples(self, indices: list[int], title: str) -> None:
+        while self.gallery_layout.count():
+            widget = self.gallery_layout.takeAt(0).widget()
+            widget.hide()
+            widget.deleteLater()
+        dataset, result = self.evaluated, self.result
+        self.gallery_title.setText(title if indices else f"{title}: none")
+        if dataset is None or dataset.kind != "image":
+            return
+        for position, index in enumerate(indices):
+            array = datasets.preview_array(dataset, index)
+            cell = QtWidgets.QLabel()
+            cell.setPixmap(image_pixmap(array, max(1, 84 // max(array.shape[:2]))))
+            true_name = result.classes[int(result.targets[index])]
+            predicted = result.classes[int(result.predictions[index])]
+            cell.setToolTip(f"sample {index}: true {true_name}, predicted {predicted} "
+                            f"({float(result.confidences[index]):.0%})")
+            caption = QtWidgets.QLabel(f"true <b>{true_name}</b><br>predicted <span style='color:#c92a2a'>"
+                                       f"{predicted}</span> {float(result.confidences[index]):.0%}")
+            caption.setAlignment(QtCore.Qt.AlignCenter)
+            box = QtWidgets.QWidget()
+            box_layout = QtWidgets.QVBoxLayout(box)
+            box_layout.addWidget(cell, 0, QtCore.Qt.AlignCenter)
+            box_layout.addWidget(caption)
+            self.gallery_layout.addWidget(box, position // 5, position % 5)
+
+    def export_report(self) -> None:
+        if self.result is None:
+            show_error(self, "Nothing to export", "Launch a test first.")
+            return
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export report", "report.csv",
+                                                        "CSV (*.csv);;JSON (*.json)")
+        if path:
+            try:
+                self.result.export(path)
+            except OSError as error:
+                show_error(self, "Export failed", f"Cannot write {path}: {error.strerror or error}")
+
+    # -- try it -----------------------------------------------------------------------------
+    def _prediction_model(self) -> TrainedModel | None:
+        if self.trained is None:
+            try:
+                self.trained = self.trained_model()
+            except PyTorchGUIError as error:
+                self.prediction_label.setText(str(error))
+                return None
+        return self.trained
+
+    def predict_drawing(self) -> torch.Tensor | None:
+        drawing = torch.from_numpy(self.pad.array()).float() / 255.0
+        return self._predict(drawing)
+
+    def open_image(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open an image", "", "Images (*.png *.jpg *.jpeg *.bmp)")
+        if path:
+            self.predict_image(Path(path))
+
+    def predict_image(self, path: Path) -> torch.Tensor | None:
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            with Image.open(path) as image:
+                gray = numpy.asarray(image.convert("L"), dtype=numpy.float32) / 255.0
+        except (UnidentifiedImageError, OSError) as error:
+            show_error(self, "Cannot open the image", f"{path} is not a readable image ({error})")
+            return None
+        if gray.mean() > 0.5:  # dark ink on white paper: invert to MNIST's white on black
+            gray = 1.0 - gray
+        return self._predict(torch.from_numpy(gray))
+
+    def _predict(self, drawing: torch.Tensor) -> torch.Tensor | None:
+        trained = self._prediction_model()
+        if trained is None or trained.input_shape is None or len(trained.input_shape) != 3:
+            if trained is not None:
+                self.prediction_label.setText("Try it needs a network whose input is an image.")
+            return None
+        sample = prepare_drawing(drawing, trained.input_shape)
+        self.prepared_label.setPixmap(image_pixmap(sample[0].numpy(), 3))
+        probabilities = predict(trained.model, sample, trained.normalization)
+        classes = trained.classes or [str(i) for i in range(len(probabilities))]
+        self.probability_plot.clear()
+        # Horizontal bars: class names read along the left axis instead of overlapping below.
+        self.probability_plot.addItem(pyqtgraph.BarGraphItem(x0=0, y=numpy.arange(len(probabilities)),
+                                                             width=probabilities.numpy(), height=0.7,
+                                                             brush="#4c6ef5"))
+        if len(classes) <= 30:
+            self.probability_plot.getAxis("left").setTicks([[(i, name) for i, name in enumerate(classes)]])
+        best = int(probabilities.argmax())
+        self.prediction_label.setText(f"Prediction: <b>{classes[best]}</b> ({float(probabilities[best]):.0%})")
+        return probabilities
+

@@ -1,0 +1,109 @@
+"""The Evaluation tab after a short training run on the built-in shapes."""
+import pytest
+import torch
+from PyQt5 import QtCore, QtWidgets
+
+from gui_helpers import drag, error_boxes
+from pytorchgui.core import datasets
+
+
+@pytest.fixture
+def trained(qtbot, window):
+    train, test = datasets.builtin_pair(2400, 400)
+    for dataset in (train, test):
+        dataset.normalization = dataset.compute_normalization()
+        window.data_tab.add_dataset(dataset)
+    tab = window.train_tab
+    tab.epochs_spin.setValue(5)
+    tab.batch_spin.setValue(64)
+    with qtbot.waitSignal(tab.training_finished, timeout=60000):
+        tab.start()
+    window.tabs.setCurrentIndex(3)
+    return window.evaluation_tab
+
+
+def launch(qtbot, tab):
+    thread = tab.launch()
+    assert thread is not None
+    qtbot.waitUntil(lambda: tab.loading is None, timeout=30000)
+
+
+def test_launch_test_shows_metrics_matrix_report_and_gallery(qtbot, trained, tmp_path):
+    tab = trained
+    assert tab.dataset_combo.currentText() == "Shapes (test) [test]"
+    assert tab.weights_combo.currentData() == "latest"
+    launch(qtbot, tab)
+    result = tab.result
+    assert result.samples == 400 and result.accuracy > 0.5 and result.top5_accuracy >= result.accuracy
+    text = tab.summary_label.text()
+    assert "400</b> samples" in text and f"accuracy <b>{result.accuracy:.2%}</b>" in text and "top-5" in text
+    assert int(result.confusion.sum()) == 400
+    assert len(tab.matrix_texts) == 100 and tab.matrix_texts[0].toPlainText() == str(int(result.confusion[0, 0]))
+    assert tab.report_table.rowCount() == 12 and tab.report_table.item(10, 0).text() == "macro average"
+    wrong = result.worst_errors()
+    assert tab.gallery_layout.count() == min(32, len(wrong))
+    tab.show_cell(0, 0)
+    assert tab.gallery_title.text().startswith("True circle, predicted circle:")
+    assert tab.gallery_layout.count() == min(64, int(result.confusion[0, 0]))
+    result.export(tmp_path / "r.json")
+    assert (tmp_path / "r.json").read_text().count('"name"') == 12  # 10 classes and 2 averages
+
+
+def test_weights_from_a_saved_run_give_the_same_figures(qtbot, trained):
+    tab = trained
+    launch(qtbot, tab)
+    latest = tab.result.accuracy
+    tab.weights_combo.setCurrentIndex(1)
+    assert "(best)" in tab.weights_combo.currentText()
+    tab.trained = None
+    launch(qtbot, tab)
+    assert tab.result.samples == 400 and abs(tab.result.accuracy - latest) < 0.2
+
+
+def test_drawing_pad_predicts_as_the_user_draws(qtbot, trained):
+    tab = trained
+    tab.result_tabs.setCurrentIndex(3)
+    pad = tab.pad
+    start, end = QtCore.QPoint(140, 40), QtCore.QPoint(140, 240)
+    drag(pad, start, end, steps=10)  # a vertical stroke
+    qtbot.waitUntil(lambda: "Prediction:" in tab.prediction_label.text(), timeout=5000)
+    probabilities = tab.predict_drawing()
+    assert probabilities.shape == (10,) and abs(float(probabilities.sum()) - 1) < 1e-4
+    assert tab.prepared_label.pixmap() is not None
+    qtbot.mouseClick(tab.findChild(QtWidgets.QPushButton, "clearPadButton"), QtCore.Qt.LeftButton)
+    assert pad.array().max() == 0
+
+
+def test_problems_show_dialogs(qtbot, window):
+    tab = window.evaluation_tab
+    assert tab.launch() is None
+    [box] = error_boxes(tab)
+    assert "import a test set" in box.text()
+    box.close()
+    data = datasets.make_builtin(100, mode="test")
+    data.normalization = data.compute_normalization()
+    window.data_tab.add_dataset(data)
+    assert tab.launch() is None
+    [box] = error_boxes(tab)
+    assert "no trained weights yet" in box.text()
+    box.close()
+
+
+def test_dataset_that_does_not_fit_and_weights_of_another_network(qtbot, trained, window, tmp_path):
+    tab = trained
+    wide = datasets.TensorDataset("wide", "test", torch.zeros(8, 3, 32, 32, dtype=torch.uint8), torch.zeros(8).long(),
+                                  ["a"], "image", mode="test")
+    window.data_tab.add_dataset(wide)
+    tab.dataset_combo.setCurrentIndex(tab.dataset_combo.findText("wide [test]"))
+    assert tab.launch() is None
+    [box] = error_boxes(tab)
+    assert "takes input of shape [1, 28, 28] but wide has samples of shape [3, 32, 32]" in box.text()
+    box.close()
+    torch.save(torch.nn.Linear(3, 3).state_dict(), tmp_path / "other.pt")
+    tab.weights_combo.insertItem(0, "other", tmp_path / "other.pt")
+    tab.weights_combo.setCurrentIndex(0)
+    tab.dataset_combo.setCurrentIndex(0)
+    assert tab.launch() is None
+    [box] = error_boxes(tab)
+    assert "holds weights of another network" in box.text()
+    box.close()
