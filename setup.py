@@ -35,9 +35,12 @@ setup(
         "pyqtgraph>=0.13",
         "pandas>=2.0",
         "appdirs>=1.4",
+        "tqdm>=4.60",
     ],
     extras_require={
-        "test": ["pytest>=7", "pytest-qt>=4.2", "hypothesis>=6"],
+        "onnx": ["onnx>=1.16", "onnxscript", "onnxruntime"],
+        # The tests export to ONNX and check the file with onnxruntime, so they install it too.
+        "test": ["pytest>=7", "pytest-qt>=4.2", "hypothesis>=6", "onnx>=1.16", "onnxscript", "onnxruntime"],
     },
     entry_points={"console_scripts": ["pytorchgui = pytorchgui.cli:main"]},
 )

@@ -1,24 +1,243 @@
-"""The `pytorchgui` command: no arguments opens the app."""
+"""The `pytorchgui` command. Without a subcommand it opens the app; the subcommands run
+the same core from a terminal, a script or a cluster:
+
+    pytorchgui validate NET.json
+    pytorchgui train NET.json --data builtin --epochs 5 --out runs/first
+    pytorchgui evaluate NET.json --weights runs/first/best_weights.pt --data builtin --test-mode
+    pytorchgui export NET.json --format python -o net.py
+    torchrun --nproc-per-node 2 -m pytorchgui train NET.json --data builtin --out runs/ddp
+
+User errors print one line on stderr and exit with code 2; a problem in the network
+(validate) exits with 1.
+"""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 
 from pytorchgui import __version__
 
+USER_ERROR = 2
 
-def build_parser() -> argparse.ArgumentParser:
+
+def _parser() -> argparse.ArgumentParser:
+    from pytorchgui.core.datasets import DATA_SPEC_HELP
+
     parser = argparse.ArgumentParser(
         prog="pytorchgui",
         description="Design, train and evaluate PyTorch networks. Without a command, opens the app.",
     )
     parser.add_argument("--version", action="version", version=f"PyTorchGUI {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    validate = commands.add_parser("validate", help="check a network file and print its summary")
+    validate.add_argument("network", type=Path)
+    validate.add_argument("--input-shape", help="shape of one sample, such as 1,28,28 (default: the file's)")
+
+    train = commands.add_parser("train", help="train a network (also under torchrun)",
+                                epilog=f"SPEC: {DATA_SPEC_HELP}")
+    train.add_argument("network", type=Path)
+    train.add_argument("--data", required=True, metavar="SPEC", help="training set")
+    train.add_argument("--test", metavar="SPEC", help="validation/test set measured after each epoch")
+    train.add_argument("--val-split", type=float, default=0.0, metavar="PERCENT",
+                       help="validation split of the training set, when there is no --test")
+    train.add_argument("--download", action="store_true", help="download torchvision datasets if missing")
+    train.add_argument("--epochs", type=int, default=5)
+    train.add_argument("--batch-size", type=int, default=128, help="per process under torchrun")
+    train.add_argument("--workers", type=int, default=0)
+    train.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", type=Path, required=True, metavar="RUN_DIR",
+                       help="run folder (the layout of the app's run history)")
+    train.add_argument("--resume", type=Path, metavar="CHECKPOINT")
+    train.add_argument("--lr-schedule", default="none")
+    train.add_argument("--step-size", type=int, default=5)
+    train.add_argument("--gamma", type=float, default=0.1)
+    train.add_argument("--early-stopping", type=int, default=0, metavar="PATIENCE")
+    train.add_argument("--clip", type=float, default=0.0, metavar="MAX_NORM")
+    train.add_argument("--bf16", action="store_true", help="bfloat16 mixed precision")
+    train.add_argument("--channels-last", action="store_true")
+    train.add_argument("--fit", action="store_true", help="fit the network's input and class count to the data")
+    train.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    evaluate = commands.add_parser("evaluate", help="measure trained weights on a dataset",
+                                   epilog=f"SPEC: {DATA_SPEC_HELP}")
+    evaluate.add_argument("network", type=Path)
+    evaluate.add_argument("--weights", type=Path, required=True)
+    evaluate.add_argument("--data", required=True, metavar="SPEC")
+    evaluate.add_argument("--test-mode", action="store_true", help="read the test split of the source")
+    evaluate.add_argument("--normalization", type=Path, metavar="CONFIG_JSON",
+                          help="the run's config.json (default: beside the weights, else from the data)")
+    evaluate.add_argument("--batch-size", type=int, default=512)
+    evaluate.add_argument("--device", default="cpu")
+    evaluate.add_argument("--json", action="store_true", help="print the report as JSON only")
+
+    export = commands.add_parser("export", help="export to Python, ONNX or torch.export")
+    export.add_argument("network", type=Path)
+    export.add_argument("--format", required=True, choices=["python", "onnx", "pt2"])
+    export.add_argument("--weights", type=Path)
+    export.add_argument("-o", "--output", type=Path, required=True)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    build_parser().parse_args(argv)
-    from pytorchgui.app import main as run_app
+    arguments = _parser().parse_args(argv)
+    if arguments.command is None:
+        from pytorchgui.app import main as run_app
 
-    return run_app()
+        return run_app()
+    from pytorchgui.core.errors import PyTorchGUIError
+
+    try:
+        return {"validate": validate, "train": train, "evaluate": evaluate, "export": export}[arguments.command](
+            arguments)
+    except PyTorchGUIError as error:
+        print(f"pytorchgui {arguments.command}: {error}", file=sys.stderr)
+        return USER_ERROR
+    except KeyboardInterrupt:
+        print(f"pytorchgui {arguments.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(row[i])) for row in [header] + rows) for i in range(len(header))]
+    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(header, widths))]
+    lines.append("  ".join("-" * width for width in widths))
+    lines += ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)) for row in rows]
+    return "\n".join(lines)
+
+
+def validate(arguments) -> int:
+    from pytorchgui.core import network_format
+    from pytorchgui.core.errors import NetworkFormatError
+    from pytorchgui.core.shapes import describe_shape, infer_shapes
+
+    network = network_format.load(arguments.network)
+    shape = None
+    if arguments.input_shape:
+        try:
+            shape = [int(v) for v in arguments.input_shape.replace("x", ",").split(",") if v.strip()]
+        except ValueError:
+            raise NetworkFormatError(f"--input-shape {arguments.input_shape!r} is not a shape such as 1,28,28") from None
+    report = infer_shapes(network, shape)
+    rows = []
+    for name, node in network.nodes.items():  # every node, also those inference could not reach
+        inferred = report.nodes.get(name)
+        shape = inferred.output_shape if inferred else None
+        rows.append([name, node.type, describe_shape(shape), f"{inferred.parameter_count:,}" if inferred else "?"])
+    print(_table(rows, ["node", "type", "output shape", "parameters"]))
+    print(f"\n{len(network)} nodes, {report.total_parameters:,} parameters, output {describe_shape(report.output_shape)}")
+    for problem in report.problems:
+        print(f"problem: {problem.message}")
+    for problem in network.training_problems():
+        print(f"note: {problem.message}")
+    return 1 if report.problems else 0
+
+
+def _load_data(spec: str, mode: str, download: bool = False):
+    from pytorchgui.core.datasets import TensorDataset, load_spec
+    from pytorchgui.core.training import TrainingError
+
+    dataset = load_spec(spec, mode, download)
+    if not isinstance(dataset, TensorDataset):
+        raise TrainingError(f"'{spec}' is larger than memory: the CLI trains in-memory sets only for now")
+    return dataset
+
+
+def train(arguments) -> int:
+    from tqdm import tqdm
+
+    from pytorchgui.core import network_format
+    from pytorchgui.core.fit import fit_to_dataset
+    from pytorchgui.core.training import BatchEvent, EpochEvent, Trainer, TrainingConfig, distributed_context
+
+    network = network_format.load(arguments.network)
+    config = TrainingConfig(
+        epochs=arguments.epochs, batch_size=arguments.batch_size, workers=arguments.workers, device=arguments.device,
+        seed=arguments.seed, lr_schedule=arguments.lr_schedule, step_size=arguments.step_size, gamma=arguments.gamma,
+        early_stopping_patience=arguments.early_stopping, gradient_clip=arguments.clip,
+        mixed_precision=arguments.bf16, channels_last=arguments.channels_last)
+    context = distributed_context(config.device)
+    data = _load_data(arguments.data, "train", arguments.download)
+    data.normalization = data.compute_normalization()
+    validation = None
+    if arguments.test:
+        validation = _load_data(arguments.test, "test", arguments.download)
+    elif arguments.val_split:
+        data.validation_percent, data.seed = arguments.val_split, arguments.seed
+        data, validation = data.split()
+    if arguments.fit:
+        for change in fit_to_dataset(network, data.sample_shape, data.num_classes):
+            if context.main:
+                print(f"fit: {change}", file=sys.stderr)
+    bar = None
+    show = context.main and not arguments.quiet
+
+    def on_event(event) -> None:
+        nonlocal bar
+        if isinstance(event, BatchEvent) and show:
+            if bar is None:
+                bar = tqdm(total=event.batches, desc=f"epoch {event.epoch}/{config.epochs}", unit="batch",
+                           file=sys.stderr, leave=False)
+            bar.update(1)
+            bar.set_postfix(loss=f"{event.loss:.4f}", img_s=f"{event.images_per_second:,.0f}")
+        elif isinstance(event, EpochEvent):
+            if bar is not None:
+                bar.close()
+                bar = None
+            print(json.dumps({"epoch": event.epoch, "train_loss": event.train_loss,
+                              "train_accuracy": event.train_accuracy, "validation_loss": event.validation_loss,
+                              "validation_accuracy": event.validation_accuracy, "learning_rate": event.learning_rate,
+                              "seconds": round(event.seconds, 3)}), flush=True)
+
+    result = Trainer(network, data, config, validation_set=validation, run_dir=arguments.out, on_event=on_event,
+                     resume_from=arguments.resume,
+                     log=lambda message: print(message, file=sys.stderr) if context.main else None).run()
+    if context.main:
+        print(f"{result.status} after {result.epochs_done} epoch(s); run folder {arguments.out}", file=sys.stderr)
+    return 0
+
+
+def evaluate(arguments) -> int:
+    from pytorchgui.core import network_format
+    from pytorchgui.core.compiler import compile_network
+    from pytorchgui.core.datasets import Normalization
+    from pytorchgui.core.metrics import check_fits, evaluate as measure, load_weights
+    from pytorchgui.core.training import make_loss
+
+    network = network_format.load(arguments.network)
+    data = _load_data(arguments.data, "test" if arguments.test_mode else "train")
+    check_fits(network.input_spec.shape if network.input_spec else None, data)
+    model = compile_network(network)
+    load_weights(model, arguments.weights)
+    config_file = arguments.normalization or arguments.weights.parent / "config.json"
+    if config_file.is_file():
+        normalization = Normalization(**json.loads(config_file.read_text())["normalization"])
+    else:
+        normalization = data.compute_normalization()
+    loss = make_loss(network, data) if network.loss else None
+    result = measure(model, data, normalization, loss=loss, batch_size=arguments.batch_size, device=arguments.device)
+    if arguments.json:
+        print(json.dumps(result.to_json()))
+        return 0
+    for key, value in result.summary().items():
+        print(f"{key:>14}: {value:.4f}" if isinstance(value, float) else f"{key:>14}: {value}")
+    if result.classes is not None:
+        rows = [[row["name"], f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}", row["support"]]
+                for row in result.report_rows()]
+        print()
+        print(_table(rows, ["class", "precision", "recall", "f1", "support"]))
+    return 0
+
+
+def export(arguments) -> int:
+    from pytorchgui.core import network_format
+    from pytorchgui.core.export import export as write
+
+    network = network_format.load(arguments.network)
+    write(network, arguments.format, arguments.output, arguments.weights)
+    print(f"wrote {arguments.output}", file=sys.stderr)
+    return 0

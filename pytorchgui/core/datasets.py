@@ -58,6 +58,7 @@ class TensorDataset:
     normalization: Normalization | None = None
     validation_percent: float = 0.0
     seed: int = 0
+    spec: str = ""  # how the CLI names this source (load_spec), for "Run on a cluster"
 
     def __post_init__(self) -> None:
         if len(self.inputs) != len(self.targets):
@@ -192,10 +193,18 @@ class InMemoryBatches:
         return x
 
     def batches(self, batch_size: int, *, shuffle: bool = True, generator: torch.Generator | None = None,
-                augment: bool = False, drop_last: bool = False, start_batch: int = 0) -> Iterator:
+                augment: bool = False, drop_last: bool = False, start_batch: int = 0,
+                shard: tuple[int, int] = (0, 1)) -> Iterator:
+        """Batches in a (seeded) shuffled order. With shard=(rank, world) for distributed
+        training, every process draws the same order and takes every world-th sample from
+        `rank` on, so the processes' k-th batches together are the k-th batch of a single
+        process with world x batch_size (and all get the same number of batches)."""
         order = torch.randperm(len(self), generator=generator) if shuffle else torch.arange(len(self))
+        rank, world = shard
+        if world > 1:
+            order = order[: len(order) - len(order) % world][rank::world]
         order = order.to(self.device)
-        stop = len(self) - (len(self) % batch_size if drop_last else 0)
+        stop = len(order) - (len(order) % batch_size if drop_last else 0)
         for start in range(start_batch * batch_size, stop, batch_size):
             yield self.make_batch(order[start:start + batch_size], augment, generator)
 
@@ -240,7 +249,7 @@ def load_torchvision(name: str, root: str | os.PathLike, train: bool = True, dow
     split = "train" if train else "test"
     return TensorDataset(name=f"{name} ({split})", source=f"torchvision {name} at {root}", inputs=inputs.unsqueeze(1),
                          targets=torch.as_tensor(dataset.targets, dtype=torch.int64), classes=list(dataset.classes),
-                         kind="image", mode="train" if train else "test")
+                         kind="image", mode="train" if train else "test", spec=f"{name}:{root}")
 
 
 class _ArrayOnlyUnpickler(pickle.Unpickler):
@@ -315,7 +324,8 @@ def _load_cifar(name: str, root: Path, train: bool, download: bool) -> TensorDat
         classes = [str(i) for i in range(10 if name == "CIFAR10" else 100)]
     split = "train" if train else "test"
     return TensorDataset(name=f"{name} ({split})", source=f"torchvision {name} at {root}", inputs=torch.cat(images),
-                         targets=torch.cat(labels), classes=classes, kind="image", mode="train" if train else "test")
+                         targets=torch.cat(labels), classes=classes, kind="image", mode="train" if train else "test",
+                         spec=f"{name}:{root}")
 
 
 def _image_files(folder: Path) -> tuple[list[str], list[tuple[Path, int]]]:
@@ -372,7 +382,8 @@ def load_image_folder(folder: str | os.PathLike, *, size: tuple[int, int] | None
         inputs[index] = torch.from_numpy(array.reshape(height, width, channels)).permute(2, 0, 1)
     targets = torch.tensor([label for _, label in samples], dtype=torch.int64)
     return TensorDataset(name=folder.name, source=f"image folder {folder}", inputs=inputs, targets=targets,
-                         classes=classes, kind="image", mode=mode)
+                         classes=classes, kind="image", mode=mode,
+                         spec=f"folder:{folder}" + (f":{size[0]}x{size[1]}" if size else ""))
 
 
 class StreamingImageFolder:
@@ -496,7 +507,8 @@ def load_csv(path: str | os.PathLike, target: str, *, task: str = "auto", catego
     else:
         raise DatasetError(f"unknown task {task!r}: choose classification, regression or auto")
     return TensorDataset(name=path.name, source=f"CSV {path} (target {target})", inputs=inputs, targets=targets,
-                         classes=classes, kind="table", mode=mode, feature_names=list(table.columns))
+                         classes=classes, kind="table", mode=mode, feature_names=list(table.columns),
+                         spec=f"csv:{path}:{target}")
 
 
 def load_tensor_file(path: str | os.PathLike, *, mode: str = "train") -> TensorDataset:
@@ -549,7 +561,7 @@ def load_tensor_file(path: str | os.PathLike, *, mode: str = "train") -> TensorD
     if not image:
         x = x.float()
     return TensorDataset(name=path.name, source=f"tensor file {path}", inputs=x, targets=y, classes=classes,
-                         kind="image" if image else "table", mode=mode)
+                         kind="image" if image else "table", mode=mode, spec=str(path))
 
 
 BUILTIN_CLASSES = ["circle", "disk", "square", "filled square", "horizontal bar", "vertical bar", "plus",
@@ -594,7 +606,8 @@ def make_builtin(samples: int = 12000, seed: int = 0, mode: str = "train", size:
     images = images + 0.12 * torch.randn(images.shape, generator=generator)
     inputs = (images.clamp(0, 1) * 255).round().to(torch.uint8).unsqueeze(1)
     return TensorDataset(name=f"Shapes ({mode})", source="built-in shapes (generated)", inputs=inputs,
-                         targets=labels.long(), classes=list(BUILTIN_CLASSES), kind="image", mode=mode, seed=seed)
+                         targets=labels.long(), classes=list(BUILTIN_CLASSES), kind="image", mode=mode, seed=seed,
+                         spec=f"builtin:{samples}")
 
 
 def builtin_pair(train_samples: int = 12000, test_samples: int = 2000) -> tuple[TensorDataset, TensorDataset]:
@@ -616,3 +629,39 @@ def preview_array(dataset: TensorDataset, index: int) -> Any:
         sample = sample[0] if sample.shape[0] == 1 else sample[:3].permute(1, 2, 0)
     return sample.contiguous().numpy()
 
+
+
+DATA_SPEC_HELP = """builtin[:SAMPLES] | MNIST:ROOT | FashionMNIST:ROOT | KMNIST:ROOT | CIFAR10:ROOT | CIFAR100:ROOT
+| folder:PATH[:HEIGHTxWIDTH] | csv:PATH:TARGET | PATH.npz | PATH.pt"""
+
+
+def load_spec(spec: str, mode: str = "train", download: bool = False):
+    """A dataset named the way the CLI names them (see DATA_SPEC_HELP); the same sources
+    as the Data tab, with the same errors."""
+    kind, _, rest = spec.partition(":")
+    train = mode == "train"
+    if kind == "builtin":
+        samples = int(rest) if rest else (12000 if train else 2000)
+        return make_builtin(samples, seed=0 if train else 1, mode=mode)
+    if kind in TORCHVISION_DATASETS:
+        if not rest:
+            raise DatasetError(f"'{spec}': give the root folder, as {kind}:ROOT")
+        return load_torchvision(kind, rest, train=train, download=download)
+    if kind == "folder":
+        path, _, size = rest.partition(":")
+        dimensions = None
+        if size:
+            try:
+                height, width = (int(v) for v in size.lower().split("x"))
+            except ValueError:
+                raise DatasetError(f"'{spec}': the size is HEIGHTxWIDTH, such as 32x32") from None
+            dimensions = (height, width)
+        return load_image_folder(path, size=dimensions, mode=mode)
+    if kind == "csv":
+        path, _, target = rest.rpartition(":")
+        if not path or not target:
+            raise DatasetError(f"'{spec}': name the target column, as csv:PATH:TARGET")
+        return load_csv(path, target, mode=mode)
+    if spec.endswith((".npz", ".pt", ".pth")):
+        return load_tensor_file(spec, mode=mode)
+    raise DatasetError(f"'{spec}' names no dataset; use one of: {DATA_SPEC_HELP}")

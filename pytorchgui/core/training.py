@@ -266,6 +266,50 @@ def new_run_dir(base: Path, network_name: str) -> Path:
     return path
 
 
+@dataclass
+class DistributedContext:
+    """This process's place in a torchrun job (rank 0 of 1 when not distributed)."""
+
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.world > 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def distributed_context(device: str) -> DistributedContext:
+    """Join the torchrun job this process was started in, if any: gloo on the CPU, NCCL on
+    GPUs (each process on the GPU of its LOCAL_RANK)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return DistributedContext()
+    import torch.distributed as dist
+
+    context = DistributedContext(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0")))
+    if not dist.is_initialized():
+        backend = "nccl" if device.startswith("cuda") else "gloo"
+        if backend == "nccl":
+            torch.cuda.set_device(context.local_rank)
+        dist.init_process_group(backend)
+    return context
+
+
+def _all_reduce(values: list[float], context: DistributedContext, device) -> list[float]:
+    if not context.active:
+        return values
+    import torch.distributed as dist
+
+    tensor = torch.tensor(values, dtype=torch.float64, device=device)
+    dist.all_reduce(tensor)
+    return tensor.tolist()
+
+
 class Trainer:
     """Train `network` on `train_set` (and evaluate `validation_set` after each epoch)."""
 
@@ -280,7 +324,12 @@ class Trainer:
         self.control = control or TrainingControl()
         self.resume_from = resume_from
         self.log = log or (lambda message: None)
+        self.context = distributed_context(config.device)
+        if self.context.active and config.device.startswith("cuda"):
+            config.device = f"cuda:{self.context.local_rank}"
         self.device = torch.device(config.device)
+        if not self.context.main:  # only rank 0 reports and writes the run folder
+            self.run_dir, self.on_event, self.log = None, (lambda event: None), (lambda message: None)
         self.history: list[dict[str, Any]] = []
 
     def _check_data(self) -> None:
@@ -304,6 +353,12 @@ class Trainer:
         model = compile_network(self.network).to(self.device)
         if config.channels_last:
             model = model.to(memory_format=torch.channels_last)
+        trained = model  # what is saved and returned; `model` may be its DDP wrapper
+        if self.context.active:
+            from torch.nn.parallel import DistributedDataParallel
+
+            model = DistributedDataParallel(trained, device_ids=[self.device.index] if self.device.type == "cuda"
+                                            else None)
         optimizer_entry = self.network.catalog.optimizers.get(self.network.optimizer.type)
         optimizer = optimizer_entry.build_optimizer(model.parameters(), self.network.optimizer.parameters)
         closure_needed = self.network.optimizer.type == "LBFGS"
@@ -312,14 +367,14 @@ class Trainer:
                                 horizontal_flip=config.horizontal_flip, channels_last=config.channels_last)
         validation = (InMemoryBatches(self.validation_set, normalization, self.device,
                                       channels_last=config.channels_last) if self.validation_set is not None else None)
-        steps = train.number_of_batches(config.batch_size)
+        steps = math.ceil(len(train) // self.context.world / config.batch_size)
         scheduler = _scheduler(config.lr_schedule, optimizer, config, steps)
         generator = torch.Generator().manual_seed(config.seed)
         start_epoch, best = 1, math.inf
         if self.resume_from is not None:
             checkpoint = load_checkpoint(self.resume_from)
             try:
-                model.load_state_dict(checkpoint["model"])
+                trained.load_state_dict(checkpoint["model"])
             except RuntimeError as error:
                 raise TrainingError(f"{self.resume_from} holds weights of another network: "
                                     f"{str(error).splitlines()[0]}") from None
@@ -351,7 +406,8 @@ class Trainer:
                 model.train()
                 total_loss, total_correct, total_seen = 0.0, 0, 0
                 window_start, window_seen = time.perf_counter(), 0
-                for index, (x, y) in enumerate(train.batches(config.batch_size, generator=generator,
+                shard = (self.context.rank, self.context.world)
+                for index, (x, y) in enumerate(train.batches(config.batch_size, generator=generator, shard=shard,
                                                              augment=bool(config.crop_padding or config.horizontal_flip))):
                     if self.control.cancel.is_set():
                         raise _Stopped()
@@ -401,11 +457,13 @@ class Trainer:
                                              window_seen / max(now - window_start, 1e-9)))
                     if now - window_start > 2.0:
                         window_start, window_seen = now, 0
+                total_loss, total_correct, total_seen = _all_reduce([total_loss, total_correct, total_seen],
+                                                                    self.context, self.device)
                 train_loss = total_loss / total_seen
                 train_accuracy = total_correct / total_seen if loss.num_classes is not None else None
                 validation_loss = validation_accuracy = None
-                if validation is not None:
-                    validation_loss, validation_accuracy = evaluate_loss(model, validation, loss, config.batch_size,
+                if validation is not None:  # every rank measures the whole set: the same figures everywhere
+                    validation_loss, validation_accuracy = evaluate_loss(trained, validation, loss, config.batch_size,
                                                                          autocast)
                 monitored = validation_loss if validation_loss is not None else train_loss
                 lr = optimizer.param_groups[0]["lr"]
@@ -419,7 +477,7 @@ class Trainer:
                 self.history.append(asdict(event))
                 improved = monitored < best
                 best = min(best, monitored)
-                self._save_epoch(model, optimizer, scheduler, generator, epoch, best, improved)
+                self._save_epoch(trained, optimizer, scheduler, generator, epoch, best, improved)
                 self.on_event(event)
                 if config.early_stopping_patience and validation_loss is not None:
                     patience_left = config.early_stopping_patience if improved else patience_left - 1
@@ -432,13 +490,17 @@ class Trainer:
             status, message = "stopped", f"stopped during epoch {epoch}"
             epoch -= 1
         except torch.cuda.OutOfMemoryError:
-            model = optimizer = None  # noqa: F841 - free the memory before reporting
+            model = trained = optimizer = None  # noqa: F841 - free the memory before reporting
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
             raise TrainingError(f"the GPU ran out of memory at batch size {config.batch_size}: try "
                                 f"{max(1, config.batch_size // 2)}, or train on the CPU") from None
         self._write_summary(status, message)
-        return TrainingResult(status, epoch, self.history, self.run_dir, message, model, normalization)
+        if self.context.active:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
+        return TrainingResult(status, epoch, self.history, self.run_dir, message, trained, normalization)
 
     # -- the run folder -----------------------------------------------------------------
     def _prepare_run_dir(self, normalization: Normalization) -> None:

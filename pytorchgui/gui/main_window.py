@@ -75,6 +75,11 @@ class MainWindow(QtWidgets.QMainWindow):
             action = self.menuView.addAction(text)
             action.setShortcut(keys)
             action.triggered.connect(lambda _=False, f=factor: self.network_tab.view.zoom(f))
+        for text, format_name, suffix in (("&Python module…", "python", "py"), ("&ONNX…", "onnx", "onnx"),
+                                          ("&torch.export program (.pt2)…", "pt2", "pt2")):
+            action = self.menuExport.addAction(text)
+            action.triggered.connect(lambda _=False, f=format_name, s=suffix: self.export_network(f, s))
+        self.menuExport.addSeparator()
         export = self.menuExport.addAction("Model &summary as CSV…")
         export.triggered.connect(self.network_tab.export_summary)
 
@@ -96,6 +101,28 @@ class MainWindow(QtWidgets.QMainWindow):
         if report.ok:
             self.statusBar().showMessage(f"{report.total_parameters:,} parameters, output "
                                          f"{list(report.output_shape or [])}", 4000)
+
+    def export_network(self, format_name: str, suffix: str, path: str | None = None) -> bool:
+        """Export the open network; ONNX and .pt2 carry the weights of the last training run."""
+        from pytorchgui.core.export import export
+
+        if path is None:
+            start = str(Path.home() / f"{self.document.display_name.split('.')[0]}.{suffix}")
+            path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export network", start, f"*.{suffix}")
+            if not path:
+                return False
+        result = self.train_tab.result
+        weights = None
+        if format_name != "python" and result is not None and result.run_dir is not None:
+            weights = result.run_dir / "best_weights.pt"
+        try:
+            export(self.network_tab.network, format_name, path, weights)
+        except PyTorchGUIError as error:
+            dialogs.show_error(self, "Cannot export", str(error))
+            return False
+        carried = f" with the weights of {weights.parent.name}" if weights else ""
+        self.statusBar().showMessage(f"Exported {path}{carried}", 8000)
+        return True
 
     def fit_network_to(self, dataset) -> None:
         changes = fit_network(self.network_tab, dataset)

@@ -199,6 +199,11 @@ class TrainTab(QtWidgets.QWidget):
         buttons.addWidget(self.pause_button, 0, 1)
         buttons.addWidget(self.stop_button, 0, 2)
         buttons.addWidget(self.resume_button, 1, 0, 1, 3)
+        self.cluster_button = QtWidgets.QPushButton("Run on a cluster…")
+        self.cluster_button.setObjectName("clusterButton")
+        self.cluster_button.setToolTip("The command line that trains this network with these settings with torchrun")
+        self.cluster_button.clicked.connect(self.show_cluster_command)
+        buttons.addWidget(self.cluster_button, 2, 0, 1, 3)
         column.addLayout(buttons)
         column.addStretch(1)
         scroll = QtWidgets.QScrollArea()
@@ -371,6 +376,54 @@ class TrainTab(QtWidgets.QWidget):
         self.timer.start()
         self._set_running(True)
         return True
+
+    def cluster_command(self) -> str:
+        """`torchrun ... -m pytorchgui train ...` for the saved network and these settings."""
+        path = self.network_tab.document.path
+        if path is None or self.network_tab.document.is_modified:
+            raise PyTorchGUIError("save the network first: the command line names its file")
+        train = self.train_combo.currentData()
+        if train is None or not train.spec:
+            raise PyTorchGUIError("choose a training set imported from a source the command line can read")
+        config = self.config()
+        device = "cuda" if config.device.startswith("cuda") else "cpu"
+        parts = ["torchrun", "--nproc-per-node", "gpu" if device == "cuda" else "2", "-m", "pytorchgui", "train",
+                 str(path), "--data", train.spec]
+        validation = self.validation_combo.currentData()
+        if validation == "split" and train.validation_percent:
+            parts += ["--val-split", f"{train.validation_percent:g}"]
+        elif validation not in (None, "split") and validation.spec:
+            parts += ["--test", validation.spec]
+        parts += ["--epochs", str(config.epochs), "--batch-size", str(config.batch_size), "--device", device,
+                  "--seed", str(config.seed), "--out", f"runs/{path.stem}"]
+        if config.lr_schedule != "none":
+            parts += ["--lr-schedule", config.lr_schedule, "--step-size", str(config.step_size), "--gamma",
+                      f"{config.gamma:g}"]
+        for flag, value in (("--early-stopping", config.early_stopping_patience), ("--clip", config.gradient_clip)):
+            if value:
+                parts += [flag, f"{value:g}"]
+        for flag, on in (("--bf16", config.mixed_precision), ("--channels-last", config.channels_last)):
+            if on:
+                parts.append(flag)
+        import shlex
+
+        return shlex.join(parts)
+
+    def show_cluster_command(self) -> None:
+        try:
+            command = self.cluster_command()
+        except PyTorchGUIError as error:
+            show_error(self, "Run on a cluster", str(error))
+            return
+        QtWidgets.QApplication.clipboard().setText(command)
+        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Information, "Run on a cluster",
+                                    "The command is on the clipboard. Run it where PyTorchGUI is installed "
+                                    "(pip install .), from the folder that holds the data; on several machines add "
+                                    "--nnodes N --rdzv-backend c10d --rdzv-endpoint HOST:29400.",
+                                    QtWidgets.QMessageBox.Ok, self)
+        box.setObjectName("clusterBox")
+        box.setDetailedText(command)
+        box.open()
 
     def toggle_pause(self) -> None:
         if self.control is None:

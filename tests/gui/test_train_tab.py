@@ -109,3 +109,27 @@ def test_no_training_set_and_broken_network(qtbot, window):
     [box] = error_boxes(tab)
     assert "Import a training set" in box.text()
     box.close()
+
+
+def test_cluster_command_and_file_export(qtbot, window, train_tab, tmp_path, monkeypatch):
+    assert "save the network first" in (lambda: _error(train_tab.cluster_command))()
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "net.json"), ""))
+    window.save_file_as()
+    train_tab.epochs_spin.setValue(7)
+    command = train_tab.cluster_command()
+    assert command == (f"torchrun --nproc-per-node 2 -m pytorchgui train {tmp_path / 'net.json'} --data builtin:2400 "
+                       "--test builtin:400 --epochs 7 --batch-size 64 --device cpu --seed 0 --out runs/net")
+    qtbot.mouseClick(train_tab.cluster_button, QtCore.Qt.LeftButton)
+    assert QtWidgets.QApplication.clipboard().text() == command
+    assert window.export_network("python", "py", str(tmp_path / "net.py"))
+    assert "class Network(nn.Module)" in (tmp_path / "net.py").read_text()
+
+
+def _error(function):
+    from pytorchgui.core.errors import PyTorchGUIError
+
+    try:
+        function()
+    except PyTorchGUIError as error:
+        return str(error)
+    return ""
