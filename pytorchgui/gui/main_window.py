@@ -8,11 +8,8 @@ from PyQt5 import QtCore, QtGui, QtWidgets, uic
 from pytorchgui import __version__, paths, settings
 from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.gui import dialogs
-from pytorchgui.gui.data_tab import DataTab, fit_network
-from pytorchgui.gui.evaluation_tab import EvaluationTab
 from pytorchgui.gui.document import NetworkDocument, autosave_info, discard_autosave
 from pytorchgui.gui.network_tab import NETWORK_FILE_FILTER, NetworkTab
-from pytorchgui.gui.train_tab import TrainTab
 
 START_EXAMPLE = "lenet5.json"
 
@@ -23,22 +20,22 @@ def load_ui(name: str, widget: QtWidgets.QWidget) -> None:
 
 
 class MainWindow(QtWidgets.QMainWindow):
-    def __init__(self, parent: QtWidgets.QWidget | None = None, *, open_example: bool = True):
+    """The window and its four tabs.
+
+    With lazy=True (how the app starts) the window paints first and only then imports
+    torch and builds the Data, Train and Evaluation tabs and the first shape inference:
+    torch alone takes seconds to import, and a window that appears at once is what tells
+    the user the app started. Tests build everything at once (lazy=False).
+    """
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None, *, open_example: bool = True, lazy: bool = False):
         super().__init__(parent)
         load_ui("main_window", self)
         self.setAcceptDrops(True)
         self.document = NetworkDocument(self)
-        self.network_tab = NetworkTab(self.document)
-        self.data_tab = DataTab()
-        self.train_tab = TrainTab(self.network_tab, self.data_tab)
-        self.evaluation_tab = EvaluationTab(self.network_tab, self.data_tab, self.train_tab)
-        for container, content in ((self.networkTab, self.network_tab), (self.dataTab, self.data_tab),
-                                   (self.trainTab, self.train_tab), (self.evaluationTab, self.evaluation_tab)):
-            layout = QtWidgets.QVBoxLayout(container)
-            layout.setContentsMargins(0, 0, 0, 0)
-            layout.addWidget(content)
-        self.data_tab.fit_requested.connect(self.fit_network_to)
-        self.train_tab.change_network_requested.connect(lambda: self.tabs.setCurrentWidget(self.networkTab))
+        self.network_tab = NetworkTab(self.document, defer_first_refresh=lazy)
+        self._place(self.networkTab, self.network_tab)
+        self.data_tab = self.train_tab = self.evaluation_tab = None
         self._connect_actions()
         self.document.path_changed.connect(self._update_title)
         self.document.modified_changed.connect(self._update_title)
@@ -48,6 +45,61 @@ class MainWindow(QtWidgets.QMainWindow):
         if open_example:
             self.document.open_example(paths.example_networks_dir() / START_EXAMPLE)
             self.statusBar().showMessage(f"Opened the example {START_EXAMPLE}: look around, or File > New", 8000)
+        if lazy:
+            for container in (self.dataTab, self.trainTab, self.evaluationTab):
+                label = QtWidgets.QLabel("Loading PyTorch…")
+                label.setAlignment(QtCore.Qt.AlignCenter)
+                self._place(container, label)
+            self._first_paint_watch = _FirstPaint(self, self._import_in_background)
+        else:
+            self.finish_startup()
+
+    @staticmethod
+    def _place(container: QtWidgets.QWidget, content: QtWidgets.QWidget) -> None:
+        layout = container.layout()
+        if layout is None:
+            layout = QtWidgets.QVBoxLayout(container)
+            layout.setContentsMargins(0, 0, 0, 0)
+        while layout.count():
+            old = layout.takeAt(0).widget()
+            old.hide()
+            old.deleteLater()
+        layout.addWidget(content)
+
+    def _import_in_background(self) -> None:
+        """Import torch and the tabs' modules on a worker thread, so that the window, painted
+        already, keeps answering (moves, resizes, the Network tab) while they load."""
+        from pytorchgui.gui.workers import run_in_thread
+
+        def load() -> None:
+            import importlib
+
+            for module in ("torch", "pyqtgraph", "pytorchgui.core.datasets", "pytorchgui.core.training",
+                           "pytorchgui.core.metrics", "pytorchgui.core.shapes"):
+                importlib.import_module(module)
+
+        def failed(error: Exception) -> None:
+            raise error  # the global hook shows and logs it
+
+        self._warm_up = run_in_thread(self, load, lambda _: self.finish_startup(), failed)
+
+    def finish_startup(self) -> None:
+        """Build the tabs that need torch, and check the open network's shapes."""
+        if self.data_tab is not None:
+            return
+        from pytorchgui.gui.data_tab import DataTab
+        from pytorchgui.gui.evaluation_tab import EvaluationTab
+        from pytorchgui.gui.train_tab import TrainTab
+
+        self.data_tab = DataTab()
+        self.train_tab = TrainTab(self.network_tab, self.data_tab)
+        self.evaluation_tab = EvaluationTab(self.network_tab, self.data_tab, self.train_tab)
+        for container, content in ((self.dataTab, self.data_tab), (self.trainTab, self.train_tab),
+                                   (self.evaluationTab, self.evaluation_tab)):
+            self._place(container, content)
+        self.data_tab.fit_requested.connect(self.fit_network_to)
+        self.train_tab.change_network_requested.connect(lambda: self.tabs.setCurrentWidget(self.networkTab))
+        self.network_tab.schedule_refresh()
 
     # -- menus -----------------------------------------------------------------------
     def _connect_actions(self) -> None:
@@ -111,7 +163,7 @@ class MainWindow(QtWidgets.QMainWindow):
             path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export network", start, f"*.{suffix}")
             if not path:
                 return False
-        result = self.train_tab.result
+        result = self.train_tab.result if self.train_tab is not None else None
         weights = None
         if format_name != "python" and result is not None and result.run_dir is not None:
             weights = result.run_dir / "best_weights.pt"
@@ -125,6 +177,8 @@ class MainWindow(QtWidgets.QMainWindow):
         return True
 
     def fit_network_to(self, dataset) -> None:
+        from pytorchgui.gui.data_tab import fit_network
+
         changes = fit_network(self.network_tab, dataset)
         message = "; ".join(changes) if changes else "the network already fits"
         self.statusBar().showMessage(f"Fit to {dataset.name}: {message}", 8000)
@@ -210,7 +264,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # -- window events ---------------------------------------------------------------
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
-        if self.train_tab.thread is not None:
+        if self.train_tab is not None and self.train_tab.thread is not None:
             answer = QtWidgets.QMessageBox.question(
                 self, "Training is running", "Stop the training and quit? The last finished epoch's checkpoint is "
                 "kept in the run folder.", QtWidgets.QMessageBox.Yes | QtWidgets.QMessageBox.No)
@@ -247,3 +301,18 @@ class MainWindow(QtWidgets.QMainWindow):
             f"<p>PyTorch {torch.__version__}<br>Qt {QtCore.QT_VERSION_STR}, "
             f"PyQt {QtCore.PYQT_VERSION_STR}</p>",
         )
+
+
+class _FirstPaint(QtCore.QObject):
+    """Calls `then` once, on the next event-loop turn after the window's first paint."""
+
+    def __init__(self, window: QtWidgets.QWidget, then):
+        super().__init__(window)
+        self.then = then
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QtCore.QEvent.Paint:
+            watched.removeEventFilter(self)
+            QtCore.QTimer.singleShot(0, self.then)
+        return False

@@ -80,7 +80,8 @@ def describe_choice(choice) -> str:
 class NetworkTab(QtWidgets.QWidget):
     report_changed = QtCore.pyqtSignal(object)
 
-    def __init__(self, document: NetworkDocument, parent: QtWidgets.QWidget | None = None):
+    def __init__(self, document: NetworkDocument, parent: QtWidgets.QWidget | None = None, *,
+                 defer_first_refresh: bool = False):
         super().__init__(parent)
         self.document = document
         self.network = document.network
@@ -101,6 +102,14 @@ class NetworkTab(QtWidgets.QWidget):
         unsubscribe = self.network.subscribe(self._network_changed)
         self.destroyed.connect(lambda: unsubscribe())  # the network may outlive this view
         self._fit_after_refresh = True
+        self._refresh_paused = defer_first_refresh  # shape inference imports torch: not before the first paint
+        if defer_first_refresh:
+            self.scene.sync()  # the canvas shows the nodes at once, their shapes follow
+        else:
+            self._refresh_timer.start()
+
+    def schedule_refresh(self) -> None:
+        self._refresh_paused = False
         self._refresh_timer.start()
 
     # -- layout ----------------------------------------------------------------------
@@ -231,7 +240,10 @@ class NetworkTab(QtWidgets.QWidget):
     def _network_changed(self, event: NetworkEvent) -> None:
         if event.kind == "reset":
             self._fit_after_refresh = self._fit_after_refresh or not self.document.undo_stack.count()
-        self._refresh_timer.start()
+        if self._refresh_paused:
+            self.scene.sync()
+        else:
+            self._refresh_timer.start()
 
     def refresh(self) -> None:
         """Rerun shape inference and bring every part of the tab up to date."""
