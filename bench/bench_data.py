@@ -28,9 +28,11 @@ def app_epoch(batches: datasets.InMemoryBatches, batch_size: int, seed: int) -> 
     return count
 
 
-def torchvision_epoch(loader) -> int:
+def torchvision_epoch(loader, device: str = "cpu") -> int:
     count = 0
     for x, y in loader:
+        if device != "cpu":
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         count += len(x)
     return count
 
@@ -41,6 +43,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64, help="64 as in the PyTorch MNIST example")
     parser.add_argument("--rounds", type=int, default=3, help="alternating epochs of each side")
     parser.add_argument("--workers", type=int, default=0, help="DataLoader workers of the torchvision side")
+    parser.add_argument("--device", default="cpu", help="where batches are made (cuda: the torchvision side copies)")
     arguments = parser.parse_args()
     import torchvision
     import torchvision.transforms as T
@@ -49,18 +52,18 @@ def main() -> None:
         write_mnist(Path(folder), train=arguments.samples, test=10)
         data = datasets.load_torchvision("MNIST", folder)
         normalization = data.compute_normalization()
-        batches = datasets.InMemoryBatches(data, normalization)
+        batches = datasets.InMemoryBatches(data, normalization, arguments.device)
         transform = T.Compose([T.ToTensor(), T.Normalize(normalization.mean, normalization.std)])
         reference = torchvision.datasets.MNIST(folder, train=True, transform=transform)
         loader = torch.utils.data.DataLoader(reference, batch_size=arguments.batch_size, shuffle=True,
-                                             num_workers=arguments.workers)
+                                             num_workers=arguments.workers, pin_memory=arguments.device != "cpu")
         app_times, reference_times = [], []
         for round_index in range(arguments.rounds):
             sides = ["app", "torchvision"] if round_index % 2 == 0 else ["torchvision", "app"]
             for side in sides:
                 start = time.perf_counter()
                 count = app_epoch(batches, arguments.batch_size, round_index) if side == "app" \
-                    else torchvision_epoch(loader)
+                    else torchvision_epoch(loader, arguments.device)
                 elapsed = time.perf_counter() - start
                 assert count == arguments.samples
                 (app_times if side == "app" else reference_times).append(elapsed)

@@ -29,7 +29,7 @@ from pytorchgui.core import datasets, network_format  # noqa: E402
 from pytorchgui.core.compiler import compile_network  # noqa: E402
 from pytorchgui.core.training import make_loss  # noqa: E402
 from pytorchgui.gui.main_window import MainWindow  # noqa: E402
-from pytorchgui.gui.train_tab import training_threads  # noqa: E402
+from pytorchgui.core.training import training_threads  # noqa: E402
 
 
 def plain_loop(train: datasets.TensorDataset, epochs: int, batch_size: int, seed: int) -> float:

@@ -8,7 +8,6 @@ the redraws (Python code holding the interpreter lock) take little from training
 from __future__ import annotations
 
 import collections
-import os
 import time
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from pytorchgui import paths
 from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.core.training import (LR_SCHEDULES, BatchEvent, EpochEvent, Trainer, TrainingConfig, TrainingControl,
                                       TrainingResult, available_devices, list_runs, load_checkpoint, new_run_dir,
-                                      read_metrics)
+                                      read_metrics, training_threads)
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.widgets import read_only_table, with_button
 
@@ -28,18 +27,6 @@ from pytorchgui.gui.widgets import read_only_table, with_button
 # training threads, and at 4 Hz training ran at 0.77 of a plain loop, at 2 Hz at 1.0.
 PLOT_INTERVAL_MS = 500
 SMOOTHING = 0.95
-
-
-def training_threads() -> int:
-    """Intra-op threads for the training thread: every core.
-
-    Measured on 2 cores (bench/bench_training.py, LeNet-5, batch 128): 2 threads 10.6k
-    images/s, 1 thread 7.9k, with the GUI idle between its 2 Hz redraws. The collapse seen
-    before (7.2k -> 347 images/s) came from a GUI thread that was busy all the time (a
-    spinning event loop); with the real event loop sleeping between events, the GUI takes
-    a core only for the moment of a redraw.
-    """
-    return os.cpu_count() or 1
 
 
 def decimate(values: list[float], limit: int = 1500) -> tuple[numpy.ndarray, numpy.ndarray]:

@@ -198,3 +198,29 @@ def test_checkpoint_with_code_is_refused(tmp_path):
     with pytest.raises(TrainingError, match="is not a PyTorchGUI checkpoint or holds code"):
         load_checkpoint(tmp_path / "evil.pt")
     assert not (tmp_path / "pwned").exists()
+
+
+def test_thread_count_default_does_not_change_results(shapes):
+    """The Train tab trains with every core (training_threads); 1 thread gives the same run."""
+    import threading
+
+    from pytorchgui.core.training import training_threads
+
+    train, _ = shapes
+    small = train.subset(torch.arange(512), "small")
+    losses = {}
+
+    def run(threads):
+        torch.set_num_threads(threads)
+        losses[threads] = Trainer(lenet(), small, TrainingConfig(epochs=2, batch_size=64)).run().history[-1]["train_loss"]
+
+    previous = torch.get_num_threads()
+    try:
+        for threads in {1, training_threads()}:
+            worker = threading.Thread(target=run, args=(threads,))
+            worker.start()
+            worker.join()
+    finally:
+        torch.set_num_threads(previous)
+    values = list(losses.values())
+    assert max(values) - min(values) < 1e-4 * max(values)
