@@ -128,6 +128,20 @@ class TensorDataset:
 
 
 # -- batches -------------------------------------------------------------------------------
+def sample_order(count: int, shuffle: bool, generator: torch.Generator | None,
+                 shard: tuple[int, int] = (0, 1)) -> torch.Tensor:
+    """The order of one epoch's samples. With shard=(rank, world) for distributed training,
+    every process draws the same order and takes every world-th sample from `rank` on, so
+    the processes' k-th batches together are the k-th batch of a single process with
+    world x batch_size (and all get the same number of batches)."""
+    order = torch.randperm(count, generator=generator) if shuffle else torch.arange(count)
+    rank, world = shard
+    if world > 1:
+        order = order[: count - count % world][rank::world]
+    return order
+
+
+
 class InMemoryBatches:
     """Batches of a TensorDataset as float tensors on `device`, normalised, optionally augmented.
 
@@ -195,15 +209,8 @@ class InMemoryBatches:
     def batches(self, batch_size: int, *, shuffle: bool = True, generator: torch.Generator | None = None,
                 augment: bool = False, drop_last: bool = False, start_batch: int = 0,
                 shard: tuple[int, int] = (0, 1)) -> Iterator:
-        """Batches in a (seeded) shuffled order. With shard=(rank, world) for distributed
-        training, every process draws the same order and takes every world-th sample from
-        `rank` on, so the processes' k-th batches together are the k-th batch of a single
-        process with world x batch_size (and all get the same number of batches)."""
-        order = torch.randperm(len(self), generator=generator) if shuffle else torch.arange(len(self))
-        rank, world = shard
-        if world > 1:
-            order = order[: len(order) - len(order) % world][rank::world]
-        order = order.to(self.device)
+        """Batches in a (seeded) shuffled order; see sample_order for `shard`."""
+        order = sample_order(len(self), shuffle, generator, shard).to(self.device)
         stop = len(order) - (len(order) % batch_size if drop_last else 0)
         for start in range(start_batch * batch_size, stop, batch_size):
             yield self.make_batch(order[start:start + batch_size], augment, generator)
@@ -430,9 +437,70 @@ class StreamingImageFolder:
             counts[label] += 1
         return counts
 
-    def loader(self, batch_size: int, shuffle: bool, workers: int):
-        return torch.utils.data.DataLoader(self, batch_size=batch_size, shuffle=shuffle, num_workers=workers,
-                                           persistent_workers=workers > 0)
+    def loader(self, batch_size: int, shuffle: bool, workers: int, generator: torch.Generator | None = None,
+               sampler=None):
+        return torch.utils.data.DataLoader(self, batch_size=batch_size, shuffle=shuffle and sampler is None,
+                                           num_workers=workers, generator=generator, sampler=sampler,
+                                           pin_memory=torch.cuda.is_available())
+
+    def compute_normalization(self, samples: int = 2000) -> Normalization:
+        """Mean and std per channel from an evenly spread subset (reading every image of a
+        folder larger than memory only for its statistics would take as long as an epoch)."""
+        step = max(1, len(self) // samples)
+        images = torch.stack([self[index][0] for index in range(0, len(self), step)])
+        subset = TensorDataset("subset", self.source, images, torch.zeros(len(images), dtype=torch.int64),
+                               self.classes, "image")
+        return subset.compute_normalization()
+
+    def split(self):
+        if self.validation_percent:
+            raise DatasetError(f"{self.folder} is streamed from disk and cannot be split: import a separate "
+                               "validation folder")
+        return self, None
+
+    @property
+    def targets(self) -> torch.Tensor:
+        return torch.tensor([label for _, label in self.samples], dtype=torch.int64)
+
+
+class StreamingBatches:
+    """Batches of a StreamingImageFolder: read by a DataLoader with workers, then moved to
+    the device and normalised there as a whole batch, like InMemoryBatches."""
+
+    def __init__(self, dataset: StreamingImageFolder, normalization: Normalization | None,
+                 device: torch.device | str = "cpu", *, workers: int = 0, channels_last: bool = False, **_):
+        self.dataset, self.device, self.workers = dataset, torch.device(device), workers
+        self.channels_last = channels_last
+        mean = torch.tensor(normalization.mean if normalization else [0.0] * dataset.sample_shape[0])
+        std = torch.tensor(normalization.std if normalization else [1.0] * dataset.sample_shape[0])
+        self.multiplier = (1.0 / 255.0 / std).reshape(1, -1, 1, 1).to(self.device)
+        self.offset = (-mean / std).reshape(1, -1, 1, 1).to(self.device)
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def number_of_batches(self, batch_size: int, drop_last: bool = False) -> int:
+        return len(self) // batch_size if drop_last else math.ceil(len(self) / batch_size)
+
+    def batches(self, batch_size: int, *, shuffle: bool = True, generator: torch.Generator | None = None,
+                augment: bool = False, drop_last: bool = False, start_batch: int = 0,
+                shard: tuple[int, int] = (0, 1)) -> Iterator:
+        order = sample_order(len(self), shuffle, generator, shard)
+        loader = self.dataset.loader(batch_size, False, self.workers, sampler=order.tolist())
+        non_blocking = self.device.type == "cuda"
+        for x, y in loader:
+            x = torch.addcmul(self.offset, x.to(self.device, non_blocking=non_blocking).float(), self.multiplier)
+            if self.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            yield x, y.to(self.device, non_blocking=non_blocking)
+
+
+def batches_for(dataset, normalization: Normalization | None, device, **options):
+    """The fast batches of a dataset held in memory, or streaming ones for a folder that is not."""
+    if isinstance(dataset, StreamingImageFolder):
+        return StreamingBatches(dataset, normalization, device, **options)
+    options.pop("workers", None)
+    return InMemoryBatches(dataset, normalization, device, **options)
 
 
 def load_csv(path: str | os.PathLike, target: str, *, task: str = "auto", categorical: str = "one-hot",

@@ -17,7 +17,7 @@ from typing import Any, Callable
 import torch
 
 from pytorchgui.core.atomic import atomic_write_text
-from pytorchgui.core.datasets import InMemoryBatches, Normalization, TensorDataset
+from pytorchgui.core.datasets import Normalization, TensorDataset, batches_for
 from pytorchgui.core.errors import PyTorchGUIError
 
 
@@ -154,7 +154,7 @@ def evaluate(model: torch.nn.Module, dataset: TensorDataset, normalization: Norm
     """Run `model` over `dataset` (normalised like its training set) and measure it."""
     device = torch.device(device)
     model = model.to(device).eval()
-    batches = InMemoryBatches(dataset, normalization, device)
+    batches = batches_for(dataset, normalization, device)
     total = batches.number_of_batches(batch_size)
     classes = dataset.classes
     started = time.perf_counter()

@@ -24,7 +24,7 @@ import torch
 from pytorchgui.core import network_format
 from pytorchgui.core.atomic import atomic_write, atomic_write_text
 from pytorchgui.core.compiler import compile_network
-from pytorchgui.core.datasets import InMemoryBatches, Normalization, TensorDataset
+from pytorchgui.core.datasets import InMemoryBatches, Normalization, TensorDataset, batches_for
 from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.core.network import Network
 
@@ -375,10 +375,11 @@ class Trainer:
         optimizer = optimizer_entry.build_optimizer(model.parameters(), self.network.optimizer.parameters)
         closure_needed = self.network.optimizer.type == "LBFGS"
         normalization = self.train_set.normalization or self.train_set.compute_normalization()
-        train = InMemoryBatches(self.train_set, normalization, self.device, crop_padding=config.crop_padding,
-                                horizontal_flip=config.horizontal_flip, channels_last=config.channels_last)
-        validation = (InMemoryBatches(self.validation_set, normalization, self.device,
-                                      channels_last=config.channels_last) if self.validation_set is not None else None)
+        train = batches_for(self.train_set, normalization, self.device, crop_padding=config.crop_padding,
+                            horizontal_flip=config.horizontal_flip, channels_last=config.channels_last,
+                            workers=config.workers)
+        validation = (batches_for(self.validation_set, normalization, self.device, channels_last=config.channels_last,
+                                  workers=config.workers) if self.validation_set is not None else None)
         steps = math.ceil(len(train) // self.context.world / config.batch_size)
         scheduler = _scheduler(config.lr_schedule, optimizer, config, steps)
         generator = torch.Generator().manual_seed(config.seed)

@@ -474,8 +474,8 @@ class EvaluationTab(QtWidgets.QWidget):
             widget.deleteLater()
         dataset, result = self.evaluated, self.result
         self.gallery_title.setText(title if indices else f"{title}: none")
-        if dataset is None or dataset.kind != "image":
-            return
+        if not isinstance(dataset, TensorDataset) or dataset.kind != "image":
+            return  # tables have no pictures; streamed folders would be read from disk again
         for position, index in enumerate(indices):
             array = datasets.preview_array(dataset, index)
             cell = QtWidgets.QLabel()

@@ -224,3 +224,21 @@ def test_thread_count_default_does_not_change_results(shapes):
         torch.set_num_threads(previous)
     values = list(losses.values())
     assert max(values) - min(values) < 1e-4 * max(values)
+
+
+def test_a_folder_larger_than_memory_trains_streamed_and_evaluates(tmp_path):
+    from pytorchgui.core.metrics import evaluate
+    from tests.data_writers import write_image_folder
+
+    write_image_folder(tmp_path / "pets", per_class=24, size=(28, 28), mode="L")
+    data = datasets.load_image_folder(tmp_path / "pets", grayscale=True, memory_limit=1000)
+    assert isinstance(data, datasets.StreamingImageFolder)
+    network = lenet()
+    network.set_parameters("fc3", {"in_features": 84, "out_features": 2})
+    result = Trainer(network, data, TrainingConfig(epochs=2, batch_size=16, workers=1), run_dir=tmp_path / "run").run()
+    assert result.status == "finished" and len(result.history) == 2
+    measured = evaluate(result.model, data, result.normalization, batch_size=10)
+    assert measured.samples == 48 and measured.confusion.sum() == 48
+    data.validation_percent = 10
+    with pytest.raises(datasets.DatasetError, match="cannot be split"):
+        data.split()
