@@ -598,13 +598,9 @@ def load_tensor_file(path: str | os.PathLike, *, mode: str = "train") -> TensorD
         except (ValueError, OSError, EOFError) as error:
             raise DatasetError(f"{path} is not a readable .npz file ({error})") from None
     elif path.suffix in (".pt", ".pth"):
-        try:
-            content = torch.load(path, map_location="cpu", weights_only=True)
-        except pickle.UnpicklingError as error:
-            raise DatasetError(f"{path} holds code or objects other than tensors, so it was not loaded "
-                               f"({str(error).splitlines()[0]}). Save plain tensors: torch.save({{'x': x, 'y': y}})") from None
-        except (RuntimeError, EOFError, OSError) as error:
-            raise DatasetError(f"{path} is not a readable .pt file ({error})") from None
+        from pytorchgui.core.safe_load import load_tensors
+
+        content = load_tensors(path, DatasetError, "tensor file: save plain tensors, torch.save({'x': x, 'y': y})")
         if isinstance(content, dict) and "x" in content and "y" in content:
             x, y = content["x"], content["y"]
         elif isinstance(content, (tuple, list)) and len(content) == 2:

@@ -19,6 +19,7 @@ import torch
 from pytorchgui.core.atomic import atomic_write_text
 from pytorchgui.core.datasets import Normalization, TensorDataset, batches_for
 from pytorchgui.core.errors import PyTorchGUIError
+from pytorchgui.core.safe_load import load_tensors
 
 
 class EvaluationError(PyTorchGUIError):
@@ -217,14 +218,7 @@ def check_fits(network_input: list[int] | None, dataset: TensorDataset) -> None:
 def load_weights(model: torch.nn.Module, path: str | os.PathLike) -> None:
     """Weights saved by PyTorchGUI (a state_dict, or a checkpoint holding one), loaded
     with weights_only=True; weights of another network are refused with the reason."""
-    import pickle
-
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise EvaluationError(f"there is no weights file at {path}") from None
-    except (pickle.UnpicklingError, RuntimeError, EOFError) as error:
-        raise EvaluationError(f"{path} is not a weights file or holds code ({str(error).splitlines()[0]})") from None
+    state = load_tensors(path, EvaluationError, "weights file")
     if isinstance(state, dict) and state.get("format") == "pytorchgui.checkpoint":
         state = state["model"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):

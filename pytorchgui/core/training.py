@@ -27,6 +27,7 @@ from pytorchgui.core.compiler import compile_network
 from pytorchgui.core.datasets import InMemoryBatches, Normalization, TensorDataset, batches_for
 from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.core.network import Network
+from pytorchgui.core.safe_load import load_tensors
 
 LR_SCHEDULES = ("none", "StepLR", "CosineAnnealingLR", "OneCycleLR", "ReduceLROnPlateau")
 CHECKPOINT_VERSION = 1
@@ -253,14 +254,7 @@ def _serialise(obj) -> bytes:
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """A checkpoint, read with weights_only=True: a file holding code is refused."""
-    import pickle
-
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise TrainingError(f"there is no checkpoint at {path}") from None
-    except (pickle.UnpicklingError, RuntimeError, EOFError) as error:
-        raise TrainingError(f"{path} is not a PyTorchGUI checkpoint or holds code ({str(error).splitlines()[0]})") from None
+    checkpoint = load_tensors(path, TrainingError, "PyTorchGUI checkpoint")
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != "pytorchgui.checkpoint":
         raise TrainingError(f"{path} is not a PyTorchGUI checkpoint")
     return checkpoint

@@ -195,7 +195,7 @@ def test_checkpoint_with_code_is_refused(tmp_path):
             return (os.system, ("touch " + str(tmp_path / "pwned"),))
 
     torch.save({"format": "pytorchgui.checkpoint", "model": Exploit()}, tmp_path / "evil.pt")
-    with pytest.raises(TrainingError, match="is not a PyTorchGUI checkpoint or holds code"):
+    with pytest.raises(TrainingError, match="is not a PyTorchGUI checkpoint, or holds code"):
         load_checkpoint(tmp_path / "evil.pt")
     assert not (tmp_path / "pwned").exists()
 
