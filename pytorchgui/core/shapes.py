@@ -183,6 +183,7 @@ def infer_shapes(network: Network, input_shape: list[int] | None = None, input_d
             if sources:
                 report.gives_indices.add(sources[1])
 
+    input_map = network.input_map()
     values_of: dict[str, Any] = {}
     indices_of: dict[str, Any] = {}
     dtype = getattr(torch, dtype_name)
@@ -206,7 +207,7 @@ def infer_shapes(network: Network, input_shape: list[int] | None = None, input_d
                 continue
             inputs = [values_of[sources[0]], indices_of[sources[1]]]
         else:
-            sources = network.inputs_of(name)
+            sources = input_map[name]
             if not sources or any(source not in values_of for source in sources):
                 continue  # an earlier node failed, or the topology problem is reported
             inputs = [values_of[source] for source in sources]

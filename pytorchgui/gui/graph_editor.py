@@ -277,16 +277,27 @@ class NetworkScene(QtWidgets.QGraphicsScene):
                 if item.pos() != QtCore.QPointF(*position):
                     item.setPos(*position)
                 item.update_from(self.network, self.report)
-            for edge in self.edge_items:
-                self.removeItem(edge)
-            self.edge_items = []
-            for source, target in self.network.links():
-                inputs = self.network.inputs_of(target)
-                order = inputs.index(source) + 1 if len(inputs) > 1 else None
-                edge = EdgeItem(source, target, order)
-                self.addItem(edge)
-                self.edge_items.append(edge)
+            # Arrows are kept where the link is unchanged: a refresh after one edit then
+            # moves existing items instead of rebuilding hundreds of them.
+            links = self.network.links()
+            sources_of: dict[str, list[str]] = {}
+            for source, target in links:  # network order, which is the merge input order
+                sources_of.setdefault(target, []).append(source)
+            wanted = {(source, target): (sources_of[target].index(source) + 1 if len(sources_of[target]) > 1 else None)
+                      for source, target in links}
+            existing = {(edge.source, edge.target): edge for edge in self.edge_items}
+            for key, edge in existing.items():
+                if wanted.get(key, "gone") != edge.order:
+                    self.removeItem(edge)
+            edges = []
+            for key, order in wanted.items():
+                edge = existing.get(key)
+                if edge is None or edge.order != order:
+                    edge = EdgeItem(key[0], key[1], order)
+                    self.addItem(edge)
+                edges.append(edge)
                 self._adjust(edge)
+            self.edge_items = edges
         finally:
             self._syncing = False
 

@@ -87,6 +87,7 @@ class NetworkTab(QtWidgets.QWidget):
         self.network = document.network
         self.catalog = self.network.catalog
         self.report: ShapeReport | None = None
+        self._shown_rows: list[dict[str, Any]] | None = None  # what the summary table shows
         self.dialog: FunctionDialog | None = None
         self.scene = NetworkScene(self.network, self)
         self.view = NetworkView(self.scene)
@@ -272,6 +273,9 @@ class NetworkTab(QtWidgets.QWidget):
         self.report_changed.emit(self.report)
 
     def _update_node_combo(self) -> None:
+        names = list(self.network.nodes)
+        if names == [self.node_combo.itemText(i) for i in range(self.node_combo.count())]:
+            return  # unchanged: refilling 200 items after every edit is what made refreshes slow
         current = self.node_combo.currentText()
         blocker = QtCore.QSignalBlocker(self.node_combo)
         self.node_combo.clear()
@@ -305,6 +309,12 @@ class NetworkTab(QtWidgets.QWidget):
 
     def _update_summary(self) -> None:
         rows = self.summary_rows()
+        if rows != self._shown_rows:
+            self._fill_summary(rows)
+        self._update_summary_line()
+
+    def _fill_summary(self, rows: list[dict[str, Any]]) -> None:
+        self._shown_rows = rows
         self.summary_table.setRowCount(len(rows))
         for index, row in enumerate(rows):
             for column, key in enumerate(("node", "type", "output_shape", "parameters")):
@@ -313,6 +323,8 @@ class NetworkTab(QtWidgets.QWidget):
                 if key == "parameters":
                     item.setTextAlignment(QtCore.Qt.AlignRight | QtCore.Qt.AlignVCenter)
                 self.summary_table.setItem(index, column, item)
+
+    def _update_summary_line(self) -> None:
         if not self.network.nodes:
             self.summary_label.setText("Empty network: add a layer with the controls on the left.")
         else:
