@@ -71,12 +71,19 @@ class MainWindow(QtWidgets.QMainWindow):
         already, keeps answering (moves, resizes, the Network tab) while they load."""
         from pytorchgui.gui.workers import run_in_thread
 
+        snapshot = self.network_tab.network.copy()  # taken here, on the GUI thread
+
         def load() -> None:
             import importlib
 
             for module in ("torch", "pyqtgraph", "pytorchgui.core.datasets", "pytorchgui.core.training",
                            "pytorchgui.core.metrics", "pytorchgui.core.shapes"):
                 importlib.import_module(module)
+            # The first use of torch's meta kernels costs over a second; spend it here, and
+            # leave the open network's shapes in the cache for the tab's first refresh.
+            from pytorchgui.core.shapes import infer_shapes
+
+            infer_shapes(snapshot)
 
         def failed(error: Exception) -> None:
             raise error  # the global hook shows and logs it
