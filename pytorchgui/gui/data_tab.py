@@ -17,7 +17,7 @@ from pytorchgui.core.datasets import DatasetError, TensorDataset, describe_bytes
 from pytorchgui.core.fit import fit_to_dataset
 from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.gui.dialogs import show_error
-from pytorchgui.gui.widgets import read_only_table
+from pytorchgui.gui.widgets import controls_beside, read_only_table
 from pytorchgui.gui.workers import run_in_thread
 
 SOURCES = ["Built-in shapes", "MNIST", "FashionMNIST", "KMNIST", "CIFAR10", "CIFAR100", "Image folder",
@@ -177,11 +177,6 @@ class DataTab(QtWidgets.QWidget):
         form.addRow(self.stats_label)
         column.addWidget(selected)
         column.addStretch(1)
-        scroll = QtWidgets.QScrollArea()
-        scroll.setWidget(controls)
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(380)
 
         self.table = read_only_table(["Name", "Source", "Samples", "Sample shape", "Classes", "Mode",
                                       "Size in memory"], "dataTable", stretch=1)
@@ -208,14 +203,7 @@ class DataTab(QtWidgets.QWidget):
         right.addWidget(self.table)
         right.addWidget(self.preview_tabs)
         right.setSizes([220, 600])
-        splitter = QtWidgets.QSplitter(QtCore.Qt.Horizontal)
-        splitter.addWidget(scroll)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([390, 1000])
-        layout = QtWidgets.QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(splitter)
+        controls_beside(self, controls, right, 380)
 
     def _add_page(self, rows) -> None:
         page = QtWidgets.QWidget()

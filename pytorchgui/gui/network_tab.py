@@ -18,7 +18,7 @@ from pytorchgui.core.shapes import ShapeReport, describe_shape, infer_shapes
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.document import NetworkDocument
 from pytorchgui.gui.forms import FunctionDialog, format_value
-from pytorchgui.gui.widgets import read_only_table, with_button
+from pytorchgui.gui.widgets import controls_beside, read_only_table, with_button
 from pytorchgui.gui.graph_editor import LAYER_GAP, NetworkScene, NetworkView, tidy_positions
 
 NETWORK_FILE_FILTER = "Network files (*.json);;All files (*)"
@@ -190,11 +190,6 @@ class NetworkTab(QtWidgets.QWidget):
         files.addWidget(button("Save…", "saveButton", lambda: self.window().save_file_as()))
         column.addLayout(files)
         column.addStretch(1)
-        scroll = QtWidgets.QScrollArea()
-        scroll.setWidget(controls)
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(300)
 
         canvas = QtWidgets.QWidget()
         canvas_layout = QtWidgets.QVBoxLayout(canvas)
@@ -228,14 +223,7 @@ class NetworkTab(QtWidgets.QWidget):
         right.addWidget(self.side_tabs)
         right.setStretchFactor(0, 4)
         right.setStretchFactor(1, 1)
-        splitter = QtWidgets.QSplitter(QtCore.Qt.Horizontal)
-        splitter.addWidget(scroll)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([300, 1000])
-        layout = QtWidgets.QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(splitter)
+        controls_beside(self, controls, right, 300)
 
     # -- model -> view ---------------------------------------------------------------
     def _network_changed(self, event: NetworkEvent) -> None:

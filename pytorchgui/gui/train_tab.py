@@ -21,7 +21,7 @@ from pytorchgui.core.training import (LR_SCHEDULES, BatchEvent, EpochEvent, Trai
                                       TrainingResult, available_devices, list_runs, load_checkpoint, new_run_dir,
                                       read_metrics, training_threads)
 from pytorchgui.gui.dialogs import show_error
-from pytorchgui.gui.widgets import read_only_table, with_button
+from pytorchgui.gui.widgets import controls_beside, read_only_table, with_button
 
 # 2 Hz. Measured on 2 cores (bench/bench_training.py): each redraw takes a core from the
 # training threads, and at 4 Hz training ran at 0.77 of a plain loop, at 2 Hz at 1.0.
@@ -193,11 +193,6 @@ class TrainTab(QtWidgets.QWidget):
         buttons.addWidget(self.cluster_button, 2, 0, 1, 3)
         column.addLayout(buttons)
         column.addStretch(1)
-        scroll = QtWidgets.QScrollArea()
-        scroll.setWidget(controls)
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(370)
 
         right = QtWidgets.QWidget()
         right_layout = QtWidgets.QVBoxLayout(right)
@@ -249,14 +244,7 @@ class TrainTab(QtWidgets.QWidget):
         split.addWidget(self.bottom_tabs)
         split.setSizes([560, 200])
         right_layout.addWidget(split, 1)
-        splitter = QtWidgets.QSplitter(QtCore.Qt.Horizontal)
-        splitter.addWidget(scroll)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([380, 1000])
-        layout = QtWidgets.QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(splitter)
+        controls_beside(self, controls, right, 370)
 
     # -- model -> view -----------------------------------------------------------------
     def update_sets(self) -> None:

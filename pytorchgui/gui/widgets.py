@@ -35,3 +35,23 @@ def with_button(widget: QtWidgets.QWidget, text: str, object_name: str, slot: Ca
     layout.addWidget(widget)
     layout.addWidget(button, 0, QtCore.Qt.AlignRight)
     return box
+
+
+def controls_beside(owner: QtWidgets.QWidget, controls: QtWidgets.QWidget, content: QtWidgets.QWidget,
+                    width: int) -> QtWidgets.QSplitter:
+    """The tabs' shape: a scrolling column of controls on the left, `content` on the right
+    taking the spare room; the user can move the border between them."""
+    scroll = QtWidgets.QScrollArea()
+    scroll.setWidget(controls)
+    scroll.setWidgetResizable(True)
+    scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
+    scroll.setMinimumWidth(width)
+    splitter = QtWidgets.QSplitter(QtCore.Qt.Horizontal)
+    splitter.addWidget(scroll)
+    splitter.addWidget(content)
+    splitter.setStretchFactor(1, 1)
+    splitter.setSizes([width + 10, 1000])
+    layout = QtWidgets.QHBoxLayout(owner)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(splitter)
+    return splitter
