@@ -32,7 +32,7 @@ from typing import Any
 from pytorchgui.core.atomic import atomic_write_text
 from pytorchgui.core.catalog import Catalog, default_catalog
 from pytorchgui.core.errors import NetworkFormatError, PyTorchGUIError
-from pytorchgui.core.network import FunctionChoice, InputSpec, Network
+from pytorchgui.core.network import FunctionChoice, Network
 
 FORMAT_NAME = "pytorchgui.network"
 FORMAT_VERSION = 2

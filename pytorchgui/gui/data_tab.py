@@ -10,30 +10,19 @@ from typing import Callable
 
 import numpy
 import pyqtgraph
-from PyQt5 import QtCore, QtGui, QtWidgets
+from PyQt5 import QtCore, QtWidgets
 
 from pytorchgui.core import datasets
 from pytorchgui.core.datasets import DatasetError, TensorDataset, describe_bytes
 from pytorchgui.core.fit import fit_to_dataset
 from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.gui.dialogs import show_error
-from pytorchgui.gui.widgets import controls_beside, read_only_table
+from pytorchgui.gui.widgets import ImageGrid, controls_beside, read_only_table
 from pytorchgui.gui.workers import run_in_thread
 
 SOURCES = ["Built-in shapes", "MNIST", "FashionMNIST", "KMNIST", "CIFAR10", "CIFAR100", "Image folder",
            "CSV table", "Tensor file (.npz, .pt)"]
 PREVIEW_COUNT = 32
-
-
-def image_pixmap(array: numpy.ndarray, scale: int) -> QtGui.QPixmap:
-    array = numpy.ascontiguousarray(array)
-    if array.ndim == 2:
-        image = QtGui.QImage(array.data, array.shape[1], array.shape[0], array.strides[0], QtGui.QImage.Format_Grayscale8)
-    else:
-        image = QtGui.QImage(array.data, array.shape[1], array.shape[0], array.strides[0], QtGui.QImage.Format_RGB888)
-    pixmap = QtGui.QPixmap.fromImage(image.copy())
-    return pixmap.scaled(array.shape[1] * scale, array.shape[0] * scale, QtCore.Qt.KeepAspectRatio,
-                         QtCore.Qt.FastTransformation)
 
 
 class PathField(QtWidgets.QWidget):
@@ -184,19 +173,14 @@ class DataTab(QtWidgets.QWidget):
         self.table.itemSelectionChanged.connect(self._selection_changed)
 
         self.preview_tabs = QtWidgets.QTabWidget()
-        self.sample_grid = QtWidgets.QWidget()
-        self.sample_grid.setObjectName("sampleGrid")
-        self.sample_layout = QtWidgets.QGridLayout(self.sample_grid)
-        grid_scroll = QtWidgets.QScrollArea()
-        grid_scroll.setWidget(self.sample_grid)
-        grid_scroll.setWidgetResizable(True)
+        self.sample_grid = ImageGrid(columns=8, object_name="sampleGrid")
         self.rows_view = QtWidgets.QTableWidget()
         self.rows_view.setObjectName("rowsView")
         self.histogram = pyqtgraph.PlotWidget()
         self.histogram.setObjectName("classHistogram")
         self.histogram.setBackground("w")
         self.histogram.setLabel("left", "samples")
-        self.preview_tabs.addTab(grid_scroll, "Samples")
+        self.preview_tabs.addTab(self.sample_grid, "Samples")
         self.preview_tabs.addTab(self.rows_view, "Rows")
         self.preview_tabs.addTab(self.histogram, "Classes")
         right = QtWidgets.QSplitter(QtCore.Qt.Vertical)
@@ -377,10 +361,7 @@ class DataTab(QtWidgets.QWidget):
 
     def _selection_changed(self) -> None:
         dataset = self.selected()
-        while self.sample_layout.count():
-            widget = self.sample_layout.takeAt(0).widget()
-            widget.hide()  # at once: deleteLater would leave it painted until the next event loop turn
-            widget.deleteLater()
+        self.sample_grid.clear()
         self.rows_view.clear()
         self.histogram.clear()
         if dataset is None:
@@ -409,23 +390,13 @@ class DataTab(QtWidgets.QWidget):
     def _preview_images(self, dataset) -> None:
         count = min(PREVIEW_COUNT, len(dataset))
         indices = numpy.linspace(0, len(dataset) - 1, count).astype(int)
-        for position, index in enumerate(indices):
+        for index in indices:
             if isinstance(dataset, TensorDataset):
                 array, label = datasets.preview_array(dataset, int(index)), int(dataset.targets[index])
             else:
                 sample, label = dataset[int(index)]
                 array = sample[0].numpy() if sample.shape[0] == 1 else sample.permute(1, 2, 0).numpy()
-            cell = QtWidgets.QWidget()
-            layout = QtWidgets.QVBoxLayout(cell)
-            layout.setContentsMargins(2, 2, 2, 2)
-            picture = QtWidgets.QLabel()
-            picture.setPixmap(image_pixmap(array, max(1, 84 // max(array.shape[:2]))))
-            picture.setAlignment(QtCore.Qt.AlignCenter)
-            caption = QtWidgets.QLabel(dataset.classes[label] if dataset.is_classification else str(label))
-            caption.setAlignment(QtCore.Qt.AlignCenter)
-            layout.addWidget(picture)
-            layout.addWidget(caption)
-            self.sample_layout.addWidget(cell, position // 8, position % 8)
+            self.sample_grid.add(array, dataset.classes[label] if dataset.is_classification else str(label))
 
     def _preview_rows(self, dataset: TensorDataset) -> None:
         rows = min(50, len(dataset))

@@ -23,11 +23,10 @@ from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.core.metrics import EvaluationError, EvaluationResult, check_fits, evaluate, load_weights, \
     prepare_drawing, predict
 from pytorchgui.core.training import list_runs
-from pytorchgui.gui.data_tab import image_pixmap
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.forms import FunctionDialog
 from pytorchgui.gui.network_tab import catalogue_combo, select_entry, selected_entry_name
-from pytorchgui.gui.widgets import read_only_table, with_button
+from pytorchgui.gui.widgets import ImageGrid, image_pixmap, read_only_table, with_button
 from pytorchgui.gui.workers import run_in_thread
 
 
@@ -190,17 +189,12 @@ class EvaluationTab(QtWidgets.QWidget):
         self.report_table = read_only_table(["Class", "Precision", "Recall", "F1", "Support"], "reportTable")
         report_box = with_button(self.report_table, "Export report…", "exportReportButton", self.export_report)
         self.gallery_title = QtWidgets.QLabel("The most confident mistakes")
-        self.gallery = QtWidgets.QWidget()
-        self.gallery.setObjectName("errorGallery")
-        self.gallery_layout = QtWidgets.QGridLayout(self.gallery)
-        gallery_scroll = QtWidgets.QScrollArea()
-        gallery_scroll.setWidget(self.gallery)
-        gallery_scroll.setWidgetResizable(True)
+        self.gallery = ImageGrid(columns=4, object_name="errorGallery")  # two-line captions: 4 fit
         gallery_box = QtWidgets.QWidget()
         gallery_box_layout = QtWidgets.QVBoxLayout(gallery_box)
         gallery_box_layout.setContentsMargins(0, 0, 0, 0)
         gallery_box_layout.addWidget(self.gallery_title)
-        gallery_box_layout.addWidget(gallery_scroll, 1)
+        gallery_box_layout.addWidget(self.gallery, 1)
 
         self.pad = DrawingPad()
         self.pad.changed.connect(lambda: self.prediction_timer.start())
@@ -468,30 +462,19 @@ class EvaluationTab(QtWidgets.QWidget):
                 self.report_table.setItem(index, column, item)
 
     def show_samples(self, indices: list[int], title: str) -> None:
-        while self.gallery_layout.count():
-            widget = self.gallery_layout.takeAt(0).widget()
-            widget.hide()
-            widget.deleteLater()
+        self.gallery.clear()
         dataset, result = self.evaluated, self.result
         self.gallery_title.setText(title if indices else f"{title}: none")
         if not isinstance(dataset, TensorDataset) or dataset.kind != "image":
             return  # tables have no pictures; streamed folders would be read from disk again
-        for position, index in enumerate(indices):
-            array = datasets.preview_array(dataset, index)
-            cell = QtWidgets.QLabel()
-            cell.setPixmap(image_pixmap(array, max(1, 84 // max(array.shape[:2]))))
+        for index in indices:
             true_name = result.classes[int(result.targets[index])]
             predicted = result.classes[int(result.predictions[index])]
-            cell.setToolTip(f"sample {index}: true {true_name}, predicted {predicted} "
-                            f"({float(result.confidences[index]):.0%})")
-            caption = QtWidgets.QLabel(f"true <b>{true_name}</b><br>predicted <span style='color:#c92a2a'>"
-                                       f"{predicted}</span> {float(result.confidences[index]):.0%}")
-            caption.setAlignment(QtCore.Qt.AlignCenter)
-            box = QtWidgets.QWidget()
-            box_layout = QtWidgets.QVBoxLayout(box)
-            box_layout.addWidget(cell, 0, QtCore.Qt.AlignCenter)
-            box_layout.addWidget(caption)
-            self.gallery_layout.addWidget(box, position // 5, position % 5)
+            confidence = float(result.confidences[index])
+            self.gallery.add(datasets.preview_array(dataset, index),
+                             f"true <b>{true_name}</b><br>predicted <span style='color:#c92a2a'>{predicted}</span> "
+                             f"{confidence:.0%}",
+                             f"sample {index}: true {true_name}, predicted {predicted} ({confidence:.0%})")
 
     def export_report(self) -> None:
         if self.result is None:

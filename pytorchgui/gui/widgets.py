@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from PyQt5 import QtCore, QtWidgets
+import numpy
+from PyQt5 import QtCore, QtGui, QtWidgets
 
 
 def read_only_table(columns: list[str], object_name: str, stretch: int | None = None) -> QtWidgets.QTableWidget:
@@ -55,3 +56,53 @@ def controls_beside(owner: QtWidgets.QWidget, controls: QtWidgets.QWidget, conte
     layout.setContentsMargins(0, 0, 0, 0)
     layout.addWidget(splitter)
     return splitter
+
+
+def image_pixmap(array: numpy.ndarray, scale: int) -> QtGui.QPixmap:
+    array = numpy.ascontiguousarray(array)
+    if array.ndim == 2:
+        image = QtGui.QImage(array.data, array.shape[1], array.shape[0], array.strides[0], QtGui.QImage.Format_Grayscale8)
+    else:
+        image = QtGui.QImage(array.data, array.shape[1], array.shape[0], array.strides[0], QtGui.QImage.Format_RGB888)
+    pixmap = QtGui.QPixmap.fromImage(image.copy())
+    return pixmap.scaled(array.shape[1] * scale, array.shape[0] * scale, QtCore.Qt.KeepAspectRatio,
+                         QtCore.Qt.FastTransformation)
+
+
+class ImageGrid(QtWidgets.QScrollArea):
+    """A scrolling grid of small images, each with a caption under it (samples, mistakes)."""
+
+    CELL = 84  # pixels: a 28x28 image shown at 3x
+
+    def __init__(self, columns: int, object_name: str):
+        super().__init__()
+        self.setObjectName(object_name)
+        self.columns = columns
+        self.setWidgetResizable(True)
+        inner = QtWidgets.QWidget()
+        self.grid = QtWidgets.QGridLayout(inner)
+        self.setWidget(inner)
+
+    def count(self) -> int:
+        return self.grid.count()
+
+    def clear(self) -> None:
+        while self.grid.count():
+            widget = self.grid.takeAt(0).widget()
+            widget.hide()  # at once: deleteLater would leave it painted until the next event loop turn
+            widget.deleteLater()
+
+    def add(self, array: numpy.ndarray, caption: str, tooltip: str = "") -> None:
+        picture = QtWidgets.QLabel()
+        picture.setPixmap(image_pixmap(array, max(1, self.CELL // max(array.shape[:2]))))
+        picture.setAlignment(QtCore.Qt.AlignCenter)
+        picture.setToolTip(tooltip)
+        text = QtWidgets.QLabel(caption)
+        text.setAlignment(QtCore.Qt.AlignCenter)
+        cell = QtWidgets.QWidget()
+        layout = QtWidgets.QVBoxLayout(cell)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(picture)
+        layout.addWidget(text)
+        position = self.grid.count()
+        self.grid.addWidget(cell, position // self.columns, position % self.columns)

@@ -8,7 +8,7 @@ import torch
 
 from pytorchgui.core import datasets
 from pytorchgui.core.datasets import DatasetError, InMemoryBatches
-from tests.data_writers import (write_cifar10, write_csv, write_idx_images, write_image_folder, write_mnist,
+from tests.data_writers import (write_cifar10, write_csv, write_image_folder, write_mnist,
                                 write_tensor_files)
 
 

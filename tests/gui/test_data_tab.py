@@ -35,7 +35,7 @@ def test_import_mnist_train_and_test_sets(qtbot, data_tab, tmp_path):
     assert table_row(data_tab, 1)[5] == "test" and table_row(data_tab, 1)[2] == "20"
     assert [d.name for d in data_tab.training_sets()] == ["MNIST (train)"]
     data_tab.table.selectRow(0)
-    assert data_tab.sample_layout.count() == 32
+    assert data_tab.sample_grid.count() == 32
     assert "Normalisation (per channel" in data_tab.stats_label.text()
 
 

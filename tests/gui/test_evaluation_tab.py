@@ -41,10 +41,10 @@ def test_launch_test_shows_metrics_matrix_report_and_gallery(qtbot, trained, tmp
     assert len(tab.matrix_texts) == 100 and tab.matrix_texts[0].toPlainText() == str(int(result.confusion[0, 0]))
     assert tab.report_table.rowCount() == 12 and tab.report_table.item(10, 0).text() == "macro average"
     wrong = result.worst_errors()
-    assert tab.gallery_layout.count() == min(32, len(wrong))
+    assert tab.gallery.count() == min(32, len(wrong))
     tab.show_cell(0, 0)
     assert tab.gallery_title.text().startswith("True circle, predicted circle:")
-    assert tab.gallery_layout.count() == min(64, int(result.confusion[0, 0]))
+    assert tab.gallery.count() == min(64, int(result.confusion[0, 0]))
     result.export(tmp_path / "r.json")
     assert (tmp_path / "r.json").read_text().count('"name"') == 12  # 10 classes and 2 averages
 
