@@ -79,6 +79,7 @@ class ImageGrid(QtWidgets.QScrollArea):
         self.setObjectName(object_name)
         self.columns = columns
         self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
         inner = QtWidgets.QWidget()
         self.grid = QtWidgets.QGridLayout(inner)
         self.setWidget(inner)
@@ -99,6 +100,7 @@ class ImageGrid(QtWidgets.QScrollArea):
         picture.setToolTip(tooltip)
         text = QtWidgets.QLabel(caption)
         text.setAlignment(QtCore.Qt.AlignCenter)
+        text.setWordWrap(True)  # long class names wrap instead of widening the grid past the view
         cell = QtWidgets.QWidget()
         layout = QtWidgets.QVBoxLayout(cell)
         layout.setContentsMargins(2, 2, 2, 2)
