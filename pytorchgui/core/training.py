@@ -198,7 +198,14 @@ def make_loss(network: Network, dataset: TensorDataset | Any) -> LossAdapter:
     """Check that the network's loss fits the dataset, and say how targets are made."""
     if network.loss is None:
         raise TrainingError("the network has no loss function: choose one in the Network tab")
-    entry = network.catalog.losses.get(network.loss.type)
+    outputs = network.outputs()
+    return loss_adapter(network.catalog, network.loss, dataset, network.node(outputs[0]).type if outputs else "")
+
+
+def loss_adapter(catalog, choice, dataset: TensorDataset | Any, output_type: str = "") -> LossAdapter:
+    """The loss `choice` (a FunctionChoice) for `dataset`, for a network whose last node is
+    of `output_type` (LogSoftmax, Sigmoid, ...: then no transform is added)."""
+    entry = catalog.losses.get(choice.type)
     info = entry.loss
     name = entry.name
     if not info.takes_one_input:
@@ -211,8 +218,6 @@ def make_loss(network: Network, dataset: TensorDataset | Any) -> LossAdapter:
         raise TrainingError(f"{name} needs class labels, but {dataset.name} has a regression target: choose MSELoss, "
                             "L1Loss or HuberLoss")
     notes = []
-    output_node = network.outputs()[0] if network.outputs() else ""
-    output_type = network.node(output_node).type if output_node else ""
     transform = "none"
     if info.input == "log_probabilities" and output_type not in LOG_PROBABILITY_OUTPUTS:
         transform = "log_softmax"
@@ -224,7 +229,7 @@ def make_loss(network: Network, dataset: TensorDataset | Any) -> LossAdapter:
                      "(or use BCEWithLogitsLoss, which is more stable)")
     if classes is not None and info.target in ("probabilities", "same_shape", "multi_hot", "plus_minus_one"):
         notes.append(f"{name} gets one-hot targets of {classes} classes")
-    return LossAdapter(entry.build(network.loss.parameters), transform, info.target, classes, notes)
+    return LossAdapter(entry.build(choice.parameters), transform, info.target, classes, notes)
 
 
 def accuracy_count(output: torch.Tensor, targets: torch.Tensor) -> int:
@@ -424,18 +429,16 @@ class Trainer:
                             raise _Stopped()
 
                     def closure():
+                        """One forward and backward pass; LBFGS calls it again during its step."""
                         optimizer.zero_grad(set_to_none=True)
                         with autocast:
-                            output = model(x)
-                            value = loss(output, y)
+                            closure.output = model(x)
+                            value = loss(closure.output, y)
                         value.backward()
                         return value
 
-                    optimizer.zero_grad(set_to_none=True)
-                    with autocast:
-                        output = model(x)
-                        value = loss(output, y)
-                    value.backward()
+                    value = closure()
+                    output = closure.output
                     batch_loss = float(value.detach())
                     if not math.isfinite(batch_loss):
                         lr = optimizer.param_groups[0]["lr"]

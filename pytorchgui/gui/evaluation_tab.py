@@ -362,17 +362,13 @@ class EvaluationTab(QtWidgets.QWidget):
         return self.loading
 
     def _loss(self, dataset: TensorDataset):
-        from pytorchgui.core.network import Network
-        from pytorchgui.core.training import make_loss
+        from pytorchgui.core.training import loss_adapter
 
         choice = self.loss_choice or self.network.loss
         if choice is None:
             return None
-        probe = Network(self.catalog)
-        probe.add_node("Identity", "output", first_layer=True)
-        probe.loss = choice
         try:
-            return make_loss(probe, dataset)
+            return loss_adapter(self.catalog, choice, dataset)
         except PyTorchGUIError as error:
             raise EvaluationError(f"the loss cannot be measured on this data: {error}") from None
 

@@ -45,10 +45,9 @@ class TrainingWorker(QtCore.QObject):
     finished = QtCore.pyqtSignal(object)
     failed = QtCore.pyqtSignal(object)
 
-    def __init__(self, trainer: Trainer, events: collections.deque):
+    def __init__(self, trainer: Trainer):
         super().__init__()
         self.trainer = trainer
-        self.events = events
 
     def run(self) -> None:
         import torch
@@ -342,7 +341,7 @@ class TrainTab(QtWidgets.QWidget):
                  f"({len(train):,} samples), {config.epochs} epochs, batch {config.batch_size}, {config.device}; "
                  f"run folder {run_dir}")
         self.thread = QtCore.QThread(self)
-        self.worker = TrainingWorker(trainer, self.events)
+        self.worker = TrainingWorker(trainer)
         self.worker.moveToThread(self.thread)
         self.thread.started.connect(self.worker.run)
         self.worker.finished.connect(self._finished)
