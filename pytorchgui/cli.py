@@ -113,7 +113,7 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 def validate(arguments) -> int:
     from pytorchgui.core import network_format
     from pytorchgui.core.errors import NetworkFormatError
-    from pytorchgui.core.shapes import describe_shape, infer_shapes
+    from pytorchgui.core.shapes import describe_shape, infer_shapes, summary_rows
 
     network = network_format.load(arguments.network)
     shape = None
@@ -123,11 +123,8 @@ def validate(arguments) -> int:
         except ValueError:
             raise NetworkFormatError(f"--input-shape {arguments.input_shape!r} is not a shape such as 1,28,28") from None
     report = infer_shapes(network, shape)
-    rows = []
-    for name, node in network.nodes.items():  # every node, also those inference could not reach
-        inferred = report.nodes.get(name)
-        shape = inferred.output_shape if inferred else None
-        rows.append([name, node.type, describe_shape(shape), f"{inferred.parameter_count:,}" if inferred else "?"])
+    rows = [[row["node"], row["type"], row["output_shape"],
+             "?" if row["parameters"] is None else f"{row['parameters']:,}"] for row in summary_rows(network, report)]
     print(_table(rows, ["node", "type", "output shape", "parameters"]))
     print(f"\n{len(network)} nodes, {report.total_parameters:,} parameters, output {describe_shape(report.output_shape)}")
     for problem in report.problems:

@@ -62,21 +62,25 @@ class ShapeReport:
     def total_parameters(self) -> int:
         return sum(node.parameter_count for node in self.nodes.values())
 
-    def summary_rows(self) -> list[dict[str, Any]]:
-        """One row per node, for the summary table and the CLI."""
-        return [
-            {
-                "node": name,
-                "output_shape": list(node.output_shape) if node.output_shape is not None else None,
-                "parameters": node.parameter_count,
-                "problem": node.error,
-            }
-            for name, node in self.nodes.items()
-        ]
-
 
 def describe_shape(shape: tuple[int, ...] | None) -> str:
     return "?" if shape is None else "[" + ", ".join(map(str, shape)) + "]"
+
+
+def summary_rows(network: Network, report: ShapeReport) -> list[dict[str, Any]]:
+    """One row per node in network order, for the summary table, its CSV and the CLI.
+    Nodes inference did not reach (after a failing node) have shape "?", parameters None."""
+    rows = []
+    for name, node in network.nodes.items():
+        inferred = report.nodes.get(name)
+        rows.append({
+            "node": name,
+            "type": node.type,
+            "output_shape": describe_shape(inferred.output_shape if inferred else None),
+            "parameters": inferred.parameter_count if inferred else None,
+            "problem": inferred.error if inferred else "",
+        })
+    return rows
 
 
 def resolve_auto(entry: CatalogEntry, values: dict[str, Any], input_shapes: list[tuple[int, ...]]) -> dict:
@@ -193,7 +197,6 @@ def infer_shapes(network: Network, input_shape: list[int] | None = None, input_d
         entry = network.entry(name)
         label = f"{entry.name} '{name}'"
         result = NodeShape(name)
-        report.nodes[name] = result
         if name in first:
             inputs = [network_input]
         elif entry.name.startswith("MaxUnpool"):
@@ -202,6 +205,7 @@ def infer_shapes(network: Network, input_shape: list[int] | None = None, input_d
                 result.error = (f"{label} takes the tensor to unpool and the "
                                 f"{entry.name.replace('MaxUnpool', 'MaxPool')} node whose indices it uses")
                 problems.append(Problem(result.error, name))
+                report.nodes[name] = result
                 continue
             if sources[0] not in values_of or sources[1] not in indices_of:
                 continue
@@ -211,6 +215,9 @@ def infer_shapes(network: Network, input_shape: list[int] | None = None, input_d
             if not sources or any(source not in values_of for source in sources):
                 continue  # an earlier node failed, or the topology problem is reported
             inputs = [values_of[source] for source in sources]
+        # Only nodes whose inputs are known are reported: one after a failing node has
+        # neither a shape nor a parameter count yet, and says so ("?") in the summaries.
+        report.nodes[name] = result
         result.input_shapes = [tuple(t.shape[1:]) for t in inputs]
         try:
             message = ""

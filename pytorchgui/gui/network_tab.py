@@ -14,7 +14,7 @@ from PyQt5 import QtCore, QtGui, QtWidgets, sip
 from pytorchgui.core.catalog import AUTO, CatalogEntry, FunctionDatabase
 from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.core.network import NetworkEvent
-from pytorchgui.core.shapes import ShapeReport, describe_shape, infer_shapes
+from pytorchgui.core.shapes import ShapeReport, describe_shape, infer_shapes, summary_rows
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.document import NetworkDocument
 from pytorchgui.gui.forms import FunctionDialog, format_value
@@ -290,13 +290,8 @@ class NetworkTab(QtWidgets.QWidget):
         count = len(self.report.problems)
         self.side_tabs.setTabText(0, f"Problems ({count})" if count else "Problems")
 
-    def summary_rows(self) -> list[dict[str, Any]]:
-        return [{"node": row["node"], "type": self.network.node(row["node"]).type,
-                 "output_shape": describe_shape(tuple(row["output_shape"])) if row["output_shape"] else "?",
-                 "parameters": row["parameters"]} for row in self.report.summary_rows()]
-
     def _update_summary(self) -> None:
-        rows = self.summary_rows()
+        rows = summary_rows(self.network, self.report)
         if rows != self._shown_rows:
             self._fill_summary(rows)
         self._update_summary_line()
@@ -307,7 +302,8 @@ class NetworkTab(QtWidgets.QWidget):
         for index, row in enumerate(rows):
             for column, key in enumerate(("node", "type", "output_shape", "parameters")):
                 value = row[key]
-                item = QtWidgets.QTableWidgetItem(f"{value:,}" if key == "parameters" else str(value))
+                text = ("?" if value is None else f"{value:,}") if key == "parameters" else str(value)
+                item = QtWidgets.QTableWidgetItem(text)
                 if key == "parameters":
                     item.setTextAlignment(QtCore.Qt.AlignRight | QtCore.Qt.AlignVCenter)
                 self.summary_table.setItem(index, column, item)
@@ -515,7 +511,8 @@ class NetworkTab(QtWidgets.QWidget):
 
         from pytorchgui.core.atomic import atomic_write_text
 
-        frame = pandas.DataFrame(self.summary_rows(), columns=["node", "type", "output_shape", "parameters"])
+        frame = pandas.DataFrame(summary_rows(self.network, self.report),
+                                 columns=["node", "type", "output_shape", "parameters"])
         try:
             atomic_write_text(path, frame.to_csv(index=False))
         except OSError as error:

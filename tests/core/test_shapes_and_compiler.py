@@ -11,7 +11,7 @@ from pytorchgui.core.errors import GraphError, ParameterError, ShapeError
 from pytorchgui.core.fit import fit_to_dataset
 from pytorchgui.core.merge import Add
 from pytorchgui.core.network import Network
-from pytorchgui.core.shapes import infer_shapes, resolve_auto
+from pytorchgui.core.shapes import infer_shapes, resolve_auto, summary_rows
 
 
 def example(name):
@@ -28,7 +28,8 @@ def test_lenet_shapes_and_parameter_counts():
     assert report.nodes["conv1"].parameter_count == 6 * 25 + 6
     assert report.total_parameters == 61706
     assert report.output_shape == (10,)
-    assert report.summary_rows()[0] == {"node": "conv1", "output_shape": [6, 28, 28], "parameters": 156, "problem": ""}
+    assert summary_rows(example("lenet5"), report)[0] == {"node": "conv1", "type": "Conv2d", "output_shape": "[6, 28, 28]",
+                                                        "parameters": 156, "problem": ""}
 
 
 def test_auto_parameters_are_filled_from_the_input():

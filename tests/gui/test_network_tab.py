@@ -134,6 +134,9 @@ def test_bad_parameter_makes_a_red_node_and_a_problem(qtbot, window, tab):
     problems = [tab.problem_list.item(i).text() for i in range(tab.problem_list.count())]
     assert problems == ["⚠ Conv2d 'conv2' expects 7 input channels but gets 6"]
     assert tab.side_tabs.tabText(0) == "Problems (1)"
+    # the summary still lists every node; those after the failing one have no shape yet
+    assert tab.summary_table.rowCount() == 12
+    assert [tab.summary_table.item(11, c).text() for c in range(4)] == ["fc3", "Linear", "?", "?"]
     tab.view.centerOn(item)
     image = tab.view.grab(tab.view.mapFromScene(item.sceneBoundingRect()).boundingRect()).toImage()
     red = sum(1 for x in range(image.width()) for y in range(image.height())
