@@ -33,14 +33,14 @@ def main() -> None:
     settle(app)
     window.grab().save(str(OUT / "network_lenet5.png"))
 
-    from pytorchgui.core import datasets
+    from pytorchgui.core.data_source import builtin_pair
 
     window.tabs.setCurrentIndex(0)
-    train, test = datasets.builtin_pair()
-    for dataset in (train, test):
+    train, test = builtin_pair()
+    for dataset, role in ((train, "train"), (test, "test")):
         dataset.normalization = dataset.compute_normalization()
-        window.data_tab.add_dataset(dataset)
-    train.validation_percent = 10
+        window.workspace.add_dataset(dataset, role)
+    window.workspace.set_split(window.workspace.entry_of(train), 10, 0)
     window.data_tab.table.selectRow(0)
     settle(app)
     window.grab().save(str(OUT / "data_tab.png"))
@@ -55,8 +55,8 @@ def main() -> None:
     QtCore.QThread.msleep(150)
     settle(app)
     window.grab().save(str(OUT / "train_tab.png"))
-    while train_tab.thread is not None:
-        app.processEvents()
+    train_tab.wait()
+    app.processEvents()
 
     window.tabs.setCurrentIndex(3)
     evaluation = window.evaluation_tab

@@ -3,8 +3,8 @@ the same core from a terminal, a script or a cluster:
 
     pytorchgui validate NET.json
     pytorchgui train NET.json --data builtin --epochs 5 --out runs/first
-    pytorchgui evaluate NET.json --weights runs/first/best_weights.pt --data builtin --test-mode
-    pytorchgui export NET.json --format python -o net.py
+    pytorchgui evaluate runs/first --data builtin --test-mode      (or NET.json --weights FILE)
+    pytorchgui export runs/first --format onnx -o net.onnx         (or NET.json [--weights FILE])
     torchrun --nproc-per-node 2 -m pytorchgui train NET.json --data builtin --out runs/ddp
 
 User errors print one line on stderr and exit with code 2; a problem in the network
@@ -23,7 +23,8 @@ USER_ERROR = 2
 
 
 def _parser() -> argparse.ArgumentParser:
-    from pytorchgui.core.datasets import DATA_SPEC_HELP
+    from pytorchgui.core.data_source import DATA_SPEC_HELP
+    from pytorchgui.core.options import add_training_arguments
 
     parser = argparse.ArgumentParser(
         prog="pytorchgui",
@@ -43,29 +44,22 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--test", metavar="SPEC", help="validation/test set measured after each epoch")
     train.add_argument("--val-split", type=float, default=0.0, metavar="PERCENT",
                        help="validation split of the training set, when there is no --test")
+    train.add_argument("--split-seed", type=int, metavar="N",
+                       help="which samples the validation split takes (default: the --seed)")
     train.add_argument("--download", action="store_true", help="download torchvision datasets if missing")
-    train.add_argument("--epochs", type=int, default=5)
-    train.add_argument("--batch-size", type=int, default=128, help="per process under torchrun")
-    train.add_argument("--workers", type=int, default=0)
-    train.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", type=Path, required=True, metavar="RUN_DIR",
                        help="run folder (the layout of the app's run history)")
     train.add_argument("--resume", type=Path, metavar="CHECKPOINT")
-    train.add_argument("--lr-schedule", default="none")
-    train.add_argument("--step-size", type=int, default=5)
-    train.add_argument("--gamma", type=float, default=0.1)
-    train.add_argument("--early-stopping", type=int, default=0, metavar="PATIENCE")
-    train.add_argument("--clip", type=float, default=0.0, metavar="MAX_NORM")
-    train.add_argument("--bf16", action="store_true", help="bfloat16 mixed precision")
-    train.add_argument("--channels-last", action="store_true")
-    train.add_argument("--fit", action="store_true", help="fit the network's input and class count to the data")
+    train.add_argument("--fit", action="store_true",
+                       help="fit the network's input, first layer and class count to the data")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_training_arguments(train)
 
     evaluate = commands.add_parser("evaluate", help="measure trained weights on a dataset",
                                    epilog=f"SPEC: {DATA_SPEC_HELP}")
-    evaluate.add_argument("network", type=Path)
-    evaluate.add_argument("--weights", type=Path, required=True)
+    evaluate.add_argument("network", type=Path, metavar="RUN_DIR|NET.json",
+                          help="a run folder (its network, best weights and normalisation), or a network file")
+    evaluate.add_argument("--weights", type=Path, help="weights file (needed with a network file)")
     evaluate.add_argument("--data", required=True, metavar="SPEC")
     evaluate.add_argument("--test-mode", action="store_true", help="read the test split of the source")
     evaluate.add_argument("--normalization", type=Path, metavar="CONFIG_JSON",
@@ -75,9 +69,13 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON only")
 
     export = commands.add_parser("export", help="export to Python, ONNX or torch.export")
-    export.add_argument("network", type=Path)
+    export.add_argument("network", type=Path, metavar="RUN_DIR|NET.json",
+                        help="a run folder (its network, best weights and data normalisation), or a network file")
     export.add_argument("--format", required=True, choices=["python", "onnx", "pt2"])
     export.add_argument("--weights", type=Path)
+    export.add_argument("--no-normalization", action="store_true",
+                        help="from a run folder: leave out the data's normalisation (the model then takes "
+                             "normalised input)")
     export.add_argument("-o", "--output", type=Path, required=True)
     return parser
 
@@ -134,48 +132,49 @@ def validate(arguments) -> int:
     return 1 if report.problems else 0
 
 
-def _load_data(spec: str, mode: str, download: bool = False):
-    from pytorchgui.core.datasets import TensorDataset, load_spec
-    from pytorchgui.core.training import TrainingError
-
-    dataset = load_spec(spec, mode, download)
-    if not isinstance(dataset, TensorDataset):
-        raise TrainingError(f"'{spec}' is larger than memory: the CLI trains in-memory sets only for now")
-    return dataset
-
-
 def train(arguments) -> int:
-    from tqdm import tqdm
-
     from pytorchgui.core import network_format
+    from pytorchgui.core.data_source import load_spec
     from pytorchgui.core.fit import fit_to_dataset
-    from pytorchgui.core.training import BatchEvent, EpochEvent, Trainer, TrainingConfig, distributed_context
+    from pytorchgui.core.options import config_from_arguments
+    from pytorchgui.core.training import Trainer, distributed_context
 
     network = network_format.load(arguments.network)
-    config = TrainingConfig(
-        epochs=arguments.epochs, batch_size=arguments.batch_size, workers=arguments.workers, device=arguments.device,
-        seed=arguments.seed, lr_schedule=arguments.lr_schedule, step_size=arguments.step_size, gamma=arguments.gamma,
-        early_stopping_patience=arguments.early_stopping, gradient_clip=arguments.clip,
-        mixed_precision=arguments.bf16, channels_last=arguments.channels_last)
+    config = config_from_arguments(arguments)
     context = distributed_context(config.device)
-    data = _load_data(arguments.data, "train", arguments.download)
+    data = load_spec(arguments.data, train=True, download=arguments.download)
     data.normalization = data.compute_normalization()
     validation = None
     if arguments.test:
-        validation = _load_data(arguments.test, "test", arguments.download)
+        validation = load_spec(arguments.test, train=False, download=arguments.download)
     elif arguments.val_split:
-        data.validation_percent, data.seed = arguments.val_split, arguments.seed
-        data, validation = data.split()
+        split_seed = config.seed if arguments.split_seed is None else arguments.split_seed
+        data, validation = data.split(arguments.val_split, split_seed)
     if arguments.fit:
         for change in fit_to_dataset(network, data.sample_shape, data.num_classes):
             if context.main:
                 print(f"fit: {change}", file=sys.stderr)
+    on_event = _progress_printer(config, show_bars=context.main and not arguments.quiet)
+    result = Trainer(network, data, config, validation_set=validation, run_dir=arguments.out, on_event=on_event,
+                     resume_from=arguments.resume).run()
+    if context.main:
+        print(f"{result.status} after {result.epochs_done} epoch(s); run folder {arguments.out}", file=sys.stderr)
+    return 0
+
+
+def _progress_printer(config, show_bars: bool):
+    """The CLI's view of a run: tqdm bars on stderr, a JSON line per epoch on stdout."""
+    from tqdm import tqdm
+
+    from pytorchgui.core.training import BatchEvent, EpochEvent, LogEvent
+
     bar = None
-    show = context.main and not arguments.quiet
 
     def on_event(event) -> None:
         nonlocal bar
-        if isinstance(event, BatchEvent) and show:
+        if isinstance(event, LogEvent):
+            print(event.message, file=sys.stderr)
+        elif isinstance(event, BatchEvent) and show_bars:
             if bar is None:
                 bar = tqdm(total=event.batches, desc=f"epoch {event.epoch}/{config.epochs}", unit="batch",
                            file=sys.stderr, leave=False)
@@ -185,36 +184,55 @@ def train(arguments) -> int:
             if bar is not None:
                 bar.close()
                 bar = None
-            print(json.dumps({"epoch": event.epoch, "train_loss": event.train_loss,
-                              "train_accuracy": event.train_accuracy, "validation_loss": event.validation_loss,
-                              "validation_accuracy": event.validation_accuracy, "learning_rate": event.learning_rate,
-                              "seconds": round(event.seconds, 3)}), flush=True)
+            figures = {"epoch": event.epoch, "train_loss": event.train_loss, "train_accuracy": event.train_accuracy,
+                       "validation_loss": event.validation_loss, "validation_accuracy": event.validation_accuracy,
+                       "learning_rate": event.learning_rate, "seconds": round(event.seconds, 3)}
+            print(json.dumps({key: _finite_or_none(value) for key, value in figures.items()}), flush=True)
 
-    result = Trainer(network, data, config, validation_set=validation, run_dir=arguments.out, on_event=on_event,
-                     resume_from=arguments.resume,
-                     log=lambda message: print(message, file=sys.stderr) if context.main else None).run()
-    if context.main:
-        print(f"{result.status} after {result.epochs_done} epoch(s); run folder {arguments.out}", file=sys.stderr)
-    return 0
+    return on_event
+
+
+def _finite_or_none(value):
+    """JSON has no NaN: a figure that is not finite is printed as null."""
+    import math
+
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def _trained_model(arguments):
+    """A LoadedModel from a run folder (its own network, best weights, normalisation and
+    classes), or from a network file, --weights and the config.json beside them."""
+    from pytorchgui.core import network_format
+    from pytorchgui.core.runs import LoadedModel, RunFolder, RunFolderError
+
+    if arguments.network.is_dir():
+        loaded = RunFolder.open(arguments.network).load_model()
+        if arguments.weights is not None:
+            loaded.weights = arguments.weights
+        return loaded
+    if arguments.weights is None:
+        raise RunFolderError(f"{arguments.network} is a network file: give its weights with --weights FILE, or "
+                             "name the run folder instead")
+    normalization = classes = None
+    config_file = getattr(arguments, "normalization", None) or arguments.weights.parent / RunFolder.CONFIG
+    if config_file.is_file():
+        run = RunFolder(config_file.parent)
+        run.CONFIG = config_file.name
+        normalization, classes = run.normalization(), run.classes()
+    return LoadedModel(network_format.load(arguments.network), arguments.weights, normalization, classes)
 
 
 def evaluate(arguments) -> int:
-    from pytorchgui.core import network_format
-    from pytorchgui.core.compiler import compile_network
-    from pytorchgui.core.datasets import Normalization
-    from pytorchgui.core.metrics import check_fits, evaluate as measure, load_weights
+    from pytorchgui.core.data_source import load_spec
+    from pytorchgui.core.metrics import check_fits, evaluate as measure
     from pytorchgui.core.training import make_loss
 
-    network = network_format.load(arguments.network)
-    data = _load_data(arguments.data, "test" if arguments.test_mode else "train")
+    loaded = _trained_model(arguments)
+    network = loaded.network
+    data = load_spec(arguments.data, train=not arguments.test_mode)
     check_fits(network.input_spec.shape if network.input_spec else None, data)
-    model = compile_network(network)
-    load_weights(model, arguments.weights)
-    config_file = arguments.normalization or arguments.weights.parent / "config.json"
-    if config_file.is_file():
-        normalization = Normalization(**json.loads(config_file.read_text())["normalization"])
-    else:
-        normalization = data.compute_normalization()
+    model = loaded.build()
+    normalization = loaded.normalization or data.compute_normalization()
     loss = make_loss(network, data) if network.loss else None
     result = measure(model, data, normalization, loss=loss, batch_size=arguments.batch_size, device=arguments.device)
     if arguments.json:
@@ -233,8 +251,14 @@ def evaluate(arguments) -> int:
 def export(arguments) -> int:
     from pytorchgui.core import network_format
     from pytorchgui.core.export import export as write
+    from pytorchgui.core.runs import RunFolder
 
-    network = network_format.load(arguments.network)
-    write(network, arguments.format, arguments.output, arguments.weights)
+    if arguments.network.is_dir():
+        loaded = RunFolder.open(arguments.network).load_model()
+        weights = None if arguments.format == "python" else arguments.weights or loaded.weights
+        normalization = None if arguments.no_normalization else loaded.normalization
+        write(loaded.network, arguments.format, arguments.output, weights, normalization)
+    else:
+        write(network_format.load(arguments.network), arguments.format, arguments.output, arguments.weights)
     print(f"wrote {arguments.output}", file=sys.stderr)
     return 0

@@ -365,6 +365,17 @@ def _resolve_class(kind: str, name: str, source: str) -> type:
     return found
 
 
+def read_database_file(path: Path) -> dict[str, Any]:
+    """The JSON object of a function database file; CatalogError naming the file if it is not one."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CatalogError(f"cannot read function database {path}: {error}") from None
+    if not isinstance(data, dict):
+        raise CatalogError(f"{path}: the root must be an object mapping class names to entries")
+    return data
+
+
 class FunctionDatabase:
     """The ordered entries of one kind, looked up by name."""
 
@@ -382,12 +393,7 @@ class FunctionDatabase:
     @classmethod
     def from_file(cls, path: str | Path, kind: str) -> "FunctionDatabase":
         path = Path(path)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise CatalogError(f"cannot read function database {path}: {error}") from None
-        if not isinstance(data, dict):
-            raise CatalogError(f"{path}: the root must be an object mapping class names to entries")
+        data = read_database_file(path)
         entries = [CatalogEntry.from_json(name, value, kind=kind, source=str(path)) for name, value in data.items()]
         return cls(kind, entries, source=str(path))
 

@@ -24,15 +24,11 @@ from typing import Any, Iterator
 
 import torch
 
-from pytorchgui.core.errors import PyTorchGUIError
+from pytorchgui.core.errors import DatasetError  # noqa: F401 - its home before errors.py; callers import it here
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 # Folders larger than this (decoded, uint8) are streamed from disk instead of held in memory.
 IN_MEMORY_LIMIT_BYTES = 4 * 1024**3
-
-
-class DatasetError(PyTorchGUIError):
-    """A dataset that cannot be read, with the file and what to do."""
 
 
 @dataclass
@@ -53,12 +49,9 @@ class TensorDataset:
     targets: torch.Tensor
     classes: list[str] | None
     kind: str  # "image" or "table"
-    mode: str = "train"
     feature_names: list[str] = field(default_factory=list)
     normalization: Normalization | None = None
-    validation_percent: float = 0.0
-    seed: int = 0
-    spec: str = ""  # how the CLI names this source (load_spec), for "Run on a cluster"
+    origin: Any = None  # the DataSource it was read from (core.data_source), if any
 
     def __post_init__(self) -> None:
         if len(self.inputs) != len(self.targets):
@@ -110,21 +103,20 @@ class TensorDataset:
         std = torch.where(std < 1e-8, torch.ones_like(std), std)  # constant columns stay as they are
         return Normalization(mean.tolist(), std.tolist())
 
-    def split(self) -> tuple["TensorDataset", "TensorDataset | None"]:
-        """(training part, validation part) by `validation_percent`, the same for the same seed."""
-        count = int(round(len(self) * self.validation_percent / 100.0))
+    def split(self, percent: float, seed: int = 0) -> tuple["TensorDataset", "TensorDataset | None"]:
+        """(training part, validation part) with `percent` of the samples for validation,
+        the same parts for the same seed."""
+        count = int(round(len(self) * percent / 100.0))
         if count <= 0:
             return self, None
         if count >= len(self):
-            raise DatasetError(f"a validation split of {self.validation_percent:g}% leaves no training samples")
-        order = torch.randperm(len(self), generator=torch.Generator().manual_seed(self.seed))
+            raise DatasetError(f"a validation split of {percent:g}% leaves no training samples")
+        order = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))
         validation, training = order[:count].sort().values, order[count:].sort().values
-        return (self.subset(training, f"{self.name} (train part)"),
-                self.subset(validation, f"{self.name} (validation)", mode="validation"))
+        return self.subset(training, f"{self.name} (train part)"), self.subset(validation, f"{self.name} (validation)")
 
-    def subset(self, indices: torch.Tensor, name: str, mode: str | None = None) -> "TensorDataset":
-        return replace(self, name=name, inputs=self.inputs[indices], targets=self.targets[indices],
-                       mode=mode or self.mode, validation_percent=0.0)
+    def subset(self, indices: torch.Tensor, name: str) -> "TensorDataset":
+        return replace(self, name=name, inputs=self.inputs[indices], targets=self.targets[indices])
 
 
 # -- batches -------------------------------------------------------------------------------
@@ -140,6 +132,40 @@ def sample_order(count: int, shuffle: bool, generator: torch.Generator | None,
         order = order[: count - count % world][rank::world]
     return order
 
+
+def _scale_and_shift(normalization: Normalization | None, channels: int, dims: int, scale: float, device):
+    """(multiplier, offset) that normalise a raw batch in one fused multiply-add:
+    x_normalised = (raw * scale - mean) / std = raw * multiplier + offset."""
+    if normalization is not None:
+        mean = torch.tensor(normalization.mean, dtype=torch.float32)
+        std = torch.tensor(normalization.std, dtype=torch.float32)
+    else:
+        mean, std = torch.zeros(channels), torch.ones(channels)
+    shape = [1, -1] + [1] * (dims - 2)
+    return (scale / std).reshape(shape).to(device), (-mean / std).reshape(shape).to(device)
+
+
+def augment_batch(x: torch.Tensor, crop_padding: int, horizontal_flip: bool,
+                  generator: torch.Generator | None) -> torch.Tensor:
+    """Random horizontal flips and random crops with padding of an image batch [N, C, H, W].
+
+    One random offset per batch keeps the crop a single slice; over many batches every
+    sample sees every offset, which is what random cropping is for. Every random number
+    comes from `generator`, so a resumed run augments exactly as an uninterrupted one.
+    """
+    if x.dim() != 4:
+        return x
+    if horizontal_flip:
+        flip = (torch.rand(x.shape[0], generator=generator) < 0.5).to(x.device)
+        x = torch.where(flip[:, None, None, None], x.flip(3), x)
+    if crop_padding:
+        pad = crop_padding
+        height, width = x.shape[2:]
+        padded = torch.nn.functional.pad(x, (pad, pad, pad, pad))
+        top = int(torch.randint(0, 2 * pad + 1, (1,), generator=generator))
+        left = int(torch.randint(0, 2 * pad + 1, (1,), generator=generator))
+        x = padded[:, :, top:top + height, left:left + width]
+    return x
 
 
 class InMemoryBatches:
@@ -161,17 +187,10 @@ class InMemoryBatches:
         self.crop_padding = crop_padding
         self.horizontal_flip = horizontal_flip
         self.channels_last = channels_last and dataset.kind == "image" and dataset.inputs.dim() == 4
-        shape = [1, -1] + [1] * (dataset.inputs.dim() - 2)
         scale = 1.0 / 255.0 if dataset.kind == "image" else 1.0
-        if normalization is not None:
-            mean = torch.tensor(normalization.mean, dtype=torch.float32)
-            std = torch.tensor(normalization.std, dtype=torch.float32)
-        else:
-            count = dataset.inputs.shape[1] if dataset.inputs.dim() > 1 else 1
-            mean, std = torch.zeros(count), torch.ones(count)
-        # x_normalised = (raw * scale - mean) / std = raw * a + b
-        self.multiplier = (scale / std).reshape(shape).to(self.device)
-        self.offset = (-mean / std).reshape(shape).to(self.device)
+        channels = dataset.inputs.shape[1] if dataset.inputs.dim() > 1 else 1
+        self.multiplier, self.offset = _scale_and_shift(normalization, channels, dataset.inputs.dim(), scale,
+                                                        self.device)
 
     def __len__(self) -> int:
         return len(self.dataset)
@@ -183,36 +202,17 @@ class InMemoryBatches:
         x = self.inputs.index_select(0, indices).float()
         x = torch.addcmul(self.offset, x, self.multiplier)
         if augment:
-            x = self._augment(x, generator)
+            x = augment_batch(x, self.crop_padding, self.horizontal_flip, generator)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         return x, self.targets.index_select(0, indices)
 
-    def _augment(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        if x.dim() != 4:
-            return x
-        if self.horizontal_flip:
-            flip = torch.rand(x.shape[0], generator=generator) < 0.5
-            flip = flip.to(x.device)
-            x = torch.where(flip[:, None, None, None], x.flip(3), x)
-        if self.crop_padding:
-            pad = self.crop_padding
-            height, width = x.shape[2:]
-            padded = torch.nn.functional.pad(x, (pad, pad, pad, pad))
-            # One random offset per batch keeps it a single slice; over many batches every
-            # sample sees every offset, which is what random cropping is for.
-            top = int(torch.randint(0, 2 * pad + 1, (1,), generator=generator))
-            left = int(torch.randint(0, 2 * pad + 1, (1,), generator=generator))
-            x = padded[:, :, top:top + height, left:left + width]
-        return x
-
     def batches(self, batch_size: int, *, shuffle: bool = True, generator: torch.Generator | None = None,
-                augment: bool = False, drop_last: bool = False, start_batch: int = 0,
-                shard: tuple[int, int] = (0, 1)) -> Iterator:
+                augment: bool = False, drop_last: bool = False, shard: tuple[int, int] = (0, 1)) -> Iterator:
         """Batches in a (seeded) shuffled order; see sample_order for `shard`."""
         order = sample_order(len(self), shuffle, generator, shard).to(self.device)
         stop = len(order) - (len(order) % batch_size if drop_last else 0)
-        for start in range(start_batch * batch_size, stop, batch_size):
+        for start in range(0, stop, batch_size):
             yield self.make_batch(order[start:start + batch_size], augment, generator)
 
 
@@ -256,7 +256,7 @@ def load_torchvision(name: str, root: str | os.PathLike, train: bool = True, dow
     split = "train" if train else "test"
     return TensorDataset(name=f"{name} ({split})", source=f"torchvision {name} at {root}", inputs=inputs.unsqueeze(1),
                          targets=torch.as_tensor(dataset.targets, dtype=torch.int64), classes=list(dataset.classes),
-                         kind="image", mode="train" if train else "test", spec=f"{name}:{root}")
+                         kind="image")
 
 
 class _ArrayOnlyUnpickler(pickle.Unpickler):
@@ -331,8 +331,7 @@ def _load_cifar(name: str, root: Path, train: bool, download: bool) -> TensorDat
         classes = [str(i) for i in range(10 if name == "CIFAR10" else 100)]
     split = "train" if train else "test"
     return TensorDataset(name=f"{name} ({split})", source=f"torchvision {name} at {root}", inputs=torch.cat(images),
-                         targets=torch.cat(labels), classes=classes, kind="image", mode="train" if train else "test",
-                         spec=f"{name}:{root}")
+                         targets=torch.cat(labels), classes=classes, kind="image")
 
 
 def _image_files(folder: Path) -> tuple[list[str], list[tuple[Path, int]]]:
@@ -352,12 +351,30 @@ def _image_files(folder: Path) -> tuple[list[str], list[tuple[Path, int]]]:
     return classes, samples
 
 
-def _open_image(path: Path, size: tuple[int, int] | None, grayscale: bool):
+SINGLE_CHANNEL_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
+
+
+def _folder_channels(samples: list[tuple[Path, int]]) -> int:
+    """1 if every image of the folder is single-channel (grayscale), else 3. Opening an
+    image reads only its header, so this costs little beside decoding the images."""
+    from PIL import Image, UnidentifiedImageError
+
+    for path, _ in samples:
+        try:
+            with Image.open(path) as image:
+                if image.mode not in SINGLE_CHANNEL_MODES:
+                    return 3
+        except (UnidentifiedImageError, OSError, ValueError) as error:
+            raise DatasetError(f"{path} is not a readable image ({error}): remove or replace it") from None
+    return 1
+
+
+def _open_image(path: Path, size: tuple[int, int] | None, channels: int):
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as image:
-            image = image.convert("L" if grayscale else "RGB")
+            image = image.convert("L" if channels == 1 else "RGB")
             if size is not None and image.size != (size[1], size[0]):
                 image = image.resize((size[1], size[0]), Image.BILINEAR)
             return image
@@ -365,23 +382,24 @@ def _open_image(path: Path, size: tuple[int, int] | None, grayscale: bool):
         raise DatasetError(f"{path} is not a readable image ({error}): remove or replace it") from None
 
 
-def load_image_folder(folder: str | os.PathLike, *, size: tuple[int, int] | None = None, grayscale: bool = False,
-                      mode: str = "train", memory_limit: int = IN_MEMORY_LIMIT_BYTES):
+def load_image_folder(folder: str | os.PathLike, *, size: tuple[int, int] | None = None, channels: int | None = None,
+                      memory_limit: int = IN_MEMORY_LIMIT_BYTES):
     """A folder with one sub-folder per class. Images are decoded once into a uint8
     tensor; `size` (height, width) resizes them, and is needed when their sizes differ.
+    `channels`: 1 (grayscale), 3 (RGB), or None: 1 if every image is single-channel.
     Folders too large for memory come back as a StreamingImageFolder."""
     import numpy
 
     folder = Path(folder)
     classes, samples = _image_files(folder)
-    first = _open_image(samples[0][0], size, grayscale)
+    channels = channels or _folder_channels(samples)
+    first = _open_image(samples[0][0], size, channels)
     height, width = size if size is not None else (first.size[1], first.size[0])
-    channels = 1 if grayscale else 3
     if len(samples) * channels * height * width > memory_limit:
-        return StreamingImageFolder(folder, classes, samples, (height, width), grayscale, mode)
+        return StreamingImageFolder(folder, classes, samples, (height, width), channels)
     inputs = torch.empty((len(samples), channels, height, width), dtype=torch.uint8)
     for index, (path, _) in enumerate(samples):
-        image = first if index == 0 else _open_image(path, size, grayscale)
+        image = first if index == 0 else _open_image(path, size, channels)
         if (image.size[1], image.size[0]) != (height, width):
             raise DatasetError(f"{path} is {image.size[0]}x{image.size[1]} but {samples[0][0].name} is "
                                f"{width}x{height}: choose a size to resize all images to")
@@ -389,8 +407,7 @@ def load_image_folder(folder: str | os.PathLike, *, size: tuple[int, int] | None
         inputs[index] = torch.from_numpy(array.reshape(height, width, channels)).permute(2, 0, 1)
     targets = torch.tensor([label for _, label in samples], dtype=torch.int64)
     return TensorDataset(name=folder.name, source=f"image folder {folder}", inputs=inputs, targets=targets,
-                         classes=classes, kind="image", mode=mode,
-                         spec=f"folder:{folder}" + (f":{size[0]}x{size[1]}" if size else ""))
+                         classes=classes, kind="image")
 
 
 class StreamingImageFolder:
@@ -399,12 +416,12 @@ class StreamingImageFolder:
     kind = "image"
 
     def __init__(self, folder: Path, classes: list[str], samples: list[tuple[Path, int]], size: tuple[int, int],
-                 grayscale: bool, mode: str):
+                 channels: int):
         self.folder, self.classes, self.samples = folder, classes, samples
-        self.size, self.grayscale, self.mode = size, grayscale, mode
+        self.size, self.channels = size, channels
         self.name, self.source = folder.name, f"image folder {folder} (streamed)"
         self.normalization: Normalization | None = None
-        self.validation_percent, self.seed = 0.0, 0
+        self.origin = None
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -413,13 +430,13 @@ class StreamingImageFolder:
         import numpy
 
         path, label = self.samples[index]
-        image = _open_image(path, self.size, self.grayscale)
+        image = _open_image(path, self.size, self.channels)
         array = numpy.array(image, dtype=numpy.uint8).reshape(self.size[0], self.size[1], -1)
         return torch.from_numpy(array).permute(2, 0, 1), label
 
     @property
     def sample_shape(self) -> list[int]:
-        return [1 if self.grayscale else 3, *self.size]
+        return [self.channels, *self.size]
 
     @property
     def num_classes(self) -> int:
@@ -438,10 +455,10 @@ class StreamingImageFolder:
         return counts
 
     def loader(self, batch_size: int, shuffle: bool, workers: int, generator: torch.Generator | None = None,
-               sampler=None):
+               sampler=None, drop_last: bool = False):
         return torch.utils.data.DataLoader(self, batch_size=batch_size, shuffle=shuffle and sampler is None,
                                            num_workers=workers, generator=generator, sampler=sampler,
-                                           pin_memory=torch.cuda.is_available())
+                                           pin_memory=torch.cuda.is_available(), drop_last=drop_last)
 
     def compute_normalization(self, samples: int = 2000) -> Normalization:
         """Mean and std per channel from an evenly spread subset (reading every image of a
@@ -452,10 +469,10 @@ class StreamingImageFolder:
                                self.classes, "image")
         return subset.compute_normalization()
 
-    def split(self):
-        if self.validation_percent:
-            raise DatasetError(f"{self.folder} is streamed from disk and cannot be split: import a separate "
-                               "validation folder")
+    def split(self, percent: float, seed: int = 0):
+        if percent:
+            raise DatasetError(f"{self.folder} is streamed from disk and cannot be split for validation: import a "
+                               "separate validation folder, or choose Validation: None")
         return self, None
 
     @property
@@ -465,16 +482,14 @@ class StreamingImageFolder:
 
 class StreamingBatches:
     """Batches of a StreamingImageFolder: read by a DataLoader with workers, then moved to
-    the device and normalised there as a whole batch, like InMemoryBatches."""
+    the device, normalised and augmented there as a whole batch, like InMemoryBatches."""
 
     def __init__(self, dataset: StreamingImageFolder, normalization: Normalization | None,
-                 device: torch.device | str = "cpu", *, workers: int = 0, channels_last: bool = False, **_):
+                 device: torch.device | str = "cpu", *, workers: int = 0, crop_padding: int = 0,
+                 horizontal_flip: bool = False, channels_last: bool = False):
         self.dataset, self.device, self.workers = dataset, torch.device(device), workers
-        self.channels_last = channels_last
-        mean = torch.tensor(normalization.mean if normalization else [0.0] * dataset.sample_shape[0])
-        std = torch.tensor(normalization.std if normalization else [1.0] * dataset.sample_shape[0])
-        self.multiplier = (1.0 / 255.0 / std).reshape(1, -1, 1, 1).to(self.device)
-        self.offset = (-mean / std).reshape(1, -1, 1, 1).to(self.device)
+        self.crop_padding, self.horizontal_flip, self.channels_last = crop_padding, horizontal_flip, channels_last
+        self.multiplier, self.offset = _scale_and_shift(normalization, dataset.channels, 4, 1.0 / 255.0, self.device)
 
     def __len__(self) -> int:
         return len(self.dataset)
@@ -483,13 +498,14 @@ class StreamingBatches:
         return len(self) // batch_size if drop_last else math.ceil(len(self) / batch_size)
 
     def batches(self, batch_size: int, *, shuffle: bool = True, generator: torch.Generator | None = None,
-                augment: bool = False, drop_last: bool = False, start_batch: int = 0,
-                shard: tuple[int, int] = (0, 1)) -> Iterator:
+                augment: bool = False, drop_last: bool = False, shard: tuple[int, int] = (0, 1)) -> Iterator:
         order = sample_order(len(self), shuffle, generator, shard)
-        loader = self.dataset.loader(batch_size, False, self.workers, sampler=order.tolist())
+        loader = self.dataset.loader(batch_size, False, self.workers, sampler=order.tolist(), drop_last=drop_last)
         non_blocking = self.device.type == "cuda"
         for x, y in loader:
             x = torch.addcmul(self.offset, x.to(self.device, non_blocking=non_blocking).float(), self.multiplier)
+            if augment:
+                x = augment_batch(x, self.crop_padding, self.horizontal_flip, generator)
             if self.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             yield x, y.to(self.device, non_blocking=non_blocking)
@@ -503,8 +519,7 @@ def batches_for(dataset, normalization: Normalization | None, device, **options)
     return InMemoryBatches(dataset, normalization, device, **options)
 
 
-def load_csv(path: str | os.PathLike, target: str, *, task: str = "auto", categorical: str = "one-hot",
-             mode: str = "train") -> TensorDataset:
+def load_csv(path: str | os.PathLike, target: str, *, task: str = "auto", categorical: str = "one-hot") -> TensorDataset:
     """A table: `target` is the column to predict; the other columns are the features.
 
     task: "classification", "regression" or "auto" (text targets, and whole-number targets
@@ -561,9 +576,8 @@ def load_csv(path: str | os.PathLike, target: str, *, task: str = "auto", catego
         few = labels.nunique() <= 100 and labels.nunique() <= len(labels) / 2
         task = "classification" if textual or (whole and few) else "regression"
     if task == "classification":
-        classes = sorted(labels.astype(str).unique(), key=lambda v: (len(v), v) if not textual else v)
-        if not textual:
-            classes = [str(v) for v in sorted(labels.unique())]
+        # Text classes in alphabetical order, numbers in numeric order (2 before 10).
+        classes = sorted(labels.astype(str).unique()) if textual else [str(v) for v in sorted(labels.unique())]
         index = {name: i for i, name in enumerate(classes)}
         keys = labels.astype(str) if textual else labels.map(lambda v: str(v))
         targets = torch.tensor([index[k] for k in keys], dtype=torch.int64)
@@ -575,11 +589,10 @@ def load_csv(path: str | os.PathLike, target: str, *, task: str = "auto", catego
     else:
         raise DatasetError(f"unknown task {task!r}: choose classification, regression or auto")
     return TensorDataset(name=path.name, source=f"CSV {path} (target {target})", inputs=inputs, targets=targets,
-                         classes=classes, kind="table", mode=mode, feature_names=list(table.columns),
-                         spec=f"csv:{path}:{target}")
+                         classes=classes, kind="table", feature_names=list(table.columns))
 
 
-def load_tensor_file(path: str | os.PathLike, *, mode: str = "train") -> TensorDataset:
+def load_tensor_file(path: str | os.PathLike) -> TensorDataset:
     """A .npz with arrays x and y, or a .pt holding {"x": tensor, "y": tensor} or (x, y).
 
     .pt files are read with weights_only=True: a file that holds code is refused.
@@ -625,18 +638,18 @@ def load_tensor_file(path: str | os.PathLike, *, mode: str = "train") -> TensorD
     if not image:
         x = x.float()
     return TensorDataset(name=path.name, source=f"tensor file {path}", inputs=x, targets=y, classes=classes,
-                         kind="image" if image else "table", mode=mode, spec=str(path))
+                         kind="image" if image else "table")
 
 
 BUILTIN_CLASSES = ["circle", "disk", "square", "filled square", "horizontal bar", "vertical bar", "plus",
                    "cross", "triangle", "diamond"]
 
 
-def make_builtin(samples: int = 12000, seed: int = 0, mode: str = "train", size: int = 28) -> TensorDataset:
+def make_builtin(samples: int = 12000, seed: int = 0, train: bool = True, size: int = 28) -> TensorDataset:
     """Shapes: 28x28 grayscale images of ten simple shapes, drawn with random position,
     size, stroke width, brightness and noise. Deterministic for a seed, generated in a
     fraction of a second, and hard enough that a linear model stays well below a CNN.
-    The train and test sets use different seeds (see builtin_pair)."""
+    The train and test sets use different seeds (see data_source.builtin_pair)."""
     generator = torch.Generator().manual_seed(seed)
     labels = torch.arange(samples) % len(BUILTIN_CLASSES)
     labels = labels[torch.randperm(samples, generator=generator)]
@@ -669,13 +682,8 @@ def make_builtin(samples: int = 12000, seed: int = 0, mode: str = "train", size:
     images = shapes[torch.arange(samples), labels].float() * uniform(0.6, 1.0)
     images = images + 0.12 * torch.randn(images.shape, generator=generator)
     inputs = (images.clamp(0, 1) * 255).round().to(torch.uint8).unsqueeze(1)
-    return TensorDataset(name=f"Shapes ({mode})", source="built-in shapes (generated)", inputs=inputs,
-                         targets=labels.long(), classes=list(BUILTIN_CLASSES), kind="image", mode=mode, seed=seed,
-                         spec=f"builtin:{samples}")
-
-
-def builtin_pair(train_samples: int = 12000, test_samples: int = 2000) -> tuple[TensorDataset, TensorDataset]:
-    return make_builtin(train_samples, seed=0, mode="train"), make_builtin(test_samples, seed=1, mode="test")
+    return TensorDataset(name=f"Shapes ({'train' if train else 'test'})", source="built-in shapes (generated)",
+                         inputs=inputs, targets=labels.long(), classes=list(BUILTIN_CLASSES), kind="image")
 
 
 def describe_bytes(count: int) -> str:
@@ -694,38 +702,3 @@ def preview_array(dataset: TensorDataset, index: int) -> Any:
     return sample.contiguous().numpy()
 
 
-
-DATA_SPEC_HELP = """builtin[:SAMPLES] | MNIST:ROOT | FashionMNIST:ROOT | KMNIST:ROOT | CIFAR10:ROOT | CIFAR100:ROOT
-| folder:PATH[:HEIGHTxWIDTH] | csv:PATH:TARGET | PATH.npz | PATH.pt"""
-
-
-def load_spec(spec: str, mode: str = "train", download: bool = False):
-    """A dataset named the way the CLI names them (see DATA_SPEC_HELP); the same sources
-    as the Data tab, with the same errors."""
-    kind, _, rest = spec.partition(":")
-    train = mode == "train"
-    if kind == "builtin":
-        samples = int(rest) if rest else (12000 if train else 2000)
-        return make_builtin(samples, seed=0 if train else 1, mode=mode)
-    if kind in TORCHVISION_DATASETS:
-        if not rest:
-            raise DatasetError(f"'{spec}': give the root folder, as {kind}:ROOT")
-        return load_torchvision(kind, rest, train=train, download=download)
-    if kind == "folder":
-        path, _, size = rest.partition(":")
-        dimensions = None
-        if size:
-            try:
-                height, width = (int(v) for v in size.lower().split("x"))
-            except ValueError:
-                raise DatasetError(f"'{spec}': the size is HEIGHTxWIDTH, such as 32x32") from None
-            dimensions = (height, width)
-        return load_image_folder(path, size=dimensions, mode=mode)
-    if kind == "csv":
-        path, _, target = rest.rpartition(":")
-        if not path or not target:
-            raise DatasetError(f"'{spec}': name the target column, as csv:PATH:TARGET")
-        return load_csv(path, target, mode=mode)
-    if spec.endswith((".npz", ".pt", ".pth")):
-        return load_tensor_file(spec, mode=mode)
-    raise DatasetError(f"'{spec}' names no dataset; use one of: {DATA_SPEC_HELP}")

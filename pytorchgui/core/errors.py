@@ -48,3 +48,11 @@ class GraphError(NetworkError):
 
 class ShapeError(NetworkError):
     """A node cannot take the shape of its input."""
+
+
+class TrainingError(PyTorchGUIError):
+    """Training cannot start or had to stop; the message says why and what to do."""
+
+
+class DatasetError(PyTorchGUIError):
+    """A dataset that cannot be read, with the file and what to do."""

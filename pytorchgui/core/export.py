@@ -22,10 +22,31 @@ from pytorchgui.core.network import Network
 from pytorchgui.core.shapes import infer_shapes
 
 FORMATS = ("python", "onnx", "pt2")
+NORMALIZATION_MODULE = "input_normalization"
 
 
 class ExportError(PyTorchGUIError):
     """An export that cannot be made; the message says why."""
+
+
+class InputNormalization(torch.nn.Module):
+    """Normalises raw input as PyTorchGUI's training batches were: images as pixels in
+    [0, 1], tables as their raw features, minus the training set's mean, over its std."""
+
+    def __init__(self, mean: list[float], std: list[float], dims: int):
+        super().__init__()
+        shape = [1, -1] + [1] * (dims - 1)
+        # Not persistent: the network's weights files load into the exported module as they are.
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).reshape(shape), persistent=False)
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).reshape(shape), persistent=False)
+
+    def forward(self, x):
+        return (x - self.mean) / self.std
+
+
+def _normalization_arguments(network: Network, normalization) -> str:
+    return (f"mean={[round(v, 8) for v in normalization.mean]}, std={[round(v, 8) for v in normalization.std]}, "
+            f"dims={len(network.input_spec.shape)}")
 
 
 def _argument(value) -> str:
@@ -34,24 +55,33 @@ def _argument(value) -> str:
     return repr(value)
 
 
-def python_source(network: Network, class_name: str = "Network") -> str:
-    """A standalone Python module defining `class_name`, equivalent to the compiled network."""
+def python_source(network: Network, class_name: str = "Network", normalization=None) -> str:
+    """A standalone Python module defining `class_name`, equivalent to the compiled network
+    (with `normalization`, preceded by the training data's normalisation)."""
     report = infer_shapes(network)
     module = compile_network(network, report)  # also refuses a network with problems
     names = module_names(network)
+    if normalization is not None and NORMALIZATION_MODULE in names.values():
+        raise ExportError(f"a node is named {NORMALIZATION_MODULE!r}, the name the exported input normalisation "
+                          "takes: rename the node, or export without the normalisation")
     merge_types = sorted({network.node(n).type for n in report.order if network.entry(n).source == "pytorchgui"})
+    takes = "raw input (images as pixels in [0, 1])" if normalization is not None else "normalised input"
     lines = [f'"""{class_name}: exported by PyTorchGUI {__version__} from a network designed in the app.',
              "",
-             f"Input per sample: {network.input_spec.shape}. Load weights saved by PyTorchGUI with",
+             f"Input per sample: {network.input_spec.shape}, {takes}. Load weights saved by PyTorchGUI with",
              f"    model = {class_name}(); model.load_state_dict(torch.load('best_weights.pt', weights_only=True))",
              '"""', "import functools", "import operator", "", "import torch", "from torch import nn", ""]
+    classes = [inspect.getsource(InputNormalization).replace("torch.nn.Module", "nn.Module")] if normalization else []
     if merge_types:
         from pytorchgui.core import merge
 
-        for type_name in merge_types:
-            source = inspect.getsource(merge.MERGE_MODULES[type_name])
-            lines += ["", source.rstrip(), ""]
+        classes += [inspect.getsource(merge.MERGE_MODULES[type_name]) for type_name in merge_types]
+    for source in classes:
+        lines += ["", source.rstrip(), ""]
     lines += ["", f"class {class_name}(nn.Module):", "    def __init__(self):", "        super().__init__()"]
+    if normalization is not None:
+        lines.append(f"        self.{NORMALIZATION_MODULE} = InputNormalization("
+                     f"{_normalization_arguments(network, normalization)})")
     for name in report.order:
         entry = network.entry(name)
         arguments = entry.constructor_arguments(report.nodes[name].parameters)
@@ -64,8 +94,10 @@ def python_source(network: Network, class_name: str = "Network") -> str:
         prefix = "" if entry.source == "pytorchgui" else "nn."
         comment = f"  # node '{name}'" if names[name] != name else ""
         lines.append(f"        self.{names[name]} = {prefix}{entry.name}({shown}){comment}")
-    forward = textwrap.dedent(module.code).strip("\n")
-    lines += [""] + ["    " + line if line.strip() else "" for line in forward.splitlines()]
+    forward = textwrap.dedent(module.code).strip("\n").splitlines()
+    if normalization is not None:  # the first line is "def forward(self, x):"
+        forward.insert(1, f"    x = self.{NORMALIZATION_MODULE}(x)")
+    lines += [""] + ["    " + line if line.strip() else "" for line in forward]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -73,34 +105,39 @@ def _normal(value):
     return list(value) if isinstance(value, tuple) else value
 
 
-def export_python(network: Network, path: str | os.PathLike) -> None:
-    atomic_write_text(Path(path), python_source(network))
+def export_python(network: Network, path: str | os.PathLike, normalization=None) -> None:
+    atomic_write_text(Path(path), python_source(network, normalization=normalization))
 
 
-def _model_and_example(network: Network, weights: str | os.PathLike | None):
+def _model_and_example(network: Network, weights: str | os.PathLike | None, normalization=None):
     from pytorchgui.core.metrics import load_weights
 
     model = compile_network(network).eval()
     if weights is not None:
         load_weights(model, weights)
+    if normalization is not None:
+        model = torch.nn.Sequential(InputNormalization(normalization.mean, normalization.std,
+                                                       len(network.input_spec.shape)), model).eval()
     spec = network.input_spec
     dtype = getattr(torch, spec.dtype)
     example = torch.zeros((2, *spec.shape), dtype=dtype) if dtype == torch.int64 else torch.randn((2, *spec.shape))
     return model, example
 
 
-def export_pt2(network: Network, path: str | os.PathLike, weights: str | os.PathLike | None = None) -> None:
+def export_pt2(network: Network, path: str | os.PathLike, weights: str | os.PathLike | None = None,
+               normalization=None) -> None:
     """torch.export: a program file that torch.export.load reads back without the app."""
-    model, example = _model_and_example(network, weights)
+    model, example = _model_and_example(network, weights, normalization)
     batch = torch.export.Dim("batch", min=1)
     try:
-        program = torch.export.export(model, (example,), dynamic_shapes={"x": {0: batch}})
+        program = torch.export.export(model, (example,), dynamic_shapes=({0: batch},))
     except Exception as error:  # noqa: BLE001 - torch.export's reasons are many and all mean the same here
         raise ExportError(f"torch.export could not trace the network: {str(error).splitlines()[0]}") from None
     atomic_write(Path(path), lambda stream: torch.export.save(program, stream))
 
 
-def export_onnx(network: Network, path: str | os.PathLike, weights: str | os.PathLike | None = None) -> None:
+def export_onnx(network: Network, path: str | os.PathLike, weights: str | os.PathLike | None = None,
+                normalization=None) -> None:
     """ONNX (opset of the installed exporter), checked with onnx.checker. Needs the onnx
     packages: pip install 'pytorchgui[onnx]'."""
     try:
@@ -108,12 +145,12 @@ def export_onnx(network: Network, path: str | os.PathLike, weights: str | os.Pat
     except ImportError:
         raise ExportError("ONNX export needs the onnx packages: pip install 'pytorchgui[onnx]' "
                           "(onnx, onnxscript)") from None
-    model, example = _model_and_example(network, weights)
+    model, example = _model_and_example(network, weights, normalization)
     path = Path(path)
     temporary = path.with_name(f".{path.name}.exporting")
     try:
         torch.onnx.export(model, (example,), str(temporary), input_names=["input"], output_names=["output"],
-                          dynamic_shapes={"x": {0: torch.export.Dim("batch", min=1)}}, dynamo=True,
+                          dynamic_shapes=({0: torch.export.Dim("batch", min=1)},), dynamo=True,
                           external_data=False, verbose=False)
         onnx.checker.check_model(onnx.load(str(temporary)))
         os.replace(temporary, path)
@@ -126,14 +163,17 @@ def export_onnx(network: Network, path: str | os.PathLike, weights: str | os.Pat
             temporary.unlink()
 
 
-def export(network: Network, format_name: str, path: str | os.PathLike, weights: str | os.PathLike | None = None):
+def export(network: Network, format_name: str, path: str | os.PathLike, weights: str | os.PathLike | None = None,
+           normalization=None):
+    """Write `network` as `format_name`; `weights` go into ONNX and .pt2, `normalization`
+    (the training data's, a Normalization) becomes the exported model's first step."""
     if format_name == "python":
         if weights is not None:
             raise ExportError("the Python export holds the architecture only: load the weights file into it")
-        export_python(network, path)
+        export_python(network, path, normalization)
     elif format_name == "onnx":
-        export_onnx(network, path, weights)
+        export_onnx(network, path, weights, normalization)
     elif format_name == "pt2":
-        export_pt2(network, path, weights)
+        export_pt2(network, path, weights, normalization)
     else:
         raise ExportError(f"unknown export format {format_name!r}; use one of {', '.join(FORMATS)}")

@@ -20,6 +20,7 @@ from pytorchgui.core.atomic import atomic_write_text
 from pytorchgui.core.datasets import Normalization, TensorDataset, batches_for
 from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.core.safe_load import load_tensors
+from pytorchgui.core.tasks import Progress, TaskControl
 
 
 class EvaluationError(PyTorchGUIError):
@@ -150,9 +151,10 @@ def regression_metrics(outputs: torch.Tensor, targets: torch.Tensor) -> tuple[fl
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, dataset: TensorDataset, normalization: Normalization | None, *,
              loss: Callable | None = None, batch_size: int = 256, device: str = "cpu",
-             progress: Callable[[int, int], None] | None = None,
-             cancelled: Callable[[], bool] | None = None) -> EvaluationResult:
-    """Run `model` over `dataset` (normalised like its training set) and measure it."""
+             control: TaskControl | None = None) -> EvaluationResult:
+    """Run `model` over `dataset` (normalised like its training set) and measure it.
+    Progress goes to `control` after every batch; its stop raises tasks.Cancelled."""
+    control = control or TaskControl()
     device = torch.device(device)
     model = model.to(device).eval()
     batches = batches_for(dataset, normalization, device)
@@ -162,8 +164,7 @@ def evaluate(model: torch.nn.Module, dataset: TensorDataset, normalization: Norm
     loss_sum, outputs_kept, predictions, confidences, top5 = 0.0, [], [], [], 0
     try:
         for index, (x, y) in enumerate(batches.batches(batch_size, shuffle=False)):
-            if cancelled is not None and cancelled():
-                raise EvaluationError("evaluation cancelled")
+            control.checkpoint()
             output = model(x)
             if index == 0:
                 _check_output(output, dataset)
@@ -178,8 +179,12 @@ def evaluate(model: torch.nn.Module, dataset: TensorDataset, normalization: Norm
                     top5 += int((output.topk(5, dim=1).indices == y[:, None]).any(1).sum())
             else:
                 outputs_kept.append(output.float().cpu())
-            if progress is not None:
-                progress(index + 1, total)
+            control.report(Progress(index + 1, total))
+    except torch.cuda.OutOfMemoryError:
+        model.to("cpu")
+        torch.cuda.empty_cache()
+        raise EvaluationError(f"the GPU ran out of memory at batch size {batch_size}: try "
+                              f"{max(1, batch_size // 2)}, or evaluate on the CPU") from None
     except RuntimeError as error:
         raise EvaluationError(f"the network cannot take {dataset.name}: {str(error).splitlines()[0]}") from None
     seconds = time.perf_counter() - started

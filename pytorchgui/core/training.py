@@ -8,66 +8,27 @@ with the same weights, bit for bit, as a run that was never interrupted.
 """
 from __future__ import annotations
 
-import csv
-import io
-import json
 import math
 import os
-import threading
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
 
-from pytorchgui.core import network_format
-from pytorchgui.core.atomic import atomic_write, atomic_write_text
 from pytorchgui.core.compiler import compile_network
 from pytorchgui.core.datasets import InMemoryBatches, Normalization, TensorDataset, batches_for
-from pytorchgui.core.errors import PyTorchGUIError
+from pytorchgui.core.errors import TrainingError
 from pytorchgui.core.network import Network
-from pytorchgui.core.safe_load import load_tensors
+from pytorchgui.core.options import TrainingConfig
+from pytorchgui.core.runs import RunFolder, list_runs, load_checkpoint, normalization_dict, read_metrics
+from pytorchgui.core.tasks import Cancelled, LogEvent, TaskControl
 
-LR_SCHEDULES = ("none", "StepLR", "CosineAnnealingLR", "OneCycleLR", "ReduceLROnPlateau")
-CHECKPOINT_VERSION = 1
-
-
-class TrainingError(PyTorchGUIError):
-    """Training cannot start or had to stop; the message says why and what to do."""
-
-
-@dataclass
-class TrainingConfig:
-    epochs: int = 5
-    batch_size: int = 128
-    workers: int = 0
-    device: str = "cpu"
-    seed: int = 0
-    lr_schedule: str = "none"
-    step_size: int = 5
-    gamma: float = 0.1
-    early_stopping_patience: int = 0  # epochs without a better validation loss; 0: off
-    gradient_clip: float = 0.0  # max gradient norm; 0: off
-    mixed_precision: bool = False  # bfloat16 autocast
-    channels_last: bool = False
-    crop_padding: int = 0
-    horizontal_flip: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "TrainingConfig":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
-
-    def check(self) -> None:
-        if self.epochs < 1 or self.batch_size < 1 or self.workers < 0:
-            raise TrainingError("epochs and batch size must be at least 1, workers at least 0")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise TrainingError(f"unknown learning-rate schedule {self.lr_schedule!r}; use one of "
-                                f"{', '.join(LR_SCHEDULES)}")
+# The names this module has always offered; the objects now live with their one owner.
+__all__ = ["BatchEvent", "EpochEvent", "LogEvent", "Trainer", "TrainingConfig", "TrainingControl", "TrainingError",
+           "TrainingResult", "available_devices", "list_runs", "load_checkpoint", "make_loss", "read_metrics"]
+TrainingControl = TaskControl
 
 
 @dataclass
@@ -101,33 +62,7 @@ class TrainingResult:
     message: str = ""
     model: Any = None
     normalization: Normalization | None = None
-
-
-@dataclass
-class TrainingControl:
-    """Flags the GUI sets from its thread; the loop reads them between batches."""
-
-    cancel: threading.Event = field(default_factory=threading.Event)
-    resume: threading.Event = field(default_factory=lambda: _set(threading.Event()))
-
-    def pause(self) -> None:
-        self.resume.clear()
-
-    def unpause(self) -> None:
-        self.resume.set()
-
-    def stop(self) -> None:
-        self.cancel.set()
-        self.resume.set()
-
-    @property
-    def paused(self) -> bool:
-        return not self.resume.is_set()
-
-
-def _set(event: threading.Event) -> threading.Event:
-    event.set()
-    return event
+    config: TrainingConfig | None = None
 
 
 def available_devices() -> list[tuple[str, str]]:
@@ -237,44 +172,10 @@ def accuracy_count(output: torch.Tensor, targets: torch.Tensor) -> int:
 
 
 # -- the engine ------------------------------------------------------------------------------
-def _scheduler(name: str, optimizer, config: TrainingConfig, steps_per_epoch: int):
-    schedules = torch.optim.lr_scheduler
-    if name == "StepLR":
-        return schedules.StepLR(optimizer, step_size=config.step_size, gamma=config.gamma)
-    if name == "CosineAnnealingLR":
-        return schedules.CosineAnnealingLR(optimizer, T_max=config.epochs)
-    if name == "OneCycleLR":
-        top = max(group["lr"] for group in optimizer.param_groups)
-        return schedules.OneCycleLR(optimizer, max_lr=top, epochs=config.epochs, steps_per_epoch=steps_per_epoch)
-    if name == "ReduceLROnPlateau":
-        return schedules.ReduceLROnPlateau(optimizer, factor=config.gamma, patience=max(1, config.step_size // 2))
-    return None
-
-
-def _serialise(obj) -> bytes:
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    return buffer.getvalue()
-
-
-def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """A checkpoint, read with weights_only=True: a file holding code is refused."""
-    checkpoint = load_tensors(path, TrainingError, "PyTorchGUI checkpoint")
-    if not isinstance(checkpoint, dict) or checkpoint.get("format") != "pytorchgui.checkpoint":
-        raise TrainingError(f"{path} is not a PyTorchGUI checkpoint")
-    return checkpoint
-
-
-def new_run_dir(base: Path, network_name: str) -> Path:
-    stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
-    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in network_name)[:40] or "network"
-    path = base / f"{stamp}_{safe}"
-    counter = 2
-    while path.exists():
-        path = base / f"{stamp}_{safe}_{counter}"
-        counter += 1
-    path.mkdir(parents=True)
-    return path
+def describe_source(dataset) -> str | None:
+    """The spec of the source a dataset was read from, for config.json and the CLI."""
+    origin = getattr(dataset, "origin", None)
+    return origin.to_spec() if origin is not None else None
 
 
 @dataclass
@@ -321,50 +222,116 @@ def _all_reduce(values: list[float], context: DistributedContext, device) -> lis
     return tensor.tolist()
 
 
+@dataclass
+class _RunState:
+    """Everything one run builds before its first epoch, and what changes epoch by epoch."""
+
+    model: torch.nn.Module  # what is stepped: the network or its DDP wrapper
+    trained: torch.nn.Module  # what is saved and returned
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    loss: "LossAdapter"
+    normalization: Normalization
+    train: Any
+    validation: Any
+    generator: torch.Generator
+    steps: int
+    autocast: Any
+    start_epoch: int = 1
+    best: float = math.inf
+    patience_left: int = 0
+    epoch: int = 0
+
+
 class Trainer:
-    """Train `network` on `train_set` (and evaluate `validation_set` after each epoch)."""
+    """Train `network` on `train_set` (and evaluate `validation_set` after each epoch).
+
+    Events (BatchEvent, EpochEvent, LogEvent) go to `on_event`; `control` pauses and stops
+    the run between batches. The caller's network and config are not changed.
+    """
 
     def __init__(self, network: Network, train_set: TensorDataset, config: TrainingConfig, *,
-                 validation_set: TensorDataset | None = None, run_dir: Path | None = None,
-                 on_event: Callable[[Any], None] | None = None, control: TrainingControl | None = None,
-                 resume_from: str | os.PathLike | None = None, log: Callable[[str], None] | None = None):
+                 validation_set: TensorDataset | None = None, run_dir: Path | RunFolder | None = None,
+                 on_event: Callable[[Any], None] | None = None, control: TaskControl | None = None,
+                 resume_from: str | os.PathLike | None = None):
         config.check()
         self.network, self.train_set, self.validation_set = network, train_set, validation_set
-        self.config, self.run_dir = config, Path(run_dir) if run_dir else None
+        self.config = config
+        self.folder = run_dir if isinstance(run_dir, RunFolder) else RunFolder(run_dir) if run_dir else None
         self.on_event = on_event or (lambda event: None)
-        self.control = control or TrainingControl()
+        self.control = control or TaskControl()
         self.resume_from = resume_from
-        self.log = log or (lambda message: None)
         self.context = distributed_context(config.device)
-        if self.context.active and config.device.startswith("cuda"):
-            config.device = f"cuda:{self.context.local_rank}"
-        self.device = torch.device(config.device)
+        device = config.device
+        if self.context.active and device.startswith("cuda"):
+            device = f"cuda:{self.context.local_rank}"
+        self.device = torch.device(device)
         if not self.context.main:  # only rank 0 reports and writes the run folder
-            self.run_dir, self.on_event, self.log = None, (lambda event: None), (lambda message: None)
+            self.folder, self.on_event = None, (lambda event: None)
         self.history: list[dict[str, Any]] = []
+
+    @property
+    def run_dir(self) -> Path | None:
+        return self.folder.path if self.folder is not None else None
+
+    def log(self, message: str) -> None:
+        self.on_event(LogEvent(message))
+
+    # -- the steps of a run ----------------------------------------------------------------
+    def run(self) -> TrainingResult:
+        """Check, build, restore, train epoch by epoch; every way out writes summary.json
+        (once the run folder exists) and leaves the process group."""
+        status, message, state = "failed", "", None
+        try:
+            self._check_data()
+            state = self._build()
+            if self.resume_from is not None:
+                self._restore(state)
+            self._start_run_folder(state)
+            status, message = self._train_epochs(state)
+        except Cancelled:
+            status, message = "stopped", f"stopped during epoch {state.epoch}"
+            state.epoch -= 1
+        except torch.cuda.OutOfMemoryError:
+            state = None  # free the model and the optimizer before reporting
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            message = (f"the GPU ran out of memory at batch size {self.config.batch_size}: try "
+                       f"{max(1, self.config.batch_size // 2)}, or train on the CPU")
+            raise TrainingError(message) from None
+        except Exception as error:
+            message = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise
+        finally:
+            self._finish(status, message)
+        return TrainingResult(status, state.epoch, self.history, self.run_dir, message, state.trained,
+                              state.normalization, self.config)
 
     def _check_data(self) -> None:
         spec = self.network.input_spec
         if spec is None or list(spec.shape) != list(self.train_set.sample_shape):
             raise TrainingError(f"the network takes input of shape {spec.shape if spec else 'unset'} but "
                                 f"{self.train_set.name} has samples of shape {self.train_set.sample_shape}: press "
-                                "'Fit network to data' in the Data tab")
+                                "'Fit network to data' in the Data tab (--fit on the command line)")
         if self.network.optimizer is None:
             raise TrainingError("the network has no optimizer: choose one in the Network tab")
+        if self.config.early_stopping_patience and self.validation_set is None:
+            raise TrainingError("early stopping watches the validation loss, but there is no validation data: "
+                                "choose validation data (Validation in the Train tab, --test or --val-split on the "
+                                "command line) or turn early stopping off")
         if self.device.type == "cuda" and not torch.cuda.is_available():
             raise TrainingError(f"device {self.config.device} is not available: no CUDA GPU found; train on the CPU")
 
-    def run(self) -> TrainingResult:
-        self._check_data()
+    def _build(self) -> _RunState:
         config = self.config
         loss = make_loss(self.network, self.train_set)
         for note in loss.notes:
             self.log(note)
         torch.manual_seed(config.seed)
-        model = compile_network(self.network).to(self.device)
+        trained = compile_network(self.network).to(self.device)
         if config.channels_last:
-            model = model.to(memory_format=torch.channels_last)
-        trained = model  # what is saved and returned; `model` may be its DDP wrapper
+            trained = trained.to(memory_format=torch.channels_last)
+        model = trained
         if self.context.active:
             from torch.nn.parallel import DistributedDataParallel
 
@@ -372,7 +339,6 @@ class Trainer:
                                             else None)
         optimizer_entry = self.network.catalog.optimizers.get(self.network.optimizer.type)
         optimizer = optimizer_entry.build_optimizer(model.parameters(), self.network.optimizer.parameters)
-        closure_needed = self.network.optimizer.type == "LBFGS"
         normalization = self.train_set.normalization or self.train_set.compute_normalization()
         train = batches_for(self.train_set, normalization, self.device, crop_padding=config.crop_padding,
                             horizontal_flip=config.horizontal_flip, channels_last=config.channels_last,
@@ -380,199 +346,185 @@ class Trainer:
         validation = (batches_for(self.validation_set, normalization, self.device, channels_last=config.channels_last,
                                   workers=config.workers) if self.validation_set is not None else None)
         steps = math.ceil(len(train) // self.context.world / config.batch_size)
-        scheduler = _scheduler(config.lr_schedule, optimizer, config, steps)
-        generator = torch.Generator().manual_seed(config.seed)
-        start_epoch, best = 1, math.inf
-        if self.resume_from is not None:
-            checkpoint = load_checkpoint(self.resume_from)
-            try:
-                trained.load_state_dict(checkpoint["model"])
-            except RuntimeError as error:
-                raise TrainingError(f"{self.resume_from} holds weights of another network: "
-                                    f"{str(error).splitlines()[0]}") from None
-            if checkpoint.get("optimizer_type") == self.network.optimizer.type:
-                optimizer.load_state_dict(checkpoint["optimizer"])
-                if scheduler is None:  # the user's current settings (say, a lower lr) win
-                    settings = optimizer_entry.constructor_arguments(self.network.optimizer.parameters)
-                    for group in optimizer.param_groups:
-                        group.update({k: v for k, v in settings.items() if k in group})
-            else:
-                self.log(f"the checkpoint's optimizer was {checkpoint.get('optimizer_type')}; "
-                         f"{self.network.optimizer.type} starts with fresh state")
-            if scheduler is not None and checkpoint.get("scheduler"):
-                scheduler.load_state_dict(checkpoint["scheduler"])
-            generator.set_state(checkpoint["generator"])
-            torch.set_rng_state(checkpoint["torch_rng"])
-            start_epoch = int(checkpoint["epoch"]) + 1
-            self.history = list(checkpoint.get("history", []))
-            best = float(checkpoint.get("best", math.inf))
-            self.log(f"resumed from {self.resume_from} after epoch {checkpoint['epoch']}")
-        self._prepare_run_dir(normalization)
-        patience_left = config.early_stopping_patience
+        schedule = config.schedule()
+        scheduler = (schedule.build(optimizer, config.schedule_values(), epochs=config.epochs, steps_per_epoch=steps)
+                     if schedule is not None else None)
         autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=config.mixed_precision)
-        status, message = "finished", ""
-        epoch = start_epoch - 1
+        return _RunState(model, trained, optimizer, scheduler, loss, normalization, train, validation,
+                         torch.Generator().manual_seed(config.seed), steps, autocast,
+                         patience_left=config.early_stopping_patience)
+
+    def _restore(self, state: _RunState) -> None:
+        checkpoint = load_checkpoint(self.resume_from)
         try:
-            for epoch in range(start_epoch, config.epochs + 1):
-                started = time.perf_counter()
-                model.train()
-                total_loss, total_correct, total_seen = 0.0, 0, 0
-                window_start, window_seen = time.perf_counter(), 0
-                shard = (self.context.rank, self.context.world)
-                for index, (x, y) in enumerate(train.batches(config.batch_size, generator=generator, shard=shard,
-                                                             augment=bool(config.crop_padding or config.horizontal_flip))):
-                    if self.control.cancel.is_set():
-                        raise _Stopped()
-                    if not self.control.resume.is_set():
-                        self.control.resume.wait()
-                        if self.control.cancel.is_set():
-                            raise _Stopped()
+            state.trained.load_state_dict(checkpoint["model"])
+        except RuntimeError as error:
+            raise TrainingError(f"{self.resume_from} holds weights of another network: "
+                                f"{str(error).splitlines()[0]}") from None
+        optimizer_type = self.network.optimizer.type
+        if checkpoint.get("optimizer_type") == optimizer_type:
+            state.optimizer.load_state_dict(checkpoint["optimizer"])
+            if state.scheduler is None:  # the user's current settings (say, a lower lr) win
+                entry = self.network.catalog.optimizers.get(optimizer_type)
+                settings = entry.constructor_arguments(self.network.optimizer.parameters)
+                for group in state.optimizer.param_groups:
+                    group.update({k: v for k, v in settings.items() if k in group})
+        else:
+            self.log(f"the checkpoint's optimizer was {checkpoint.get('optimizer_type')}; {optimizer_type} starts "
+                     "with fresh state")
+        if state.scheduler is not None and checkpoint.get("scheduler"):
+            state.scheduler.load_state_dict(checkpoint["scheduler"])
+        state.generator.set_state(checkpoint["generator"])
+        torch.set_rng_state(checkpoint["torch_rng"])
+        state.start_epoch = int(checkpoint["epoch"]) + 1
+        state.epoch = state.start_epoch - 1
+        self.history = list(checkpoint.get("history", []))
+        state.best = float(checkpoint.get("best", math.inf))
+        self.log(f"resumed from {self.resume_from} after epoch {checkpoint['epoch']}")
 
-                    def closure():
-                        """One forward and backward pass; LBFGS calls it again during its step."""
-                        optimizer.zero_grad(set_to_none=True)
-                        with autocast:
-                            closure.output = model(x)
-                            value = loss(closure.output, y)
-                        value.backward()
-                        return value
-
-                    value = closure()
-                    output = closure.output
-                    batch_loss = float(value.detach())
-                    if not math.isfinite(batch_loss):
-                        lr = optimizer.param_groups[0]["lr"]
-                        raise TrainingError(
-                            f"the loss became {batch_loss} at epoch {epoch}, batch {index + 1}: training stopped. "
-                            f"Lower the learning rate (now {lr:g}) or turn on gradient clipping; the last good "
-                            "checkpoint is kept")
-                    if config.gradient_clip > 0:
-                        torch.nn.utils.clip_grad_norm_(model.parameters(), config.gradient_clip)
-                    if closure_needed:
-                        optimizer.step(closure)
-                    else:
-                        optimizer.step()
-                    if scheduler is not None and config.lr_schedule == "OneCycleLR":
-                        scheduler.step()
-                    count = len(y)
-                    total_loss += batch_loss * count
-                    total_seen += count
-                    window_seen += count
-                    correct = accuracy_count(output.detach(), y) if loss.num_classes is not None else None
-                    if correct is not None:
-                        total_correct += correct
-                    now = time.perf_counter()
-                    self.on_event(BatchEvent(epoch, index + 1, steps, batch_loss,
-                                             total_correct / total_seen if correct is not None else None,
-                                             window_seen / max(now - window_start, 1e-9)))
-                    if now - window_start > 2.0:
-                        window_start, window_seen = now, 0
-                total_loss, total_correct, total_seen = _all_reduce([total_loss, total_correct, total_seen],
-                                                                    self.context, self.device)
-                train_loss = total_loss / total_seen
-                train_accuracy = total_correct / total_seen if loss.num_classes is not None else None
-                validation_loss = validation_accuracy = None
-                if validation is not None:  # every rank measures the whole set: the same figures everywhere
-                    validation_loss, validation_accuracy = evaluate_loss(trained, validation, loss, config.batch_size,
-                                                                         autocast)
-                monitored = validation_loss if validation_loss is not None else train_loss
-                lr = optimizer.param_groups[0]["lr"]
-                if scheduler is not None and config.lr_schedule != "OneCycleLR":
-                    if config.lr_schedule == "ReduceLROnPlateau":
-                        scheduler.step(monitored)
-                    else:
-                        scheduler.step()
-                event = EpochEvent(epoch, config.epochs, train_loss, train_accuracy, validation_loss,
-                                   validation_accuracy, lr, time.perf_counter() - started)
-                self.history.append(asdict(event))
-                improved = monitored < best
-                best = min(best, monitored)
-                self._save_epoch(trained, optimizer, scheduler, generator, epoch, best, improved)
-                self.on_event(event)
-                if config.early_stopping_patience and validation_loss is not None:
-                    patience_left = config.early_stopping_patience if improved else patience_left - 1
-                    if patience_left <= 0:
-                        status = "early_stopped"
-                        message = (f"early stopping after epoch {epoch}: the validation loss did not improve for "
-                                   f"{config.early_stopping_patience} epochs")
-                        break
-        except _Stopped:
-            status, message = "stopped", f"stopped during epoch {epoch}"
-            epoch -= 1
-        except torch.cuda.OutOfMemoryError:
-            model = trained = optimizer = None  # noqa: F841 - free the memory before reporting
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
-            raise TrainingError(f"the GPU ran out of memory at batch size {config.batch_size}: try "
-                                f"{max(1, config.batch_size // 2)}, or train on the CPU") from None
-        self._write_summary(status, message)
-        if self.context.active:
-            import torch.distributed as dist
-
-            dist.destroy_process_group()
-        return TrainingResult(status, epoch, self.history, self.run_dir, message, trained, normalization)
-
-    # -- the run folder -----------------------------------------------------------------
-    def _prepare_run_dir(self, normalization: Normalization) -> None:
-        if self.run_dir is None:
+    def _start_run_folder(self, state: _RunState) -> None:
+        if self.folder is None:
             return
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        network_format.save(self.network, self.run_dir / "network.json")
-        atomic_write_text(self.run_dir / "config.json", json.dumps({
+        self.folder.write_start(self.network, {
             "training": self.config.to_dict(),
             "train_set": self.train_set.name,
+            "train_source": describe_source(self.train_set),
             "validation_set": self.validation_set.name if self.validation_set is not None else None,
+            "validation_source": describe_source(self.validation_set),
             "classes": self.train_set.classes,
-            "normalization": asdict(normalization),
+            "normalization": normalization_dict(state.normalization),
             "torch": torch.__version__,
-        }, indent=2))
+        })
 
-    def _save_epoch(self, model, optimizer, scheduler, generator, epoch: int, best: float, improved: bool) -> None:
-        if self.run_dir is None:
+    def _train_epochs(self, state: _RunState) -> tuple[str, str]:
+        """Epoch after epoch; (status, message) of how the loop ended."""
+        patience = self.config.early_stopping_patience
+        for epoch in range(state.start_epoch, self.config.epochs + 1):
+            state.epoch = epoch
+            started = time.perf_counter()
+            train_loss, train_accuracy = self._train_one_epoch(state)
+            validation_loss = validation_accuracy = None
+            if state.validation is not None:  # every rank measures the whole set: the same figures everywhere
+                validation_loss, validation_accuracy = evaluate_loss(state.trained, state.validation, state.loss,
+                                                                     self.config.batch_size, state.autocast)
+            monitored = validation_loss if validation_loss is not None else train_loss
+            learning_rate = state.optimizer.param_groups[0]["lr"]
+            self._step_schedule(state, "metric", monitored)
+            self._step_schedule(state, "epoch")
+            event = EpochEvent(epoch, self.config.epochs, train_loss, train_accuracy, validation_loss,
+                               validation_accuracy, learning_rate, time.perf_counter() - started)
+            self.history.append(asdict(event))
+            improved = monitored < state.best
+            state.best = min(state.best, monitored)
+            self._save_epoch(state, improved)
+            self.on_event(event)
+            if patience and validation_loss is not None:
+                state.patience_left = patience if improved else state.patience_left - 1
+                if state.patience_left <= 0:
+                    return "early_stopped", (f"early stopping after epoch {epoch}: the validation loss did not "
+                                             f"improve for {patience} epochs")
+        return "finished", ""
+
+    def _train_one_epoch(self, state: _RunState) -> tuple[float, float | None]:
+        state.model.train()
+        classification = state.loss.num_classes is not None
+        total_loss, total_correct, total_seen = 0.0, 0, 0
+        window_start, window_seen = time.perf_counter(), 0
+        augment = bool(self.config.crop_padding or self.config.horizontal_flip)
+        batches = state.train.batches(self.config.batch_size, generator=state.generator, augment=augment,
+                                      shard=(self.context.rank, self.context.world))
+        for index, (x, y) in enumerate(batches):
+            self.control.checkpoint()
+            batch_loss, output = self._step(state, x, y, index)
+            self._step_schedule(state, "batch")
+            count = len(y)
+            total_loss += batch_loss * count
+            total_seen += count
+            window_seen += count
+            if classification:
+                total_correct += accuracy_count(output, y)
+            now = time.perf_counter()
+            self.on_event(BatchEvent(state.epoch, index + 1, state.steps, batch_loss,
+                                     total_correct / total_seen if classification else None,
+                                     window_seen / max(now - window_start, 1e-9)))
+            if now - window_start > 2.0:
+                window_start, window_seen = now, 0
+        total_loss, total_correct, total_seen = _all_reduce([total_loss, total_correct, total_seen], self.context,
+                                                            self.device)
+        return total_loss / total_seen, (total_correct / total_seen if classification else None)
+
+    def _step(self, state: _RunState, x: torch.Tensor, y: torch.Tensor, index: int) -> tuple[float, torch.Tensor]:
+        """One optimisation step: (loss, output) of the forward pass the step started from.
+
+        LBFGS evaluates the closure as often as it needs during its step, and each of its
+        evaluations is clipped; every other optimizer takes one forward and backward.
+        """
+        first: dict[str, torch.Tensor] = {}
+
+        def closure() -> torch.Tensor:
+            state.optimizer.zero_grad(set_to_none=True)
+            with state.autocast:
+                output = state.model(x)
+                value = state.loss(output, y)
+            value.backward()
+            if self.config.gradient_clip > 0:
+                torch.nn.utils.clip_grad_norm_(state.model.parameters(), self.config.gradient_clip)
+            first.setdefault("loss", value.detach())
+            first.setdefault("output", output.detach())
+            return value
+
+        if isinstance(state.optimizer, torch.optim.LBFGS):
+            state.optimizer.step(closure)
+            self._check_finite(state, float(first["loss"]), index)
+        else:
+            closure()
+            self._check_finite(state, float(first["loss"]), index)  # before the step: the weights stay good
+            state.optimizer.step()
+        return float(first["loss"]), first["output"]
+
+    def _check_finite(self, state: _RunState, batch_loss: float, index: int) -> None:
+        if not math.isfinite(batch_loss):
+            learning_rate = state.optimizer.param_groups[0]["lr"]
+            raise TrainingError(f"the loss became {batch_loss} at epoch {state.epoch}, batch {index + 1}: training "
+                                f"stopped. Lower the learning rate (now {learning_rate:g}) or turn on gradient "
+                                "clipping; the last good checkpoint is kept")
+
+    def _step_schedule(self, state: _RunState, when: str, monitored: float | None = None) -> None:
+        schedule = self.config.schedule()
+        if state.scheduler is None or schedule.step != when:
             return
-        weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-        checkpoint = {
-            "format": "pytorchgui.checkpoint",
-            "version": CHECKPOINT_VERSION,
-            "epoch": epoch,
+        if when == "metric":
+            state.scheduler.step(monitored)
+        else:
+            state.scheduler.step()
+
+    def _save_epoch(self, state: _RunState, improved: bool) -> None:
+        if self.folder is None:
+            return
+        weights = {key: value.detach().cpu() for key, value in state.trained.state_dict().items()}
+        self.folder.write_epoch({
+            "epoch": state.epoch,
             "model": weights,
-            "optimizer": optimizer.state_dict(),
+            "optimizer": state.optimizer.state_dict(),
             "optimizer_type": self.network.optimizer.type,
-            "scheduler": scheduler.state_dict() if scheduler is not None else None,
-            "generator": generator.get_state(),
+            "scheduler": state.scheduler.state_dict() if state.scheduler is not None else None,
+            "generator": state.generator.get_state(),
             "torch_rng": torch.get_rng_state(),
             "config": self.config.to_dict(),
             "history": self.history,
-            "best": best,
-        }
-        atomic_write(self.run_dir / "checkpoint.pt", lambda stream: stream.write(_serialise(checkpoint)))
-        atomic_write(self.run_dir / "last_weights.pt", lambda stream: stream.write(_serialise(weights)))
-        if improved:
-            atomic_write(self.run_dir / "best_weights.pt", lambda stream: stream.write(_serialise(weights)))
-        self._write_metrics()
+            "best": state.best,
+        }, improved, self.history)
 
-    def _write_metrics(self) -> None:
-        buffer = io.StringIO()
-        columns = ["epoch", "train_loss", "train_accuracy", "validation_loss", "validation_accuracy", "learning_rate",
-                   "seconds"]
-        writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        for row in self.history:
-            writer.writerow(row)
-        atomic_write_text(self.run_dir / "metrics.csv", buffer.getvalue())
+    def _finish(self, status: str, message: str) -> None:
+        try:
+            if self.folder is not None and self.folder.path.is_dir():
+                self.folder.write_summary(status, message, self.history)
+        finally:
+            if self.context.active:
+                import torch.distributed as dist
 
-    def _write_summary(self, status: str, message: str) -> None:
-        if self.run_dir is None:
-            return
-        last = self.history[-1] if self.history else {}
-        atomic_write_text(self.run_dir / "summary.json", json.dumps({
-            "status": status, "message": message, "epochs_done": len(self.history), **{
-                key: last.get(key) for key in ("train_loss", "train_accuracy", "validation_loss",
-                                               "validation_accuracy")}}, indent=2))
-
-
-class _Stopped(Exception):
-    pass
+                if dist.is_initialized():
+                    dist.destroy_process_group()
 
 
 @torch.no_grad()
@@ -594,23 +546,3 @@ def evaluate_loss(model, batches: InMemoryBatches, loss: LossAdapter, batch_size
     model.train(was_training)
     return total_loss / seen, (correct / seen if loss.num_classes is not None else None)
 
-
-def list_runs(base: Path) -> list[dict[str, Any]]:
-    """Every run folder under `base`, newest first, with its summary (for the runs table)."""
-    runs = []
-    for folder in sorted((p for p in base.iterdir() if p.is_dir()), reverse=True) if base.is_dir() else []:
-        try:
-            summary = json.loads((folder / "summary.json").read_text())
-        except (OSError, ValueError):
-            summary = {"status": "incomplete"}
-        runs.append({"path": folder, "name": folder.name, **summary})
-    return runs
-
-
-def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
-    try:
-        with open(run_dir / "metrics.csv", newline="") as stream:
-            return [{k: (float(v) if v not in ("", None) else None) for k, v in row.items()}
-                    for row in csv.DictReader(stream)]
-    except OSError:
-        return []

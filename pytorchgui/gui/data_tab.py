@@ -6,22 +6,23 @@ before stay as they were.
 """
 from __future__ import annotations
 
-from typing import Callable
-
 import numpy
 import pyqtgraph
 from PyQt5 import QtCore, QtWidgets
 
 from pytorchgui.core import datasets
+from pytorchgui.core.data_source import DataSource
 from pytorchgui.core.datasets import DatasetError, TensorDataset, describe_bytes
-from pytorchgui.core.fit import fit_to_dataset
 from pytorchgui.core.errors import PyTorchGUIError
+from pytorchgui.core.workspace import DatasetEntry, Workspace
 from pytorchgui.gui.dialogs import show_error
-from pytorchgui.gui.widgets import ImageGrid, controls_beside, read_only_table
-from pytorchgui.gui.workers import run_in_thread
+from pytorchgui.gui.widgets import ImageGrid, controls_beside, read_only_table, show_status
+from pytorchgui.gui.workers import Task, run_in_thread
 
-SOURCES = ["Built-in shapes", "MNIST", "FashionMNIST", "KMNIST", "CIFAR10", "CIFAR100", "Image folder",
-           "CSV table", "Tensor file (.npz, .pt)"]
+SOURCES = {"Built-in shapes": "builtin", "MNIST": "MNIST", "FashionMNIST": "FashionMNIST", "KMNIST": "KMNIST",
+           "CIFAR10": "CIFAR10", "CIFAR100": "CIFAR100", "Image folder": "folder", "CSV table": "csv",
+           "Tensor file (.npz, .pt)": "tensor"}
+CHANNEL_CHOICES = {"auto (1 if all images are grayscale)": None, "1 (grayscale)": 1, "3 (RGB)": 3}
 PREVIEW_COUNT = 32
 
 
@@ -61,16 +62,16 @@ class PathField(QtWidgets.QWidget):
 
 
 class DataTab(QtWidgets.QWidget):
-    datasets_changed = QtCore.pyqtSignal()
-    fit_requested = QtCore.pyqtSignal(object)  # the TensorDataset to fit the network to
+    """A view of the workspace's datasets, and the controls that import and describe them."""
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None):
+    def __init__(self, workspace: Workspace, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
-        self.datasets: list = []
-        self.loading: QtCore.QThread | None = None
+        self.workspace = workspace
+        self.loading: Task | None = None
         self._build()
         self._source_changed(0)
         self._update_table()
+        workspace.subscribe(self._workspace_changed)
 
     # -- layout ------------------------------------------------------------------------
     def _build(self) -> None:
@@ -80,7 +81,7 @@ class DataTab(QtWidgets.QWidget):
         form = QtWidgets.QFormLayout(box)
         self.source_combo = QtWidgets.QComboBox()
         self.source_combo.setObjectName("sourceCombo")
-        self.source_combo.addItems(SOURCES)
+        self.source_combo.addItems(list(SOURCES))
         self.source_combo.currentIndexChanged.connect(self._source_changed)
         form.addRow("Source", self.source_combo)
         self.options = QtWidgets.QStackedWidget()
@@ -100,9 +101,11 @@ class DataTab(QtWidgets.QWidget):
         self.resize_edit = QtWidgets.QLineEdit()
         self.resize_edit.setObjectName("resizeEdit")
         self.resize_edit.setPlaceholderText("height, width (optional)")
-        self.grayscale_check = QtWidgets.QCheckBox("Grayscale")
-        self.grayscale_check.setObjectName("grayscaleCheck")
-        self._add_page([("Folder", self.folder_field), ("Resize to", self.resize_edit), (None, self.grayscale_check)])
+        self.channels_combo = QtWidgets.QComboBox()
+        self.channels_combo.setObjectName("channelsCombo")
+        self.channels_combo.addItems(list(CHANNEL_CHOICES))
+        self._add_page([("Folder", self.folder_field), ("Resize to", self.resize_edit),
+                        ("Channels", self.channels_combo)])
         self.csv_field = PathField("table.csv", False, "CSV files (*.csv);;All files (*)", object_name="csvEdit")
         self.csv_field.changed.connect(self._csv_chosen)
         self.target_combo = QtWidgets.QComboBox()
@@ -201,9 +204,8 @@ class DataTab(QtWidgets.QWidget):
         self.options.addWidget(page)
 
     def _source_changed(self, index: int) -> None:
-        source = SOURCES[index]
-        page = {"Built-in shapes": 0, "Image folder": 2, "CSV table": 3, "Tensor file (.npz, .pt)": 4}.get(source, 1)
-        self.options.setCurrentIndex(page)
+        kind = list(SOURCES.values())[index]
+        self.options.setCurrentIndex({"builtin": 0, "folder": 2, "csv": 3, "tensor": 4}.get(kind, 1))
 
     def _csv_chosen(self, path: str) -> None:
         import pandas
@@ -218,58 +220,57 @@ class DataTab(QtWidgets.QWidget):
         self.target_combo.setCurrentIndex(len(columns) - 1)
 
     # -- reading ---------------------------------------------------------------------------
-    def loader(self) -> Callable[[], object]:
-        """The core call the current controls describe (raises DatasetError for bad input)."""
-        source = self.source_combo.currentText()
-        mode = "train" if self.train_radio.isChecked() else "test"
-        train = mode == "train"
-        if source == "Built-in shapes":
-            samples = self.builtin_samples.value()
-            return lambda: datasets.make_builtin(samples, seed=0 if train else 1, mode=mode)
-        if source in datasets.TORCHVISION_DATASETS:
-            root, download = self.root_field.path(), self.download_check.isChecked()
-            if not root:
-                raise DatasetError(f"choose the root folder for {source} (where its files are or should go)")
-            return lambda: datasets.load_torchvision(source, root, train=train, download=download)
-        if source == "Image folder":
-            folder, text = self.folder_field.path(), self.resize_edit.text().replace(",", " ").split()
-            if not folder:
-                raise DatasetError("choose a folder with one sub-folder per class")
-            try:
-                size = (int(text[0]), int(text[1] if len(text) > 1 else text[0])) if text else None
-            except ValueError:
-                raise DatasetError(f"resize to '{self.resize_edit.text()}' is not a size: write height, width") from None
-            grayscale = self.grayscale_check.isChecked()
-            return lambda: datasets.load_image_folder(folder, size=size, grayscale=grayscale, mode=mode)
-        if source == "CSV table":
+    def data_source(self) -> DataSource:
+        """The source the controls describe (DatasetError for an incomplete or bad choice)."""
+        kind = SOURCES[self.source_combo.currentText()]
+        if kind == "builtin":
+            return DataSource("builtin", samples=self.builtin_samples.value())
+        if kind == "folder":
+            return DataSource("folder", self._required_path(self.folder_field, "a folder with one sub-folder per class"),
+                              size=self._resize(), channels=CHANNEL_CHOICES[self.channels_combo.currentText()])
+        if kind == "csv":
             path, target = self.csv_field.path(), self.target_combo.currentText()
             if not path or not target:
                 raise DatasetError("choose a CSV file and its target column")
-            task, text = self.task_combo.currentText(), "one-hot" if self.text_combo.currentIndex() == 0 else "reject"
-            return lambda: datasets.load_csv(path, target, task=task, categorical=text, mode=mode)
-        path = self.tensor_field.path()
-        if not path:
-            raise DatasetError("choose a .npz or .pt file holding x and y")
-        return lambda: datasets.load_tensor_file(path, mode=mode)
+            return DataSource("csv", path, target=target, task=self.task_combo.currentText(),
+                              text_columns=self.text_combo.currentText())
+        if kind == "tensor":
+            return DataSource("tensor", self._required_path(self.tensor_field, "a .npz or .pt file holding x and y"))
+        root = self._required_path(self.root_field, f"the root folder for {kind} (where its files are or should go)")
+        return DataSource(kind, root, download=self.download_check.isChecked())
+
+    @staticmethod
+    def _required_path(field: PathField, what: str) -> str:
+        if not field.path():
+            raise DatasetError(f"choose {what}")
+        return field.path()
+
+    def _resize(self) -> tuple[int, int] | None:
+        text = self.resize_edit.text().replace(",", " ").split()
+        try:
+            return (int(text[0]), int(text[1] if len(text) > 1 else text[0])) if text else None
+        except ValueError:
+            raise DatasetError(f"resize to '{self.resize_edit.text()}' is not a size: write height, width") from None
 
     def open_data(self) -> QtCore.QThread | None:
         if self.loading is not None:
             return None
         try:
-            function = self.loader()
+            source = self.data_source()
         except DatasetError as error:
             show_error(self, "Cannot open the data", str(error))
             return None
+        role = "train" if self.train_radio.isChecked() else "test"
 
         def read():
-            dataset = function()
+            dataset = source.load(train=role == "train")
             if isinstance(dataset, TensorDataset):
                 dataset.normalization = dataset.compute_normalization()
             return dataset
 
         self.open_button.setEnabled(False)
         self.open_button.setText("Reading…")
-        self.loading = run_in_thread(self, read, self._opened, self._failed)
+        self.loading = run_in_thread(self, read, lambda dataset: self._opened(dataset, role), self._failed)
         return self.loading
 
     def _done(self) -> None:
@@ -277,9 +278,9 @@ class DataTab(QtWidgets.QWidget):
         self.open_button.setEnabled(True)
         self.open_button.setText("Open data")
 
-    def _opened(self, dataset) -> None:
+    def _opened(self, dataset, role: str) -> None:
         self._done()
-        self.add_dataset(dataset)
+        self.workspace.add_dataset(dataset, role)
 
     def _failed(self, error: Exception) -> None:
         self._done()
@@ -288,61 +289,54 @@ class DataTab(QtWidgets.QWidget):
         else:
             raise error  # a bug: the global hook logs and shows it
 
-    def add_dataset(self, dataset) -> None:
-        self.datasets.append(dataset)
-        self._update_table()
-        self.table.selectRow(len(self.datasets) - 1)
-        self.datasets_changed.emit()
-
-    # -- the selected set ----------------------------------------------------------------
-    def selected(self):
-        rows = self.table.selectionModel().selectedRows()
-        return self.datasets[rows[0].row()] if rows else None
-
-    def clear_selected(self) -> None:
-        dataset = self.selected()
-        if dataset is not None:
-            self.datasets.remove(dataset)
+    def _workspace_changed(self, event) -> None:
+        if event.kind == "dataset_added":
+            self._update_table()
+            self.table.selectRow(len(self.workspace.datasets) - 1)
+        elif event.kind == "dataset_removed":
             self._update_table()
             self._selection_changed()
-            self.datasets_changed.emit()
+        elif event.kind == "dataset_changed":
+            self._update_table(keep_selection=True)
+
+    # -- the selected set ----------------------------------------------------------------
+    def selected(self) -> DatasetEntry | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.workspace.datasets[rows[0].row()] if rows else None
+
+    def clear_selected(self) -> None:
+        entry = self.selected()
+        if entry is not None:
+            self.workspace.remove_dataset(entry)
 
     def set_mode(self, mode: str) -> None:
-        dataset = self.selected()
-        if dataset is not None:
-            dataset.mode = mode
-            self._update_table()
-            self.datasets_changed.emit()
+        entry = self.selected()
+        if entry is not None:
+            self.workspace.set_role(entry, mode)
 
     def _split_changed(self) -> None:
-        dataset = self.selected()
-        if dataset is not None:
-            dataset.validation_percent = self.validation_spin.value()
-            dataset.seed = self.seed_spin.value()
-            self._update_table(keep_selection=True)
-            self.datasets_changed.emit()
+        entry = self.selected()
+        if entry is not None:
+            self.workspace.set_split(entry, self.validation_spin.value(), self.seed_spin.value())
 
     def _fit_clicked(self) -> None:
-        dataset = self.selected()
-        if dataset is None:
+        entry = self.selected()
+        if entry is None:
             show_error(self, "Fit network to data", "Select a dataset in the table first.")
             return
-        self.fit_requested.emit(dataset)
-
-    def training_sets(self) -> list:
-        return [d for d in self.datasets if d.mode == "train"]
-
-    def test_sets(self) -> list:
-        return [d for d in self.datasets if d.mode == "test"]
+        changes = self.workspace.fit_network(entry)
+        message = "; ".join(changes) if changes else "the network already fits"
+        show_status(self, f"Fit to {entry.name}: {message}")
 
     # -- views -------------------------------------------------------------------------------
     def _update_table(self, keep_selection: bool = False) -> None:
         selected = self.selected() if keep_selection else None
-        self.table.setRowCount(len(self.datasets))
-        for row, dataset in enumerate(self.datasets):
-            mode = dataset.mode
-            if mode == "train" and dataset.validation_percent:
-                mode = f"train ({dataset.validation_percent:g}% validation)"
+        entries = self.workspace.datasets
+        self.table.setRowCount(len(entries))
+        for row, entry in enumerate(entries):
+            dataset, mode = entry.dataset, entry.role
+            if mode == "train" and entry.validation_percent:
+                mode = f"train ({entry.validation_percent:g}% validation)"
             classes = str(dataset.num_classes) if dataset.is_classification else "regression"
             size = describe_bytes(dataset.memory_bytes) if dataset.memory_bytes else "streamed"
             values = [dataset.name, dataset.source, f"{len(dataset):,}",
@@ -351,22 +345,23 @@ class DataTab(QtWidgets.QWidget):
                 item = QtWidgets.QTableWidgetItem(value)
                 item.setToolTip(value)
                 self.table.setItem(row, column, item)
-        if not self.datasets:
+        if not entries:
             self.stats_label.setText("No data yet: choose a source and press Open data. "
                                      "Built-in shapes needs no file.")
-        if selected is not None and selected in self.datasets:
+        if selected is not None and selected in entries:
             blocker = QtCore.QSignalBlocker(self.table)
-            self.table.selectRow(self.datasets.index(selected))
+            self.table.selectRow(entries.index(selected))
             del blocker
 
     def _selection_changed(self) -> None:
-        dataset = self.selected()
+        entry = self.selected()
         self.sample_grid.clear()
         self.rows_view.clear()
         self.histogram.clear()
-        if dataset is None:
+        if entry is None:
             return
-        for widget, value in ((self.validation_spin, dataset.validation_percent), (self.seed_spin, dataset.seed)):
+        dataset = entry.dataset
+        for widget, value in ((self.validation_spin, entry.validation_percent), (self.seed_spin, entry.split_seed)):
             blocker = QtCore.QSignalBlocker(widget)
             widget.setValue(value)
             del blocker
@@ -424,15 +419,4 @@ class DataTab(QtWidgets.QWidget):
             axis.setTicks([[(i, name) for i, name in enumerate(dataset.classes)]])
         else:
             axis.setTicks(None)
-
-
-def fit_network(network_tab, dataset) -> list[str]:
-    """Fit the open network to `dataset` as one undoable edit; returns what changed."""
-    changes: list[str] = []
-
-    def fit() -> None:
-        changes.extend(fit_to_dataset(network_tab.network, dataset.sample_shape, dataset.num_classes))
-
-    network_tab.run(f"Fit to {dataset.name}", fit)
-    return changes
 

@@ -7,27 +7,29 @@ pad whose class probabilities update as the user draws.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
+
 import numpy
 import pyqtgraph
 import torch
 from PyQt5 import QtCore, QtGui, QtWidgets
 
 from pytorchgui import paths
-from pytorchgui.core import datasets, network_format
+from pytorchgui.core import datasets
 from pytorchgui.core.compiler import compile_network
 from pytorchgui.core.datasets import Normalization, TensorDataset
 from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.core.metrics import EvaluationError, EvaluationResult, check_fits, evaluate, load_weights, \
     prepare_drawing, predict
-from pytorchgui.core.training import list_runs
+from pytorchgui.core.runs import RunFolder, list_runs
+from pytorchgui.core.tasks import Progress, TaskControl
+from pytorchgui.core.workspace import Workspace
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.forms import FunctionDialog
-from pytorchgui.gui.network_tab import catalogue_combo, select_entry, selected_entry_name
-from pytorchgui.gui.widgets import ImageGrid, image_pixmap, read_only_table, with_button
-from pytorchgui.gui.workers import run_in_thread
+from pytorchgui.gui.widgets import (ImageGrid, catalogue_combo, image_pixmap, read_only_table, select_entry,
+                                   selected_entry_name, with_button)
+from pytorchgui.gui.workers import Task
 
 
 @dataclass
@@ -99,27 +101,26 @@ class DrawingPad(QtWidgets.QWidget):
 
 
 class EvaluationTab(QtWidgets.QWidget):
-    def __init__(self, network_tab, data_tab, train_tab, parent: QtWidgets.QWidget | None = None):
+    """Measures the workspace's trained weights on its datasets; a view of the result."""
+
+    def __init__(self, workspace: Workspace, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
-        self.network_tab, self.data_tab, self.train_tab = network_tab, data_tab, train_tab
-        self.network = network_tab.network
+        self.workspace = workspace
+        self.network = workspace.network
         self.catalog = self.network.catalog
         self.result: EvaluationResult | None = None
         self.evaluated: TensorDataset | None = None
         self.trained: TrainedModel | None = None
         self.loss_choice = None
-        self.loading: QtCore.QThread | None = None
+        self.loading: Task | None = None
         self.dialog: FunctionDialog | None = None
-        self._progress = (0, 1)
         self._build()
-        self.data_tab.datasets_changed.connect(self.update_sets)
-        self.train_tab.training_finished.connect(lambda result: self.update_weights(select_latest=True))
+        workspace.subscribe(self._workspace_changed)
+        self.weights_combo.currentIndexChanged.connect(
+            lambda: self.workspace.choose_evaluation_weights(self.weights_combo.currentData()))
         self.update_sets()
         self.update_weights()
         self._show_network_loss()
-        self.progress_timer = QtCore.QTimer(self, interval=100)
-        self.progress_timer.timeout.connect(lambda: self.progress.setValue(int(100 * self._progress[0] /
-                                                                                 max(self._progress[1], 1))))
         self.prediction_timer = QtCore.QTimer(self, singleShot=True, interval=80)  # <= ~12 updates/s while drawing
         self.prediction_timer.timeout.connect(self.predict_drawing)
 
@@ -253,20 +254,29 @@ class EvaluationTab(QtWidgets.QWidget):
             self.loss_label.setText(f"Loss: {self.network.loss.type} (the network's)")
 
     # -- choices -------------------------------------------------------------------------
+    def _workspace_changed(self, event) -> None:
+        if event.kind.startswith("dataset"):
+            self.update_sets()
+        elif event.kind == "training_finished":
+            self.update_weights(select_latest=True)
+        elif event.kind == "weights_chosen":
+            self.trained = None  # Try it predicts with the weights now chosen, not the last measured
+
     def update_sets(self) -> None:
         current = self.dataset_combo.currentText()
         self.dataset_combo.clear()
-        ordered = self.data_tab.test_sets() + [d for d in self.data_tab.datasets if d.mode != "test"]
-        for dataset in ordered:
-            self.dataset_combo.addItem(f"{dataset.name} [{dataset.mode}]", dataset)
+        for entry in self.workspace.test_sets() + self.workspace.training_sets():
+            self.dataset_combo.addItem(f"{entry.name} [{entry.role}]", entry.dataset)
         index = self.dataset_combo.findText(current)
         # the test set by default: a choice of another set is kept only while it is a test set
         self.dataset_combo.setCurrentIndex(index if index >= 0 and current.endswith("[test]") else 0)
 
     def update_weights(self, select_latest: bool = False) -> None:
         current = self.weights_combo.currentData()
+        blocker = QtCore.QSignalBlocker(self.weights_combo)
         self.weights_combo.clear()
-        if self.train_tab.result is not None and self.train_tab.result.model is not None:
+        result = self.workspace.last_result
+        if result is not None and result.model is not None:
             self.weights_combo.addItem("The network just trained", "latest")
         for run in list_runs(paths.runs_dir())[:30]:
             if (run["path"] / "best_weights.pt").is_file():
@@ -275,6 +285,10 @@ class EvaluationTab(QtWidgets.QWidget):
             self.weights_combo.addItem("No trained weights yet", None)
         index = 0 if select_latest else max(self.weights_combo.findData(current), 0)
         self.weights_combo.setCurrentIndex(index)
+        del blocker
+        self.workspace.choose_evaluation_weights(self.weights_combo.currentData())
+        if select_latest:
+            self.trained = None
 
     def open_weights_file(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Weights for the current network", str(paths.runs_dir()),
@@ -307,23 +321,21 @@ class EvaluationTab(QtWidgets.QWidget):
         if choice is None:
             raise EvaluationError("there are no trained weights yet: train the network in the Train tab first")
         if choice == "latest":
-            result = self.train_tab.result
-            network = network_format.load(result.run_dir / "network.json") if result.run_dir else self.network
+            result = self.workspace.last_result
+            run = RunFolder(result.run_dir) if result.run_dir else None
+            network = run.load_network() if run else self.network
             return TrainedModel("the network just trained", result.model, result.normalization,
                                 network.input_spec.shape if network.input_spec else None,
-                                json.loads((result.run_dir / "config.json").read_text()).get("classes")
-                                if result.run_dir else None)
+                                run.classes() if run else None)
         path = Path(choice)
         if path.is_dir():  # a run folder: its own network, weights and normalisation
-            network = network_format.load(path / "network.json")
-            config = json.loads((path / "config.json").read_text())
-            weights = path / "best_weights.pt"
-            normalization = Normalization(**config["normalization"]) if config.get("normalization") else None
-            classes = config.get("classes")
+            loaded = RunFolder.open(path).load_model()
+            network, weights, normalization, classes = (loaded.network, loaded.weights, loaded.normalization,
+                                                        loaded.classes)
         else:  # a weights file for the network open in the editor
             network, weights = self.network, path
-            train = self.data_tab.training_sets()
-            normalization = train[-1].normalization if train else None
+            train = self.workspace.training_sets()
+            normalization = train[-1].dataset.normalization if train else None
             classes = None
         try:
             model = compile_network(network)
@@ -334,7 +346,7 @@ class EvaluationTab(QtWidgets.QWidget):
                             network.input_spec.shape if network.input_spec else None, classes)
 
     # -- measuring --------------------------------------------------------------------------
-    def launch(self) -> QtCore.QThread | None:
+    def launch(self) -> Task | None:
         if self.loading is not None:
             return None
         dataset = self.dataset_combo.currentData()
@@ -349,17 +361,24 @@ class EvaluationTab(QtWidgets.QWidget):
             return None
         device, batch_size = self.device_combo.currentData(), self.batch_spin.value()
         self.trained = trained
-        self._progress = (0, 1)
 
-        def measure() -> EvaluationResult:
+        def measure(control: TaskControl) -> EvaluationResult:
             return evaluate(trained.model, dataset, trained.normalization, loss=loss, batch_size=batch_size,
-                            device=device, progress=lambda done, total: setattr(self, "_progress", (done, total)))
+                            device=device, control=control)
 
         self.launch_button.setEnabled(False)
-        self.progress_timer.start()
+        self.progress.setValue(0)
         self.evaluated = dataset
-        self.loading = run_in_thread(self, measure, self._measured, self._failed)
-        return self.loading
+        self.loading = Task(self, measure)
+        self.loading.reported.connect(self._show_progress)
+        self.loading.finished.connect(self._measured)
+        self.loading.failed.connect(self._failed)
+        return self.loading.start()
+
+    def _show_progress(self, events: list) -> None:
+        progress = [event for event in events if isinstance(event, Progress)]
+        if progress:
+            self.progress.setValue(int(100 * progress[-1].done / max(progress[-1].total, 1)))
 
     def _loss(self, dataset: TensorDataset):
         from pytorchgui.core.training import loss_adapter
@@ -374,7 +393,6 @@ class EvaluationTab(QtWidgets.QWidget):
 
     def _finish(self) -> None:
         self.loading = None
-        self.progress_timer.stop()
         self.launch_button.setEnabled(True)
 
     def _failed(self, error: Exception) -> None:

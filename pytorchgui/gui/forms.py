@@ -127,7 +127,9 @@ class ParameterField(QtWidgets.QWidget):
 
     changed = QtCore.pyqtSignal()
 
-    def __init__(self, spec: ParameterSpec, entry_name: str, parent: QtWidgets.QWidget | None = None):
+    def __init__(self, spec: ParameterSpec, entry_name: str, parent: QtWidgets.QWidget | None = None, *,
+                 compact: bool = False):
+        """compact: the help line becomes the editor's tooltip (for the Train tab's column)."""
         super().__init__(parent)
         self.spec, self.entry_name = spec, entry_name
         self.setObjectName(f"field_{spec.name}")
@@ -155,6 +157,9 @@ class ParameterField(QtWidgets.QWidget):
         self.help_label.setStyleSheet("color: palette(mid); font-size: 11px;")
         self.help_label.setWordWrap(True)
         layout.addWidget(self.help_label)
+        if compact:
+            self.help_label.hide()
+            self.editor.setToolTip(describe(spec))
         self.error_label = QtWidgets.QLabel()
         self.error_label.setObjectName(f"error_{spec.name}")
         self.error_label.setStyleSheet("color: #c92a2a; font-size: 11px;")
@@ -270,16 +275,18 @@ class ParameterForm(QtWidgets.QWidget):
     values_changed = QtCore.pyqtSignal()
 
     def __init__(self, entry: CatalogEntry, values: dict[str, Any] | None = None,
-                 parent: QtWidgets.QWidget | None = None):
+                 parent: QtWidgets.QWidget | None = None, *, compact: bool = False):
         super().__init__(parent)
         self.entry = entry
         self.fields: dict[str, ParameterField] = {}
         layout = QtWidgets.QFormLayout(self)
         layout.setFieldGrowthPolicy(QtWidgets.QFormLayout.AllNonFixedFieldsGrow)
         layout.setLabelAlignment(QtCore.Qt.AlignRight | QtCore.Qt.AlignTop)
+        if compact:
+            layout.setContentsMargins(0, 0, 0, 0)
         values = {**entry.defaults(), **(values or {})}
         for spec in entry.parameters:
-            field = ParameterField(spec, entry.name, self)
+            field = ParameterField(spec, entry.name, self, compact=compact)
             field.set_value(values.get(spec.name))
             field.changed.connect(self._revalidate)
             label = QtWidgets.QLabel(f"<b>{spec.label} *</b>" if spec.required else spec.label)

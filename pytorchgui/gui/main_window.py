@@ -7,6 +7,7 @@ from PyQt5 import QtCore, QtGui, QtWidgets, uic
 
 from pytorchgui import __version__, paths, settings
 from pytorchgui.core.errors import PyTorchGUIError
+from pytorchgui.core.workspace import Workspace
 from pytorchgui.gui import dialogs
 from pytorchgui.gui.document import NetworkDocument, autosave_info, discard_autosave
 from pytorchgui.gui.network_tab import NETWORK_FILE_FILTER, NetworkTab
@@ -33,6 +34,7 @@ class MainWindow(QtWidgets.QMainWindow):
         load_ui("main_window", self)
         self.setAcceptDrops(True)
         self.document = NetworkDocument(self)
+        self.workspace = Workspace(self.document)
         self.network_tab = NetworkTab(self.document, defer_first_refresh=lazy)
         self._place(self.networkTab, self.network_tab)
         self.data_tab = self.train_tab = self.evaluation_tab = None
@@ -98,13 +100,12 @@ class MainWindow(QtWidgets.QMainWindow):
         from pytorchgui.gui.evaluation_tab import EvaluationTab
         from pytorchgui.gui.train_tab import TrainTab
 
-        self.data_tab = DataTab()
-        self.train_tab = TrainTab(self.network_tab, self.data_tab)
-        self.evaluation_tab = EvaluationTab(self.network_tab, self.data_tab, self.train_tab)
+        self.data_tab = DataTab(self.workspace)
+        self.train_tab = TrainTab(self.workspace)
+        self.evaluation_tab = EvaluationTab(self.workspace)
         for container, content in ((self.dataTab, self.data_tab), (self.trainTab, self.train_tab),
                                    (self.evaluationTab, self.evaluation_tab)):
             self._place(container, content)
-        self.data_tab.fit_requested.connect(self.fit_network_to)
         self.train_tab.change_network_requested.connect(lambda: self.tabs.setCurrentWidget(self.networkTab))
         self.network_tab.schedule_refresh()
 
@@ -138,6 +139,11 @@ class MainWindow(QtWidgets.QMainWindow):
                                           ("&torch.export program (.pt2)…", "pt2", "pt2")):
             action = self.menuExport.addAction(text)
             action.triggered.connect(lambda _=False, f=format_name, s=suffix: self.export_network(f, s))
+        self.actionExportNormalization = self.menuExport.addAction("Include the training data's &normalisation")
+        self.actionExportNormalization.setCheckable(True)
+        self.actionExportNormalization.setChecked(True)
+        self.actionExportNormalization.setToolTip("The exported model then takes raw input (images as pixels in "
+                                                  "[0, 1]), normalised as in training")
         self.menuExport.addSeparator()
         export = self.menuExport.addAction("Model &summary as CSV…")
         export.triggered.connect(self.network_tab.export_summary)
@@ -164,31 +170,27 @@ class MainWindow(QtWidgets.QMainWindow):
     def export_network(self, format_name: str, suffix: str, path: str | None = None) -> bool:
         """Export the open network; ONNX and .pt2 carry the weights of the last training run."""
         from pytorchgui.core.export import export
+        from pytorchgui.core.runs import RunFolder
 
         if path is None:
             start = str(Path.home() / f"{self.document.display_name.split('.')[0]}.{suffix}")
             path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export network", start, f"*.{suffix}")
             if not path:
                 return False
-        result = self.train_tab.result if self.train_tab is not None else None
-        weights = None
-        if format_name != "python" and result is not None and result.run_dir is not None:
-            weights = result.run_dir / "best_weights.pt"
+        result = self.workspace.last_result
+        weights = normalization = None
         try:
-            export(self.network_tab.network, format_name, path, weights)
+            if result is not None and result.run_dir is not None:
+                run = RunFolder(result.run_dir)
+                weights = run.weights_file() if format_name != "python" else None
+                normalization = run.normalization() if self.actionExportNormalization.isChecked() else None
+            export(self.network_tab.network, format_name, path, weights, normalization)
         except PyTorchGUIError as error:
             dialogs.show_error(self, "Cannot export", str(error))
             return False
         carried = f" with the weights of {weights.parent.name}" if weights else ""
         self.statusBar().showMessage(f"Exported {path}{carried}", 8000)
         return True
-
-    def fit_network_to(self, dataset) -> None:
-        from pytorchgui.gui.data_tab import fit_network
-
-        changes = fit_network(self.network_tab, dataset)
-        message = "; ".join(changes) if changes else "the network already fits"
-        self.statusBar().showMessage(f"Fit to {dataset.name}: {message}", 8000)
 
     # -- files -----------------------------------------------------------------------
     def maybe_save(self) -> bool:
@@ -271,7 +273,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # -- window events ---------------------------------------------------------------
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
-        if self.train_tab is not None and self.train_tab.thread is not None:
+        if self.train_tab is not None and self.train_tab.task is not None:
             answer = QtWidgets.QMessageBox.question(
                 self, "Training is running", "Stop the training and quit? The last finished epoch's checkpoint is "
                 "kept in the run folder.", QtWidgets.QMessageBox.Yes | QtWidgets.QMessageBox.No)
@@ -279,7 +281,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 event.ignore()
                 return
             self.train_tab.stop()
-            self.train_tab.thread.wait()
+            self.train_tab.wait()
         if self.maybe_save():
             discard_autosave()
             event.accept()

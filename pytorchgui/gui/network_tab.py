@@ -18,56 +18,11 @@ from pytorchgui.core.shapes import ShapeReport, describe_shape, infer_shapes, su
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.document import NetworkDocument
 from pytorchgui.gui.forms import FunctionDialog, format_value
-from pytorchgui.gui.widgets import controls_beside, read_only_table, with_button
+from pytorchgui.gui.widgets import (catalogue_combo, controls_beside, read_only_table, select_entry,
+                                   selected_entry_name, with_button)
 from pytorchgui.gui.graph_editor import LAYER_GAP, NetworkScene, NetworkView, tidy_positions
 
 NETWORK_FILE_FILTER = "Network files (*.json);;All files (*)"
-
-
-def catalogue_combo(database: FunctionDatabase, object_name: str) -> QtWidgets.QComboBox:
-    """A combo of the entries grouped under category headings, searchable by typing."""
-    combo = QtWidgets.QComboBox()
-    combo.setObjectName(object_name)
-    model = QtGui.QStandardItemModel(combo)
-    for category, entries in database.categories().items():
-        heading = QtGui.QStandardItem(f"— {category.capitalize()} —")
-        heading.setFlags(QtCore.Qt.NoItemFlags)
-        font = heading.font()
-        font.setBold(True)
-        heading.setFont(font)
-        model.appendRow(heading)
-        for entry in entries:
-            item = QtGui.QStandardItem(entry.name)
-            item.setData(entry.name, QtCore.Qt.UserRole)
-            item.setToolTip(entry.description)
-            model.appendRow(item)
-    combo.setModel(model)
-    combo.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLengthWithIcon)
-    combo.setMinimumContentsLength(12)
-    combo.setEditable(True)
-    combo.setInsertPolicy(QtWidgets.QComboBox.NoInsert)
-    completer = QtWidgets.QCompleter([entry.name for entry in database], combo)
-    completer.setCaseSensitivity(QtCore.Qt.CaseInsensitive)
-    completer.setFilterMode(QtCore.Qt.MatchContains)
-    combo.setCompleter(completer)
-    combo.lineEdit().setPlaceholderText("type to search")
-    first_entry = next(i for i in range(model.rowCount()) if model.item(i).data(QtCore.Qt.UserRole))
-    combo.setCurrentIndex(first_entry)
-    return combo
-
-
-def selected_entry_name(combo: QtWidgets.QComboBox, database: FunctionDatabase) -> str | None:
-    text = combo.currentText().strip()
-    if text in database:
-        return text
-    data = combo.currentData(QtCore.Qt.UserRole)
-    return data if data in database else None
-
-
-def select_entry(combo: QtWidgets.QComboBox, name: str) -> None:
-    index = combo.findData(name, QtCore.Qt.UserRole)
-    if index >= 0:
-        combo.setCurrentIndex(index)
 
 
 def describe_choice(choice) -> str:

@@ -1,13 +1,14 @@
 """The Train tab: settings, Start/Pause/Stop, live plots, the log and the run history.
 
-The core Trainer runs on a QThread. Its events go into a queue that a 2 Hz timer on the
-GUI thread drains: the plots are redrawn with setData twice a second, never once
-per batch from the worker, so the window stays responsive however fast batches go, and
-the redraws (Python code holding the interpreter lock) take little from training.
+The core Trainer runs as a job of the one task adapter (gui/workers.py). Its reports are
+handed to the GUI thread twice a second: the plots are redrawn with setData at that pace,
+never once per batch from the worker, so the window stays responsive however fast
+batches go, and the redraws (Python code holding the interpreter lock) take little from
+training. The settings form is generated from core's training options.
 """
 from __future__ import annotations
 
-import collections
+import shlex
 import time
 from pathlib import Path
 
@@ -16,12 +17,17 @@ import pyqtgraph
 from PyQt5 import QtCore, QtWidgets
 
 from pytorchgui import paths
-from pytorchgui.core.errors import PyTorchGUIError
-from pytorchgui.core.training import (LR_SCHEDULES, BatchEvent, EpochEvent, Trainer, TrainingConfig, TrainingControl,
-                                      TrainingResult, available_devices, list_runs, load_checkpoint, new_run_dir,
-                                      read_metrics, training_threads)
+from pytorchgui.core.errors import PyTorchGUIError, TrainingError
+from pytorchgui.core.options import TrainingConfig, command_line_arguments
+from pytorchgui.core.runs import RunFolder, list_runs, load_checkpoint, read_metrics
+from pytorchgui.core.shapes import infer_shapes
+from pytorchgui.core.tasks import LogEvent, TaskControl
+from pytorchgui.core.training import BatchEvent, EpochEvent, Trainer, TrainingResult, training_threads
+from pytorchgui.core.workspace import DatasetEntry, Workspace
 from pytorchgui.gui.dialogs import show_error
-from pytorchgui.gui.widgets import controls_beside, read_only_table, with_button
+from pytorchgui.gui.training_form import TrainingOptionsForm
+from pytorchgui.gui.widgets import controls_beside, read_only_table, show_status, with_button
+from pytorchgui.gui.workers import Task
 
 # 2 Hz. Measured on 2 cores (bench/bench_training.py): each redraw takes a core from the
 # training threads, and at 4 Hz training ran at 0.77 of a plain loop, at 2 Hz at 1.0.
@@ -41,26 +47,6 @@ def decimate(values: list[float], limit: int = 1500) -> tuple[numpy.ndarray, num
     return x[:usable].reshape(-1, block).mean(1), data[:usable].reshape(-1, block).mean(1)
 
 
-class TrainingWorker(QtCore.QObject):
-    finished = QtCore.pyqtSignal(object)
-    failed = QtCore.pyqtSignal(object)
-
-    def __init__(self, trainer: Trainer):
-        super().__init__()
-        self.trainer = trainer
-
-    def run(self) -> None:
-        import torch
-
-        torch.set_num_threads(training_threads())
-        try:
-            result = self.trainer.run()
-        except Exception as error:  # noqa: BLE001 - the GUI thread shows it
-            self.failed.emit(error)
-        else:
-            self.finished.emit(result)
-
-
 def _plot(title: str, left: str) -> pyqtgraph.PlotWidget:
     plot = pyqtgraph.PlotWidget(title=title)
     plot.setBackground("w")
@@ -72,22 +58,31 @@ def _plot(title: str, left: str) -> pyqtgraph.PlotWidget:
     return plot
 
 
-class TrainTab(QtWidgets.QWidget):
-    training_finished = QtCore.pyqtSignal(object)  # TrainingResult
-    change_network_requested = QtCore.pyqtSignal()
+def _train_and_validation_curves(plot: pyqtgraph.PlotWidget):
+    """The blue training and orange validation curves of an epoch plot."""
+    return (plot.plot(pen=pyqtgraph.mkPen("#1c7ed6", width=2), symbol="o", symbolSize=5, name="train"),
+            plot.plot(pen=pyqtgraph.mkPen("#e8590c", width=2), symbol="s", symbolSize=5, name="validation"))
 
-    def __init__(self, network_tab, data_tab, parent: QtWidgets.QWidget | None = None):
+
+class TrainTab(QtWidgets.QWidget):
+    """Trains the workspace's network on its chosen data; a view of the run and its history."""
+
+    change_network_requested = QtCore.pyqtSignal()
+    training_finished = QtCore.pyqtSignal(object)  # TrainingResult, after the workspace has it
+
+    def __init__(self, workspace: Workspace, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
-        self.network_tab, self.data_tab = network_tab, data_tab
-        self.network = network_tab.network
-        self.control: TrainingControl | None = None
-        self.thread: QtCore.QThread | None = None
-        self.events: collections.deque = collections.deque()
+        self.workspace = workspace
+        self.network = workspace.network
+        self.task: Task | None = None
+        self.running_config: TrainingConfig | None = None
+        self.pending_resume: tuple[Path, int] | None = None  # (checkpoint, epochs it holds)
         self.result: TrainingResult | None = None
+        self.batch_losses: list[float] = []
+        self.smoothed: list[float] = []
+        self.epoch_rows: list[EpochEvent] = []
         self._build()
-        self.timer = QtCore.QTimer(self, interval=PLOT_INTERVAL_MS)
-        self.timer.timeout.connect(self.drain_events)
-        self.data_tab.datasets_changed.connect(self.update_sets)
+        workspace.subscribe(self._workspace_changed)
         self.network.subscribe(lambda event: self._update_network_label())
         self.update_sets()
         self._update_network_label()
@@ -98,101 +93,73 @@ class TrainTab(QtWidgets.QWidget):
     def _build(self) -> None:
         controls = QtWidgets.QWidget()
         column = QtWidgets.QVBoxLayout(controls)
-
-        def group(title: str) -> QtWidgets.QFormLayout:
-            box = QtWidgets.QGroupBox(title)
-            form = QtWidgets.QFormLayout(box)
-            column.addWidget(box)
-            return form
-
-        def spin(low, high, value, name, double=False) -> QtWidgets.QAbstractSpinBox:
-            widget = QtWidgets.QDoubleSpinBox() if double else QtWidgets.QSpinBox()
-            widget.setRange(low, high)
-            if double:
-                widget.setDecimals(3)
-            widget.setValue(value)
-            widget.setObjectName(name)
-            return widget
-
-        data = group("Data")
+        data = QtWidgets.QGroupBox("Data")
+        data_form = QtWidgets.QFormLayout(data)
         self.train_combo = QtWidgets.QComboBox()
         self.train_combo.setObjectName("trainSetCombo")
         self.validation_combo = QtWidgets.QComboBox()
         self.validation_combo.setObjectName("validationSetCombo")
-        data.addRow("Training set", self.train_combo)
-        data.addRow("Validation", self.validation_combo)
+        data_form.addRow("Training set", self.train_combo)
+        data_form.addRow("Validation", self.validation_combo)
+        column.addWidget(data)
+        self.data_box = data
+        self.options = TrainingOptionsForm()
+        self.options.changed.connect(self._update_resume_label)
+        self.epochs_spin = self.options.fields["epochs"].editor
+        self.batch_spin = self.options.fields["batch_size"].editor
+        column.addWidget(self.options)
+        column.addWidget(self._network_box())
+        column.addWidget(self._resume_box())
+        column.addLayout(self._buttons())
+        column.addStretch(1)
+        controls_beside(self, controls, self._progress_and_plots(), 370)
 
-        settings = group("Settings")
-        self.epochs_spin = spin(1, 100000, 5, "epochsSpin")
-        self.batch_spin = spin(1, 65536, 128, "batchSizeSpin")
-        self.workers_spin = spin(0, 64, 0, "workersSpin")
-        self.workers_spin.setToolTip("Loader processes for folders streamed from disk; in-memory sets need none")
-        self.device_combo = QtWidgets.QComboBox()
-        self.device_combo.setObjectName("deviceCombo")
-        for device, label in available_devices():
-            self.device_combo.addItem(label, device)
-        self.seed_spin = spin(0, 2**31 - 1, 0, "seedSpin")
-        for label, widget in (("Epochs", self.epochs_spin), ("Batch size", self.batch_spin),
-                              ("Workers", self.workers_spin), ("Device", self.device_combo), ("Seed", self.seed_spin)):
-            settings.addRow(label, widget)
-
-        options = group("Options")
-        self.schedule_combo = QtWidgets.QComboBox()
-        self.schedule_combo.setObjectName("scheduleCombo")
-        self.schedule_combo.addItems(LR_SCHEDULES)
-        self.step_spin = spin(1, 1000, 5, "stepSizeSpin")
-        self.gamma_spin = spin(0.001, 1.0, 0.1, "gammaSpin", double=True)
-        self.patience_spin = spin(0, 1000, 0, "patienceSpin")
-        self.patience_spin.setSpecialValueText("off")
-        self.clip_spin = spin(0.0, 1000.0, 0.0, "clipSpin", double=True)
-        self.clip_spin.setSpecialValueText("off")
-        self.bf16_check = QtWidgets.QCheckBox("Mixed precision (bfloat16)")
-        self.channels_last_check = QtWidgets.QCheckBox("channels_last memory layout")
-        self.channels_last_check.setToolTip("Faster convolutions on many CPUs and GPUs")
-        self.crop_spin = spin(0, 64, 0, "cropSpin")
-        self.crop_spin.setSpecialValueText("off")
-        self.flip_check = QtWidgets.QCheckBox("Random horizontal flip")
-        for label, widget in (("LR schedule", self.schedule_combo), ("Step (epochs)", self.step_spin),
-                              ("Gamma", self.gamma_spin), ("Early stopping", self.patience_spin),
-                              ("Gradient clip", self.clip_spin), ("Random crop pad", self.crop_spin)):
-            options.addRow(label, widget)
-        for widget in (self.bf16_check, self.channels_last_check, self.flip_check):
-            options.addRow(widget)
-
-        network = group("Network")
+    def _network_box(self) -> QtWidgets.QGroupBox:
+        box = QtWidgets.QGroupBox("Network")
+        form = QtWidgets.QFormLayout(box)
         self.network_label = QtWidgets.QLabel()
         self.network_label.setObjectName("networkLabel")
         self.network_label.setWordWrap(True)
         change = QtWidgets.QPushButton("Change loss or optimizer…")
         change.clicked.connect(self.change_network_requested)
-        network.addRow(self.network_label)
-        network.addRow(change)
+        form.addRow(self.network_label)
+        form.addRow(change)
+        return box
 
+    def _resume_box(self) -> QtWidgets.QFrame:
+        self.resume_frame = QtWidgets.QFrame()
+        self.resume_frame.setObjectName("resumeFrame")
+        self.resume_frame.setStyleSheet("#resumeFrame { background: #fff3bf; border: 1px solid #f59f00; }")
+        layout = QtWidgets.QVBoxLayout(self.resume_frame)
+        self.resume_label = QtWidgets.QLabel()
+        self.resume_label.setObjectName("resumeLabel")
+        self.resume_label.setWordWrap(True)
+        cancel = QtWidgets.QPushButton("Start afresh instead")
+        cancel.setObjectName("cancelResumeButton")
+        cancel.clicked.connect(self.cancel_resume)
+        layout.addWidget(self.resume_label)
+        layout.addWidget(cancel, 0, QtCore.Qt.AlignRight)
+        self.resume_frame.hide()
+        return self.resume_frame
+
+    def _buttons(self) -> QtWidgets.QGridLayout:
         buttons = QtWidgets.QGridLayout()
-        self.start_button = QtWidgets.QPushButton("Start")
-        self.start_button.setObjectName("startButton")
-        self.start_button.clicked.connect(lambda: self.start())
-        self.pause_button = QtWidgets.QPushButton("Pause")
-        self.pause_button.setObjectName("pauseButton")
-        self.pause_button.clicked.connect(self.toggle_pause)
-        self.stop_button = QtWidgets.QPushButton("Stop")
-        self.stop_button.setObjectName("stopButton")
-        self.stop_button.clicked.connect(self.stop)
-        self.resume_button = QtWidgets.QPushButton("Resume from checkpoint…")
-        self.resume_button.setObjectName("resumeCheckpointButton")
-        self.resume_button.clicked.connect(self.resume_from_checkpoint)
-        buttons.addWidget(self.start_button, 0, 0)
-        buttons.addWidget(self.pause_button, 0, 1)
-        buttons.addWidget(self.stop_button, 0, 2)
-        buttons.addWidget(self.resume_button, 1, 0, 1, 3)
-        self.cluster_button = QtWidgets.QPushButton("Run on a cluster…")
-        self.cluster_button.setObjectName("clusterButton")
+        specs = (("Start", "startButton", lambda: self.start(), (0, 0, 1, 1)),
+                 ("Pause", "pauseButton", self.toggle_pause, (0, 1, 1, 1)),
+                 ("Stop", "stopButton", self.stop, (0, 2, 1, 1)),
+                 ("Resume from checkpoint…", "resumeCheckpointButton", self.resume_from_checkpoint, (1, 0, 1, 3)),
+                 ("Run on a cluster…", "clusterButton", self.show_cluster_command, (2, 0, 1, 3)))
+        for text, name, slot, place in specs:
+            button = QtWidgets.QPushButton(text)
+            button.setObjectName(name)
+            button.clicked.connect(slot)
+            buttons.addWidget(button, *place)
+        self.start_button, self.pause_button, self.stop_button, self.resume_button, self.cluster_button = (
+            buttons.itemAtPosition(row, column).widget() for row, column in ((0, 0), (0, 1), (0, 2), (1, 0), (2, 0)))
         self.cluster_button.setToolTip("The command line that trains this network with these settings with torchrun")
-        self.cluster_button.clicked.connect(self.show_cluster_command)
-        buttons.addWidget(self.cluster_button, 2, 0, 1, 3)
-        column.addLayout(buttons)
-        column.addStretch(1)
+        return buttons
 
+    def _progress_and_plots(self) -> QtWidgets.QWidget:
         right = QtWidgets.QWidget()
         right_layout = QtWidgets.QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
@@ -203,6 +170,14 @@ class TrainTab(QtWidgets.QWidget):
         self.progress_label.setObjectName("progressLabel")
         right_layout.addWidget(self.progress)
         right_layout.addWidget(self.progress_label)
+        split = QtWidgets.QSplitter(QtCore.Qt.Vertical)
+        split.addWidget(self._plots())
+        split.addWidget(self._log_and_runs())
+        split.setSizes([560, 200])
+        right_layout.addWidget(split, 1)
+        return right
+
+    def _plots(self) -> QtWidgets.QWidget:
         plots = QtWidgets.QGridLayout()
         self.batch_plot = _plot("Loss per batch", "loss")
         self.epoch_plot = _plot("Loss per epoch", "loss")
@@ -213,21 +188,17 @@ class TrainTab(QtWidgets.QWidget):
         self.batch_plot.setLabel("bottom", "batch")
         self.batch_curve = self.batch_plot.plot(pen=pyqtgraph.mkPen("#adb5bd", width=1), name="batch")
         self.smooth_curve = self.batch_plot.plot(pen=pyqtgraph.mkPen("#1c7ed6", width=2), name="smoothed")
-        self.train_loss_curve = self.epoch_plot.plot(pen=pyqtgraph.mkPen("#1c7ed6", width=2), symbol="o", symbolSize=5,
-                                                     name="train")
-        self.val_loss_curve = self.epoch_plot.plot(pen=pyqtgraph.mkPen("#e8590c", width=2), symbol="s", symbolSize=5,
-                                                   name="validation")
-        self.train_acc_curve = self.accuracy_plot.plot(pen=pyqtgraph.mkPen("#1c7ed6", width=2), symbol="o",
-                                                       symbolSize=5, name="train")
-        self.val_acc_curve = self.accuracy_plot.plot(pen=pyqtgraph.mkPen("#e8590c", width=2), symbol="s",
-                                                     symbolSize=5, name="validation")
+        self.train_loss_curve, self.val_loss_curve = _train_and_validation_curves(self.epoch_plot)
+        self.train_acc_curve, self.val_acc_curve = _train_and_validation_curves(self.accuracy_plot)
         self.lr_curve = self.lr_plot.plot(pen=pyqtgraph.mkPen("#2b8a3e", width=2), symbol="o", symbolSize=5)
-        plots.addWidget(self.batch_plot, 0, 0)
-        plots.addWidget(self.epoch_plot, 0, 1)
-        plots.addWidget(self.accuracy_plot, 1, 0)
-        plots.addWidget(self.lr_plot, 1, 1)
-        plot_box = QtWidgets.QWidget()
-        plot_box.setLayout(plots)
+        for plot, place in ((self.batch_plot, (0, 0)), (self.epoch_plot, (0, 1)), (self.accuracy_plot, (1, 0)),
+                            (self.lr_plot, (1, 1))):
+            plots.addWidget(plot, *place)
+        box = QtWidgets.QWidget()
+        box.setLayout(plots)
+        return box
+
+    def _log_and_runs(self) -> QtWidgets.QTabWidget:
         self.log_view = QtWidgets.QPlainTextEdit()
         self.log_view.setObjectName("logView")
         self.log_view.setReadOnly(True)
@@ -238,28 +209,28 @@ class TrainTab(QtWidgets.QWidget):
         self.bottom_tabs = QtWidgets.QTabWidget()
         self.bottom_tabs.addTab(self.log_view, "Log")
         self.bottom_tabs.addTab(runs_box, "Runs")
-        split = QtWidgets.QSplitter(QtCore.Qt.Vertical)
-        split.addWidget(plot_box)
-        split.addWidget(self.bottom_tabs)
-        split.setSizes([560, 200])
-        right_layout.addWidget(split, 1)
-        controls_beside(self, controls, right, 370)
+        return self.bottom_tabs
 
     # -- model -> view -----------------------------------------------------------------
+    def _workspace_changed(self, event) -> None:
+        if event.kind.startswith("dataset"):
+            self.update_sets()
+
     def update_sets(self) -> None:
         current = self.train_combo.currentText()
         self.train_combo.clear()
-        for dataset in self.data_tab.training_sets():
-            self.train_combo.addItem(dataset.name, dataset)
+        for entry in self.workspace.training_sets():
+            self.train_combo.addItem(entry.name, entry)
         index = self.train_combo.findText(current)
         self.train_combo.setCurrentIndex(index if index >= 0 else self.train_combo.count() - 1)
+        chosen = self.validation_combo.currentText()
         self.validation_combo.clear()
         self.validation_combo.addItem("None", None)
         self.validation_combo.addItem("Split of the training set", "split")
-        for dataset in self.data_tab.datasets:
-            if dataset.mode != "train":
-                self.validation_combo.addItem(dataset.name, dataset)
-        self.validation_combo.setCurrentIndex(1)
+        for entry in self.workspace.test_sets():
+            self.validation_combo.addItem(entry.name, entry)
+        index = self.validation_combo.findText(chosen)
+        self.validation_combo.setCurrentIndex(index if index >= 0 and chosen != "None" else 1)
 
     def _update_network_label(self) -> None:
         loss = self.network.loss.type if self.network.loss else "not set"
@@ -267,36 +238,11 @@ class TrainTab(QtWidgets.QWidget):
         described = f"{optimizer.type} (lr={optimizer.parameters.get('lr', '?')})" if optimizer else "not set"
         self.network_label.setText(f"Loss: <b>{loss}</b><br>Optimizer: <b>{described}</b>")
 
-    def _config_widgets(self) -> dict[str, QtWidgets.QWidget]:
-        """TrainingConfig field -> the widget that edits it (one table for both directions)."""
-        return {"epochs": self.epochs_spin, "batch_size": self.batch_spin, "workers": self.workers_spin,
-                "device": self.device_combo, "seed": self.seed_spin, "lr_schedule": self.schedule_combo,
-                "step_size": self.step_spin, "gamma": self.gamma_spin, "early_stopping_patience": self.patience_spin,
-                "gradient_clip": self.clip_spin, "mixed_precision": self.bf16_check,
-                "channels_last": self.channels_last_check, "crop_padding": self.crop_spin,
-                "horizontal_flip": self.flip_check}
-
     def config(self) -> TrainingConfig:
-        values = {}
-        for name, widget in self._config_widgets().items():
-            if isinstance(widget, QtWidgets.QCheckBox):
-                values[name] = widget.isChecked()
-            elif isinstance(widget, QtWidgets.QComboBox):
-                values[name] = widget.currentData() if name == "device" else widget.currentText()
-            else:
-                values[name] = widget.value()
-        return TrainingConfig(**values)
+        return self.options.config()
 
     def apply_config(self, config: TrainingConfig) -> None:
-        for name, widget in self._config_widgets().items():
-            value = getattr(config, name)
-            if isinstance(widget, QtWidgets.QCheckBox):
-                widget.setChecked(value)
-            elif isinstance(widget, QtWidgets.QComboBox):
-                index = widget.findData(value) if name == "device" else widget.findText(value)
-                widget.setCurrentIndex(max(index, 0))
-            else:
-                widget.setValue(value)
+        self.options.apply(config)
 
     def log(self, message: str) -> None:
         self.log_view.appendPlainText(f"{time.strftime('%H:%M:%S')}  {message}")
@@ -305,82 +251,98 @@ class TrainTab(QtWidgets.QWidget):
     def _set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
         self.resume_button.setEnabled(not running)
+        self.cluster_button.setEnabled(not running)
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running)
         self.pause_button.setText("Pause")
+        self.options.set_locked(running)
+        self.data_box.setEnabled(not running)
 
-    def start(self, resume_from: str | None = None, run_dir: Path | None = None) -> bool:
-        if self.thread is not None:
-            return False
-        train = self.train_combo.currentData()
-        if train is None:
-            show_error(self, "Nothing to train on", "Import a training set in the Data tab first (Built-in shapes "
-                                                    "needs no file).")
-            return False
+    def _chosen_data(self):
+        """(training set, validation set or None) as chosen; PyTorchGUIError if there is none."""
+        entry = self.train_combo.currentData()
+        if entry is None:
+            raise TrainingError("Nothing to train on: import a training set in the Data tab first (Built-in shapes "
+                                "needs no file).")
         validation = self.validation_combo.currentData()
         if validation == "split":
-            train, validation = train.split()
-        report = self.network_tab.report
-        if report is not None and not report.ok:
-            show_error(self, "The network does not compile", "\n".join(p.message for p in report.problems[:8]))
+            return entry.split()  # a 0% split trains without validation, as Validation: None
+        return entry.dataset, validation.dataset if validation is not None else None
+
+    def _check_network(self) -> None:
+        report = infer_shapes(self.network)
+        if not report.ok:
+            raise TrainingError("The network does not compile:\n" + "\n".join(p.message for p in report.problems[:8]))
+
+    def start(self) -> bool:
+        if self.task is not None:
             return False
-        config = self.config()
+        try:
+            train, validation = self._chosen_data()
+            self._check_network()
+            config = self.options.config()
+        except PyTorchGUIError as error:
+            show_error(self, "Cannot start training", str(error))
+            return False
         network = self.network.copy()  # the user may edit the network while it trains
-        self.events.clear()
-        self.control = TrainingControl()
-        run_dir = run_dir or new_run_dir(paths.runs_dir(), self.network_tab.document.display_name.split(".")[0])
-        trainer = Trainer(network, train, config, validation_set=validation, run_dir=run_dir,
-                          on_event=self.events.append, control=self.control, resume_from=resume_from,
-                          log=lambda message: self.events.append(("log", message)))
+        resume_from, run_dir = self._run_folder()
+        self.running_config = config
         self._reset_plots()
-        self.batch_losses: list[float] = []
-        self.smoothed: list[float] = []
-        self.epoch_rows: list[EpochEvent] = []
-        self.started_at = time.perf_counter()
         self.log(f"training {network.optimizer.type if network.optimizer else '?'} on {train.name} "
                  f"({len(train):,} samples), {config.epochs} epochs, batch {config.batch_size}, {config.device}; "
-                 f"run folder {run_dir}")
-        self.thread = QtCore.QThread(self)
-        self.worker = TrainingWorker(trainer)
-        self.worker.moveToThread(self.thread)
-        self.thread.started.connect(self.worker.run)
-        self.worker.finished.connect(self._finished)
-        self.worker.failed.connect(self._failed)
-        self.thread.start()
-        self.timer.start()
+                 f"run folder {run_dir.path}")
+
+        def train_network(control: TaskControl) -> TrainingResult:
+            import torch
+
+            torch.set_num_threads(training_threads())
+            return Trainer(network, train, config, validation_set=validation, run_dir=run_dir,
+                           on_event=control.report, control=control, resume_from=resume_from).run()
+
+        self.task = Task(self, train_network, PLOT_INTERVAL_MS)
+        self.task.reported.connect(self._apply_events)
+        self.task.finished.connect(self._finished)
+        self.task.failed.connect(self._failed)
+        self.task.start()
+        self.workspace.set_training_running(True)
         self._set_running(True)
         return True
 
+    def _run_folder(self) -> tuple[Path | None, RunFolder]:
+        """(checkpoint to resume from, run folder): the pending resume's, or a new one."""
+        if self.pending_resume is not None:
+            checkpoint = self.pending_resume[0]
+            self.cancel_resume()
+            return checkpoint, RunFolder(checkpoint.parent)
+        name = self.workspace.document.display_name.split(".")[0]
+        return None, RunFolder.new(paths.runs_dir(), name)
+
+    def drain_events(self) -> None:
+        """Deliver what the run reported so far now, not at the next tick."""
+        if self.task is not None:
+            self.task.deliver()
+
     def cluster_command(self) -> str:
         """`torchrun ... -m pytorchgui train ...` for the saved network and these settings."""
-        path = self.network_tab.document.path
-        if path is None or self.network_tab.document.is_modified:
+        document = self.workspace.document
+        if document.path is None or document.is_modified:
             raise PyTorchGUIError("save the network first: the command line names its file")
         train = self.train_combo.currentData()
-        if train is None or not train.spec:
+        if train is None or train.dataset.origin is None:
             raise PyTorchGUIError("choose a training set imported from a source the command line can read")
-        config = self.config()
+        config = self.options.config()
         device = "cuda" if config.device.startswith("cuda") else "cpu"
         parts = ["torchrun", "--nproc-per-node", "gpu" if device == "cuda" else "2", "-m", "pytorchgui", "train",
-                 str(path), "--data", train.spec]
+                 str(document.path), "--data", train.dataset.origin.to_spec()]
         validation = self.validation_combo.currentData()
         if validation == "split" and train.validation_percent:
-            parts += ["--val-split", f"{train.validation_percent:g}"]
-        elif validation not in (None, "split") and validation.spec:
-            parts += ["--test", validation.spec]
-        parts += ["--epochs", str(config.epochs), "--batch-size", str(config.batch_size), "--device", device,
-                  "--seed", str(config.seed), "--out", f"runs/{path.stem}"]
-        if config.lr_schedule != "none":
-            parts += ["--lr-schedule", config.lr_schedule, "--step-size", str(config.step_size), "--gamma",
-                      f"{config.gamma:g}"]
-        for flag, value in (("--early-stopping", config.early_stopping_patience), ("--clip", config.gradient_clip)):
-            if value:
-                parts += [flag, f"{value:g}"]
-        for flag, on in (("--bf16", config.mixed_precision), ("--channels-last", config.channels_last)):
-            if on:
-                parts.append(flag)
-        import shlex
-
+            parts += ["--val-split", f"{train.validation_percent:g}", "--split-seed", str(train.split_seed)]
+        elif isinstance(validation, DatasetEntry) and validation.dataset.origin is not None:
+            parts += ["--test", validation.dataset.origin.to_spec()]
+        # the device and the seed are always written: a cluster's default device differs, and
+        # the seed makes the run repeatable whatever the defaults become
+        parts += command_line_arguments(config.replace(device=device), always=("device", "seed"))
+        parts += ["--out", f"runs/{document.path.stem}"]
         return shlex.join(parts)
 
     def show_cluster_command(self) -> None:
@@ -400,23 +362,30 @@ class TrainTab(QtWidgets.QWidget):
         box.open()
 
     def toggle_pause(self) -> None:
-        if self.control is None:
+        if self.task is None:
             return
-        if self.control.paused:
-            self.control.unpause()
+        control = self.task.control
+        if control.paused:
+            control.unpause()
             self.pause_button.setText("Pause")
             self.log("resumed")
         else:
-            self.control.pause()
+            control.pause()
             self.pause_button.setText("Resume")
             self.progress.setFormat("Paused")
             self.log("paused")
 
     def stop(self) -> None:
-        if self.control is not None:
-            self.control.stop()
+        if self.task is not None:
+            self.task.control.stop()
             self.log("stopping…")
 
+    def wait(self) -> None:
+        """Block until the run has ended (the window waits for it before it closes)."""
+        if self.task is not None:
+            self.task.wait()
+
+    # -- resuming -------------------------------------------------------------------------
     def resume_from_checkpoint(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Resume from checkpoint", str(paths.runs_dir()),
                                                         "Checkpoints (checkpoint.pt);;All files (*)")
@@ -424,28 +393,45 @@ class TrainTab(QtWidgets.QWidget):
             self.resume(Path(path))
 
     def resume(self, checkpoint: Path) -> bool:
+        """Prepare to continue the run of `checkpoint`: its settings go into the form (the
+        epoch count is kept if it leaves epochs to train) and Start continues the run."""
         try:
             saved = load_checkpoint(checkpoint)
-        except PyTorchGUIError as error:
+            done = int(saved.get("epoch", 0))
+            config = TrainingConfig.from_dict(saved.get("config", {}))
+        except (PyTorchGUIError, TypeError, ValueError) as error:
             show_error(self, "Cannot resume", str(error))
             return False
-        self.apply_config(TrainingConfig.from_dict(saved.get("config", {})))
-        return self.start(resume_from=str(checkpoint), run_dir=checkpoint.parent)
+        epochs = max(self.epochs_spin.value(), done + 1)
+        self.apply_config(config.replace(epochs=epochs))
+        self.pending_resume = (Path(checkpoint), done)
+        self._update_resume_label()
+        self.resume_frame.show()
+        return True
 
+    def cancel_resume(self) -> None:
+        self.pending_resume = None
+        self.resume_frame.hide()
+
+    def _update_resume_label(self) -> None:
+        if self.pending_resume is None:
+            return
+        checkpoint, done = self.pending_resume
+        epochs = self.epochs_spin.value()
+        plan = (f"Start trains epochs {done + 1}–{epochs}" if epochs > done else
+                f"set Epochs above {done} to train further")
+        self.resume_label.setText(f"<b>Resuming {checkpoint.parent.name}</b> after epoch {done}: {plan}.")
+
+    # -- how a run ends --------------------------------------------------------------------
     def _end(self) -> None:
-        self.drain_events()
-        self.timer.stop()
-        if self.thread is not None:
-            self.thread.quit()
-            self.thread.wait()
-            self.thread = None
-        self.control = None
+        self.task = None
         self._set_running(False)
         self.refresh_runs()
 
     def _finished(self, result: TrainingResult) -> None:
         self._end()
         self.result = result
+        self.workspace.set_training_result(result)
         last = result.history[-1] if result.history else {}
         figures = ", ".join(f"{name} {last[key]:.4g}" for key, name in (
             ("train_loss", "train loss"), ("validation_loss", "val. loss"), ("validation_accuracy", "val. accuracy"))
@@ -462,17 +448,17 @@ class TrainTab(QtWidgets.QWidget):
 
     def _failed(self, error: Exception) -> None:
         self._end()
+        self.workspace.set_training_running(False)
         self.progress.setFormat("Failed")
         if isinstance(error, PyTorchGUIError):
             self.log(f"failed: {error}")
+            self.progress_label.setText(f"Failed: {str(error).splitlines()[0]}")
             show_error(self, "Training stopped", str(error))
         else:
             raise error
 
     def notify(self, message: str) -> None:
-        window = self.window()
-        if isinstance(window, QtWidgets.QMainWindow):
-            window.statusBar().showMessage(message, 15000)
+        show_status(self, message, 15000)
         if QtWidgets.QSystemTrayIcon.isSystemTrayAvailable() and QtWidgets.QSystemTrayIcon.supportsMessages():
             tray = getattr(self, "_tray", None) or QtWidgets.QSystemTrayIcon(self.windowIcon(), self)
             self._tray = tray
@@ -489,12 +475,12 @@ class TrainTab(QtWidgets.QWidget):
                 if getattr(item, "overlay", False):
                     plot.removeItem(item)
         self.progress.setValue(0)
+        self.batch_losses, self.smoothed, self.epoch_rows = [], [], []
 
-    def drain_events(self) -> None:
-        """Apply everything the worker reported since the last tick (at most 10 Hz)."""
+    def _apply_events(self, events: list) -> None:
+        """Show everything the run reported since the last delivery."""
         last_batch, new_epochs = None, False
-        while self.events:
-            event = self.events.popleft()
+        for event in events:
             if isinstance(event, BatchEvent):
                 last_batch = event
                 self.batch_losses.append(event.loss)
@@ -512,16 +498,17 @@ class TrainTab(QtWidgets.QWidget):
                     figures += f", accuracy {event.validation_accuracy:.1%}"
                 self.log(f"epoch {event.epoch}/{event.epochs}: {figures}; lr {event.learning_rate:.3g}; "
                          f"{event.seconds:.1f} s")
-            elif isinstance(event, tuple) and event[0] == "log":
-                self.log(event[1])
+            elif isinstance(event, LogEvent):
+                self.log(event.message)
         if last_batch is not None:
             x, losses = decimate(self.batch_losses)
             self.batch_curve.setData(x, losses, skipFiniteCheck=True)
             self.smooth_curve.setData(*decimate(self.smoothed), skipFiniteCheck=True)
             self.progress.setMaximum(last_batch.batches)
             self.progress.setValue(last_batch.batch)
-            left = (last_batch.batches - last_batch.batch) * self.batch_spin.value() / max(last_batch.images_per_second, 1)
-            self.progress.setFormat(f"Epoch {last_batch.epoch}/{self.epochs_spin.value()}: batch {last_batch.batch}/"
+            config = self.running_config  # the run's own settings, not the form's
+            left = (last_batch.batches - last_batch.batch) * config.batch_size / max(last_batch.images_per_second, 1)
+            self.progress.setFormat(f"Epoch {last_batch.epoch}/{config.epochs}: batch {last_batch.batch}/"
                                     f"{last_batch.batches}")
             accuracy = f", running accuracy {last_batch.accuracy:.1%}" if last_batch.accuracy is not None else ""
             self.progress_label.setText(f"{last_batch.images_per_second:,.0f} images/s · epoch ends in "

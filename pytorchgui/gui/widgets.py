@@ -6,6 +6,8 @@ from typing import Callable
 import numpy
 from PyQt5 import QtCore, QtGui, QtWidgets
 
+from pytorchgui.core.catalog import FunctionDatabase
+
 
 def read_only_table(columns: list[str], object_name: str, stretch: int | None = None) -> QtWidgets.QTableWidget:
     """A table of whole rows the user reads and selects but does not edit. `stretch`
@@ -108,3 +110,56 @@ class ImageGrid(QtWidgets.QScrollArea):
         layout.addWidget(text)
         position = self.grid.count()
         self.grid.addWidget(cell, position // self.columns, position % self.columns)
+
+
+def catalogue_combo(database: FunctionDatabase, object_name: str) -> QtWidgets.QComboBox:
+    """A combo of the entries grouped under category headings, searchable by typing."""
+    combo = QtWidgets.QComboBox()
+    combo.setObjectName(object_name)
+    model = QtGui.QStandardItemModel(combo)
+    for category, entries in database.categories().items():
+        heading = QtGui.QStandardItem(f"— {category.capitalize()} —")
+        heading.setFlags(QtCore.Qt.NoItemFlags)
+        font = heading.font()
+        font.setBold(True)
+        heading.setFont(font)
+        model.appendRow(heading)
+        for entry in entries:
+            item = QtGui.QStandardItem(entry.name)
+            item.setData(entry.name, QtCore.Qt.UserRole)
+            item.setToolTip(entry.description)
+            model.appendRow(item)
+    combo.setModel(model)
+    combo.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(12)
+    combo.setEditable(True)
+    combo.setInsertPolicy(QtWidgets.QComboBox.NoInsert)
+    completer = QtWidgets.QCompleter([entry.name for entry in database], combo)
+    completer.setCaseSensitivity(QtCore.Qt.CaseInsensitive)
+    completer.setFilterMode(QtCore.Qt.MatchContains)
+    combo.setCompleter(completer)
+    combo.lineEdit().setPlaceholderText("type to search")
+    first_entry = next(i for i in range(model.rowCount()) if model.item(i).data(QtCore.Qt.UserRole))
+    combo.setCurrentIndex(first_entry)
+    return combo
+
+
+def selected_entry_name(combo: QtWidgets.QComboBox, database: FunctionDatabase) -> str | None:
+    text = combo.currentText().strip()
+    if text in database:
+        return text
+    data = combo.currentData(QtCore.Qt.UserRole)
+    return data if data in database else None
+
+
+def select_entry(combo: QtWidgets.QComboBox, name: str) -> None:
+    index = combo.findData(name, QtCore.Qt.UserRole)
+    if index >= 0:
+        combo.setCurrentIndex(index)
+
+
+def show_status(widget: QtWidgets.QWidget, message: str, milliseconds: int = 8000) -> None:
+    """Show `message` in the status bar of the window that holds `widget`, if it has one."""
+    window = widget.window()
+    if isinstance(window, QtWidgets.QMainWindow):
+        window.statusBar().showMessage(message, milliseconds)

@@ -1,45 +1,100 @@
-"""Run a core function on a QThread and hear back through signals.
+"""The one Qt adapter for long jobs (core/tasks.py): run a job on a QThread, hand its
+reports to the GUI thread, and say how it ended.
 
-Long work lives in core as a plain function (or generator) that knows nothing of Qt;
-this thin wrapper moves it off the GUI thread so the window never freezes.
+The job is a plain core function `job(control)`. What it reports goes into a thread-safe
+queue that a timer on the GUI thread drains every `interval_ms`: the GUI hears from a
+job at a steady pace, never once per batch, however fast the job runs. When the job
+returns (or raises), the last reports are delivered first, then `finished` (or `failed`).
 """
 from __future__ import annotations
 
+import collections
 from typing import Any, Callable
 
 from PyQt5 import QtCore
 
+from pytorchgui.core.tasks import TaskControl
 
-class FunctionWorker(QtCore.QObject):
-    finished = QtCore.pyqtSignal(object)
-    failed = QtCore.pyqtSignal(object)
 
-    def __init__(self, function: Callable[[], Any]):
+class _JobRunner(QtCore.QObject):
+    """Lives on the worker thread; runs the job once."""
+
+    returned = QtCore.pyqtSignal(object)
+    raised = QtCore.pyqtSignal(object)
+
+    def __init__(self, job: Callable[[TaskControl], Any], control: TaskControl):
         super().__init__()
-        self.function = function
+        self.job, self.control = job, control
 
     def run(self) -> None:
         try:
-            result = self.function()
+            result = self.job(self.control)
         except Exception as error:  # noqa: BLE001 - reported to the GUI thread, which decides
-            self.failed.emit(error)
+            self.raised.emit(error)
         else:
-            self.finished.emit(result)
+            self.returned.emit(result)
+
+
+class Task(QtCore.QObject):
+    """A running job. Signals arrive on the GUI thread: `reported(list)` with the reports
+    since the last tick, then `finished(result)` or `failed(error)`."""
+
+    reported = QtCore.pyqtSignal(list)
+    finished = QtCore.pyqtSignal(object)
+    failed = QtCore.pyqtSignal(object)
+
+    def __init__(self, owner: QtCore.QObject, job: Callable[[TaskControl], Any], interval_ms: int = 100):
+        super().__init__(owner)
+        self._queue: collections.deque = collections.deque()  # append/popleft are thread-safe
+        self.control = TaskControl(report=self._queue.append)
+        self.thread = QtCore.QThread(self)
+        self._runner = _JobRunner(job, self.control)
+        self._runner.moveToThread(self.thread)
+        self.thread.started.connect(self._runner.run)
+        self._runner.returned.connect(self._returned)
+        self._runner.raised.connect(self._raised)
+        self.timer = QtCore.QTimer(self, interval=interval_ms)
+        self.timer.timeout.connect(self.deliver)
+        self.running = False
+
+    def start(self) -> "Task":
+        self.running = True
+        self.thread.start()
+        self.timer.start()
+        return self
+
+    def deliver(self) -> None:
+        """Emit the reports queued so far (the timer calls this; tests may too)."""
+        events = []
+        while self._queue:
+            events.append(self._queue.popleft())
+        if events:
+            self.reported.emit(events)
+
+    def wait(self) -> None:
+        self.thread.wait()
+
+    def _end(self) -> None:
+        self.timer.stop()
+        self.thread.quit()
+        self.thread.wait()
+        self.deliver()
+        self.running = False
+
+    def _returned(self, result: Any) -> None:
+        self._end()
+        self.finished.emit(result)
+
+    def _raised(self, error: Exception) -> None:
+        self._end()
+        self.failed.emit(error)
 
 
 def run_in_thread(owner: QtCore.QObject, function: Callable[[], Any], on_finished: Callable[[Any], None],
-                  on_failed: Callable[[Exception], None]) -> QtCore.QThread:
-    """Start `function` on a new thread; the callbacks run on the GUI thread."""
-    thread = QtCore.QThread(owner)
-    worker = FunctionWorker(function)
-    worker.moveToThread(thread)
-    thread.started.connect(worker.run)
-    worker.finished.connect(on_finished)
-    worker.failed.connect(on_failed)
-    worker.finished.connect(thread.quit)
-    worker.failed.connect(thread.quit)
-    thread.finished.connect(worker.deleteLater)
-    thread.finished.connect(thread.deleteLater)
-    thread.worker = worker  # keep the Python object alive as long as the thread
-    thread.start()
-    return thread
+                  on_failed: Callable[[Exception], None]) -> Task:
+    """Start `function()` (a job that reports nothing) on its own thread; the callbacks run
+    on the GUI thread."""
+    task = Task(owner, lambda control: function())
+    task.finished.connect(on_finished)
+    task.failed.connect(on_failed)
+    return task.start()

@@ -1,5 +1,6 @@
 """The catalogue: every entry true to the installed torch, built and run."""
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -154,8 +155,10 @@ def test_order_and_categories_follow_the_file():
     assert CATALOG.node_entry("Conv2d").node_class == "layer"
 
 
-def test_legacy_function_database_loads(tmp_path):
-    database = FunctionDatabase.from_file("tests/data/legacy_function_db_example.json", "layers")
+def test_legacy_function_database_loads(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the file is found from the test's own folder, wherever pytest runs
+    database = FunctionDatabase.from_file(Path(__file__).parents[1] / "data" / "legacy_function_db_example.json",
+                                          "layers")
     conv = database.get("Conv1d")
     assert [spec.name for spec in conv.parameters][:3] == ["in_channels", "out_channels", "kernel_size"]
     assert conv.parameter("in_channels").type == "int" and conv.parameter("in_channels").required

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from pytorchgui.core import datasets
+from pytorchgui.core.data_source import builtin_pair
 from pytorchgui.core.datasets import DatasetError, InMemoryBatches
 from tests.data_writers import (write_cifar10, write_csv, write_image_folder, write_mnist,
                                 write_tensor_files)
@@ -19,7 +20,7 @@ def test_mnist_family_from_torchvision_idx_files(tmp_path, name):
     test = datasets.load_torchvision(name, tmp_path, train=False)
     assert len(train) == 60 and len(test) == 20
     assert train.sample_shape == [1, 28, 28] and train.inputs.dtype == torch.uint8
-    assert train.num_classes == 10 and train.mode == "train" and test.mode == "test"
+    assert train.num_classes == 10 and train.name.endswith("(train)") and test.name.endswith("(test)")
     assert train.targets[:3].tolist() == [0, 1, 2]
     assert int(train.inputs[3, 0, 8, 10]) == 250  # the bar of class 3 in rows 8..9
 
@@ -78,7 +79,7 @@ def test_image_folder(tmp_path):
     data = datasets.load_image_folder(tmp_path / "pets")
     assert data.classes == ["cat", "dog"] and len(data) == 8
     assert data.sample_shape == [3, 12, 10] and data.targets.tolist() == [0] * 4 + [1] * 4
-    gray = datasets.load_image_folder(tmp_path / "pets", size=(8, 8), grayscale=True)
+    gray = datasets.load_image_folder(tmp_path / "pets", size=(8, 8), channels=1)
     assert gray.sample_shape == [1, 8, 8]
 
 
@@ -162,20 +163,20 @@ def test_builtin_dataset_is_deterministic_and_balanced():
     assert torch.equal(first.inputs, again.inputs) and torch.equal(first.targets, again.targets)
     assert first.sample_shape == [1, 28, 28] and first.classes[0] == "circle"
     assert first.class_counts() == [50] * 10
-    train, test = datasets.builtin_pair(200, 100)
+    train, test = builtin_pair(200, 100)
     assert not torch.equal(train.inputs[:100], test.inputs)
 
 
 def test_validation_split_is_seeded_and_disjoint():
     data = datasets.make_builtin(200)
-    data.validation_percent, data.seed = 25, 7
-    train, validation = data.split()
-    assert len(train) == 150 and len(validation) == 50 and validation.mode == "validation"
-    again, _ = data.split()
+    train, validation = data.split(25, seed=7)
+    assert len(train) == 150 and len(validation) == 50 and validation.name.endswith("(validation)")
+    again, _ = data.split(25, seed=7)
     assert torch.equal(train.inputs, again.inputs)
+    other, _ = data.split(25, seed=8)
+    assert not torch.equal(train.inputs, other.inputs)
     with pytest.raises(DatasetError, match="leaves no training samples"):
-        data.validation_percent = 100
-        data.split()
+        data.split(100)
 
 
 def test_in_memory_batches_normalise_like_torchvision():

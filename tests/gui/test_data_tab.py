@@ -9,10 +9,10 @@ from tests.data_writers import write_cifar10, write_csv, write_image_folder, wri
 def open_with(qtbot, tab, source, mode="train"):
     tab.source_combo.setCurrentText(source)
     (tab.train_radio if mode == "train" else tab.test_radio).setChecked(True)
-    before = len(tab.datasets)
+    before = len(tab.workspace.datasets)
     qtbot.mouseClick(tab.open_button, QtCore.Qt.LeftButton)
     qtbot.waitUntil(lambda: tab.loading is None, timeout=20000)
-    return len(tab.datasets) > before
+    return len(tab.workspace.datasets) > before
 
 
 def table_row(tab, row):
@@ -33,7 +33,7 @@ def test_import_mnist_train_and_test_sets(qtbot, data_tab, tmp_path):
     assert table_row(data_tab, 0)[:6] == ["MNIST (train)", f"torchvision MNIST at {tmp_path}", "60", "1 x 28 x 28",
                                           "10", "train"]
     assert table_row(data_tab, 1)[5] == "test" and table_row(data_tab, 1)[2] == "20"
-    assert [d.name for d in data_tab.training_sets()] == ["MNIST (train)"]
+    assert [d.name for d in data_tab.workspace.training_sets()] == ["MNIST (train)"]
     data_tab.table.selectRow(0)
     assert data_tab.sample_grid.count() == 32
     assert "Normalisation (per channel" in data_tab.stats_label.text()
@@ -47,7 +47,7 @@ def test_import_cifar_folder_csv_and_tensor_files(qtbot, data_tab, tmp_path):
     write_image_folder(tmp_path / "pets")
     data_tab.folder_field.set_path(str(tmp_path / "pets"))
     data_tab.resize_edit.setText("16, 16")
-    data_tab.grayscale_check.setChecked(True)
+    data_tab.channels_combo.setCurrentText("1 (grayscale)")
     assert open_with(qtbot, data_tab, "Image folder")
     assert table_row(data_tab, 1)[2:5] == ["8", "1 x 16 x 16", "2"]
     data_tab.csv_field.set_path(str(write_csv(tmp_path / "table.csv")))
@@ -68,16 +68,16 @@ def test_builtin_validation_split_and_fit(qtbot, window, data_tab):
     data_tab.table.selectRow(0)
     data_tab.validation_spin.setValue(10)
     assert table_row(data_tab, 0)[5] == "train (10% validation)"
-    train, validation = data_tab.datasets[0].split()
+    train, validation = window.workspace.datasets[0].split()
     assert len(train) == 900 and len(validation) == 100
     window.document.apply("break", lambda: window.network_tab.network.set_input([3, 32, 32]))
     qtbot.mouseClick(data_tab.fit_button, QtCore.Qt.LeftButton)
     assert window.network_tab.network.input_spec.shape == [1, 28, 28]
     assert "Fit to Shapes (train)" in window.statusBar().currentMessage()
     qtbot.mouseClick(data_tab.findChild(QtWidgets.QPushButton, "useTestButton"), QtCore.Qt.LeftButton)
-    assert data_tab.test_sets() == [data_tab.datasets[0]]
+    assert window.workspace.test_sets() == [window.workspace.datasets[0]]
     qtbot.mouseClick(data_tab.clear_button, QtCore.Qt.LeftButton)
-    assert data_tab.datasets == [] and "No data yet" in data_tab.stats_label.text()
+    assert window.workspace.datasets == [] and "No data yet" in data_tab.stats_label.text()
 
 
 @pytest.mark.parametrize("case", ["missing folder", "empty folder", "corrupt image", "truncated idx", "csv target",
@@ -123,5 +123,5 @@ def test_bad_input_shows_a_dialog_and_keeps_the_data(qtbot, data_tab, tmp_path, 
     assert not open_with(qtbot, data_tab, source)
     [box] = error_boxes(data_tab)
     assert expected in box.text() and "The data imported before is unchanged" in box.text()
-    assert [d.name for d in data_tab.datasets] == ["Shapes (train)"]
+    assert [d.name for d in data_tab.workspace.datasets] == ["Shapes (train)"]
     box.close()

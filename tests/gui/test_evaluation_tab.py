@@ -5,15 +5,17 @@ from PyQt5 import QtCore, QtWidgets
 
 from gui_helpers import drag, error_boxes
 from pytorchgui.core import datasets
+from pytorchgui.core.data_source import builtin_pair
 
 
 @pytest.fixture
 def trained(qtbot, window):
-    train, test = datasets.builtin_pair(2400, 400)
+    train, test = builtin_pair(2400, 400)
     for dataset in (train, test):
         dataset.normalization = dataset.compute_normalization()
-        window.data_tab.add_dataset(dataset)
+        window.workspace.add_dataset(dataset, "test" if dataset.name.endswith("(test)") else "train")
     tab = window.train_tab
+    tab.validation_combo.setCurrentIndex(tab.validation_combo.findText("Shapes (test)"))
     tab.epochs_spin.setValue(5)
     tab.batch_spin.setValue(64)
     with qtbot.waitSignal(tab.training_finished, timeout=60000):
@@ -49,15 +51,19 @@ def test_launch_test_shows_metrics_matrix_report_and_gallery(qtbot, trained, tmp
     assert (tmp_path / "r.json").read_text().count('"name"') == 12  # 10 classes and 2 averages
 
 
-def test_weights_from_a_saved_run_give_the_same_figures(qtbot, trained):
+def test_weights_from_a_saved_run_give_the_same_figures(qtbot, window, trained):
+    """The test set is the run's validation set, so evaluating the run's weights must give
+    exactly the accuracy the run measured at that epoch."""
     tab = trained
+    history = window.train_tab.result.history
     launch(qtbot, tab)
-    latest = tab.result.accuracy
+    assert tab.result.accuracy == pytest.approx(history[-1]["validation_accuracy"], abs=1e-9)
     tab.weights_combo.setCurrentIndex(1)
     assert "(best)" in tab.weights_combo.currentText()
-    tab.trained = None
     launch(qtbot, tab)
-    assert tab.result.samples == 400 and abs(tab.result.accuracy - latest) < 0.2
+    best = min(history, key=lambda row: row["validation_loss"])
+    assert tab.result.samples == 400
+    assert tab.result.accuracy == pytest.approx(best["validation_accuracy"], abs=1e-9)
 
 
 def test_drawing_pad_predicts_as_the_user_draws(qtbot, trained):
@@ -80,9 +86,9 @@ def test_problems_show_dialogs(qtbot, window):
     [box] = error_boxes(tab)
     assert "import a test set" in box.text()
     box.close()
-    data = datasets.make_builtin(100, mode="test")
+    data = datasets.make_builtin(100, train=False)
     data.normalization = data.compute_normalization()
-    window.data_tab.add_dataset(data)
+    window.workspace.add_dataset(data, "test")
     assert tab.launch() is None
     [box] = error_boxes(tab)
     assert "no trained weights yet" in box.text()
@@ -92,8 +98,8 @@ def test_problems_show_dialogs(qtbot, window):
 def test_dataset_that_does_not_fit_and_weights_of_another_network(qtbot, trained, window, tmp_path):
     tab = trained
     wide = datasets.TensorDataset("wide", "test", torch.zeros(8, 3, 32, 32, dtype=torch.uint8), torch.zeros(8).long(),
-                                  ["a"], "image", mode="test")
-    window.data_tab.add_dataset(wide)
+                                  ["a"], "image")
+    window.workspace.add_dataset(wide, "test")
     tab.dataset_combo.setCurrentIndex(tab.dataset_combo.findText("wide [test]"))
     assert tab.launch() is None
     [box] = error_boxes(tab)

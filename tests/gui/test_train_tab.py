@@ -6,15 +6,15 @@ from PyQt5 import QtCore, QtWidgets
 
 from gui_helpers import error_boxes
 from pytorchgui import paths
-from pytorchgui.core import datasets
+from pytorchgui.core.data_source import builtin_pair
 
 
 @pytest.fixture
 def train_tab(window):
-    train, test = datasets.builtin_pair(2400, 400)
+    train, test = builtin_pair(2400, 400)
     for dataset in (train, test):
         dataset.normalization = dataset.compute_normalization()
-        window.data_tab.add_dataset(dataset)
+        window.workspace.add_dataset(dataset, "test" if dataset.name.endswith("(test)") else "train")
     window.tabs.setCurrentIndex(2)
     tab = window.train_tab
     tab.validation_combo.setCurrentIndex(tab.validation_combo.findText("Shapes (test)"))
@@ -23,7 +23,7 @@ def train_tab(window):
 
 
 def wait_done(qtbot, tab, timeout=60000):
-    qtbot.waitUntil(lambda: tab.thread is None, timeout=timeout)
+    qtbot.waitUntil(lambda: tab.task is None, timeout=timeout)
 
 
 def test_train_through_the_tab(qtbot, window, train_tab):
@@ -89,25 +89,53 @@ def test_diverging_run_shows_the_nan_message(qtbot, window, train_tab):
     assert train_tab.progress.format() == "Failed"
 
 
-def test_resume_from_checkpoint(qtbot, train_tab):
+def test_resume_from_checkpoint_keeps_the_users_epochs_and_trains_the_rest(qtbot, train_tab):
     train_tab.epochs_spin.setValue(1)
     assert train_tab.start()
     wait_done(qtbot, train_tab)
     checkpoint = train_tab.result.run_dir / "checkpoint.pt"
-    train_tab.epochs_spin.setValue(1)
-    train_tab.apply_config = lambda config: (type(train_tab).apply_config(train_tab, config),
-                                             train_tab.epochs_spin.setValue(2))
+    train_tab.batch_spin.setValue(32)  # the checkpoint's settings come back ...
     assert train_tab.resume(checkpoint)
+    assert train_tab.task is None and train_tab.resume_frame.isVisibleTo(train_tab)  # ... and nothing starts yet
+    assert train_tab.batch_spin.value() == 64 and train_tab.epochs_spin.value() == 2
+    assert "after epoch 1: Start trains epochs 2–2" in train_tab.resume_label.text()
+    train_tab.epochs_spin.setValue(3)  # changed after choosing the checkpoint: kept
+    assert "epochs 2–3" in train_tab.resume_label.text()
+    qtbot.mouseClick(train_tab.start_button, QtCore.Qt.LeftButton)
     wait_done(qtbot, train_tab)
-    assert train_tab.result.epochs_done == 2 and len(train_tab.result.history) == 2
+    assert train_tab.result.epochs_done == 3 and [row["epoch"] for row in train_tab.result.history] == [1, 2, 3]
+    assert train_tab.result.run_dir == checkpoint.parent and not train_tab.resume_frame.isVisibleTo(train_tab)
     assert "resumed from" in train_tab.log_view.toPlainText()
 
 
-def test_no_training_set_and_broken_network(qtbot, window):
+def test_resume_can_be_cancelled(qtbot, train_tab):
+    train_tab.epochs_spin.setValue(1)
+    assert train_tab.start()
+    wait_done(qtbot, train_tab)
+    first_run = train_tab.result.run_dir
+    assert train_tab.resume(first_run / "checkpoint.pt")
+    train_tab.cancel_resume()
+    assert train_tab.start()
+    wait_done(qtbot, train_tab)
+    assert train_tab.result.run_dir != first_run and train_tab.result.epochs_done == 2
+
+
+def test_no_training_set_is_refused(qtbot, window):
     tab = window.train_tab
     assert not tab.start()
     [box] = error_boxes(tab)
-    assert "Import a training set" in box.text()
+    assert "Nothing to train on: import a training set" in box.text()
+    box.close()
+
+
+def test_broken_network_is_refused_before_a_run_starts(qtbot, window, train_tab):
+    network = window.network_tab.network
+    window.document.apply("break", lambda: network.set_parameters("fc1", {**network.nodes["fc1"].parameters,
+                                                                           "in_features": 123}))
+    assert not train_tab.start()
+    [box] = error_boxes(train_tab)
+    assert "The network does not compile" in box.text() and "fc1" in box.text() and "123" in box.text()
+    assert train_tab.task is None and train_tab.start_button.isEnabled() and not any(paths.runs_dir().iterdir())
     box.close()
 
 

@@ -1,0 +1,204 @@
+"""Where a dataset comes from: a kind, a path and its options, as one value.
+
+The Data tab builds a `DataSource` from its controls, the CLI parses one from `--data`,
+the cluster command writes one, and the run's config records one. Its spec string
+round-trips exactly: `DataSource.from_spec(source.to_spec()) == source`.
+
+Spec grammar: `KIND[:PATH][?OPTION=VALUE&...]`, with `%`, `?`, `&` and `#` in the path
+and the values percent-encoded. The short forms of the first version still read:
+`builtin:12000`, `folder:PATH:HxW`, `csv:PATH:TARGET`, `PATH.npz`, `PATH.pt`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, unquote
+
+from pytorchgui.core import datasets
+from pytorchgui.core.datasets import DatasetError
+
+TORCHVISION_KINDS = tuple(datasets.TORCHVISION_DATASETS)
+KINDS = ("builtin", *TORCHVISION_KINDS, "folder", "csv", "tensor")
+TASKS = ("auto", "classification", "regression")
+TEXT_COLUMNS = ("one-hot", "reject")
+TENSOR_SUFFIXES = (".npz", ".pt", ".pth")
+DATA_SPEC_HELP = ("builtin[:SAMPLES] | MNIST:ROOT | FashionMNIST:ROOT | KMNIST:ROOT | CIFAR10:ROOT | CIFAR100:ROOT "
+                  "| folder:PATH[?size=HxW&channels=1|3] | csv:PATH?target=COLUMN[&task=classification|regression"
+                  "&text=one-hot|reject] | PATH.npz | PATH.pt  (also the short forms folder:PATH:HxW and "
+                  "csv:PATH:TARGET)")
+_PATH_SAFE = "/\\:~._-+@,= ()[]'!$*;"
+_VALUE_SAFE = "/\\:~._-+@, "
+_OPTIONS = {  # kind -> the options its spec may carry
+    "builtin": ("samples",), "folder": ("size", "channels"), "csv": ("target", "task", "text"), "tensor": (),
+    **{kind: ("download",) for kind in TORCHVISION_KINDS},
+}
+_SHORT_SIZE = re.compile(r"^(.*):(\d+)[xX](\d+)$")
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """A dataset's origin. `channels` (image folders): 1, 3, or None for "1 if every
+    image is single-channel, else 3"; `task` (CSV): auto, classification or regression."""
+
+    kind: str
+    path: str = ""
+    samples: int | None = None
+    download: bool = False
+    size: tuple[int, int] | None = None
+    channels: int | None = None
+    target: str = ""
+    task: str = "auto"
+    text_columns: str = "one-hot"
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise DatasetError(f"unknown data source kind {self.kind!r}; use one of {', '.join(KINDS)}")
+        if self.kind != "builtin" and not self.path:
+            raise DatasetError(f"a {self.kind} source needs a path")
+        if self.samples is not None and self.samples < 1:
+            raise DatasetError(f"the sample count must be at least 1, not {self.samples}")
+        if self.channels not in (None, 1, 3):
+            raise DatasetError(f"channels must be 1 or 3, not {self.channels}")
+        if self.size is not None and (len(self.size) != 2 or min(self.size) < 1):
+            raise DatasetError(f"a size is height x width, both at least 1, not {self.size}")
+        if self.kind == "csv" and not self.target:
+            raise DatasetError(f"{self.path}: name the target column (csv:PATH?target=COLUMN)")
+        if self.task not in TASKS or self.text_columns not in TEXT_COLUMNS:
+            raise DatasetError(f"task must be one of {', '.join(TASKS)} and text columns one of "
+                               f"{', '.join(TEXT_COLUMNS)}")
+
+    # -- reading -----------------------------------------------------------------------
+    def load(self, train: bool = True):
+        """The dataset: a TensorDataset, or a StreamingImageFolder for a folder larger than
+        memory. `train` picks the training or test part where the source has both."""
+        if self.kind == "builtin":
+            samples = self.samples or (12000 if train else 2000)
+            dataset = datasets.make_builtin(samples, seed=0 if train else 1, train=train)
+        elif self.kind in TORCHVISION_KINDS:
+            dataset = datasets.load_torchvision(self.kind, self.path, train=train, download=self.download)
+        elif self.kind == "folder":
+            dataset = datasets.load_image_folder(self.path, size=self.size, channels=self.channels)
+        elif self.kind == "csv":
+            dataset = datasets.load_csv(self.path, self.target, task=self.task, categorical=self.text_columns)
+        else:
+            dataset = datasets.load_tensor_file(self.path)
+        dataset.origin = self.resolved(dataset)
+        return dataset
+
+    def resolved(self, dataset) -> "DataSource":
+        """This source with its automatic choices made as they were for `dataset`, so a
+        reload (on a cluster, by the CLI) reads the data the same way."""
+        if self.kind == "folder":
+            return dataclasses.replace(self, channels=dataset.sample_shape[0])
+        if self.kind == "csv":
+            return dataclasses.replace(self, task="classification" if dataset.is_classification else "regression")
+        return self
+
+    def describe(self) -> str:
+        return self.to_spec()
+
+    # -- the spec string -------------------------------------------------------------------
+    def _options(self) -> dict[str, str]:
+        values = {"samples": self.samples, "download": "1" if self.download else None,
+                  "size": f"{self.size[0]}x{self.size[1]}" if self.size else None, "channels": self.channels,
+                  "target": self.target, "task": None if self.task == "auto" else self.task,
+                  "text": None if self.text_columns == "one-hot" else self.text_columns}
+        return {key: str(values[key]) for key in _OPTIONS[self.kind] if values[key] not in (None, "")}
+
+    def to_spec(self) -> str:
+        if self.kind == "builtin":
+            spec = "builtin" if self.samples is None else f"builtin:{self.samples}"
+        else:
+            spec = f"{self.kind}:{quote(self.path, safe=_PATH_SAFE)}"
+            options = self._options()
+            if options:
+                spec += "?" + "&".join(f"{key}={quote(value, safe=_VALUE_SAFE)}" for key, value in options.items())
+        if "?" not in spec and DataSource.from_spec(spec) != self:
+            spec += "?"  # a path that looks like a short form (ends in ':12x12'): mark it as a path
+        return spec
+
+    @classmethod
+    def from_spec(cls, spec: str) -> "DataSource":
+        """Parse a spec (see the module docstring); DatasetError for one that names nothing."""
+        if not isinstance(spec, str) or not spec:
+            raise DatasetError(f"'{spec}' names no dataset; use one of: {DATA_SPEC_HELP}")
+        kind, separator, rest = spec.partition(":")
+        if kind == "builtin":
+            return cls._builtin(spec, rest)
+        if kind not in KINDS or not separator:
+            if spec.lower().endswith(TENSOR_SUFFIXES):
+                return cls("tensor", spec)
+            raise DatasetError(f"'{spec}' names no dataset; use one of: {DATA_SPEC_HELP}")
+        if not rest:
+            raise DatasetError(f"'{spec}': give the path, as {kind}:PATH")
+        if "?" in rest:
+            path, _, query = rest.partition("?")
+            return cls(kind, unquote(path), **cls._parse_options(spec, kind, query))
+        return cls._short_form(spec, kind, unquote(rest))
+
+    @classmethod
+    def _builtin(cls, spec: str, rest: str) -> "DataSource":
+        if not rest:
+            return cls("builtin")
+        if not rest.isdigit() or int(rest) < 1:
+            raise DatasetError(f"'{spec}': the sample count must be a whole number of at least 1, as builtin:2000")
+        return cls("builtin", samples=int(rest))
+
+    @classmethod
+    def _short_form(cls, spec: str, kind: str, rest: str) -> "DataSource":
+        if kind == "folder" and (match := _SHORT_SIZE.match(rest)):
+            return cls("folder", match.group(1), size=(int(match.group(2)), int(match.group(3))))
+        if kind == "csv":
+            path, _, target = rest.rpartition(":")
+            if not path or not target:
+                raise DatasetError(f"'{spec}': name the target column, as csv:PATH?target=COLUMN")
+            return cls("csv", path, target=target)
+        return cls(kind, rest)
+
+    @staticmethod
+    def _parse_options(spec: str, kind: str, query: str) -> dict[str, Any]:
+        options: dict[str, Any] = {}
+        for item in filter(None, query.split("&")):
+            key, _, value = item.partition("=")
+            value = unquote(value)
+            if key not in _OPTIONS[kind]:
+                allowed = ", ".join(_OPTIONS[kind]) or "none"
+                raise DatasetError(f"'{spec}': {kind} takes no option {key!r} (its options: {allowed})")
+            try:
+                options.update(_option_value(key, value))
+            except ValueError:
+                raise DatasetError(f"'{spec}': {key}={value!r} is not a valid value") from None
+        return options
+
+
+def _option_value(key: str, value: str) -> dict[str, Any]:
+    if key == "samples":
+        return {"samples": int(value)}
+    if key == "download":
+        return {"download": value.lower() in ("1", "true", "yes")}
+    if key == "size":
+        height, width = (int(v) for v in value.lower().split("x"))
+        return {"size": (height, width)}
+    if key == "channels":
+        return {"channels": int(value)}
+    if key == "text":
+        return {"text_columns": value}
+    return {key: value}  # target, task
+
+
+def builtin_pair(train_samples: int = 12000, test_samples: int = 2000):
+    """The built-in shapes' training and test sets, loaded as the Data tab loads them."""
+    source = DataSource("builtin")
+    return (dataclasses.replace(source, samples=train_samples).load(True),
+            dataclasses.replace(source, samples=test_samples).load(False))
+
+
+def load_spec(spec: str, train: bool = True, download: bool = False):
+    """The dataset a spec names (the CLI's --data and --test); `download` turns on the
+    download of a torchvision source."""
+    source = DataSource.from_spec(spec)
+    if download and source.kind in TORCHVISION_KINDS:
+        source = dataclasses.replace(source, download=True)
+    return source.load(train)

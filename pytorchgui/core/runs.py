@@ -1,0 +1,261 @@
+"""The run folder: the one place that writes, lists and reads what a training run leaves.
+
+    network.json       the network as trained (after any fit to the data)
+    config.json        the training options, the data sources, classes, normalisation
+    metrics.csv        one row per epoch
+    checkpoint.pt      model, optimizer, schedule, epoch, random-number states
+    last_weights.pt    the weights after the last epoch
+    best_weights.pt    the weights of the epoch with the best monitored loss
+    summary.json       how the run ended (finished, stopped, early_stopped, failed) and why
+
+Every file is written atomically. Every read is guarded: a damaged or missing file is a
+`RunFolderError` that names it, never a traceback. Torch files load with weights_only=True.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from pytorchgui.core.atomic import atomic_write, atomic_write_text
+from pytorchgui.core.errors import PyTorchGUIError
+
+CHECKPOINT_FORMAT = "pytorchgui.checkpoint"
+CHECKPOINT_VERSION = 1
+METRIC_COLUMNS = ("epoch", "train_loss", "train_accuracy", "validation_loss", "validation_accuracy",
+                  "learning_rate", "seconds")
+SUMMARY_FIGURES = ("train_loss", "train_accuracy", "validation_loss", "validation_accuracy")
+
+
+class RunFolderError(PyTorchGUIError):
+    """A run folder, or a file in it, that cannot be read; the message names the file."""
+
+
+def _finite_or_none(value):
+    """JSON has no NaN: a figure that is not finite is written as null."""
+    return value if not isinstance(value, float) or math.isfinite(value) else None
+
+
+def _torch_bytes(obj) -> bytes:
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """A checkpoint, read with weights_only=True: a file holding code is refused."""
+    from pytorchgui.core.safe_load import load_tensors
+
+    checkpoint = load_tensors(path, RunFolderError, "PyTorchGUI checkpoint")
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
+        raise RunFolderError(f"{path} is not a PyTorchGUI checkpoint")
+    return checkpoint
+
+
+@dataclass
+class LoadedModel:
+    """What evaluation and export need from a run: the network as trained, its weights
+    file, the normalisation its batches used and the class names."""
+
+    network: Any
+    weights: Path
+    normalization: Any
+    classes: list[str] | None
+
+    def build(self):
+        """The compiled network with the run's weights loaded."""
+        from pytorchgui.core.compiler import compile_network
+        from pytorchgui.core.metrics import load_weights
+
+        model = compile_network(self.network)
+        load_weights(model, self.weights)
+        return model
+
+
+class RunFolder:
+    NETWORK = "network.json"
+    CONFIG = "config.json"
+    METRICS = "metrics.csv"
+    CHECKPOINT = "checkpoint.pt"
+    LAST_WEIGHTS = "last_weights.pt"
+    BEST_WEIGHTS = "best_weights.pt"
+    SUMMARY = "summary.json"
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"RunFolder({str(self.path)!r})"
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @classmethod
+    def new(cls, base: Path, network_name: str) -> "RunFolder":
+        """A run folder under `base` that does not exist yet, named by the time and the
+        network. It is made when the run really starts (write_start), so a run refused
+        before training leaves no empty folder behind."""
+        stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in network_name)[:40] or "network"
+        path = base / f"{stamp}_{safe}"
+        counter = 2
+        while path.exists():
+            path = base / f"{stamp}_{safe}_{counter}"
+            counter += 1
+        return cls(path)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> "RunFolder":
+        """An existing run folder (RunFolderError if `path` is not one)."""
+        folder = cls(path)
+        if not (folder.path / cls.NETWORK).is_file():
+            raise RunFolderError(f"{folder.path} is not a run folder: it has no {cls.NETWORK}")
+        return folder
+
+    @staticmethod
+    def is_run_folder(path: str | os.PathLike) -> bool:
+        return Path(path).is_dir() and (Path(path) / RunFolder.NETWORK).is_file()
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    # -- writing -------------------------------------------------------------------------
+    def write_start(self, network, config: dict[str, Any]) -> None:
+        """The network as it will be trained and the run's settings, before the first epoch."""
+        from pytorchgui.core import network_format
+
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise RunFolderError(f"cannot create the run folder {self.path}: {error.strerror or error}") from None
+        network_format.save(network, self.file(self.NETWORK))
+        atomic_write_text(self.file(self.CONFIG), json.dumps(config, indent=2))
+
+    def write_epoch(self, checkpoint: dict[str, Any], improved: bool, history: list[dict[str, Any]]) -> None:
+        """After an epoch: the checkpoint, the last (and maybe best) weights, the metrics."""
+        checkpoint = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, **checkpoint}
+        weights = _torch_bytes(checkpoint["model"])
+        atomic_write(self.file(self.CHECKPOINT), lambda stream: stream.write(_torch_bytes(checkpoint)))
+        atomic_write(self.file(self.LAST_WEIGHTS), lambda stream: stream.write(weights))
+        if improved:
+            atomic_write(self.file(self.BEST_WEIGHTS), lambda stream: stream.write(weights))
+        self.write_metrics(history)
+
+    def write_metrics(self, history: list[dict[str, Any]]) -> None:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=METRIC_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        for row in history:
+            writer.writerow(row)
+        atomic_write_text(self.file(self.METRICS), buffer.getvalue())
+
+    def write_summary(self, status: str, message: str, history: list[dict[str, Any]]) -> None:
+        last = history[-1] if history else {}
+        summary = {"status": status, "message": message, "epochs_done": len(history),
+                   **{key: _finite_or_none(last.get(key)) for key in SUMMARY_FIGURES}}
+        atomic_write_text(self.file(self.SUMMARY), json.dumps(summary, indent=2))
+
+    # -- reading -------------------------------------------------------------------------
+    def _read_json(self, name: str) -> dict[str, Any]:
+        path = self.file(name)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise RunFolderError(f"{path} is missing: the run did not start, or its folder is damaged") from None
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            raise RunFolderError(f"{path} is damaged ({error}): it cannot be read") from None
+        if not isinstance(data, dict):
+            raise RunFolderError(f"{path} is damaged: it holds {type(data).__name__}, not an object")
+        return data
+
+    def read_config(self) -> dict[str, Any]:
+        return self._read_json(self.CONFIG)
+
+    def read_summary(self) -> dict[str, Any]:
+        return self._read_json(self.SUMMARY)
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        """The metrics rows; [] when the run has none yet."""
+        path = self.file(self.METRICS)
+        try:
+            with open(path, newline="", encoding="utf-8") as stream:
+                return [{key: (float(value) if value not in ("", None) else None) for key, value in row.items()
+                         if key is not None} for row in csv.DictReader(stream)]
+        except FileNotFoundError:
+            return []
+        except (OSError, UnicodeDecodeError, ValueError, csv.Error) as error:
+            raise RunFolderError(f"{path} is damaged ({error}): it cannot be read") from None
+
+    def normalization(self):
+        """The normalisation the run's batches used (None if the run recorded none)."""
+        from pytorchgui.core.datasets import Normalization
+
+        values = self.read_config().get("normalization")
+        if values is None:
+            return None
+        try:
+            normalization = Normalization(mean=[float(v) for v in values["mean"]],
+                                          std=[float(v) for v in values["std"]])
+        except (TypeError, KeyError, ValueError):
+            raise RunFolderError(f"{self.file(self.CONFIG)} is damaged: its normalization needs a mean and a std, "
+                                 "lists of numbers") from None
+        if len(normalization.mean) != len(normalization.std) or not all(v > 0 for v in normalization.std):
+            raise RunFolderError(f"{self.file(self.CONFIG)} is damaged: its normalization needs as many positive "
+                                 "std values as mean values")
+        return normalization
+
+    def classes(self) -> list[str] | None:
+        classes = self.read_config().get("classes")
+        if classes is not None and not (isinstance(classes, list) and all(isinstance(c, str) for c in classes)):
+            raise RunFolderError(f"{self.file(self.CONFIG)} is damaged: classes must be a list of names")
+        return classes
+
+    def load_network(self):
+        from pytorchgui.core import network_format
+
+        return network_format.load(self.file(self.NETWORK))
+
+    def weights_file(self, which: str = "best") -> Path:
+        """best_weights.pt, or last_weights.pt for which="last" (or when there is no best)."""
+        best, last = self.file(self.BEST_WEIGHTS), self.file(self.LAST_WEIGHTS)
+        chosen = best if which == "best" and best.is_file() else last
+        if not chosen.is_file():
+            raise RunFolderError(f"{self.path} has no weights yet: the run ended before its first epoch")
+        return chosen
+
+    def load_model(self, which: str = "best") -> LoadedModel:
+        """The run's network, weights file, normalisation and classes."""
+        return LoadedModel(self.load_network(), self.weights_file(which), self.normalization(), self.classes())
+
+    def summary_row(self) -> dict[str, Any]:
+        """The figures the runs table shows; an unreadable summary reads as incomplete."""
+        try:
+            summary = self.read_summary()
+        except RunFolderError:
+            summary = {"status": "incomplete"}
+        return {"path": self.path, "name": self.name, **summary}
+
+
+def list_runs(base: Path) -> list[dict[str, Any]]:
+    """Every run folder under `base`, newest first, with its summary (for the runs table)."""
+    if not base.is_dir():
+        return []
+    folders = sorted((p for p in base.iterdir() if p.is_dir()), reverse=True)
+    return [RunFolder(folder).summary_row() for folder in folders]
+
+
+def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
+    return RunFolder(run_dir).read_metrics()
+
+
+def normalization_dict(normalization) -> dict[str, Any] | None:
+    return asdict(normalization) if normalization is not None else None

@@ -1,0 +1,114 @@
+"""The Train tab's settings, generated from core's TRAINING_OPTIONS.
+
+One group box per option group, one generated field per option (the catalogue forms'
+editors, compact: help in the tooltip), and the chosen schedule's own parameters in a
+form that follows the schedule choice. Nothing here knows an option by hand but the
+device, whose editor lists this machine's devices by name.
+"""
+from __future__ import annotations
+
+from PyQt5 import QtCore, QtWidgets
+
+from pytorchgui.core.errors import TrainingError
+from pytorchgui.core.options import OPTION_GROUPS, TrainingConfig, schedule_catalog, training_options
+from pytorchgui.core.training import available_devices
+from pytorchgui.gui.forms import ParameterField, ParameterForm
+
+
+class TrainingOptionsForm(QtWidgets.QWidget):
+    """Every training option as an editor; `config()` reads them, `apply()` writes them."""
+
+    changed = QtCore.pyqtSignal()
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.fields: dict[str, ParameterField] = {}
+        self.boxes: list[QtWidgets.QGroupBox] = []
+        for group in OPTION_GROUPS:
+            box = QtWidgets.QGroupBox(group)
+            form = QtWidgets.QFormLayout(box)
+            form.setFieldGrowthPolicy(QtWidgets.QFormLayout.AllNonFixedFieldsGrow)
+            for option in training_options():
+                if option.group != group:
+                    continue
+                form.addRow(option.label, self._field(option))
+                if option.name == "lr_schedule":  # the chosen schedule's parameters, under it
+                    self.schedule_box = QtWidgets.QWidget()
+                    QtWidgets.QVBoxLayout(self.schedule_box).setContentsMargins(16, 0, 0, 0)
+                    form.addRow(self.schedule_box)
+            layout.addWidget(box)
+            self.boxes.append(box)
+        self.device_combo = self._device_combo()
+        self.schedule_form: ParameterForm | None = None
+        self.fields["lr_schedule"].editor.currentIndexChanged.connect(lambda: self._show_schedule({}))
+        self._show_schedule({})
+
+    def _field(self, option) -> QtWidgets.QWidget:
+        field = ParameterField(option.spec, "", compact=True)
+        field.setObjectName(f"option_{option.name}")
+        field.set_value(option.spec.default)
+        if option.off is not None and hasattr(field.editor, "setSpecialValueText"):
+            field.editor.setSpecialValueText("off")
+        field.changed.connect(self.changed)
+        self.fields[option.name] = field
+        return field
+
+    def _device_combo(self) -> QtWidgets.QComboBox:
+        """The device's editor: this machine's devices by name, in place of a text field."""
+        field = self.fields["device"]
+        combo = QtWidgets.QComboBox()
+        combo.setObjectName("deviceCombo")
+        for device, label in available_devices():
+            combo.addItem(label, device)
+        combo.currentIndexChanged.connect(self.changed)
+        field.editor.hide()
+        field.layout().itemAt(0).layout().insertWidget(0, combo, 1)
+        return combo
+
+    def _show_schedule(self, values: dict) -> None:
+        if self.schedule_form is not None:
+            self.schedule_form.deleteLater()
+            self.schedule_form = None
+        schedule = schedule_catalog().get(self.fields["lr_schedule"].editor.currentData())
+        self.schedule_box.setVisible(schedule is not None)
+        if schedule is not None:
+            self.schedule_form = ParameterForm(schedule.entry, values, compact=True)
+            self.schedule_form.setObjectName("scheduleForm")
+            self.schedule_form.values_changed.connect(self.changed)
+            self.schedule_box.layout().addWidget(self.schedule_form)
+        self.changed.emit()
+
+    # -- values ------------------------------------------------------------------------
+    def config(self) -> TrainingConfig:
+        """The settings as a checked TrainingConfig (TrainingError naming a refused field)."""
+        values = {}
+        for option in training_options():
+            value, reason = self.fields[option.name].check()
+            if reason and option.name != "device":
+                raise TrainingError(f"{option.label}: {reason}")
+            values[option.name] = value
+        values["device"] = self.device_combo.currentData()
+        if self.schedule_form is not None:
+            errors = self.schedule_form.errors()
+            if errors:
+                name, reason = next(iter(errors.items()))
+                raise TrainingError(f"schedule parameter {name}: {reason}")
+            values["schedule_parameters"] = self.schedule_form.values()
+        config = TrainingConfig(**values)
+        config.check()
+        return config
+
+    def apply(self, config: TrainingConfig) -> None:
+        for name, field in self.fields.items():
+            if name != "device":
+                field.set_value(getattr(config, name))
+        index = self.device_combo.findData(config.device)
+        self.device_combo.setCurrentIndex(max(index, 0))
+        self._show_schedule(config.schedule_parameters)
+
+    def set_locked(self, locked: bool) -> None:
+        """While a run trains, its settings cannot change under it."""
+        for box in self.boxes:
+            box.setEnabled(not locked)
