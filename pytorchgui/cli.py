@@ -216,8 +216,7 @@ def _trained_model(arguments):
     normalization = classes = None
     config_file = getattr(arguments, "normalization", None) or arguments.weights.parent / RunFolder.CONFIG
     if config_file.is_file():
-        run = RunFolder(config_file.parent)
-        run.CONFIG = config_file.name
+        run = RunFolder(config_file.parent, config_file=config_file)
         normalization, classes = run.normalization(), run.classes()
     return LoadedModel(network_format.load(arguments.network), arguments.weights, normalization, classes)
 

@@ -34,6 +34,8 @@ _OPTIONS = {  # kind -> the options its spec may carry
     "builtin": ("samples",), "folder": ("size", "channels"), "csv": ("target", "task", "text"), "tensor": (),
     **{kind: ("download",) for kind in TORCHVISION_KINDS},
 }
+_FIELD_OPTIONS = {"samples": "samples", "download": "download", "size": "size", "channels": "channels",
+                  "target": "target", "task": "task", "text_columns": "text"}
 _SHORT_SIZE = re.compile(r"^(.*):(\d+)[xX](\d+)$")
 
 
@@ -57,6 +59,11 @@ class DataSource:
             raise DatasetError(f"unknown data source kind {self.kind!r}; use one of {', '.join(KINDS)}")
         if self.kind != "builtin" and not self.path:
             raise DatasetError(f"a {self.kind} source needs a path")
+        for field in dataclasses.fields(self):
+            option = _FIELD_OPTIONS.get(field.name)
+            if option and getattr(self, field.name) != field.default and option not in _OPTIONS[self.kind]:
+                raise DatasetError(f"a {self.kind} source takes no option {option!r} (its options: "
+                                   f"{', '.join(_OPTIONS[self.kind]) or 'none'})")
         if self.samples is not None and self.samples < 1:
             raise DatasetError(f"the sample count must be at least 1, not {self.samples}")
         if self.channels not in (None, 1, 3):

@@ -89,8 +89,11 @@ class RunFolder:
     BEST_WEIGHTS = "best_weights.pt"
     SUMMARY = "summary.json"
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, config_file: str | os.PathLike | None = None):
+        """`config_file`: where the run's config is, when it is not the folder's config.json
+        (a config kept beside a weights file under another name)."""
         self.path = Path(path)
+        self.config_file = Path(config_file) if config_file is not None else self.path / self.CONFIG
 
     def __repr__(self) -> str:
         return f"RunFolder({str(self.path)!r})"
@@ -138,7 +141,7 @@ class RunFolder:
         except OSError as error:
             raise RunFolderError(f"cannot create the run folder {self.path}: {error.strerror or error}") from None
         network_format.save(network, self.file(self.NETWORK))
-        atomic_write_text(self.file(self.CONFIG), json.dumps(config, indent=2))
+        atomic_write_text(self.config_file, json.dumps(config, indent=2))
 
     def write_epoch(self, checkpoint: dict[str, Any], improved: bool, history: list[dict[str, Any]]) -> None:
         """After an epoch: the checkpoint, the last (and maybe best) weights, the metrics."""
@@ -165,8 +168,8 @@ class RunFolder:
         atomic_write_text(self.file(self.SUMMARY), json.dumps(summary, indent=2))
 
     # -- reading -------------------------------------------------------------------------
-    def _read_json(self, name: str) -> dict[str, Any]:
-        path = self.file(name)
+    @staticmethod
+    def _read_json(path: Path) -> dict[str, Any]:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -178,10 +181,10 @@ class RunFolder:
         return data
 
     def read_config(self) -> dict[str, Any]:
-        return self._read_json(self.CONFIG)
+        return self._read_json(self.config_file)
 
     def read_summary(self) -> dict[str, Any]:
-        return self._read_json(self.SUMMARY)
+        return self._read_json(self.file(self.SUMMARY))
 
     def read_metrics(self) -> list[dict[str, Any]]:
         """The metrics rows; [] when the run has none yet."""
@@ -206,17 +209,17 @@ class RunFolder:
             normalization = Normalization(mean=[float(v) for v in values["mean"]],
                                           std=[float(v) for v in values["std"]])
         except (TypeError, KeyError, ValueError):
-            raise RunFolderError(f"{self.file(self.CONFIG)} is damaged: its normalization needs a mean and a std, "
+            raise RunFolderError(f"{self.config_file} is damaged: its normalization needs a mean and a std, "
                                  "lists of numbers") from None
         if len(normalization.mean) != len(normalization.std) or not all(v > 0 for v in normalization.std):
-            raise RunFolderError(f"{self.file(self.CONFIG)} is damaged: its normalization needs as many positive "
+            raise RunFolderError(f"{self.config_file} is damaged: its normalization needs as many positive "
                                  "std values as mean values")
         return normalization
 
     def classes(self) -> list[str] | None:
         classes = self.read_config().get("classes")
         if classes is not None and not (isinstance(classes, list) and all(isinstance(c, str) for c in classes)):
-            raise RunFolderError(f"{self.file(self.CONFIG)} is damaged: classes must be a list of names")
+            raise RunFolderError(f"{self.config_file} is damaged: classes must be a list of names")
         return classes
 
     def load_network(self):

@@ -386,7 +386,7 @@ class Trainer:
         if self.folder is None:
             return
         self.folder.write_start(self.network, {
-            "training": self.config.to_dict(),
+            "training": self.config.replace(schedule_parameters=self.config.schedule_values()).to_dict(),
             "train_set": self.train_set.name,
             "train_source": describe_source(self.train_set),
             "validation_set": self.validation_set.name if self.validation_set is not None else None,

@@ -245,3 +245,34 @@ def test_a_folder_larger_than_memory_trains_streamed_and_evaluates(tmp_path):
     assert measured.samples == 48 and measured.confusion.sum() == 48
     with pytest.raises(datasets.DatasetError, match="cannot be split"):
         data.split(10)
+
+
+@pytest.mark.parametrize("max_iter", [1, 3])
+def test_lbfgs_evaluates_once_per_closure_call_and_clips_each_evaluation(shapes, monkeypatch, max_iter):
+    """LBFGS asks for the loss through its closure; the trainer adds no forward/backward of
+    its own, and clipping happens inside the closure, on the gradients LBFGS then uses."""
+    train, _ = shapes
+    small = train.subset(torch.arange(640), "first 640")
+    network = lenet()
+    network.set_optimizer("LBFGS", {"lr": 0.1, "max_iter": max_iter})
+    forwards, clips, closure_calls = [], [], []
+    original_step, original_clip = torch.optim.LBFGS.step, torch.nn.utils.clip_grad_norm_
+
+    def counting_step(self, closure):
+        def counted():
+            closure_calls.append(1)
+            return closure()
+        return original_step(self, counted)
+
+    monkeypatch.setattr(torch.optim.LBFGS, "step", counting_step)
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_",
+                        lambda *args, **kwargs: (clips.append(1), original_clip(*args, **kwargs))[1])
+    handle = torch.nn.modules.module.register_module_forward_hook(
+        lambda module, inputs, output: forwards.append(1) if isinstance(module, torch.nn.Conv2d)
+        and module.in_channels == 1 and inputs[0].device.type != "meta" else None)  # not the shape check
+    try:
+        Trainer(network, small, TrainingConfig(epochs=1, batch_size=64, gradient_clip=1.0)).run()
+    finally:
+        handle.remove()
+    assert len(forwards) == len(closure_calls) == len(clips)
+    assert len(closure_calls) == 10 if max_iter == 1 else len(closure_calls) > 10

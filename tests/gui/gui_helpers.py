@@ -1,7 +1,18 @@
 """Helpers for driving the real widgets in the GUI tests."""
-from PyQt5 import QtWidgets
+from PyQt5 import QtCore, QtWidgets
 
 from pytorchgui.gui.forms import FunctionDialog
+
+
+def open_data(qtbot, data_tab, source: str, mode: str = "train") -> bool:
+    """Choose `source` in the Data tab, mark it training or test, press Open; True if a
+    dataset was added."""
+    data_tab.source_combo.setCurrentText(source)
+    (data_tab.train_radio if mode == "train" else data_tab.test_radio).setChecked(True)
+    before = len(data_tab.workspace.datasets)
+    qtbot.mouseClick(data_tab.open_button, QtCore.Qt.LeftButton)
+    qtbot.waitUntil(lambda: data_tab.loading is None, timeout=20000)
+    return len(data_tab.workspace.datasets) > before
 
 
 def settle(qtbot, tab):

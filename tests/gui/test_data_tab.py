@@ -2,17 +2,8 @@
 import pytest
 from PyQt5 import QtCore, QtWidgets
 
-from gui_helpers import error_boxes
+from gui_helpers import error_boxes, open_data
 from tests.data_writers import write_cifar10, write_csv, write_image_folder, write_mnist, write_tensor_files
-
-
-def open_with(qtbot, tab, source, mode="train"):
-    tab.source_combo.setCurrentText(source)
-    (tab.train_radio if mode == "train" else tab.test_radio).setChecked(True)
-    before = len(tab.workspace.datasets)
-    qtbot.mouseClick(tab.open_button, QtCore.Qt.LeftButton)
-    qtbot.waitUntil(lambda: tab.loading is None, timeout=20000)
-    return len(tab.workspace.datasets) > before
 
 
 def table_row(tab, row):
@@ -28,8 +19,8 @@ def data_tab(window):
 def test_import_mnist_train_and_test_sets(qtbot, data_tab, tmp_path):
     write_mnist(tmp_path)
     data_tab.root_field.set_path(str(tmp_path))
-    assert open_with(qtbot, data_tab, "MNIST", "train")
-    assert open_with(qtbot, data_tab, "MNIST", "test")
+    assert open_data(qtbot, data_tab, "MNIST", "train")
+    assert open_data(qtbot, data_tab, "MNIST", "test")
     assert table_row(data_tab, 0)[:6] == ["MNIST (train)", f"torchvision MNIST at {tmp_path}", "60", "1 x 28 x 28",
                                           "10", "train"]
     assert table_row(data_tab, 1)[5] == "test" and table_row(data_tab, 1)[2] == "20"
@@ -42,29 +33,29 @@ def test_import_mnist_train_and_test_sets(qtbot, data_tab, tmp_path):
 def test_import_cifar_folder_csv_and_tensor_files(qtbot, data_tab, tmp_path):
     write_cifar10(tmp_path)
     data_tab.root_field.set_path(str(tmp_path))
-    assert open_with(qtbot, data_tab, "CIFAR10")
+    assert open_data(qtbot, data_tab, "CIFAR10")
     assert table_row(data_tab, 0)[2:5] == ["50", "3 x 32 x 32", "10"]
     write_image_folder(tmp_path / "pets")
     data_tab.folder_field.set_path(str(tmp_path / "pets"))
     data_tab.resize_edit.setText("16, 16")
     data_tab.channels_combo.setCurrentText("1 (grayscale)")
-    assert open_with(qtbot, data_tab, "Image folder")
+    assert open_data(qtbot, data_tab, "Image folder")
     assert table_row(data_tab, 1)[2:5] == ["8", "1 x 16 x 16", "2"]
     data_tab.csv_field.set_path(str(write_csv(tmp_path / "table.csv")))
     assert data_tab.target_combo.currentText() == "label"
-    assert open_with(qtbot, data_tab, "CSV table", "test")
+    assert open_data(qtbot, data_tab, "CSV table", "test")
     assert table_row(data_tab, 2)[2:6] == ["5", "5", "2", "test"]
     assert data_tab.preview_tabs.currentIndex() == 1 and data_tab.rows_view.rowCount() == 5
     assert data_tab.rows_view.horizontalHeaderItem(5).text() == "target"
     npz, _ = write_tensor_files(tmp_path)
     data_tab.tensor_field.set_path(str(npz))
-    assert open_with(qtbot, data_tab, "Tensor file (.npz, .pt)")
+    assert open_data(qtbot, data_tab, "Tensor file (.npz, .pt)")
     assert table_row(data_tab, 3)[2:4] == ["30", "4"]
 
 
 def test_builtin_validation_split_and_fit(qtbot, window, data_tab):
     data_tab.builtin_samples.setValue(1000)
-    assert open_with(qtbot, data_tab, "Built-in shapes")
+    assert open_data(qtbot, data_tab, "Built-in shapes")
     data_tab.table.selectRow(0)
     data_tab.validation_spin.setValue(10)
     assert table_row(data_tab, 0)[5] == "train (10% validation)"
@@ -88,7 +79,7 @@ def test_bad_input_shows_a_dialog_and_keeps_the_data(qtbot, data_tab, tmp_path, 
     import torch
 
     data_tab.builtin_samples.setValue(200)
-    assert open_with(qtbot, data_tab, "Built-in shapes")
+    assert open_data(qtbot, data_tab, "Built-in shapes")
     if case == "missing folder":
         data_tab.folder_field.set_path(str(tmp_path / "nowhere"))
         source, expected = "Image folder", "nowhere is not a folder"
@@ -120,7 +111,7 @@ def test_bad_input_shows_a_dialog_and_keeps_the_data(qtbot, data_tab, tmp_path, 
         torch.save({"x": Exploit(), "y": torch.zeros(1)}, tmp_path / "evil.pt")
         data_tab.tensor_field.set_path(str(tmp_path / "evil.pt"))
         source, expected = "Tensor file (.npz, .pt)", "holds code or objects other than tensors"
-    assert not open_with(qtbot, data_tab, source)
+    assert not open_data(qtbot, data_tab, source)
     [box] = error_boxes(data_tab)
     assert expected in box.text() and "The data imported before is unchanged" in box.text()
     assert [d.name for d in data_tab.workspace.datasets] == ["Shapes (train)"]

@@ -80,6 +80,23 @@ def test_drawing_pad_predicts_as_the_user_draws(qtbot, trained):
     assert pad.array().max() == 0
 
 
+def test_try_it_follows_a_new_training_run_and_the_weights_choice(qtbot, window, trained):
+    tab = trained
+    tab.predict_drawing()
+    first = tab.trained
+    assert first is not None and first.model is window.workspace.last_result.model
+    train_tab = window.train_tab
+    train_tab.epochs_spin.setValue(1)
+    with qtbot.waitSignal(train_tab.training_finished, timeout=60000):
+        train_tab.start()
+    tab.predict_drawing()  # without pressing Launch test
+    assert tab.trained is not first and tab.trained.model is window.workspace.last_result.model
+    tab.weights_combo.setCurrentIndex(tab.weights_combo.count() - 1)  # the oldest run's best weights
+    assert tab.trained is None
+    tab.predict_drawing()
+    assert tab.trained.model is not window.workspace.last_result.model and "Prediction:" in tab.prediction_label.text()
+
+
 def test_problems_show_dialogs(qtbot, window):
     tab = window.evaluation_tab
     assert tab.launch() is None

@@ -4,7 +4,7 @@ import time
 import pytest
 from PyQt5 import QtCore, QtWidgets
 
-from gui_helpers import error_boxes
+from gui_helpers import error_boxes, open_data
 from pytorchgui import paths
 from pytorchgui.core.data_source import builtin_pair
 
@@ -52,6 +52,9 @@ def test_stop_mid_epoch_and_window_stays_responsive(qtbot, window, train_tab):
     train_tab.epochs_spin.setValue(50)
     assert train_tab.start()
     qtbot.waitUntil(lambda: len(train_tab.batch_losses) >= 3, timeout=30000)
+    # the run's settings are locked while it trains, and the progress reads the run's own config
+    assert not train_tab.epochs_spin.isEnabled() and not train_tab.options.fields["seed"].editor.isEnabled()
+    assert "/50" in train_tab.progress.format() or "of 50" in train_tab.progress.format()
     # the GUI thread keeps serving events while training runs: switch tabs, edit the network
     window.tabs.setCurrentIndex(1)
     window.document.apply("move", lambda: window.network_tab.network.move_node("conv1", (3.0, 3.0)))
@@ -60,6 +63,7 @@ def test_stop_mid_epoch_and_window_stays_responsive(qtbot, window, train_tab):
     wait_done(qtbot, train_tab)
     assert time.perf_counter() - started < 5
     assert train_tab.result.status == "stopped" and train_tab.result.epochs_done < 50
+    assert train_tab.epochs_spin.isEnabled()
 
 
 def test_pause_and_resume(qtbot, train_tab):
@@ -161,3 +165,70 @@ def _error(function):
     except PyTorchGUIError as error:
         return str(error)
     return ""
+
+
+def _cluster_data(command: str):
+    """The datasets and config the cluster command's `pytorchgui train` would load."""
+    import shlex
+
+    from pytorchgui.cli import _parser
+    from pytorchgui.core.data_source import load_spec
+    from pytorchgui.core.options import config_from_arguments
+
+    argv = shlex.split(command)
+    arguments = _parser().parse_args(argv[argv.index("train"):])
+    return load_spec(arguments.data), arguments, config_from_arguments(arguments)
+
+
+def _same_data(loaded, imported):
+    return (loaded.sample_shape == imported.sample_shape and loaded.classes == imported.classes
+            and loaded.is_classification == imported.is_classification and len(loaded) == len(imported))
+
+
+def test_cluster_command_reloads_the_data_and_settings_of_the_tab(qtbot, window, tmp_path, monkeypatch):
+    from tests.data_writers import write_csv, write_image_folder
+
+    data_tab, train_tab = window.data_tab, window.train_tab
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "net.json"), ""))
+    window.save_file_as()
+    data_tab.folder_field.set_path(str(write_image_folder(tmp_path / "digits", per_class=5, mode="L")))
+    assert open_data(qtbot, data_tab, "Image folder")  # channels: automatic, so 1 for grayscale images
+    data_tab.csv_field.set_path(str(write_csv(tmp_path / "table.csv")))
+    data_tab.target_combo.setCurrentText("weight")  # numbers, taken as classes by the user's choice
+    data_tab.task_combo.setCurrentText("classification")
+    assert open_data(qtbot, data_tab, "CSV table")
+    train_tab.options.fields["workers"].editor.setValue(2)
+    train_tab.options.fields["crop_padding"].editor.setValue(3)
+    train_tab.options.fields["horizontal_flip"].editor.setChecked(True)
+    for entry in window.workspace.datasets:
+        train_tab.train_combo.setCurrentIndex(train_tab.train_combo.findData(entry))
+        train_tab.validation_combo.setCurrentIndex(0)
+        loaded, arguments, config = _cluster_data(train_tab.cluster_command())
+        assert _same_data(loaded, entry.dataset), arguments.data
+        assert (config.workers, config.crop_padding, config.horizontal_flip) == (2, 3, True)
+    gray, table = (entry.dataset for entry in window.workspace.datasets)
+    assert gray.sample_shape[0] == 1 and table.is_classification and table.classes == ["10", "20", "30", "40", "50"]
+
+
+def test_streamed_folder_gives_a_cluster_command_and_refuses_a_split(qtbot, window, tmp_path, monkeypatch):
+    import functools
+
+    from pytorchgui.core import datasets
+    from tests.data_writers import write_image_folder
+
+    monkeypatch.setattr(datasets, "load_image_folder", functools.partial(datasets.load_image_folder, memory_limit=100))
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "net.json"), ""))
+    window.save_file_as()
+    data_tab, train_tab = window.data_tab, window.train_tab
+    data_tab.folder_field.set_path(str(write_image_folder(tmp_path / "photos", size=(28, 28))))
+    assert open_data(qtbot, data_tab, "Image folder")
+    [entry] = window.workspace.datasets
+    assert isinstance(entry.dataset, datasets.StreamingImageFolder)
+    loaded, _, _ = _cluster_data(train_tab.cluster_command())
+    assert loaded.sample_shape == entry.dataset.sample_shape and loaded.classes == entry.dataset.classes
+    window.workspace.set_split(entry, 25, 0)
+    train_tab.validation_combo.setCurrentIndex(train_tab.validation_combo.findData("split"))
+    assert not train_tab.start()
+    [box] = error_boxes(train_tab)
+    assert "is streamed from disk and cannot be split" in box.text() and "Cannot start training" in box.windowTitle()
+    box.close()
