@@ -90,6 +90,51 @@ def test_save_is_atomic(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["net.json"]
 
 
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+def test_save_keeps_the_permissions_of_the_file_it_replaces(tmp_path):
+    network = network_format.load(paths.example_networks_dir() / "lenet5.json")
+    shared = tmp_path / "shared.json"
+    shared.write_text("{}")
+    shared.chmod(0o664)
+    network_format.save(network, shared)
+    assert shared.stat().st_mode & 0o777 == 0o664
+    previous = os.umask(0o022)
+    try:
+        fresh = tmp_path / "fresh.json"
+        export_target = tmp_path / "net.py"
+        network_format.save(network, fresh)
+        from pytorchgui.core.export import export
+
+        export(network, "python", export_target)
+    finally:
+        os.umask(previous)
+    assert fresh.stat().st_mode & 0o777 == 0o644 and export_target.stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.skipif(os.name != "posix", reason="kills a writer with SIGKILL")
+def test_leftovers_of_a_killed_save_are_removed_by_the_next_save(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    target = tmp_path / "net.json"
+    writer = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\n"
+        "from pytorchgui.core.atomic import atomic_write\n"
+        "def slow(stream):\n"
+        "    stream.write(b'half'); stream.flush(); print('writing', flush=True); time.sleep(60)\n"
+        f"atomic_write({str(target)!r}, slow)\n")], stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline().strip() == "writing"
+    writer.send_signal(signal.SIGKILL)
+    writer.wait()
+    leftovers = list(tmp_path.glob(".net.json.*.tmp"))
+    assert len(leftovers) == 1 and not target.exists()
+    (tmp_path / ".net.json.abc_12xy.tmp").write_text("left by the first version")
+    (tmp_path / ".other.json.99999999.abc.tmp").write_text("another file's")
+    network_format.save(network_format.load(paths.example_networks_dir() / "lenet5.json"), target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.json.99999999.abc.tmp", "net.json"]
+
+
 @pytest.mark.parametrize(
     "document, message",
     [
