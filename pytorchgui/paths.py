@@ -53,7 +53,6 @@ def _user_dir(kind: str) -> Path:
             {
                 "config": dirs.user_config_dir,
                 "data": dirs.user_data_dir,
-                "cache": dirs.user_cache_dir,
                 "log": dirs.user_log_dir,
             }[kind]
         )
@@ -69,11 +68,6 @@ def config_dir() -> Path:
 def data_dir() -> Path:
     """Autosaves and the run history."""
     return _user_dir("data")
-
-
-def cache_dir() -> Path:
-    """Downloaded datasets and other things that can be made again."""
-    return _user_dir("cache")
 
 
 def log_dir() -> Path:

@@ -12,6 +12,7 @@ gone.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import sys
@@ -64,11 +65,10 @@ def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
     removed = []
     for temporary in path.parent.glob(f".{_glob_escape(path.name)}.*.tmp"):
         if _writer_is_gone(temporary, path):
-            try:
+            # gone already, or not ours to remove: the save itself must not fail for it
+            with contextlib.suppress(OSError):
                 temporary.unlink()
                 removed.append(temporary)
-            except OSError:
-                pass  # gone already, or not ours to remove: the save itself must not fail for it
     return removed
 
 

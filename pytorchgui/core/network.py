@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable
 
 import networkx as nx
 
-from pytorchgui.core.catalog import AUTO, Catalog, CatalogEntry, default_catalog
+from pytorchgui.core.catalog import Catalog, CatalogEntry, default_catalog
 from pytorchgui.core.errors import GraphError, NetworkError, ParameterError, PyTorchGUIError
 
 INPUT_DTYPES = ("float32", "float64", "bfloat16", "float16", "int64")
@@ -473,6 +473,3 @@ class Network:
         """Topology and parameter problems (shape problems come from infer_shapes)."""
         return self.topology_problems() + self.parameter_problems()
 
-    def auto_parameters(self, name: str) -> list[str]:
-        """The parameters of a node that are 'auto' (filled from its input shape)."""
-        return [key for key, value in self.node(name).parameters.items() if value == AUTO]

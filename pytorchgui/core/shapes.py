@@ -197,24 +197,15 @@ def infer_shapes(network: Network, input_shape: list[int] | None = None, input_d
         entry = network.entry(name)
         label = f"{entry.name} '{name}'"
         result = NodeShape(name)
-        if name in first:
-            inputs = [network_input]
-        elif entry.name.startswith("MaxUnpool"):
-            sources = maxunpool_sources(network, name)
-            if sources is None:
-                result.error = (f"{label} takes the tensor to unpool and the "
-                                f"{entry.name.replace('MaxUnpool', 'MaxPool')} node whose indices it uses")
-                problems.append(Problem(result.error, name))
-                report.nodes[name] = result
-                continue
-            if sources[0] not in values_of or sources[1] not in indices_of:
-                continue
-            inputs = [values_of[sources[0]], indices_of[sources[1]]]
-        else:
-            sources = input_map[name]
-            if not sources or any(source not in values_of for source in sources):
-                continue  # an earlier node failed, or the topology problem is reported
-            inputs = [values_of[source] for source in sources]
+        inputs = _node_inputs(network, name, network_input if name in first else None, input_map, values_of,
+                              indices_of)
+        if isinstance(inputs, str):  # the node is wired so that it cannot run
+            result.error = inputs
+            problems.append(Problem(inputs, name))
+            report.nodes[name] = result
+            continue
+        if inputs is None:
+            continue  # an earlier node failed, or the topology problem is reported
         # Only nodes whose inputs are known are reported: one after a failing node has
         # neither a shape nor a parameter count yet, and says so ("?") in the summaries.
         report.nodes[name] = result
@@ -245,6 +236,26 @@ def infer_shapes(network: Network, input_shape: list[int] | None = None, input_d
             result.error = message
             problems.append(Problem(message, name))
     return report
+
+
+def _node_inputs(network: Network, name: str, network_input, input_map, values_of, indices_of):
+    """The meta tensors that flow into node `name` (`network_input` if it is a first layer):
+    a list, None while one of its sources has no value, or the message of a wiring problem."""
+    if network_input is not None:
+        return [network_input]
+    entry = network.entry(name)
+    if entry.name.startswith("MaxUnpool"):
+        sources = maxunpool_sources(network, name)
+        if sources is None:
+            return (f"{entry.name} '{name}' takes the tensor to unpool and the "
+                    f"{entry.name.replace('MaxUnpool', 'MaxPool')} node whose indices it uses")
+        if sources[0] not in values_of or sources[1] not in indices_of:
+            return None
+        return [values_of[sources[0]], indices_of[sources[1]]]
+    sources = input_map[name]
+    if not sources or any(source not in values_of for source in sources):
+        return None
+    return [values_of[source] for source in sources]
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import pyqtgraph
 from PyQt5 import QtCore, QtWidgets
 
 from pytorchgui.core import datasets
-from pytorchgui.core.data_source import DataSource
+from pytorchgui.core.data_source import TASKS, TEXT_COLUMNS, DataSource
 from pytorchgui.core.datasets import DatasetError, TensorDataset, describe_bytes
 from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.core.workspace import DatasetEntry, Workspace
@@ -77,6 +77,12 @@ class DataTab(QtWidgets.QWidget):
     def _build(self) -> None:
         controls = QtWidgets.QWidget()
         column = QtWidgets.QVBoxLayout(controls)
+        column.addWidget(self._build_import_box())
+        column.addWidget(self._build_selected_box())
+        column.addStretch(1)
+        controls_beside(self, controls, self._build_table_and_preview(), 380)
+
+    def _build_import_box(self) -> QtWidgets.QGroupBox:
         box = QtWidgets.QGroupBox("Import")
         form = QtWidgets.QFormLayout(box)
         self.source_combo = QtWidgets.QComboBox()
@@ -86,6 +92,24 @@ class DataTab(QtWidgets.QWidget):
         form.addRow("Source", self.source_combo)
         self.options = QtWidgets.QStackedWidget()
         form.addRow(self.options)
+        self._build_source_pages()
+        mode_row = QtWidgets.QHBoxLayout()
+        self.train_radio = QtWidgets.QRadioButton("Training set")
+        self.train_radio.setObjectName("trainRadio")
+        self.train_radio.setChecked(True)
+        self.test_radio = QtWidgets.QRadioButton("Test set")
+        self.test_radio.setObjectName("testRadio")
+        mode_row.addWidget(self.train_radio)
+        mode_row.addWidget(self.test_radio)
+        form.addRow(mode_row)
+        self.open_button = QtWidgets.QPushButton("Open data")
+        self.open_button.setObjectName("openDataButton")
+        self.open_button.clicked.connect(self.open_data)
+        form.addRow(self.open_button)
+        return box
+
+    def _build_source_pages(self) -> None:
+        """One page of options per source, in the order of SOURCES."""
         self.builtin_samples = QtWidgets.QSpinBox()
         self.builtin_samples.setRange(100, 200000)
         self.builtin_samples.setValue(12000)
@@ -111,29 +135,16 @@ class DataTab(QtWidgets.QWidget):
         self.target_combo = QtWidgets.QComboBox()
         self.target_combo.setObjectName("targetCombo")
         self.task_combo = QtWidgets.QComboBox()
-        self.task_combo.addItems(["auto", "classification", "regression"])
+        self.task_combo.addItems(list(TASKS))
         self.text_combo = QtWidgets.QComboBox()
-        self.text_combo.addItems(["one-hot", "reject"])
+        self.text_combo.addItems(list(TEXT_COLUMNS))
         self._add_page([("File", self.csv_field), ("Target column", self.target_combo), ("Task", self.task_combo),
                         ("Text columns", self.text_combo)])
         self.tensor_field = PathField("data.npz or data.pt (x, y)", False,
                                       "Tensor files (*.npz *.pt *.pth);;All files (*)", object_name="tensorEdit")
         self._add_page([("File", self.tensor_field)])
-        mode_row = QtWidgets.QHBoxLayout()
-        self.train_radio = QtWidgets.QRadioButton("Training set")
-        self.train_radio.setObjectName("trainRadio")
-        self.train_radio.setChecked(True)
-        self.test_radio = QtWidgets.QRadioButton("Test set")
-        self.test_radio.setObjectName("testRadio")
-        mode_row.addWidget(self.train_radio)
-        mode_row.addWidget(self.test_radio)
-        form.addRow(mode_row)
-        self.open_button = QtWidgets.QPushButton("Open data")
-        self.open_button.setObjectName("openDataButton")
-        self.open_button.clicked.connect(self.open_data)
-        form.addRow(self.open_button)
-        column.addWidget(box)
 
+    def _build_selected_box(self) -> QtWidgets.QGroupBox:
         selected = QtWidgets.QGroupBox("Selected set")
         form = QtWidgets.QFormLayout(selected)
         self.validation_spin = QtWidgets.QDoubleSpinBox()
@@ -167,9 +178,9 @@ class DataTab(QtWidgets.QWidget):
         self.stats_label.setObjectName("statsLabel")
         self.stats_label.setWordWrap(True)
         form.addRow(self.stats_label)
-        column.addWidget(selected)
-        column.addStretch(1)
+        return selected
 
+    def _build_table_and_preview(self) -> QtWidgets.QSplitter:
         self.table = read_only_table(["Name", "Source", "Samples", "Sample shape", "Classes", "Mode",
                                       "Size in memory"], "dataTable", stretch=1)
         self.table.setSelectionMode(QtWidgets.QAbstractItemView.SingleSelection)
@@ -190,7 +201,7 @@ class DataTab(QtWidgets.QWidget):
         right.addWidget(self.table)
         right.addWidget(self.preview_tabs)
         right.setSizes([220, 600])
-        controls_beside(self, controls, right, 380)
+        return right
 
     def _add_page(self, rows) -> None:
         page = QtWidgets.QWidget()

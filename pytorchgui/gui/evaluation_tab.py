@@ -126,6 +126,16 @@ class EvaluationTab(QtWidgets.QWidget):
 
     # -- layout ------------------------------------------------------------------------
     def _build(self) -> None:
+        self.result_tabs = QtWidgets.QTabWidget()
+        self.result_tabs.addTab(self._build_matrix(), "Confusion matrix")
+        self.result_tabs.addTab(self._build_report(), "Per-class report")
+        self.result_tabs.addTab(self._build_gallery(), "Misclassified")
+        self.result_tabs.addTab(self._build_try_it(), "Try it")
+        layout = QtWidgets.QHBoxLayout(self)
+        layout.addWidget(self._build_controls())
+        layout.addWidget(self.result_tabs, 1)
+
+    def _build_controls(self) -> QtWidgets.QWidget:
         controls = QtWidgets.QWidget()
         form = QtWidgets.QFormLayout(controls)
         self.dataset_combo = QtWidgets.QComboBox()
@@ -174,7 +184,9 @@ class EvaluationTab(QtWidgets.QWidget):
         form.addRow(self.summary_label)
         controls.setMinimumWidth(330)
         controls.setMaximumWidth(400)
+        return controls
 
+    def _build_matrix(self) -> pyqtgraph.PlotWidget:
         self.matrix_plot = pyqtgraph.PlotWidget(title="Confusion matrix (rows: true class, colour: share of the row)")
         self.matrix_plot.setObjectName("confusionPlot")
         self.matrix_plot.setBackground("w")
@@ -187,8 +199,13 @@ class EvaluationTab(QtWidgets.QWidget):
         self.matrix_plot.addItem(self.matrix_image)
         self.matrix_texts: list[pyqtgraph.TextItem] = []
         self.matrix_plot.scene().sigMouseClicked.connect(self._matrix_clicked)
+        return self.matrix_plot
+
+    def _build_report(self) -> QtWidgets.QWidget:
         self.report_table = read_only_table(["Class", "Precision", "Recall", "F1", "Support"], "reportTable")
-        report_box = with_button(self.report_table, "Export report…", "exportReportButton", self.export_report)
+        return with_button(self.report_table, "Export report…", "exportReportButton", self.export_report)
+
+    def _build_gallery(self) -> QtWidgets.QWidget:
         self.gallery_title = QtWidgets.QLabel("The most confident mistakes")
         self.gallery = ImageGrid(columns=4, object_name="errorGallery")  # two-line captions: 4 fit
         gallery_box = QtWidgets.QWidget()
@@ -196,7 +213,9 @@ class EvaluationTab(QtWidgets.QWidget):
         gallery_box_layout.setContentsMargins(0, 0, 0, 0)
         gallery_box_layout.addWidget(self.gallery_title)
         gallery_box_layout.addWidget(self.gallery, 1)
+        return gallery_box
 
+    def _build_try_it(self) -> QtWidgets.QWidget:
         self.pad = DrawingPad()
         self.pad.changed.connect(lambda: self.prediction_timer.start())
         pen = QtWidgets.QRadioButton("Pen")
@@ -237,15 +256,7 @@ class EvaluationTab(QtWidgets.QWidget):
         try_layout.addWidget(self.probability_plot, 0, 2, 3, 1)
         try_layout.setColumnStretch(2, 1)
         try_layout.setRowStretch(2, 1)  # pad and its tools together at the top
-
-        self.result_tabs = QtWidgets.QTabWidget()
-        self.result_tabs.addTab(self.matrix_plot, "Confusion matrix")
-        self.result_tabs.addTab(report_box, "Per-class report")
-        self.result_tabs.addTab(gallery_box, "Misclassified")
-        self.result_tabs.addTab(try_box, "Try it")
-        layout = QtWidgets.QHBoxLayout(self)
-        layout.addWidget(controls)
-        layout.addWidget(self.result_tabs, 1)
+        return try_box
 
     def _show_network_loss(self) -> None:
         """Until the user sets another loss here, the combo shows the network's own."""

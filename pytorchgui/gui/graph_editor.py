@@ -301,11 +301,6 @@ class NetworkScene(QtWidgets.QGraphicsScene):
         finally:
             self._syncing = False
 
-    def set_report(self, report: ShapeReport | None) -> None:
-        self.report = report
-        for item in self.node_items.values():
-            item.update_from(self.network, report)
-
     def _adjust(self, edge: EdgeItem) -> None:
         edge.adjust(self.node_items[edge.source].output_point(), self.node_items[edge.target].input_point())
 

@@ -32,6 +32,14 @@ def describe_choice(choice) -> str:
     return f"{choice.type} ({shown})" if shown else choice.type
 
 
+def _button(text: str, name: str, slot: Callable, tip: str = "") -> QtWidgets.QPushButton:
+    widget = QtWidgets.QPushButton(text)
+    widget.setObjectName(name)
+    widget.clicked.connect(slot)
+    widget.setToolTip(tip)
+    return widget
+
+
 class NetworkTab(QtWidgets.QWidget):
     report_changed = QtCore.pyqtSignal(object)
 
@@ -70,6 +78,15 @@ class NetworkTab(QtWidgets.QWidget):
 
     # -- layout ----------------------------------------------------------------------
     def _build(self) -> None:
+        controls = self._build_controls()
+        right = QtWidgets.QSplitter(QtCore.Qt.Vertical)
+        right.addWidget(self._build_canvas())
+        right.addWidget(self._build_side_tabs())
+        right.setStretchFactor(0, 4)
+        right.setStretchFactor(1, 1)
+        controls_beside(self, controls, right, 300)
+
+    def _build_controls(self) -> QtWidgets.QWidget:
         controls = QtWidgets.QWidget()
         controls.setObjectName("networkControls")
         column = QtWidgets.QVBoxLayout(controls)
@@ -82,45 +99,16 @@ class NetworkTab(QtWidgets.QWidget):
             column.addWidget(box)
             return layout
 
-        def button(text: str, name: str, slot: Callable, tip: str = "") -> QtWidgets.QPushButton:
-            widget = QtWidgets.QPushButton(text)
-            widget.setObjectName(name)
-            widget.clicked.connect(slot)
-            widget.setToolTip(tip)
-            return widget
-
         layers = group("Layers")
         self.layer_combo = catalogue_combo(self.catalog.layers, "layerTypeCombo")
         layers.addWidget(self.layer_combo)
-        layers.addWidget(button("Add a layer…", "addLayerButton", self.add_layer))
+        layers.addWidget(_button("Add a layer…", "addLayerButton", self.add_layer))
         activations = group("Activation functions")
         self.activation_combo = catalogue_combo(self.catalog.activations, "activationTypeCombo")
         activations.addWidget(self.activation_combo)
-        activations.addWidget(button("Add an activation function…", "addActivationButton", self.add_activation))
+        activations.addWidget(_button("Add an activation function…", "addActivationButton", self.add_activation))
 
-        existing = group("Existing layers")
-        self.node_combo = QtWidgets.QComboBox()
-        self.node_combo.setObjectName("nodeCombo")
-        self.node_combo.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLengthWithIcon)
-        self.node_combo.setMinimumContentsLength(12)
-        existing.addWidget(self.node_combo)
-        row = QtWidgets.QHBoxLayout()
-        row.addWidget(button("Edit…", "editButton", lambda: self.edit_node(self.current_node())))
-        row.addWidget(button("Remove", "removeButton", self.remove_current))
-        existing.addLayout(row)
-        existing.addWidget(button("Set as first layer", "firstLayerButton", self.toggle_first_layer,
-                                  "The network's input goes to the first layer(s)"))
-
-        inputs = group("Input")
-        row = QtWidgets.QHBoxLayout()
-        self.input_edit = QtWidgets.QLineEdit()
-        self.input_edit.setObjectName("inputShapeEdit")
-        self.input_edit.setPlaceholderText("e.g. 1, 28, 28")
-        self.input_edit.setToolTip("Shape of one sample, without the batch: channels, height, width")
-        self.input_edit.returnPressed.connect(self.set_input_shape)
-        row.addWidget(self.input_edit)
-        row.addWidget(button("Set", "setInputButton", self.set_input_shape))
-        inputs.addLayout(row)
+        self._build_existing_and_input(group)
 
         def chooser(title: str, database: FunctionDatabase, name: str, slot: Callable):
             """Combo + "Set…" + a line saying what is set now (loss, optimizer)."""
@@ -128,7 +116,7 @@ class NetworkTab(QtWidgets.QWidget):
             combo = catalogue_combo(database, f"{name}Combo")
             row = QtWidgets.QHBoxLayout()
             row.addWidget(combo, 1)
-            row.addWidget(button("Set…", f"set{name.capitalize()}Button", slot))
+            row.addWidget(_button("Set…", f"set{name.capitalize()}Button", slot))
             layout.addLayout(row)
             label = QtWidgets.QLabel()
             label.setObjectName(f"current{name.capitalize()}Label")
@@ -141,11 +129,38 @@ class NetworkTab(QtWidgets.QWidget):
                                                              self.choose_optimizer)
 
         files = QtWidgets.QHBoxLayout()
-        files.addWidget(button("Load…", "loadButton", lambda: self.window().open_file()))
-        files.addWidget(button("Save…", "saveButton", lambda: self.window().save_file_as()))
+        files.addWidget(_button("Load…", "loadButton", lambda: self.window().open_file()))
+        files.addWidget(_button("Save…", "saveButton", lambda: self.window().save_file_as()))
         column.addLayout(files)
         column.addStretch(1)
+        return controls
 
+    def _build_existing_and_input(self, group: Callable[[str], QtWidgets.QVBoxLayout]) -> None:
+        existing = group("Existing layers")
+        self.node_combo = QtWidgets.QComboBox()
+        self.node_combo.setObjectName("nodeCombo")
+        self.node_combo.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.node_combo.setMinimumContentsLength(12)
+        existing.addWidget(self.node_combo)
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(_button("Edit…", "editButton", lambda: self.edit_node(self.current_node())))
+        row.addWidget(_button("Remove", "removeButton", self.remove_current))
+        existing.addLayout(row)
+        existing.addWidget(_button("Set as first layer", "firstLayerButton", self.toggle_first_layer,
+                                   "The network's input goes to the first layer(s)"))
+
+        inputs = group("Input")
+        row = QtWidgets.QHBoxLayout()
+        self.input_edit = QtWidgets.QLineEdit()
+        self.input_edit.setObjectName("inputShapeEdit")
+        self.input_edit.setPlaceholderText("e.g. 1, 28, 28")
+        self.input_edit.setToolTip("Shape of one sample, without the batch: channels, height, width")
+        self.input_edit.returnPressed.connect(self.set_input_shape)
+        row.addWidget(self.input_edit)
+        row.addWidget(_button("Set", "setInputButton", self.set_input_shape))
+        inputs.addLayout(row)
+
+    def _build_canvas(self) -> QtWidgets.QWidget:
         canvas = QtWidgets.QWidget()
         canvas_layout = QtWidgets.QVBoxLayout(canvas)
         canvas_layout.setContentsMargins(0, 0, 0, 0)
@@ -156,12 +171,14 @@ class NetworkTab(QtWidgets.QWidget):
         for text, name, slot in (("Fit", "fitButton", self.view.fit), ("Tidy", "tidyButton", self.tidy_layout),
                                  ("−", "zoomOutButton", lambda: self.view.zoom(1 / 1.25)),
                                  ("+", "zoomInButton", lambda: self.view.zoom(1.25))):
-            widget = button(text, name, slot)
+            widget = _button(text, name, slot)
             widget.setMaximumWidth(56)
             toolbar.addWidget(widget)
         canvas_layout.addLayout(toolbar)
         canvas_layout.addWidget(self.view, 1)
+        return canvas
 
+    def _build_side_tabs(self) -> QtWidgets.QTabWidget:
         self.problem_list = QtWidgets.QListWidget()
         self.problem_list.setObjectName("problemList")
         self.problem_list.itemActivated.connect(self._problem_activated)
@@ -172,13 +189,7 @@ class NetworkTab(QtWidgets.QWidget):
         self.side_tabs = QtWidgets.QTabWidget()
         self.side_tabs.addTab(self.problem_list, "Problems")
         self.side_tabs.addTab(summary_box, "Summary")
-
-        right = QtWidgets.QSplitter(QtCore.Qt.Vertical)
-        right.addWidget(canvas)
-        right.addWidget(self.side_tabs)
-        right.setStretchFactor(0, 4)
-        right.setStretchFactor(1, 1)
-        controls_beside(self, controls, right, 300)
+        return self.side_tabs
 
     # -- model -> view ---------------------------------------------------------------
     def _network_changed(self, event: NetworkEvent) -> None:
