@@ -49,9 +49,11 @@ def main() -> None:
     train_tab.epochs_spin.setValue(8)
     train_tab.batch_spin.setValue(64)
     train_tab.validation_combo.setCurrentIndex(train_tab.validation_combo.findText("Shapes (test)"))
-    train_tab.start()
+    assert train_tab.start(), "training did not start"
     while not train_tab.epoch_rows or train_tab.epoch_rows[-1].epoch < 5:  # mid-training
         app.processEvents()
+        if train_tab.task is None:
+            raise SystemExit(f"training ended early: {train_tab.log_view.toPlainText()[-500:]}")
     QtCore.QThread.msleep(150)
     settle(app)
     window.grab().save(str(OUT / "train_tab.png"))

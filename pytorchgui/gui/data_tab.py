@@ -22,7 +22,7 @@ from pytorchgui.gui.workers import Task, run_in_thread
 SOURCES = {"Built-in shapes": "builtin", "MNIST": "MNIST", "FashionMNIST": "FashionMNIST", "KMNIST": "KMNIST",
            "CIFAR10": "CIFAR10", "CIFAR100": "CIFAR100", "Image folder": "folder", "CSV table": "csv",
            "Tensor file (.npz, .pt)": "tensor"}
-CHANNEL_CHOICES = {"auto (1 if all images are grayscale)": None, "1 (grayscale)": 1, "3 (RGB)": 3}
+CHANNEL_CHOICES = {"auto": None, "1 (grayscale)": 1, "3 (colour)": 3}
 PREVIEW_COUNT = 32
 
 

@@ -33,7 +33,12 @@ class TrainingOptionsForm(QtWidgets.QWidget):
             for option in training_options():
                 if option.group != group:
                     continue
-                form.addRow(option.label, self._field(option))
+                if option.spec.type == "bool":  # a check box says its own label, across the row
+                    field = self._field(option)
+                    field.editor.setText(option.label)
+                    form.addRow(field)
+                else:
+                    form.addRow(option.label, self._field(option))
                 if option.name == "lr_schedule":  # the chosen schedule's parameters, under it
                     self.schedule_box = QtWidgets.QWidget()
                     QtWidgets.QVBoxLayout(self.schedule_box).setContentsMargins(16, 0, 0, 0)
@@ -51,6 +56,9 @@ class TrainingOptionsForm(QtWidgets.QWidget):
         field.set_value(option.spec.default)
         if option.off is not None and hasattr(field.editor, "setSpecialValueText"):
             field.editor.setSpecialValueText("off")
+        if isinstance(field.editor, QtWidgets.QComboBox):  # long entries must not widen the column
+            field.editor.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            field.editor.setMinimumContentsLength(8)
         field.changed.connect(self.changed)
         self.fields[option.name] = field
         return field

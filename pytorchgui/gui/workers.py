@@ -33,6 +33,10 @@ class _JobRunner(QtCore.QObject):
             self.raised.emit(error)
         else:
             self.returned.emit(result)
+        finally:
+            # end the thread's event loop with the job, so that Task.wait() returns even
+            # while the GUI thread, blocked in it, cannot handle the signal just sent
+            QtCore.QThread.currentThread().quit()
 
 
 class Task(QtCore.QObject):
@@ -71,8 +75,9 @@ class Task(QtCore.QObject):
         if events:
             self.reported.emit(events)
 
-    def wait(self) -> None:
-        self.thread.wait()
+    def wait(self, timeout_ms: int | None = None) -> bool:
+        """Block until the job has returned (True), or `timeout_ms` has passed (False)."""
+        return self.thread.wait() if timeout_ms is None else self.thread.wait(timeout_ms)
 
     def _end(self) -> None:
         self.timer.stop()

@@ -1,4 +1,5 @@
 """The Train tab: train the built-in shapes through the widgets, stop, pause, NaN, resume."""
+import json
 import time
 
 import pytest
@@ -232,3 +233,17 @@ def test_streamed_folder_gives_a_cluster_command_and_refuses_a_split(qtbot, wind
     [box] = error_boxes(train_tab)
     assert "is streamed from disk and cannot be split" in box.text() and "Cannot start training" in box.windowTitle()
     box.close()
+
+
+def test_closing_the_window_mid_training_stops_the_run_and_keeps_its_folder(qtbot, window, train_tab, answers):
+    train_tab.epochs_spin.setValue(50)
+    assert train_tab.start()
+    qtbot.waitUntil(lambda: len(train_tab.batch_losses) >= 2, timeout=30000)
+    train_tab.task.control.stop()
+    assert train_tab.task.wait(15000), "the worker thread must end with its job, or closing the window hangs"
+    answers.append(QtWidgets.QMessageBox.Yes)  # "Stop the training and quit?"
+    window.document.undo_stack.setClean()
+    assert window.close()
+    qtbot.waitUntil(lambda: train_tab.task is None, timeout=10000)
+    assert train_tab.result.status == "stopped"
+    assert json.loads((train_tab.result.run_dir / "summary.json").read_text())["status"] == "stopped"
