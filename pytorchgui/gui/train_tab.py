@@ -101,6 +101,8 @@ class TrainTab(QtWidgets.QWidget):
         self.validation_combo.setObjectName("validationSetCombo")
         data_form.addRow("Training set", self.train_combo)
         data_form.addRow("Validation", self.validation_combo)
+        self._validation_chosen = False
+        self.validation_combo.activated.connect(self._validation_activated)
         column.addWidget(data)
         self.data_box = data
         self.options = TrainingOptionsForm()
@@ -223,14 +225,20 @@ class TrainTab(QtWidgets.QWidget):
             self.train_combo.addItem(entry.name, entry)
         index = self.train_combo.findText(current)
         self.train_combo.setCurrentIndex(index if index >= 0 else self.train_combo.count() - 1)
-        chosen = self.validation_combo.currentText()
+        chosen = self.validation_combo.currentText() if self._validation_chosen else None
         self.validation_combo.clear()
         self.validation_combo.addItem("None", None)
         self.validation_combo.addItem("Split of the training set", "split")
         for entry in self.workspace.test_sets():
             self.validation_combo.addItem(entry.name, entry)
-        index = self.validation_combo.findText(chosen)
-        self.validation_combo.setCurrentIndex(index if index >= 0 and chosen != "None" else 1)
+        index = self.validation_combo.findText(chosen) if chosen is not None else -1
+        if index < 0:  # until the user chooses: an imported test set, else the split
+            index = 2 if self.validation_combo.count() > 2 else 1
+            self._validation_chosen = False
+        self.validation_combo.setCurrentIndex(index)
+
+    def _validation_activated(self) -> None:
+        self._validation_chosen = True  # the user's choice now outlives new imports
 
     def _update_network_label(self) -> None:
         loss = self.network.loss.type if self.network.loss else "not set"
@@ -291,6 +299,9 @@ class TrainTab(QtWidgets.QWidget):
         self.log(f"training {network.optimizer.type if network.optimizer else '?'} on {train.name} "
                  f"({len(train):,} samples), {config.epochs} epochs, batch {config.batch_size}, {config.device}; "
                  f"run folder {run_dir.path}")
+        if validation is None:
+            self.log("no validation data: the validation curves stay empty (choose a test set or a split of the "
+                     "training set under Validation)")
 
         def train_network(control: TaskControl) -> TrainingResult:
             import torch

@@ -247,3 +247,16 @@ def test_closing_the_window_mid_training_stops_the_run_and_keeps_its_folder(qtbo
     qtbot.waitUntil(lambda: train_tab.task is None, timeout=10000)
     assert train_tab.result.status == "stopped"
     assert json.loads((train_tab.result.run_dir / "summary.json").read_text())["status"] == "stopped"
+
+
+def test_validation_defaults_to_an_imported_test_set_until_the_user_chooses(qtbot, window):
+    tab = window.train_tab
+    train, test = builtin_pair(200, 100)
+    window.workspace.add_dataset(train, "train")
+    assert tab.validation_combo.currentData() == "split"
+    window.workspace.add_dataset(test, "test")
+    assert tab.validation_combo.currentText() == "Shapes (test)"
+    tab.validation_combo.setCurrentIndex(0)
+    tab.validation_combo.activated.emit(0)  # as a click on "None" does
+    window.workspace.add_dataset(builtin_pair(200, 50)[1], "test")
+    assert tab.validation_combo.currentText() == "None"
