@@ -266,6 +266,29 @@ def prepare_drawing(image: torch.Tensor, sample_shape: list[int]) -> torch.Tenso
     return sample.expand(channels, height, width).clone()
 
 
+def prepare_image(image, sample_shape: list[int], normalization: Normalization | None = None):
+    """An opened image (PIL) made into a sample for a network taking [C, H, W]: converted
+    to C channels (1: grayscale, 3: RGB) and resized to H x W, nothing cropped or moved.
+
+    A single-channel network trained on light shapes on a dark background (MNIST: mean
+    well under 0.5) would read a photo of dark ink on white paper as its negative, so
+    such an image is inverted. Returns (uint8 sample [C, H, W], whether it was inverted).
+    """
+    import numpy
+    from PIL import Image
+
+    if len(sample_shape) != 3 or sample_shape[0] not in (1, 3):
+        raise EvaluationError(f"Try it opens images for networks that take 1 or 3 channels; this one takes "
+                              f"{list(sample_shape)}")
+    channels, height, width = sample_shape
+    converted = image.convert("L" if channels == 1 else "RGB").resize((width, height), Image.BILINEAR)
+    array = numpy.asarray(converted, dtype=numpy.uint8)
+    sample = torch.from_numpy(array.copy()).reshape(height, width, -1).permute(2, 0, 1).contiguous()
+    trained_on_dark = normalization is not None and max(normalization.mean) < 0.35
+    inverted = channels == 1 and trained_on_dark and float(sample.float().mean()) > 127.5
+    return (255 - sample if inverted else sample), inverted
+
+
 @torch.no_grad()
 def predict(model: torch.nn.Module, sample: torch.Tensor, normalization: Normalization | None) -> torch.Tensor:
     """Class probabilities for one uint8 sample [C, H, W]."""

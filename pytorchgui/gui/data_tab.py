@@ -167,7 +167,8 @@ class DataTab(QtWidgets.QWidget):
         form.addRow(buttons)
         self.fit_button = QtWidgets.QPushButton("Fit network to data")
         self.fit_button.setObjectName("fitButton")
-        self.fit_button.setToolTip("Set the network's input shape and its last Linear's class count from this set")
+        self.fit_button.setToolTip("Set the network's input shape, its layers' input sizes and its last Linear's class count "
+                                   "from this set")
         self.fit_button.clicked.connect(self._fit_clicked)
         self.clear_button = QtWidgets.QPushButton("Clear data")
         self.clear_button.setObjectName("clearDataButton")

@@ -21,7 +21,7 @@ from pytorchgui.core.compiler import compile_network
 from pytorchgui.core.datasets import Normalization, TensorDataset
 from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.core.metrics import EvaluationError, EvaluationResult, check_fits, evaluate, load_weights, \
-    prepare_drawing, predict
+    prepare_drawing, prepare_image, predict
 from pytorchgui.core.runs import RunFolder, list_runs
 from pytorchgui.core.tasks import Progress, TaskControl
 from pytorchgui.core.workspace import Workspace
@@ -234,7 +234,6 @@ class EvaluationTab(QtWidgets.QWidget):
         self.prepared_label = QtWidgets.QLabel()
         self.prepared_label.setObjectName("preparedSample")
         self.prepared_label.setFixedSize(84, 84)
-        self.prepared_label.setToolTip("What the network sees: cropped, scaled and centred like MNIST")
         self.probability_plot = pyqtgraph.PlotWidget(title="Class probabilities")
         self.probability_plot.setObjectName("probabilityPlot")
         self.probability_plot.setBackground("w")
@@ -524,8 +523,13 @@ class EvaluationTab(QtWidgets.QWidget):
         return self.trained
 
     def predict_drawing(self) -> torch.Tensor | None:
+        """The drawing prepared the way MNIST's digits were (cropped, scaled, centred)."""
+        trained = self._image_model()
+        if trained is None:
+            return None
         drawing = torch.from_numpy(self.pad.array()).float() / 255.0
-        return self._predict(drawing)
+        self.prepared_label.setToolTip("What the network sees: the drawing cropped, scaled and centred like MNIST")
+        return self._predict(trained, prepare_drawing(drawing, trained.input_shape))
 
     def open_image(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open an image", "", "Images (*.png *.jpg *.jpeg *.bmp)")
@@ -533,26 +537,42 @@ class EvaluationTab(QtWidgets.QWidget):
             self.predict_image(Path(path))
 
     def predict_image(self, path: Path) -> torch.Tensor | None:
+        """An image file resized to the network's input, with the channels the network takes."""
         from PIL import Image, UnidentifiedImageError
 
+        trained = self._image_model()
+        if trained is None:
+            return None
         try:
             with Image.open(path) as image:
-                gray = numpy.asarray(image.convert("L"), dtype=numpy.float32) / 255.0
+                sample, inverted = prepare_image(image, trained.input_shape, trained.normalization)
         except (UnidentifiedImageError, OSError) as error:
             show_error(self, "Cannot open the image", f"{path} is not a readable image ({error})")
             return None
-        if gray.mean() > 0.5:  # dark ink on white paper: invert to MNIST's white on black
-            gray = 1.0 - gray
-        return self._predict(torch.from_numpy(gray))
-
-    def _predict(self, drawing: torch.Tensor) -> torch.Tensor | None:
-        trained = self._prediction_model()
-        if trained is None or trained.input_shape is None or len(trained.input_shape) != 3:
-            if trained is not None:
-                self.prediction_label.setText("Try it needs a network whose input is an image.")
+        except PyTorchGUIError as error:
+            show_error(self, "Cannot open the image", str(error))
             return None
-        sample = prepare_drawing(drawing, trained.input_shape)
-        self.prepared_label.setPixmap(image_pixmap(sample[0].numpy(), 3))
+        note = " and inverted (the network was trained on light shapes on a dark background)" if inverted else ""
+        self.prepared_label.setToolTip(f"What the network sees: {path.name} resized to "
+                                       f"{trained.input_shape[1]} x {trained.input_shape[2]}{note}")
+        return self._predict(trained, sample)
+
+    def _image_model(self) -> TrainedModel | None:
+        trained = self._prediction_model()
+        if trained is not None and (trained.input_shape is None or len(trained.input_shape) != 3):
+            self.prediction_label.setText("Try it needs a network whose input is an image.")
+            return None
+        return trained
+
+    def _show_prepared(self, sample: torch.Tensor) -> None:
+        array = sample[0].numpy() if sample.shape[0] == 1 else sample[:3].permute(1, 2, 0).contiguous().numpy()
+        side = self.prepared_label.width()
+        pixmap = image_pixmap(array, max(1, side // max(array.shape[:2])))
+        self.prepared_label.setPixmap(pixmap.scaled(side, side, QtCore.Qt.KeepAspectRatio)
+                                      if pixmap.width() > side or pixmap.height() > side else pixmap)
+
+    def _predict(self, trained: TrainedModel, sample: torch.Tensor) -> torch.Tensor:
+        self._show_prepared(sample)
         probabilities = predict(trained.model, sample, trained.normalization)
         classes = trained.classes or [str(i) for i in range(len(probabilities))]
         self.probability_plot.clear()

@@ -4,9 +4,9 @@ import json
 import pytest
 import torch
 
-from pytorchgui.core.datasets import TensorDataset
+from pytorchgui.core.datasets import Normalization, TensorDataset
 from pytorchgui.core.metrics import (EvaluationError, class_report, confusion_matrix, evaluate, load_weights,
-                                     prepare_drawing, regression_metrics)
+                                     prepare_drawing, prepare_image, regression_metrics)
 
 
 class Fixed(torch.nn.Module):
@@ -119,3 +119,29 @@ def test_drawing_is_cropped_scaled_and_centred_like_mnist():
     centre = (sample[0].float() * torch.arange(28.0)[:, None]).sum() / sample[0].float().sum()
     assert abs(float(centre) - 13.5) < 1.0
     assert prepare_drawing(torch.zeros(10, 10), [1, 28, 28]).sum() == 0
+
+
+def test_an_opened_image_keeps_its_colours_and_is_only_resized():
+    from PIL import Image
+
+    photo = Image.new("RGB", (64, 48), (200, 30, 10))
+    photo.paste((10, 30, 200), (0, 0, 32, 48))  # left half blue, right half red
+    sample, inverted = prepare_image(photo, [3, 32, 32], Normalization([0.5, 0.5, 0.5], [0.25, 0.25, 0.25]))
+    assert sample.shape == (3, 32, 32) and sample.dtype == torch.uint8 and not inverted
+    assert sample[:, 16, 2].tolist() == [10, 30, 200] and sample[:, 16, 29].tolist() == [200, 30, 10]
+    gray, _ = prepare_image(photo, [1, 28, 28])
+    assert gray.shape == (1, 28, 28) and 0 < int(gray[0, 14, 2]) < int(gray[0, 14, 25])  # luminance, not cropped
+    with pytest.raises(EvaluationError, match="takes \\[4, 32, 32\\]"):
+        prepare_image(photo, [4, 32, 32])
+
+
+def test_light_paper_is_inverted_only_for_models_trained_on_dark_backgrounds():
+    from PIL import Image
+
+    paper = Image.new("L", (28, 28), 250)
+    paper.paste(10, (12, 4, 16, 24))  # a dark stroke on white paper
+    mnist_like = Normalization([0.13], [0.31])
+    sample, inverted = prepare_image(paper, [1, 28, 28], mnist_like)
+    assert inverted and int(sample[0, 10, 14]) == 245 and int(sample[0, 0, 0]) == 5
+    sample, inverted = prepare_image(paper, [1, 28, 28], Normalization([0.7], [0.2]))
+    assert not inverted and int(sample[0, 0, 0]) == 250

@@ -234,6 +234,15 @@ def test_fit_to_dataset_sets_input_and_classes():
     assert fit_to_dataset(network, [1, 28, 28], 7) == []
 
 
+def test_fitting_lenet5_to_colour_images_fixes_every_input_size_on_the_way():
+    network = example("lenet5")  # fixed sizes everywhere: conv1 takes 1 channel, fc1 400 features
+    changes = fit_to_dataset(network, [3, 32, 32], 10)
+    assert changes == ["input shape [1, 28, 28] -> [3, 32, 32]", "'conv1' in_channels 1 -> 3",
+                       "'fc1' in_features 400 -> 576"]
+    assert infer_shapes(network).ok and compile_network(network)(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
+    assert fit_to_dataset(network, [3, 32, 32], 10) == []
+
+
 def test_merge_modules():
     a, b = torch.ones(2, 3), torch.full((2, 3), 3.0)
     assert torch.equal(Add()(a, b), torch.full((2, 3), 4.0))

@@ -130,3 +130,28 @@ def test_dataset_that_does_not_fit_and_weights_of_another_network(qtbot, trained
     [box] = error_boxes(tab)
     assert "holds weights of another network" in box.text()
     box.close()
+
+
+def test_try_it_gives_a_colour_model_the_colours_of_the_opened_image(qtbot, window, tmp_path):
+    from PIL import Image
+
+    from tests.data_writers import write_image_folder
+    from pytorchgui.core.data_source import DataSource
+
+    dataset = DataSource("folder", str(write_image_folder(tmp_path / "photos", size=(32, 32)))).load()
+    dataset.normalization = dataset.compute_normalization()
+    entry = window.workspace.add_dataset(dataset, "train")
+    window.workspace.fit_network(entry)
+    train_tab = window.train_tab
+    train_tab.validation_combo.setCurrentIndex(0)
+    train_tab.epochs_spin.setValue(1)
+    with qtbot.waitSignal(train_tab.training_finished, timeout=60000):
+        assert train_tab.start(), [box.text() for box in error_boxes(train_tab)]
+    tab = window.evaluation_tab
+    red = tmp_path / "red.png"
+    Image.new("RGB", (300, 200), (220, 20, 20)).save(red)
+    probabilities = tab.predict_image(red)
+    assert probabilities is not None and probabilities.shape == (2,)
+    pixel = tab.prepared_label.pixmap().toImage().pixelColor(10, 10)
+    assert (pixel.red(), pixel.green(), pixel.blue()) == (220, 20, 20)
+    assert "red.png resized to 32 x 32" in tab.prepared_label.toolTip()
