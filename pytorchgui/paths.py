@@ -43,6 +43,14 @@ def example_networks_dir() -> Path:
     return resources_dir() / "networks"
 
 
+def is_example_network(path: str | os.PathLike) -> bool:
+    """A network shipped with the package (opened as an untitled copy, never overwritten)."""
+    try:
+        return Path(path).resolve().parent == example_networks_dir().resolve()
+    except OSError:
+        return False
+
+
 def _user_dir(kind: str) -> Path:
     override = os.environ.get("PYTORCHGUI_HOME")
     if override:

@@ -70,6 +70,11 @@ class NetworkDocument(QtCore.QObject):
         return self._recovered or not self.undo_stack.isClean()
 
     @property
+    def file_name(self) -> str:
+        """The name Save As suggests: the file's, or the example's it started from."""
+        return self.path.name if self.path else self.example_name or "untitled.json"
+
+    @property
     def display_name(self) -> str:
         if self.path:
             return self.path.name
@@ -111,8 +116,12 @@ class NetworkDocument(QtCore.QObject):
         self._take(Network(), None)
 
     def open(self, path: str | Path) -> None:
-        """Load a file; raises NetworkFormatError and keeps the current network if it fails."""
+        """Load a file; raises NetworkFormatError and keeps the current network if it fails.
+        A shipped example opens as an untitled copy (see open_example)."""
         path = Path(path)
+        if paths.is_example_network(path):
+            self.open_example(path)
+            return
         network = network_format.load(path, self.network.catalog)
         self._take(network, path)
         settings.add_recent_file(path)

@@ -233,7 +233,7 @@ class MainWindow(QtWidgets.QMainWindow):
         return self._save_to(self.document.path)
 
     def save_file_as(self) -> bool:
-        start = str(self.document.path or Path.home() / self.document.display_name)
+        start = str(self.document.path or Path.home() / self.document.file_name)
         path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save network", start, NETWORK_FILE_FILTER)
         if not path:
             return False

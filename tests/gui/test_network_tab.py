@@ -243,15 +243,34 @@ def test_title_shows_file_and_modified_marker(qtbot, window, tab, tmp_path):
     assert not window.isWindowModified()
 
 
-def test_drop_a_network_file_on_the_window(qtbot, window, tab):
+def test_drop_a_network_file_on_the_window(qtbot, window, tab, tmp_path):
+    import shutil
+
+    mine = shutil.copy(paths.example_networks_dir() / "small_resnet.json", tmp_path / "small_resnet.json")
     mime = QtCore.QMimeData()
-    mime.setUrls([QtCore.QUrl.fromLocalFile(str(paths.example_networks_dir() / "small_resnet.json"))])
+    mime.setUrls([QtCore.QUrl.fromLocalFile(str(mine))])
     event = QtGui.QDropEvent(QtCore.QPointF(10, 10), QtCore.Qt.CopyAction, mime, QtCore.Qt.LeftButton,
                              QtCore.Qt.NoModifier)
     window.dropEvent(event)
     settle(qtbot, tab)
     assert "block2_add" in tab.network and window.windowTitle().startswith("small_resnet.json")
     assert window.menuOpenRecent.actions()[0].text().endswith("small_resnet.json")
+
+
+def test_a_shipped_example_opens_as_an_untitled_copy(qtbot, window, tab, tmp_path, monkeypatch):
+    shipped = paths.example_networks_dir() / "small_cnn.json"
+    before = shipped.read_bytes()
+    assert window.open_file(str(shipped))
+    assert window.document.path is None and window.windowTitle().startswith("small_cnn.json (example)")
+    window.document.apply("move", lambda: tab.network.move_node("conv1", (5.0, 5.0)))
+    asked = []
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName",
+                        lambda parent, title, start, *a: (asked.append(start), (str(tmp_path / "mine.json"), ""))[1])
+    window.actionSave.trigger()  # Ctrl+S asks for a place
+    assert asked and asked[0].endswith("small_cnn.json") and str(paths.example_networks_dir()) not in asked[0]
+    assert shipped.read_bytes() == before and (tmp_path / "mine.json").is_file()
+    assert window.document.path == tmp_path / "mine.json"
+    assert not any(action.text().endswith("networks/small_cnn.json") for action in window.menuOpenRecent.actions())
 
 
 def test_autosave_and_recovery_after_a_crash(qtbot, window, tab, answers):
