@@ -86,3 +86,28 @@ def compile_network(network: Network, report: ShapeReport | None = None):
     module = fx.GraphModule(root, graph, class_name="CompiledNetwork")
     module.node_names = {attribute: node for node, attribute in names.items()}
     return module
+
+
+def failing_node(network: Network, model, x) -> str | None:
+    """The node whose module raises when `model` (compiled from `network`) runs on `x`:
+    found by running it again with hooks that note the module being run. None if the
+    forward pass runs (the error came from the loss or the backward pass)."""
+    import torch
+
+    node_of = {module: node for node, module in module_names(network).items()}
+    running: list[str] = []
+    handles = []
+    for module_name, module in model.named_children():
+        if module_name in node_of:
+            handles.append(module.register_forward_pre_hook(
+                lambda _module, _args, node=node_of[module_name]: running.append(node)))
+            handles.append(module.register_forward_hook(lambda *_: running.pop()))
+    try:
+        with torch.no_grad():
+            model(x)
+    except Exception:  # noqa: BLE001 - the error itself is the caller's; here only where it happens
+        return running[-1] if running else None
+    finally:
+        for handle in handles:
+            handle.remove()
+    return None

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import torch
 
-from pytorchgui.core.compiler import compile_network
+from pytorchgui.core.compiler import compile_network, failing_node
 from pytorchgui.core.datasets import InMemoryBatches, Normalization, TensorDataset, batches_for
 from pytorchgui.core.errors import TrainingError
 from pytorchgui.core.network import Network
@@ -313,6 +313,11 @@ class Trainer:
             raise TrainingError(f"the network takes input of shape {spec.shape if spec else 'unset'} but "
                                 f"{self.train_set.name} has samples of shape {self.train_set.sample_shape}: press "
                                 "'Fit network to data' in the Data tab (--fit on the command line)")
+        validation = self.validation_set
+        if validation is not None and list(validation.sample_shape) != list(self.train_set.sample_shape):
+            raise TrainingError(f"the validation set {validation.name} has samples of shape "
+                                f"{list(validation.sample_shape)} but the training set {self.train_set.name} has "
+                                f"{list(self.train_set.sample_shape)}: choose validation data of the same shape")
         if self.network.optimizer is None:
             raise TrainingError("the network has no optimizer: choose one in the Network tab")
         if self.config.early_stopping_patience and self.validation_set is None:
@@ -435,7 +440,12 @@ class Trainer:
                                       shard=(self.context.rank, self.context.world))
         for index, (x, y) in enumerate(batches):
             self.control.checkpoint()
-            batch_loss, output = self._step(state, x, y, index)
+            try:
+                batch_loss, output = self._step(state, x, y, index)
+            except torch.cuda.OutOfMemoryError:
+                raise
+            except RuntimeError as error:  # torch refusing the data: dtype, shape, device
+                raise self._data_error(state, x, error) from None
             self._step_schedule(state, "batch")
             count = len(y)
             total_loss += batch_loss * count
@@ -481,6 +491,16 @@ class Trainer:
             self._check_finite(state, float(first["loss"]), index)  # before the step: the weights stay good
             state.optimizer.step()
         return float(first["loss"]), first["output"]
+
+    def _data_error(self, state: _RunState, x: torch.Tensor, error: RuntimeError) -> TrainingError:
+        """What torch refused, said in the network's and the data's terms."""
+        node = failing_node(self.network, state.trained, x)
+        where = (f"node '{node}' ({self.network.node(node).type})" if node is not None
+                 else f"the loss {self.network.loss.type if self.network.loss else ''}".rstrip())
+        text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        return TrainingError(f"{where} cannot take the data of {self.train_set.name} (batches of {x.dtype} "
+                             f"{list(x.shape[1:])}): {text}. Check the network's input and layers in the Network "
+                             "tab against the data in the Data tab")
 
     def _check_finite(self, state: _RunState, batch_loss: float, index: int) -> None:
         if not math.isfinite(batch_loss):

@@ -145,3 +145,19 @@ def test_light_paper_is_inverted_only_for_models_trained_on_dark_backgrounds():
     assert inverted and int(sample[0, 10, 14]) == 245 and int(sample[0, 0, 0]) == 5
     sample, inverted = prepare_image(paper, [1, 28, 28], Normalization([0.7], [0.2]))
     assert not inverted and int(sample[0, 0, 0]) == 250
+
+
+def test_out_of_memory_while_evaluating_frees_the_gpu_and_suggests_a_smaller_batch(monkeypatch):
+    data = dataset([[1.0, 0, 0], [0, 1.0, 0]], [0, 1])
+    model = Fixed()
+    freed = []
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: freed.append(True))
+
+    def out_of_memory(*args):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 3.00 GiB")
+
+    monkeypatch.setattr(model, "forward", out_of_memory)
+    with pytest.raises(EvaluationError, match=r"the GPU ran out of memory at batch size 512: try 256, or evaluate "
+                                              r"on the CPU") as caught:
+        evaluate(model, data, None, batch_size=512)
+    assert "cannot take" not in str(caught.value) and freed == [True]

@@ -188,3 +188,25 @@ def test_parser_has_no_option_twice():
     flags = [flag for action in _parser()._subparsers._group_actions[0].choices["train"]._actions
              for flag in action.option_strings]
     assert len(flags) == len(set(flags))
+
+
+def test_a_torch_error_from_the_data_is_one_line_and_exit_2(capsys, tmp_path):
+    import numpy
+
+    from pytorchgui.core.network import Network
+
+    network = Network()
+    network.add_node("Embedding", "embed", {"num_embeddings": 50, "embedding_dim": 4}, first_layer=True,
+                     next_layers=["flatten"])
+    network.add_node("Flatten", "flatten", next_layers=["head"])
+    network.add_node("Linear", "head", {"in_features": "auto", "out_features": 2})
+    network.set_input([6], "int64")
+    network.set_loss("CrossEntropyLoss")
+    network.set_optimizer("Adam")
+    network_format.save(network, tmp_path / "tokens.json")
+    x = numpy.random.default_rng(0).integers(0, 50, (40, 6))
+    numpy.savez(tmp_path / "tokens.npz", x=x, y=x[:, 0] % 2)
+    code, _, err = run(capsys, "train", tmp_path / "tokens.json", "--data", tmp_path / "tokens.npz", "--out",
+                       tmp_path / "r", "--quiet")
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert "node 'embed' (Embedding) cannot take the data of tokens.npz" in err

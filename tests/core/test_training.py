@@ -276,3 +276,42 @@ def test_lbfgs_evaluates_once_per_closure_call_and_clips_each_evaluation(shapes,
         handle.remove()
     assert len(forwards) == len(closure_calls) == len(clips)
     assert len(closure_calls) == 10 if max_iter == 1 else len(closure_calls) > 10
+
+
+def embedding_network(dtype="int64"):
+    from pytorchgui.core.network import Network
+
+    network = Network()
+    network.add_node("Embedding", "embed", {"num_embeddings": 50, "embedding_dim": 4}, first_layer=True,
+                     next_layers=["flatten"])
+    network.add_node("Flatten", "flatten", next_layers=["head"])
+    network.add_node("Linear", "head", {"in_features": "auto", "out_features": 2})
+    network.set_input([6], dtype)
+    network.set_loss("CrossEntropyLoss")
+    network.set_optimizer("Adam")
+    return network
+
+
+def test_data_the_network_cannot_take_is_a_message_naming_the_node_and_the_data(tmp_path):
+    """Token ids read as floats reach an Embedding: torch's own error becomes a message."""
+    import numpy
+
+    x = numpy.random.default_rng(0).integers(0, 50, (40, 6))
+    numpy.savez(tmp_path / "tokens.npz", x=x, y=x[:, 0] % 2)
+    tokens = datasets.load_tensor_file(tmp_path / "tokens.npz")
+    with pytest.raises(TrainingError) as caught:
+        Trainer(embedding_network(), tokens, TrainingConfig(epochs=1, batch_size=8), run_dir=tmp_path / "run").run()
+    message = str(caught.value)
+    assert message.startswith("node 'embed' (Embedding) cannot take the data of tokens.npz (batches of "
+                              "torch.float32 [6]): Expected tensor for argument #1 'indices'")
+    assert "Network tab" in message and "\n" not in message
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["status"] == "failed"
+
+
+def test_a_validation_set_of_another_shape_is_refused_before_training(shapes):
+    train, _ = shapes
+    wide = datasets.TensorDataset("wide", "test", torch.zeros(4, 1, 32, 32, dtype=torch.uint8),
+                                  torch.zeros(4, dtype=torch.int64), train.classes, "image")
+    with pytest.raises(TrainingError, match=r"the validation set wide has samples of shape \[1, 32, 32\] but the "
+                                            r"training set .* has \[1, 28, 28\]"):
+        Trainer(lenet(), train, TrainingConfig(epochs=1), validation_set=wide).run()

@@ -260,3 +260,14 @@ def test_validation_defaults_to_an_imported_test_set_until_the_user_chooses(qtbo
     tab.validation_combo.activated.emit(0)  # as a click on "None" does
     window.workspace.add_dataset(builtin_pair(200, 50)[1], "test")
     assert tab.validation_combo.currentText() == "None"
+
+
+def test_early_stopping_without_validation_data_is_refused_with_the_way_out(qtbot, train_tab):
+    train_tab.validation_combo.setCurrentIndex(0)  # None
+    train_tab.options.fields["early_stopping_patience"].editor.setValue(3)
+    train_tab.start()
+    wait_done(qtbot, train_tab)
+    [box] = error_boxes(train_tab)
+    assert "early stopping watches the validation loss, but there is no validation data" in box.text()
+    assert "Validation in the Train tab" in box.text() and not any(paths.runs_dir().iterdir())
+    box.close()
