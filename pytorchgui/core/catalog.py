@@ -13,6 +13,7 @@ painting the first window) stays fast.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import math
@@ -138,8 +139,12 @@ class ParameterSpec:
             if isinstance(value, float) and value.is_integer():
                 return int(value)
             return None
-        if isinstance(value, (int, float)) and math.isfinite(value):
-            return float(value)
+        if isinstance(value, (int, float)):
+            try:
+                number = float(value)
+            except OverflowError:  # a 400-digit integer
+                return None
+            return number if math.isfinite(number) else None
         return None
 
     def _check_bounds(self, number: float, fail) -> None:
@@ -321,6 +326,10 @@ class CatalogEntry:
         parameters = tuple(
             ParameterSpec.from_json(pname, pdata, entry=name, source=source) for pname, pdata in raw_parameters.items()
         )
+        dimensions = re.search(r"([123])d$", name)
+        if dimensions:  # Conv2d's padding is one int or two: a list of three is refused here, not by torch
+            parameters = tuple(dataclasses.replace(spec, length=int(dimensions.group(1)))
+                               if spec.type == "size" and spec.length is None else spec for spec in parameters)
         loss = data.get("loss")
         if kind == "losses":
             if not isinstance(loss, Mapping) or set(loss) != {"call", "input", "target"}:

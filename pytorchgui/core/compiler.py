@@ -10,6 +10,7 @@ as fast as the same network written by hand.
 """
 from __future__ import annotations
 
+import functools
 import keyword
 import operator
 import re
@@ -19,13 +20,22 @@ from pytorchgui.core.network import Network
 from pytorchgui.core.shapes import ShapeReport, infer_shapes, maxunpool_sources
 
 
+@functools.lru_cache(maxsize=1)
+def _reserved_names() -> frozenset[str]:
+    import torch
+
+    # a submodule named like an attribute of nn.Module ("forward", "train", "parameters")
+    # cannot be added, and "x" and "self" are the generated forward's own names
+    return frozenset(dir(torch.nn.Module)) | frozenset(vars(torch.nn.Module())) | {"x", "self"}
+
+
 def module_names(network: Network) -> dict[str, str]:
     """Node name -> Python attribute name ("Layer 1" -> "Layer_1"), unique and stable."""
     names: dict[str, str] = {}
     taken: set[str] = set()
     for node in network.nodes:
         base = re.sub(r"\W", "_", node)
-        if not base or base[0].isdigit() or keyword.iskeyword(base) or base in ("x", "self", "training"):
+        if not base or base[0].isdigit() or keyword.iskeyword(base) or base in _reserved_names():
             base = f"n_{base}"
         candidate, counter = base, 2
         while candidate in taken:

@@ -15,6 +15,7 @@ therefore joins its inputs in file order, and that order survives save and load.
 from __future__ import annotations
 
 import copy
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
@@ -26,6 +27,22 @@ from pytorchgui.core.errors import GraphError, NetworkError, ParameterError, PyT
 
 INPUT_DTYPES = ("float32", "float64", "bfloat16", "float16", "int64")
 MAX_NAME_LENGTH = 100
+MAX_SAMPLE_VALUES = 2**31  # one sample of 8 GB in float32: beyond any input a network here can take
+
+
+def input_shape_problem(shape: Any) -> str:
+    """Why `shape` cannot be a network's input shape ("" if it can)."""
+    if not isinstance(shape, (list, tuple)) or not shape or not all(
+            isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape):
+        return f"the input shape must be a list of positive integers, got {shape!r}"
+    values = math.prod(shape)
+    if values > MAX_SAMPLE_VALUES:
+        shown = str(list(shape)) if len(str(values)) < 40 else f"of {len(shape)} sizes"
+        return (f"the input shape {shown} has more than the {MAX_SAMPLE_VALUES:,} values per sample a network "
+                "here can take: set the shape of one sample, without the batch")
+    return ""
+
+
 _NAME_PATTERN = re.compile(r"^[^\s$][^\x00-\x1f]*$")
 
 
@@ -199,7 +216,8 @@ class Network:
 
     # -- editing ---------------------------------------------------------------------
     def _check_new_name(self, name: str) -> None:
-        if not isinstance(name, str) or not _NAME_PATTERN.match(name) or len(name) > MAX_NAME_LENGTH:
+        if (not isinstance(name, str) or not _NAME_PATTERN.match(name) or len(name) > MAX_NAME_LENGTH
+                or any(0xD800 <= ord(c) <= 0xDFFF for c in name)):
             raise NetworkError(
                 f"'{name}' cannot name a node: use up to {MAX_NAME_LENGTH} characters, not starting "
                 "with a space or '$'",
@@ -364,8 +382,9 @@ class Network:
         if shape is None:
             self.input_spec = None
         else:
-            if not shape or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape):
-                raise NetworkError(f"the input shape must be a list of positive integers, got {shape!r}")
+            problem = input_shape_problem(shape)
+            if problem:
+                raise NetworkError(problem)
             if dtype not in INPUT_DTYPES:
                 raise NetworkError(f"the input dtype must be one of {', '.join(INPUT_DTYPES)}, got {dtype!r}")
             self.input_spec = InputSpec(list(shape), dtype)

@@ -41,6 +41,7 @@ MAX_NODES = 2000
 MAX_DEPTH = 6
 MAX_LIST_LENGTH = 16
 MAX_STRING_LENGTH = 200
+MAX_COORDINATE = 1e9  # canvas positions: far beyond any drawing, well inside a float and a QPointF
 NODE_KEYS = {"class", "type", "parameters", "nextLayer", "firstLayer", "position"}
 
 
@@ -77,6 +78,26 @@ def loads(text: str, source: str = "<text>", catalog: Catalog | None = None) -> 
     return from_document(document, source=source, catalog=catalog)
 
 
+def _check_text(value: Any, source: str) -> None:
+    """Refuse text that cannot be written back: JSON may escape a lone UTF-16 surrogate
+    ("\\ud800"), which no UTF-8 file can hold, so every later save would fail."""
+    strings = [value] if isinstance(value, str) else []
+    if isinstance(value, dict):
+        strings = list(value)
+        for item in value.values():
+            _check_text(item, source)
+    elif isinstance(value, list):
+        for item in value:
+            _check_text(item, source)
+    for text in strings:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = text.encode("utf-8", "backslashreplace").decode("ascii", "replace")
+            raise NetworkFormatError(f"{source}: the text {shown[:60]!r} holds a lone surrogate character, which "
+                                     "cannot be saved: retype it") from None
+
+
 def _depth(value: Any, limit: int) -> int:
     if limit < 0:
         return 1
@@ -93,6 +114,7 @@ def from_document(document: Any, source: str = "<document>", catalog: Catalog | 
         raise NetworkFormatError(f"{source}: a network file is a JSON object mapping node names to nodes")
     if _depth(document, MAX_DEPTH) > MAX_DEPTH:
         raise NetworkFormatError(f"{source}: the JSON is nested deeper than a network file is ({MAX_DEPTH} levels)")
+    _check_text(document, source)
     # Files without "$format" are the first PyTorchGUI's (version 1).
     format_name = document.get("$format")
     if format_name is not None and format_name != FORMAT_NAME:
@@ -217,9 +239,11 @@ def _read_v2(document: dict, source: str, catalog: Catalog) -> Network:
         position = node.get("position")
         if position is not None and not (
             isinstance(position, list) and len(position) == 2
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in position)
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) < MAX_COORDINATE
+                    for v in position)
         ):
-            raise NetworkFormatError(f"{where}: position must be [x, y]")
+            raise NetworkFormatError(f"{where}: position must be [x, y], numbers between {-MAX_COORDINATE:g} and "
+                                     f"{MAX_COORDINATE:g}")
         network.add_node(type_name, name, values, position=position, first_layer=first,
                          next_layers=next_layers, strict=False)
     return network

@@ -18,7 +18,7 @@ from typing import Any
 
 from pytorchgui.core.catalog import AUTO, CatalogEntry
 from pytorchgui.core.errors import ParameterError
-from pytorchgui.core.network import Network, Problem
+from pytorchgui.core.network import Network, Problem, input_shape_problem
 
 BATCH = 2  # BatchNorm refuses a batch of 1 in training mode; 2 is the smallest honest batch
 MAX_PARAMETERS = 1_000_000_000  # 4 GB of float32 weights, already more than a desktop trains
@@ -61,6 +61,12 @@ class ShapeReport:
     @property
     def total_parameters(self) -> int:
         return sum(node.parameter_count for node in self.nodes.values())
+
+    @property
+    def activation_values(self) -> int:
+        """Values every node's output holds for one sample: what training keeps for the
+        backward pass, a lower bound of its memory per sample."""
+        return sum(math.prod(node.output_shape) for node in self.nodes.values() if node.output_shape)
 
 
 def describe_shape(shape: tuple[int, ...] | None) -> str:
@@ -176,6 +182,10 @@ def infer_shapes(network: Network, input_shape: list[int] | None = None, input_d
     if shape is None:
         problems.append(Problem("the input shape is not set: set it, or fit the network to a dataset"))
         return report
+    shape_problem = input_shape_problem(shape)
+    if shape_problem:
+        problems.append(Problem(shape_problem))
+        return report
     report.order = network.topological_order()
     first = set(network.first_layers)
     reachable_outputs = [name for name in network.outputs() if name in report.order]
@@ -235,6 +245,10 @@ def infer_shapes(network: Network, input_shape: list[int] | None = None, input_d
         if message:
             result.error = message
             problems.append(Problem(message, name))
+    if report.total_parameters > MAX_PARAMETERS and all(node.parameter_count <= MAX_PARAMETERS
+                                                        for node in report.nodes.values()):
+        problems.append(Problem(f"the network has {report.total_parameters:,} parameters in all; PyTorchGUI builds "
+                                f"networks of up to {MAX_PARAMETERS:,}: make its layers smaller"))
     return report
 
 
@@ -303,7 +317,7 @@ def _evaluate_uncached(entry: CatalogEntry, label: str, parameters: dict, input_
     try:
         with torch.device("meta"):
             module = entry.build(parameters)
-    except (ValueError, TypeError, RuntimeError) as error:  # torch's own checks of the arguments
+    except (ValueError, TypeError, RuntimeError, AssertionError, OverflowError) as error:  # torch's own checks
         return _NodeOutcome(message=f"{label} cannot be built with these parameters: {_torch_message(error)}")
     if gives_indices:
         module.return_indices = True

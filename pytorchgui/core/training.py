@@ -23,6 +23,7 @@ from pytorchgui.core.errors import TrainingError
 from pytorchgui.core.network import Network
 from pytorchgui.core.options import TrainingConfig
 from pytorchgui.core.runs import RunFolder, list_runs, load_checkpoint, normalization_dict, read_metrics
+from pytorchgui.core.shapes import infer_shapes
 from pytorchgui.core.tasks import Cancelled, LogEvent, TaskControl
 
 # The names this module has always offered; the objects now live with their one owner.
@@ -292,12 +293,17 @@ class Trainer:
         except Cancelled:
             status, message = "stopped", f"stopped during epoch {state.epoch}"
             state.epoch -= 1
-        except torch.cuda.OutOfMemoryError:
+        except RuntimeError as error:
+            if not is_out_of_memory(error):
+                message = str(error).splitlines()[0] if str(error) else type(error).__name__
+                raise
             state = None  # free the model and the optimizer before reporting
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
-            message = (f"the GPU ran out of memory at batch size {self.config.batch_size}: try "
-                       f"{max(1, self.config.batch_size // 2)}, or train on the CPU")
+            where = "the GPU" if isinstance(error, torch.cuda.OutOfMemoryError) else "memory"
+            message = (f"{where} ran out of memory at batch size {self.config.batch_size}: try "
+                       f"{max(1, self.config.batch_size // 2)}"
+                       + (", or train on the CPU" if where == "the GPU" else ", or a smaller network"))
             raise TrainingError(message) from None
         except Exception as error:
             message = str(error).splitlines()[0] if str(error) else type(error).__name__
@@ -326,6 +332,29 @@ class Trainer:
                                 "command line) or turn early stopping off")
         if self.device.type == "cuda" and not torch.cuda.is_available():
             raise TrainingError(f"device {self.config.device} is not available: no CUDA GPU found; train on the CPU")
+        self._check_network_fits()
+
+    def _check_network_fits(self) -> None:
+        """What torch would only say halfway through a step, or by failing to allocate."""
+        report = infer_shapes(self.network)
+        if not report.ok:
+            return  # compile_network reports the problems
+        if report.total_parameters == 0:
+            raise TrainingError("the network has no parameters to train: add a layer with weights (Linear, Conv2d, "
+                                "...) in the Network tab")
+        output = report.output_shape
+        if self.train_set.is_classification and output is not None and len(output) != 1:
+            raise TrainingError(f"the network's output is {list(output)} per sample, but classifying "
+                                f"{self.train_set.name} needs one score per class ([{self.train_set.num_classes}]): "
+                                "add a Flatten before the last Linear in the Network tab")
+        needed = training_memory_bytes(report, self.config.batch_size)
+        available = device_memory_bytes(self.device)
+        if available is not None and needed > available:
+            per_sample = max(1, (needed - training_memory_bytes(report, 0)) // self.config.batch_size)
+            fits = max(0, (available - training_memory_bytes(report, 0)) // per_sample)
+            advice = (f"a batch size of at most {fits}" if fits >= 1 else "a smaller network")
+            raise TrainingError(f"training needs about {_gigabytes(needed)} at batch size {self.config.batch_size} "
+                                f"but {self.device.type.upper()} memory is {_gigabytes(available)}: choose {advice}")
 
     def _build(self) -> _RunState:
         config = self.config
@@ -442,9 +471,9 @@ class Trainer:
             self.control.checkpoint()
             try:
                 batch_loss, output = self._step(state, x, y, index)
-            except torch.cuda.OutOfMemoryError:
-                raise
             except RuntimeError as error:  # torch refusing the data: dtype, shape, device
+                if is_out_of_memory(error):
+                    raise
                 raise self._data_error(state, x, error) from None
             self._step_schedule(state, "batch")
             count = len(y)
@@ -545,6 +574,34 @@ class Trainer:
 
                 if dist.is_initialized():
                     dist.destroy_process_group()
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """A GPU out-of-memory error, or the CPU allocator's failure to allocate."""
+    return isinstance(error, torch.cuda.OutOfMemoryError) or "can't allocate memory" in str(error)
+
+
+def training_memory_bytes(report, batch_size: int) -> int:
+    """A lower bound of one training step's memory: weights, gradients and two optimizer
+    moments (Adam's) of float32, and every node's output kept for the backward pass and
+    its gradient, for `batch_size` samples."""
+    return 4 * (4 * report.total_parameters + 2 * report.activation_values * batch_size)
+
+
+def device_memory_bytes(device: torch.device) -> int | None:
+    """The device's memory: a GPU's free memory, the machine's RAM; None if unknown."""
+    try:
+        if device.type == "cuda":
+            return int(torch.cuda.mem_get_info(device)[0])
+        if device.type == "cpu" and hasattr(os, "sysconf"):
+            return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, RuntimeError):
+        return None
+    return None
+
+
+def _gigabytes(count: int) -> str:
+    return f"{count / 1024**3:.1f} GB"
 
 
 @torch.no_grad()

@@ -31,7 +31,7 @@ def test_values_round_trip_and_validation_reasons(qtbot):
     assert values["in_channels"] == "auto" and values["kernel_size"] == [3, 5] and values["padding"] == "same"
     form.fields["kernel_size"].editor.setText("3, x")
     assert not form.is_valid()
-    assert "must be an integer or a list of integers" in form.errors()["kernel_size"]
+    assert "must be an integer or a list of 2 integers" in form.errors()["kernel_size"]
     form.fields["kernel_size"].editor.setText("0")
     assert form.errors()["kernel_size"] == "must be >= 1, got 0"
     form.fields["kernel_size"].editor.setText("(5, 5)")
