@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import os
 import pickle
+import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
@@ -364,7 +365,7 @@ def _folder_channels(samples: list[tuple[Path, int]]) -> int:
             with Image.open(path) as image:
                 if image.mode not in SINGLE_CHANNEL_MODES:
                     return 3
-        except (UnidentifiedImageError, OSError, ValueError) as error:
+        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as error:
             raise DatasetError(f"{path} is not a readable image ({error}): remove or replace it") from None
     return 1
 
@@ -378,7 +379,7 @@ def _open_image(path: Path, size: tuple[int, int] | None, channels: int):
             if size is not None and image.size != (size[1], size[0]):
                 image = image.resize((size[1], size[0]), Image.BILINEAR)
             return image
-    except (UnidentifiedImageError, OSError, ValueError) as error:
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as error:
         raise DatasetError(f"{path} is not a readable image ({error}): remove or replace it") from None
 
 
@@ -592,6 +593,21 @@ def load_csv(path: str | os.PathLike, target: str, *, task: str = "auto", catego
                          classes=classes, kind="table", feature_names=list(table.columns))
 
 
+MAX_CLASSES = 100_000
+
+
+def _class_count(labels: torch.Tensor, path: Path) -> int:
+    """Integer labels are the classes 0..max: refuse labels that cannot be class indices."""
+    low, high = int(labels.min()), int(labels.max())
+    if low < 0:
+        raise DatasetError(f"{path}: the label {low} is negative; class labels are 0, 1, 2, ... (store float "
+                           "targets for regression)")
+    if high >= MAX_CLASSES:
+        raise DatasetError(f"{path}: the label {high} would make {high + 1:,} classes, more than {MAX_CLASSES:,}; "
+                           "class labels are 0, 1, 2, ... (store float targets for regression)")
+    return high + 1
+
+
 def load_tensor_file(path: str | os.PathLike) -> TensorDataset:
     """A .npz with arrays x and y, or a .pt holding {"x": tensor, "y": tensor} or (x, y).
 
@@ -608,7 +624,7 @@ def load_tensor_file(path: str | os.PathLike) -> TensorDataset:
                 if "x" not in arrays or "y" not in arrays:
                     raise DatasetError(f"{path} needs arrays named x and y; it has {', '.join(arrays.files)}")
                 x, y = torch.from_numpy(arrays["x"]), torch.from_numpy(arrays["y"])
-        except (ValueError, OSError, EOFError) as error:
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
             raise DatasetError(f"{path} is not a readable .npz file ({error})") from None
     elif path.suffix in (".pt", ".pth"):
         from pytorchgui.core.safe_load import load_tensors
@@ -624,12 +640,15 @@ def load_tensor_file(path: str | os.PathLike) -> TensorDataset:
             raise DatasetError(f"{path}: x and y must be tensors")
     else:
         raise DatasetError(f"{path}: tensor files are .npz or .pt")
+    if x.dim() == 0 or y.dim() == 0 or len(x) == 0:
+        raise DatasetError(f"{path}: x and y must hold one row per sample (x is {list(x.shape)}, y is "
+                           f"{list(y.shape)})")
     if len(x) != len(y):
         raise DatasetError(f"{path}: x has {len(x)} samples but y has {len(y)}; they must match")
     y = y.reshape(len(y), -1) if y.dim() > 1 else y
     if y.dtype in (torch.int64, torch.int32, torch.int16, torch.uint8) and y.dim() == 1:
         y = y.long()
-        classes = [str(i) for i in range(int(y.max()) + 1 if len(y) else 0)]
+        classes = [str(i) for i in range(_class_count(y, path))]
     else:
         classes, y = None, y.float().reshape(len(y), -1)
     image = x.dtype == torch.uint8 and x.dim() in (3, 4)

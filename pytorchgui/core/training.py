@@ -326,6 +326,9 @@ class Trainer:
                                 f"{list(self.train_set.sample_shape)}: choose validation data of the same shape")
         if self.network.optimizer is None:
             raise TrainingError("the network has no optimizer: choose one in the Network tab")
+        if self.train_set.is_classification and self.train_set.num_classes < 2:
+            raise TrainingError(f"{self.train_set.name} has one class only ({', '.join(self.train_set.classes)}): a "
+                                "classifier learns nothing from it; add the other classes (a sub-folder each)")
         if self.config.early_stopping_patience and self.validation_set is None:
             raise TrainingError("early stopping watches the validation loss, but there is no validation data: "
                                 "choose validation data (Validation in the Train tab, --test or --val-split on the "
@@ -390,11 +393,29 @@ class Trainer:
 
     def _restore(self, state: _RunState) -> None:
         checkpoint = load_checkpoint(self.resume_from)
+        problem = checkpoint_problem(checkpoint, state.generator)
+        if problem:
+            raise TrainingError(f"{self.resume_from} cannot be resumed: {problem}; resume from another checkpoint "
+                                "or start a new run")
         try:
             state.trained.load_state_dict(checkpoint["model"])
         except RuntimeError as error:
             raise TrainingError(f"{self.resume_from} holds weights of another network: "
                                 f"{str(error).splitlines()[0]}") from None
+        try:
+            self._restore_optimizer(state, checkpoint)
+            state.best = float(checkpoint.get("best", math.inf))
+        except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as error:
+            raise TrainingError(f"{self.resume_from} cannot be resumed: its optimizer or schedule state is damaged "
+                                f"({error}); resume from another checkpoint or start a new run") from None
+        state.generator.set_state(checkpoint["generator"])
+        torch.set_rng_state(checkpoint["torch_rng"])
+        state.start_epoch = int(checkpoint["epoch"]) + 1
+        state.epoch = state.start_epoch - 1
+        self.history = list(checkpoint.get("history", []))
+        self.log(f"resumed from {self.resume_from} after epoch {checkpoint['epoch']}")
+
+    def _restore_optimizer(self, state: _RunState, checkpoint: dict) -> None:
         optimizer_type = self.network.optimizer.type
         if checkpoint.get("optimizer_type") == optimizer_type:
             state.optimizer.load_state_dict(checkpoint["optimizer"])
@@ -408,13 +429,6 @@ class Trainer:
                      "with fresh state")
         if state.scheduler is not None and checkpoint.get("scheduler"):
             state.scheduler.load_state_dict(checkpoint["scheduler"])
-        state.generator.set_state(checkpoint["generator"])
-        torch.set_rng_state(checkpoint["torch_rng"])
-        state.start_epoch = int(checkpoint["epoch"]) + 1
-        state.epoch = state.start_epoch - 1
-        self.history = list(checkpoint.get("history", []))
-        state.best = float(checkpoint.get("best", math.inf))
-        self.log(f"resumed from {self.resume_from} after epoch {checkpoint['epoch']}")
 
     def _start_run_folder(self, state: _RunState) -> None:
         if self.folder is None:
@@ -441,6 +455,7 @@ class Trainer:
             if state.validation is not None:  # every rank measures the whole set: the same figures everywhere
                 validation_loss, validation_accuracy = evaluate_loss(state.trained, state.validation, state.loss,
                                                                      self.config.batch_size, state.autocast)
+            self._check_epoch_finite(state, validation_loss)
             monitored = validation_loss if validation_loss is not None else train_loss
             learning_rate = state.optimizer.param_groups[0]["lr"]
             self._step_schedule(state, "metric", monitored)
@@ -538,6 +553,18 @@ class Trainer:
                                 f"stopped. Lower the learning rate (now {learning_rate:g}) or turn on gradient "
                                 "clipping; the last good checkpoint is kept")
 
+    def _check_epoch_finite(self, state: _RunState, validation_loss: float | None) -> None:
+        """Before an epoch is saved as the last good one: the loss checked before each step
+        cannot see weights that the last steps blew up."""
+        exploded = [name for name, value in state.trained.named_parameters() if not torch.isfinite(value).all()]
+        if exploded or (validation_loss is not None and not math.isfinite(validation_loss)):
+            what = (f"the weights of {exploded[0].split('.')[0]} are no longer finite" if exploded
+                    else f"the validation loss became {validation_loss}")
+            learning_rate = state.optimizer.param_groups[0]["lr"]
+            raise TrainingError(f"{what} at the end of epoch {state.epoch}: training stopped. Lower the learning "
+                                f"rate (now {learning_rate:g}) or turn on gradient clipping; the last good checkpoint "
+                                "is kept")
+
     def _step_schedule(self, state: _RunState, when: str, monitored: float | None = None) -> None:
         schedule = self.config.schedule()
         if state.scheduler is None or schedule.step != when:
@@ -574,6 +601,24 @@ class Trainer:
 
                 if dist.is_initialized():
                     dist.destroy_process_group()
+
+
+def checkpoint_problem(checkpoint: dict, generator: torch.Generator) -> str:
+    """What is wrong with a checkpoint's fields ("" if nothing): a file with the right
+    format key can still have been written by hand or damaged."""
+    epoch = checkpoint.get("epoch")
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+        return f"its epoch is {epoch!r}, not a whole number"
+    model = checkpoint.get("model")
+    if not isinstance(model, dict) or not all(isinstance(v, torch.Tensor) for v in model.values()):
+        return "its model is not a set of named tensors"
+    for key, size in (("generator", generator.get_state().numel()), ("torch_rng", torch.get_rng_state().numel())):
+        value = checkpoint.get(key)
+        if not isinstance(value, torch.Tensor) or value.dtype != torch.uint8 or value.numel() != size:
+            return f"its {key} state is missing or damaged"
+    if not isinstance(checkpoint.get("optimizer", {}), dict) or not isinstance(checkpoint.get("history", []), list):
+        return "its optimizer state or history is damaged"
+    return ""
 
 
 def is_out_of_memory(error: BaseException) -> bool:

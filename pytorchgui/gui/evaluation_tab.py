@@ -546,7 +546,7 @@ class EvaluationTab(QtWidgets.QWidget):
         try:
             with Image.open(path) as image:
                 sample, inverted = prepare_image(image, trained.input_shape, trained.normalization)
-        except (UnidentifiedImageError, OSError) as error:
+        except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
             show_error(self, "Cannot open the image", f"{path} is not a readable image ({error})")
             return None
         except PyTorchGUIError as error:

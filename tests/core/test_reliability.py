@@ -2,16 +2,19 @@
 that are hostile or fuzzed, networks that cannot train, data and memory that do not fit."""
 import json
 
+import numpy
 import pytest
 import torch
 
+from data_writers import write_image_folder
 from network_fuzz import run_campaign
 from pytorchgui import paths
 from pytorchgui.cli import main
 from pytorchgui.core import network_format
 from pytorchgui.core.catalog import default_catalog
 from pytorchgui.core.compiler import compile_network
-from pytorchgui.core.data_source import builtin_pair
+from pytorchgui.core.data_source import builtin_pair, load_spec
+from pytorchgui.core.datasets import DatasetError
 from pytorchgui.core.errors import NetworkError, NetworkFormatError
 from pytorchgui.core.network import Network
 from pytorchgui.core.shapes import infer_shapes
@@ -149,3 +152,85 @@ def test_validate_reports_instead_of_crashing(capsys, tmp_path):
     err = capsys.readouterr().err
     assert "values per sample a network here can take" in err and err.count("\n") == 1
 
+
+
+@pytest.mark.parametrize("arrays, message", [
+    ({"x": numpy.float32(1.0), "y": numpy.int64(0)}, "must hold one row per sample"),
+    ({"x": numpy.zeros((4, 3), "float32"), "y": numpy.array([0, 1, -3, 1])}, "the label -3 is negative"),
+    ({"x": numpy.zeros((2, 3), "float32"), "y": numpy.array([0, 2**40])}, "would make 1,099,511,627,777 classes"),
+])
+def test_tensor_files_whose_labels_cannot_be_classes(tmp_path, arrays, message):
+    numpy.savez(tmp_path / "data.npz", **arrays)
+    with pytest.raises(DatasetError, match=message):
+        load_spec(str(tmp_path / "data.npz"))
+
+
+def test_a_truncated_npz_is_named(tmp_path):
+    numpy.savez(tmp_path / "data.npz", x=numpy.zeros((50, 3)), y=numpy.zeros(50, "int64"))
+    (tmp_path / "cut.npz").write_bytes((tmp_path / "data.npz").read_bytes()[:300])
+    with pytest.raises(DatasetError, match="cut.npz is not a readable .npz file"):
+        load_spec(str(tmp_path / "cut.npz"))
+
+
+def test_a_decompression_bomb_is_named(tmp_path, monkeypatch):
+    from PIL import Image
+
+    write_image_folder(tmp_path / "pics", size=(100, 100))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # a 100x100 image now looks like a 20000x20000 one
+    with pytest.raises(DatasetError, match=r"\.png is not a readable image \(Image size .* could be decompression"):
+        load_spec(f"folder:{tmp_path / 'pics'}")
+
+
+def test_a_single_class_is_refused_for_training(tmp_path):
+    folder = write_image_folder(tmp_path / "cats", classes=("cat",), size=(28, 28), mode="L")
+    with pytest.raises(TrainingError, match=r"has one class only \(cat\): a classifier learns nothing"):
+        Trainer(network_format.load(LENET), load_spec(f"folder:{folder}"), TrainingConfig(epochs=1)).run()
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda c: c.pop("generator"), "its generator state is missing or damaged"),
+    (lambda c: c.update(generator=torch.zeros(7, dtype=torch.uint8)), "its generator state is missing or damaged"),
+    (lambda c: c.update(model=torch.zeros(3)), "its model is not a set of named tensors"),
+    (lambda c: c.update(epoch="one"), "its epoch is 'one', not a whole number"),
+    (lambda c: c.update(optimizer={"state": {}, "param_groups": [{"params": [0]}]}),
+     "its optimizer or schedule state is damaged"),
+])
+def test_a_damaged_checkpoint_cannot_be_resumed_and_says_why(shapes, tmp_path, damage, message):
+    from pytorchgui.core.runs import load_checkpoint
+
+    network = network_format.load(LENET)
+    Trainer(network, shapes, TrainingConfig(epochs=1, batch_size=64), run_dir=tmp_path / "run").run()
+    checkpoint = load_checkpoint(tmp_path / "run" / "checkpoint.pt")
+    damage(checkpoint)
+    torch.save(checkpoint, tmp_path / "damaged.pt")
+    with pytest.raises(TrainingError, match=f"damaged.pt cannot be resumed: {message}"):
+        Trainer(network, shapes, TrainingConfig(epochs=2, batch_size=64), resume_from=tmp_path / "damaged.pt").run()
+
+
+@pytest.mark.parametrize("explode", ["validation", "weights"])
+def test_an_exploded_epoch_is_not_saved_as_the_last_good_checkpoint(shapes, tmp_path, monkeypatch, explode):
+    from pytorchgui.core import training
+    from pytorchgui.core.runs import load_checkpoint
+
+    network = network_format.load(LENET)
+    run = tmp_path / "run"
+    Trainer(network, shapes, TrainingConfig(epochs=1, batch_size=64), run_dir=run).run()
+    good = (run / "checkpoint.pt").read_bytes()
+    if explode == "validation":
+        monkeypatch.setattr(training, "evaluate_loss", lambda *args: (float("nan"), 0.1))
+    else:
+        original, steps = torch.optim.Adam.step, []
+
+        def step(self, *args, **kwargs):  # the last step of the epoch blows conv1's weights up
+            result = original(self, *args, **kwargs)
+            steps.append(1)
+            if len(steps) == len(shapes) // 64:
+                self.param_groups[0]["params"][0].data.fill_(float("inf"))
+            return result
+
+        monkeypatch.setattr(torch.optim.Adam, "step", step)
+    expected = "the validation loss became nan" if explode == "validation" else "the weights of conv1 are no longer"
+    with pytest.raises(TrainingError, match=f"{expected} .*at the end of epoch 2: training stopped"):
+        Trainer(network, shapes, TrainingConfig(epochs=3, batch_size=64), run_dir=run, validation_set=shapes,
+                resume_from=run / "checkpoint.pt").run()
+    assert (run / "checkpoint.pt").read_bytes() == good and load_checkpoint(run / "checkpoint.pt")["epoch"] == 1
