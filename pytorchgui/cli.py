@@ -20,6 +20,7 @@ from pathlib import Path
 from pytorchgui import __version__
 
 USER_ERROR = 2
+BUG = 3  # distinct from 1 (validate found problems) and 2 (the user's input)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -98,6 +99,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"pytorchgui {arguments.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:  # noqa: BLE001 - a bug: logged with its traceback, said in one line
+        from pytorchgui.bug_log import log_bug, log_file
+
+        log_bug(error, f"pytorchgui {arguments.command} {' '.join(argv or sys.argv[1:])}")
+        print(f"pytorchgui {arguments.command}: internal error (a bug in PyTorchGUI): {type(error).__name__}: "
+              f"{str(error).splitlines()[0] if str(error) else ''}; the details are in {log_file()}",
+              file=sys.stderr)
+        return BUG
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:

@@ -13,6 +13,7 @@ gone.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import sys
@@ -20,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import BinaryIO, Callable
+
+from pytorchgui.core.errors import SaveError
 
 _ORPHAN_AGE_SECONDS = 3600  # where a writer's liveness cannot be asked (Windows): older is stale
 
@@ -83,11 +86,29 @@ def _mode_for(path: Path) -> int:
         return 0o666 & ~_UMASK
 
 
+def _writable_target(path: Path) -> Path:
+    """The file a save really writes: a symbolic link's target (saving through a link keeps
+    the link), after refusing a read-only file and a directory in the way."""
+    path = Path(os.path.realpath(path)) if path.is_symlink() else path
+    if path.is_dir():
+        raise SaveError(errno.EISDIR, f"cannot save to {path}: it is a folder; give a file name")
+    if path.exists() and not stat.S_IMODE(path.stat().st_mode) & stat.S_IWUSR:
+        raise SaveError(errno.EACCES, f"cannot save to {path}: the file is read-only; save under another name or "
+                                      "make it writable")
+    if not path.parent.is_dir():
+        raise SaveError(errno.ENOENT, f"cannot save to {path}: the folder {path.parent} does not exist")
+    return path
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> None:
-    """Call `write(stream)` on a temporary file, then put it in place of `path`."""
-    path = Path(path)
+    """Call `write(stream)` on a temporary file, then put it in place of `path`. A failure
+    is a SaveError naming the file; the file that was there stays as it was."""
+    path = _writable_target(Path(path))
     remove_stale_temporaries(path)
-    descriptor, temporary = tempfile.mkstemp(prefix=_temporary_prefix(path), suffix=".tmp", dir=path.parent)
+    try:
+        descriptor, temporary = tempfile.mkstemp(prefix=_temporary_prefix(path), suffix=".tmp", dir=path.parent)
+    except OSError as error:
+        raise SaveError(error.errno, f"cannot save to {path}: {error.strerror or error}") from None
     try:
         if hasattr(os, "fchmod"):
             os.fchmod(descriptor, _mode_for(path))
@@ -96,11 +117,12 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)
-    except BaseException:
-        try:
+    except BaseException as error:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
-        except FileNotFoundError:
-            pass
+        if isinstance(error, OSError) and not isinstance(error, SaveError):
+            raise SaveError(error.errno, f"cannot save to {path}: {error.strerror or error}; the file that was "
+                                         "there is unchanged") from None
         raise
 
 

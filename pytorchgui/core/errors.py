@@ -56,3 +56,12 @@ class TrainingError(PyTorchGUIError):
 
 class DatasetError(PyTorchGUIError):
     """A dataset that cannot be read, with the file and what to do."""
+
+
+class SaveError(PyTorchGUIError, OSError):
+    """A file could not be written (missing or read-only folder, full disk, a directory in
+    the way). Still an OSError, so code that handles OSError keeps working; the file that
+    was there is untouched."""
+
+    def __str__(self) -> str:  # the message, without OSError's "[Errno 28]" prefix
+        return self.strerror or super().__str__()

@@ -483,9 +483,10 @@ class Network:
         """What training needs beyond a network that compiles."""
         problems = []
         if self.loss is None:
-            problems.append(Problem("no loss function: choose one in the Network tab"))
+            problems.append(Problem('no loss function: choose one in the Network tab ("$loss" in the network file)'))
         if self.optimizer is None:
-            problems.append(Problem("no optimizer: choose one in the Network tab"))
+            problems.append(Problem('no optimizer: choose one in the Network tab ("$optimizer" in the network '
+                                    'file)'))
         return problems
 
     def problems(self) -> list[Problem]:

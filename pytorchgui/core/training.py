@@ -133,7 +133,8 @@ class LossAdapter:
 def make_loss(network: Network, dataset: TensorDataset | Any) -> LossAdapter:
     """Check that the network's loss fits the dataset, and say how targets are made."""
     if network.loss is None:
-        raise TrainingError("the network has no loss function: choose one in the Network tab")
+        raise TrainingError("the network has no loss function: choose one in the Network tab (\"$loss\" in the "
+                            "network file)")
     outputs = network.outputs()
     return loss_adapter(network.catalog, network.loss, dataset, network.node(outputs[0]).type if outputs else "")
 
@@ -325,7 +326,8 @@ class Trainer:
                                 f"{list(validation.sample_shape)} but the training set {self.train_set.name} has "
                                 f"{list(self.train_set.sample_shape)}: choose validation data of the same shape")
         if self.network.optimizer is None:
-            raise TrainingError("the network has no optimizer: choose one in the Network tab")
+            raise TrainingError("the network has no optimizer: choose one in the Network tab (\"$optimizer\" in "
+                                "the network file)")
         if self.train_set.is_classification and self.train_set.num_classes < 2:
             raise TrainingError(f"{self.train_set.name} has one class only ({', '.join(self.train_set.classes)}): a "
                                 "classifier learns nothing from it; add the other classes (a sub-folder each)")
@@ -344,12 +346,12 @@ class Trainer:
             return  # compile_network reports the problems
         if report.total_parameters == 0:
             raise TrainingError("the network has no parameters to train: add a layer with weights (Linear, Conv2d, "
-                                "...) in the Network tab")
+                                "...) in the Network tab or the network file")
         output = report.output_shape
         if self.train_set.is_classification and output is not None and len(output) != 1:
             raise TrainingError(f"the network's output is {list(output)} per sample, but classifying "
                                 f"{self.train_set.name} needs one score per class ([{self.train_set.num_classes}]): "
-                                "add a Flatten before the last Linear in the Network tab")
+                                "add a Flatten before the last Linear in the Network tab or the network file")
         needed = training_memory_bytes(report, self.config.batch_size)
         available = device_memory_bytes(self.device)
         if available is not None and needed > available:
@@ -544,7 +546,7 @@ class Trainer:
         text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         return TrainingError(f"{where} cannot take the data of {self.train_set.name} (batches of {x.dtype} "
                              f"{list(x.shape[1:])}): {text}. Check the network's input and layers in the Network "
-                             "tab against the data in the Data tab")
+                             "tab (the network file) against the data")
 
     def _check_finite(self, state: _RunState, batch_loss: float, index: int) -> None:
         if not math.isfinite(batch_loss):

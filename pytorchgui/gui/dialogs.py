@@ -7,26 +7,34 @@ the user can report it.
 """
 from __future__ import annotations
 
-import logging
-import logging.handlers
 import sys
-import traceback
 
 from PyQt5 import QtWidgets
 
-from pytorchgui import paths
+from pytorchgui.bug_log import configure_logging, log_bug, log_file
 
-log = logging.getLogger("pytorchgui")
+_unparented: list[QtWidgets.QMessageBox] = []  # boxes with no window to hold them, kept until closed
 
 
 def show_error(parent: QtWidgets.QWidget | None, title: str, message: str, details: str = "") -> QtWidgets.QMessageBox:
-    """A window-modal error box that does not block the caller (tests read it, users close it)."""
+    """A window-modal error box that does not block the caller (tests read it, users close it).
+    With no parent, the app's main window holds it (or, with none open, a module list until
+    it is closed): a box nobody holds would be collected before the user sees it."""
+    parent = parent or QtWidgets.QApplication.activeWindow() or _main_window()
     box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Critical, title, message, QtWidgets.QMessageBox.Ok, parent)
+    if parent is None:
+        _unparented.append(box)
+        box.finished.connect(lambda: _unparented.remove(box))
     box.setObjectName("errorBox")
     if details:
         box.setDetailedText(details)
     box.open()
     return box
+
+
+def _main_window() -> QtWidgets.QMainWindow | None:
+    return next((widget for widget in QtWidgets.QApplication.topLevelWidgets()
+                 if isinstance(widget, QtWidgets.QMainWindow) and widget.isVisible()), None)
 
 
 def ask_save_changes(parent: QtWidgets.QWidget, name: str) -> QtWidgets.QMessageBox.StandardButton:
@@ -40,30 +48,14 @@ def ask_save_changes(parent: QtWidgets.QWidget, name: str) -> QtWidgets.QMessage
     )
 
 
-def log_file() -> str:
-    return str(paths.log_dir() / "pytorchgui.log")
-
-
-def configure_logging() -> None:
-    if any(isinstance(h, logging.handlers.RotatingFileHandler) for h in log.handlers):
-        return
-    handler = logging.handlers.RotatingFileHandler(log_file(), maxBytes=1_000_000, backupCount=3, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-
-
 def handle_unexpected_error(error_type, error, trace) -> None:
     """sys.excepthook for the app: log, then tell the user instead of dying silently."""
     if issubclass(error_type, KeyboardInterrupt):
         sys.__excepthook__(error_type, error, trace)
         return
-    details = "".join(traceback.format_exception(error_type, error, trace))
-    configure_logging()
-    log.error("unexpected error\n%s", details)
-    parent = QtWidgets.QApplication.activeWindow()
+    details = log_bug(error.with_traceback(trace) if error is not None else error_type())
     show_error(
-        parent,
+        None,
         "Unexpected error",
         f"Something went wrong inside PyTorchGUI: {error_type.__name__}: {error}\n\n"
         f"Your network is unchanged. The details were written to {log_file()}; "

@@ -227,7 +227,8 @@ def test_parameter_problems_and_training_problems():
     assert problems[0].node == "legacy"
     assert "node 'legacy': Conv1d parameter 'in_channels' must be >= 1, got 0" == problems[0].message
     assert [p.message for p in net.training_problems()] == [
-        "no loss function: choose one in the Network tab", "no optimizer: choose one in the Network tab"]
+        "no loss function: choose one in the Network tab (\"$loss\" in the network file)",
+        "no optimizer: choose one in the Network tab (\"$optimizer\" in the network file)"]
 
 
 def test_replace_with_and_equality(network, events):

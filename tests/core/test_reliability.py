@@ -234,3 +234,73 @@ def test_an_exploded_epoch_is_not_saved_as_the_last_good_checkpoint(shapes, tmp_
         Trainer(network, shapes, TrainingConfig(epochs=3, batch_size=64), run_dir=run, validation_set=shapes,
                 resume_from=run / "checkpoint.pt").run()
     assert (run / "checkpoint.pt").read_bytes() == good and load_checkpoint(run / "checkpoint.pt")["epoch"] == 1
+
+
+def export_lenet(capsys, target):
+    code = main(["export", str(LENET), "--format", "python", "-o", str(target)])
+    return code, capsys.readouterr().err
+
+
+def test_exports_into_places_that_cannot_take_them_are_one_line(capsys, tmp_path, monkeypatch):
+    import errno
+    import os
+
+    code, err = export_lenet(capsys, tmp_path / "missing" / "net.py")
+    assert code == 2 and "the folder" in err and "does not exist" in err and err.count("\n") == 1
+    (tmp_path / "folder.py").mkdir()
+    code, err = export_lenet(capsys, tmp_path / "folder.py")
+    assert code == 2 and "it is a folder" in err
+    locked = tmp_path / "locked.py"
+    locked.write_text("mine")
+    locked.chmod(0o444)
+    code, err = export_lenet(capsys, locked)
+    assert code == 2 and "the file is read-only" in err and locked.read_text() == "mine"
+
+    def full(descriptor):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    kept = tmp_path / "kept.py"
+    kept.write_text("old")
+    code, err = export_lenet(capsys, kept)
+    assert code == 2 and "cannot save to" in err and "No space left on device" in err and "[Errno" not in err
+    assert kept.read_text() == "old" and [p.name for p in tmp_path.glob(".kept.py.*")] == []
+
+
+def test_a_file_size_limit_is_a_message(tmp_path):
+    import resource
+    import subprocess
+    import sys
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))
+
+    result = subprocess.run([sys.executable, "-m", "pytorchgui", "export", str(LENET), "--format", "python", "-o",
+                             str(tmp_path / "net.py")], preexec_fn=limit, capture_output=True, text=True)
+    assert result.returncode == 2 and "cannot save to" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_saving_through_a_symbolic_link_keeps_the_link(tmp_path):
+    real = tmp_path / "networks" / "lenet.json"
+    real.parent.mkdir()
+    real.write_text("{}")
+    link = tmp_path / "lenet.json"
+    link.symlink_to(real)
+    network_format.save(network_format.load(LENET), link)
+    assert link.is_symlink() and network_format.load(real).nodes.keys() == network_format.load(LENET).nodes.keys()
+
+
+def test_a_bug_is_exit_3_with_one_line_and_its_traceback_in_the_log(capsys, monkeypatch):
+    from pytorchgui import cli
+    from pytorchgui.bug_log import log_file
+
+    def broken(arguments):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(cli, "validate", broken)
+    assert main(["validate", str(LENET)]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("pytorchgui validate: internal error (a bug in PyTorchGUI): ZeroDivisionError")
+    assert err.count("\n") == 1 and log_file() in err
+    text = open(log_file(), encoding="utf-8").read()
+    assert "Traceback" in text and "in broken" in text

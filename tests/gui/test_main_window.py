@@ -21,3 +21,40 @@ def test_lazy_start_paints_before_torch_and_then_builds_the_tabs(qtbot):
     assert window.network_tab.report.ok
     assert window.evaluationTab.layout().itemAt(0).widget() is window.evaluation_tab
     window.document.undo_stack.setClean()
+
+
+def test_an_error_with_no_active_window_reaches_a_dialog_held_by_the_main_window(qtbot):
+    from PyQt5 import QtWidgets
+
+    from pytorchgui.gui import dialogs
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    box = dialogs.show_error(None, "Training stopped", "the loss became nan")
+    box_id = id(box)
+    del box
+    import gc
+
+    gc.collect()
+    boxes = [w for w in window.findChildren(QtWidgets.QMessageBox) if w.text() == "the loss became nan"]
+    assert len(boxes) == 1 and id(boxes[0]) == box_id and boxes[0].isVisible()
+    boxes[0].close()
+    window.document.undo_stack.setClean()
+
+
+def test_with_no_window_at_all_the_box_is_kept_until_it_is_closed(qtbot, monkeypatch):
+    import gc
+
+    from PyQt5 import QtWidgets
+
+    from pytorchgui.gui import dialogs
+
+    monkeypatch.setattr(dialogs, "_main_window", lambda: None)  # windows of earlier tests may still exist
+    monkeypatch.setattr(QtWidgets.QApplication, "activeWindow", staticmethod(lambda: None))
+    dialogs.show_error(None, "Cannot open", "nothing here")
+    gc.collect()
+    [box] = [b for b in dialogs._unparented if b.text() == "nothing here"]
+    assert box.isVisible()
+    box.done(0)
+    assert box not in dialogs._unparented
