@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import traceback
 
 from pytorchgui import paths
@@ -16,8 +17,13 @@ def log_file() -> str:
 
 
 def configure_logging() -> None:
-    if any(isinstance(h, logging.handlers.RotatingFileHandler) for h in log.handlers):
-        return
+    """Log to log_file(); again when the user folder moved (PYTORCHGUI_HOME changed)."""
+    path = os.path.abspath(log_file())
+    for handler in [h for h in log.handlers if isinstance(h, logging.handlers.RotatingFileHandler)]:
+        if handler.baseFilename == path:
+            return
+        log.removeHandler(handler)
+        handler.close()
     handler = logging.handlers.RotatingFileHandler(log_file(), maxBytes=1_000_000, backupCount=3, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     log.addHandler(handler)
