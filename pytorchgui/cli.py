@@ -160,7 +160,7 @@ def train(arguments) -> int:
         split_seed = config.seed if arguments.split_seed is None else arguments.split_seed
         data, validation = data.split(arguments.val_split, split_seed)
     if arguments.fit:
-        for change in fit_to_dataset(network, data.sample_shape, data.num_classes):
+        for change in fit_to_dataset(network, data.sample_shape, data.output_size):
             if context.main:
                 print(f"fit: {change}", file=sys.stderr)
     on_event = _progress_printer(config, show_bars=context.main and not arguments.quiet)

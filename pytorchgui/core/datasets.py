@@ -77,6 +77,14 @@ class TensorDataset:
         return len(self.classes) if self.classes is not None else None
 
     @property
+    def output_size(self) -> int:
+        """What a network's output per sample must hold: a score per class, or one value
+        per regression target."""
+        if self.classes is not None:
+            return len(self.classes)
+        return int(self.targets[0].numel()) if len(self.targets) else 1
+
+    @property
     def memory_bytes(self) -> int:
         return self.inputs.element_size() * self.inputs.nelement() + self.targets.element_size() * self.targets.nelement()
 
@@ -441,6 +449,10 @@ class StreamingImageFolder:
 
     @property
     def num_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def output_size(self) -> int:
         return len(self.classes)
 
     is_classification = True

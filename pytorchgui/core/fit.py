@@ -1,5 +1,5 @@
 """Fit a network to a dataset: its input shape, the fixed input sizes of its layers and the
-class count of its last Linear."""
+output size of its last Linear (classes, or regression targets)."""
 from __future__ import annotations
 
 from pytorchgui.core.catalog import AUTO
@@ -10,21 +10,22 @@ from pytorchgui.core.network import Network
 INPUT_SIZE_PARAMETERS = {"in_channels": 0, "num_features": 0, "in_features": -1, "input_size": -1}
 
 
-def fit_to_dataset(network: Network, sample_shape: list[int], num_classes: int | None = None,
+def fit_to_dataset(network: Network, sample_shape: list[int], outputs: int | None = None,
                    dtype: str = "float32") -> list[str]:
     """Set the input shape, every fixed input size that no longer matches what reaches its
     layer (LeNet-5's conv1 and fc1 on 3 x 32 x 32 images) and, for classification, the last
-    Linear's out_features. Returns what changed, in words."""
+    Linear's out_features: `outputs`, the class count or the regression targets per sample.
+    Returns what changed, in words."""
     changes = []
     old = network.input_spec.shape if network.input_spec else None
     if old != list(sample_shape):
         network.set_input(list(sample_shape), dtype)
         changes.append(f"input shape {old} -> {list(sample_shape)}")
     changes += _fit_input_sizes(network)
-    if num_classes:
+    if outputs:
         linears = [name for name in network.topological_order() if network.node(name).type == "Linear"]
         if linears:
-            changes += _set_parameters(network, linears[-1], {"out_features": num_classes})
+            changes += _set_parameters(network, linears[-1], {"out_features": outputs})
     return changes
 
 

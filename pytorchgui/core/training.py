@@ -78,15 +78,19 @@ def available_devices() -> list[tuple[str, str]]:
 
 
 def training_threads() -> int:
-    """Intra-op threads for the training thread: every core.
+    """The most intra-op threads training may use: every core this process may run on.
 
     Measured on 2 cores (bench/bench_training.py, LeNet-5, batch 128): 2 threads 10.6k
-    images/s, 1 thread 7.9k, with the GUI idle between its 2 Hz redraws. The collapse seen
-    before (7.2k -> 347 images/s) came from a GUI thread that was busy all the time (a
-    spinning event loop); with the real event loop sleeping between events, the GUI takes
-    a core only for the moment of a redraw.
+    images/s, 1 thread 7.9k, with the GUI idle between its 2 Hz redraws. But with a core
+    busy elsewhere, every-core threads wait for each other at each operation (an MNIST
+    epoch went from 5 s to 59 s), and a small network gains nothing from a second thread:
+    the trainer therefore measures 1 thread against this count before the first epoch
+    (Trainer._choose_threads) unless the threads option says how many.
     """
-    return os.cpu_count() or 1
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 # -- losses and targets --------------------------------------------------------------------------
@@ -287,6 +291,7 @@ class Trainer:
         try:
             self._check_data()
             state = self._build()
+            self._choose_threads(state)
             if self.resume_from is not None:
                 self._restore(state)
             self._start_run_folder(state)
@@ -352,6 +357,11 @@ class Trainer:
             raise TrainingError(f"the network's output is {list(output)} per sample, but classifying "
                                 f"{self.train_set.name} needs one score per class ([{self.train_set.num_classes}]): "
                                 "add a Flatten before the last Linear in the Network tab or the network file")
+        wanted = self.train_set.output_size
+        if not self.train_set.is_classification and output is not None and math.prod(output) != wanted:
+            raise TrainingError(f"the network gives {math.prod(output)} value(s) per sample but {self.train_set.name} "
+                                f"has {wanted} target(s) per sample: set the last Linear's out_features to {wanted} "
+                                "('Fit network to data' in the Data tab, --fit on the command line)")
         needed = training_memory_bytes(report, self.config.batch_size)
         available = device_memory_bytes(self.device)
         if available is not None and needed > available:
@@ -392,6 +402,43 @@ class Trainer:
         return _RunState(model, trained, optimizer, scheduler, loss, normalization, train, validation,
                          torch.Generator().manual_seed(config.seed), steps, autocast,
                          patience_left=config.early_stopping_patience)
+
+    def _choose_threads(self, state: _RunState) -> None:
+        """Set torch's intra-op threads for a CPU run: the option's count, or the faster of
+        1 thread and every core on a few steps of the first batch (forward and backward on
+        the model, no optimizer step, random state put back: the run is not changed)."""
+        if self.device.type != "cpu":
+            return
+        most = training_threads()
+        chosen, timings = self.config.threads, {}
+        if not chosen:
+            chosen = 1
+            if most > 1 and isinstance(state.train, InMemoryBatches):
+                timings = {count: self._time_steps(state, count) for count in (1, most)}
+                chosen = most if timings[most] < 0.9 * timings[1] else 1  # a tie leaves cores free
+                timings = timings if all(map(math.isfinite, timings.values())) else {}
+        torch.set_num_threads(chosen)
+        measured = ", ".join(f"{count}: {seconds * 1000:.1f} ms/step" for count, seconds in timings.items())
+        self.log(f"training with {chosen} CPU thread(s)" + (f" (measured {measured})" if measured else ""))
+
+    def _time_steps(self, state: _RunState, threads: int, steps: int = 3) -> float:
+        x, y = next(iter(state.train.batches(self.config.batch_size, generator=torch.Generator().manual_seed(0))))
+        rng = torch.get_rng_state()
+        torch.set_num_threads(threads)
+        times = []
+        try:
+            for _ in range(steps + 1):  # the first one warms up
+                started = time.perf_counter()
+                with state.autocast:
+                    value = state.loss(state.model(x), y)
+                value.backward()
+                times.append(time.perf_counter() - started)
+        except RuntimeError:  # the data does not fit the network: the first real step says how
+            return math.inf
+        finally:
+            state.optimizer.zero_grad(set_to_none=True)
+            torch.set_rng_state(rng)
+        return min(times[1:])
 
     def _restore(self, state: _RunState) -> None:
         checkpoint = load_checkpoint(self.resume_from)

@@ -128,7 +128,7 @@ class Workspace:
         dataset = entry.dataset
 
         def fit() -> None:
-            changes.extend(fit_to_dataset(self.network, dataset.sample_shape, dataset.num_classes))
+            changes.extend(fit_to_dataset(self.network, dataset.sample_shape, dataset.output_size))
 
         self.document.apply(f"Fit to {dataset.name}", fit)
         return changes

@@ -62,6 +62,11 @@ class NetworkDocument(QtCore.QObject):
         self.autosave_timer.start()
 
     def _clean_changed(self, clean: bool) -> None:
+        if clean and not self._recovered and self._autosaved_index != self.undo_stack.index():
+            # undone back to the saved state: an autosave of the changes would be offered
+            # after a crash and bring back what the user undid
+            discard_autosave()
+            self._autosaved_index = self.undo_stack.index()
         self.modified_changed.emit(self.is_modified)
 
     # -- state -----------------------------------------------------------------------

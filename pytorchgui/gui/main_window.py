@@ -125,7 +125,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.actionUndo = stack.createUndoAction(self, "&Undo")
         self.actionUndo.setShortcut(QtGui.QKeySequence.Undo)
         self.actionRedo = stack.createRedoAction(self, "&Redo")
-        self.actionRedo.setShortcuts([QtGui.QKeySequence("Ctrl+Y"), QtGui.QKeySequence.Redo])
+        # the platform's redo keys plus Ctrl+Y, each once: a key bound twice is ambiguous and does nothing
+        redo_keys = QtGui.QKeySequence.keyBindings(QtGui.QKeySequence.Redo) + [QtGui.QKeySequence("Ctrl+Y")]
+        self.actionRedo.setShortcuts(list({key.toString(): key for key in redo_keys}.values()))
         first = self.menuEdit.actions()[0] if self.menuEdit.actions() else None
         self.menuEdit.insertAction(first, self.actionUndo)
         self.menuEdit.insertAction(first, self.actionRedo)

@@ -22,7 +22,7 @@ from pytorchgui.core.options import TrainingConfig, command_line_arguments
 from pytorchgui.core.runs import RunFolder, list_runs, load_checkpoint, read_metrics
 from pytorchgui.core.shapes import infer_shapes
 from pytorchgui.core.tasks import LogEvent, TaskControl
-from pytorchgui.core.training import BatchEvent, EpochEvent, Trainer, TrainingResult, training_threads
+from pytorchgui.core.training import BatchEvent, EpochEvent, Trainer, TrainingResult
 from pytorchgui.core.workspace import DatasetEntry, Workspace
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.training_form import TrainingOptionsForm
@@ -304,9 +304,6 @@ class TrainTab(QtWidgets.QWidget):
                      "training set under Validation)")
 
         def train_network(control: TaskControl) -> TrainingResult:
-            import torch
-
-            torch.set_num_threads(training_threads())
             return Trainer(network, train, config, validation_set=validation, run_dir=run_dir,
                            on_event=control.report, control=control, resume_from=resume_from).run()
 

@@ -208,5 +208,6 @@ def test_a_torch_error_from_the_data_is_one_line_and_exit_2(capsys, tmp_path):
     numpy.savez(tmp_path / "tokens.npz", x=x, y=x[:, 0] % 2)
     code, _, err = run(capsys, "train", tmp_path / "tokens.json", "--data", tmp_path / "tokens.npz", "--out",
                        tmp_path / "r", "--quiet")
-    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
-    assert "node 'embed' (Embedding) cannot take the data of tokens.npz" in err
+    errors = [line for line in err.splitlines() if line.startswith("pytorchgui train:")]
+    assert code == 2 and len(errors) == 1 and err.endswith(errors[0] + "\n") and "Traceback" not in err
+    assert "node 'embed' (Embedding) cannot take the data of tokens.npz" in errors[0]

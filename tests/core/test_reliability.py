@@ -304,3 +304,19 @@ def test_a_bug_is_exit_3_with_one_line_and_its_traceback_in_the_log(capsys, monk
     assert err.count("\n") == 1 and log_file() in err
     text = open(log_file(), encoding="utf-8").read()
     assert "Traceback" in text and "in broken" in text
+
+
+def test_regression_data_fits_one_output_and_a_mismatch_is_refused(tmp_path):
+    from data_writers import write_csv
+    from pytorchgui.core.fit import fit_to_dataset
+
+    table = load_spec(f"csv:{write_csv(tmp_path / 't.csv')}?target=weight&task=regression")
+    network = network_format.load(paths.example_networks_dir() / "mlp.json")
+    network.set_loss("MSELoss")
+    network.set_optimizer("Adam", {"lr": 0.01})  # the targets are not scaled: 10 to 50
+    with pytest.raises(TrainingError, match=r"gives 10 value\(s\) per sample but t.csv has 1 target\(s\) per sample: "
+                                            r"set the last Linear's out_features to 1"):
+        fit_to_dataset(network, table.sample_shape)  # the input only, as a user who set it by hand
+        Trainer(network, table, TrainingConfig(epochs=1, batch_size=2)).run()
+    assert "'output' out_features 10 -> 1" in fit_to_dataset(network, table.sample_shape, table.output_size)
+    assert Trainer(network, table, TrainingConfig(epochs=2, batch_size=2)).run().status == "finished"

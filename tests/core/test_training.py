@@ -11,7 +11,8 @@ from pytorchgui.core.fit import fit_to_dataset
 from pytorchgui.core.options import schedule_catalog
 from pytorchgui.core.runs import RunFolderError
 from pytorchgui.core.training import (BatchEvent, EpochEvent, Trainer, TrainingConfig, TrainingControl,
-                                      TrainingError, list_runs, load_checkpoint, make_loss, read_metrics)
+                                      TrainingError, list_runs, load_checkpoint, make_loss, read_metrics,
+                                      training_threads)
 
 
 @pytest.fixture(scope="module")
@@ -206,28 +207,41 @@ def test_checkpoint_with_code_is_refused(tmp_path):
 
 
 def test_thread_count_does_not_change_results(shapes):
-    """The Train tab chooses the thread count (training_threads); 1 and 2 threads, which
-    split the work of each operation differently, give the same run."""
-    import threading
-
+    """The threads option (or the trainer's measurement) chooses the thread count; 1 and 2
+    threads, which split the work of each operation differently, give the same run, and
+    the measurement (steps without an optimizer step) leaves the run as it would be."""
     train, _ = shapes
     small = train.subset(torch.arange(512), "small")
-    losses = {}
-
-    def run(threads):
-        torch.set_num_threads(threads)
-        losses[threads] = Trainer(lenet(), small, TrainingConfig(epochs=2, batch_size=64)).run().history[-1]["train_loss"]
-
     previous = torch.get_num_threads()
     try:
-        for threads in (1, 2):
-            worker = threading.Thread(target=run, args=(threads,))
-            worker.start()
-            worker.join()
+        runs = {threads: Trainer(lenet(), small, TrainingConfig(epochs=2, batch_size=64, threads=threads)).run()
+                for threads in (1, 2, 0)}
     finally:
         torch.set_num_threads(previous)
-    values = list(losses.values())
+    values = [result.history[-1]["train_loss"] for result in runs.values()]
     assert max(values) - min(values) < 1e-4 * max(values)
+
+
+def test_the_threads_option_is_used_and_auto_is_measured_and_logged(shapes):
+    train, _ = shapes
+    small = train.subset(torch.arange(256), "small")
+    logs, seen = [], []
+    original = torch.set_num_threads
+    previous = torch.get_num_threads()
+    try:
+        torch.set_num_threads = lambda count: (seen.append(count), original(count))[1]
+        Trainer(lenet(), small, TrainingConfig(epochs=1, batch_size=64, threads=1),
+                on_event=lambda event: logs.append(getattr(event, "message", ""))).run()
+        assert seen == [1] and "training with 1 CPU thread(s)" in logs
+        seen.clear()
+        Trainer(lenet(), small, TrainingConfig(epochs=1, batch_size=64),
+                on_event=lambda event: logs.append(getattr(event, "message", ""))).run()
+    finally:
+        torch.set_num_threads = original
+        original(previous)
+    measured = [line for line in logs if "(measured 1: " in line]
+    if training_threads() > 1:
+        assert len(measured) == 1 and seen[-1] in (1, training_threads()) and seen[:2] == [1, training_threads()]
 
 
 def test_a_folder_larger_than_memory_trains_streamed_and_evaluates(tmp_path):
@@ -271,7 +285,7 @@ def test_lbfgs_evaluates_once_per_closure_call_and_clips_each_evaluation(shapes,
         lambda module, inputs, output: forwards.append(1) if isinstance(module, torch.nn.Conv2d)
         and module.in_channels == 1 and inputs[0].device.type != "meta" else None)  # not the shape check
     try:
-        Trainer(network, small, TrainingConfig(epochs=1, batch_size=64, gradient_clip=1.0)).run()
+        Trainer(network, small, TrainingConfig(epochs=1, batch_size=64, gradient_clip=1.0, threads=1)).run()
     finally:
         handle.remove()
     assert len(forwards) == len(closure_calls) == len(clips)

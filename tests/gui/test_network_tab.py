@@ -336,3 +336,27 @@ def test_rubber_band_selects_and_wheel_zooms(qtbot, window, tab):
                               QtCore.Qt.NoScrollPhase, False)
     QtWidgets.QApplication.sendEvent(viewport, wheel)
     assert tab.view.transform().m11() > before * 1.3
+
+
+def test_undoing_back_to_the_saved_state_removes_the_autosave(qtbot, window, tab):
+    window.document.apply("add", lambda: tab.network.add_node("Tanh", "undone"))
+    assert window.document.autosave() and (paths.autosave_dir() / "network.json").exists()
+    window.actionUndo.trigger()
+    assert not window.isWindowModified() and not (paths.autosave_dir() / "network.json").exists()
+    from pytorchgui.gui.document import autosave_info
+
+    assert autosave_info() is None  # nothing is offered after a crash now
+
+
+@pytest.mark.parametrize("keys", ["Ctrl+Y", "Ctrl+Shift+Z"])
+def test_redo_keys_each_redo(qtbot, window, tab, keys):
+    shortcuts = [key.toString() for key in window.actionRedo.shortcuts()]
+    assert len(shortcuts) == len(set(shortcuts)) and "Ctrl+Y" in shortcuts
+    window.document.apply("move", lambda: tab.network.move_node("conv1", (5.0, 5.0)))
+    window.actionUndo.trigger()
+    window.activateWindow()
+    tab.view.setFocus()
+    qtbot.keyClick(tab.view, QtGui.QKeySequence(keys)[0] & ~QtCore.Qt.KeyboardModifierMask,
+                   QtCore.Qt.KeyboardModifiers(QtGui.QKeySequence(keys)[0] & QtCore.Qt.KeyboardModifierMask))
+    assert tab.network.node("conv1").position == (5.0, 5.0)
+    window.document.undo_stack.setClean()
