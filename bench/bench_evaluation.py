@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     arguments = parser.parse_args()
     torch.manual_seed(0)
-    data = datasets.make_builtin(arguments.samples, seed=1, mode="test")
+    data = datasets.make_builtin(arguments.samples, seed=1, train=False)
     normalization = data.compute_normalization()
     model = compile_network(network_format.load(paths.example_networks_dir() / "lenet5.json")).eval()
     model = model.to(arguments.device)

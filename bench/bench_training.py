@@ -93,7 +93,7 @@ def app_run(app, window, epochs: int, batch_size: int, probe_ms: int = 0) -> tup
     tab.training_finished.disconnect(loop.quit)
     probe.stop()
     seconds = sum(row.seconds for row in tab.epoch_rows)
-    return epochs * len(tab.train_combo.currentData()) / seconds, delays
+    return epochs * len(tab.train_combo.currentData().dataset) / seconds, delays
 
 
 def main() -> None:
@@ -109,7 +109,7 @@ def main() -> None:
     window.show()
     train = datasets.make_builtin(arguments.samples)
     train.normalization = train.compute_normalization()
-    window.data_tab.add_dataset(train)
+    window.workspace.add_dataset(train, "train")
     window.tabs.setCurrentIndex(2)
     for _ in range(20):  # the first shape inference (meta kernels' first use) before any timing
         app.processEvents()
