@@ -99,14 +99,16 @@ def schedule_names() -> tuple[str, ...]:
 # -- the options -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TrainingOption:
-    """One training option: its spec, the form group and label, the CLI flag, and the value
-    that means "off" (shown as "off" in the form)."""
+    """One training option: its spec, the form group and label, the CLI flag, the value
+    that means "off", and what that value is called in the form and the help ("off", or
+    "auto" where the trainer then chooses)."""
 
     spec: ParameterSpec
     group: str
     label: str
     flag: str
     off: Any = None
+    off_label: str = "off"
 
     @property
     def name(self) -> str:
@@ -114,9 +116,9 @@ class TrainingOption:
 
 
 def _option(name: str, kind: str, default: Any, group: str, label: str, help: str, *, flag: str = "",
-            off: Any = None, **bounds) -> TrainingOption:
+            off: Any = None, off_label: str = "off", **bounds) -> TrainingOption:
     spec = ParameterSpec(name=name, type=kind, default=default, help=help, **bounds)
-    return TrainingOption(spec, group, label, flag or "--" + name.replace("_", "-"), off)
+    return TrainingOption(spec, group, label, flag or "--" + name.replace("_", "-"), off, off_label)
 
 
 OPTION_GROUPS = ("Settings", "Options", "Augmentation")
@@ -130,7 +132,7 @@ TRAINING_OPTIONS: tuple[TrainingOption, ...] = (
     _option("device", "str", "cpu", "Settings", "Device", "cpu, cuda, cuda:N or mps"),
     _option("threads", "int", 0, "Settings", "CPU threads",
             "threads for training on the CPU; 0: auto, measured at the start (1 or every core, the faster)",
-            off=0, minimum=0, maximum=256),
+            off=0, off_label="auto", minimum=0, maximum=256),
     _option("seed", "int", 0, "Settings", "Seed",
             "seeds the weights, the sample order, augmentation and dropout", minimum=0, maximum=2**31 - 1),
     _option("lr_schedule", "choice", NO_SCHEDULE, "Options", "LR schedule",
@@ -250,7 +252,8 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         group = parser.add_argument_group(group_name.lower())
         for training_option in training_options():
             if training_option.group == group_name:
-                default = "off" if training_option.spec.default in (training_option.off, False) else None
+                is_off = training_option.spec.default in (training_option.off, False)
+                default = training_option.off_label if is_off else None
                 _add_argument(group, training_option.flag, training_option.spec, training_option.name,
                               f"default: {default or training_option.spec.default}")
     group = parser.add_argument_group("learning-rate schedule parameters")

@@ -55,7 +55,7 @@ class TrainingOptionsForm(QtWidgets.QWidget):
         field.setObjectName(f"option_{option.name}")
         field.set_value(option.spec.default)
         if option.off is not None and hasattr(field.editor, "setSpecialValueText"):
-            field.editor.setSpecialValueText("off")
+            field.editor.setSpecialValueText(option.off_label)
         if isinstance(field.editor, QtWidgets.QComboBox):  # long entries must not widen the column
             field.editor.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLengthWithIcon)
             field.editor.setMinimumContentsLength(8)
