@@ -271,3 +271,12 @@ def test_early_stopping_without_validation_data_is_refused_with_the_way_out(qtbo
     assert "early stopping watches the validation loss, but there is no validation data" in box.text()
     assert "Validation in the Train tab" in box.text() and not any(paths.runs_dir().iterdir())
     box.close()
+
+
+def test_a_zero_percent_split_trains_without_validation_and_says_so(qtbot, train_tab):
+    train_tab.validation_combo.setCurrentIndex(train_tab.validation_combo.findData("split"))
+    train_tab.epochs_spin.setValue(1)
+    assert train_tab.start()
+    wait_done(qtbot, train_tab)
+    assert "no validation data: the validation curves stay empty" in train_tab.log_view.toPlainText()
+    assert train_tab.result.status == "finished" and train_tab.result.history[0]["validation_loss"] is None
