@@ -190,12 +190,7 @@ def infer_shapes(network: Network, input_shape: list[int] | None = None, input_d
     first = set(network.first_layers)
     reachable_outputs = [name for name in network.outputs() if name in report.order]
     report.output = reachable_outputs[-1] if reachable_outputs else ""
-    for name in report.order:
-        entry = network.entry(name)
-        if entry.name.startswith("MaxUnpool"):
-            sources = maxunpool_sources(network, name)
-            if sources:
-                report.gives_indices.add(sources[1])
+    report.gives_indices = _pools_giving_indices(network, report.order)
 
     input_map = network.input_map()
     values_of: dict[str, Any] = {}
@@ -250,6 +245,17 @@ def infer_shapes(network: Network, input_shape: list[int] | None = None, input_d
         problems.append(Problem(f"the network has {report.total_parameters:,} parameters in all; PyTorchGUI builds "
                                 f"networks of up to {MAX_PARAMETERS:,}: make its layers smaller"))
     return report
+
+
+def _pools_giving_indices(network: Network, order: list[str]) -> set[str]:
+    """The MaxPool nodes whose indices a MaxUnpool uses (they must return them)."""
+    pools = set()
+    for name in order:
+        if network.entry(name).name.startswith("MaxUnpool"):
+            sources = maxunpool_sources(network, name)
+            if sources:
+                pools.add(sources[1])
+    return pools
 
 
 def _node_inputs(network: Network, name: str, network_input, input_map, values_of, indices_of):
