@@ -252,7 +252,9 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         group = parser.add_argument_group(group_name.lower())
         for training_option in training_options():
             if training_option.group == group_name:
-                is_off = training_option.spec.default in (training_option.off, False)
+                spec = training_option.spec  # 0 == False: compare with the option's own "off" only
+                is_off = (spec.default is False if spec.type == "bool"
+                          else training_option.off is not None and spec.default == training_option.off)
                 default = training_option.off_label if is_off else None
                 _add_argument(group, training_option.flag, training_option.spec, training_option.name,
                               f"default: {default or training_option.spec.default}")

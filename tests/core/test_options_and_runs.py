@@ -35,6 +35,9 @@ def test_train_help_lists_every_option_and_schedule_parameter(capsys):
         for spec in schedule.parameters:
             assert "--" + spec.name.replace("_", "-") in text, (schedule.name, spec.name)
     assert "--factor" in text and "--patience" in text  # ReduceLROnPlateau's own names
+    flat = " ".join(text.split())
+    assert "dropout (default: 0)" in flat and "the faster) (default: auto)" in flat  # seed 0 is not "off"
+    assert "0: off (default: off)" in flat and "(autocast) (default: off)" in flat
 
 
 @pytest.mark.parametrize("config", [
