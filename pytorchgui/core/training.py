@@ -77,6 +77,9 @@ def available_devices() -> list[tuple[str, str]]:
     return devices
 
 
+LARGE_STEP_SECONDS = 0.25  # a step this long on every core is not measured on one thread too
+
+
 def training_threads() -> int:
     """The most intra-op threads training may use: every core this process may run on.
 
@@ -412,13 +415,16 @@ class Trainer:
         most = training_threads()
         chosen, timings = self.config.threads, {}
         if not chosen:
-            chosen = 1
+            chosen = most  # streamed batches, or one core: nothing to measure
             if most > 1 and isinstance(state.train, InMemoryBatches):
-                timings = {count: self._time_steps(state, count) for count in (1, most)}
-                chosen = most if timings[most] < 0.9 * timings[1] else 1  # a tie leaves cores free
+                timings[most] = self._time_steps(state, most)
+                if timings[most] < LARGE_STEP_SECONDS:  # a large step keeps every core busy: no need to time 1
+                    timings[1] = self._time_steps(state, 1)
+                    chosen = most if timings[most] < 0.9 * timings[1] else 1  # a tie leaves cores free
                 timings = timings if all(map(math.isfinite, timings.values())) else {}
         torch.set_num_threads(chosen)
-        measured = ", ".join(f"{count}: {seconds * 1000:.1f} ms/step" for count, seconds in timings.items())
+        measured = ", ".join(f"{count}: {seconds * 1000:.1f} ms/step"
+                             for count, seconds in sorted(timings.items()))
         self.log(f"training with {chosen} CPU thread(s)" + (f" (measured {measured})" if measured else ""))
 
     def _time_steps(self, state: _RunState, threads: int, steps: int = 3) -> float:
