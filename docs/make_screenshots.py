@@ -37,10 +37,11 @@ def main() -> None:
 
     window.tabs.setCurrentIndex(0)
     train, test = builtin_pair()
+    entries = []
     for dataset, role in ((train, "train"), (test, "test")):
         dataset.normalization = dataset.compute_normalization()
-        window.workspace.add_dataset(dataset, role)
-    window.workspace.set_split(window.workspace.entry_of(train), 10, 0)
+        entries.append(window.workspace.add_dataset(dataset, role))
+    window.workspace.set_split(entries[0], 10, 0)
     window.data_tab.table.selectRow(0)
     settle(app)
     window.grab().save(str(OUT / "data_tab.png"))

@@ -124,10 +124,6 @@ class RunFolder:
             raise RunFolderError(f"{folder.path} is not a run folder: it has no {cls.NETWORK}")
         return folder
 
-    @staticmethod
-    def is_run_folder(path: str | os.PathLike) -> bool:
-        return Path(path).is_dir() and (Path(path) / RunFolder.NETWORK).is_file()
-
     def file(self, name: str) -> Path:
         return self.path / name
 

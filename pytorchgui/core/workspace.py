@@ -118,9 +118,6 @@ class Workspace:
     def test_sets(self) -> list[DatasetEntry]:
         return [entry for entry in self.datasets if entry.role == "test"]
 
-    def entry_of(self, dataset) -> DatasetEntry | None:
-        return next((entry for entry in self.datasets if entry.dataset is dataset), None)
-
     # -- the network and the data ------------------------------------------------------
     def fit_network(self, entry: DatasetEntry) -> list[str]:
         """Fit the open network to `entry`'s data as one undoable edit; what changed, in words."""
