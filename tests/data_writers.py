@@ -51,6 +51,28 @@ def write_cifar10(root: Path, per_batch: int = 10, seed: int = 0) -> Path:
     return root
 
 
+def write_cifar100(root: Path, train: int = 40, test: int = 20, seed: int = 0) -> Path:
+    """The python version of the CIFAR-100 archive, extracted: cifar-100-python/{train,test,meta},
+    pickled dicts with fine and coarse labels."""
+    folder = root / "cifar-100-python"
+    folder.mkdir(parents=True, exist_ok=True)
+    generator = numpy.random.default_rng(seed)
+    for name, count in (("train", train), ("test", test)):
+        batch = {
+            b"filenames": [f"img{i}.png".encode() for i in range(count)],
+            b"batch_label": f"{name} batch".encode(),
+            b"fine_labels": [int(v) for v in numpy.arange(count) % 100],
+            b"coarse_labels": [int(v) for v in numpy.arange(count) % 20],
+            b"data": generator.integers(0, 256, (count, 3072), dtype=numpy.uint8),
+        }
+        with open(folder / name, "wb") as stream:
+            pickle.dump(batch, stream, protocol=2)
+    with open(folder / "meta", "wb") as stream:
+        pickle.dump({b"fine_label_names": [f"fine{i}".encode() for i in range(100)],
+                     b"coarse_label_names": [f"coarse{i}".encode() for i in range(20)]}, stream, protocol=2)
+    return root
+
+
 def write_image_folder(root: Path, classes=("cat", "dog"), per_class: int = 4, size=(12, 10), mode="RGB") -> Path:
     from PIL import Image
 

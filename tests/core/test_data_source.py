@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from data_writers import write_cifar10, write_csv, write_image_folder, write_mnist, write_tensor_files
+from data_writers import write_cifar10, write_cifar100, write_csv, write_image_folder, write_mnist, write_tensor_files
 from pytorchgui.core.data_source import KINDS, TASKS, TEXT_COLUMNS, TORCHVISION_KINDS, DataSource, load_spec
 from pytorchgui.core.datasets import DatasetError
 
@@ -72,6 +72,7 @@ def _written_sources(tmp_path):
     """One source of every kind, on files written in the real on-disk formats."""
     write_mnist(tmp_path / "mnist")
     write_cifar10(tmp_path / "cifar")
+    write_cifar100(tmp_path / "cifar100")
     for name in TORCHVISION_KINDS:
         if name not in ("MNIST", "CIFAR10", "CIFAR100"):
             write_mnist(tmp_path / name.lower(), name=name)
@@ -81,6 +82,7 @@ def _written_sources(tmp_path):
         DataSource("builtin", samples=300),
         DataSource("MNIST", str(tmp_path / "mnist")),
         DataSource("CIFAR10", str(tmp_path / "cifar")),
+        DataSource("CIFAR100", str(tmp_path / "cifar100")),
         *[DataSource(name, str(tmp_path / name.lower())) for name in TORCHVISION_KINDS
           if name not in ("MNIST", "CIFAR10", "CIFAR100")],
         DataSource("folder", str(write_image_folder(tmp_path / "rgb", size=(12, 10))), size=(16, 16)),

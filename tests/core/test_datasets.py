@@ -9,7 +9,7 @@ import torch
 from pytorchgui.core import datasets
 from pytorchgui.core.data_source import builtin_pair
 from pytorchgui.core.datasets import DatasetError, InMemoryBatches
-from tests.data_writers import (write_cifar10, write_csv, write_image_folder, write_mnist,
+from tests.data_writers import (write_cifar10, write_cifar100, write_csv, write_image_folder, write_mnist,
                                 write_tensor_files)
 
 
@@ -33,6 +33,17 @@ def test_cifar10_from_pickled_batches(tmp_path):
     assert train.sample_shape == [3, 32, 32] and train.classes[0] == "airplane"
     raw = pickle.load(open(tmp_path / "cifar-10-batches-py" / "data_batch_1", "rb"), encoding="latin1")
     assert torch.equal(train.inputs[0].reshape(-1), torch.from_numpy(raw[b"data"][0]))
+
+
+def test_cifar100_from_its_pickled_train_test_and_meta_files(tmp_path):
+    write_cifar100(tmp_path)
+    train = datasets.load_torchvision("CIFAR100", tmp_path, train=True)
+    test = datasets.load_torchvision("CIFAR100", tmp_path, train=False)
+    assert (len(train), len(test)) == (40, 20) and train.name == "CIFAR100 (train)"
+    assert train.sample_shape == [3, 32, 32] and len(train.classes) == 100 and train.classes[7] == "fine7"
+    assert train.targets[:3].tolist() == [0, 1, 2]  # the fine labels, not the coarse ones
+    raw = pickle.load(open(tmp_path / "cifar-100-python" / "train", "rb"), encoding="latin1")
+    assert torch.equal(train.inputs[5].reshape(-1), torch.from_numpy(raw[b"data"][5]))
 
 
 def test_missing_truncated_and_malicious_files_are_named(tmp_path):
