@@ -14,7 +14,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("PyTorchGUI")
     app.setOrganizationName("PyTorchGUI")
     install_exception_hook()
-    window = MainWindow(lazy=True)
+    window = MainWindow(lazy=True, example_data=True)
     window.show()
     QtCore.QTimer.singleShot(0, window.offer_recovery)
     return app.exec_()

@@ -285,6 +285,32 @@ class DataTab(QtWidgets.QWidget):
         self.loading = run_in_thread(self, read, lambda dataset: self._opened(dataset, role), self._failed)
         return self.loading
 
+    def open_builtin_shapes(self) -> QtCore.QObject | None:
+        """Load the built-in shapes as training and test set in the background (a fresh
+        start, or a Start with nothing to train on): they need no file and no download."""
+        if self.loading is not None:
+            return None
+
+        def read():
+            from pytorchgui.core.data_source import builtin_pair
+
+            train, test = builtin_pair()
+            train.normalization = train.compute_normalization()
+            test.normalization = test.compute_normalization()
+            return train, test
+
+        def opened(pair) -> None:
+            self._done()
+            self.workspace.add_dataset(pair[0], "train")
+            self.workspace.add_dataset(pair[1], "test")
+            show_status(self, "Loaded the built-in shapes as training and test set: Start in the Train tab trains "
+                              "on them", 10000)
+
+        self.open_button.setEnabled(False)
+        self.open_button.setText("Reading…")
+        self.loading = run_in_thread(self, read, opened, self._failed)
+        return self.loading
+
     def _done(self) -> None:
         self.loading = None
         self.open_button.setEnabled(True)

@@ -29,7 +29,8 @@ class MainWindow(QtWidgets.QMainWindow):
     the user the app started. Tests build everything at once (lazy=False).
     """
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None, *, open_example: bool = True, lazy: bool = False):
+    def __init__(self, parent: QtWidgets.QWidget | None = None, *, open_example: bool = True, lazy: bool = False,
+                 example_data: bool = False):
         super().__init__(parent)
         load_ui("main_window", self)
         self.setAcceptDrops(True)
@@ -38,6 +39,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.network_tab = NetworkTab(self.document, defer_first_refresh=lazy)
         self._place(self.networkTab, self.network_tab)
         self.data_tab = self.train_tab = self.evaluation_tab = None
+        self._example_data = example_data and open_example  # the built-in shapes loaded at start
         self._connect_actions()
         self.document.path_changed.connect(self._update_title)
         self.document.modified_changed.connect(self._update_title)
@@ -107,7 +109,10 @@ class MainWindow(QtWidgets.QMainWindow):
                                    (self.evaluationTab, self.evaluation_tab)):
             self._place(container, content)
         self.train_tab.change_network_requested.connect(lambda: self.tabs.setCurrentWidget(self.networkTab))
+        self.train_tab.builtin_data_requested.connect(self.data_tab.open_builtin_shapes)
         self.network_tab.schedule_refresh()
+        if self._example_data and not self.workspace.datasets:
+            self.data_tab.open_builtin_shapes()  # the first Start trains the example at once
 
     # -- menus -----------------------------------------------------------------------
     def _connect_actions(self) -> None:

@@ -68,6 +68,7 @@ class TrainTab(QtWidgets.QWidget):
     """Trains the workspace's network on its chosen data; a view of the run and its history."""
 
     change_network_requested = QtCore.pyqtSignal()
+    builtin_data_requested = QtCore.pyqtSignal()
     training_finished = QtCore.pyqtSignal(object)  # TrainingResult, after the workspace has it
 
     def __init__(self, workspace: Workspace, parent: QtWidgets.QWidget | None = None):
@@ -267,15 +268,20 @@ class TrainTab(QtWidgets.QWidget):
         self.data_box.setEnabled(not running)
 
     def _chosen_data(self):
-        """(training set, validation set or None) as chosen; PyTorchGUIError if there is none."""
+        """(training set, validation set or None) as chosen (start() checked there is a
+        training set); DatasetError if a streamed folder cannot be split."""
         entry = self.train_combo.currentData()
-        if entry is None:
-            raise TrainingError("Nothing to train on: import a training set in the Data tab first (Built-in shapes "
-                                "needs no file).")
         validation = self.validation_combo.currentData()
         if validation == "split":
             return entry.split()  # a 0% split trains without validation, as Validation: None
         return entry.dataset, validation.dataset if validation is not None else None
+
+    def _offer_builtin_data(self) -> None:
+        box = show_error(self, "Cannot start training", "Nothing to train on: import a training set in the Data "
+                                                        "tab, or load the built-in shapes (no file, no download).")
+        load = box.addButton("Load the built-in shapes", QtWidgets.QMessageBox.AcceptRole)
+        load.setObjectName("loadBuiltinButton")
+        load.clicked.connect(self.builtin_data_requested)
 
     def _check_network(self) -> None:
         report = infer_shapes(self.network)
@@ -284,6 +290,9 @@ class TrainTab(QtWidgets.QWidget):
 
     def start(self) -> bool:
         if self.task is not None:
+            return False
+        if self.train_combo.currentData() is None:
+            self._offer_builtin_data()
             return False
         try:
             train, validation = self._chosen_data()

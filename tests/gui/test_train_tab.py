@@ -280,3 +280,30 @@ def test_a_zero_percent_split_trains_without_validation_and_says_so(qtbot, train
     wait_done(qtbot, train_tab)
     assert "no validation data: the validation curves stay empty" in train_tab.log_view.toPlainText()
     assert train_tab.result.status == "finished" and train_tab.result.history[0]["validation_loss"] is None
+
+
+def test_nothing_to_train_on_offers_the_built_in_shapes(qtbot, window):
+    tab = window.train_tab
+    assert not tab.start()
+    [box] = error_boxes(tab)
+    button = box.findChild(QtWidgets.QPushButton, "loadBuiltinButton")
+    assert button is not None and button.text() == "Load the built-in shapes"
+    qtbot.mouseClick(button, QtCore.Qt.LeftButton)
+    qtbot.waitUntil(lambda: len(window.workspace.datasets) == 2, timeout=30000)
+    assert tab.train_combo.currentText() == "Shapes (train)" and tab.validation_combo.currentText() == "Shapes (test)"
+
+
+def test_a_fresh_start_has_the_built_in_shapes_so_the_first_start_trains(qtbot):
+    from pytorchgui.gui.main_window import MainWindow
+
+    window = MainWindow(example_data=True)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: len(window.workspace.datasets) == 2, timeout=30000)
+    assert [entry.role for entry in window.workspace.datasets] == ["train", "test"]
+    tab = window.train_tab
+    tab.epochs_spin.setValue(1)
+    with qtbot.waitSignal(tab.training_finished, timeout=60000) as finished:
+        assert tab.start()
+    assert finished.args[0].status == "finished" and finished.args[0].history[0]["validation_accuracy"] is not None
+    window.document.undo_stack.setClean()
