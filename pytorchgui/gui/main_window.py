@@ -137,6 +137,17 @@ class MainWindow(QtWidgets.QMainWindow):
         self.menuEdit.insertAction(first, self.actionUndo)
         self.menuEdit.insertAction(first, self.actionRedo)
         self.menuEdit.insertSeparator(first)
+        for name, text, keys, slot in (
+                ("actionCut", "Cu&t", QtGui.QKeySequence.Cut, self.network_tab.cut_selection),
+                ("actionCopy", "&Copy", QtGui.QKeySequence.Copy, self.network_tab.copy_selection),
+                ("actionPaste", "&Paste", QtGui.QKeySequence.Paste, lambda: self.network_tab.paste()),
+                ("actionDuplicate", "D&uplicate", QtGui.QKeySequence("Ctrl+D"), self.network_tab.duplicate_selection)):
+            action = QtWidgets.QAction(text, self)
+            action.setShortcut(keys)
+            action.triggered.connect(slot)
+            setattr(self, name, action)
+            self.menuEdit.insertAction(first, action)
+        self.menuEdit.insertSeparator(first)
         for text, factor, keys in (("Zoom &In", 1.25, QtGui.QKeySequence.ZoomIn),
                                    ("Zoom &Out", 0.8, QtGui.QKeySequence.ZoomOut)):
             action = self.menuView.addAction(text)

@@ -12,13 +12,14 @@ from typing import Any, Callable
 from PyQt5 import QtCore, QtGui, QtWidgets, sip
 
 from pytorchgui.core.catalog import AUTO, CatalogEntry, FunctionDatabase
+from pytorchgui.core.clipboard import copy_nodes, paste_nodes
 from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.core.network import NetworkEvent
 from pytorchgui.core.shapes import ShapeReport, describe_shape, infer_shapes, summary_rows
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.document import NetworkDocument
 from pytorchgui.gui.forms import FunctionDialog, format_value
-from pytorchgui.gui.widgets import (catalogue_combo, controls_beside, read_only_table, select_entry,
+from pytorchgui.gui.widgets import (catalogue_combo, controls_beside, read_only_table, select_entry, show_status,
                                    selected_entry_name, with_button)
 from pytorchgui.gui.graph_editor import LAYER_GAP, NetworkScene, NetworkView, tidy_positions
 
@@ -411,6 +412,41 @@ class NetworkTab(QtWidgets.QWidget):
                 self.network.remove_node(name)
 
         self.run("Delete", delete)
+
+    # -- clipboard -------------------------------------------------------------------
+    def copy_selection(self) -> bool:
+        """The selected nodes and the links among them onto the system clipboard, as
+        network JSON (so they paste into another window, or into a text editor)."""
+        names = self.scene.selected_nodes()
+        if not names:
+            return False
+        QtWidgets.QApplication.clipboard().setText(copy_nodes(self.network, names))
+        show_status(self, f"Copied {len(names)} node(s)")
+        return True
+
+    def cut_selection(self) -> None:
+        if self.copy_selection():
+            self.delete_selection()
+
+    def paste(self, text: str | None = None) -> list[str]:
+        """Paste network JSON (the clipboard's by default) as one undoable step; the pasted
+        nodes are selected. Text that is not a network changes nothing and says why."""
+        text = QtWidgets.QApplication.clipboard().text() if text is None else text
+        pasted: list[str] = []
+        try:
+            self.document.apply("Paste", lambda: pasted.extend(paste_nodes(self.network, text)))
+        except PyTorchGUIError as error:
+            show_status(self, f"Nothing pasted: {error}", 10000)
+            return []
+        self.scene.sync()
+        self.scene.clearSelection()
+        for name in pasted:
+            self.scene.node_items[name].setSelected(True)
+        return pasted
+
+    def duplicate_selection(self) -> list[str]:
+        names = self.scene.selected_nodes()
+        return self.paste(copy_nodes(self.network, names)) if names else []
 
     def toggle_first_layer(self) -> None:
         name = self.current_node()

@@ -360,3 +360,47 @@ def test_redo_keys_each_redo(qtbot, window, tab, keys):
                    QtCore.Qt.KeyboardModifiers(QtGui.QKeySequence(keys)[0] & QtCore.Qt.KeyboardModifierMask))
     assert tab.network.node("conv1").position == (5.0, 5.0)
     window.document.undo_stack.setClean()
+
+
+def select(tab, *names):
+    tab.scene.clearSelection()
+    for name in names:
+        tab.scene.node_items[name].setSelected(True)
+
+
+def test_copy_paste_cut_and_duplicate_through_the_keys_each_one_undo_step(qtbot, window, tab):
+    settle(qtbot, tab)
+    count = len(tab.network)
+    select(tab, "conv2", "relu2", "pool2")
+    tab.view.setFocus()
+    qtbot.keyClick(tab.view, QtCore.Qt.Key_C, QtCore.Qt.ControlModifier)
+    assert '"conv2"' in QtWidgets.QApplication.clipboard().text()
+    qtbot.keyClick(tab.view, QtCore.Qt.Key_V, QtCore.Qt.ControlModifier)
+    assert len(tab.network) == count + 3 and sorted(tab.scene.selected_nodes()) == ["conv2 2", "pool2 2", "relu2 2"]
+    assert tab.network.node("conv2 2").next_layers == ["relu2 2"] and tab.network.node("pool2 2").next_layers == []
+    window.actionUndo.trigger()
+    assert len(tab.network) == count and "conv2 2" not in tab.network
+    select(tab, "relu4")
+    qtbot.keyClick(tab.view, QtCore.Qt.Key_D, QtCore.Qt.ControlModifier)
+    assert "relu4 2" in tab.network and len(tab.network) == count + 1
+    select(tab, "relu4 2")
+    qtbot.keyClick(tab.view, QtCore.Qt.Key_X, QtCore.Qt.ControlModifier)
+    assert "relu4 2" not in tab.network and '"relu4 2"' in QtWidgets.QApplication.clipboard().text()
+    window.actionPaste.trigger()
+    assert "relu4 2" in tab.network
+    window.actionUndo.trigger()
+    window.actionUndo.trigger()
+    window.actionUndo.trigger()
+    assert len(tab.network) == count
+    window.document.undo_stack.setClean()
+
+
+def test_pasting_text_that_is_not_a_network_changes_nothing_and_says_why(qtbot, window, tab):
+    settle(qtbot, tab)
+    before = network_format.dumps(tab.network)
+    steps = window.document.undo_stack.count()
+    QtWidgets.QApplication.clipboard().setText('{"evil": {"type": "os.system"}}')
+    window.actionPaste.trigger()
+    assert network_format.dumps(tab.network) == before and window.document.undo_stack.count() == steps
+    assert "Nothing pasted: the clipboard" in window.statusBar().currentMessage()
+    assert "'os.system' is not a layer" in window.statusBar().currentMessage()
