@@ -9,6 +9,7 @@ events then bring the scene up to date.
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import networkx as nx
 from PyQt5 import QtCore, QtGui, QtWidgets
@@ -376,6 +377,13 @@ class NetworkView(QtWidgets.QGraphicsView):
         self.setViewportUpdateMode(QtWidgets.QGraphicsView.SmartViewportUpdate)
         self.setMinimumSize(300, 300)
         self._panning_from: QtCore.QPoint | None = None
+        # what a right-click offers at a scene position; set by the tab, which owns the actions
+        self.menu_for: Callable[[QtCore.QPointF], QtWidgets.QMenu | None] | None = None
+
+    def contextMenuEvent(self, event: QtGui.QContextMenuEvent) -> None:
+        menu = self.menu_for(self.mapToScene(event.pos())) if self.menu_for is not None else None
+        if menu is not None:
+            menu.popup(event.globalPos())
 
     def zoom(self, factor: float) -> None:
         current = self.transform().m11()

@@ -21,7 +21,7 @@ from pytorchgui.gui.document import NetworkDocument
 from pytorchgui.gui.forms import FunctionDialog, format_value
 from pytorchgui.gui.widgets import (catalogue_combo, controls_beside, read_only_table, select_entry, show_status,
                                    selected_entry_name, with_button)
-from pytorchgui.gui.graph_editor import LAYER_GAP, NetworkScene, NetworkView, tidy_positions
+from pytorchgui.gui.graph_editor import EdgeItem, LAYER_GAP, NetworkScene, NetworkView, NodeItem, tidy_positions
 
 NETWORK_FILE_FILTER = "Network files (*.json);;All files (*)"
 
@@ -55,6 +55,7 @@ class NetworkTab(QtWidgets.QWidget):
         self.dialog: FunctionDialog | None = None
         self.scene = NetworkScene(self.network, self)
         self.view = NetworkView(self.scene)
+        self.view.menu_for = self.context_menu
         self.view.setObjectName("networkView")
         self._build()
         self.scene.connect_requested.connect(self.connect_nodes)
@@ -412,6 +413,51 @@ class NetworkTab(QtWidgets.QWidget):
                 self.network.remove_node(name)
 
         self.run("Delete", delete)
+
+    # -- context menus ---------------------------------------------------------------
+    def context_menu(self, scene_position: QtCore.QPointF) -> QtWidgets.QMenu:
+        """What a right-click offers where it happens: a node (it becomes the selection
+        unless it is part of it), an arrow, or the empty canvas."""
+        item = self.scene.itemAt(scene_position, QtGui.QTransform())
+        while item is not None and not isinstance(item, (NodeItem, EdgeItem)):
+            item = item.parentItem()
+        menu = QtWidgets.QMenu(self)
+        if isinstance(item, NodeItem):
+            if not item.isSelected():
+                self.scene.clearSelection()
+                item.setSelected(True)
+            self._node_menu(menu, item.name)
+        elif isinstance(item, EdgeItem):
+            source, target = item.source, item.target
+            menu.addAction(f"Delete the link {source} → {target}",
+                           lambda: self.run("Unlink", lambda: self.network.disconnect(source, target)))
+        else:
+            paste = menu.addAction("Paste", self.paste)
+            paste.setEnabled(bool(QtWidgets.QApplication.clipboard().text().strip()))
+            menu.addAction("Tidy layout", self.tidy_layout)
+            menu.addAction("Fit to view", self.view.fit)
+        return menu
+
+    def _node_menu(self, menu: QtWidgets.QMenu, name: str) -> None:
+        first = name in self.network.first_layers
+        links = [(name, target) for target in self.network.node(name).next_layers]
+        links += [(source, name) for source in self.network.inputs_of(name)]
+
+        def disconnect() -> None:
+            for source, target in links:
+                self.network.disconnect(source, target)
+
+        menu.addAction("Edit…", lambda: self.edit_node(name))
+        menu.addAction("Rename…", lambda: (self.node_combo.setCurrentText(name), self.rename_current()))
+        menu.addAction("Duplicate", self.duplicate_selection)
+        menu.addAction("Copy", self.copy_selection)
+        menu.addAction("Cut", self.cut_selection)
+        menu.addAction("Delete", self.delete_selection)
+        menu.addSeparator()
+        menu.addAction("Unset as first layer" if first else "Set as first layer",
+                       lambda: self.run(f"{'Unset' if first else 'Set'} first layer {name}",
+                                        lambda: self.network.set_first_layer(name, not first)))
+        menu.addAction("Disconnect", lambda: self.run(f"Disconnect {name}", disconnect)).setEnabled(bool(links))
 
     # -- clipboard -------------------------------------------------------------------
     def copy_selection(self) -> bool:

@@ -404,3 +404,37 @@ def test_pasting_text_that_is_not_a_network_changes_nothing_and_says_why(qtbot, 
     assert network_format.dumps(tab.network) == before and window.document.undo_stack.count() == steps
     assert "Nothing pasted: the clipboard" in window.statusBar().currentMessage()
     assert "'os.system' is not a layer" in window.statusBar().currentMessage()
+
+
+def menu_action(menu, text):
+    [action] = [action for action in menu.actions() if action.text().startswith(text)]
+    return action
+
+
+def test_right_click_menus_on_a_node_an_arrow_and_the_canvas(qtbot, window, tab, monkeypatch):
+    settle(qtbot, tab)
+    count = len(tab.network)
+    node = tab.scene.node_items["relu3"]
+    menu = tab.context_menu(node.sceneBoundingRect().center())
+    assert tab.scene.selected_nodes() == ["relu3"]
+    assert [a.text() for a in menu.actions() if a.text()] == ["Edit…", "Rename…", "Duplicate", "Copy", "Cut",
+                                                              "Delete", "Set as first layer", "Disconnect"]
+    menu_action(menu, "Duplicate").trigger()
+    assert len(tab.network) == count + 1 and "relu3 2" in tab.network
+    menu = tab.context_menu(tab.scene.node_items["relu3"].sceneBoundingRect().center())
+    menu_action(menu, "Disconnect").trigger()
+    assert tab.network.node("relu3").next_layers == [] and "relu3" not in tab.network.node("fc1").next_layers
+    monkeypatch.setattr(QtWidgets.QInputDialog, "getText", lambda *a, **k: ("act3", True))
+    menu_action(tab.context_menu(tab.scene.node_items["relu3"].sceneBoundingRect().center()), "Rename…").trigger()
+    assert "act3" in tab.network and "relu3" not in tab.network
+    [edge] = [e for e in tab.scene.edge_items if (e.source, e.target) == ("conv1", "relu1")]
+    menu = tab.context_menu(edge.path().pointAtPercent(0.5))
+    menu_action(menu, "Delete the link conv1 → relu1").trigger()
+    assert "relu1" not in tab.network.node("conv1").next_layers
+    empty = tab.scene.itemsBoundingRect().bottomRight() + QtCore.QPointF(500, 500)
+    menu = tab.context_menu(empty)
+    assert [a.text() for a in menu.actions()] == ["Paste", "Tidy layout", "Fit to view"]
+    for _ in range(4):
+        window.actionUndo.trigger()
+    assert len(tab.network) == count and "relu1" in tab.network.node("conv1").next_layers
+    window.document.undo_stack.setClean()
