@@ -380,6 +380,25 @@ class NetworkView(QtWidgets.QGraphicsView):
         # what a right-click offers at a scene position; set by the tab, which owns the actions
         self.menu_for: Callable[[QtCore.QPointF], QtWidgets.QMenu | None] | None = None
 
+    NUDGES = {QtCore.Qt.Key_Left: (-1, 0), QtCore.Qt.Key_Right: (1, 0), QtCore.Qt.Key_Up: (0, -1),
+              QtCore.Qt.Key_Down: (0, 1)}
+
+    def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
+        """Arrow keys nudge the selected nodes by 10 (Shift: 50) as one move."""
+        step = 50.0 if event.modifiers() & QtCore.Qt.ShiftModifier else 10.0
+        direction = self.NUDGES.get(event.key())
+        scene = self.scene()
+        selected = scene.selected_nodes() if direction is not None else []
+        if not selected:
+            super().keyPressEvent(event)
+            return
+        positions = {}
+        for name in selected:  # the model's position: the items follow it only at the next refresh
+            stored = scene.network.node(name).position
+            x, y = stored if stored is not None else (scene.node_items[name].pos().x(), scene.node_items[name].pos().y())
+            positions[name] = (x + direction[0] * step, y + direction[1] * step)
+        scene.nodes_moved.emit(positions)
+
     def contextMenuEvent(self, event: QtGui.QContextMenuEvent) -> None:
         menu = self.menu_for(self.mapToScene(event.pos())) if self.menu_for is not None else None
         if menu is not None:

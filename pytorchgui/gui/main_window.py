@@ -141,7 +141,8 @@ class MainWindow(QtWidgets.QMainWindow):
                 ("actionCut", "Cu&t", QtGui.QKeySequence.Cut, self.network_tab.cut_selection),
                 ("actionCopy", "&Copy", QtGui.QKeySequence.Copy, self.network_tab.copy_selection),
                 ("actionPaste", "&Paste", QtGui.QKeySequence.Paste, lambda: self.network_tab.paste()),
-                ("actionDuplicate", "D&uplicate", QtGui.QKeySequence("Ctrl+D"), self.network_tab.duplicate_selection)):
+                ("actionDuplicate", "D&uplicate", QtGui.QKeySequence("Ctrl+D"), self.network_tab.duplicate_selection),
+                ("actionSelectAll", "Select &All", QtGui.QKeySequence.SelectAll, self.network_tab.select_all)):
             action = QtWidgets.QAction(text, self)
             action.setShortcut(keys)
             action.triggered.connect(slot)

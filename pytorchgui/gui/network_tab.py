@@ -490,6 +490,10 @@ class NetworkTab(QtWidgets.QWidget):
             self.scene.node_items[name].setSelected(True)
         return pasted
 
+    def select_all(self) -> None:
+        for item in self.scene.node_items.values():
+            item.setSelected(True)
+
     def duplicate_selection(self) -> list[str]:
         names = self.scene.selected_nodes()
         return self.paste(copy_nodes(self.network, names)) if names else []

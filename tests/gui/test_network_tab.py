@@ -438,3 +438,22 @@ def test_right_click_menus_on_a_node_an_arrow_and_the_canvas(qtbot, window, tab,
         window.actionUndo.trigger()
     assert len(tab.network) == count and "relu1" in tab.network.node("conv1").next_layers
     window.document.undo_stack.setClean()
+
+
+def test_select_all_and_arrow_keys_nudge_the_selection_in_one_step(qtbot, window, tab):
+    settle(qtbot, tab)
+    tab.view.setFocus()
+    qtbot.keyClick(tab.view, QtCore.Qt.Key_A, QtCore.Qt.ControlModifier)
+    assert sorted(tab.scene.selected_nodes()) == sorted(tab.network.nodes)
+    select(tab, "conv1", "relu1")
+    at = {name: tab.scene.node_items[name].pos() for name in ("conv1", "relu1")}
+    before = {name: (at[name].x(), at[name].y()) for name in at}
+    pool1 = tab.network.node("pool1").position
+    qtbot.keyClick(tab.view, QtCore.Qt.Key_Right)
+    qtbot.keyClick(tab.view, QtCore.Qt.Key_Down, QtCore.Qt.ShiftModifier)
+    for name in ("conv1", "relu1"):
+        assert tab.network.node(name).position == (before[name][0] + 10, before[name][1] + 50)
+    assert tab.network.node("pool1").position == pool1
+    window.actionUndo.trigger()
+    assert tab.network.node("conv1").position == (before["conv1"][0] + 10, before["conv1"][1])
+    window.document.undo_stack.setClean()
