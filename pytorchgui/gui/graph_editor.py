@@ -394,8 +394,8 @@ class NetworkView(QtWidgets.QGraphicsView):
             return
         positions = {}
         for name in selected:  # the model's position: the items follow it only at the next refresh
-            stored = scene.network.node(name).position
-            x, y = stored if stored is not None else (scene.node_items[name].pos().x(), scene.node_items[name].pos().y())
+            stored, shown = scene.network.node(name).position, scene.node_items[name].pos()
+            x, y = stored if stored is not None else (shown.x(), shown.y())
             positions[name] = (x + direction[0] * step, y + direction[1] * step)
         scene.nodes_moved.emit(positions)
 
