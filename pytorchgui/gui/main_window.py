@@ -117,6 +117,10 @@ class MainWindow(QtWidgets.QMainWindow):
     # -- menus -----------------------------------------------------------------------
     def _connect_actions(self) -> None:
         self.actionNew.triggered.connect(self.new_file)
+        self.actionNewFromTemplate = QtWidgets.QAction("New from &template…", self)
+        self.actionNewFromTemplate.setShortcut(QtGui.QKeySequence("Ctrl+Shift+N"))
+        self.actionNewFromTemplate.triggered.connect(self.new_from_template)
+        self.menuFile.insertAction(self.actionOpen, self.actionNewFromTemplate)
         self.actionOpen.triggered.connect(lambda: self.open_file())
         self.actionSave.triggered.connect(self.save_file)
         self.actionSaveAs.triggered.connect(self.save_file_as)
@@ -225,6 +229,22 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.maybe_save():
             self.document.new()
             self.statusBar().showMessage("New network: add a layer with the controls on the left", 5000)
+
+    def new_from_template(self) -> QtWidgets.QDialog | None:
+        """Choose an example network to start from; it opens as an untitled copy."""
+        from pytorchgui.gui.template_dialog import TemplateDialog
+
+        if not self.maybe_save():
+            return None
+        dialog = TemplateDialog(paths.example_networks_dir(), self)
+        dialog.accepted.connect(lambda: self._start_from(dialog.chosen()))
+        dialog.open()
+        return dialog
+
+    def _start_from(self, template) -> None:
+        if template is not None:
+            self.document.open_example(template.path)
+            self.statusBar().showMessage(f"New network from the template {template.name}", 5000)
 
     def open_file(self, path: str | None = None) -> bool:
         if not self.maybe_save():

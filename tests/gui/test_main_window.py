@@ -58,3 +58,30 @@ def test_with_no_window_at_all_the_box_is_kept_until_it_is_closed(qtbot, monkeyp
     assert box.isVisible()
     box.done(0)
     assert box not in dialogs._unparented
+
+
+def test_new_from_template_shows_every_example_and_opens_an_untitled_copy(qtbot, tmp_path):
+    from PyQt5 import QtWidgets
+
+    from pytorchgui import paths
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    dialog = window.new_from_template()
+    examples = sorted(path.stem for path in paths.example_networks_dir().glob("*.json"))
+    examples = [name for name in examples if name != "legacy_example"] + ["legacy_example"]  # ready ones first
+    texts = [dialog.list.item(row).text() for row in range(dialog.list.count())]
+    assert [text.splitlines()[0] for text in texts] == examples and dialog.chosen().name == "lenet5"
+    lenet = texts[examples.index("lenet5")]
+    assert "61,706 parameters" in lenet and "input [1, 28, 28] → [10]" in lenet
+    assert "needs its sizes set" in texts[examples.index("legacy_example")]
+    assert not dialog.list.item(0).icon().isNull()
+    dialog.grab().save(str(tmp_path / "templates.png"))
+    dialog.list.setCurrentRow(examples.index("small_resnet"))
+    dialog.accept()
+    assert window.document.path is None and window.windowTitle().startswith("small_resnet.json (example)")
+    assert "block2_add" in window.network_tab.network
+    window.document.undo_stack.setClean()
+    assert window.actionNewFromTemplate in window.menuFile.actions()
+    assert isinstance(dialog, QtWidgets.QDialog)
