@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         from pytorchgui.app import main as run_app
 
         return run_app()
-    from pytorchgui.core.errors import PyTorchGUIError
+    from pytorchgui.core.errors import PyTorchGUIError, first_line
 
     try:
         return {"validate": validate, "train": train, "evaluate": evaluate, "export": export}[arguments.command](
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
 
         log_bug(error, f"pytorchgui {arguments.command} {' '.join(argv or sys.argv[1:])}")
         print(f"pytorchgui {arguments.command}: internal error (a bug in PyTorchGUI): {type(error).__name__}: "
-              f"{str(error).splitlines()[0] if str(error) else ''}; the details are in {log_file()}",
+              f"{first_line(error)}; the details are in {log_file()}",
               file=sys.stderr)
         return BUG
 

@@ -5,6 +5,13 @@ escapes is a bug and gets a traceback.
 """
 
 
+def first_line(error: BaseException) -> str:
+    """The first line of an error's message (torch's run to many lines), or its type's name
+    when it has none."""
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
 class PyTorchGUIError(Exception):
     """Base of every error that is the user's input, not a bug."""
 

@@ -17,7 +17,7 @@ import torch
 from pytorchgui import __version__
 from pytorchgui.core.atomic import atomic_write, atomic_write_text
 from pytorchgui.core.compiler import compile_network, module_names
-from pytorchgui.core.errors import PyTorchGUIError
+from pytorchgui.core.errors import PyTorchGUIError, first_line
 from pytorchgui.core.network import Network
 from pytorchgui.core.shapes import infer_shapes
 
@@ -132,7 +132,7 @@ def export_pt2(network: Network, path: str | os.PathLike, weights: str | os.Path
     try:
         program = torch.export.export(model, (example,), dynamic_shapes=({0: batch},))
     except Exception as error:  # noqa: BLE001 - torch.export's reasons are many and all mean the same here
-        raise ExportError(f"torch.export could not trace the network: {str(error).splitlines()[0]}") from None
+        raise ExportError(f"torch.export could not trace the network: {first_line(error)}") from None
     atomic_write(Path(path), lambda stream: torch.export.save(program, stream))
 
 
@@ -157,7 +157,7 @@ def export_onnx(network: Network, path: str | os.PathLike, weights: str | os.Pat
     except ExportError:
         raise
     except Exception as error:  # noqa: BLE001
-        raise ExportError(f"ONNX export failed: {str(error).splitlines()[0]}") from None
+        raise ExportError(f"ONNX export failed: {first_line(error)}") from None
     finally:
         if temporary.exists():
             temporary.unlink()

@@ -18,7 +18,7 @@ import torch
 
 from pytorchgui.core.atomic import atomic_write_text
 from pytorchgui.core.datasets import Normalization, TensorDataset, batches_for
-from pytorchgui.core.errors import PyTorchGUIError
+from pytorchgui.core.errors import PyTorchGUIError, first_line
 from pytorchgui.core.safe_load import load_tensors
 from pytorchgui.core.tasks import Progress, TaskControl
 
@@ -186,7 +186,7 @@ def evaluate(model: torch.nn.Module, dataset: TensorDataset, normalization: Norm
         raise EvaluationError(f"the GPU ran out of memory at batch size {batch_size}: try "
                               f"{max(1, batch_size // 2)}, or evaluate on the CPU") from None
     except RuntimeError as error:
-        raise EvaluationError(f"the network cannot take {dataset.name}: {str(error).splitlines()[0]}") from None
+        raise EvaluationError(f"the network cannot take {dataset.name}: {first_line(error)}") from None
     seconds = time.perf_counter() - started
     samples = len(dataset)
     result = EvaluationResult(samples, seconds, loss_sum / samples if loss is not None else None, classes)

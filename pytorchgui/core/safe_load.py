@@ -12,6 +12,8 @@ from typing import Any
 
 import torch
 
+from pytorchgui.core.errors import first_line
+
 
 def load_tensors(path: str | os.PathLike, error_type: type[Exception], what: str) -> Any:
     """torch.load(path, weights_only=True) with errors that say `path` is not `what`."""
@@ -20,6 +22,5 @@ def load_tensors(path: str | os.PathLike, error_type: type[Exception], what: str
     except FileNotFoundError:
         raise error_type(f"there is no {what} at {path}") from None
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise error_type(f"{path} is not a {what}, or holds code or objects other than tensors, so it was not "
-                         f"loaded ({first_line})") from None
+                         f"loaded ({first_line(error)})") from None

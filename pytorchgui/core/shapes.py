@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytorchgui.core.catalog import AUTO, CatalogEntry
-from pytorchgui.core.errors import ParameterError
+from pytorchgui.core.errors import ParameterError, first_line
 from pytorchgui.core.network import Network, Problem, input_shape_problem
 
 BATCH = 2  # BatchNorm refuses a batch of 1 in training mode; 2 is the smallest honest batch
@@ -161,11 +161,6 @@ def _precheck(entry: CatalogEntry, label: str, values: dict, shapes: list[tuple[
         listed = ", ".join(describe_shape(s[1:]) for s in shapes)
         return f"{label} needs inputs of one shape but gets {listed}"
     return ""
-
-
-def _torch_message(error: Exception) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
 
 
 def infer_shapes(network: Network, input_shape: list[int] | None = None, input_dtype: str | None = None) -> ShapeReport:
@@ -324,7 +319,7 @@ def _evaluate_uncached(entry: CatalogEntry, label: str, parameters: dict, input_
         with torch.device("meta"):
             module = entry.build(parameters)
     except (ValueError, TypeError, RuntimeError, AssertionError, OverflowError) as error:  # torch's own checks
-        return _NodeOutcome(message=f"{label} cannot be built with these parameters: {_torch_message(error)}")
+        return _NodeOutcome(message=f"{label} cannot be built with these parameters: {first_line(error)}")
     if gives_indices:
         module.return_indices = True
     parameter_count = sum(p.numel() for p in module.parameters())
@@ -342,7 +337,7 @@ def _evaluate_uncached(entry: CatalogEntry, label: str, parameters: dict, input_
     except Exception as error:  # torch says why the node cannot take its input
         shapes = " and ".join(describe_shape(shape[1:]) for shape in input_shapes)
         return _NodeOutcome(parameter_count=parameter_count,
-                            message=f"{label} cannot take input of shape {shapes}: {_torch_message(error)}")
+                            message=f"{label} cannot take input of shape {shapes}: {first_line(error)}")
     indices_shape = None
     if gives_indices:
         output, indices = output

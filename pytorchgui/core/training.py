@@ -19,7 +19,7 @@ import torch
 
 from pytorchgui.core.compiler import compile_network, failing_node
 from pytorchgui.core.datasets import InMemoryBatches, Normalization, TensorDataset, batches_for
-from pytorchgui.core.errors import TrainingError
+from pytorchgui.core.errors import TrainingError, first_line
 from pytorchgui.core.network import Network
 from pytorchgui.core.options import TrainingConfig
 from pytorchgui.core.runs import RunFolder, list_runs, load_checkpoint, normalization_dict, read_metrics
@@ -302,9 +302,9 @@ class Trainer:
         except Cancelled:
             status, message = "stopped", f"stopped during epoch {state.epoch}"
             state.epoch -= 1
-        except RuntimeError as error:
+        except Exception as error:
+            message = first_line(error)
             if not is_out_of_memory(error):
-                message = str(error).splitlines()[0] if str(error) else type(error).__name__
                 raise
             state = None  # free the model and the optimizer before reporting
             if torch.cuda.is_available():
@@ -314,9 +314,6 @@ class Trainer:
                        f"{max(1, self.config.batch_size // 2)}"
                        + (", or train on the CPU" if where == "the GPU" else ", or a smaller network"))
             raise TrainingError(message) from None
-        except Exception as error:
-            message = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise
         finally:
             self._finish(status, message)
         return TrainingResult(status, state.epoch, self.history, self.run_dir, message, state.trained,
@@ -456,7 +453,7 @@ class Trainer:
             state.trained.load_state_dict(checkpoint["model"])
         except RuntimeError as error:
             raise TrainingError(f"{self.resume_from} holds weights of another network: "
-                                f"{str(error).splitlines()[0]}") from None
+                                f"{first_line(error)}") from None
         try:
             self._restore_optimizer(state, checkpoint)
             state.best = float(checkpoint.get("best", math.inf))
@@ -596,17 +593,19 @@ class Trainer:
         node = failing_node(self.network, state.trained, x)
         where = (f"node '{node}' ({self.network.node(node).type})" if node is not None
                  else f"the loss {self.network.loss.type if self.network.loss else ''}".rstrip())
-        text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         return TrainingError(f"{where} cannot take the data of {self.train_set.name} (batches of {x.dtype} "
-                             f"{list(x.shape[1:])}): {text}. Check the network's input and layers in the Network "
+                             f"{list(x.shape[1:])}): {first_line(error)}. Check the network's input and layers in the Network "
                              "tab (the network file) against the data")
+
+    @staticmethod
+    def _diverged(state: _RunState, what: str) -> TrainingError:
+        learning_rate = state.optimizer.param_groups[0]["lr"]
+        return TrainingError(f"{what}: training stopped. Lower the learning rate (now {learning_rate:g}) or turn on "
+                             "gradient clipping; the last good checkpoint is kept")
 
     def _check_finite(self, state: _RunState, batch_loss: float, index: int) -> None:
         if not math.isfinite(batch_loss):
-            learning_rate = state.optimizer.param_groups[0]["lr"]
-            raise TrainingError(f"the loss became {batch_loss} at epoch {state.epoch}, batch {index + 1}: training "
-                                f"stopped. Lower the learning rate (now {learning_rate:g}) or turn on gradient "
-                                "clipping; the last good checkpoint is kept")
+            raise self._diverged(state, f"the loss became {batch_loss} at epoch {state.epoch}, batch {index + 1}")
 
     def _check_epoch_finite(self, state: _RunState, validation_loss: float | None) -> None:
         """Before an epoch is saved as the last good one: the loss checked before each step
@@ -615,10 +614,7 @@ class Trainer:
         if exploded or (validation_loss is not None and not math.isfinite(validation_loss)):
             what = (f"the weights of {exploded[0].split('.')[0]} are no longer finite" if exploded
                     else f"the validation loss became {validation_loss}")
-            learning_rate = state.optimizer.param_groups[0]["lr"]
-            raise TrainingError(f"{what} at the end of epoch {state.epoch}: training stopped. Lower the learning "
-                                f"rate (now {learning_rate:g}) or turn on gradient clipping; the last good checkpoint "
-                                "is kept")
+            raise self._diverged(state, f"{what} at the end of epoch {state.epoch}")
 
     def _step_schedule(self, state: _RunState, when: str, monitored: float | None = None) -> None:
         schedule = self.config.schedule()

@@ -17,7 +17,7 @@ import pyqtgraph
 from PyQt5 import QtCore, QtWidgets
 
 from pytorchgui import paths
-from pytorchgui.core.errors import PyTorchGUIError, TrainingError
+from pytorchgui.core.errors import PyTorchGUIError, TrainingError, first_line
 from pytorchgui.core.options import TrainingConfig, command_line_arguments
 from pytorchgui.core.runs import RunFolder, list_runs, load_checkpoint, read_metrics
 from pytorchgui.core.shapes import infer_shapes
@@ -469,7 +469,7 @@ class TrainTab(QtWidgets.QWidget):
         self.progress.setFormat("Failed")
         if isinstance(error, PyTorchGUIError):
             self.log(f"failed: {error}")
-            self.progress_label.setText(f"Failed: {str(error).splitlines()[0]}")
+            self.progress_label.setText(f"Failed: {first_line(error)}")
             show_error(self, "Training stopped", str(error))
         else:
             raise error
