@@ -93,3 +93,14 @@ def autosave_dir() -> Path:
     path = data_dir() / "autosave"
     path.mkdir(exist_ok=True)
     return path
+
+
+def builtin_blocks_dir() -> Path:
+    return resources_dir() / "blocks"
+
+
+def user_blocks_dir() -> Path:
+    """The blocks the user saved from a selection (Save as block…)."""
+    path = data_dir() / "blocks"
+    path.mkdir(exist_ok=True)
+    return path

@@ -12,6 +12,7 @@ from typing import Iterable
 import networkx as nx
 
 from pytorchgui.core import network_format
+from pytorchgui.core.blocks import add_renamed, part_of
 from pytorchgui.core.errors import NetworkError
 from pytorchgui.core.network import Network
 
@@ -20,13 +21,7 @@ PASTE_OFFSET = (40.0, 40.0)  # pasted nodes land beside the originals, not on to
 
 def copy_nodes(network: Network, names: Iterable[str]) -> str:
     """The nodes `names` and the links among them, as the text of a network file."""
-    selected = [name for name in network.nodes if name in set(names)]
-    part = Network(network.catalog)
-    for name in selected:
-        node = network.node(name)
-        part.add_node(node.type, name, dict(node.parameters), position=node.position, strict=False,
-                      next_layers=[target for target in node.next_layers if target in selected])
-    return network_format.dumps(part)
+    return network_format.dumps(part_of(network, names))
 
 
 def paste_nodes(network: Network, text: str, offset: tuple[float, float] = PASTE_OFFSET) -> list[str]:
@@ -38,15 +33,6 @@ def paste_nodes(network: Network, text: str, offset: tuple[float, float] = PASTE
         raise NetworkError("the clipboard holds a network without nodes: nothing to paste")
     if not nx.is_directed_acyclic_graph(part.graph()):
         raise NetworkError("the nodes on the clipboard are linked in a cycle: nothing was pasted")
-    renamed: dict[str, str] = {}
-    for name, node in part.nodes.items():
-        new_name = network.unique_name(name)  # the nodes pasted so far count: they are in `network`
-        position = None
-        if node.position is not None:
-            position = (node.position[0] + offset[0], node.position[1] + offset[1])
-        network.add_node(node.type, new_name, dict(node.parameters), position=position, strict=False)
-        renamed[name] = new_name
-    for name, node in part.nodes.items():
-        for target in node.next_layers:
-            network.connect(renamed[name], renamed[target])
-    return list(renamed.values())
+    positions = {name: (node.position[0] + offset[0], node.position[1] + offset[1]) if node.position else None
+                 for name, node in part.nodes.items()}
+    return list(add_renamed(network, part, positions).values())

@@ -47,6 +47,12 @@ NODE_KEYS = {"class", "type", "parameters", "nextLayer", "firstLayer", "position
 
 # -- reading ---------------------------------------------------------------------------
 def load(path: str | os.PathLike, catalog: Catalog | None = None) -> Network:
+    return loads(read_text(path), source=str(path), catalog=catalog)
+
+
+def read_text(path: str | os.PathLike) -> str:
+    """The text of a file that should hold JSON of ours, refused before reading if it is
+    larger than any such file can be."""
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -55,27 +61,29 @@ def load(path: str | os.PathLike, catalog: Catalog | None = None) -> Network:
                 f"{path}: {size / 1e6:.1f} MB is larger than a network file can be "
                 f"({MAX_FILE_BYTES // (1024 * 1024)} MB); is it a network file?"
             )
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except OSError as error:
         raise NetworkFormatError(f"cannot read {path}: {error.strerror or error}") from None
     except UnicodeDecodeError:
         raise NetworkFormatError(f"{path} is not a text file; choose a network .json file") from None
-    return loads(text, source=str(path), catalog=catalog)
 
 
 def loads(text: str, source: str = "<text>", catalog: Catalog | None = None) -> Network:
     """Parse a network document; every problem is a NetworkFormatError naming `source`."""
+    return from_document(parse_json(text, source), source=source, catalog=catalog)
+
+
+def parse_json(text: str, source: str) -> Any:
     if len(text) > MAX_FILE_BYTES:
         raise NetworkFormatError(f"{source}: the document is larger than {MAX_FILE_BYTES} bytes")
     try:
-        document = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as error:
         raise NetworkFormatError(
             f"{source} is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
         ) from None
     except RecursionError:
         raise NetworkFormatError(f"{source}: the JSON is nested too deeply") from None
-    return from_document(document, source=source, catalog=catalog)
 
 
 def _check_text(value: Any, source: str) -> None:

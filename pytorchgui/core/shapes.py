@@ -159,8 +159,20 @@ def _precheck(entry: CatalogEntry, label: str, values: dict, shapes: list[tuple[
         return f"{label} expects {values['in_features']} input features but gets {shape[-1]}{hint}"
     if entry.category == "merge" and entry.name != "Concatenate" and len(set(shapes)) > 1:
         listed = ", ".join(describe_shape(s[1:]) for s in shapes)
-        return f"{label} needs inputs of one shape but gets {listed}"
+        if entry.name != "Multiply":
+            return f"{label} needs inputs of one shape but gets {listed}"
+        if not _broadcast_to_largest(shapes):  # gating: [C, 1, 1] weights on [C, H, W]
+            return f"{label} needs inputs of one shape, or gates that broadcast such as [C, 1, 1], but gets {listed}"
     return ""
+
+
+def _broadcast_to_largest(shapes: list[tuple[int, ...]]) -> bool:
+    """Every shape broadcasts onto the largest one, which it leaves unchanged."""
+    largest = max(shapes, key=lambda shape: (len(shape), math.prod(shape)))
+    for shape in shapes:
+        if len(shape) != len(largest) or any(size not in (1, full) for size, full in zip(shape, largest)):
+            return False
+    return True
 
 
 def infer_shapes(network: Network, input_shape: list[int] | None = None, input_dtype: str | None = None) -> ShapeReport:

@@ -21,7 +21,8 @@ from pytorchgui.gui.document import NetworkDocument
 from pytorchgui.gui.forms import FunctionDialog, format_value
 from pytorchgui.gui.widgets import (catalogue_combo, controls_beside, read_only_table, select_entry, show_status,
                                    selected_entry_name, with_button)
-from pytorchgui.gui.graph_editor import EdgeItem, LAYER_GAP, NetworkScene, NetworkView, NodeItem, tidy_positions
+from pytorchgui.core.layout import LAYER_GAP, tidy_positions
+from pytorchgui.gui.graph_editor import EdgeItem, NetworkScene, NetworkView, NodeItem
 
 NETWORK_FILE_FILTER = "Network files (*.json);;All files (*)"
 
