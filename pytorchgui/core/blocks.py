@@ -171,6 +171,7 @@ def insert_block(network: Network, block: Block, *, at: tuple[float, float] | No
     into: the block goes into the link (source, target). Nodes below the insertion move
     down to make room. On an empty network the entries become first layers.
     """
+    _place_unplaced(network)
     part = block.network
     positions = {name: node.position for name, node in part.nodes.items()}
     if any(position is None for position in positions.values()):
@@ -223,6 +224,16 @@ def add_renamed(network: Network, part: Network, positions: dict[str, tuple[floa
         for target in node.next_layers:
             network.connect(renamed[name], renamed[target])
     return renamed
+
+
+def _place_unplaced(network: Network) -> None:
+    """Give nodes without a position the one the canvas shows them at (the layered
+    layout), so that an insertion can be placed beside them and move them."""
+    if any(node.position is None for node in network.nodes.values()):
+        layout = tidy_positions(network)
+        for name, node in network.nodes.items():
+            if node.position is None:
+                network.move_node(name, layout[name])
 
 
 def _make_room(network: Network, start: str, from_y: float, height: float) -> None:

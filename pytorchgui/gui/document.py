@@ -24,10 +24,23 @@ AUTOSAVE_INTERVAL_MS = 60_000
 
 
 class SnapshotCommand(QtWidgets.QUndoCommand):
-    def __init__(self, text: str, network: Network, before: Network, after: Network):
+    """One undo step. Steps with the same merge key in a row become one (typing 128 in a
+    field of the inspector is one change, not three)."""
+
+    def __init__(self, text: str, network: Network, before: Network, after: Network, merge_key=None):
         super().__init__(text)
         self.network, self.before, self.after = network, before, after
+        self.merge_key = merge_key
         self._done = True  # the operation ran before the command was pushed
+
+    def id(self) -> int:
+        return -1 if self.merge_key is None else 1
+
+    def mergeWith(self, other: QtWidgets.QUndoCommand) -> bool:
+        if not isinstance(other, SnapshotCommand) or other.merge_key != self.merge_key:
+            return False
+        self.after = other.after
+        return True
 
     def redo(self) -> None:
         if self._done:
@@ -86,8 +99,9 @@ class NetworkDocument(QtCore.QObject):
         return f"{self.example_name} (example)" if self.example_name else "untitled.json"
 
     # -- editing ---------------------------------------------------------------------
-    def apply(self, text: str, operation: Callable[[], object]) -> bool:
-        """Run `operation` (which edits self.network) as one undoable step.
+    def apply(self, text: str, operation: Callable[[], object], merge_key=None) -> bool:
+        """Run `operation` (which edits self.network) as one undoable step (merged into the
+        previous one when both carry the same merge_key).
 
         Core errors propagate unchanged; a failed operation leaves the network as it was
         (each core operation validates before it changes anything, and a partial change
@@ -102,7 +116,7 @@ class NetworkDocument(QtCore.QObject):
             raise
         if self.network == before:
             return False
-        self.undo_stack.push(SnapshotCommand(text, self.network, before, self.network.copy()))
+        self.undo_stack.push(SnapshotCommand(text, self.network, before, self.network.copy(), merge_key))
         return True
 
     # -- files -----------------------------------------------------------------------

@@ -126,6 +126,7 @@ class ParameterField(QtWidgets.QWidget):
     """The editor for one parameter, with its None/auto toggles and its error line."""
 
     changed = QtCore.pyqtSignal()
+    finished = QtCore.pyqtSignal()  # an edit is complete: Enter or focus out, a click on a box or toggle
 
     def __init__(self, spec: ParameterSpec, entry_name: str, parent: QtWidgets.QWidget | None = None, *,
                  compact: bool = False):
@@ -147,11 +148,13 @@ class ParameterField(QtWidgets.QWidget):
             self.auto_toggle = QtWidgets.QCheckBox("auto")
             self.auto_toggle.setToolTip("Take the value from the shape of this node's input")
             self.auto_toggle.toggled.connect(self._toggled)
+            self.auto_toggle.clicked.connect(self.finished)
             row.addWidget(self.auto_toggle)
         if spec.nullable:
             self.none_toggle = QtWidgets.QCheckBox("None")
             self.none_toggle.setToolTip("Leave unset (Python None): torch then chooses")
             self.none_toggle.toggled.connect(self._toggled)
+            self.none_toggle.clicked.connect(self.finished)
             row.addWidget(self.none_toggle)
         self.help_label = QtWidgets.QLabel(describe(spec))
         self.help_label.setStyleSheet("color: palette(mid); font-size: 11px;")
@@ -187,16 +190,20 @@ class ParameterField(QtWidgets.QWidget):
         elif spec.type == "bool":
             editor = QtWidgets.QCheckBox()
             editor.toggled.connect(self.changed)
+            editor.clicked.connect(self.finished)
         elif spec.type == "choice":
             editor = QtWidgets.QComboBox()
             for choice in spec.choices:
                 editor.addItem(str(choice), choice)
             editor.currentIndexChanged.connect(self.changed)
+            editor.activated.connect(self.finished)
         else:  # size, floats, str
             editor = QtWidgets.QLineEdit()
             if spec.type in ("size", "floats"):
                 editor.setPlaceholderText("3  or  3, 3" if spec.type == "size" else "0.9, 0.999")
             editor.textChanged.connect(self.changed)
+        if isinstance(editor, (QtWidgets.QAbstractSpinBox, QtWidgets.QLineEdit)):
+            editor.editingFinished.connect(self.finished)
         return editor
 
     def _toggled(self) -> None:
@@ -273,6 +280,8 @@ class ParameterForm(QtWidgets.QWidget):
 
     validity_changed = QtCore.pyqtSignal(bool)
     values_changed = QtCore.pyqtSignal()
+    field_edited = QtCore.pyqtSignal(str)  # the parameter's name, after the form revalidated
+    field_finished = QtCore.pyqtSignal(str)
 
     def __init__(self, entry: CatalogEntry, values: dict[str, Any] | None = None,
                  parent: QtWidgets.QWidget | None = None, *, compact: bool = False):
@@ -289,6 +298,8 @@ class ParameterForm(QtWidgets.QWidget):
             field = ParameterField(spec, entry.name, self, compact=compact)
             field.set_value(values.get(spec.name))
             field.changed.connect(self._revalidate)
+            field.changed.connect(lambda name=spec.name: self.field_edited.emit(name))
+            field.finished.connect(lambda name=spec.name: self.field_finished.emit(name))
             label = QtWidgets.QLabel(f"<b>{spec.label} *</b>" if spec.required else spec.label)
             label.setToolTip(f"{spec.name}: {describe(spec)}")
             layout.addRow(label, field)
@@ -318,6 +329,12 @@ class ParameterForm(QtWidgets.QWidget):
     def values(self) -> dict[str, Any]:
         """The validated values; call only when is_valid()."""
         return {name: field.check()[0] for name, field in self.fields.items()}
+
+    def show_values(self, values: dict[str, Any]) -> None:
+        """Bring the fields to `values` (after an undo), leaving alone the one being typed in."""
+        for name, field in self.fields.items():
+            if name in values and field.check()[0] != values[name] and not field.editor.hasFocus():
+                field.set_value(values[name])
 
 
 class FunctionDialog(QtWidgets.QDialog):

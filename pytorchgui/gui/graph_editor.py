@@ -34,6 +34,7 @@ CATEGORY_COLOURS = {
     "merge": "#ffc9c9",
 }
 ACTIVATION_COLOUR = "#c5f6fa"
+PALETTE_MIME = "application/x-pytorchgui-palette-entry"  # what a palette entry drags as: its key
 ERROR_COLOUR = QtGui.QColor("#e03131")
 SELECTED_COLOUR = QtGui.QColor("#1c7ed6")
 
@@ -177,6 +178,7 @@ class EdgeItem(QtWidgets.QGraphicsPathItem):
         self.setFlags(QtWidgets.QGraphicsItem.ItemIsSelectable)
         self.setZValue(0)
         self.setToolTip(f"{source} → {target}" + (f" (input {order})" if order else ""))
+        self.drop_target = False  # a palette entry dragged over it would go into this link
 
     def adjust(self, start: QtCore.QPointF, end: QtCore.QPointF) -> None:
         path = QtGui.QPainterPath(start)
@@ -195,8 +197,9 @@ class EdgeItem(QtWidgets.QGraphicsPathItem):
 
     def paint(self, painter: QtGui.QPainter, option, widget=None) -> None:
         painter.setRenderHint(QtGui.QPainter.Antialiasing)
-        colour = SELECTED_COLOUR if self.isSelected() else QtGui.QColor("#495057")
-        painter.setPen(QtGui.QPen(colour, 2.2 if self.isSelected() else 1.6))
+        colour = SELECTED_COLOUR if self.isSelected() or self.drop_target else QtGui.QColor("#495057")
+        width = 4.0 if self.drop_target else 2.2 if self.isSelected() else 1.6
+        painter.setPen(QtGui.QPen(colour, width, QtCore.Qt.DashLine if self.drop_target else QtCore.Qt.SolidLine))
         painter.setBrush(QtCore.Qt.NoBrush)
         painter.drawPath(self.path())
         angle = math.radians(-self.direction)
@@ -280,6 +283,18 @@ class NetworkScene(QtWidgets.QGraphicsScene):
             if item.name in (edge.source, edge.target):
                 self._adjust(edge)
 
+    @property
+    def syncing(self) -> bool:
+        """True while sync() adds and removes items (their selection changes are not the user's)."""
+        return self._syncing
+
+    def edge_at(self, position: QtCore.QPointF) -> "EdgeItem | None":
+        """The arrow under `position`, within a few pixels, if no node is there."""
+        if self.node_at(position) is not None:
+            return None
+        area = QtCore.QRectF(position - QtCore.QPointF(6, 6), QtCore.QSizeF(12, 12))
+        return next((item for item in self.items(area) if isinstance(item, EdgeItem)), None)
+
     def selected_nodes(self) -> list[str]:
         return [item.name for item in self.selectedItems() if isinstance(item, NodeItem)]
 
@@ -347,6 +362,52 @@ class NetworkView(QtWidgets.QGraphicsView):
         self._panning_from: QtCore.QPoint | None = None
         # what a right-click offers at a scene position; set by the tab, which owns the actions
         self.menu_for: Callable[[QtCore.QPointF], QtWidgets.QMenu | None] | None = None
+        # what a palette entry dropped at a scene position does (palette key, position)
+        self.drop_handler: Callable[[str, QtCore.QPointF], object] | None = None
+        self._drop_edge: EdgeItem | None = None
+        self.setAcceptDrops(True)
+
+    # -- palette drops ---------------------------------------------------------------
+    def _palette_key(self, event) -> str | None:
+        data = event.mimeData()
+        if self.drop_handler is None or not data.hasFormat(PALETTE_MIME):
+            return None
+        return bytes(data.data(PALETTE_MIME)).decode("utf-8", "replace")
+
+    def _mark_drop_edge(self, edge: "EdgeItem | None") -> None:
+        if edge is self._drop_edge:
+            return
+        for item in (self._drop_edge, edge):
+            if item is not None:
+                item.drop_target = item is edge
+                item.update()
+        self._drop_edge = edge
+
+    def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:
+        if self._palette_key(event) is not None:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QtGui.QDragMoveEvent) -> None:
+        if self._palette_key(event) is None:
+            event.ignore()
+            return
+        self._mark_drop_edge(self.scene().edge_at(self.mapToScene(event.pos())))
+        event.acceptProposedAction()
+
+    def dragLeaveEvent(self, event: QtGui.QDragLeaveEvent) -> None:
+        self._mark_drop_edge(None)
+        event.accept()
+
+    def dropEvent(self, event: QtGui.QDropEvent) -> None:
+        self._mark_drop_edge(None)
+        key = self._palette_key(event)
+        if key is None:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.drop_handler(key, self.mapToScene(event.pos()))
 
     NUDGES = {QtCore.Qt.Key_Left: (-1, 0), QtCore.Qt.Key_Right: (1, 0), QtCore.Qt.Key_Up: (0, -1),
               QtCore.Qt.Key_Down: (0, 1)}

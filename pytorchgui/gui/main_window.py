@@ -44,6 +44,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.document.path_changed.connect(self._update_title)
         self.document.modified_changed.connect(self._update_title)
         self.network_tab.report_changed.connect(self._report_changed)
+        self.network_tab.template_requested.connect(self.start_from_template)
         self._update_title()
         self._update_recent_menu()
         if open_example:
@@ -153,6 +154,14 @@ class MainWindow(QtWidgets.QMainWindow):
             setattr(self, name, action)
             self.menuEdit.insertAction(first, action)
         self.menuEdit.insertSeparator(first)
+        self.menuView.addSeparator()
+        for dock, keys in ((self.network_tab.palette_dock, "Ctrl+Shift+P"), (self.network_tab.inspector_dock,
+                                                                               "Ctrl+Shift+I")):
+            action = dock.toggleViewAction()
+            action.setShortcut(QtGui.QKeySequence(keys))
+            self.menuView.addAction(action)
+        self.menuView.addAction("Reset the Network tab's layout", self.network_tab.reset_layout)
+        self.menuView.addSeparator()
         for text, factor, keys in (("Zoom &In", 1.25, QtGui.QKeySequence.ZoomIn),
                                    ("Zoom &Out", 0.8, QtGui.QKeySequence.ZoomOut)):
             action = self.menuView.addAction(text)
@@ -228,7 +237,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def new_file(self) -> None:
         if self.maybe_save():
             self.document.new()
-            self.statusBar().showMessage("New network: add a layer with the controls on the left", 5000)
+            self.statusBar().showMessage("New network: drag a layer from the palette onto the canvas", 5000)
 
     def new_from_template(self) -> QtWidgets.QDialog | None:
         """Choose an example network to start from; it opens as an untitled copy."""
@@ -243,8 +252,18 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _start_from(self, template) -> None:
         if template is not None:
-            self.document.open_example(template.path)
-            self.statusBar().showMessage(f"New network from the template {template.name}", 5000)
+            self._open_template(template.path)
+
+    def start_from_template(self, path: Path) -> bool:
+        """A template double-clicked in the palette: a new untitled network from it."""
+        if not self.maybe_save():
+            return False
+        self._open_template(Path(path))
+        return True
+
+    def _open_template(self, path: Path) -> None:
+        self.document.open_example(path)
+        self.statusBar().showMessage(f"New network from the template {path.stem}", 5000)
 
     def open_file(self, path: str | None = None) -> bool:
         if not self.maybe_save():
@@ -323,6 +342,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.train_tab.wait()
         if self.maybe_save():
             discard_autosave()
+            self.network_tab.save_layout()
             event.accept()
         else:
             event.ignore()

@@ -1,8 +1,11 @@
-"""The Network tab: the canvas, the original design's controls, problems and summary.
+"""The Network tab: a visual designer around the canvas.
 
-A thin controller: every button and gesture becomes one core operation run through
+Docks on an inner main window: the palette (left) to add layers, activations, merges and
+blocks by dragging or double-clicking, and the inspector (right) to edit the selection
+in place; the canvas with the problem list and summary in the middle. A thin
+controller: every gesture becomes one core operation run through
 `NetworkDocument.apply` (so it is undoable), and every change of the network reruns
-shape inference and updates the canvas, the problem list and the summary.
+shape inference and updates the canvas, the inspector, the problem list and the summary.
 """
 from __future__ import annotations
 
@@ -11,27 +14,23 @@ from typing import Any, Callable
 
 from PyQt5 import QtCore, QtGui, QtWidgets, sip
 
-from pytorchgui.core.catalog import AUTO, CatalogEntry, FunctionDatabase
+from pytorchgui import paths, settings
+from pytorchgui.core.blocks import block_file_name, block_library, insert_block, save_block
 from pytorchgui.core.clipboard import copy_nodes, paste_nodes
 from pytorchgui.core.errors import PyTorchGUIError
+from pytorchgui.core.layout import LAYER_GAP, tidy_positions
 from pytorchgui.core.network import NetworkEvent
 from pytorchgui.core.shapes import ShapeReport, describe_shape, infer_shapes, summary_rows
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.document import NetworkDocument
-from pytorchgui.gui.forms import FunctionDialog, format_value
-from pytorchgui.gui.widgets import (catalogue_combo, controls_beside, read_only_table, select_entry, show_status,
-                                   selected_entry_name, with_button)
-from pytorchgui.core.layout import LAYER_GAP, tidy_positions
+from pytorchgui.gui.forms import FunctionDialog
 from pytorchgui.gui.graph_editor import EdgeItem, NetworkScene, NetworkView, NodeItem
+from pytorchgui.gui.inspector import Inspector
+from pytorchgui.gui.palette import Palette
+from pytorchgui.gui.widgets import read_only_table, show_status, with_button
 
 NETWORK_FILE_FILTER = "Network files (*.json);;All files (*)"
-
-
-def describe_choice(choice) -> str:
-    if choice is None:
-        return "not set"
-    shown = ", ".join(f"{k}={format_value(v)}" for k, v in list(choice.parameters.items())[:3])
-    return f"{choice.type} ({shown})" if shown else choice.type
+LAYOUT_SETTING = "network_tab_layout"  # the docks' places, kept from one start to the next
 
 
 def _button(text: str, name: str, slot: Callable, tip: str = "") -> QtWidgets.QPushButton:
@@ -42,8 +41,18 @@ def _button(text: str, name: str, slot: Callable, tip: str = "") -> QtWidgets.QP
     return widget
 
 
+def _dock(title: str, name: str, content: QtWidgets.QWidget) -> QtWidgets.QDockWidget:
+    dock = QtWidgets.QDockWidget(title)
+    dock.setObjectName(name)  # saveState/restoreState find docks by name
+    dock.setWidget(content)
+    dock.setFeatures(QtWidgets.QDockWidget.DockWidgetMovable | QtWidgets.QDockWidget.DockWidgetClosable
+                     | QtWidgets.QDockWidget.DockWidgetFloatable)
+    return dock
+
+
 class NetworkTab(QtWidgets.QWidget):
     report_changed = QtCore.pyqtSignal(object)
+    template_requested = QtCore.pyqtSignal(object)  # the path of an example to start from
 
     def __init__(self, document: NetworkDocument, parent: QtWidgets.QWidget | None = None, *,
                  defer_first_refresh: bool = False):
@@ -54,9 +63,11 @@ class NetworkTab(QtWidgets.QWidget):
         self.report: ShapeReport | None = None
         self._shown_rows: list[dict[str, Any]] | None = None  # what the summary table shows
         self.dialog: FunctionDialog | None = None
+        self.popup: AddNodePopup | None = None
         self.scene = NetworkScene(self.network, self)
         self.view = NetworkView(self.scene)
         self.view.menu_for = self.context_menu
+        self.view.drop_handler = self.drop_from_palette
         self.view.setObjectName("networkView")
         self._build()
         self.scene.connect_requested.connect(self.connect_nodes)
@@ -74,6 +85,7 @@ class NetworkTab(QtWidgets.QWidget):
             self.scene.sync()  # the canvas shows the nodes at once, their shapes follow
         else:
             self._refresh_timer.start()
+        QtCore.QTimer.singleShot(0, self.reload_blocks)  # a bad block file's dialog needs the window shown
 
     def schedule_refresh(self) -> None:
         self._refresh_paused = False
@@ -81,87 +93,51 @@ class NetworkTab(QtWidgets.QWidget):
 
     # -- layout ----------------------------------------------------------------------
     def _build(self) -> None:
-        controls = self._build_controls()
-        right = QtWidgets.QSplitter(QtCore.Qt.Vertical)
-        right.addWidget(self._build_canvas())
-        right.addWidget(self._build_side_tabs())
-        right.setStretchFactor(0, 4)
-        right.setStretchFactor(1, 1)
-        controls_beside(self, controls, right, 300)
+        self.designer = QtWidgets.QMainWindow()
+        self.designer.setObjectName("networkDesigner")
+        self.designer.setWindowFlags(QtCore.Qt.Widget)
+        self.designer.setDockOptions(QtWidgets.QMainWindow.AnimatedDocks | QtWidgets.QMainWindow.AllowTabbedDocks)
+        middle = QtWidgets.QSplitter(QtCore.Qt.Vertical)
+        middle.addWidget(self._build_canvas())
+        middle.addWidget(self._build_side_tabs())
+        middle.setStretchFactor(0, 4)
+        middle.setStretchFactor(1, 1)
+        self.designer.setCentralWidget(middle)
+        self.palette = Palette(self.catalog)
+        self.palette.add_requested.connect(self.add_from_palette)
+        self.palette.template_requested.connect(self.template_requested)
+        self.palette.set_templates([(path.stem, path, "An example network")
+                                    for path in sorted(paths.example_networks_dir().glob("*.json"))])
+        self.inspector = Inspector(self.document)
+        self.inspector.node_renamed.connect(lambda name: self.select([name]))
+        self.inspector.save_block_requested.connect(self.save_selection_as_block)
+        self.palette_dock = _dock("Palette", "paletteDock", self.palette)
+        self.inspector_dock = _dock("Inspector", "inspectorDock", self.inspector)
+        self.designer.addDockWidget(QtCore.Qt.LeftDockWidgetArea, self.palette_dock)
+        self.designer.addDockWidget(QtCore.Qt.RightDockWidgetArea, self.inspector_dock)
+        self.designer.resizeDocks([self.palette_dock, self.inspector_dock], [240, 330], QtCore.Qt.Horizontal)
+        self._default_layout = self.designer.saveState()
+        self.restore_layout()
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.designer)
 
-    def _build_controls(self) -> QtWidgets.QWidget:
-        controls = QtWidgets.QWidget()
-        controls.setObjectName("networkControls")
-        column = QtWidgets.QVBoxLayout(controls)
-        column.setContentsMargins(4, 4, 4, 4)
+    def save_layout(self) -> None:
+        state = bytes(self.designer.saveState().toBase64()).decode("ascii")
+        stored = settings.load_settings()
+        stored[LAYOUT_SETTING] = state
+        settings.save_settings(stored)
 
-        def group(title: str) -> QtWidgets.QVBoxLayout:
-            box = QtWidgets.QGroupBox(title)
-            layout = QtWidgets.QVBoxLayout(box)
-            layout.setSpacing(4)
-            column.addWidget(box)
-            return layout
+    def reset_layout(self) -> None:
+        self.designer.restoreState(self._default_layout)
+        for dock in (self.palette_dock, self.inspector_dock):
+            dock.setFloating(False)
+            dock.show()
 
-        layers = group("Layers")
-        self.layer_combo = catalogue_combo(self.catalog.layers, "layerTypeCombo")
-        layers.addWidget(self.layer_combo)
-        layers.addWidget(_button("Add a layer…", "addLayerButton", self.add_layer))
-        activations = group("Activation functions")
-        self.activation_combo = catalogue_combo(self.catalog.activations, "activationTypeCombo")
-        activations.addWidget(self.activation_combo)
-        activations.addWidget(_button("Add an activation function…", "addActivationButton", self.add_activation))
-
-        self._build_existing_and_input(group)
-
-        def chooser(title: str, database: FunctionDatabase, name: str, slot: Callable):
-            """Combo + "Set…" + a line saying what is set now (loss, optimizer)."""
-            layout = group(title)
-            combo = catalogue_combo(database, f"{name}Combo")
-            row = QtWidgets.QHBoxLayout()
-            row.addWidget(combo, 1)
-            row.addWidget(_button("Set…", f"set{name.capitalize()}Button", slot))
-            layout.addLayout(row)
-            label = QtWidgets.QLabel()
-            label.setObjectName(f"current{name.capitalize()}Label")
-            label.setWordWrap(True)
-            layout.addWidget(label)
-            return combo, label
-
-        self.loss_combo, self.loss_label = chooser("Loss function", self.catalog.losses, "loss", self.choose_loss)
-        self.optimizer_combo, self.optimizer_label = chooser("Optimizer", self.catalog.optimizers, "optimizer",
-                                                             self.choose_optimizer)
-
-        files = QtWidgets.QHBoxLayout()
-        files.addWidget(_button("Load…", "loadButton", lambda: self.window().open_file()))
-        files.addWidget(_button("Save…", "saveButton", lambda: self.window().save_file_as()))
-        column.addLayout(files)
-        column.addStretch(1)
-        return controls
-
-    def _build_existing_and_input(self, group: Callable[[str], QtWidgets.QVBoxLayout]) -> None:
-        existing = group("Existing layers")
-        self.node_combo = QtWidgets.QComboBox()
-        self.node_combo.setObjectName("nodeCombo")
-        self.node_combo.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLengthWithIcon)
-        self.node_combo.setMinimumContentsLength(12)
-        existing.addWidget(self.node_combo)
-        row = QtWidgets.QHBoxLayout()
-        row.addWidget(_button("Edit…", "editButton", lambda: self.edit_node(self.current_node())))
-        row.addWidget(_button("Remove", "removeButton", self.remove_current))
-        existing.addLayout(row)
-        existing.addWidget(_button("Set as first layer", "firstLayerButton", self.toggle_first_layer,
-                                   "The network's input goes to the first layer(s)"))
-
-        inputs = group("Input")
-        row = QtWidgets.QHBoxLayout()
-        self.input_edit = QtWidgets.QLineEdit()
-        self.input_edit.setObjectName("inputShapeEdit")
-        self.input_edit.setPlaceholderText("e.g. 1, 28, 28")
-        self.input_edit.setToolTip("Shape of one sample, without the batch: channels, height, width")
-        self.input_edit.returnPressed.connect(self.set_input_shape)
-        row.addWidget(self.input_edit)
-        row.addWidget(_button("Set", "setInputButton", self.set_input_shape))
-        inputs.addLayout(row)
+    def restore_layout(self) -> None:
+        state = settings.load_settings().get(LAYOUT_SETTING)
+        if isinstance(state, str):
+            self.designer.restoreState(QtCore.QByteArray.fromBase64(state.encode("ascii")))
 
     def _build_canvas(self) -> QtWidgets.QWidget:
         canvas = QtWidgets.QWidget()
@@ -212,35 +188,13 @@ class NetworkTab(QtWidgets.QWidget):
             return
         self.scene.report = self.report
         self.scene.sync()
-        self._update_node_combo()
         self._update_problems()
         self._update_summary()
-        spec = self.network.input_spec
-        if not self.input_edit.hasFocus():
-            self.input_edit.setText(", ".join(map(str, spec.shape)) if spec else "")
-        self.loss_label.setText(f"Current: {describe_choice(self.network.loss)}")
-        self.optimizer_label.setText(f"Current: {describe_choice(self.network.optimizer)}")
-        if self.network.loss:
-            select_entry(self.loss_combo, self.network.loss.type)
-        if self.network.optimizer:
-            select_entry(self.optimizer_combo, self.network.optimizer.type)
+        self.inspector.show_selection(self.scene.selected_nodes(), self.report)
         if self._fit_after_refresh:
             self._fit_after_refresh = False
             self.view.show_readable()
         self.report_changed.emit(self.report)
-
-    def _update_node_combo(self) -> None:
-        names = list(self.network.nodes)
-        if names == [self.node_combo.itemText(i) for i in range(self.node_combo.count())]:
-            return  # unchanged: refilling 200 items after every edit is what made refreshes slow
-        current = self.node_combo.currentText()
-        blocker = QtCore.QSignalBlocker(self.node_combo)
-        self.node_combo.clear()
-        for name in self.network.nodes:
-            self.node_combo.addItem(name)
-        index = self.node_combo.findText(current)
-        self.node_combo.setCurrentIndex(index if index >= 0 else self.node_combo.count() - 1)
-        del blocker
 
     def _update_problems(self) -> None:
         self.problem_list.clear()
@@ -279,7 +233,8 @@ class NetworkTab(QtWidgets.QWidget):
 
     def _update_summary_line(self) -> None:
         if not self.network.nodes:
-            self.summary_label.setText("Empty network: add a layer with the controls on the left.")
+            self.summary_label.setText("Empty network: drag a layer from the palette onto the canvas, or "
+                                       "double-click one.")
         else:
             shape = describe_shape(self.report.output_shape)
             status = "compiles" if self.report.ok else f"{len(self.report.problems)} problem(s)"
@@ -295,9 +250,15 @@ class NetworkTab(QtWidgets.QWidget):
             self.view.centerOn(node)
 
     def _selection_changed(self) -> None:
-        selected = self.scene.selected_nodes()
-        if len(selected) == 1:
-            self.node_combo.setCurrentText(selected[0])
+        if not self.scene.syncing:
+            self.inspector.show_selection(self.scene.selected_nodes(), self.report)
+
+    def select(self, names: list[str]) -> None:
+        self.scene.sync()
+        self.scene.clearSelection()
+        for name in names:
+            if name in self.scene.node_items:
+                self.scene.node_items[name].setSelected(True)
 
     # -- helpers ---------------------------------------------------------------------
     def run(self, text: str, operation: Callable[[], object]) -> bool:
@@ -309,8 +270,9 @@ class NetworkTab(QtWidgets.QWidget):
             return False
 
     def current_node(self) -> str | None:
-        name = self.node_combo.currentText()
-        return name if name in self.network else None
+        """The one selected node, if one is."""
+        selected = self.scene.selected_nodes()
+        return selected[0] if len(selected) == 1 else None
 
     def _new_position(self) -> tuple[float, float]:
         """Below the lowest node, so a new node never hides another."""
@@ -320,47 +282,21 @@ class NetworkTab(QtWidgets.QWidget):
         lowest = max(positions, key=lambda p: p[1])
         return (lowest[0], lowest[1] + LAYER_GAP)
 
+    def _attach_point(self) -> str | None:
+        """Where double-clicked entries go: after the selection's one end, or else after the
+        network's one output, so a chain is built by double-clicking entry after entry."""
+        selected = self.scene.selected_nodes()
+        if selected:
+            ends = [name for name in selected if not set(self.network.node(name).next_layers) & set(selected)]
+        else:
+            ends = self.network.outputs()
+        return ends[0] if len(ends) == 1 else None
+
     def _open_dialog(self, dialog: FunctionDialog, on_accept: Callable[[FunctionDialog], None]) -> FunctionDialog:
         self.dialog = dialog
         dialog.accepted.connect(lambda: on_accept(dialog))
         dialog.open()
         return dialog
-
-    # -- the original design's controls ---------------------------------------------------
-    def add_layer(self) -> None:
-        self._add_from(self.layer_combo, self.catalog.layers)
-
-    def add_activation(self) -> None:
-        self._add_from(self.activation_combo, self.catalog.activations)
-
-    def _add_from(self, combo: QtWidgets.QComboBox, database: FunctionDatabase) -> FunctionDialog | None:
-        type_name = selected_entry_name(combo, database)
-        if type_name is None:
-            show_error(self, "Unknown type", f"“{combo.currentText()}” is not in the catalogue: pick one from the list.")
-            return None
-        entry = database.get(type_name)
-        name = self.network.unique_name(type_name.lower())
-        # Sizes that follow from the previous layer start as "auto": one thing less to get wrong.
-        values = {spec.name: AUTO for spec in entry.parameters if spec.auto and spec.required}
-        dialog = FunctionDialog(entry, values, title=f"Add {type_name}", accept_text="Add", name=name, parent=self)
-        return self._open_dialog(dialog, lambda d: self._add_accepted(entry, d))
-
-    def _add_accepted(self, entry: CatalogEntry, dialog: FunctionDialog) -> None:
-        previous = self.current_node()
-        position = self._new_position()
-
-        def add() -> None:
-            name = self.network.add_node(entry.name, dialog.node_name(), dialog.values(), position=position)
-            # Chain after the selected node when it has no next layer yet: building a
-            # sequential network is then just Add, Add, Add.
-            if previous and not self.network.node(previous).next_layers and not entry.variadic:
-                self.network.connect(previous, name)
-            if len(self.network) == 1:
-                self.network.set_first_layer(name)
-
-        if self.run(f"Add {dialog.node_name()}", add):
-            self._update_node_combo()
-            self.node_combo.setCurrentText(dialog.node_name())
 
     def edit_node(self, name: str | None) -> FunctionDialog | None:
         if not name or name not in self.network:
@@ -385,21 +321,15 @@ class NetworkTab(QtWidgets.QWidget):
             self.network.rename_node(name, new_name)
 
         if self.run(f"Edit {name}", edit):
-            self._update_node_combo()
-            self.node_combo.setCurrentText(new_name)
+            self.select([new_name])
 
     def rename_current(self) -> None:
         name = self.current_node()
         if name is None:
             return
         new, ok = QtWidgets.QInputDialog.getText(self, "Rename", f"New name for “{name}”:", text=name)
-        if ok and new.strip():
-            self.run(f"Rename {name}", lambda: self.network.rename_node(name, new.strip()))
-
-    def remove_current(self) -> None:
-        name = self.current_node()
-        if name:
-            self.run(f"Remove {name}", lambda: self.network.remove_node(name))
+        if ok and new.strip() and self.run(f"Rename {name}", lambda: self.network.rename_node(name, new.strip())):
+            self.select([new.strip()])
 
     def delete_selection(self) -> None:
         nodes, links = self.scene.selected_nodes(), self.scene.selected_links()
@@ -414,6 +344,73 @@ class NetworkTab(QtWidgets.QWidget):
                 self.network.remove_node(name)
 
         self.run("Delete", delete)
+
+    # -- the palette and blocks ------------------------------------------------------
+    def insert(self, key: str, *, at: tuple[float, float] | None = None, after: str | None = None,
+               into: tuple[str, str] | None = None) -> list[str]:
+        """Insert a palette entry or block as one undoable step; the new nodes are selected."""
+        block = self.palette.block_for(key)
+        if block is None:
+            return []
+        added: list[str] = []
+        if self.run(f"Add {block.name}", lambda: added.extend(insert_block(self.network, block, at=at, after=after,
+                                                                           into=into))):
+            self.select(added)
+        return added
+
+    def add_from_palette(self, key: str) -> list[str]:
+        after = self._attach_point()
+        return self.insert(key, after=after, at=None if after else self._new_position())
+
+    def drop_from_palette(self, key: str, position: QtCore.QPointF) -> list[str]:
+        """A palette entry dropped on the canvas: into the arrow under it, or there."""
+        edge = self.scene.edge_at(position)
+        if edge is not None:
+            return self.insert(key, into=(edge.source, edge.target))
+        return self.insert(key, at=(position.x(), position.y()))
+
+    def open_add_popup(self, position: QtCore.QPointF, into: tuple[str, str] | None = None) -> "AddNodePopup":
+        """Type to search, Enter to add: at `position`, or into the link `into`."""
+        self.popup = AddNodePopup(self.palette, self)
+        self.popup.chosen.connect(lambda key: self.insert(key, into=into) if into else
+                                  self.insert(key, at=(position.x(), position.y())))
+        self.popup.move(self.view.viewport().mapToGlobal(self.view.mapFromScene(position)))
+        self.popup.show()
+        self.popup.palette.search.setFocus()
+        return self.popup
+
+    def reload_blocks(self) -> None:
+        """Read the block library into the palette; a file that cannot be read is named in
+        a dialog and the others still load."""
+        blocks, problems = block_library(self.catalog)
+        self.palette.set_blocks(blocks)
+        if problems:
+            show_error(self, "Some blocks could not be read",
+                       "These block files were skipped (the others are in the palette):\n\n" + "\n\n".join(problems)
+                       + f"\n\nFix or delete them in {paths.user_blocks_dir()}.")
+
+    def save_selection_as_block(self) -> Path | None:
+        names = self.scene.selected_nodes()
+        if not names:
+            show_status(self, "Select the nodes to save as a block first")
+            return None
+        name, ok = QtWidgets.QInputDialog.getText(self, "Save as block", f"A name for these {len(names)} node(s):")
+        if not ok or not name.strip():
+            return None
+        target = paths.user_blocks_dir() / block_file_name(name)
+        if target.exists() and QtWidgets.QMessageBox.question(
+                self, "Replace the block?", f"A block saved as {target.name} exists. Replace it?",
+                QtWidgets.QMessageBox.Yes | QtWidgets.QMessageBox.No) != QtWidgets.QMessageBox.Yes:
+            return None
+        types = ", ".join(dict.fromkeys(self.network.node(n).type for n in names))
+        try:
+            path = save_block(self.network, names, name, f"{len(names)} nodes: {types}", paths.user_blocks_dir())
+        except (PyTorchGUIError, OSError) as error:
+            show_error(self, "Cannot save the block", str(error))
+            return None
+        self.reload_blocks()
+        show_status(self, f"Saved the block “{name.strip()}” in {path}: it is in the palette under Blocks")
+        return path
 
     # -- context menus ---------------------------------------------------------------
     def context_menu(self, scene_position: QtCore.QPointF) -> QtWidgets.QMenu:
@@ -430,9 +427,11 @@ class NetworkTab(QtWidgets.QWidget):
             self._node_menu(menu, item.name)
         elif isinstance(item, EdgeItem):
             source, target = item.source, item.target
+            menu.addAction("Insert a node…", lambda: self.open_add_popup(scene_position, into=(source, target)))
             menu.addAction(f"Delete the link {source} → {target}",
                            lambda: self.run("Unlink", lambda: self.network.disconnect(source, target)))
         else:
+            menu.addAction("Add here…", lambda: self.open_add_popup(scene_position))
             paste = menu.addAction("Paste", self.paste)
             paste.setEnabled(bool(QtWidgets.QApplication.clipboard().text().strip()))
             menu.addAction("Tidy layout", self.tidy_layout)
@@ -449,7 +448,7 @@ class NetworkTab(QtWidgets.QWidget):
                 self.network.disconnect(source, target)
 
         menu.addAction("Edit…", lambda: self.edit_node(name))
-        menu.addAction("Rename…", lambda: (self.node_combo.setCurrentText(name), self.rename_current()))
+        menu.addAction("Rename…", self.rename_current)
         menu.addAction("Duplicate", self.duplicate_selection)
         menu.addAction("Copy", self.copy_selection)
         menu.addAction("Cut", self.cut_selection)
@@ -459,6 +458,8 @@ class NetworkTab(QtWidgets.QWidget):
                        lambda: self.run(f"{'Unset' if first else 'Set'} first layer {name}",
                                         lambda: self.network.set_first_layer(name, not first)))
         menu.addAction("Disconnect", lambda: self.run(f"Disconnect {name}", disconnect)).setEnabled(bool(links))
+        menu.addSeparator()
+        menu.addAction("Save as block…", self.save_selection_as_block)
 
     # -- clipboard -------------------------------------------------------------------
     def copy_selection(self) -> bool:
@@ -485,10 +486,7 @@ class NetworkTab(QtWidgets.QWidget):
         except PyTorchGUIError as error:
             show_status(self, f"Nothing pasted: {error}", 10000)
             return []
-        self.scene.sync()
-        self.scene.clearSelection()
-        for name in pasted:
-            self.scene.node_items[name].setSelected(True)
+        self.select(pasted)
         return pasted
 
     def select_all(self) -> None:
@@ -498,13 +496,6 @@ class NetworkTab(QtWidgets.QWidget):
     def duplicate_selection(self) -> list[str]:
         names = self.scene.selected_nodes()
         return self.paste(copy_nodes(self.network, names)) if names else []
-
-    def toggle_first_layer(self) -> None:
-        name = self.current_node()
-        if name:
-            first = name not in self.network.first_layers
-            self.run(f"{'Set' if first else 'Unset'} first layer {name}",
-                     lambda: self.network.set_first_layer(name, first))
 
     def connect_nodes(self, source: str, target: str) -> None:
         self.run(f"Link {source} → {target}", lambda: self.network.connect(source, target))
@@ -520,39 +511,6 @@ class NetworkTab(QtWidgets.QWidget):
         positions = tidy_positions(self.network)
         self.move_nodes(positions)
         self.view.fit()
-
-    def set_input_shape(self) -> None:
-        text = self.input_edit.text().replace("[", "").replace("]", "")
-        try:
-            shape = [int(part) for part in text.replace(",", " ").split()] if text.strip() else None
-        except ValueError:
-            show_error(self, "Input shape", f"“{self.input_edit.text()}” is not a shape: write whole numbers "
-                                            "such as 1, 28, 28 (channels, height, width).")
-            return
-        dtype = self.network.input_spec.dtype if self.network.input_spec else "float32"
-        self.run("Set input shape", lambda: self.network.set_input(shape, dtype))
-
-    def choose_loss(self) -> FunctionDialog | None:
-        return self._choose_function(self.loss_combo, self.catalog.losses, self.network.loss, "loss")
-
-    def choose_optimizer(self) -> FunctionDialog | None:
-        return self._choose_function(self.optimizer_combo, self.catalog.optimizers, self.network.optimizer,
-                                     "optimizer")
-
-    def _choose_function(self, combo, database, current, what: str) -> FunctionDialog | None:
-        type_name = selected_entry_name(combo, database)
-        if type_name is None:
-            show_error(self, "Unknown type", f"“{combo.currentText()}” is not in the catalogue: pick one from the list.")
-            return None
-        entry = database.get(type_name)
-        values = current.parameters if current is not None and current.type == type_name else None
-        dialog = FunctionDialog(entry, values, title=f"Set the {what}", accept_text="Set", parent=self)
-
-        def accepted(d: FunctionDialog) -> None:
-            setter = self.network.set_loss if what == "loss" else self.network.set_optimizer
-            self.run(f"Set {what} {type_name}", lambda: setter(type_name, d.values()))
-
-        return self._open_dialog(dialog, accepted)
 
     def export_summary(self) -> None:
         path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export summary", "summary.csv", "CSV files (*.csv)")
@@ -570,3 +528,26 @@ class NetworkTab(QtWidgets.QWidget):
             atomic_write_text(path, frame.to_csv(index=False))
         except OSError as error:
             show_error(self, "Export failed", f"Cannot write {path}: {error.strerror or error}")
+
+
+class AddNodePopup(QtWidgets.QFrame):
+    """The canvas's "add here": a palette in a popup, its search field focused; choosing
+    an entry (Enter on the one match, or a double-click) adds it and closes the popup."""
+
+    chosen = QtCore.pyqtSignal(str)
+
+    def __init__(self, source: Palette, parent: QtWidgets.QWidget):
+        super().__init__(parent, QtCore.Qt.Popup)
+        self.setObjectName("addNodePopup")
+        self.setFrameShape(QtWidgets.QFrame.StyledPanel)
+        self.palette = Palette(source.catalog)
+        self.palette.set_blocks(source.blocks)
+        self.palette.add_requested.connect(self._chosen)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.palette)
+        self.resize(280, 360)
+
+    def _chosen(self, key: str) -> None:
+        self.close()
+        self.chosen.emit(key)

@@ -23,8 +23,12 @@ def settle(qtbot, tab):
 
 def fill(dialog: FunctionDialog, **values) -> None:
     """Type values into a generated form the way a user would."""
+    fill_form(dialog.form, **values)
+
+
+def fill_form(form, **values) -> None:
     for name, value in values.items():
-        field = dialog.form.fields[name]
+        field = form.fields[name]
         editor = field.editor
         if field.auto_toggle is not None:
             field.auto_toggle.setChecked(value == "auto")
@@ -64,3 +68,45 @@ def drag(widget, start, end, steps=5):
         point = start + (end - start) * step / steps
         send(QtCore.QEvent.MouseMove, point, QtCore.Qt.NoButton, left)
     send(QtCore.QEvent.MouseButtonRelease, end, left, QtCore.Qt.NoButton)
+
+
+def edit_in_inspector(qtbot, form, **values) -> None:
+    """Type each value into the inspector's form and press Enter, as a user would: each
+    field is its own finished edit."""
+    for name, value in values.items():
+        fill_form(form, **{name: value})
+        editor = form.fields[name].editor
+        if isinstance(editor, (QtWidgets.QAbstractSpinBox, QtWidgets.QLineEdit)):
+            qtbot.keyClick(editor, QtCore.Qt.Key_Return)
+        else:
+            form.fields[name].finished.emit()
+
+
+def palette_item(palette, key):
+    [item] = [item for item in palette.leaves() if item.data(0, QtCore.Qt.UserRole) == key]
+    return item
+
+
+def double_click_item(qtbot, tree, item) -> None:
+    """A real double-click: QTest's alone sends no first press, which item views need."""
+    tree.scrollToItem(item)
+    centre = tree.visualItemRect(item).center()
+    qtbot.mouseClick(tree.viewport(), QtCore.Qt.LeftButton, pos=centre)
+    qtbot.mouseDClick(tree.viewport(), QtCore.Qt.LeftButton, pos=centre)
+
+
+def drop_on(widget, mime, position) -> bool:
+    """Drag `mime` over `widget` and drop it at `position`, through the real drag events;
+    returns whether the widget accepted the drop."""
+    from PyQt5 import QtGui
+
+    actions, left, none = QtCore.Qt.CopyAction, QtCore.Qt.LeftButton, QtCore.Qt.NoModifier
+    enter = QtGui.QDragEnterEvent(position, actions, mime, left, none)
+    QtWidgets.QApplication.sendEvent(widget, enter)
+    move = QtGui.QDragMoveEvent(position, actions, mime, left, none)
+    QtWidgets.QApplication.sendEvent(widget, move)
+    if not move.isAccepted():
+        return False
+    drop = QtGui.QDropEvent(QtCore.QPointF(position), actions, mime, left, none)
+    QtWidgets.QApplication.sendEvent(widget, drop)
+    return drop.isAccepted()

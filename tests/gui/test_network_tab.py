@@ -8,24 +8,38 @@ from pytorchgui import paths
 from pytorchgui.core import network_format
 from pytorchgui.gui import dialogs
 from pytorchgui.gui.main_window import MainWindow
-from pytorchgui.gui.network_tab import select_entry
-
-from gui_helpers import drag, error_boxes, fill, settle
+from gui_helpers import (double_click_item, drag, drop_on, edit_in_inspector, error_boxes, fill, palette_item,
+                         settle)
 
 LENET = paths.example_networks_dir() / "lenet5.json"
 
 
-def add_through_widgets(qtbot, tab, combo, button, type_name, name, **values):
-    select_entry(combo, type_name)
-    qtbot.mouseClick(button, QtCore.Qt.LeftButton)
-    dialog = tab.dialog
-    assert dialog.isVisible() and dialog.windowTitle() == f"Add {type_name}"
-    dialog.name_edit.setText(name)
-    fill(dialog, **values)
-    assert dialog.ok_button.isEnabled(), dialog.form.errors()
-    qtbot.mouseClick(dialog.ok_button, QtCore.Qt.LeftButton)
+def select(tab, *names):
+    tab.scene.clearSelection()
+    for name in names:
+        tab.scene.node_items[name].setSelected(True)
+
+
+def add_by_double_click(qtbot, tab, type_name, name, **values):
+    """Double-click the entry in the palette (it goes after the selected node), then name
+    and set it in the inspector."""
+    double_click_item(qtbot, tab.palette.tree, palette_item(tab.palette, f"entry:{type_name}"))
     settle(qtbot, tab)
-    assert name in tab.network
+    name_in_inspector(qtbot, tab, name, type_name, **values)
+
+
+def name_in_inspector(qtbot, tab, name, type_name=None, **values):
+    [added] = tab.scene.selected_nodes()
+    assert type_name is None or tab.network.node(added).type == type_name
+    tab.inspector.name_edit.setText(name)
+    qtbot.keyClick(tab.inspector.name_edit, QtCore.Qt.Key_Return)
+    settle(qtbot, tab)
+    assert tab.scene.selected_nodes() == [name] and (added == name or added not in tab.network)
+    if values:
+        edit_in_inspector(qtbot, tab.inspector.forms["node"], **values)
+        settle(qtbot, tab)
+        parameters = tab.network.node(name).parameters
+        assert all(parameters[key] == value for key, value in values.items()), parameters
 
 
 def without_positions(document):
@@ -35,55 +49,57 @@ def without_positions(document):
     return document
 
 
-def test_build_lenet5_through_the_widgets_save_and_reopen(qtbot, window, tab, tmp_path, monkeypatch):
+def test_build_lenet5_with_the_palette_and_inspector_save_and_reopen(qtbot, window, tab, tmp_path, monkeypatch):
     window.new_file()
     settle(qtbot, tab)
     assert len(tab.network) == 0 and "Empty network" in tab.summary_label.text()
-    layer, act = tab.findChild(QtWidgets.QPushButton, "addLayerButton"), tab.findChild(QtWidgets.QPushButton,
-                                                                                         "addActivationButton")
-    conv = dict(stride=1, dilation=1, groups=1, bias=True, padding_mode="zeros")
-    select_entry(tab.layer_combo, "Conv2d")
-    tab.add_layer()
-    assert tab.dialog.form.fields["in_channels"].auto_toggle.isChecked()  # sizes from the input start as auto
-    tab.dialog.reject()
-    add_through_widgets(qtbot, tab, tab.layer_combo, layer, "Conv2d", "conv1", in_channels=1, out_channels=6,
-                        kernel_size=5, padding=2, **conv)
-    add_through_widgets(qtbot, tab, tab.activation_combo, act, "ReLU", "relu1")
-    add_through_widgets(qtbot, tab, tab.layer_combo, layer, "MaxPool2d", "pool1", kernel_size=2)
-    add_through_widgets(qtbot, tab, tab.layer_combo, layer, "Conv2d", "conv2", in_channels=6, out_channels=16,
-                        kernel_size=5, padding=0, **conv)
-    add_through_widgets(qtbot, tab, tab.activation_combo, act, "ReLU", "relu2")
-    add_through_widgets(qtbot, tab, tab.layer_combo, layer, "MaxPool2d", "pool2", kernel_size=2)
-    add_through_widgets(qtbot, tab, tab.layer_combo, layer, "Flatten", "flatten")
+    # the first layer is dragged onto the canvas
+    mime = tab.palette.tree.mimeData([palette_item(tab.palette, "entry:Conv2d")])
+    assert drop_on(tab.view.viewport(), mime, tab.view.mapFromScene(QtCore.QPointF(0, 0)))
+    settle(qtbot, tab)
+    assert tab.network.first_layers == ["conv2d"]
+    assert tab.network.node("conv2d").parameters["in_channels"] == "auto"  # sizes from the input start as auto
+    name_in_inspector(qtbot, tab, "conv1", in_channels=1, out_channels=6, kernel_size=5, padding=2)
+    add_by_double_click(qtbot, tab, "ReLU", "relu1")
+    # typed in the palette's search field, Enter adds the entry of that name
+    qtbot.keyClicks(tab.palette.search, "MaxPool2d")
+    assert len(tab.palette.visible_leaves()) > 1  # AdaptiveMaxPool2d matches too: the exact name wins
+    qtbot.keyClick(tab.palette.search, QtCore.Qt.Key_Return)
+    settle(qtbot, tab)
+    tab.palette.search.clear()
+    name_in_inspector(qtbot, tab, "pool1", "MaxPool2d", kernel_size=2)
+    add_by_double_click(qtbot, tab, "Conv2d", "conv2", in_channels=6, out_channels=16, kernel_size=5)
+    add_by_double_click(qtbot, tab, "ReLU", "relu2")
+    add_by_double_click(qtbot, tab, "MaxPool2d", "pool2", kernel_size=2)
+    add_by_double_click(qtbot, tab, "Flatten", "flatten")
     for index, (inputs, outputs) in enumerate(((400, 120), (120, 84), (84, 10)), start=1):
-        add_through_widgets(qtbot, tab, tab.layer_combo, layer, "Linear", f"fc{index}", in_features=inputs,
-                            out_features=outputs)
+        add_by_double_click(qtbot, tab, "Linear", f"fc{index}", in_features=inputs, out_features=outputs)
         if index < 3:
-            add_through_widgets(qtbot, tab, tab.activation_combo, act, "ReLU", f"relu{index + 2}")
-    tab.input_edit.setText("1, 28, 28")
-    qtbot.mouseClick(tab.findChild(QtWidgets.QPushButton, "setInputButton"), QtCore.Qt.LeftButton)
-    select_entry(tab.loss_combo, "CrossEntropyLoss")
-    qtbot.mouseClick(tab.findChild(QtWidgets.QPushButton, "setLossButton"), QtCore.Qt.LeftButton)
-    qtbot.mouseClick(tab.dialog.ok_button, QtCore.Qt.LeftButton)
-    select_entry(tab.optimizer_combo, "Adam")
-    qtbot.mouseClick(tab.findChild(QtWidgets.QPushButton, "setOptimizerButton"), QtCore.Qt.LeftButton)
-    fill(tab.dialog, lr="1e-3")
-    qtbot.mouseClick(tab.dialog.ok_button, QtCore.Qt.LeftButton)
+            add_by_double_click(qtbot, tab, "ReLU", f"relu{index + 2}")
+    # with nothing selected the inspector edits the network: input, loss, optimizer
+    tab.scene.clearSelection()
+    inspector = tab.inspector
+    inspector.input_edit.setText("1, 28, 28")
+    qtbot.keyClick(inspector.input_edit, QtCore.Qt.Key_Return)
+    for combo, name in ((inspector.loss_combo, "CrossEntropyLoss"), (inspector.optimizer_combo, "Adam")):
+        combo.setCurrentIndex(combo.findData(name, QtCore.Qt.UserRole))
+        combo.activated.emit(combo.currentIndex())
+        settle(qtbot, tab)
+    edit_in_inspector(qtbot, inspector.forms["optimizer"], lr="1e-3")
     settle(qtbot, tab)
 
     assert tab.report.ok and tab.report.total_parameters == 61706
     assert "61,706" in tab.summary_label.text() and "output <b>[10]</b>" in tab.summary_label.text()
     assert tab.network.first_layers == ["conv1"]
-    assert "CrossEntropyLoss" in tab.loss_label.text() and "Adam" in tab.optimizer_label.text()
+    assert tab.network.loss.type == "CrossEntropyLoss" and tab.network.optimizer.parameters["lr"] == 1e-3
     assert window.isWindowModified()
 
     target = tmp_path / "my_lenet.json"
     monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
-    qtbot.mouseClick(tab.findChild(QtWidgets.QPushButton, "saveButton"), QtCore.Qt.LeftButton)
+    window.actionSaveAs.trigger()
     assert not window.isWindowModified() and window.windowTitle().startswith("my_lenet.json")
     window.new_file()
-    monkeypatch.setattr(QtWidgets.QFileDialog, "getOpenFileName", lambda *a, **k: (str(target), ""))
-    qtbot.mouseClick(tab.findChild(QtWidgets.QPushButton, "loadButton"), QtCore.Qt.LeftButton)
+    assert window.open_file(str(target))
     settle(qtbot, tab)
     saved = without_positions(json.loads(target.read_text()))
     assert saved == without_positions(json.loads(LENET.read_text()))
@@ -122,9 +138,11 @@ def test_every_edit_undoes_and_redoes(qtbot, window, tab):
 
 
 def test_bad_parameter_makes_a_red_node_and_a_problem(qtbot, window, tab):
-    tab.node_combo.setCurrentText("conv2")
-    qtbot.mouseClick(tab.findChild(QtWidgets.QPushButton, "editButton"), QtCore.Qt.LeftButton)
-    assert tab.dialog.windowTitle() == "Edit conv2"
+    settle(qtbot, tab)
+    tab.view.centerOn(tab.scene.node_items["conv2"])
+    qtbot.mouseDClick(tab.view.viewport(), QtCore.Qt.LeftButton,
+                      pos=tab.view.mapFromScene(tab.scene.node_items["conv2"].scenePos()))
+    assert tab.dialog.isVisible() and tab.dialog.windowTitle() == "Edit conv2"  # double-click: the modal form
     fill(tab.dialog, in_channels=7)
     qtbot.mouseClick(tab.dialog.ok_button, QtCore.Qt.LeftButton)
     settle(qtbot, tab)
@@ -168,10 +186,12 @@ def test_refused_edit_shows_a_dialog_and_changes_nothing(qtbot, window, tab):
 
 
 def test_first_layer_remove_and_delete_selection(qtbot, window, tab):
-    tab.node_combo.setCurrentText("relu1")
-    qtbot.mouseClick(tab.findChild(QtWidgets.QPushButton, "firstLayerButton"), QtCore.Qt.LeftButton)
+    settle(qtbot, tab)
+    select(tab, "relu1")
+    qtbot.mouseClick(tab.inspector.first_box, QtCore.Qt.LeftButton)
     assert tab.network.first_layers == ["conv1", "relu1"]
-    qtbot.mouseClick(tab.findChild(QtWidgets.QPushButton, "removeButton"), QtCore.Qt.LeftButton)
+    tab.view.setFocus()
+    qtbot.keyClick(tab.view, QtCore.Qt.Key_Delete)
     assert "relu1" not in tab.network and tab.network.node("conv1").next_layers == []
     settle(qtbot, tab)
     tab.scene.node_items["fc3"].setSelected(True)
@@ -362,12 +382,6 @@ def test_redo_keys_each_redo(qtbot, window, tab, keys):
     window.document.undo_stack.setClean()
 
 
-def select(tab, *names):
-    tab.scene.clearSelection()
-    for name in names:
-        tab.scene.node_items[name].setSelected(True)
-
-
 def test_copy_paste_cut_and_duplicate_through_the_keys_each_one_undo_step(qtbot, window, tab):
     settle(qtbot, tab)
     count = len(tab.network)
@@ -418,7 +432,8 @@ def test_right_click_menus_on_a_node_an_arrow_and_the_canvas(qtbot, window, tab,
     menu = tab.context_menu(node.sceneBoundingRect().center())
     assert tab.scene.selected_nodes() == ["relu3"]
     assert [a.text() for a in menu.actions() if a.text()] == ["Edit…", "Rename…", "Duplicate", "Copy", "Cut",
-                                                              "Delete", "Set as first layer", "Disconnect"]
+                                                              "Delete", "Set as first layer", "Disconnect",
+                                                              "Save as block…"]
     menu_action(menu, "Duplicate").trigger()
     assert len(tab.network) == count + 1 and "relu3 2" in tab.network
     menu = tab.context_menu(tab.scene.node_items["relu3"].sceneBoundingRect().center())
@@ -433,7 +448,7 @@ def test_right_click_menus_on_a_node_an_arrow_and_the_canvas(qtbot, window, tab,
     assert "relu1" not in tab.network.node("conv1").next_layers
     empty = tab.scene.itemsBoundingRect().bottomRight() + QtCore.QPointF(500, 500)
     menu = tab.context_menu(empty)
-    assert [a.text() for a in menu.actions()] == ["Paste", "Tidy layout", "Fit to view"]
+    assert [a.text() for a in menu.actions()] == ["Add here…", "Paste", "Tidy layout", "Fit to view"]
     for _ in range(4):
         window.actionUndo.trigger()
     assert len(tab.network) == count and "relu1" in tab.network.node("conv1").next_layers
