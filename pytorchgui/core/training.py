@@ -247,6 +247,7 @@ class _RunState:
     steps: int
     autocast: Any
     start_epoch: int = 1
+    cpu_threads: int = 0  # the resumed run's thread count: another would change the sums' rounding
     best: float = math.inf
     patience_left: int = 0
     epoch: int = 0
@@ -294,9 +295,9 @@ class Trainer:
         try:
             self._check_data()
             state = self._build()
-            self._choose_threads(state)
             if self.resume_from is not None:
                 self._restore(state)
+            self._choose_threads(state)
             self._start_run_folder(state)
             status, message = self._train_epochs(state)
         except Cancelled:
@@ -410,7 +411,7 @@ class Trainer:
         if self.device.type != "cpu":
             return
         most = training_threads()
-        chosen, timings = self.config.threads, {}
+        chosen, timings = self.config.threads or state.cpu_threads, {}
         if not chosen:
             chosen = most  # streamed batches, or one core: nothing to measure
             if most > 1 and isinstance(state.train, InMemoryBatches):
@@ -463,6 +464,9 @@ class Trainer:
         state.generator.set_state(checkpoint["generator"])
         torch.set_rng_state(checkpoint["torch_rng"])
         state.start_epoch = int(checkpoint["epoch"]) + 1
+        threads = checkpoint.get("cpu_threads", 0)
+        if isinstance(threads, int) and not isinstance(threads, bool) and 0 < threads <= training_threads():
+            state.cpu_threads = threads  # a resume is bit-identical only with the same thread count
         state.epoch = state.start_epoch - 1
         self.history = list(checkpoint.get("history", []))
         self.log(f"resumed from {self.resume_from} after epoch {checkpoint['epoch']}")
@@ -637,6 +641,7 @@ class Trainer:
             "scheduler": state.scheduler.state_dict() if state.scheduler is not None else None,
             "generator": state.generator.get_state(),
             "torch_rng": torch.get_rng_state(),
+            "cpu_threads": torch.get_num_threads() if self.device.type == "cpu" else 0,
             "config": self.config.to_dict(),
             "history": self.history,
             "best": state.best,
