@@ -215,14 +215,17 @@ def insert_block(network: Network, block: Block, *, at: tuple[float, float] | No
 
 def add_renamed(network: Network, part: Network, positions: dict[str, tuple[float, float] | None]
                  ) -> dict[str, str]:
-    """Add `part`'s nodes to `network` under fresh unique names, linked among themselves."""
+    """Add `part`'s nodes to `network` under fresh unique names, linked among themselves.
+
+    The part must be acyclic; its new nodes have no link to or from the network's, so no
+    link can close a cycle, and they are added with their links at once (connecting one
+    by one checks the whole graph for a cycle each time: seconds for a large paste)."""
     renamed: dict[str, str] = {}
+    for name in part.nodes:
+        renamed[name] = network.unique_name(name, renamed.values())
     for name, node in part.nodes.items():
-        renamed[name] = network.add_node(node.type, network.unique_name(name), dict(node.parameters),
-                                         position=positions.get(name), strict=False)
-    for name, node in part.nodes.items():
-        for target in node.next_layers:
-            network.connect(renamed[name], renamed[target])
+        network.add_node(node.type, renamed[name], dict(node.parameters), position=positions.get(name), strict=False,
+                         next_layers=[renamed[target] for target in node.next_layers if target in renamed])
     return renamed
 
 

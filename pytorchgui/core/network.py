@@ -129,6 +129,9 @@ class Network:
         """The nodes the network input goes to, in network order."""
         return [name for name in self._nodes if name in self._first]
 
+    def is_first_layer(self, name: str) -> bool:
+        return name in self._first
+
     @property
     def nodes(self) -> dict[str, Node]:
         """The nodes in network order (read-only by convention: change them through methods)."""
@@ -185,12 +188,13 @@ class Network:
         except nx.NetworkXUnfeasible:
             raise GraphError(self._describe_cycle()) from None
 
-    def unique_name(self, base: str) -> str:
-        """`base` if free, else `base 2`, `base 3`, ..."""
-        if base not in self._nodes:
+    def unique_name(self, base: str, reserved: Iterable[str] = ()) -> str:
+        """`base` if free, else `base 2`, `base 3`, ... (not taken by a node, nor reserved)."""
+        taken = set(reserved)
+        if base not in self._nodes and base not in taken:
             return base
         counter = 2
-        while f"{base} {counter}" in self._nodes:
+        while f"{base} {counter}" in self._nodes or f"{base} {counter}" in taken:
             counter += 1
         return f"{base} {counter}"
 

@@ -35,8 +35,10 @@ CATEGORY_COLOURS = {
 }
 ACTIVATION_COLOUR = "#c5f6fa"
 PALETTE_MIME = "application/x-pytorchgui-palette-entry"  # what a palette entry drags as: its key
+ZOOMED_OUT = 0.35  # below this scale names cannot be read: nodes are drawn as plain boxes
 ERROR_COLOUR = QtGui.QColor("#e03131")
 SELECTED_COLOUR = QtGui.QColor("#1c7ed6")
+THIN_LINE = QtGui.QPen(QtGui.QColor("#495057"), 0)  # cosmetic: one pixel at any zoom
 
 
 class PortItem(QtWidgets.QGraphicsEllipseItem):
@@ -61,27 +63,31 @@ class NodeItem(QtWidgets.QGraphicsObject):
         self.is_activation = self.is_merge = self.is_first = False
         self.shape_text = ""
         self.error = ""
+        self._shown: tuple | None = None  # what update_from last drew
+        self._colour = QtGui.QColor("#f8f9fa")
         self.setFlags(QtWidgets.QGraphicsItem.ItemIsMovable | QtWidgets.QGraphicsItem.ItemIsSelectable
                       | QtWidgets.QGraphicsItem.ItemSendsGeometryChanges)
-        self.setCacheMode(QtWidgets.QGraphicsItem.DeviceCoordinateCache)
+        self.setCacheMode(QtWidgets.QGraphicsItem.NoCache)
         self.setZValue(1)
         self.port = PortItem(self)
-        self._place_port()
+        self._resize()
 
     @property
     def size(self) -> tuple[float, float]:
         return (MERGE_WIDTH, MERGE_HEIGHT) if self.is_merge else (NODE_WIDTH, NODE_HEIGHT)
 
-    def _place_port(self) -> None:
-        self.port.setPos(0, self.size[1] / 2)
-
     def boundingRect(self) -> QtCore.QRectF:
-        width, height = self.size
-        return QtCore.QRectF(-width / 2 - 4, -height / 2 - 14, width + 8, height + 24)
+        # asked for thousands of times per frame: kept, and changed only with the size
+        return self._bounds
 
     def body(self) -> QtCore.QRectF:
+        return self._body
+
+    def _resize(self) -> None:
         width, height = self.size
-        return QtCore.QRectF(-width / 2, -height / 2, width, height)
+        self._body = QtCore.QRectF(-width / 2, -height / 2, width, height)
+        self._bounds = self._body.adjusted(-4, -14, 4, 10)
+        self.port.setPos(0, height / 2)
 
     def input_point(self) -> QtCore.QPointF:
         return self.mapToScene(QtCore.QPointF(0, -self.size[1] / 2))
@@ -89,32 +95,43 @@ class NodeItem(QtWidgets.QGraphicsObject):
     def output_point(self) -> QtCore.QPointF:
         return self.mapToScene(QtCore.QPointF(0, self.size[1] / 2))
 
-    def update_from(self, network: Network, report: ShapeReport | None) -> None:
+    def update_from(self, network: Network, report: ShapeReport | None, problems: list[str]) -> None:
+        """Show the node as the network and the shape report have it; `problems` are the
+        report's messages about this node. Nothing is redrawn when nothing shown changed
+        (a refresh after one edit then repaints one node, not hundreds)."""
         node = network.node(self.name)
         entry = network.entry(self.name)
-        self.prepareGeometryChange()
-        self.type_name = node.type
-        self.category = entry.category
-        self.is_activation = node.node_class == "activation_function"
-        self.is_merge = node.node_class == "merge"
-        self.is_first = self.name in network.first_layers
-        self._place_port()
         shape = report.nodes.get(self.name) if report else None
-        problems = [p.message for p in report.problems if p.node == self.name] if report else []
-        self.error = "\n".join(problems) or (shape.error if shape else "")
+        error = "\n".join(problems) or (shape.error if shape else "")
         if shape and shape.output_shape is not None:
             count = f"{shape.parameter_count:,} params" if shape.parameter_count else "no params"
-            self.shape_text = f"{describe_shape(shape.output_shape)} · {count}"
+            shape_text = f"{describe_shape(shape.output_shape)} · {count}"
         else:
-            self.shape_text = "shape ?"
+            shape_text = "shape ?"
+        shown = (node.type, entry.category, node.node_class, network.is_first_layer(self.name), shape_text, error)
+        if shown == self._shown:
+            return
+        self._shown = shown
+        self.prepareGeometryChange()
+        self.type_name, self.category = node.type, entry.category
+        self.is_activation = node.node_class == "activation_function"
+        self.is_merge = node.node_class == "merge"
+        self.is_first = shown[3]
+        self._colour = QtGui.QColor(ACTIVATION_COLOUR if self.is_activation
+                                    else CATEGORY_COLOURS.get(self.category, "#f8f9fa"))
+        self.shape_text, self.error = shape_text, error
+        self._resize()
         tooltip = f"{self.name}: {self.type_name} ({self.category})"
         self.setToolTip(f"{tooltip}\n⚠ {self.error}" if self.error else tooltip)
         self.update()
 
     def paint(self, painter: QtGui.QPainter, option, widget=None) -> None:
-        painter.setRenderHint(QtGui.QPainter.Antialiasing)
         rect = self.body()
-        colour = ACTIVATION_COLOUR if self.is_activation else CATEGORY_COLOURS.get(self.category, "#f8f9fa")
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < ZOOMED_OUT:
+            # too small to read: a filled box only (red for a problem, blue when selected),
+            # so that a whole big graph pans and zooms smoothly
+            painter.fillRect(rect, ERROR_COLOUR if self.error else SELECTED_COLOUR if self.isSelected() else self._colour)
+            return
         if self.error:
             pen = QtGui.QPen(ERROR_COLOUR, 3)
         elif self.isSelected():
@@ -122,7 +139,8 @@ class NodeItem(QtWidgets.QGraphicsObject):
         else:
             pen = QtGui.QPen(QtGui.QColor("#495057"), 1.2)
         painter.setPen(pen)
-        painter.setBrush(QtGui.QColor(colour))
+        painter.setBrush(self._colour)
+        painter.setRenderHint(QtGui.QPainter.Antialiasing)
         if self.is_merge:
             painter.drawEllipse(rect)
         else:
@@ -179,16 +197,23 @@ class EdgeItem(QtWidgets.QGraphicsPathItem):
         self.setZValue(0)
         self.setToolTip(f"{source} → {target}" + (f" (input {order})" if order else ""))
         self.drop_target = False  # a palette entry dragged over it would go into this link
+        self._ends: tuple[QtCore.QPointF, QtCore.QPointF] | None = None
+        self._bounds = QtCore.QRectF()
 
     def adjust(self, start: QtCore.QPointF, end: QtCore.QPointF) -> None:
+        if (start, end) == self._ends:
+            return
+        self._ends = (start, end)
         path = QtGui.QPainterPath(start)
         bend = max(30.0, abs(end.y() - start.y()) / 2)
         path.cubicTo(start + QtCore.QPointF(0, bend), end - QtCore.QPointF(0, bend), end)
+        self.prepareGeometryChange()
         self.setPath(path)
+        self._bounds = path.boundingRect().adjusted(-12, -12, 12, 12)
         self.end, self.direction = end, path.angleAtPercent(1.0)
 
     def boundingRect(self) -> QtCore.QRectF:
-        return super().boundingRect().adjusted(-12, -12, 12, 12)
+        return self._bounds  # kept with the path: asked for thousands of times per frame
 
     def shape(self) -> QtGui.QPainterPath:
         stroker = QtGui.QPainterPathStroker()
@@ -196,11 +221,15 @@ class EdgeItem(QtWidgets.QGraphicsPathItem):
         return stroker.createStroke(self.path())
 
     def paint(self, painter: QtGui.QPainter, option, widget=None) -> None:
-        painter.setRenderHint(QtGui.QPainter.Antialiasing)
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < ZOOMED_OUT:
+            painter.setPen(THIN_LINE)
+            painter.drawLine(*self._ends)  # a straight line: the curve and arrowhead are not visible at this size
+            return
         colour = SELECTED_COLOUR if self.isSelected() or self.drop_target else QtGui.QColor("#495057")
         width = 4.0 if self.drop_target else 2.2 if self.isSelected() else 1.6
         painter.setPen(QtGui.QPen(colour, width, QtCore.Qt.DashLine if self.drop_target else QtCore.Qt.SolidLine))
         painter.setBrush(QtCore.Qt.NoBrush)
+        painter.setRenderHint(QtGui.QPainter.Antialiasing)
         painter.drawPath(self.path())
         angle = math.radians(-self.direction)
         tip = self.end
@@ -228,6 +257,7 @@ class NetworkScene(QtWidgets.QGraphicsScene):
         self._drag_source: NodeItem | None = None
         self._press_positions: dict[str, QtCore.QPointF] = {}
         self._syncing = False
+        self._layout_cache: tuple[tuple, dict] = ((), {})  # (nodes and links, tidy layout) for unplaced nodes
         self.setBackgroundBrush(QtGui.QColor("#fbfbfc"))
 
     # -- model -> view ---------------------------------------------------------------
@@ -235,8 +265,10 @@ class NetworkScene(QtWidgets.QGraphicsScene):
         """Make the items match the network: one item per node, one arrow per link."""
         self._syncing = True
         try:
-            missing = {name for name, node in self.network.nodes.items() if node.position is None}
-            layout = tidy_positions(self.network) if missing else {}
+            layout = self._unplaced_layout()
+            problems: dict[str, list[str]] = {}
+            for problem in self.report.problems if self.report else ():
+                problems.setdefault(problem.node, []).append(problem.message)
             for name in list(self.node_items):
                 if name not in self.network:
                     self.removeItem(self.node_items.pop(name))
@@ -248,7 +280,7 @@ class NetworkScene(QtWidgets.QGraphicsScene):
                 position = node.position if node.position is not None else layout[name]
                 if item.pos() != QtCore.QPointF(*position):
                     item.setPos(*position)
-                item.update_from(self.network, self.report)
+                item.update_from(self.network, self.report, problems.get(name, []))
             # Arrows are kept where the link is unchanged: a refresh after one edit then
             # moves existing items instead of rebuilding hundreds of them.
             links = self.network.links()
@@ -272,6 +304,16 @@ class NetworkScene(QtWidgets.QGraphicsScene):
             self.edge_items = edges
         finally:
             self._syncing = False
+
+    def _unplaced_layout(self) -> dict[str, tuple[float, float]]:
+        """Where nodes without a position are drawn: the layered layout, computed again
+        only when the nodes or links change."""
+        if all(node.position is not None for node in self.network.nodes.values()):
+            return {}
+        key = (tuple(self.network.nodes), tuple(self.network.links()))
+        if key != self._layout_cache[0]:
+            self._layout_cache = (key, tidy_positions(self.network))
+        return self._layout_cache[1]
 
     def _adjust(self, edge: EdgeItem) -> None:
         edge.adjust(self.node_items[edge.source].output_point(), self.node_items[edge.target].input_point())
@@ -358,6 +400,9 @@ class NetworkView(QtWidgets.QGraphicsView):
         self.setDragMode(QtWidgets.QGraphicsView.RubberBandDrag)
         self.setTransformationAnchor(QtWidgets.QGraphicsView.AnchorUnderMouse)
         self.setViewportUpdateMode(QtWidgets.QGraphicsView.SmartViewportUpdate)
+        # every item's paint() sets the pen, brush and hints it needs: saving and restoring
+        # the painter around each of hundreds of items is wasted time
+        self.setOptimizationFlags(QtWidgets.QGraphicsView.DontSavePainterState)
         self.setMinimumSize(300, 300)
         self._panning_from: QtCore.QPoint | None = None
         # what a right-click offers at a scene position; set by the tab, which owns the actions

@@ -115,7 +115,7 @@ class NetworkTab(QtWidgets.QWidget):
         self.inspector_dock = _dock("Inspector", "inspectorDock", self.inspector)
         self.designer.addDockWidget(QtCore.Qt.LeftDockWidgetArea, self.palette_dock)
         self.designer.addDockWidget(QtCore.Qt.RightDockWidgetArea, self.inspector_dock)
-        self.designer.resizeDocks([self.palette_dock, self.inspector_dock], [240, 330], QtCore.Qt.Horizontal)
+        self.designer.resizeDocks([self.palette_dock, self.inspector_dock], [275, 330], QtCore.Qt.Horizontal)
         self._default_layout = self.designer.saveState()
         self.restore_layout()
         layout = QtWidgets.QVBoxLayout(self)
@@ -182,7 +182,7 @@ class NetworkTab(QtWidgets.QWidget):
     def refresh(self) -> None:
         """Rerun shape inference and bring every part of the tab up to date."""
         self.report = infer_shapes(self.network)
-        if sip.isdeleted(self.scene):
+        if sip.isdeleted(self.scene) or sip.isdeleted(self.inspector):
             # The first inference imports torch (seconds, with garbage collections); a window
             # closed meanwhile may have been destroyed under us.
             return
@@ -255,10 +255,13 @@ class NetworkTab(QtWidgets.QWidget):
 
     def select(self, names: list[str]) -> None:
         self.scene.sync()
+        blocker = QtCore.QSignalBlocker(self.scene)  # one inspector update, not one per node
         self.scene.clearSelection()
         for name in names:
             if name in self.scene.node_items:
                 self.scene.node_items[name].setSelected(True)
+        del blocker
+        self._selection_changed()
 
     # -- helpers ---------------------------------------------------------------------
     def run(self, text: str, operation: Callable[[], object]) -> bool:
@@ -382,6 +385,8 @@ class NetworkTab(QtWidgets.QWidget):
     def reload_blocks(self) -> None:
         """Read the block library into the palette; a file that cannot be read is named in
         a dialog and the others still load."""
+        if sip.isdeleted(self.palette):
+            return  # the first call is queued at start-up: a window closed at once is gone by then
         blocks, problems = block_library(self.catalog)
         self.palette.set_blocks(blocks)
         if problems:

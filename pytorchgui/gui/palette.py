@@ -76,6 +76,7 @@ class Palette(QtWidgets.QWidget):
         self.tree.setDragEnabled(True)
         self.tree.setDragDropMode(QtWidgets.QAbstractItemView.DragOnly)
         self.tree.setIconSize(QtCore.QSize(14, 14))
+        self.tree.setIndentation(14)
         self.tree.itemActivated.connect(self._activated)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
