@@ -199,7 +199,19 @@ class EvaluationTab(QtWidgets.QWidget):
         self.matrix_plot.addItem(self.matrix_image)
         self.matrix_texts: list[pyqtgraph.TextItem] = []
         self.matrix_plot.scene().sigMouseClicked.connect(self._matrix_clicked)
+        # until a test has run: a sentence, not axes of numbers that mean nothing
+        self.matrix_empty = pyqtgraph.TextItem("No results yet: choose a test set and press Launch test.",
+                                               color="#868e96", anchor=(0.5, 0.5))
+        self.matrix_plot.addItem(self.matrix_empty)
+        self._show_matrix_axes(False)
         return self.matrix_plot
+
+    def _show_matrix_axes(self, shown: bool) -> None:
+        for side in ("left", "bottom"):
+            self.matrix_plot.showAxis(side, shown)
+        self.matrix_empty.setVisible(not shown)
+        if not shown:
+            self.matrix_plot.setRange(xRange=(-1, 1), yRange=(-1, 1))
 
     def _build_report(self) -> QtWidgets.QWidget:
         self.report_table = read_only_table(["Class", "Precision", "Recall", "F1", "Support"], "reportTable")
@@ -434,6 +446,7 @@ class EvaluationTab(QtWidgets.QWidget):
         for text in self.matrix_texts:
             self.matrix_plot.removeItem(text)
         self.matrix_texts = []
+        self._show_matrix_axes(result.confusion is not None)
         if result.confusion is None:
             self.matrix_image.clear()
             return

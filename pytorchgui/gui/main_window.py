@@ -109,11 +109,18 @@ class MainWindow(QtWidgets.QMainWindow):
         for container, content in ((self.dataTab, self.data_tab), (self.trainTab, self.train_tab),
                                    (self.evaluationTab, self.evaluation_tab)):
             self._place(container, content)
-        self.train_tab.change_network_requested.connect(lambda: self.tabs.setCurrentWidget(self.networkTab))
+        self.train_tab.change_network_requested.connect(self.show_network_settings)
         self.train_tab.builtin_data_requested.connect(self.data_tab.open_builtin_shapes)
         self.network_tab.schedule_refresh()
         if self._example_data and not self.workspace.datasets:
             self.data_tab.open_builtin_shapes()  # the first Start trains the example at once
+
+    def show_network_settings(self) -> None:
+        """The Network tab with the inspector on the network's input, loss and optimizer."""
+        self.tabs.setCurrentWidget(self.networkTab)
+        self.network_tab.scene.clearSelection()
+        self.network_tab.inspector_dock.show()
+        self.network_tab.inspector_dock.raise_()
 
     # -- menus -----------------------------------------------------------------------
     def _connect_actions(self) -> None:

@@ -113,9 +113,10 @@ class TrainTab(QtWidgets.QWidget):
         column.addWidget(self.options)
         column.addWidget(self._network_box())
         column.addWidget(self._resume_box())
-        column.addLayout(self._buttons())
         column.addStretch(1)
-        controls_beside(self, controls, self._progress_and_plots(), 370)
+        buttons = self._buttons()
+        buttons.setContentsMargins(8, 0, 8, 0)
+        controls_beside(self, controls, self._progress_and_plots(), 370, pinned=buttons)
 
     def _network_box(self) -> QtWidgets.QGroupBox:
         box = QtWidgets.QGroupBox("Network")

@@ -41,16 +41,24 @@ def with_button(widget: QtWidgets.QWidget, text: str, object_name: str, slot: Ca
 
 
 def controls_beside(owner: QtWidgets.QWidget, controls: QtWidgets.QWidget, content: QtWidgets.QWidget,
-                    width: int) -> QtWidgets.QSplitter:
+                    width: int, pinned: QtWidgets.QLayout | None = None) -> QtWidgets.QSplitter:
     """The tabs' shape: a scrolling column of controls on the left, `content` on the right
-    taking the spare room; the user can move the border between them."""
+    taking the spare room; the user can move the border between them. `pinned` stays
+    under the column, always in view however short the window (the Train tab's Start)."""
     scroll = QtWidgets.QScrollArea()
     scroll.setWidget(controls)
     scroll.setWidgetResizable(True)
     scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
     scroll.setMinimumWidth(width)
+    left: QtWidgets.QWidget = scroll
+    if pinned is not None:
+        left = QtWidgets.QWidget()
+        column = QtWidgets.QVBoxLayout(left)
+        column.setContentsMargins(0, 0, 0, 4)
+        column.addWidget(scroll, 1)
+        column.addLayout(pinned)
     splitter = QtWidgets.QSplitter(QtCore.Qt.Horizontal)
-    splitter.addWidget(scroll)
+    splitter.addWidget(left)
     splitter.addWidget(content)
     splitter.setStretchFactor(1, 1)
     splitter.setSizes([width + 10, 1000])
