@@ -31,7 +31,12 @@ def main() -> None:
     window.resize(1400, 900)
     window.show()
     settle(app)
+    tab = window.network_tab
+    tab.select(["conv2"])
+    tab.palette.search.setText("pool")
+    settle(app)
     window.grab().save(str(OUT / "network_lenet5.png"))
+    tab.palette.search.clear()
 
     from pytorchgui.core.data_source import builtin_pair
 
@@ -82,23 +87,23 @@ def main() -> None:
 
     window.open_file(str(paths.example_networks_dir() / "small_resnet.json"))
     settle(app)
-    tab = window.network_tab
     tab.view.resetTransform()
     tab.view.scale(0.62, 0.62)
     tab.view.centerOn(tab.scene.node_items["block2_add"].scenePos() - QtCore.QPointF(0, 180))
     tab.side_tabs.setCurrentIndex(1)
+    tab.scene.clearSelection()
+    tab.palette.search.setText("block")  # the built-in blocks
     settle(app)
     window.grab().save(str(OUT / "network_resnet.png"))
+    tab.palette.search.clear()
 
-    window.new_file()
+    window.open_file(str(paths.example_networks_dir() / "lenet5.json"))
     settle(app)
-    tab.layer_combo.setCurrentText("Conv2d")
-    dialog = tab._add_from(tab.layer_combo, tab.catalog.layers)
-    dialog.form.fields["out_channels"].editor.setValue(16)
-    dialog.form.fields["kernel_size"].editor.setText("3, x")
+    tab.select(["conv1"])
     settle(app)
-    dialog.grab().save(str(OUT / "form_conv2d.png"))
-    dialog.reject()
+    tab.inspector.forms["node"].fields["kernel_size"].editor.setText("3, x")
+    settle(app)
+    tab.inspector_dock.grab().save(str(OUT / "inspector_conv2d.png"))
     print(f"screenshots written to {OUT}")
 
 

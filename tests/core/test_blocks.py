@@ -14,8 +14,8 @@ from pytorchgui.core.errors import NetworkError, NetworkFormatError
 from pytorchgui.core.network import Network
 from pytorchgui.core.shapes import infer_shapes
 
-BUILTIN = {"conv-bn-relu", "residual block (basic)", "residual block (bottleneck)", "squeeze-and-excitation",
-           "inception branches", "transformer encoder layer"}
+BUILTIN = {"conv-bn-relu", "residual block", "bottleneck block", "squeeze-and-excitation", "inception branches",
+           "transformer encoder"}
 
 
 def builtin(name: str) -> Block:

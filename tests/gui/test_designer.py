@@ -34,9 +34,11 @@ def test_the_palette_holds_the_whole_catalogue_and_filters_as_you_type(qtbot, wi
     shown = [item.text(0) for item in palette.visible_leaves()]
     assert shown == ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d"]
     palette.search.clear()
-    qtbot.keyClicks(palette.search, "residual")  # names first: Add's description says "residual" too
-    assert [item.text(0) for item in palette.visible_leaves()] == ["residual block (basic)",
-                                                                   "residual block (bottleneck)"]
+    qtbot.keyClicks(palette.search, "residual")  # names first: Add's and the bottleneck's descriptions say it too
+    assert [item.text(0) for item in palette.visible_leaves()] == ["residual block"]
+    palette.search.clear()
+    qtbot.keyClicks(palette.search, "block")
+    assert len(palette.visible_leaves()) == 6
     palette.search.clear()
     assert len(palette.visible_leaves()) == len(keys)
 
@@ -249,3 +251,22 @@ def test_a_template_double_clicked_in_the_palette_opens_as_an_untitled_copy(qtbo
 def test_search_falls_back_to_descriptions_when_no_name_matches(qtbot, window, tab):
     qtbot.keyClicks(tab.palette.search, "gating")
     assert [item.text(0) for item in tab.palette.visible_leaves()] == ["Multiply"]
+
+
+def test_ctrl_click_adds_to_the_selection_and_delete_removes_it_in_one_step(qtbot, window, tab):
+    settle(qtbot, tab)
+    count = len(tab.network)
+    tab.view.resetTransform()
+    tab.view.centerOn(tab.scene.node_items["relu1"])
+    viewport = tab.view.viewport()
+    for name, modifier in (("conv1", QtCore.Qt.NoModifier), ("pool1", QtCore.Qt.ControlModifier)):
+        point = tab.view.mapFromScene(tab.scene.node_items[name].scenePos() + QtCore.QPointF(-60, 0))
+        qtbot.mouseClick(viewport, QtCore.Qt.LeftButton, modifier, point)
+    assert sorted(tab.scene.selected_nodes()) == ["conv1", "pool1"]
+    assert "2 nodes" in tab.inspector.many_label.text()
+    tab.view.setFocus()
+    qtbot.keyClick(tab.view, QtCore.Qt.Key_Delete)
+    assert len(tab.network) == count - 2
+    window.actionUndo.trigger()
+    assert len(tab.network) == count
+    window.document.undo_stack.setClean()
