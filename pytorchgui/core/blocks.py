@@ -57,10 +57,12 @@ class Block:
 
 def entry_block(entry: CatalogEntry, catalog: Catalog) -> Block:
     """One catalogue entry as a block of one node, with values that build: sizes that can
-    follow from the input are `auto`, other required values the catalogue's example."""
+    follow from the input are `auto`, then the catalogue's `new` values (a 3x3 convolution
+    of 16 channels, a Linear of 64), then its example for any other required value."""
     example = dict(entry.example.get("parameters", {}))
     values = {spec.name: AUTO if spec.auto else example.get(spec.name)
               for spec in entry.parameters if spec.required}
+    values.update(entry.new)
     part = Network(catalog)
     part.add_node(entry.name, entry.name.lower(), {k: v for k, v in values.items() if v is not None},
                   position=(0.0, 0.0), first_layer=True)

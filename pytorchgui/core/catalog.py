@@ -239,6 +239,7 @@ class CatalogEntry:
     notes: str = ""
     example: Mapping[str, Any] = field(default_factory=dict)
     source: str = ""
+    new: Mapping[str, Any] = field(default_factory=dict)  # what a node added from the palette starts with
 
     @property
     def node_class(self) -> str:
@@ -330,6 +331,17 @@ class CatalogEntry:
         if dimensions:  # Conv2d's padding is one int or two: a list of three is refused here, not by torch
             parameters = tuple(dataclasses.replace(spec, length=int(dimensions.group(1)))
                                if spec.type == "size" and spec.length is None else spec for spec in parameters)
+        new = data.get("new", {})
+        if not isinstance(new, Mapping):
+            raise CatalogError(f"{source}: {name}.new must be an object of parameter values")
+        by_name = {spec.name: spec for spec in parameters}
+        for key, value in new.items():
+            if key not in by_name:
+                raise CatalogError(f"{source}: {name}.new names {key!r}, which is not one of its parameters")
+            try:
+                by_name[key].validate(value, entry=name)
+            except ParameterError as error:
+                raise CatalogError(f"{source}: {name}.new: {error}") from None
         loss = data.get("loss")
         if kind == "losses":
             if not isinstance(loss, Mapping) or set(loss) != {"call", "input", "target"}:
@@ -351,6 +363,7 @@ class CatalogEntry:
             notes=str(data.get("notes", "")),
             example=dict(data.get("example", {})),
             source=str(data.get("source", "")),
+            new=dict(new),
         )
 
 

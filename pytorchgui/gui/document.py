@@ -21,6 +21,7 @@ from pytorchgui.core.atomic import atomic_write_text
 from pytorchgui.core.network import Network
 
 AUTOSAVE_INTERVAL_MS = 60_000
+NEW_NETWORK_LOSS, NEW_NETWORK_OPTIMIZER = "CrossEntropyLoss", "Adam"
 
 
 class SnapshotCommand(QtWidgets.QUndoCommand):
@@ -132,7 +133,12 @@ class NetworkDocument(QtCore.QObject):
         self.modified_changed.emit(self.is_modified)
 
     def new(self) -> None:
-        self._take(Network(), None)
+        """An empty network that trains once it has layers: a classifier's loss and Adam, as
+        every tutorial starts (both are edited in the inspector)."""
+        network = Network()
+        network.set_loss(NEW_NETWORK_LOSS)
+        network.set_optimizer(NEW_NETWORK_OPTIMIZER)
+        self._take(network, None)
 
     def open(self, path: str | Path) -> None:
         """Load a file; raises NetworkFormatError and keeps the current network if it fails.

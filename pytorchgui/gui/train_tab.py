@@ -288,6 +288,10 @@ class TrainTab(QtWidgets.QWidget):
         report = infer_shapes(self.network)
         if not report.ok:
             raise TrainingError("The network does not compile:\n" + "\n".join(p.message for p in report.problems[:8]))
+        missing = self.network.training_problems()  # no loss or optimizer: say it now, not in the log later
+        if missing:
+            raise TrainingError("The network cannot train yet:\n" + "\n".join(p.message for p in missing)
+                                + "\n\nIn the Network tab, click the empty canvas: the inspector shows them.")
 
     def start(self) -> bool:
         if self.task is not None:
@@ -306,7 +310,7 @@ class TrainTab(QtWidgets.QWidget):
         resume_from, run_dir = self._run_folder()
         self.running_config = config
         self._reset_plots()
-        self.log(f"training {network.optimizer.type if network.optimizer else '?'} on {train.name} "
+        self.log(f"training with {network.optimizer.type} on {train.name} "
                  f"({len(train):,} samples), {config.epochs} epochs, batch {config.batch_size}, {config.device}; "
                  f"run folder {run_dir.path}")
         if validation is None:

@@ -85,11 +85,32 @@ def test_a_block_at_a_point_of_an_empty_network_becomes_its_first_layer():
     assert again == ["conv 2", "bn 2", "relu 2"] and network.first_layers == [added[0]]
 
 
-def test_a_single_entry_starts_with_auto_sizes_and_the_catalogue_example_for_other_required_values():
+def test_a_single_entry_starts_with_auto_sizes_then_the_catalogue_new_values_then_its_example():
     catalog = default_catalog()
-    block = entry_block(catalog.layers.get("Conv2d"), catalog)
-    values = block.network.node("conv2d").parameters
-    assert values["in_channels"] == AUTO and values["out_channels"] == 4 and values["kernel_size"] == 3
+    values = entry_block(catalog.layers.get("Conv2d"), catalog).network.node("conv2d").parameters
+    assert (values["in_channels"], values["out_channels"], values["kernel_size"], values["padding"]) == (AUTO, 16, 3, 1)
+    assert entry_block(catalog.layers.get("Linear"), catalog).network.node("linear").parameters["out_features"] == 64
+    assert entry_block(catalog.layers.get("MaxPool2d"), catalog).network.node("maxpool2d").parameters["kernel_size"] == 2
+
+
+@pytest.mark.parametrize("name", [entry.name for entry in default_catalog().layers]
+                         + [entry.name for entry in default_catalog().activations])
+def test_every_catalogue_entry_goes_in_from_the_palette_with_valid_values(name):
+    catalog = default_catalog()
+    block = entry_block(catalog.node_entry(name), catalog)  # add_node validates: a bad `new` value raises
+    network = Network()
+    assert len(insert_block(network, block, at=(0.0, 0.0))) == 1
+
+
+def test_a_new_value_that_is_not_a_parameter_is_refused_on_load(tmp_path):
+    from pytorchgui.core.catalog import FunctionDatabase
+    from pytorchgui.core.errors import CatalogError
+
+    path = tmp_path / "layers.json"
+    path.write_text(json.dumps({"Linear": {"parameters": {"in_features": {"type": "int", "required": True}},
+                                           "new": {"out_features": 64}}}))
+    with pytest.raises(CatalogError, match="Linear.new names 'out_features'"):
+        FunctionDatabase.from_file(path, "layers")
 
 
 def test_save_a_selection_as_a_block_and_read_it_back(lenet, tmp_path):

@@ -68,7 +68,7 @@ def test_build_lenet5_with_the_palette_and_inspector_save_and_reopen(qtbot, wind
     settle(qtbot, tab)
     tab.palette.search.clear()
     name_in_inspector(qtbot, tab, "pool1", "MaxPool2d", kernel_size=2)
-    add_by_double_click(qtbot, tab, "Conv2d", "conv2", in_channels=6, out_channels=16, kernel_size=5)
+    add_by_double_click(qtbot, tab, "Conv2d", "conv2", in_channels=6, out_channels=16, kernel_size=5, padding=0)
     add_by_double_click(qtbot, tab, "ReLU", "relu2")
     add_by_double_click(qtbot, tab, "MaxPool2d", "pool2", kernel_size=2)
     add_by_double_click(qtbot, tab, "Flatten", "flatten")

@@ -307,3 +307,19 @@ def test_a_fresh_start_has_the_built_in_shapes_so_the_first_start_trains(qtbot):
         assert tab.start()
     assert finished.args[0].status == "finished" and finished.args[0].history[0]["validation_accuracy"] is not None
     window.document.undo_stack.setClean()
+
+
+def test_a_network_without_an_optimizer_is_refused_before_the_run_with_the_reason(qtbot, window, train_tab):
+    window.document.apply("no optimizer", lambda: window.network_tab.network.set_optimizer(None))
+    assert not train_tab.start()
+    [box] = error_boxes(train_tab)
+    assert "cannot train yet" in box.text() and "no optimizer" in box.text()
+    assert train_tab.task is None and not list(paths.runs_dir().iterdir())
+    window.document.undo_stack.undo()
+
+
+def test_a_new_network_starts_with_a_loss_and_an_optimizer(qtbot, window):
+    window.new_file()
+    network = window.network_tab.network
+    assert network.loss.type == "CrossEntropyLoss" and network.optimizer.type == "Adam"
+    assert not network.training_problems() and not window.isWindowModified()
