@@ -1,8 +1,24 @@
+import gc
+
 import pytest
 from PyQt5 import QtWidgets
 
 from pytorchgui.gui import dialogs
 from pytorchgui.gui.main_window import MainWindow
+
+
+@pytest.fixture(autouse=True)
+def collect_windows_between_tests():
+    """Garbage is collected between tests, never during one.
+
+    A closed window is often kept only by reference cycles (slots that hold self); a
+    collection that happens while Qt delivers an event (a timer of that very window, a
+    paint) destroys its C++ objects under the running code and crashes. A collection
+    from here, with no Qt code on the stack, is safe."""
+    gc.disable()
+    yield
+    gc.enable()
+    gc.collect()
 
 
 @pytest.fixture(autouse=True)
