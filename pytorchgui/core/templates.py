@@ -24,11 +24,16 @@ class Template:
         return f"{self.name}\n{size}\ninput {self.input_shape} → {self.output_shape}"
 
 
+def template_files(folder: Path) -> list[Path]:
+    """The network files a new network can start from, in name order (not yet read)."""
+    return sorted(folder.glob("*.json"))
+
+
 def templates(folder: Path) -> list[Template]:
     """Every network file of `folder` that loads: those ready to train first, each group in
     name order (the first version's example, which needs its sizes set, comes last)."""
     found = []
-    for path in sorted(folder.glob("*.json")):
+    for path in template_files(folder):
         try:
             network = network_format.load(path)
         except PyTorchGUIError:

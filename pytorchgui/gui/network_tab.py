@@ -21,6 +21,7 @@ from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.core.layout import LAYER_GAP, tidy_positions
 from pytorchgui.core.network import NetworkEvent
 from pytorchgui.core.shapes import ShapeReport, describe_shape, infer_shapes, summary_rows
+from pytorchgui.core.templates import template_files
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.document import NetworkDocument
 from pytorchgui.gui.forms import FunctionDialog
@@ -107,7 +108,7 @@ class NetworkTab(QtWidgets.QWidget):
         self.palette.add_requested.connect(self.add_from_palette)
         self.palette.template_requested.connect(self.template_requested)
         self.palette.set_templates([(path.stem, path, "An example network")
-                                    for path in sorted(paths.example_networks_dir().glob("*.json"))])
+                                    for path in template_files(paths.example_networks_dir())])
         self.inspector = Inspector(self.document)
         self.inspector.node_renamed.connect(lambda name: self.select([name]))
         self.inspector.save_block_requested.connect(self.save_selection_as_block)
