@@ -69,6 +69,19 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--device", default="cpu")
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON only")
 
+    finder = commands.add_parser("lr-find", help="the learning-rate range test: print the curve and a suggestion "
+                                                 "as JSON", epilog=f"SPEC: {DATA_SPEC_HELP}")
+    finder.add_argument("network", type=Path)
+    finder.add_argument("--data", required=True, metavar="SPEC", help="training set")
+    finder.add_argument("--batch-size", type=int, default=64)
+    finder.add_argument("--steps", type=int, default=100, help="batches, each at a larger learning rate")
+    finder.add_argument("--start-lr", type=float, default=1e-7)
+    finder.add_argument("--end-lr", type=float, default=10.0)
+    finder.add_argument("--device", default="cpu")
+    finder.add_argument("--seed", type=int, default=0)
+    finder.add_argument("--fit", action="store_true", help="fit the network's input and class count to the data first")
+    finder.add_argument("--download", action="store_true", help="download torchvision datasets if missing")
+
     export = commands.add_parser("export", help="export to Python, ONNX or torch.export")
     export.add_argument("network", type=Path, metavar="RUN_DIR|NET.json",
                         help="a run folder (its network, best weights and data normalisation), or a network file")
@@ -91,8 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     from pytorchgui.core.errors import PyTorchGUIError, first_line
 
     try:
-        return {"validate": validate, "train": train, "evaluate": evaluate, "export": export}[arguments.command](
-            arguments)
+        return {"validate": validate, "train": train, "evaluate": evaluate, "export": export,
+                "lr-find": lr_find}[arguments.command](arguments)
     except PyTorchGUIError as error:
         print(f"pytorchgui {arguments.command}: {error}", file=sys.stderr)
         return USER_ERROR
@@ -168,6 +181,28 @@ def train(arguments) -> int:
                      resume_from=arguments.resume).run()
     if context.main:
         print(f"{result.status} after {result.epochs_done} epoch(s); run folder {arguments.out}", file=sys.stderr)
+    return 0
+
+
+def lr_find(arguments) -> int:
+    import json
+
+    from pytorchgui.core import network_format
+    from pytorchgui.core.data_source import load_spec
+    from pytorchgui.core.fit import fit_to_dataset
+    from pytorchgui.core.lr_finder import find_learning_rate
+
+    network = network_format.load(arguments.network)
+    data = load_spec(arguments.data, train=True, download=arguments.download)
+    if arguments.fit:
+        for change in fit_to_dataset(network, data.sample_shape, data.output_size):
+            print(f"fit: {change}", file=sys.stderr)
+    curve = find_learning_rate(network, data, batch_size=arguments.batch_size, steps=arguments.steps,
+                               start_lr=arguments.start_lr, end_lr=arguments.end_lr, device=arguments.device,
+                               seed=arguments.seed)
+    print(json.dumps(curve.to_dict()))
+    if curve.message:
+        print(f"pytorchgui lr-find: {curve.message}", file=sys.stderr)
     return 0
 
 

@@ -76,6 +76,7 @@ class TrainTab(QtWidgets.QWidget):
         self.workspace = workspace
         self.network = workspace.network
         self.task: Task | None = None
+        self.lr_dialog = None  # the learning-rate range test, while open
         self.running_config: TrainingConfig | None = None
         self.pending_resume: tuple[Path, int] | None = None  # (checkpoint, epochs it holds)
         self.result: TrainingResult | None = None
@@ -126,9 +127,35 @@ class TrainTab(QtWidgets.QWidget):
         self.network_label.setWordWrap(True)
         change = QtWidgets.QPushButton("Change loss or optimizer…")
         change.clicked.connect(self.change_network_requested)
+        finder = QtWidgets.QPushButton("Find learning rate…")
+        finder.setObjectName("findLearningRateButton")
+        finder.setToolTip("The range test: a fresh copy of the network trained for up to 100 batches with a growing "
+                          "learning rate; suggests where the loss falls fastest")
+        finder.clicked.connect(lambda: self.find_learning_rate())
         form.addRow(self.network_label)
         form.addRow(change)
+        form.addRow(finder)
         return box
+
+    def find_learning_rate(self):
+        """Open the range test on the chosen training set, batch size and device."""
+        from pytorchgui.gui.lr_finder_dialog import LearningRateDialog
+
+        if self.train_combo.currentData() is None:
+            self._offer_builtin_data()
+            return None
+        try:
+            train, _ = self._chosen_data()
+            self._check_network()
+            config = self.options.config()
+        except PyTorchGUIError as error:
+            show_error(self, "Cannot find the learning rate", str(error))
+            return None
+        self.lr_dialog = LearningRateDialog(self.workspace, train, batch_size=config.batch_size, device=config.device,
+                                            parent=self)
+        self.lr_dialog.applied.connect(lambda rate: self.log(f"learning rate set to {rate:g} (range test)"))
+        self.lr_dialog.open()
+        return self.lr_dialog
 
     def _resume_box(self) -> QtWidgets.QFrame:
         self.resume_frame = QtWidgets.QFrame()

@@ -323,3 +323,28 @@ def test_a_new_network_starts_with_a_loss_and_an_optimizer(qtbot, window):
     network = window.network_tab.network
     assert network.loss.type == "CrossEntropyLoss" and network.optimizer.type == "Adam"
     assert not network.training_problems() and not window.isWindowModified()
+
+
+def test_find_learning_rate_draws_the_curve_and_applies_the_suggestion_as_one_undo_step(qtbot, window, train_tab):
+    before = window.network_tab.network.optimizer
+    qtbot.mouseClick(train_tab.findChild(QtWidgets.QPushButton, "findLearningRateButton"), QtCore.Qt.LeftButton)
+    dialog = train_tab.lr_dialog
+    assert dialog.isVisible()
+    qtbot.waitUntil(lambda: dialog.curve is not None, timeout=60000)
+    assert len(dialog.smooth_curve.getData()[0]) == len(dialog.curve.learning_rates) >= 50
+    assert dialog.marker.isVisible() and dialog.apply_button.isEnabled()
+    suggested = float(f"{dialog.curve.suggested_lr:.2g}")
+    assert f"{suggested:.2g}" in dialog.apply_button.text()
+    qtbot.mouseClick(dialog.apply_button, QtCore.Qt.LeftButton)
+    assert not dialog.isVisible()
+    assert window.network_tab.network.optimizer.parameters["lr"] == suggested
+    assert "learning rate set to" in train_tab.log_view.toPlainText()
+    window.actionUndo.trigger()
+    assert window.network_tab.network.optimizer == before
+
+
+def test_closing_the_finder_early_stops_its_run(qtbot, window, train_tab):
+    dialog = train_tab.find_learning_rate()
+    dialog.reject()
+    assert not dialog.task.running or dialog.task.wait(10000)
+    assert not dialog.isVisible() and window.network_tab.network == window.document.network
