@@ -41,6 +41,8 @@ class TaskControl:
         self._running = threading.Event()
         self._running.set()
         self._report = report or (lambda event: None)
+        self._lock = threading.Lock()
+        self._changes: dict[str, Any] = {}
 
     def report(self, event: Any) -> None:
         self._report(event)
@@ -59,6 +61,12 @@ class TaskControl:
         self._cancel.set()
         self._running.set()
 
+    def request_changes(self, values: dict[str, Any]) -> None:
+        """Settings the job takes at its next step (a training run: the optimizer's
+        hyper-parameters, changed while paused)."""
+        with self._lock:
+            self._changes.update(values)
+
     @property
     def paused(self) -> bool:
         return not self._running.is_set()
@@ -68,6 +76,12 @@ class TaskControl:
         return self._cancel.is_set()
 
     # -- in the job ------------------------------------------------------------------------
+    def take_changes(self) -> dict[str, Any]:
+        """The settings requested since the last call (empty when none)."""
+        with self._lock:
+            changes, self._changes = self._changes, {}
+        return changes
+
     def checkpoint(self) -> None:
         """Wait while paused; raise Cancelled once stopped."""
         if not self._running.is_set():

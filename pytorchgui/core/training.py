@@ -19,7 +19,7 @@ import torch
 
 from pytorchgui.core.compiler import compile_network, failing_node
 from pytorchgui.core.datasets import InMemoryBatches, Normalization, TensorDataset, batches_for
-from pytorchgui.core.errors import TrainingError, first_line
+from pytorchgui.core.errors import PyTorchGUIError, TrainingError, first_line
 from pytorchgui.core.network import Network
 from pytorchgui.core.options import TrainingConfig
 from pytorchgui.core.runs import RunFolder, list_runs, load_checkpoint, normalization_dict, read_metrics
@@ -27,7 +27,7 @@ from pytorchgui.core.shapes import infer_shapes
 from pytorchgui.core.tasks import Cancelled, LogEvent, TaskControl
 
 # The names this module has always offered; the objects now live with their one owner.
-__all__ = ["BatchEvent", "EpochEvent", "LogEvent", "Trainer", "TrainingConfig", "TrainingControl", "TrainingError",
+__all__ = ["BatchEvent", "EpochEvent", "LogEvent", "SettingsChangedEvent", "Trainer", "TrainingConfig", "TrainingControl", "TrainingError",
            "TrainingResult", "available_devices", "list_runs", "load_checkpoint", "make_loss", "read_metrics"]
 TrainingControl = TaskControl
 
@@ -52,6 +52,17 @@ class EpochEvent:
     validation_accuracy: float | None
     learning_rate: float
     seconds: float
+
+
+@dataclass
+class SettingsChangedEvent:
+    """Optimizer hyper-parameters changed while the run was paused, taking effect before
+    `batch` (0-based) of `epoch`."""
+
+    epoch: int
+    batch: int
+    batches: int
+    changes: dict[str, Any]
 
 
 @dataclass
@@ -279,6 +290,7 @@ class Trainer:
         if not self.context.main:  # only rank 0 reports and writes the run folder
             self.folder, self.on_event = None, (lambda event: None)
         self.history: list[dict[str, Any]] = []
+        self.settings_changes: list[dict[str, Any]] = []  # hyper-parameters changed while paused, in order
 
     @property
     def run_dir(self) -> Path | None:
@@ -455,6 +467,8 @@ class Trainer:
         except RuntimeError as error:
             raise TrainingError(f"{self.resume_from} holds weights of another network: "
                                 f"{first_line(error)}") from None
+        changes = checkpoint.get("settings_changes", [])
+        self.settings_changes = list(changes) if isinstance(changes, list) else []
         try:
             self._restore_optimizer(state, checkpoint)
             state.best = float(checkpoint.get("best", math.inf))
@@ -475,9 +489,14 @@ class Trainer:
         optimizer_type = self.network.optimizer.type
         if checkpoint.get("optimizer_type") == optimizer_type:
             state.optimizer.load_state_dict(checkpoint["optimizer"])
-            if state.scheduler is None:  # the user's current settings (say, a lower lr) win
-                entry = self.network.catalog.optimizers.get(optimizer_type)
-                settings = entry.constructor_arguments(self.network.optimizer.parameters)
+            changed = self.settings_changes and checkpoint.get("optimizer_file_settings") == \
+                self._optimizer_file_settings()
+            if changed:  # the run's state holds them; the network's settings are those the run started with
+                self.log("continuing with the settings changed while paused: " + ", ".join(
+                    f"{key} {value}" for change in self.settings_changes for key, value in change.items()
+                    if key not in ("epoch", "batch")))
+            elif state.scheduler is None:  # the user's current settings (say, a lower lr) win
+                settings = self._optimizer_file_settings()
                 for group in state.optimizer.param_groups:
                     group.update({k: v for k, v in settings.items() if k in group})
         else:
@@ -485,6 +504,11 @@ class Trainer:
                      "with fresh state")
         if state.scheduler is not None and checkpoint.get("scheduler"):
             state.scheduler.load_state_dict(checkpoint["scheduler"])
+
+    def _optimizer_file_settings(self) -> dict[str, Any]:
+        """The optimizer's arguments as the network sets them (before any change while paused)."""
+        entry = self.network.catalog.optimizers.get(self.network.optimizer.type)
+        return entry.constructor_arguments(self.network.optimizer.parameters)
 
     def _start_run_folder(self, state: _RunState) -> None:
         if self.folder is None:
@@ -540,6 +564,9 @@ class Trainer:
                                       shard=(self.context.rank, self.context.world))
         for index, (x, y) in enumerate(batches):
             self.control.checkpoint()
+            changes = self.control.take_changes()
+            if changes:
+                self._change_settings(state, changes, index)
             try:
                 batch_loss, output = self._step(state, x, y, index)
             except RuntimeError as error:  # torch refusing the data: dtype, shape, device
@@ -562,6 +589,32 @@ class Trainer:
         total_loss, total_correct, total_seen = _all_reduce([total_loss, total_correct, total_seen], self.context,
                                                             self.device)
         return total_loss / total_seen, (total_correct / total_seen if classification else None)
+
+    def _change_settings(self, state: _RunState, changes: dict[str, Any], index: int) -> None:
+        """Put hyper-parameters changed while paused into the running optimizer. With a
+        schedule, a new learning rate rescales the schedule (its base and peak rates),
+        which would otherwise set the old one again at its next step."""
+        entry = self.network.catalog.optimizers.get(self.network.optimizer.type)
+        try:
+            checked = {name: entry.parameter(name).validate(value, entry=entry.name) for name, value in changes.items()}
+        except PyTorchGUIError as error:  # the form checks the values: this is a hand-made request
+            self.log(f"settings not changed: {error}")
+            return
+        arguments = entry.constructor_arguments(checked)
+        old_rate = state.optimizer.param_groups[0]["lr"]
+        for group in state.optimizer.param_groups:
+            group.update({key: value for key, value in arguments.items() if key in group})
+        if "lr" in arguments and state.scheduler is not None and old_rate > 0:
+            ratio = arguments["lr"] / old_rate
+            state.scheduler.base_lrs = [rate * ratio for rate in state.scheduler.base_lrs]
+            for group in state.optimizer.param_groups:
+                for key in ("initial_lr", "max_lr", "min_lr"):
+                    if isinstance(group.get(key), (int, float)):
+                        group[key] *= ratio
+        self.settings_changes.append({"epoch": state.epoch, "batch": index, **checked})
+        shown = ", ".join(f"{name} {value}" for name, value in checked.items())
+        self.log(f"changed while paused, from batch {index + 1} of epoch {state.epoch}: {shown}")
+        self.on_event(SettingsChangedEvent(state.epoch, index, state.steps, checked))
 
     def _step(self, state: _RunState, x: torch.Tensor, y: torch.Tensor, index: int) -> tuple[float, torch.Tensor]:
         """One optimisation step: (loss, output) of the forward pass the step started from.
@@ -642,6 +695,8 @@ class Trainer:
             "generator": state.generator.get_state(),
             "torch_rng": torch.get_rng_state(),
             "cpu_threads": torch.get_num_threads() if self.device.type == "cpu" else 0,
+            "settings_changes": self.settings_changes,
+            "optimizer_file_settings": self._optimizer_file_settings(),
             "config": self.config.to_dict(),
             "history": self.history,
             "best": state.best,

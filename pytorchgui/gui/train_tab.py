@@ -22,9 +22,10 @@ from pytorchgui.core.options import TrainingConfig, command_line_arguments
 from pytorchgui.core.runs import RunFolder, list_runs, load_checkpoint, read_metrics
 from pytorchgui.core.shapes import infer_shapes
 from pytorchgui.core.tasks import LogEvent, TaskControl
-from pytorchgui.core.training import BatchEvent, EpochEvent, Trainer, TrainingResult
+from pytorchgui.core.training import BatchEvent, EpochEvent, SettingsChangedEvent, Trainer, TrainingResult
 from pytorchgui.core.workspace import DatasetEntry, Workspace
 from pytorchgui.gui.dialogs import show_error
+from pytorchgui.gui.paused_settings import PausedSettings
 from pytorchgui.gui.training_form import TrainingOptionsForm
 from pytorchgui.gui.widgets import controls_beside, read_only_table, show_status, with_button
 from pytorchgui.gui.workers import Task
@@ -77,6 +78,9 @@ class TrainTab(QtWidgets.QWidget):
         self.network = workspace.network
         self.task: Task | None = None
         self.lr_dialog = None  # the learning-rate range test, while open
+        self.running_network = None  # the run's copy of the network
+        self.changed_settings: dict = {}  # the optimizer settings changed while paused in this run
+        self.settings_markers: list = []  # where they took effect, on the learning-rate plot
         self.running_config: TrainingConfig | None = None
         self.pending_resume: tuple[Path, int] | None = None  # (checkpoint, epochs it holds)
         self.result: TrainingResult | None = None
@@ -114,6 +118,8 @@ class TrainTab(QtWidgets.QWidget):
         column.addWidget(self.options)
         column.addWidget(self._network_box())
         column.addWidget(self._resume_box())
+        self.paused_settings = PausedSettings()
+        column.addWidget(self.paused_settings)
         column.addStretch(1)
         buttons = self._buttons()
         buttons.setContentsMargins(8, 0, 8, 0)
@@ -335,7 +341,7 @@ class TrainTab(QtWidgets.QWidget):
             return False
         network = self.network.copy()  # the user may edit the network while it trains
         resume_from, run_dir = self._run_folder()
-        self.running_config = config
+        self.running_config, self.running_network, self.changed_settings = config, network, {}
         self._reset_plots()
         self.log(f"training with {network.optimizer.type} on {train.name} "
                  f"({len(train):,} samples), {config.epochs} epochs, batch {config.batch_size}, {config.device}; "
@@ -410,11 +416,21 @@ class TrainTab(QtWidgets.QWidget):
         box.setDetailedText(command)
         box.open()
 
-    def toggle_pause(self) -> None:
+    def toggle_pause(self) -> bool:
+        """Pause, or resume with the settings changed meanwhile; False if a changed
+        setting is invalid (the run stays paused, the field says why)."""
         if self.task is None:
-            return
+            return False
         control = self.task.control
         if control.paused:
+            changes = self.paused_settings.changes()
+            if changes is None:
+                show_status(self, "A changed setting is not valid: correct it (its reason is under it) to resume")
+                return False
+            if changes:
+                control.request_changes(changes)
+                self.changed_settings.update(changes)
+            self.paused_settings.hide()
             control.unpause()
             self.pause_button.setText("Pause")
             self.log("resumed")
@@ -422,7 +438,9 @@ class TrainTab(QtWidgets.QWidget):
             control.pause()
             self.pause_button.setText("Resume")
             self.progress.setFormat("Paused")
-            self.log("paused")
+            self.log("paused: the optimizer's settings can be changed until you resume")
+            self.paused_settings.open_for(self.network.catalog, self.running_network.optimizer, self.changed_settings)
+        return True
 
     def stop(self) -> None:
         if self.task is not None:
@@ -474,6 +492,8 @@ class TrainTab(QtWidgets.QWidget):
     # -- how a run ends --------------------------------------------------------------------
     def _end(self) -> None:
         self.task = None
+        self.paused_settings.hide()
+        self.pause_button.setText("Pause")
         self._set_running(False)
         self.refresh_runs()
 
@@ -523,6 +543,9 @@ class TrainTab(QtWidgets.QWidget):
             for item in list(plot.listDataItems()):
                 if getattr(item, "overlay", False):
                     plot.removeItem(item)
+        for marker in self.settings_markers:
+            self.lr_plot.removeItem(marker)
+        self.settings_markers = []
         self.progress.setValue(0)
         self.batch_losses, self.smoothed, self.epoch_rows = [], [], []
 
@@ -549,6 +572,13 @@ class TrainTab(QtWidgets.QWidget):
                          f"{event.seconds:.1f} s")
             elif isinstance(event, LogEvent):
                 self.log(event.message)
+            elif isinstance(event, SettingsChangedEvent):  # marked where it took effect
+                where = event.epoch - 1 + event.batch / max(event.batches, 1)
+                marker = pyqtgraph.InfiniteLine(where, angle=90, pen=pyqtgraph.mkPen("#e8590c", width=1.5,
+                                                                                   style=QtCore.Qt.DashLine),
+                                                label="changed", labelOpts={"position": 0.9, "color": "#e8590c"})
+                self.lr_plot.addItem(marker)
+                self.settings_markers.append(marker)
         if last_batch is not None:
             x, losses = decimate(self.batch_losses)
             self.batch_curve.setData(x, losses, skipFiniteCheck=True)

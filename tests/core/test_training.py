@@ -334,3 +334,52 @@ def test_a_validation_set_of_another_shape_is_refused_before_training(shapes):
     with pytest.raises(TrainingError, match=r"the validation set wide has samples of shape \[1, 32, 32\] but the "
                                             r"training set .* has \[1, 28, 28\]"):
         Trainer(lenet(), train, TrainingConfig(epochs=1), validation_set=wide).run()
+
+
+def test_settings_changed_while_paused_reach_the_optimizer_and_survive_a_resume(shapes, tmp_path):
+    from pytorchgui.core.training import SettingsChangedEvent
+
+    train, _ = shapes
+    small = train.subset(torch.arange(400), "small")
+    network = network_format.load(paths.example_networks_dir() / "lenet5.json")  # Adam, lr 0.001
+    config = TrainingConfig(epochs=3, batch_size=100, seed=1, threads=1)
+    control = TrainingControl()
+    events = []
+
+    def on_event(event):
+        events.append(event)
+        if isinstance(event, BatchEvent) and (event.epoch, event.batch) == (1, 2):
+            control.request_changes({"lr": 0.01, "weight_decay": 0.001})  # as the Train tab does while paused
+        if isinstance(event, BatchEvent) and (event.epoch, event.batch) == (1, 3):
+            control.request_changes({"lr": -1.0})  # refused: logged, the run goes on
+        if isinstance(event, EpochEvent) and event.epoch == 2:
+            control.stop()
+
+    first = Trainer(network, small, config, run_dir=tmp_path, control=control, on_event=on_event).run()
+    [changed] = [event for event in events if isinstance(event, SettingsChangedEvent)]
+    assert (changed.epoch, changed.batch, changed.changes) == (1, 2, {"lr": 0.01, "weight_decay": 0.001})
+    assert [row["learning_rate"] for row in first.history] == [0.01, 0.01]
+    assert any("settings not changed" in getattr(event, "message", "") for event in events)
+    checkpoint = load_checkpoint(tmp_path / "checkpoint.pt")
+    assert checkpoint["settings_changes"] == [{"epoch": 1, "batch": 2, "lr": 0.01, "weight_decay": 0.001}]
+    assert checkpoint["optimizer"]["param_groups"][0]["weight_decay"] == 0.001
+    # resumed with the network as it was: the run goes on with the changed settings
+    resumed = Trainer(network, small, config, run_dir=tmp_path, resume_from=tmp_path / "checkpoint.pt").run()
+    assert resumed.history[-1]["learning_rate"] == 0.01
+    # the user set another rate in the network since: theirs wins, as for any resume
+    network.set_optimizer("Adam", {"lr": 0.0005})
+    again = Trainer(network, small, dataclasses.replace(config, epochs=4), run_dir=tmp_path,
+                    resume_from=tmp_path / "checkpoint.pt").run()
+    assert again.history[-1]["learning_rate"] == 0.0005
+
+
+def test_a_new_learning_rate_rescales_the_schedule(shapes, tmp_path):
+    train, _ = shapes
+    small = train.subset(torch.arange(200), "small")
+    network = network_format.load(paths.example_networks_dir() / "lenet5.json")
+    config = TrainingConfig(epochs=3, batch_size=100, seed=1, threads=1, lr_schedule="StepLR",
+                            schedule_parameters={"step_size": 1, "gamma": 0.5})
+    control = TrainingControl()
+    control.request_changes({"lr": 0.004})  # 4x the file's 0.001, before the first batch
+    result = Trainer(network, small, config, control=control).run()
+    assert [row["learning_rate"] for row in result.history] == pytest.approx([0.004, 0.002, 0.001])

@@ -3,6 +3,7 @@ import json
 import time
 
 import pytest
+import torch
 from PyQt5 import QtCore, QtWidgets
 
 from gui_helpers import error_boxes, open_data
@@ -348,3 +349,31 @@ def test_closing_the_finder_early_stops_its_run(qtbot, window, train_tab):
     dialog.reject()
     assert not dialog.task.running or dialog.task.wait(10000)
     assert not dialog.isVisible() and window.network_tab.network == window.document.network
+
+
+def test_change_the_learning_rate_while_paused(qtbot, window, train_tab):
+    from gui_helpers import fill_form
+
+    train_tab.epochs_spin.setValue(2)
+    assert not train_tab.paused_settings.isVisible()
+    assert train_tab.start()
+    qtbot.waitUntil(lambda: len(train_tab.batch_losses) >= 2, timeout=30000)
+    assert not train_tab.paused_settings.isVisible()  # not while it runs
+    qtbot.mouseClick(train_tab.pause_button, QtCore.Qt.LeftButton)
+    settings = train_tab.paused_settings
+    assert settings.isVisible() and set(settings.form.fields) >= {"lr", "weight_decay", "betas", "eps"}
+    assert "amsgrad" not in settings.form.fields  # numbers only
+    assert settings.form.fields["lr"].editor.value() == 0.001
+    settings.form.fields["betas"].editor.setText("0.9, x")
+    assert settings.form.fields["betas"].error_label.text()
+    qtbot.mouseClick(train_tab.pause_button, QtCore.Qt.LeftButton)
+    assert train_tab.task.control.paused and "not valid" in window.statusBar().currentMessage()  # stays paused
+    fill_form(settings.form, lr="0.0003", betas=[0.9, 0.999])
+    qtbot.mouseClick(train_tab.pause_button, QtCore.Qt.LeftButton)
+    assert not settings.isVisible() and train_tab.pause_button.text() == "Pause"
+    wait_done(qtbot, train_tab)
+    assert [row["learning_rate"] for row in train_tab.result.history] == [0.0003, 0.0003]
+    assert "changed while paused" in train_tab.log_view.toPlainText() and len(train_tab.settings_markers) == 1
+    checkpoint = torch.load(train_tab.result.run_dir / "checkpoint.pt", weights_only=True)
+    assert checkpoint["settings_changes"][0]["lr"] == 0.0003
+    assert window.network_tab.network.optimizer.parameters["lr"] == 0.001  # the network file is not changed
