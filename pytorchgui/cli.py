@@ -69,6 +69,12 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--device", default="cpu")
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON only")
 
+    estimate = commands.add_parser("estimate", help="the memory one training step needs, as JSON")
+    estimate.add_argument("network", type=Path)
+    estimate.add_argument("--batch-size", type=int, default=128)
+    estimate.add_argument("--device", default="cpu")
+    estimate.add_argument("--bf16", action="store_true", help="with bfloat16 mixed precision")
+
     finder = commands.add_parser("lr-find", help="the learning-rate range test: print the curve and a suggestion "
                                                  "as JSON", epilog=f"SPEC: {DATA_SPEC_HELP}")
     finder.add_argument("network", type=Path)
@@ -105,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return {"validate": validate, "train": train, "evaluate": evaluate, "export": export,
-                "lr-find": lr_find}[arguments.command](arguments)
+                "lr-find": lr_find, "estimate": estimate}[arguments.command](arguments)
     except PyTorchGUIError as error:
         print(f"pytorchgui {arguments.command}: {error}", file=sys.stderr)
         return USER_ERROR
@@ -181,6 +187,27 @@ def train(arguments) -> int:
                      resume_from=arguments.resume).run()
     if context.main:
         print(f"{result.status} after {result.epochs_done} epoch(s); run folder {arguments.out}", file=sys.stderr)
+    return 0
+
+
+def estimate(arguments) -> int:
+    import json
+
+    from pytorchgui.core import network_format
+    from pytorchgui.core.errors import TrainingError
+    from pytorchgui.core.memory import available_memory, describe, estimate_training_memory
+
+    if arguments.batch_size < 1:
+        raise TrainingError(f"--batch-size {arguments.batch_size}: give at least 1")
+    network = network_format.load(arguments.network)
+    result = estimate_training_memory(network, arguments.batch_size, bf16=arguments.bf16)
+    memory = available_memory(arguments.device)
+    report = {**result.to_dict(), "device": arguments.device, "bf16": arguments.bf16,
+              "free": memory[0] if memory else None, "device_total": memory[1] if memory else None,
+              "largest_batch": result.largest_batch(memory[0]) if memory else None,
+              "fits": result.total <= memory[0] if memory else None,
+              "summary": describe(result, arguments.device, memory)}
+    print(json.dumps(report))
     return 0
 
 

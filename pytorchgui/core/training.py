@@ -375,14 +375,15 @@ class Trainer:
             raise TrainingError(f"the network gives {math.prod(output)} value(s) per sample but {self.train_set.name} "
                                 f"has {wanted} target(s) per sample: set the last Linear's out_features to {wanted} "
                                 "('Fit network to data' in the Data tab, --fit on the command line)")
-        needed = training_memory_bytes(report, self.config.batch_size)
-        available = device_memory_bytes(self.device)
-        if available is not None and needed > available:
-            per_sample = max(1, (needed - training_memory_bytes(report, 0)) // self.config.batch_size)
-            fits = max(0, (available - training_memory_bytes(report, 0)) // per_sample)
-            advice = (f"a batch size of at most {fits}" if fits >= 1 else "a smaller network")
-            raise TrainingError(f"training needs about {_gigabytes(needed)} at batch size {self.config.batch_size} "
-                                f"but {self.device.type.upper()} memory is {_gigabytes(available)}: choose {advice}")
+        from pytorchgui.core.memory import available_memory, estimate_training_memory, size
+
+        estimate = estimate_training_memory(self.network, self.config.batch_size, bf16=self.config.mixed_precision)
+        memory = available_memory(str(self.device))
+        if memory is not None and estimate.total > memory[0]:
+            fits = estimate.largest_batch(memory[0])
+            advice = f"a batch size of at most {fits}" if fits >= 1 else "a smaller network"
+            raise TrainingError(f"training needs about {size(estimate.total)} at batch size {self.config.batch_size} "
+                                f"but {self.device.type.upper()} memory has {size(memory[0])} free: choose {advice}")
 
     def _build(self) -> _RunState:
         config = self.config
@@ -735,29 +736,6 @@ def checkpoint_problem(checkpoint: dict, generator: torch.Generator) -> str:
 def is_out_of_memory(error: BaseException) -> bool:
     """A GPU out-of-memory error, or the CPU allocator's failure to allocate."""
     return isinstance(error, torch.cuda.OutOfMemoryError) or "can't allocate memory" in str(error)
-
-
-def training_memory_bytes(report, batch_size: int) -> int:
-    """A lower bound of one training step's memory: weights, gradients and two optimizer
-    moments (Adam's) of float32, and every node's output kept for the backward pass and
-    its gradient, for `batch_size` samples."""
-    return 4 * (4 * report.total_parameters + 2 * report.activation_values * batch_size)
-
-
-def device_memory_bytes(device: torch.device) -> int | None:
-    """The device's memory: a GPU's free memory, the machine's RAM; None if unknown."""
-    try:
-        if device.type == "cuda":
-            return int(torch.cuda.mem_get_info(device)[0])
-        if device.type == "cpu" and hasattr(os, "sysconf"):
-            return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
-    except (ValueError, OSError, RuntimeError):
-        return None
-    return None
-
-
-def _gigabytes(count: int) -> str:
-    return f"{count / 1024**3:.1f} GB"
 
 
 @torch.no_grad()

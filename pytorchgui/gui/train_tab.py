@@ -89,6 +89,10 @@ class TrainTab(QtWidgets.QWidget):
         self.epoch_rows: list[EpochEvent] = []
         self._build()
         workspace.subscribe(self._workspace_changed)
+        # the estimate follows batch size, device, precision and the network, a moment after the last change
+        self._memory_timer = QtCore.QTimer(self, singleShot=True, interval=300)
+        self._memory_timer.timeout.connect(self.update_memory_estimate)
+        self.options.changed.connect(self._memory_timer.start)
         self.network.subscribe(lambda event: self._update_network_label())
         self.update_sets()
         self._update_network_label()
@@ -121,9 +125,11 @@ class TrainTab(QtWidgets.QWidget):
         self.paused_settings = PausedSettings()
         column.addWidget(self.paused_settings)
         column.addStretch(1)
-        buttons = self._buttons()
-        buttons.setContentsMargins(8, 0, 8, 0)
-        controls_beside(self, controls, self._progress_and_plots(), 370, pinned=buttons)
+        pinned = QtWidgets.QVBoxLayout()  # the estimate and Start, in view however short the window
+        pinned.setContentsMargins(8, 0, 8, 0)
+        pinned.addWidget(self.memory_label)
+        pinned.addLayout(self._buttons())
+        controls_beside(self, controls, self._progress_and_plots(), 370, pinned=pinned)
 
     def _network_box(self) -> QtWidgets.QGroupBox:
         box = QtWidgets.QGroupBox("Network")
@@ -138,6 +144,12 @@ class TrainTab(QtWidgets.QWidget):
         finder.setToolTip("The range test: a fresh copy of the network trained for up to 100 batches with a growing "
                           "learning rate; suggests where the loss falls fastest")
         finder.clicked.connect(lambda: self.find_learning_rate())
+        self.memory_label = QtWidgets.QLabel()
+        self.memory_label.setObjectName("memoryLabel")
+        self.memory_label.setWordWrap(True)
+        self.memory_label.setToolTip("One training step's peak: weights, gradients, optimizer state, activations "
+                                     "and their gradients, and the batch, found by running the step on the meta "
+                                     "device (nothing is allocated)")
         form.addRow(self.network_label)
         form.addRow(change)
         form.addRow(finder)
@@ -280,6 +292,29 @@ class TrainTab(QtWidgets.QWidget):
         optimizer = self.network.optimizer
         described = f"{optimizer.type} (lr={optimizer.parameters.get('lr', '?')})" if optimizer else "not set"
         self.network_label.setText(f"Loss: <b>{loss}</b><br>Optimizer: <b>{described}</b>")
+        self._memory_timer.start()
+
+    def memory_estimate(self):
+        """(estimate, free and total memory or None, config) for the form's settings; TrainingError
+        (naming the node) when there is none."""
+        from pytorchgui.core.memory import available_memory, estimate_training_memory
+
+        config = self.options.config()
+        estimate = estimate_training_memory(self.network, config.batch_size, bf16=config.mixed_precision)
+        return estimate, available_memory(config.device), config
+
+    def update_memory_estimate(self) -> None:
+        from pytorchgui.core.memory import describe
+
+        try:
+            estimate, memory, config = self.memory_estimate()
+        except PyTorchGUIError as error:
+            self.memory_label.setText(f"<span style='color:#868e96'>Memory: {error}</span>")
+            return
+        text = f"Memory: {describe(estimate, config.device, memory)}"
+        if memory is not None and estimate.total > memory[0]:
+            text = f"<span style='color:#c92a2a'>⚠ {text}: this batch does not fit</span>"
+        self.memory_label.setText(text)
 
     def config(self) -> TrainingConfig:
         return self.options.config()
@@ -325,6 +360,14 @@ class TrainTab(QtWidgets.QWidget):
         if missing:
             raise TrainingError("The network cannot train yet:\n" + "\n".join(p.message for p in missing)
                                 + "\n\nIn the Network tab, click the empty canvas: the inspector shows them.")
+        from pytorchgui.core.memory import size
+
+        estimate, memory, config = self.memory_estimate()
+        if memory is not None and estimate.total > memory[0]:
+            fits = estimate.largest_batch(memory[0])
+            raise TrainingError(f"A step at batch size {config.batch_size} needs about {size(estimate.total)} but "
+                                f"{config.device} has {size(memory[0])} free: "
+                                + (f"choose a batch size of at most {fits}." if fits else "choose a smaller network."))
 
     def start(self) -> bool:
         if self.task is not None:

@@ -377,3 +377,23 @@ def test_change_the_learning_rate_while_paused(qtbot, window, train_tab):
     checkpoint = torch.load(train_tab.result.run_dir / "checkpoint.pt", weights_only=True)
     assert checkpoint["settings_changes"][0]["lr"] == 0.0003
     assert window.network_tab.network.optimizer.parameters["lr"] == 0.001  # the network file is not changed
+
+
+def test_the_memory_estimate_follows_the_batch_size_and_refuses_a_batch_that_does_not_fit(qtbot, window, train_tab,
+                                                                                         monkeypatch):
+    from pytorchgui.core import memory
+
+    train_tab.batch_spin.setValue(64)
+    qtbot.waitUntil(lambda: "needs about" in train_tab.memory_label.text(), timeout=5000)
+    small = train_tab.memory_label.text()
+    assert "free in RAM; the largest batch that fits is about" in small
+    monkeypatch.setattr(memory, "available_memory", lambda device: (20 * 1024**2, 8 * 1024**3))
+    train_tab.batch_spin.setValue(1024)
+    qtbot.waitUntil(lambda: "does not fit" in train_tab.memory_label.text(), timeout=5000)
+    assert not train_tab.start()
+    [box] = error_boxes(train_tab)
+    assert "A step at batch size 1024 needs about" in box.text() and "choose a batch size of at most" in box.text()
+    window.document.apply("break", lambda: window.network_tab.network.set_input([3, 32, 32]))
+    qtbot.waitUntil(lambda: "no memory estimate" in train_tab.memory_label.text(), timeout=5000)
+    assert "conv1" in train_tab.memory_label.text()
+    window.document.undo_stack.undo()

@@ -1,0 +1,197 @@
+"""How much memory one training step needs, found without allocating it.
+
+The step (forward, loss, backward) runs on the meta device, where tensors have shapes
+but no data, under a dispatch mode that follows every tensor torch creates: its bytes
+count from its creation until the tensor is freed (a weak reference's finaliser), so
+the highest sum seen is the step's peak of activations, saved tensors, activation
+gradients and parameter gradients, exactly as the autograd engine keeps and frees them.
+To it come:
+
+- the parameters, and the optimizer's state: the chosen optimizer, with the network's
+  settings, takes one step on a small real tensor; its state per parameter value (Adam:
+  2, SGD with momentum: 1, plain SGD: 0, ...) is then exact for every optimizer;
+- bf16 autocast keeps matrix products and convolutions in 2 bytes: the activation peak
+  is halved (an approximation: element-wise layers stay float32).
+
+What the meta device cannot see: the device libraries' own buffers (oneDNN's reordered
+copies and im2col columns on the CPU, cuDNN's workspace on a GPU) and memory the C
+allocator keeps after a free. BENCHMARKS.md records how far that puts the estimate
+from measured peaks.
+
+Every term but the parameters, gradients and optimizer state grows with the batch, so
+the largest batch that fits in a given memory follows from one estimate.
+"""
+from __future__ import annotations
+
+import math
+import os
+import weakref
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from pytorchgui.core.errors import TrainingError
+from pytorchgui.core.network import Network
+from pytorchgui.core.shapes import infer_shapes
+
+FLOAT_BYTES = 4
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    batch_size: int
+    parameters: int
+    gradients: int
+    optimizer_state: int
+    activations: int  # activations, saved tensors and their gradients at the step's peak
+    batch: int
+
+    @property
+    def fixed(self) -> int:
+        """What does not depend on the batch size."""
+        return self.parameters + self.gradients + self.optimizer_state
+
+    @property
+    def total(self) -> int:
+        return self.fixed + self.activations + self.batch
+
+    @property
+    def per_sample(self) -> float:
+        return (self.total - self.fixed) / max(self.batch_size, 1)
+
+    def largest_batch(self, available: int) -> int:
+        """The largest batch size whose step fits in `available` bytes (0: not even one sample)."""
+        room = available - self.fixed
+        return max(0, int(room // self.per_sample)) if self.per_sample > 0 and room > 0 else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "total": self.total, "per_sample": round(self.per_sample)}
+
+
+def optimizer_state_per_value(network: Network) -> float:
+    """Optimizer state values per parameter value, measured on one step of a small tensor."""
+    if network.optimizer is None:
+        return 0.0
+    entry = network.catalog.optimizers.get(network.optimizer.type)
+    parameter = torch.nn.Parameter(torch.ones(64))
+    optimizer = entry.build_optimizer([parameter], network.optimizer.parameters)
+
+    def closure():
+        optimizer.zero_grad()
+        value = (parameter * parameter).sum()
+        value.backward()
+        return value
+
+    optimizer.step(closure)
+    stored = sum(value.numel() for state in optimizer.state.values() for value in state.values()
+                 if isinstance(value, torch.Tensor) and value.numel() > 1)
+    history = sum(len(value) * parameter.numel() for state in optimizer.state.values() for value in state.values()
+                  if isinstance(value, list) and value and isinstance(value[0], torch.Tensor))  # LBFGS's memory
+    return (stored + history) / parameter.numel()
+
+
+class _LiveBytes(TorchDispatchMode):
+    """Follows every tensor an operation creates (views excepted: they share memory)."""
+
+    def __init__(self):
+        super().__init__()
+        self.live = self.peak = 0
+
+    def _freed(self, count: int) -> None:
+        self.live -= count
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        output = func(*args, **(kwargs or {}))
+        if not any(result.alias_info is not None for result in func._schema.returns):
+            for tensor in output if isinstance(output, (tuple, list)) else (output,):
+                if isinstance(tensor, torch.Tensor):
+                    count = tensor.numel() * tensor.element_size()
+                    self.live += count
+                    self.peak = max(self.peak, self.live)
+                    weakref.finalize(tensor, self._freed, count)
+        return output
+
+
+def estimate_training_memory(network: Network, batch_size: int, *, bf16: bool = False) -> MemoryEstimate:
+    """The estimate for one training step at `batch_size`; TrainingError naming the node
+    when the network does not compile."""
+    from pytorchgui.core.compiler import compile_network
+
+    report = infer_shapes(network)
+    if not report.ok:
+        raise TrainingError(f"no memory estimate: {report.problems[0].message}")
+    with torch.device("meta"):
+        model = compile_network(network, report).train()
+    parameters = sum(p.numel() for p in model.parameters()) * FLOAT_BYTES
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad) * FLOAT_BYTES
+    dtype = getattr(torch, network.input_spec.dtype)
+    tracker = _LiveBytes()
+    with tracker:
+        x = torch.empty(batch_size, *network.input_spec.shape, device="meta", dtype=dtype)
+        batch = tracker.live
+        output = model(x)
+        loss = output.float().square().mean()  # any loss: its own memory is one value per output
+        del output
+        if loss.requires_grad:
+            loss.backward()
+        del loss, x
+    step = tracker.peak - batch - trainable  # activations and their gradients at the peak
+    if bf16:
+        step //= 2
+    state = optimizer_state_per_value(network)
+    return MemoryEstimate(batch_size, parameters, trainable, int(state * trainable), max(step, 0), batch)
+
+
+def available_memory(device: str) -> tuple[int, int] | None:
+    """(free, total) bytes of the device: a GPU's, or the machine's RAM; None if unknown."""
+    try:
+        if device.startswith("cuda"):
+            free, total = torch.cuda.mem_get_info(torch.device(device))
+            return int(free), int(total)
+        if device == "cpu":
+            return _meminfo()
+    except (RuntimeError, AssertionError, ValueError, OSError):
+        return None
+    return None
+
+
+def _meminfo() -> tuple[int, int] | None:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as stream:
+            values = {line.split(":")[0]: int(line.split()[1]) * 1024 for line in stream if line.strip()}
+        return values["MemAvailable"], values["MemTotal"]
+    except (OSError, KeyError, ValueError, IndexError):
+        if hasattr(os, "sysconf"):
+            total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+            return total, total
+        return None
+
+
+def describe(estimate: MemoryEstimate, device: str, memory: tuple[int, int] | None) -> str:
+    """The sentence the Train tab shows: "needs about 1.3 GB of 7.8 GB free on GPU 0; the
+    largest batch that fits is about 900"."""
+    where = {"cpu": "in RAM"}.get(device, f"on GPU {device.split(':')[1] if ':' in device else 0}")
+    text = f"needs about {size(estimate.total)}"
+    if memory is None:
+        return text + f" (free memory {where} unknown)"
+    free, _ = memory
+    fits = estimate.largest_batch(free)
+    text += f" of {size(free)} free {where}; the largest batch that fits is about {_round(fits)}"
+    return text
+
+
+def size(count: float) -> str:
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{int(count)} bytes"
+
+
+def _round(count: int) -> str:
+    """Two significant digits: the estimate is not more precise than that."""
+    if count < 100:
+        return str(count)
+    digits = int(math.log10(count)) - 1
+    return f"{round(count, -digits):,}"

@@ -1,0 +1,61 @@
+"""The memory estimate of a training step, made on the meta device."""
+import json
+
+import pytest
+
+from pytorchgui import cli, paths
+from pytorchgui.core import network_format
+from pytorchgui.core.errors import TrainingError
+from pytorchgui.core.memory import describe, estimate_training_memory, optimizer_state_per_value
+
+
+def example(name):
+    return network_format.load(paths.example_networks_dir() / f"{name}.json")
+
+
+@pytest.mark.parametrize("optimizer, parameters, per_value", [
+    ("Adam", {}, 2.0), ("SGD", {"lr": 0.1}, 0.0), ("SGD", {"lr": 0.1, "momentum": 0.9}, 1.0),
+    ("RMSprop", {"centered": True}, 2.0), ("Adam", {"amsgrad": True}, 3.0)])
+def test_optimizer_state_is_measured_for_its_settings(optimizer, parameters, per_value):
+    network = example("lenet5")
+    network.set_optimizer(optimizer, parameters)
+    assert optimizer_state_per_value(network) == per_value
+
+
+def test_lenet5_parameters_gradients_state_and_an_activation_peak_that_grows_with_the_batch():
+    network = example("lenet5")  # 61,706 parameters, Adam
+    small, large = (estimate_training_memory(network, batch) for batch in (64, 512))
+    assert small.parameters == small.gradients == 61_706 * 4 and small.optimizer_state == 2 * 61_706 * 4
+    assert small.batch == 64 * 28 * 28 * 4 and large.batch == 8 * small.batch
+    # conv1's output alone is 6x28x28 floats a sample, kept by its ReLU: the peak holds at least that
+    assert small.activations >= 64 * 6 * 28 * 28 * 4
+    assert large.activations == pytest.approx(8 * small.activations, rel=0.1)
+    assert estimate_training_memory(network, 512, bf16=True).activations == pytest.approx(large.activations / 2, abs=8)
+
+
+def test_the_largest_batch_that_fits_is_read_from_one_estimate():
+    estimate = estimate_training_memory(example("small_cnn"), 128)
+    available = 300 * 1024**2
+    fits = estimate.largest_batch(available)
+    assert estimate_training_memory(example("small_cnn"), fits).total <= available * 1.02
+    assert estimate_training_memory(example("small_cnn"), int(fits * 1.1)).total > available
+    assert estimate.largest_batch(estimate.fixed // 2) == 0
+    sentence = describe(estimate, "cuda:0", (available, 8 * 1024**3))
+    assert sentence.startswith(f"needs about {estimate.total / 1024**2:.1f} MB of 300.0 MB free on GPU 0; the largest "
+                               "batch that fits is about")
+
+
+def test_a_network_with_problems_has_no_estimate_and_says_which_node():
+    network = example("lenet5")
+    network.set_parameters("fc1", {"in_features": 7, "out_features": 120})
+    with pytest.raises(TrainingError, match="no memory estimate: Linear 'fc1' expects 7 input features"):
+        estimate_training_memory(network, 64)
+
+
+def test_the_command_line_prints_the_estimate_as_json(capsys):
+    assert cli.main(["estimate", str(paths.example_networks_dir() / "lenet5.json"), "--batch-size", "64"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["batch_size"] == 64 and report["total"] == estimate_training_memory(example("lenet5"), 64).total
+    assert report["fits"] is True and report["largest_batch"] > 1000 and "needs about" in report["summary"]
+    assert cli.main(["estimate", str(paths.example_networks_dir() / "legacy_example.json")]) == cli.USER_ERROR
+    assert "no memory estimate: node 'Layer 1'" in capsys.readouterr().err
