@@ -223,7 +223,8 @@ def test_an_exploded_epoch_is_not_saved_as_the_last_good_checkpoint(shapes, tmp_
 
         def step(self, *args, **kwargs):  # the last step of the epoch blows conv1's weights up
             result = original(self, *args, **kwargs)
-            steps.append(1)
+            if self.param_groups[0]["params"][0].dim() > 1:  # the network's (not the memory estimate's probe)
+                steps.append(1)
             if len(steps) == len(shapes) // 64:
                 self.param_groups[0]["params"][0].data.fill_(float("inf"))
             return result

@@ -278,6 +278,9 @@ def test_lbfgs_evaluates_once_per_closure_call_and_clips_each_evaluation(shapes,
     original_step, original_clip = torch.optim.LBFGS.step, torch.nn.utils.clip_grad_norm_
 
     def counting_step(self, closure):
+        if self.param_groups[0]["params"][0].dim() == 1:  # the memory estimate's probe of the optimizer state
+            return original_step(self, closure)
+
         def counted():
             closure_calls.append(1)
             return closure()
