@@ -88,6 +88,7 @@ class RunFolder:
     LAST_WEIGHTS = "last_weights.pt"
     BEST_WEIGHTS = "best_weights.pt"
     SUMMARY = "summary.json"
+    PREDICTIONS = "validation_predictions.npz"  # the confusion history: every epoch's predicted classes
 
     def __init__(self, path: str | os.PathLike, config_file: str | os.PathLike | None = None):
         """`config_file`: where the run's config is, when it is not the folder's config.json
@@ -156,6 +157,41 @@ class RunFolder:
         for row in history:
             writer.writerow(row)
         atomic_write_text(self.file(self.METRICS), buffer.getvalue())
+
+    def write_predictions(self, epoch: int, predictions, targets) -> None:
+        """Add (or replace) one epoch's predicted class of every validation sample, in the
+        validation set's order; the targets are stored once. Epochs after `epoch` (from a
+        run resumed earlier) are dropped."""
+        import numpy
+
+        predictions = numpy.asarray(predictions, dtype=numpy.int32)
+        history = self.read_predictions()
+        epochs, rows = [], []
+        if history is not None and numpy.array_equal(history.targets, targets):
+            kept = [index for index, old in enumerate(history.epochs) if old < epoch]
+            epochs, rows = [history.epochs[i] for i in kept], [history.predictions[i] for i in kept]
+        buffer = io.BytesIO()
+        numpy.savez_compressed(buffer, epochs=numpy.asarray(epochs + [epoch], dtype=numpy.int32),
+                               predictions=numpy.stack(rows + [predictions]),
+                               targets=numpy.asarray(targets, dtype=numpy.int32))
+        atomic_write(self.file(self.PREDICTIONS), lambda stream: stream.write(buffer.getvalue()))
+
+    def read_predictions(self) -> "ConfusionHistory | None":
+        """The confusion history, or None for a run without one (a classifier's runs from
+        before it was kept, a regression run)."""
+        import numpy
+
+        path = self.file(self.PREDICTIONS)
+        if not path.is_file():
+            return None
+        try:
+            with numpy.load(path, allow_pickle=False) as data:
+                epochs, predictions, targets = data["epochs"], data["predictions"], data["targets"]
+        except (OSError, ValueError, KeyError, EOFError) as error:
+            raise RunFolderError(f"{path} is damaged ({error}): its confusion history cannot be read") from None
+        if predictions.ndim != 2 or predictions.shape != (len(epochs), len(targets)):
+            raise RunFolderError(f"{path} is damaged: its arrays do not fit together")
+        return ConfusionHistory([int(e) for e in epochs], predictions, targets, self.classes())
 
     def write_summary(self, status: str, message: str, history: list[dict[str, Any]]) -> None:
         last = history[-1] if history else {}
@@ -242,6 +278,47 @@ class RunFolder:
         except RunFolderError:
             summary = {"status": "incomplete"}
         return {"path": self.path, "name": self.name, **summary}
+
+
+@dataclass
+class ConfusionHistory:
+    """Every epoch's predictions on the validation set: the matrix at any epoch, and which
+    samples were in a cell then."""
+
+    epochs: list[int]
+    predictions: Any  # numpy int array [epochs, samples]
+    targets: Any  # numpy int array [samples]
+    classes: list[str] | None
+
+    @property
+    def class_count(self) -> int:
+        if self.classes:
+            return len(self.classes)
+        return int(max(self.targets.max(initial=0), self.predictions.max(initial=0))) + 1
+
+    def _row(self, epoch: int):
+        if epoch not in self.epochs:
+            raise RunFolderError(f"the run has no predictions for epoch {epoch}")
+        return self.predictions[self.epochs.index(epoch)]
+
+    def matrix(self, epoch: int):
+        """Counts [true class, predicted class] at `epoch`."""
+        import numpy
+
+        count = self.class_count
+        counts = numpy.zeros((count, count), dtype=numpy.int64)
+        numpy.add.at(counts, (self.targets, self._row(epoch)), 1)
+        return counts
+
+    def accuracy(self, epoch: int) -> float:
+        return float((self._row(epoch) == self.targets).mean())
+
+    def cell(self, epoch: int, true_class: int, predicted_class: int) -> list[int]:
+        """The validation samples (indices) that were in this cell at `epoch`."""
+        import numpy
+
+        row = self._row(epoch)
+        return numpy.flatnonzero((self.targets == true_class) & (row == predicted_class)).tolist()
 
 
 def list_runs(base: Path) -> list[dict[str, Any]]:

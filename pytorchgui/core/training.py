@@ -534,8 +534,12 @@ class Trainer:
             train_loss, train_accuracy = self._train_one_epoch(state)
             validation_loss = validation_accuracy = None
             if state.validation is not None:  # every rank measures the whole set: the same figures everywhere
+                kept: list | None = [] if state.loss.num_classes is not None else None
                 validation_loss, validation_accuracy = evaluate_loss(state.trained, state.validation, state.loss,
-                                                                     self.config.batch_size, state.autocast)
+                                                                     self.config.batch_size, state.autocast, kept)
+                if kept and self.folder is not None:  # only rank 0 has a run folder
+                    predictions, targets = (torch.cat(part).numpy() for part in zip(*kept))
+                    self.folder.write_predictions(epoch, predictions, targets)
             self._check_epoch_finite(state, validation_loss)
             monitored = validation_loss if validation_loss is not None else train_loss
             learning_rate = state.optimizer.param_groups[0]["lr"]
@@ -739,8 +743,10 @@ def is_out_of_memory(error: BaseException) -> bool:
 
 
 @torch.no_grad()
-def evaluate_loss(model, batches: InMemoryBatches, loss: LossAdapter, batch_size: int, autocast=None):
-    """(mean loss, accuracy or None) of `model` over all `batches`, in eval mode."""
+def evaluate_loss(model, batches: InMemoryBatches, loss: LossAdapter, batch_size: int, autocast=None,
+                  predictions: list | None = None):
+    """(mean loss, accuracy or None) of `model` over all `batches`, in eval mode; a
+    classifier's (predicted classes, targets) of each batch go into `predictions` if given."""
     was_training = model.training
     model.eval()
     total_loss, correct, seen = 0.0, 0, 0
@@ -753,6 +759,8 @@ def evaluate_loss(model, batches: InMemoryBatches, loss: LossAdapter, batch_size
         total_loss += float(loss(output.float(), y)) * len(y)
         if loss.num_classes is not None:
             correct += accuracy_count(output, y)
+            if predictions is not None:
+                predictions.append((output.argmax(1).cpu(), y.cpu()))
         seen += len(y)
     model.train(was_training)
     return total_loss / seen, (correct / seen if loss.num_classes is not None else None)

@@ -25,6 +25,8 @@ from pytorchgui.core.metrics import EvaluationError, EvaluationResult, check_fit
 from pytorchgui.core.runs import RunFolder, list_runs
 from pytorchgui.core.tasks import Progress, TaskControl
 from pytorchgui.core.workspace import Workspace
+from pytorchgui.gui.confusion_history import ConfusionHistoryView
+from pytorchgui.gui.confusion_plot import ConfusionMatrixPlot
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.forms import FunctionDialog
 from pytorchgui.gui.widgets import (ImageGrid, catalogue_combo, image_pixmap, read_only_table, select_entry,
@@ -131,6 +133,8 @@ class EvaluationTab(QtWidgets.QWidget):
         self.result_tabs.addTab(self._build_report(), "Per-class report")
         self.result_tabs.addTab(self._build_gallery(), "Misclassified")
         self.result_tabs.addTab(self._build_try_it(), "Try it")
+        self.history = ConfusionHistoryView(self.workspace)
+        self.result_tabs.addTab(self.history, "By epoch")
         layout = QtWidgets.QHBoxLayout(self)
         layout.addWidget(self._build_controls())
         layout.addWidget(self.result_tabs, 1)
@@ -186,32 +190,16 @@ class EvaluationTab(QtWidgets.QWidget):
         controls.setMaximumWidth(400)
         return controls
 
-    def _build_matrix(self) -> pyqtgraph.PlotWidget:
-        self.matrix_plot = pyqtgraph.PlotWidget(title="Confusion matrix (rows: true class, colour: share of the row)")
+    def _build_matrix(self) -> ConfusionMatrixPlot:
+        self.matrix_plot = ConfusionMatrixPlot("Confusion matrix (rows: true class, colour: share of the row)",
+                                               "No results yet: choose a test set and press Launch test.")
         self.matrix_plot.setObjectName("confusionPlot")
-        self.matrix_plot.setBackground("w")
-        self.matrix_plot.invertY(True)
-        self.matrix_plot.setAspectLocked(True)
-        self.matrix_plot.setLabel("left", "true class")
-        self.matrix_plot.setLabel("bottom", "predicted class")
-        self.matrix_image = pyqtgraph.ImageItem()
-        self.matrix_image.setLookupTable(pyqtgraph.colormap.get("viridis").getLookupTable())
-        self.matrix_plot.addItem(self.matrix_image)
-        self.matrix_texts: list[pyqtgraph.TextItem] = []
-        self.matrix_plot.scene().sigMouseClicked.connect(self._matrix_clicked)
-        # until a test has run: a sentence, not axes of numbers that mean nothing
-        self.matrix_empty = pyqtgraph.TextItem("No results yet: choose a test set and press Launch test.",
-                                               color="#868e96", anchor=(0.5, 0.5))
-        self.matrix_plot.addItem(self.matrix_empty)
-        self._show_matrix_axes(False)
+        self.matrix_plot.cell_clicked.connect(self._cell_clicked)
         return self.matrix_plot
 
-    def _show_matrix_axes(self, shown: bool) -> None:
-        for side in ("left", "bottom"):
-            self.matrix_plot.showAxis(side, shown)
-        self.matrix_empty.setVisible(not shown)
-        if not shown:
-            self.matrix_plot.setRange(xRange=(-1, 1), yRange=(-1, 1))
+    @property
+    def matrix_texts(self):
+        return self.matrix_plot.texts
 
     def _build_report(self) -> QtWidgets.QWidget:
         self.report_table = read_only_table(["Class", "Precision", "Recall", "F1", "Support"], "reportTable")
@@ -281,6 +269,8 @@ class EvaluationTab(QtWidgets.QWidget):
             self.update_sets()
         elif event.kind == "training_finished":
             self.update_weights(select_latest=True)
+            result = event.item
+            self.history.refresh_runs(select=getattr(result, "run_dir", None))
         elif event.kind == "weights_chosen":
             self.trained = None  # Try it predicts with the weights now chosen, not the last measured
 
@@ -443,37 +433,12 @@ class EvaluationTab(QtWidgets.QWidget):
         self.show_samples(result.worst_errors(), "The most confident mistakes")
 
     def _show_matrix(self, result: EvaluationResult) -> None:
-        for text in self.matrix_texts:
-            self.matrix_plot.removeItem(text)
-        self.matrix_texts = []
-        self._show_matrix_axes(result.confusion is not None)
-        if result.confusion is None:
-            self.matrix_image.clear()
-            return
-        counts = result.confusion.double()
-        normalised = counts / counts.sum(1, keepdim=True).clamp_min(1)
-        self.matrix_image.setImage(normalised.numpy().T, levels=(0, 1))  # ImageItem is x-major
-        count = len(result.classes)
-        if count <= 20:
-            for row in range(count):
-                for column in range(count):
-                    value = int(counts[row, column])
-                    colour = "k" if normalised[row, column] > 0.5 else "w"  # on viridis: dark low, bright high
-                    text = pyqtgraph.TextItem(str(value), color=colour, anchor=(0.5, 0.5))
-                    text.setPos(column + 0.5, row + 0.5)
-                    self.matrix_plot.addItem(text)
-                    self.matrix_texts.append(text)
-            # Names on the left; numbers below, where long names would run into each other.
-            self.matrix_plot.getAxis("left").setTicks([[(i + 0.5, f"{name} {i}") for i, name in
-                                                        enumerate(result.classes)]])
-            self.matrix_plot.getAxis("bottom").setTicks([[(i + 0.5, str(i)) for i in range(count)]])
-        self.matrix_plot.autoRange()
+        self.matrix_plot.show_matrix(result.confusion.numpy() if result.confusion is not None else None,
+                                     result.classes)
 
-    def _matrix_clicked(self, event) -> None:
-        if self.result is None or self.result.confusion is None:
-            return
-        point = self.matrix_plot.getPlotItem().vb.mapSceneToView(event.scenePos())
-        self.show_cell(int(point.y()), int(point.x()))
+    def _cell_clicked(self, true_class: int, predicted_class: int) -> None:
+        if self.result is not None and self.result.confusion is not None:
+            self.show_cell(true_class, predicted_class)
 
     def show_cell(self, true_class: int, predicted_class: int) -> None:
         classes = self.result.classes

@@ -386,3 +386,38 @@ def test_a_new_learning_rate_rescales_the_schedule(shapes, tmp_path):
     control.request_changes({"lr": 0.004})  # 4x the file's 0.001, before the first batch
     result = Trainer(network, small, config, control=control).run()
     assert [row["learning_rate"] for row in result.history] == pytest.approx([0.004, 0.002, 0.001])
+
+
+def test_the_validation_confusion_matrix_of_every_epoch_is_kept_and_resumes(shapes, tmp_path):
+    from pytorchgui.core.runs import RunFolder
+
+    train, test = shapes
+    small, validation = train.subset(torch.arange(600), "small"), test.subset(torch.arange(200), "val")
+    control = TrainingControl()
+
+    def stop_after_two(event):
+        if isinstance(event, EpochEvent) and event.epoch == 2:
+            control.stop()
+
+    result = Trainer(lenet(), small, TrainingConfig(epochs=4, batch_size=100, threads=1), validation_set=validation,
+                     run_dir=tmp_path, control=control, on_event=stop_after_two).run()
+    history = RunFolder(tmp_path).read_predictions()
+    assert history.epochs == [1, 2] and history.predictions.shape == (2, 200)
+    assert history.targets.tolist() == validation.targets.tolist() and history.classes == train.classes
+    for epoch, row in zip((1, 2), result.history):
+        matrix = history.matrix(epoch)
+        assert matrix.sum() == 200 and matrix.trace() / 200 == pytest.approx(row["validation_accuracy"])
+        cell = history.cell(epoch, 0, 0)
+        assert len(cell) == matrix[0, 0] and all(validation.targets[i] == 0 for i in cell)
+    Trainer(lenet(), small, TrainingConfig(epochs=3, batch_size=100, threads=1), validation_set=validation,
+            run_dir=tmp_path, resume_from=tmp_path / "checkpoint.pt").run()
+    assert RunFolder(tmp_path).read_predictions().epochs == [1, 2, 3]
+
+
+def test_a_run_without_a_confusion_history_or_with_a_damaged_one(tmp_path):
+    from pytorchgui.core.runs import RunFolder
+
+    assert RunFolder(tmp_path).read_predictions() is None
+    (tmp_path / RunFolder.PREDICTIONS).write_bytes(b"not a zip")
+    with pytest.raises(RunFolderError, match="validation_predictions.npz is damaged"):
+        RunFolder(tmp_path).read_predictions()

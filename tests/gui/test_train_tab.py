@@ -397,3 +397,29 @@ def test_the_memory_estimate_follows_the_batch_size_and_refuses_a_batch_that_doe
     qtbot.waitUntil(lambda: "no memory estimate" in train_tab.memory_label.text(), timeout=5000)
     assert "conv1" in train_tab.memory_label.text()
     window.document.undo_stack.undo()
+
+
+def test_the_confusion_matrix_of_any_epoch_and_two_runs_compared(qtbot, window, train_tab):
+    train_tab.epochs_spin.setValue(2)
+    train_tab.validation_combo.setCurrentIndex(train_tab.validation_combo.findText("Shapes (test)"))
+    for _ in range(2):
+        assert train_tab.start()
+        wait_done(qtbot, train_tab)
+    first_run = train_tab.result.run_dir
+    window.tabs.setCurrentWidget(window.evaluationTab)
+    evaluation = window.evaluation_tab
+    evaluation.result_tabs.setCurrentWidget(evaluation.history)
+    view = evaluation.history
+    assert view.run_combo.count() == 2 and view.run_combo.currentData() == first_run  # the newest
+    assert view.slider.maximum() == 1 and "Epoch <b>2</b> of 2" in view.label.text()
+    last = train_tab.result.history[-1]["validation_accuracy"]
+    assert f"{last:.1%}" in view.label.text()
+    view.slider.setValue(0)
+    assert "Epoch <b>1</b> of 2" in view.label.text()
+    matrix = view.history.matrix(1)
+    assert [text.toPlainText() for text in view.plot.texts[:3]] == [str(v) for v in matrix[0, :3]]
+    indices = view.show_cell(0, 0)
+    assert len(indices) == matrix[0, 0] and view.gallery.count() == min(len(indices), 60)
+    view.compare_combo.setCurrentIndex(2)  # "—", the newest run, the other one
+    assert view.difference.isVisible() and len(view.difference.texts) == 100
+    assert "in " in view.label.text()
