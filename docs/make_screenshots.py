@@ -55,6 +55,12 @@ def main() -> None:
     train_tab.epochs_spin.setValue(8)
     train_tab.batch_spin.setValue(64)
     train_tab.validation_combo.setCurrentIndex(train_tab.validation_combo.findText("Shapes (test)"))
+    finder = train_tab.find_learning_rate()
+    while finder.curve is None:
+        app.processEvents()
+    settle(app)
+    finder.grab().save(str(OUT / "learning_rate_finder.png"))
+    finder.reject()
     assert train_tab.start(), "training did not start"
     while not train_tab.epoch_rows or train_tab.epoch_rows[-1].epoch < 5:  # mid-training
         app.processEvents()
@@ -63,6 +69,11 @@ def main() -> None:
     QtCore.QThread.msleep(150)
     settle(app)
     window.grab().save(str(OUT / "train_tab.png"))
+    train_tab.toggle_pause()
+    train_tab.paused_settings.form.fields["lr"].editor.setValue(0.0005)
+    settle(app)
+    train_tab.grab().save(str(OUT / "train_paused.png"))
+    train_tab.toggle_pause()
     train_tab.wait()
     app.processEvents()
 
@@ -74,6 +85,7 @@ def main() -> None:
     settle(app)
     window.grab().save(str(OUT / "evaluation_matrix.png"))
     evaluation.result_tabs.setCurrentIndex(2)
+    evaluation.gallery_saliency.setChecked(True)
     settle(app)
     window.grab().save(str(OUT / "evaluation_errors.png"))
     evaluation.result_tabs.setCurrentIndex(3)
@@ -83,6 +95,12 @@ def main() -> None:
     evaluation.predict_drawing()
     settle(app)
     window.grab().save(str(OUT / "evaluation_try_it.png"))
+    evaluation.result_tabs.setCurrentWidget(evaluation.history)
+    history = evaluation.history
+    history.slider.setValue(1)  # epoch 2
+    history.show_cell(7, 6)  # crosses taken for pluses, if any
+    settle(app)
+    window.grab().save(str(OUT / "evaluation_by_epoch.png"))
     window.tabs.setCurrentIndex(1)
 
     window.open_file(str(paths.example_networks_dir() / "small_resnet.json"))

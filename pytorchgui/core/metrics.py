@@ -290,14 +290,21 @@ def prepare_image(image, sample_shape: list[int], normalization: Normalization |
 
 
 @torch.no_grad()
-def predict(model: torch.nn.Module, sample: torch.Tensor, normalization: Normalization | None) -> torch.Tensor:
-    """Class probabilities for one uint8 sample [C, H, W]."""
-    model.eval()
+def model_input(model: torch.nn.Module, sample: torch.Tensor, normalization: Normalization | None) -> torch.Tensor:
+    """One uint8 sample [C, H, W] as the batch of one the model was trained on: scaled to
+    [0, 1], normalised as in training, on the model's device."""
     device = next(model.parameters(), torch.empty(0)).device
     x = sample[None].float().to(device) / 255.0
     if normalization is not None:
         shape = [1, -1] + [1] * (x.dim() - 2)
         x = (x - torch.tensor(normalization.mean, device=device).reshape(shape)) / torch.tensor(
             normalization.std, device=device).reshape(shape)
-    return model(x).float().softmax(1)[0].cpu()
+    return x
+
+
+def predict(model: torch.nn.Module, sample: torch.Tensor, normalization: Normalization | None) -> torch.Tensor:
+    """Class probabilities for one uint8 sample [C, H, W]."""
+    model.eval()
+    with torch.no_grad():
+        return model(model_input(model, sample, normalization)).float().softmax(1)[0].cpu()
 

@@ -23,15 +23,21 @@ from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.core.metrics import EvaluationError, EvaluationResult, check_fits, evaluate, load_weights, \
     prepare_drawing, prepare_image, predict
 from pytorchgui.core.runs import RunFolder, list_runs
+from pytorchgui.core.saliency import saliency
 from pytorchgui.core.tasks import Progress, TaskControl
 from pytorchgui.core.workspace import Workspace
 from pytorchgui.gui.confusion_history import ConfusionHistoryView
 from pytorchgui.gui.confusion_plot import ConfusionMatrixPlot
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.forms import FunctionDialog
-from pytorchgui.gui.widgets import (ImageGrid, catalogue_combo, image_pixmap, read_only_table, select_entry,
-                                   selected_entry_name, with_button)
+from pytorchgui.gui.widgets import (ImageGrid, catalogue_combo, heat_overlay, image_pixmap, read_only_table,
+                                   select_entry, selected_entry_name, with_button)
 from pytorchgui.gui.workers import Task
+
+
+def sample_array(sample: torch.Tensor) -> numpy.ndarray:
+    """A uint8 sample [C, H, W] as an image array: H x W grey, or H x W x 3."""
+    return sample[0].numpy() if sample.shape[0] == 1 else sample[:3].permute(1, 2, 0).contiguous().numpy()
 
 
 @dataclass
@@ -211,7 +217,14 @@ class EvaluationTab(QtWidgets.QWidget):
         gallery_box = QtWidgets.QWidget()
         gallery_box_layout = QtWidgets.QVBoxLayout(gallery_box)
         gallery_box_layout.setContentsMargins(0, 0, 0, 0)
-        gallery_box_layout.addWidget(self.gallery_title)
+        self.gallery_saliency = QtWidgets.QCheckBox("Show what drove each prediction")
+        self.gallery_saliency.setObjectName("gallerySaliencyCheck")
+        self.gallery_saliency.toggled.connect(lambda: self.show_samples(*self._gallery_shown))
+        self._gallery_shown: tuple[list[int], str] = ([], "")
+        heading = QtWidgets.QHBoxLayout()
+        heading.addWidget(self.gallery_title, 1)
+        heading.addWidget(self.gallery_saliency)
+        gallery_box_layout.addLayout(heading)
         gallery_box_layout.addWidget(self.gallery, 1)
         return gallery_box
 
@@ -242,6 +255,16 @@ class EvaluationTab(QtWidgets.QWidget):
         self.probability_plot.setLabel("bottom", "probability")
         self.prediction_label = QtWidgets.QLabel("Draw a shape or a digit, or open an image.")
         self.prediction_label.setObjectName("predictionLabel")
+        self.saliency_check = QtWidgets.QCheckBox("What drives it")
+        self.saliency_check.setObjectName("saliencyCheck")
+        self.saliency_check.setChecked(True)
+        self.saliency_check.setToolTip("A heat map of the places that raise the predicted class's score: Grad-CAM on "
+                                       "the last convolution, or integrated gradients for a network without one")
+        self.saliency_check.toggled.connect(lambda: self.prediction_timer.start())
+        self.saliency_label = QtWidgets.QLabel()
+        self.saliency_label.setObjectName("saliencyLabel")
+        self.saliency_label.setFixedSize(112, 112)
+        self.saliency_label.setWordWrap(True)
         try_box = QtWidgets.QWidget()
         try_layout = QtWidgets.QGridLayout(try_box)
         try_layout.addWidget(self.pad, 0, 0, QtCore.Qt.AlignTop)
@@ -250,6 +273,8 @@ class EvaluationTab(QtWidgets.QWidget):
         side.addWidget(QtWidgets.QLabel("Network input:"))
         side.addWidget(self.prepared_label)
         side.addWidget(self.prediction_label)
+        side.addWidget(self.saliency_check)
+        side.addWidget(self.saliency_label)
         side.addStretch(1)
         try_layout.addLayout(side, 0, 1)
         try_layout.addWidget(self.probability_plot, 0, 2, 3, 1)
@@ -465,15 +490,26 @@ class EvaluationTab(QtWidgets.QWidget):
 
     def show_samples(self, indices: list[int], title: str) -> None:
         self.gallery.clear()
+        self._gallery_shown = (indices, title)
         dataset, result = self.evaluated, self.result
         self.gallery_title.setText(title if indices else f"{title}: none")
         if not isinstance(dataset, TensorDataset) or dataset.kind != "image":
             return  # tables have no pictures; streamed folders would be read from disk again
+        trained = self._prediction_model() if self.gallery_saliency.isChecked() else None
         for index in indices:
             true_name = result.classes[int(result.targets[index])]
             predicted = result.classes[int(result.predictions[index])]
             confidence = float(result.confidences[index])
-            self.gallery.add(datasets.preview_array(dataset, index),
+            picture = datasets.preview_array(dataset, index)
+            if trained is not None:
+                try:
+                    heat = saliency(trained.model, dataset.inputs[index], trained.normalization,
+                                    int(result.predictions[index]))
+                    picture = heat_overlay(picture, heat.heat)
+                except PyTorchGUIError as error:
+                    self.gallery_title.setText(f"{title} (no saliency: {error})")
+                    trained = None
+            self.gallery.add(picture,
                              f"true <b>{true_name}</b><br>predicted <span style='color:#c92a2a'>{predicted}</span> "
                              f"{confidence:.0%}",
                              f"sample {index}: true {true_name}, predicted {predicted} ({confidence:.0%})")
@@ -543,7 +579,7 @@ class EvaluationTab(QtWidgets.QWidget):
         return trained
 
     def _show_prepared(self, sample: torch.Tensor) -> None:
-        array = sample[0].numpy() if sample.shape[0] == 1 else sample[:3].permute(1, 2, 0).contiguous().numpy()
+        array = sample_array(sample)
         side = self.prepared_label.width()
         pixmap = image_pixmap(array, max(1, side // max(array.shape[:2])))
         self.prepared_label.setPixmap(pixmap.scaled(side, side, QtCore.Qt.KeepAspectRatio)
@@ -562,5 +598,24 @@ class EvaluationTab(QtWidgets.QWidget):
             self.probability_plot.getAxis("left").setTicks([[(i, name) for i, name in enumerate(classes)]])
         best = int(probabilities.argmax())
         self.prediction_label.setText(f"Prediction: <b>{classes[best]}</b> ({float(probabilities[best]):.0%})")
+        self._show_saliency(trained, sample)
         return probabilities
+
+    def _show_saliency(self, trained: TrainedModel, sample: torch.Tensor) -> None:
+        """The heat map of the prediction over the network's input, or why there is none."""
+        self.saliency_label.clear()
+        if not self.saliency_check.isChecked():
+            return
+        try:
+            heat = saliency(trained.model, sample, trained.normalization)
+        except PyTorchGUIError as error:
+            self.saliency_label.setText(f"<span style='color:#868e96'>{error}</span>")
+            self.saliency_label.setToolTip(str(error))
+            return
+        self.saliency_map = heat
+        side = self.saliency_label.width()
+        array = heat_overlay(sample_array(sample), heat.heat)
+        self.saliency_label.setPixmap(image_pixmap(array, max(1, side // max(array.shape[:2]))))
+        self.saliency_label.setToolTip(f"{heat.method}: the brighter, the more a place raises the score of "
+                                       "the predicted class")
 

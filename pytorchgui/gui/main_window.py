@@ -80,10 +80,13 @@ class MainWindow(QtWidgets.QMainWindow):
 
         def load() -> None:
             import importlib
+            import importlib.util
 
             for module in ("torch", "pyqtgraph", "pytorchgui.core.datasets", "pytorchgui.core.training",
                            "pytorchgui.core.metrics", "pytorchgui.core.shapes"):
                 importlib.import_module(module)
+            if importlib.util.find_spec("captum") is not None:  # the Try it pad's saliency: 0.6 s to import
+                importlib.import_module("captum.attr")
             # The first use of torch's meta kernels costs over a second; spend it here, and
             # leave the open network's shapes in the cache for the tab's first refresh.
             from pytorchgui.core.shapes import infer_shapes

@@ -122,11 +122,11 @@ class TrainTab(QtWidgets.QWidget):
         column.addWidget(self.options)
         column.addWidget(self._network_box())
         column.addWidget(self._resume_box())
-        self.paused_settings = PausedSettings()
-        column.addWidget(self.paused_settings)
         column.addStretch(1)
         pinned = QtWidgets.QVBoxLayout()  # the estimate and Start, in view however short the window
         pinned.setContentsMargins(8, 0, 8, 0)
+        self.paused_settings = PausedSettings()  # beside Resume, where a paused user looks
+        pinned.addWidget(self.paused_settings)
         pinned.addWidget(self.memory_label)
         pinned.addLayout(self._buttons())
         controls_beside(self, controls, self._progress_and_plots(), 370, pinned=pinned)

@@ -68,6 +68,18 @@ def controls_beside(owner: QtWidgets.QWidget, controls: QtWidgets.QWidget, conte
     return splitter
 
 
+def heat_overlay(array: numpy.ndarray, heat: numpy.ndarray) -> numpy.ndarray:
+    """An image (H x W grey or H x W x 3, uint8) with a saliency map laid over it: the
+    hotter a place, the more of the "inferno" colour, so the picture stays readable."""
+    import pyqtgraph
+
+    rgb = numpy.repeat(array[..., None], 3, axis=2) if array.ndim == 2 else array[..., :3]
+    colours = pyqtgraph.colormap.get("inferno").getLookupTable(nPts=256)[:, :3].astype(numpy.float32)
+    hot = colours[(numpy.clip(heat, 0, 1) * 255).astype(numpy.uint8)]
+    alpha = 0.65 * numpy.clip(heat, 0, 1)[..., None]
+    return (rgb.astype(numpy.float32) * (1 - alpha) + hot * alpha).astype(numpy.uint8)
+
+
 def image_pixmap(array: numpy.ndarray, scale: int) -> QtGui.QPixmap:
     array = numpy.ascontiguousarray(array)
     if array.ndim == 2:

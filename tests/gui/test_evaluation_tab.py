@@ -155,3 +155,35 @@ def test_try_it_gives_a_colour_model_the_colours_of_the_opened_image(qtbot, wind
     pixel = tab.prepared_label.pixmap().toImage().pixelColor(10, 10)
     assert (pixel.red(), pixel.green(), pixel.blue()) == (220, 20, 20)
     assert "red.png resized to 32 x 32" in tab.prepared_label.toolTip()
+
+
+def test_saliency_on_the_pad_and_over_the_misclassified_gallery(qtbot, trained):
+    tab = trained
+    tab.result_tabs.setCurrentIndex(3)
+    drag(tab.pad, QtCore.QPoint(140, 40), QtCore.QPoint(140, 240), steps=10)
+    probabilities = tab.predict_drawing()
+    assert tab.saliency_label.pixmap() is not None and not tab.saliency_label.pixmap().isNull()
+    assert tab.saliency_label.toolTip().startswith("Grad-CAM on conv2")
+    heat = tab.saliency_map
+    assert heat.heat.shape == (28, 28) and heat.heat.max() == 1.0 and heat.target == int(probabilities.argmax())
+    tab.saliency_check.setChecked(False)
+    tab.predict_drawing()
+    assert tab.saliency_label.pixmap() is None or tab.saliency_label.pixmap().isNull()
+    launch(qtbot, tab)
+    plain = tab.gallery.grab().toImage()
+    tab.gallery_saliency.setChecked(True)
+    assert "no saliency" not in tab.gallery_title.text()
+    tinted = tab.gallery.grab().toImage()
+    coloured = sum(1 for x in range(0, tinted.width(), 3) for y in range(0, tinted.height(), 3)
+                   if (c := tinted.pixelColor(x, y)).red() - c.blue() > 60)
+    assert plain != tinted and coloured > 50  # inferno's reds and yellows over grey pictures
+
+
+def test_saliency_is_explained_away_for_a_regression_network(qtbot):
+    import torch
+
+    from pytorchgui.core.saliency import SaliencyError, saliency
+
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 1))
+    with pytest.raises(SaliencyError, match="a regression.*not available"):
+        saliency(model, torch.zeros(1, 4, 4, dtype=torch.uint8))
