@@ -81,7 +81,7 @@ def main() -> None:
     for name in NETWORKS:
         network = network_format.load(paths.example_networks_dir() / f"{name}.json")
         for batch_size in map(int, arguments.batch_sizes.split(",")):
-            estimate = estimate_training_memory(network, batch_size).total
+            estimate = estimate_training_memory(network, batch_size, device=arguments.device).total
             output = subprocess.run([sys.executable, __file__, "--device", arguments.device, "--measure", name,
                                      str(batch_size)], capture_output=True, text=True, check=True,
                                     env={**os.environ, "OMP_NUM_THREADS": "1"})

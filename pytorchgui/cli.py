@@ -200,7 +200,7 @@ def estimate(arguments) -> int:
     if arguments.batch_size < 1:
         raise TrainingError(f"--batch-size {arguments.batch_size}: give at least 1")
     network = network_format.load(arguments.network)
-    result = estimate_training_memory(network, arguments.batch_size, bf16=arguments.bf16)
+    result = estimate_training_memory(network, arguments.batch_size, bf16=arguments.bf16, device=arguments.device)
     memory = available_memory(arguments.device)
     report = {**result.to_dict(), "device": arguments.device, "bf16": arguments.bf16,
               "free": memory[0] if memory else None, "device_total": memory[1] if memory else None,

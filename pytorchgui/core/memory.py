@@ -13,10 +13,10 @@ To it come:
 - bf16 autocast keeps matrix products and convolutions in 2 bytes: the activation peak
   is halved (an approximation: element-wise layers stay float32).
 
-What the meta device cannot see: the device libraries' own buffers (oneDNN's reordered
-copies and im2col columns on the CPU, cuDNN's workspace on a GPU) and memory the C
-allocator keeps after a free. BENCHMARKS.md records how far that puts the estimate
-from measured peaks.
+What the meta device cannot see is added where it can be modelled: on the CPU, oneDNN's
+blocked-layout copies of the largest convolution's input and output. Not modelled:
+cuDNN's workspace on a GPU, and freed memory the C allocator keeps. BENCHMARKS.md
+records how far that leaves the estimate from measured peaks.
 
 Every term but the parameters, gradients and optimizer state grows with the batch, so
 the largest batch that fits in a given memory follows from one estimate.
@@ -47,6 +47,7 @@ class MemoryEstimate:
     optimizer_state: int
     activations: int  # activations, saved tensors and their gradients at the step's peak
     batch: int
+    library_workspace: int = 0  # the CPU's oneDNN copies of a convolution's input and output
 
     @property
     def fixed(self) -> int:
@@ -55,7 +56,7 @@ class MemoryEstimate:
 
     @property
     def total(self) -> int:
-        return self.fixed + self.activations + self.batch
+        return self.fixed + self.activations + self.batch + self.library_workspace
 
     @property
     def per_sample(self) -> float:
@@ -114,9 +115,10 @@ class _LiveBytes(TorchDispatchMode):
         return output
 
 
-def estimate_training_memory(network: Network, batch_size: int, *, bf16: bool = False) -> MemoryEstimate:
-    """The estimate for one training step at `batch_size`; TrainingError naming the node
-    when the network does not compile."""
+def estimate_training_memory(network: Network, batch_size: int, *, bf16: bool = False,
+                             device: str = "cpu") -> MemoryEstimate:
+    """The estimate for one training step at `batch_size` on `device`; TrainingError naming
+    the node when the network does not compile."""
     from pytorchgui.core.compiler import compile_network
 
     report = infer_shapes(network)
@@ -141,7 +143,23 @@ def estimate_training_memory(network: Network, batch_size: int, *, bf16: bool = 
     if bf16:
         step //= 2
     state = optimizer_state_per_value(network)
-    return MemoryEstimate(batch_size, parameters, trainable, int(state * trainable), max(step, 0), batch)
+    workspace = onednn_workspace(network, report, batch_size) if device == "cpu" else 0
+    return MemoryEstimate(batch_size, parameters, trainable, int(state * trainable), max(step, 0), batch, workspace)
+
+
+def onednn_workspace(network: Network, report, batch_size: int) -> int:
+    """On the CPU, oneDNN runs a convolution on copies of its input and output in a blocked
+    layout whose channels are padded to a multiple of 16: the largest such pair is alive
+    beside the tensors (a 1-channel MNIST input becomes 16 channels)."""
+    largest = 0
+    for name, node in network.nodes.items():
+        shape = report.nodes.get(name)
+        if not node.type.startswith("Conv") or shape is None or not shape.input_shapes or shape.output_shape is None:
+            continue
+        pair = sum(math.ceil(dims[0] / 16) * 16 * math.prod(dims[1:])
+                   for dims in (shape.input_shapes[0], shape.output_shape))
+        largest = max(largest, pair)
+    return largest * batch_size * FLOAT_BYTES
 
 
 def available_memory(device: str) -> tuple[int, int] | None:

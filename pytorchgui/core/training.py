@@ -377,7 +377,8 @@ class Trainer:
                                 "('Fit network to data' in the Data tab, --fit on the command line)")
         from pytorchgui.core.memory import available_memory, estimate_training_memory, size
 
-        estimate = estimate_training_memory(self.network, self.config.batch_size, bf16=self.config.mixed_precision)
+        estimate = estimate_training_memory(self.network, self.config.batch_size, bf16=self.config.mixed_precision,
+                                            device=self.device.type)
         memory = available_memory(str(self.device))
         if memory is not None and estimate.total > memory[0]:
             fits = estimate.largest_batch(memory[0])

@@ -300,7 +300,8 @@ class TrainTab(QtWidgets.QWidget):
         from pytorchgui.core.memory import available_memory, estimate_training_memory
 
         config = self.options.config()
-        estimate = estimate_training_memory(self.network, config.batch_size, bf16=config.mixed_precision)
+        estimate = estimate_training_memory(self.network, config.batch_size, bf16=config.mixed_precision,
+                                            device=config.device)
         return estimate, available_memory(config.device), config
 
     def update_memory_estimate(self) -> None:

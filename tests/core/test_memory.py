@@ -59,3 +59,13 @@ def test_the_command_line_prints_the_estimate_as_json(capsys):
     assert report["fits"] is True and report["largest_batch"] > 1000 and "needs about" in report["summary"]
     assert cli.main(["estimate", str(paths.example_networks_dir() / "legacy_example.json")]) == cli.USER_ERROR
     assert "no memory estimate: node 'Layer 1'" in capsys.readouterr().err
+
+
+def test_on_the_cpu_onednn_copies_of_the_largest_convolution_are_added():
+    network = example("lenet5")
+    cpu = estimate_training_memory(network, 64)
+    # conv1: 1 input channel and 6 output channels, each padded to 16, at 28x28
+    assert cpu.library_workspace == 64 * 4 * (16 * 28 * 28 + 16 * 28 * 28)
+    gpu = estimate_training_memory(network, 64, device="cuda:0")
+    assert gpu.library_workspace == 0 and cpu.total - gpu.total == cpu.library_workspace
+    assert estimate_training_memory(example("mlp"), 64).library_workspace == 0  # no convolution
