@@ -546,7 +546,7 @@ class AddNodePopup(QtWidgets.QFrame):
         super().__init__(parent, QtCore.Qt.Popup)
         self.setObjectName("addNodePopup")
         self.setFrameShape(QtWidgets.QFrame.StyledPanel)
-        self.palette = Palette(source.catalog)
+        self.palette = Palette(source.catalog, hint="Type to search; Enter or a double-click adds it here.")
         self.palette.set_blocks(source.blocks)
         self.palette.add_requested.connect(self._chosen)
         layout = QtWidgets.QVBoxLayout(self)

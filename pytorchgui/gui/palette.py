@@ -58,7 +58,9 @@ class Palette(QtWidgets.QWidget):
     add_requested = QtCore.pyqtSignal(str)  # a key, to add after the selected node
     template_requested = QtCore.pyqtSignal(object)  # the template's path
 
-    def __init__(self, catalog: Catalog, parent: QtWidgets.QWidget | None = None):
+    DOCK_HINT = "Drag onto the canvas (onto an arrow to insert), or double-click to add after the selected node."
+
+    def __init__(self, catalog: Catalog, parent: QtWidgets.QWidget | None = None, *, hint: str = DOCK_HINT):
         super().__init__(parent)
         self.setObjectName("palette")
         self.catalog = catalog
@@ -83,11 +85,10 @@ class Palette(QtWidgets.QWidget):
         layout.setSpacing(4)
         layout.addWidget(self.search)
         layout.addWidget(self.tree, 1)
-        hint = QtWidgets.QLabel("Drag onto the canvas (onto an arrow to insert), or double-click to add after "
-                                "the selected node.")
-        hint.setWordWrap(True)
-        hint.setStyleSheet("color: palette(mid); font-size: 11px;")
-        layout.addWidget(hint)
+        hint_label = QtWidgets.QLabel(hint)
+        hint_label.setWordWrap(True)
+        hint_label.setStyleSheet("color: palette(mid); font-size: 11px;")
+        layout.addWidget(hint_label)
         self._templates: list[tuple[str, Path, str]] = []
         self._fill()
 
