@@ -114,6 +114,8 @@ class NetworkTab(QtWidgets.QWidget):
         self.inspector.save_block_requested.connect(self.save_selection_as_block)
         self.palette_dock = _dock("Palette", "paletteDock", self.palette)
         self.inspector_dock = _dock("Inspector", "inspectorDock", self.inspector)
+        self.palette_dock.setMinimumWidth(200)  # narrower, names and forms are cut off
+        self.inspector_dock.setMinimumWidth(260)
         self.designer.addDockWidget(QtCore.Qt.LeftDockWidgetArea, self.palette_dock)
         self.designer.addDockWidget(QtCore.Qt.RightDockWidgetArea, self.inspector_dock)
         self.designer.resizeDocks([self.palette_dock, self.inspector_dock], [275, 330], QtCore.Qt.Horizontal)
@@ -147,6 +149,7 @@ class NetworkTab(QtWidgets.QWidget):
         toolbar = QtWidgets.QHBoxLayout()
         self.summary_label = QtWidgets.QLabel()
         self.summary_label.setObjectName("summaryLabel")
+        self.summary_label.setWordWrap(True)  # a long line must not widen the canvas and squeeze the docks
         toolbar.addWidget(self.summary_label, 1)
         for text, name, slot in (("Fit", "fitButton", self.view.fit), ("Tidy", "tidyButton", self.tidy_layout),
                                  ("−", "zoomOutButton", lambda: self.view.zoom(1 / 1.25)),
