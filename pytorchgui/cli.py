@@ -69,6 +69,13 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--device", default="cpu")
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON only")
 
+    importer = commands.add_parser("import", help="import a torchvision model as a network file (with its weights)")
+    importer.add_argument("model", metavar="torchvision:NAME", help="such as torchvision:resnet18")
+    importer.add_argument("-o", "--output", type=Path, required=True, metavar="NET.json")
+    importer.add_argument("--weights", type=Path, help="the model's state_dict (.pth/.pt, read with weights_only)")
+    importer.add_argument("--weights-out", type=Path, metavar="OUT.pt",
+                          help="where the weights go under the network's node names (needs --weights)")
+
     estimate = commands.add_parser("estimate", help="the memory one training step needs, as JSON")
     estimate.add_argument("network", type=Path)
     estimate.add_argument("--batch-size", type=int, default=128)
@@ -111,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return {"validate": validate, "train": train, "evaluate": evaluate, "export": export,
-                "lr-find": lr_find, "estimate": estimate}[arguments.command](arguments)
+                "lr-find": lr_find, "estimate": estimate, "import": import_model}[arguments.command](arguments)
     except PyTorchGUIError as error:
         print(f"pytorchgui {arguments.command}: {error}", file=sys.stderr)
         return USER_ERROR
@@ -187,6 +194,38 @@ def train(arguments) -> int:
                      resume_from=arguments.resume).run()
     if context.main:
         print(f"{result.status} after {result.epochs_done} epoch(s); run folder {arguments.out}", file=sys.stderr)
+    return 0
+
+
+def import_model(arguments) -> int:
+    import torch
+
+    from pytorchgui.core import network_format
+    from pytorchgui.core.atomic import atomic_write
+    from pytorchgui.core.errors import PyTorchGUIError
+    from pytorchgui.core.importers import convert_weights, import_torchvision
+    from pytorchgui.core.runs import torch_bytes
+    from pytorchgui.core.safe_load import load_tensors
+
+    kind, _, name = arguments.model.partition(":")
+    if kind != "torchvision" or not name:
+        raise PyTorchGUIError(f"{arguments.model!r}: give torchvision:NAME, such as torchvision:resnet18")
+    if (arguments.weights is None) != (arguments.weights_out is None):
+        raise PyTorchGUIError("--weights and --weights-out go together: the file to read and where to write it")
+    imported = import_torchvision(name)
+    converted = None
+    if arguments.weights is not None:
+        state = load_tensors(arguments.weights, PyTorchGUIError, "weights file")
+        if not isinstance(state, dict) or not all(isinstance(value, torch.Tensor) for value in state.values()):
+            raise PyTorchGUIError(f"{arguments.weights} is not a state_dict (a mapping of names to tensors)")
+        converted = convert_weights(imported, state, source=str(arguments.weights))
+    network_format.save(imported.network, arguments.output)
+    if converted is not None:
+        atomic_write(arguments.weights_out, lambda stream: stream.write(torch_bytes(converted)))
+    for note in imported.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"imported torchvision:{name}: {len(imported.network)} nodes into {arguments.output}"
+          + (f", weights into {arguments.weights_out}" if converted is not None else ""), file=sys.stderr)
     return 0
 
 

@@ -42,7 +42,7 @@ def _finite_or_none(value):
     return value if not isinstance(value, float) or math.isfinite(value) else None
 
 
-def _torch_bytes(obj) -> bytes:
+def torch_bytes(obj) -> bytes:
     import torch
 
     buffer = io.BytesIO()
@@ -143,8 +143,8 @@ class RunFolder:
     def write_epoch(self, checkpoint: dict[str, Any], improved: bool, history: list[dict[str, Any]]) -> None:
         """After an epoch: the checkpoint, the last (and maybe best) weights, the metrics."""
         checkpoint = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, **checkpoint}
-        weights = _torch_bytes(checkpoint["model"])
-        atomic_write(self.file(self.CHECKPOINT), lambda stream: stream.write(_torch_bytes(checkpoint)))
+        weights = torch_bytes(checkpoint["model"])
+        atomic_write(self.file(self.CHECKPOINT), lambda stream: stream.write(torch_bytes(checkpoint)))
         atomic_write(self.file(self.LAST_WEIGHTS), lambda stream: stream.write(weights))
         if improved:
             atomic_write(self.file(self.BEST_WEIGHTS), lambda stream: stream.write(weights))

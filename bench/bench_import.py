@@ -1,0 +1,39 @@
+"""Issue 14's time targets for an imported model, each printed as measured / target:
+
+- importing torchvision's resnet50 (trace, map to the catalogue, lay out): <= 3 s;
+- the shape check after an edit of the imported graph (one convolution's out_channels
+  changed, so every later shape is checked again): <= 100 ms.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+
+from pytorchgui.core.importers import import_torchvision
+from pytorchgui.core.shapes import infer_shapes
+
+
+def main() -> None:
+    import_torchvision("resnet18")  # torchvision, torch.fx and the meta kernels load once
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        imported = import_torchvision("resnet50")
+        times.append(time.perf_counter() - started)
+    network = imported.network
+    infer_shapes(network)
+    edits = []
+    for repeat in range(10):
+        values = dict(network.node("layer4.2.conv3").parameters)
+        values["out_channels"] = 2048 if repeat % 2 else 1024
+        network.set_parameters("layer4.2.conv3", values)
+        started = time.perf_counter()
+        infer_shapes(network)
+        edits.append(time.perf_counter() - started)
+    imported_s, edit_ms = statistics.median(times), statistics.median(edits) * 1000
+    print(f"resnet50: {len(network)} nodes; import median of 3: {imported_s:.2f} s / 3 s = {imported_s / 3:.2f}")
+    print(f"shape check after an edit, median of 10: {edit_ms:.1f} ms / 100 ms = {edit_ms / 100:.2f}")
+
+
+if __name__ == "__main__":
+    main()
