@@ -146,6 +146,9 @@ TRAINING_OPTIONS: tuple[TrainingOption, ...] = (
             "compute in bfloat16 where safe (autocast)", flag="--bf16"),
     _option("channels_last", "bool", False, "Options", "channels_last memory layout",
             "faster convolutions on many CPUs and GPUs"),
+    _option("initial_weights", "str", "", "Options", "Start from weights",
+            "a weights file (.pt) of this network, or of one with another head: training starts from every "
+            "tensor whose name and shape match (fine-tuning); empty: fresh weights", off=""),
     _option("crop_padding", "int", 0, "Augmentation", "Random crop pad",
             "pad images by this many pixels and crop them back at a random offset; 0: off", off=0,
             minimum=0, maximum=64),

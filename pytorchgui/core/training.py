@@ -392,7 +392,10 @@ class Trainer:
         for note in loss.notes:
             self.log(note)
         torch.manual_seed(config.seed)
-        trained = compile_network(self.network).to(self.device)
+        trained = compile_network(self.network)
+        if config.initial_weights and self.resume_from is None:
+            self._load_initial_weights(trained, Path(config.initial_weights))
+        trained = trained.to(self.device)
         if config.channels_last:
             trained = trained.to(memory_format=torch.channels_last)
         model = trained
@@ -506,6 +509,26 @@ class Trainer:
                      "with fresh state")
         if state.scheduler is not None and checkpoint.get("scheduler"):
             state.scheduler.load_state_dict(checkpoint["scheduler"])
+
+    def _load_initial_weights(self, model: torch.nn.Module, path: Path) -> None:
+        """Start from the tensors of a weights file whose names and shapes fit (a new
+        classifier keeps its fresh weights); none fitting is refused."""
+        from pytorchgui.core.safe_load import load_tensors
+
+        state = load_tensors(path, TrainingError, "weights file")
+        if isinstance(state, dict) and state.get("format") == "pytorchgui.checkpoint":
+            state = state.get("model")
+        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+            raise TrainingError(f"{path} does not hold weights (names mapped to tensors)")
+        own = model.state_dict()
+        fitting = {key: value for key, value in state.items() if key in own and own[key].shape == value.shape}
+        if not fitting:
+            raise TrainingError(f"no tensor of {path} fits this network (its names: "
+                                f"{', '.join(list(state)[:3])}, ...): choose weights of this network")
+        model.load_state_dict(fitting, strict=False)
+        fresh = [key for key in own if key not in fitting]
+        self.log(f"started from {path.name}: {len(fitting)} of {len(own)} tensors"
+                 + (f"; fresh: {', '.join(fresh[:4])}{' …' if len(fresh) > 4 else ''}" if fresh else ""))
 
     def _optimizer_file_settings(self) -> dict[str, Any]:
         """The optimizer's arguments as the network sets them (before any change while paused)."""

@@ -16,7 +16,7 @@ from pytorchgui.core.datasets import DatasetError, TensorDataset, describe_bytes
 from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.core.workspace import DatasetEntry, Workspace
 from pytorchgui.gui.dialogs import show_error
-from pytorchgui.gui.widgets import ImageGrid, controls_beside, read_only_table, show_status
+from pytorchgui.gui.widgets import ImageGrid, PathField, controls_beside, read_only_table, show_status
 from pytorchgui.gui.workers import Task, run_in_thread
 
 SOURCES = {"Built-in shapes": "builtin", "MNIST": "MNIST", "FashionMNIST": "FashionMNIST", "KMNIST": "KMNIST",
@@ -24,41 +24,6 @@ SOURCES = {"Built-in shapes": "builtin", "MNIST": "MNIST", "FashionMNIST": "Fash
            "Tensor file (.npz, .pt)": "tensor"}
 CHANNEL_CHOICES = {"auto": None, "1 (grayscale)": 1, "3 (colour)": 3}
 PREVIEW_COUNT = 32
-
-
-class PathField(QtWidgets.QWidget):
-    """A path text field with a Browse… button."""
-
-    changed = QtCore.pyqtSignal(str)
-
-    def __init__(self, placeholder: str, folder: bool, file_filter: str = "", object_name: str = ""):
-        super().__init__()
-        layout = QtWidgets.QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self.edit = QtWidgets.QLineEdit()
-        self.edit.setObjectName(object_name)
-        self.edit.setPlaceholderText(placeholder)
-        self.edit.editingFinished.connect(lambda: self.changed.emit(self.edit.text()))
-        layout.addWidget(self.edit, 1)
-        browse = QtWidgets.QPushButton("Browse…")
-        layout.addWidget(browse)
-        self.folder, self.file_filter = folder, file_filter
-        browse.clicked.connect(self.browse)
-
-    def browse(self) -> None:
-        if self.folder:
-            path = QtWidgets.QFileDialog.getExistingDirectory(self, "Choose a folder", self.edit.text())
-        else:
-            path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Choose a file", self.edit.text(), self.file_filter)
-        if path:
-            self.set_path(path)
-
-    def set_path(self, path: str) -> None:
-        self.edit.setText(path)
-        self.changed.emit(path)
-
-    def path(self) -> str:
-        return self.edit.text().strip()
 
 
 class DataTab(QtWidgets.QWidget):

@@ -68,7 +68,8 @@ class NetworkDocument(QtCore.QObject):
         # and the undo stack emits cleanChanged while it is destroyed with it.
         self.undo_stack.cleanChanged.connect(self._clean_changed)
         self._recovered = False  # content from an autosave: modified though nothing is on the stack
-        self.example_name = ""  # the shipped example this untitled network started from
+        self.example_name = ""  # the shipped example (or imported model) this untitled network started from
+        self.untitled_kind = "example"
         self._autosaved_index = 0
         self.autosave_timer = QtCore.QTimer(self)
         self.autosave_timer.setInterval(AUTOSAVE_INTERVAL_MS)
@@ -97,7 +98,7 @@ class NetworkDocument(QtCore.QObject):
     def display_name(self) -> str:
         if self.path:
             return self.path.name
-        return f"{self.example_name} (example)" if self.example_name else "untitled.json"
+        return f"{self.example_name} ({self.untitled_kind})" if self.example_name else "untitled.json"
 
     # -- editing ---------------------------------------------------------------------
     def apply(self, text: str, operation: Callable[[], object], merge_key=None) -> bool:
@@ -153,8 +154,13 @@ class NetworkDocument(QtCore.QObject):
 
     def open_example(self, path: Path) -> None:
         """An example opens as an untitled copy, so Save never overwrites the shipped file."""
-        self._take(network_format.load(path, self.network.catalog), None)
-        self.example_name = path.name
+        self.open_untitled(network_format.load(path, self.network.catalog), path.name, "example")
+
+    def open_untitled(self, network: Network, name: str, kind: str) -> None:
+        """A network that has no file yet (an example's copy, an imported model); Save As
+        suggests `name`."""
+        self._take(network, None)
+        self.example_name, self.untitled_kind = name, kind
         self.path_changed.emit()
 
     def save(self, path: str | Path | None = None) -> None:

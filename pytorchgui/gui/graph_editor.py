@@ -19,6 +19,7 @@ from pytorchgui.core.shapes import ShapeReport, describe_shape
 
 NODE_WIDTH, NODE_HEIGHT = 190.0, 60.0
 MERGE_WIDTH, MERGE_HEIGHT = 130.0, 50.0
+SKIP_BOW = 2.2 * NODE_WIDTH / 2  # how far a link past nodes in its column bows out
 
 CATEGORY_COLOURS = {
     "convolution": "#d0e4ff",
@@ -206,7 +207,11 @@ class EdgeItem(QtWidgets.QGraphicsPathItem):
         self._ends = (start, end)
         path = QtGui.QPainterPath(start)
         bend = max(30.0, abs(end.y() - start.y()) / 2)
-        path.cubicTo(start + QtCore.QPointF(0, bend), end - QtCore.QPointF(0, bend), end)
+        # A link that skips nodes straight below (a residual shortcut) would run behind them:
+        # it bows out to the right instead.
+        side = SKIP_BOW if abs(end.x() - start.x()) < NODE_WIDTH / 2 and end.y() - start.y() > 1.5 * NODE_HEIGHT * 2 \
+            else 0.0
+        path.cubicTo(start + QtCore.QPointF(side, bend), end + QtCore.QPointF(side, -bend), end)
         self.prepareGeometryChange()
         self.setPath(path)
         self._bounds = path.boundingRect().adjusted(-12, -12, 12, 12)

@@ -132,6 +132,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.actionNewFromTemplate.setShortcut(QtGui.QKeySequence("Ctrl+Shift+N"))
         self.actionNewFromTemplate.triggered.connect(self.new_from_template)
         self.menuFile.insertAction(self.actionOpen, self.actionNewFromTemplate)
+        self.actionImportModel = QtWidgets.QAction("&Import torchvision model…", self)
+        self.actionImportModel.triggered.connect(self.import_model)
+        self.menuFile.insertAction(self.actionOpen, self.actionImportModel)
         self.actionOpen.triggered.connect(lambda: self.open_file())
         self.actionSave.triggered.connect(self.save_file)
         self.actionSaveAs.triggered.connect(self.save_file_as)
@@ -274,6 +277,52 @@ class MainWindow(QtWidgets.QMainWindow):
     def _open_template(self, path: Path) -> None:
         self.document.open_example(path)
         self.statusBar().showMessage(f"New network from the template {path.stem}", 5000)
+
+    def import_model(self) -> QtWidgets.QDialog | None:
+        from pytorchgui.gui.import_dialog import ImportDialog
+
+        if not self.maybe_save():
+            return None
+        dialog = ImportDialog(self)
+        dialog.accepted.connect(lambda: self.import_chosen(dialog.model_name(), dialog.weights_path()))
+        dialog.open()
+        return dialog
+
+    def import_chosen(self, name: str, weights: str = "") -> bool:
+        """Import torchvision's `name` as an untitled network; with `weights`, convert them
+        and set them as the weights the Train tab starts from."""
+        import torch
+
+        from pytorchgui.core.atomic import atomic_write
+        from pytorchgui.core.importers import convert_weights, import_torchvision
+        from pytorchgui.core.runs import torch_bytes
+        from pytorchgui.core.safe_load import load_tensors
+
+        QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.WaitCursor)
+        try:
+            imported = import_torchvision(name)
+            converted_path = None
+            if weights:
+                state = load_tensors(weights, PyTorchGUIError, "weights file")
+                if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+                    raise PyTorchGUIError(f"{weights} is not a state_dict (a mapping of names to tensors)")
+                converted = convert_weights(imported, state, source=weights)
+                converted_path = paths.data_dir() / "imported" / f"{name}_weights.pt"
+                converted_path.parent.mkdir(exist_ok=True)
+                atomic_write(converted_path, lambda stream: stream.write(torch_bytes(converted)))
+        except PyTorchGUIError as error:
+            dialogs.show_error(self, "Cannot import the model", str(error))
+            return False
+        finally:
+            QtWidgets.QApplication.restoreOverrideCursor()
+        self.document.open_untitled(imported.network, f"{name}.json", "imported")
+        if converted_path is not None and self.train_tab is not None:
+            self.train_tab.options.fields["initial_weights"].set_value(str(converted_path))
+        notes = "; ".join(imported.notes)
+        self.statusBar().showMessage(f"Imported torchvision:{name}: {len(imported.network)} nodes"
+                                     + (", training starts from its weights" if converted_path else "")
+                                     + (f" ({notes})" if notes else ""), 10000)
+        return True
 
     def open_file(self, path: str | None = None) -> bool:
         if not self.maybe_save():

@@ -183,3 +183,38 @@ def show_status(widget: QtWidgets.QWidget, message: str, milliseconds: int = 800
     window = widget.window()
     if isinstance(window, QtWidgets.QMainWindow):
         window.statusBar().showMessage(message, milliseconds)
+
+
+class PathField(QtWidgets.QWidget):
+    """A path text field with a Browse… button."""
+
+    changed = QtCore.pyqtSignal(str)
+
+    def __init__(self, placeholder: str, folder: bool, file_filter: str = "", object_name: str = ""):
+        super().__init__()
+        layout = QtWidgets.QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.edit = QtWidgets.QLineEdit()
+        self.edit.setObjectName(object_name)
+        self.edit.setPlaceholderText(placeholder)
+        self.edit.editingFinished.connect(lambda: self.changed.emit(self.edit.text()))
+        layout.addWidget(self.edit, 1)
+        browse = QtWidgets.QPushButton("Browse…")
+        layout.addWidget(browse)
+        self.folder, self.file_filter = folder, file_filter
+        browse.clicked.connect(self.browse)
+
+    def browse(self) -> None:
+        if self.folder:
+            path = QtWidgets.QFileDialog.getExistingDirectory(self, "Choose a folder", self.edit.text())
+        else:
+            path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Choose a file", self.edit.text(), self.file_filter)
+        if path:
+            self.set_path(path)
+
+    def set_path(self, path: str) -> None:
+        self.edit.setText(path)
+        self.changed.emit(path)
+
+    def path(self) -> str:
+        return self.edit.text().strip()

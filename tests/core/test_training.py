@@ -421,3 +421,24 @@ def test_a_run_without_a_confusion_history_or_with_a_damaged_one(tmp_path):
     (tmp_path / RunFolder.PREDICTIONS).write_bytes(b"not a zip")
     with pytest.raises(RunFolderError, match="validation_predictions.npz is damaged"):
         RunFolder(tmp_path).read_predictions()
+
+
+def test_fine_tuning_starts_from_the_tensors_that_fit_and_keeps_a_new_head_fresh(shapes, tmp_path):
+    train, _ = shapes
+    small = train.subset(torch.arange(200), "small")
+    first = Trainer(lenet(), small, TrainingConfig(epochs=1, batch_size=100, threads=1), run_dir=tmp_path / "a").run()
+    network = lenet()
+    network.set_parameters("fc3", {"in_features": 84, "out_features": 12})  # another head
+    network.set_optimizer("SGD", {"lr": 0.0})  # nothing moves: the weights are the loaded ones
+    logs = []
+    config = TrainingConfig(epochs=1, batch_size=100, threads=1, initial_weights=str(tmp_path / "a" /
+                                                                                     "best_weights.pt"))
+    result = Trainer(network, small, config, on_event=lambda e: logs.append(getattr(e, "message", ""))).run()
+    before, after = first.model.state_dict(), result.model.state_dict()
+    assert torch.equal(after["conv1.weight"], before["conv1.weight"])
+    assert after["fc3.weight"].shape == (12, 84)
+    assert any("started from best_weights.pt: 8 of 10 tensors; fresh: fc3.weight, fc3.bias" in m for m in logs)
+    (tmp_path / "other.pt").write_bytes(b"")
+    torch.save({"x.weight": torch.zeros(3)}, tmp_path / "other.pt")
+    with pytest.raises(TrainingError, match="no tensor of .*other.pt fits this network"):
+        Trainer(lenet(), small, dataclasses.replace(config, initial_weights=str(tmp_path / "other.pt"))).run()

@@ -1,3 +1,5 @@
+from PyQt5 import QtWidgets
+
 from pytorchgui.gui.main_window import MainWindow
 
 
@@ -85,3 +87,29 @@ def test_new_from_template_shows_every_example_and_opens_an_untitled_copy(qtbot,
     window.document.undo_stack.setClean()
     assert window.actionNewFromTemplate in window.menuFile.actions()
     assert isinstance(dialog, QtWidgets.QDialog)
+
+
+def test_import_a_torchvision_model_with_its_weights_from_the_file_menu(qtbot, tmp_path):
+    import torch
+    import torchvision
+
+    from pytorchgui.gui.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    torch.save(torchvision.models.resnet18().state_dict(), tmp_path / "r18.pth")
+    dialog = window.import_model()
+    assert dialog.isVisible() and dialog.model_combo.findText("densenet121") >= 0
+    dialog.model_combo.setCurrentText("resnet18")
+    dialog.weights_field.set_path(str(tmp_path / "r18.pth"))
+    dialog.accept()
+    network = window.network_tab.network
+    assert len(network) == 69 and "layer1.0.conv1" in network
+    assert window.windowTitle().startswith("resnet18.json (imported)")
+    start = window.train_tab.options.config().initial_weights
+    assert start.endswith("resnet18_weights.pt") and torch.load(start, weights_only=True)["fc.weight"].shape == (1000, 512)
+    window.import_chosen("vgg11_bn", str(tmp_path / "r18.pth"))  # weights of another model: a dialog, no change
+    boxes = [box for box in window.findChildren(QtWidgets.QMessageBox, "errorBox") if box.isVisible()]
+    assert boxes and "are not this model's" in boxes[0].text() and len(network) == 69
+    window.document.undo_stack.setClean()

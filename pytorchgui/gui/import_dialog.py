@@ -1,0 +1,54 @@
+"""File > Import torchvision model…: choose a model (and, optionally, its weights file),
+and it opens as an untitled network whose converted weights the Train tab starts from."""
+from __future__ import annotations
+
+from PyQt5 import QtCore, QtWidgets
+
+from pytorchgui.gui.widgets import PathField
+
+
+def classification_models() -> list[str]:
+    import torchvision
+
+    return sorted(torchvision.models.list_models(module=torchvision.models))
+
+
+class ImportDialog(QtWidgets.QDialog):
+    def __init__(self, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Import a torchvision model")
+        self.setObjectName("importDialog")
+        self.model_combo = QtWidgets.QComboBox()
+        self.model_combo.setObjectName("importModelCombo")
+        self.model_combo.setEditable(True)
+        self.model_combo.addItems(classification_models())
+        self.model_combo.setCurrentText("resnet18")
+        completer = self.model_combo.completer()
+        completer.setFilterMode(QtCore.Qt.MatchContains)
+        completer.setCompletionMode(QtWidgets.QCompleter.PopupCompletion)
+        self.weights_field = PathField("optional: the model's state_dict (.pth, .pt)", False,
+                                       "Weights (*.pth *.pt);;All files (*)", object_name="importWeightsEdit")
+        form = QtWidgets.QFormLayout()
+        form.addRow("Model", self.model_combo)
+        form.addRow("Weights", self.weights_field)
+        note = QtWidgets.QLabel("The model opens as an editable network (one node per module call). With a weights "
+                                "file, its weights are converted to the node names and training starts from them: "
+                                "fit the network to your data (Data tab) to give it your classes, and only the new "
+                                "classifier starts fresh.")
+        note.setWordWrap(True)
+        note.setStyleSheet("color: palette(mid);")
+        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Ok | QtWidgets.QDialogButtonBox.Cancel)
+        buttons.button(QtWidgets.QDialogButtonBox.Ok).setText("Import")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(note)
+        layout.addWidget(buttons)
+        self.resize(520, 200)
+
+    def model_name(self) -> str:
+        return self.model_combo.currentText().strip()
+
+    def weights_path(self) -> str:
+        return self.weights_field.path()
