@@ -10,8 +10,6 @@ from __future__ import annotations
 import statistics
 import time
 
-import torch
-
 from pytorchgui import paths
 from pytorchgui.core import network_format
 from pytorchgui.core.compiler import compile_network

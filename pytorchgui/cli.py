@@ -69,6 +69,22 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--device", default="cpu")
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON only")
 
+    _add_model_commands(commands, DATA_SPEC_HELP)
+
+    export = commands.add_parser("export", help="export to Python, ONNX or torch.export")
+    export.add_argument("network", type=Path, metavar="RUN_DIR|NET.json",
+                        help="a run folder (its network, best weights and data normalisation), or a network file")
+    export.add_argument("--format", required=True, choices=["python", "onnx", "pt2"])
+    export.add_argument("--weights", type=Path)
+    export.add_argument("--no-normalization", action="store_true",
+                        help="from a run folder: leave out the data's normalisation (the model then takes "
+                             "normalised input)")
+    export.add_argument("-o", "--output", type=Path, required=True)
+    return parser
+
+
+def _add_model_commands(commands, data_spec_help: str) -> None:
+    """import, estimate and lr-find: commands about a model before (or instead of) training."""
     importer = commands.add_parser("import", help="import a torchvision model as a network file (with its weights)")
     importer.add_argument("model", metavar="torchvision:NAME", help="such as torchvision:resnet18")
     importer.add_argument("-o", "--output", type=Path, required=True, metavar="NET.json")
@@ -83,7 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     estimate.add_argument("--bf16", action="store_true", help="with bfloat16 mixed precision")
 
     finder = commands.add_parser("lr-find", help="the learning-rate range test: print the curve and a suggestion "
-                                                 "as JSON", epilog=f"SPEC: {DATA_SPEC_HELP}")
+                                                 "as JSON", epilog=f"SPEC: {data_spec_help}")
     finder.add_argument("network", type=Path)
     finder.add_argument("--data", required=True, metavar="SPEC", help="training set")
     finder.add_argument("--batch-size", type=int, default=64)
@@ -94,17 +110,6 @@ def _parser() -> argparse.ArgumentParser:
     finder.add_argument("--seed", type=int, default=0)
     finder.add_argument("--fit", action="store_true", help="fit the network's input and class count to the data first")
     finder.add_argument("--download", action="store_true", help="download torchvision datasets if missing")
-
-    export = commands.add_parser("export", help="export to Python, ONNX or torch.export")
-    export.add_argument("network", type=Path, metavar="RUN_DIR|NET.json",
-                        help="a run folder (its network, best weights and data normalisation), or a network file")
-    export.add_argument("--format", required=True, choices=["python", "onnx", "pt2"])
-    export.add_argument("--weights", type=Path)
-    export.add_argument("--no-normalization", action="store_true",
-                        help="from a run folder: leave out the data's normalisation (the model then takes "
-                             "normalised input)")
-    export.add_argument("-o", "--output", type=Path, required=True)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
