@@ -64,6 +64,8 @@ def compile_network(network: Network, report: ShapeReport | None = None):
         module = entry.build(report.nodes[name].parameters)
         if name in report.gives_indices:
             module.return_indices = True
+        if not network.node(name).trainable:
+            module.requires_grad_(False)  # frozen: no gradient, and the optimizer never sees it
         root.add_module(names[name], module)
 
     graph = fx.Graph()
@@ -95,6 +97,9 @@ def compile_network(network: Network, report: ShapeReport | None = None):
     graph.output(values[report.output])
     module = fx.GraphModule(root, graph, class_name="CompiledNetwork")
     module.node_names = {attribute: node for node, attribute in names.items()}
+    # frozen normalisation layers keep their running statistics in training too
+    module.frozen_statistics = [names[name] for name in report.order if not network.node(name).trainable
+                                and isinstance(getattr(module, names[name]), torch.nn.modules.batchnorm._NormBase)]
     return module
 
 

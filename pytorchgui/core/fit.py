@@ -59,3 +59,16 @@ def _set_parameters(network: Network, name: str, wanted: dict[str, int]) -> list
         parameters.update(wanted)
         network.set_parameters(name, parameters)
     return changes
+
+
+def freeze_all_but_last(network: Network) -> list[str]:
+    """Fine-tuning's usual start: every node with weights frozen but the last one (the
+    classifier, in network order of computation); returns the nodes frozen."""
+    from pytorchgui.core.shapes import infer_shapes
+
+    report = infer_shapes(network)
+    weighted = [name for name in report.order if report.nodes[name].parameter_count]
+    frozen = weighted[:-1]
+    for name in network.nodes:
+        network.set_trainable(name, name not in frozen)
+    return frozen

@@ -54,13 +54,15 @@ class Node:
     parameters: dict[str, Any]
     next_layers: list[str] = field(default_factory=list)
     position: tuple[float, float] | None = None
+    trainable: bool = True  # False: frozen, its weights do not change in training (fine-tuning)
 
     def copy(self) -> "Node":
         """An independent copy. Parameter values are scalars or flat lists (the file format
         allows nothing else), so copying the lists suffices; deepcopy made every undoable
         edit of a 200-node network cost 36 ms."""
         parameters = {k: list(v) if isinstance(v, list) else v for k, v in self.parameters.items()}
-        return Node(self.name, self.type, self.node_class, parameters, list(self.next_layers), self.position)
+        return Node(self.name, self.type, self.node_class, parameters, list(self.next_layers), self.position,
+                    self.trainable)
 
 
 def _copy_nodes(nodes: dict[str, Node]) -> dict[str, Node]:
@@ -377,6 +379,13 @@ class Network:
             self.node(name)
         self._first = set(names)
         self._announce("first_layers_changed")
+
+    def set_trainable(self, name: str, trainable: bool) -> None:
+        """Freeze a node (its weights stay as they are in training) or let it train again."""
+        node = self.node(name)
+        if node.trainable != trainable:
+            node.trainable = trainable
+            self._announce("parameters_changed", name)
 
     def move_node(self, name: str, position: tuple[float, float] | None) -> None:
         self.node(name).position = tuple(position) if position is not None else None

@@ -5,7 +5,7 @@ keys that start with "$" (no node name may):
 
     {
       "$format": "pytorchgui.network",
-      "$version": 2,
+      "$version": 3,
       "$input": {"shape": [1, 28, 28], "dtype": "float32"},
       "$loss": {"type": "CrossEntropyLoss", "parameters": {...}},
       "$optimizer": {"type": "Adam", "parameters": {...}},
@@ -15,8 +15,10 @@ keys that start with "$" (no node name may):
     }
 
 `nextLayer` is a name, or a list of names where the node branches; it is absent on the
-last node. Version 1 is the first PyTorchGUI's format (lowercase `nextlayer` and
-`firstlayer`, no "$" keys); `migrate_v1` turns it into version 2 on load.
+last node; `"trainable": false` marks a frozen node (absent: it trains). Version 1 is
+the first PyTorchGUI's format (lowercase `nextlayer` and `firstlayer`, no "$" keys);
+`migrate_v1` turns it into version 2 on load. Version 3 added `trainable`; a version 2
+file reads as it is (every node trains).
 
 Nothing in a file is imported or evaluated: types must be in the catalogue, parameter
 values are plain JSON scalars or short lists of them, and the file size, node count and
@@ -35,14 +37,14 @@ from pytorchgui.core.errors import NetworkFormatError, PyTorchGUIError
 from pytorchgui.core.network import FunctionChoice, Network
 
 FORMAT_NAME = "pytorchgui.network"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_NODES = 2000
 MAX_DEPTH = 6
 MAX_LIST_LENGTH = 16
 MAX_STRING_LENGTH = 200
 MAX_COORDINATE = 1e9  # canvas positions: far beyond any drawing, well inside a float and a QPointF
-NODE_KEYS = {"class", "type", "parameters", "nextLayer", "firstLayer", "position"}
+NODE_KEYS = {"class", "type", "parameters", "nextLayer", "firstLayer", "position", "trainable"}
 
 
 # -- reading ---------------------------------------------------------------------------
@@ -140,7 +142,7 @@ def from_document(document: Any, source: str = "<document>", catalog: Catalog | 
     if version == 1:
         document = migrate_v1(document, source)
     try:
-        return _read_v2(document, source, catalog)
+        return _read_current(document, source, catalog)
     except NetworkFormatError:
         raise
     except PyTorchGUIError as error:  # a model operation refused what the file says
@@ -148,7 +150,7 @@ def from_document(document: Any, source: str = "<document>", catalog: Catalog | 
 
 
 def migrate_v1(document: dict, source: str) -> dict:
-    """The first PyTorchGUI's format (2019) -> version 2: key names only."""
+    """The first PyTorchGUI's format (2019) -> the current one: key names only."""
     migrated: dict[str, Any] = {"$format": FORMAT_NAME, "$version": FORMAT_VERSION}
     renames = {"nextlayer": "nextLayer", "firstlayer": "firstLayer"}
     for name, node in document.items():
@@ -195,7 +197,7 @@ def _read_function(document: dict, key: str, kind: str, source: str, catalog: Ca
         raise NetworkFormatError(f"{source}: {key}: {error}") from None
 
 
-def _read_v2(document: dict, source: str, catalog: Catalog) -> Network:
+def _read_current(document: dict, source: str, catalog: Catalog) -> Network:
     network = Network(catalog)
     nodes = {name: node for name, node in document.items() if not (isinstance(name, str) and name.startswith("$"))}
     unknown = [key for key in document if key.startswith("$")
@@ -252,8 +254,12 @@ def _read_v2(document: dict, source: str, catalog: Catalog) -> Network:
         ):
             raise NetworkFormatError(f"{where}: position must be [x, y], numbers between {-MAX_COORDINATE:g} and "
                                      f"{MAX_COORDINATE:g}")
+        trainable = node.get("trainable", True)
+        if not isinstance(trainable, bool):
+            raise NetworkFormatError(f"{where}: trainable must be true or false")
         network.add_node(type_name, name, values, position=position, first_layer=first,
                          next_layers=next_layers, strict=False)
+        network.set_trainable(name, trainable)
     return network
 
 
@@ -276,6 +282,8 @@ def to_document(network: Network) -> dict[str, Any]:
             item["firstLayer"] = True
         if node.position is not None:
             item["position"] = [round(float(v), 2) for v in node.position]
+        if not node.trainable:
+            item["trainable"] = False
         document[node.name] = item
     return document
 

@@ -175,6 +175,12 @@ def _broadcast_to_largest(shapes: list[tuple[int, ...]]) -> bool:
     return True
 
 
+def trainable_parameters(network: Network, report: ShapeReport) -> int:
+    """The parameters of the nodes that are not frozen."""
+    return sum(shape.parameter_count for name, shape in report.nodes.items()
+               if name in network and network.node(name).trainable)
+
+
 def infer_shapes(network: Network, input_shape: list[int] | None = None, input_dtype: str | None = None) -> ShapeReport:
     """Infer every node's output shape; problems name the node and say what to do."""
     import torch

@@ -365,6 +365,10 @@ class Trainer:
         if report.total_parameters == 0:
             raise TrainingError("the network has no parameters to train: add a layer with weights (Linear, Conv2d, "
                                 "...) in the Network tab or the network file")
+        if not any(node.trainable and report.nodes[name].parameter_count
+                   for name, node in self.network.nodes.items() if name in report.nodes):
+            raise TrainingError("every node with weights is frozen: nothing would learn. Unfreeze the last "
+                                "layers (Network tab, right-click a node or the inspector's Trainable)")
         output = report.output_shape
         if self.train_set.is_classification and output is not None and len(output) != 1:
             raise TrainingError(f"the network's output is {list(output)} per sample, but classifying "
@@ -405,7 +409,8 @@ class Trainer:
             model = DistributedDataParallel(trained, device_ids=[self.device.index] if self.device.type == "cuda"
                                             else None)
         optimizer_entry = self.network.catalog.optimizers.get(self.network.optimizer.type)
-        optimizer = optimizer_entry.build_optimizer(model.parameters(), self.network.optimizer.parameters)
+        trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
+        optimizer = optimizer_entry.build_optimizer(trainable, self.network.optimizer.parameters)
         normalization = self.train_set.normalization or self.train_set.compute_normalization()
         train = batches_for(self.train_set, normalization, self.device, crop_padding=config.crop_padding,
                             horizontal_flip=config.horizontal_flip, channels_last=config.channels_last,
@@ -585,6 +590,8 @@ class Trainer:
 
     def _train_one_epoch(self, state: _RunState) -> tuple[float, float | None]:
         state.model.train()
+        for name in getattr(state.trained, "frozen_statistics", ()):
+            getattr(state.trained, name).eval()
         classification = state.loss.num_classes is not None
         total_loss, total_correct, total_seen = 0.0, 0, 0
         window_start, window_seen = time.perf_counter(), 0

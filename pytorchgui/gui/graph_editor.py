@@ -65,6 +65,7 @@ class NodeItem(QtWidgets.QGraphicsObject):
         self.shape_text = ""
         self.error = ""
         self._shown: tuple | None = None  # what update_from last drew
+        self.frozen = False
         self._colour = QtGui.QColor("#f8f9fa")
         self.setFlags(QtWidgets.QGraphicsItem.ItemIsMovable | QtWidgets.QGraphicsItem.ItemIsSelectable
                       | QtWidgets.QGraphicsItem.ItemSendsGeometryChanges)
@@ -109,7 +110,8 @@ class NodeItem(QtWidgets.QGraphicsObject):
             shape_text = f"{describe_shape(shape.output_shape)} · {count}"
         else:
             shape_text = "shape ?"
-        shown = (node.type, entry.category, node.node_class, network.is_first_layer(self.name), shape_text, error)
+        shown = (node.type, entry.category, node.node_class, network.is_first_layer(self.name), shape_text, error,
+                 node.trainable)
         if shown == self._shown:
             return
         self._shown = shown
@@ -118,6 +120,7 @@ class NodeItem(QtWidgets.QGraphicsObject):
         self.is_activation = node.node_class == "activation_function"
         self.is_merge = node.node_class == "merge"
         self.is_first = shown[3]
+        self.frozen = not node.trainable
         self._colour = QtGui.QColor(ACTIVATION_COLOUR if self.is_activation
                                     else CATEGORY_COLOURS.get(self.category, "#f8f9fa"))
         self.shape_text, self.error = shape_text, error
@@ -139,6 +142,8 @@ class NodeItem(QtWidgets.QGraphicsObject):
             pen = QtGui.QPen(SELECTED_COLOUR, 2.5)
         else:
             pen = QtGui.QPen(QtGui.QColor("#495057"), 1.2)
+        if self.frozen:
+            pen.setStyle(QtCore.Qt.DashLine)  # frozen: a dashed outline and a mark in the corner
         painter.setPen(pen)
         painter.setBrush(self._colour)
         painter.setRenderHint(QtGui.QPainter.Antialiasing)
@@ -147,6 +152,15 @@ class NodeItem(QtWidgets.QGraphicsObject):
         else:
             radius = 16 if self.is_activation else 6
             painter.drawRoundedRect(rect, radius, radius)
+        if self.frozen:
+            painter.save()
+            painter.setPen(QtGui.QColor("#1971c2"))
+            font = painter.font()
+            font.setPointSizeF(7.5)
+            font.setBold(True)
+            painter.setFont(font)
+            painter.drawText(rect.adjusted(0, -14, -2, 0), QtCore.Qt.AlignRight | QtCore.Qt.AlignTop, "frozen")
+            painter.restore()
         if self.is_first:
             painter.setBrush(QtGui.QColor("#2b8a3e"))
             painter.setPen(QtCore.Qt.NoPen)

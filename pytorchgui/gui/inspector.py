@@ -115,6 +115,12 @@ class Inspector(QtWidgets.QScrollArea):
         self.first_box.setObjectName("inspectorFirstLayer")
         self.first_box.clicked.connect(self._set_first_layer)
         top.addRow(self.first_box)
+        self.trainable_box = QtWidgets.QCheckBox("Trainable")
+        self.trainable_box.setToolTip("Off: the node is frozen, training leaves its weights (and a norm layer's "
+                                      "statistics) as they are: fine-tuning")
+        self.trainable_box.setObjectName("inspectorTrainable")
+        self.trainable_box.clicked.connect(self._set_trainable)
+        top.addRow(self.trainable_box)
         layout.addLayout(top)
         self.error_label = _label(name="inspectorError", style="color: #c92a2a;")
         layout.addWidget(self.error_label)
@@ -208,6 +214,7 @@ class Inspector(QtWidgets.QScrollArea):
         self.error_label.setText("\n".join(f"⚠ {message}" for message in problems))
         self.error_label.setVisible(bool(problems))
         self.first_box.setChecked(name in self.network.first_layers)
+        self.trainable_box.setChecked(self.network.node(name).trainable)
         self.forms["node"].show_values(self.network.node(name).parameters)
 
     def _update_network(self) -> None:
@@ -257,6 +264,10 @@ class Inspector(QtWidgets.QScrollArea):
         name = self.names[0]
         self._run(f"{'Set' if checked else 'Unset'} first layer {name}",
                   lambda: self.network.set_first_layer(name, checked))
+
+    def _set_trainable(self, checked: bool) -> None:
+        name = self.names[0]
+        self._run(f"{'Unfreeze' if checked else 'Freeze'} {name}", lambda: self.network.set_trainable(name, checked))
 
     def _set_input(self) -> None:
         text = self.input_edit.text()

@@ -20,7 +20,8 @@ from pytorchgui.core.clipboard import copy_nodes, paste_nodes
 from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.core.layout import LAYER_GAP, tidy_positions
 from pytorchgui.core.network import NetworkEvent
-from pytorchgui.core.shapes import ShapeReport, describe_shape, infer_shapes, summary_rows
+from pytorchgui.core.fit import freeze_all_but_last
+from pytorchgui.core.shapes import ShapeReport, describe_shape, infer_shapes, summary_rows, trainable_parameters
 from pytorchgui.core.templates import template_files
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.document import NetworkDocument
@@ -242,8 +243,10 @@ class NetworkTab(QtWidgets.QWidget):
         else:
             shape = describe_shape(self.report.output_shape)
             status = "compiles" if self.report.ok else f"{len(self.report.problems)} problem(s)"
+            trainable = trainable_parameters(self.network, self.report)
+            frozen = (f" ({trainable:,} trainable)" if trainable != self.report.total_parameters else "")
             self.summary_label.setText(f"<b>{len(self.network)}</b> nodes · <b>{self.report.total_parameters:,}</b> "
-                                       f"parameters · output <b>{shape}</b> · {status}")
+                                       f"parameters{frozen} · output <b>{shape}</b> · {status}")
 
     def _problem_activated(self, item: QtWidgets.QListWidgetItem) -> None:
         name = item.data(QtCore.Qt.UserRole)
@@ -445,6 +448,9 @@ class NetworkTab(QtWidgets.QWidget):
             paste.setEnabled(bool(QtWidgets.QApplication.clipboard().text().strip()))
             menu.addAction("Tidy layout", self.tidy_layout)
             menu.addAction("Fit to view", self.view.fit)
+            menu.addSeparator()
+            menu.addAction("Freeze all but the last layer", self.freeze_all_but_last)
+            menu.addAction("Unfreeze all", self.unfreeze_all)
         return menu
 
     def _node_menu(self, menu: QtWidgets.QMenu, name: str) -> None:
@@ -467,6 +473,10 @@ class NetworkTab(QtWidgets.QWidget):
                        lambda: self.run(f"{'Unset' if first else 'Set'} first layer {name}",
                                         lambda: self.network.set_first_layer(name, not first)))
         menu.addAction("Disconnect", lambda: self.run(f"Disconnect {name}", disconnect)).setEnabled(bool(links))
+        frozen = not self.network.node(name).trainable
+        menu.addAction("Unfreeze" if frozen else "Freeze",
+                       lambda: self.run(f"{'Unfreeze' if frozen else 'Freeze'} {name}",
+                                        lambda: self.network.set_trainable(name, frozen)))
         menu.addSeparator()
         menu.addAction("Save as block…", self.save_selection_as_block)
 
@@ -505,6 +515,19 @@ class NetworkTab(QtWidgets.QWidget):
     def duplicate_selection(self) -> list[str]:
         names = self.scene.selected_nodes()
         return self.paste(copy_nodes(self.network, names)) if names else []
+
+    def freeze_all_but_last(self) -> None:
+        """Fine-tuning: every node with weights frozen but the classifier, one undo step."""
+        frozen: list[str] = []
+        if self.run("Freeze all but the last layer", lambda: frozen.extend(freeze_all_but_last(self.network))):
+            show_status(self, f"Froze {len(frozen)} node(s); the last layer with weights trains")
+
+    def unfreeze_all(self) -> None:
+        def unfreeze() -> None:
+            for name in self.network.nodes:
+                self.network.set_trainable(name, True)
+
+        self.run("Unfreeze all", unfreeze)
 
     def connect_nodes(self, source: str, target: str) -> None:
         self.run(f"Link {source} → {target}", lambda: self.network.connect(source, target))

@@ -50,10 +50,10 @@ def test_legacy_file_loads_and_reports_each_unset_value():
     assert not network.topology_problems()
 
 
-def test_legacy_file_is_migrated_to_version_2(tmp_path):
+def test_legacy_file_is_migrated_to_the_current_version(tmp_path):
     network = network_format.load(LEGACY)
     document = network_format.to_document(network)
-    assert document["$version"] == 2
+    assert document["$version"] == network_format.FORMAT_VERSION == 3
     assert document["Layer 1"]["nextLayer"] == "Layer 2" and document["Layer 1"]["firstLayer"] is True
     network_format.save(network, tmp_path / "new.json")
     assert network_format.load(tmp_path / "new.json") == network
@@ -141,7 +141,7 @@ def test_leftovers_of_a_killed_save_are_removed_by_the_next_save(tmp_path):
         ("{", "is not valid JSON (line 1"),
         ("[]", "a network file is a JSON object"),
         ('{"$format": "other"}', "not a PyTorchGUI network file"),
-        ('{"$format": "pytorchgui.network", "$version": 3}', "written by a newer PyTorchGUI (format version 3"),
+        ('{"$format": "pytorchgui.network", "$version": 4}', "written by a newer PyTorchGUI (format version 4"),
         ('{"$format": "pytorchgui.network", "$version": "2"}', "$version must be a positive whole number"),
         ('{"$version": 2}', "has $version but no $format"),
         ('{"a": {"class": "layer", "type": "os.system"}}', "'os.system' is not a layer or activation"),
@@ -259,3 +259,17 @@ VALID = [json.loads(p.read_text()) for p in EXAMPLES]
 @given(st.sampled_from(VALID), st.data())
 def test_fuzz_mutated_examples(document, data):
     load_or_format_error(mutate(document, data))
+
+
+def test_a_version_2_file_reads_with_every_node_trainable_and_frozen_nodes_round_trip(tmp_path):
+    old = network_format.load(Path(__file__).parent.parent / "data" / "lenet5_format_v2.json")
+    assert old == network_format.load(paths.example_networks_dir() / "lenet5.json")
+    assert all(node.trainable for node in old.nodes.values())
+    old.set_trainable("conv1", False)
+    network_format.save(old, tmp_path / "frozen.json")
+    document = json.loads((tmp_path / "frozen.json").read_text())
+    assert document["conv1"]["trainable"] is False and "trainable" not in document["conv2"]
+    assert network_format.load(tmp_path / "frozen.json") == old
+    document["conv2"]["trainable"] = "no"
+    with pytest.raises(NetworkFormatError, match="node 'conv2': trainable must be true or false"):
+        network_format.loads(json.dumps(document))

@@ -442,3 +442,28 @@ def test_fine_tuning_starts_from_the_tensors_that_fit_and_keeps_a_new_head_fresh
     torch.save({"x.weight": torch.zeros(3)}, tmp_path / "other.pt")
     with pytest.raises(TrainingError, match="no tensor of .*other.pt fits this network"):
         Trainer(lenet(), small, dataclasses.replace(config, initial_weights=str(tmp_path / "other.pt"))).run()
+
+
+def test_frozen_nodes_keep_their_weights_and_statistics_and_only_the_rest_trains(shapes, tmp_path):
+    from pytorchgui.core.compiler import compile_network
+
+    train, _ = shapes
+    network = network_format.load(paths.example_networks_dir() / "small_resnet.json")
+    fit_to_dataset(network, train.sample_shape, 10)
+    for name in ("stem_conv", "stem_bn"):
+        network.set_trainable(name, False)
+    torch.manual_seed(0)
+    compiled = compile_network(network)
+    assert not compiled.stem_conv.weight.requires_grad and compiled.block1_conv1.weight.requires_grad
+    start = compiled.state_dict()
+    result = Trainer(network, train.subset(torch.arange(300), "small"),
+                     TrainingConfig(epochs=1, batch_size=100, threads=1, seed=0)).run()
+    after = result.model.state_dict()
+    for key in ("stem_conv.weight", "stem_bn.weight", "stem_bn.running_mean", "stem_bn.running_var"):
+        assert torch.equal(after[key], start[key]), key
+    assert not torch.equal(after["block1_conv1.weight"], start["block1_conv1.weight"])
+    assert not torch.equal(after["block1_bn1.running_mean"], start["block1_bn1.running_mean"])
+    for name in network.nodes:
+        network.set_trainable(name, False)
+    with pytest.raises(TrainingError, match="every node with weights is frozen"):
+        Trainer(network, train, TrainingConfig(epochs=1)).run()

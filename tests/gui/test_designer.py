@@ -270,3 +270,21 @@ def test_ctrl_click_adds_to_the_selection_and_delete_removes_it_in_one_step(qtbo
     window.actionUndo.trigger()
     assert len(tab.network) == count
     window.document.undo_stack.setClean()
+
+
+def test_freeze_all_but_the_last_layer_and_one_node_from_the_inspector(qtbot, window, tab):
+    settle(qtbot, tab)
+    empty = tab.scene.itemsBoundingRect().bottomRight() + QtCore.QPointF(500, 500)
+    [freeze] = [a for a in tab.context_menu(empty).actions() if a.text() == "Freeze all but the last layer"]
+    freeze.trigger()
+    settle(qtbot, tab)
+    frozen = {name for name, node in tab.network.nodes.items() if not node.trainable}
+    assert frozen == {"conv1", "conv2", "fc1", "fc2"}  # fc3, the classifier, trains
+    assert "(850 trainable)" in tab.summary_label.text() and tab.scene.node_items["conv1"].frozen
+    select(tab, "fc3")
+    qtbot.mouseClick(tab.inspector.trainable_box, QtCore.Qt.LeftButton)
+    assert not tab.network.node("fc3").trainable
+    window.actionUndo.trigger()
+    assert tab.network.node("fc3").trainable
+    window.actionUndo.trigger()
+    assert all(node.trainable for node in tab.network.nodes.values())

@@ -433,7 +433,7 @@ def test_right_click_menus_on_a_node_an_arrow_and_the_canvas(qtbot, window, tab,
     assert tab.scene.selected_nodes() == ["relu3"]
     assert [a.text() for a in menu.actions() if a.text()] == ["Edit…", "Rename…", "Duplicate", "Copy", "Cut",
                                                               "Delete", "Set as first layer", "Disconnect",
-                                                              "Save as block…"]
+                                                              "Freeze", "Save as block…"]
     menu_action(menu, "Duplicate").trigger()
     assert len(tab.network) == count + 1 and "relu3 2" in tab.network
     menu = tab.context_menu(tab.scene.node_items["relu3"].sceneBoundingRect().center())
@@ -448,7 +448,8 @@ def test_right_click_menus_on_a_node_an_arrow_and_the_canvas(qtbot, window, tab,
     assert "relu1" not in tab.network.node("conv1").next_layers
     empty = tab.scene.itemsBoundingRect().bottomRight() + QtCore.QPointF(500, 500)
     menu = tab.context_menu(empty)
-    assert [a.text() for a in menu.actions()] == ["Add here…", "Paste", "Tidy layout", "Fit to view"]
+    assert [a.text() for a in menu.actions() if a.text()] == ["Add here…", "Paste", "Tidy layout", "Fit to view",
+                                                              "Freeze all but the last layer", "Unfreeze all"]
     for _ in range(4):
         window.actionUndo.trigger()
     assert len(tab.network) == count and "relu1" in tab.network.node("conv1").next_layers
