@@ -85,12 +85,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def _add_model_commands(commands, data_spec_help: str) -> None:
     """import, estimate and lr-find: commands about a model before (or instead of) training."""
-    importer = commands.add_parser("import", help="import a torchvision model as a network file (with its weights)")
-    importer.add_argument("model", metavar="torchvision:NAME", help="such as torchvision:resnet18")
+    importer = commands.add_parser("import", help="import a torchvision model or an ONNX file as a network file "
+                                                  "(with its weights)")
+    importer.add_argument("model", metavar="torchvision:NAME|MODEL.onnx", help="such as torchvision:resnet18")
     importer.add_argument("-o", "--output", type=Path, required=True, metavar="NET.json")
     importer.add_argument("--weights", type=Path, help="the model's state_dict (.pth/.pt, read with weights_only)")
     importer.add_argument("--weights-out", type=Path, metavar="OUT.pt",
-                          help="where the weights go under the network's node names (needs --weights)")
+                          help="where the weights go under the network's node names (torchvision: needs --weights)")
 
     estimate = commands.add_parser("estimate", help="the memory one training step needs, as JSON")
     estimate.add_argument("network", type=Path)
@@ -212,9 +213,12 @@ def import_model(arguments) -> int:
     from pytorchgui.core.runs import torch_bytes
     from pytorchgui.core.safe_load import load_tensors
 
+    if arguments.model.lower().endswith(".onnx"):
+        return _import_onnx(arguments)
     kind, _, name = arguments.model.partition(":")
     if kind != "torchvision" or not name:
-        raise PyTorchGUIError(f"{arguments.model!r}: give torchvision:NAME, such as torchvision:resnet18")
+        raise PyTorchGUIError(f"{arguments.model!r}: give torchvision:NAME (such as torchvision:resnet18) or an "
+                              ".onnx file")
     if (arguments.weights is None) != (arguments.weights_out is None):
         raise PyTorchGUIError("--weights and --weights-out go together: the file to read and where to write it")
     imported = import_torchvision(name)
@@ -231,6 +235,21 @@ def import_model(arguments) -> int:
         print(f"note: {note}", file=sys.stderr)
     print(f"imported torchvision:{name}: {len(imported.network)} nodes into {arguments.output}"
           + (f", weights into {arguments.weights_out}" if converted is not None else ""), file=sys.stderr)
+    return 0
+
+
+def _import_onnx(arguments) -> int:
+    from pytorchgui.core import network_format
+    from pytorchgui.core.atomic import atomic_write
+    from pytorchgui.core.onnx_import import import_onnx
+    from pytorchgui.core.runs import torch_bytes
+
+    network, weights = import_onnx(arguments.model)
+    network_format.save(network, arguments.output)
+    if arguments.weights_out is not None:
+        atomic_write(arguments.weights_out, lambda stream: stream.write(torch_bytes(weights)))
+    print(f"imported {arguments.model}: {len(network)} nodes into {arguments.output}"
+          + (f", weights into {arguments.weights_out}" if arguments.weights_out else ""), file=sys.stderr)
     return 0
 
 

@@ -135,6 +135,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.actionImportModel = QtWidgets.QAction("&Import torchvision model…", self)
         self.actionImportModel.triggered.connect(self.import_model)
         self.menuFile.insertAction(self.actionOpen, self.actionImportModel)
+        self.actionImportOnnx = QtWidgets.QAction("Import &ONNX model…", self)
+        self.actionImportOnnx.triggered.connect(lambda: self.import_onnx())
+        self.menuFile.insertAction(self.actionOpen, self.actionImportOnnx)
         self.actionOpen.triggered.connect(lambda: self.open_file())
         self.actionSave.triggered.connect(self.save_file)
         self.actionSaveAs.triggered.connect(self.save_file_as)
@@ -293,35 +296,59 @@ class MainWindow(QtWidgets.QMainWindow):
         and set them as the weights the Train tab starts from."""
         import torch
 
-        from pytorchgui.core.atomic import atomic_write
         from pytorchgui.core.importers import convert_weights, import_torchvision
-        from pytorchgui.core.runs import torch_bytes
         from pytorchgui.core.safe_load import load_tensors
 
-        QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.WaitCursor)
-        try:
+        def read():
             imported = import_torchvision(name)
-            converted_path = None
+            converted = None
             if weights:
                 state = load_tensors(weights, PyTorchGUIError, "weights file")
                 if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
                     raise PyTorchGUIError(f"{weights} is not a state_dict (a mapping of names to tensors)")
                 converted = convert_weights(imported, state, source=weights)
-                converted_path = paths.data_dir() / "imported" / f"{name}_weights.pt"
-                converted_path.parent.mkdir(exist_ok=True)
-                atomic_write(converted_path, lambda stream: stream.write(torch_bytes(converted)))
+            return imported.network, converted, imported.notes
+
+        return self._open_imported(read, name, f"torchvision:{name}")
+
+    def import_onnx(self, path: str | None = None) -> bool:
+        """An ONNX file as an untitled network; its weights become the ones training starts from."""
+        from pytorchgui.core.onnx_import import import_onnx
+
+        if path is None:
+            if not self.maybe_save():
+                return False
+            path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Import an ONNX model", str(Path.home()),
+                                                            "ONNX models (*.onnx);;All files (*)")
+            if not path:
+                return False
+        return self._open_imported(lambda: (*import_onnx(path), []), Path(path).stem, Path(path).name)
+
+    def _open_imported(self, read, name: str, described: str) -> bool:
+        """Run `read()` -> (network, weights or None, notes); open the network untitled and
+        keep its weights where the Train tab starts from them. A failure changes nothing."""
+        from pytorchgui.core.atomic import atomic_write
+        from pytorchgui.core.runs import torch_bytes
+
+        QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.WaitCursor)
+        try:
+            network, weights, notes = read()
+            weights_path = None
+            if weights is not None:
+                weights_path = paths.data_dir() / "imported" / f"{name}_weights.pt"
+                weights_path.parent.mkdir(exist_ok=True)
+                atomic_write(weights_path, lambda stream: stream.write(torch_bytes(weights)))
         except PyTorchGUIError as error:
             dialogs.show_error(self, "Cannot import the model", str(error))
             return False
         finally:
             QtWidgets.QApplication.restoreOverrideCursor()
-        self.document.open_untitled(imported.network, f"{name}.json", "imported")
-        if converted_path is not None and self.train_tab is not None:
-            self.train_tab.options.fields["initial_weights"].set_value(str(converted_path))
-        notes = "; ".join(imported.notes)
-        self.statusBar().showMessage(f"Imported torchvision:{name}: {len(imported.network)} nodes"
-                                     + (", training starts from its weights" if converted_path else "")
-                                     + (f" ({notes})" if notes else ""), 10000)
+        self.document.open_untitled(network, f"{name}.json", "imported")
+        if weights_path is not None and self.train_tab is not None:
+            self.train_tab.options.fields["initial_weights"].set_value(str(weights_path))
+        self.statusBar().showMessage(f"Imported {described}: {len(network)} nodes"
+                                     + (", training starts from its weights" if weights_path else "")
+                                     + (f" ({'; '.join(notes)})" if notes else ""), 10000)
         return True
 
     def open_file(self, path: str | None = None) -> bool:

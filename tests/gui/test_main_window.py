@@ -113,3 +113,23 @@ def test_import_a_torchvision_model_with_its_weights_from_the_file_menu(qtbot, t
     boxes = [box for box in window.findChildren(QtWidgets.QMessageBox, "errorBox") if box.isVisible()]
     assert boxes and "are not this model's" in boxes[0].text() and len(network) == 69
     window.document.undo_stack.setClean()
+
+
+def test_import_an_onnx_file_from_the_file_menu(qtbot, tmp_path, monkeypatch):
+    from pytorchgui import paths
+    from pytorchgui.core import network_format
+    from pytorchgui.core.export import export
+    from pytorchgui.gui.main_window import MainWindow
+
+    export(network_format.load(paths.example_networks_dir() / "small_cnn.json"), "onnx", tmp_path / "cnn.onnx",
+           None, None)
+    window = MainWindow()
+    qtbot.addWidget(window)
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getOpenFileName", lambda *a, **k: (str(tmp_path / "cnn.onnx"), ""))
+    window.actionImportOnnx.trigger()
+    assert window.windowTitle().startswith("cnn.json (imported)") and "conv1" in window.network_tab.network
+    assert window.train_tab.options.config().initial_weights.endswith("cnn_weights.pt")
+    (tmp_path / "bad.onnx").write_bytes(b"nonsense")
+    assert not window.import_onnx(str(tmp_path / "bad.onnx"))
+    assert "conv1" in window.network_tab.network  # unchanged
+    window.document.undo_stack.setClean()
