@@ -39,12 +39,12 @@ setup(
     ],
     extras_require={
         "onnx": ["onnx>=1.16", "onnxscript", "onnxruntime"],
-        # Saliency (Grad-CAM, integrated gradients) in the Evaluation tab.
-        "insight": ["captum>=0.7"],
+        # Saliency (Grad-CAM, integrated gradients) in the Evaluation tab; .safetensors weights.
+        "insight": ["captum>=0.7", "safetensors>=0.4"],
         # The tests export to ONNX and check the file with onnxruntime, and draw saliency
         # maps, so they install those too.
         "test": ["pytest>=7", "pytest-qt>=4.2", "hypothesis>=6", "onnx>=1.16", "onnxscript", "onnxruntime",
-                 "captum>=0.7"],
+                 "captum>=0.7", "safetensors>=0.4"],
     },
     entry_points={"console_scripts": ["pytorchgui = pytorchgui.cli:main"]},
 )

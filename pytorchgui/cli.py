@@ -89,7 +89,10 @@ def _add_model_commands(commands, data_spec_help: str) -> None:
                                                   "(with its weights)")
     importer.add_argument("model", metavar="torchvision:NAME|MODEL.onnx", help="such as torchvision:resnet18")
     importer.add_argument("-o", "--output", type=Path, required=True, metavar="NET.json")
-    importer.add_argument("--weights", type=Path, help="the model's state_dict (.pth/.pt, read with weights_only)")
+    importer.add_argument("--weights", type=Path,
+                          help="the model's state_dict (.pth/.pt read with weights_only, or .safetensors)")
+    importer.add_argument("--pretrained", action="store_true",
+                          help="download torchvision's default pretrained weights (cached after the first time)")
     importer.add_argument("--weights-out", type=Path, metavar="OUT.pt",
                           help="where the weights go under the network's node names (torchvision: needs --weights)")
 
@@ -204,14 +207,11 @@ def train(arguments) -> int:
 
 
 def import_model(arguments) -> int:
-    import torch
-
     from pytorchgui.core import network_format
     from pytorchgui.core.atomic import atomic_write
     from pytorchgui.core.errors import PyTorchGUIError
-    from pytorchgui.core.importers import convert_weights, import_torchvision
+    from pytorchgui.core.importers import convert_weights, download_weights, import_torchvision, read_state_dict
     from pytorchgui.core.runs import torch_bytes
-    from pytorchgui.core.safe_load import load_tensors
 
     if arguments.model.lower().endswith(".onnx"):
         return _import_onnx(arguments)
@@ -219,15 +219,15 @@ def import_model(arguments) -> int:
     if kind != "torchvision" or not name:
         raise PyTorchGUIError(f"{arguments.model!r}: give torchvision:NAME (such as torchvision:resnet18) or an "
                               ".onnx file")
-    if (arguments.weights is None) != (arguments.weights_out is None):
-        raise PyTorchGUIError("--weights and --weights-out go together: the file to read and where to write it")
+    given = arguments.weights is not None or arguments.pretrained
+    if given != (arguments.weights_out is not None) or (arguments.weights is not None and arguments.pretrained):
+        raise PyTorchGUIError("--weights-out goes with one of --weights FILE or --pretrained: where the weights come "
+                              "from and where they go")
     imported = import_torchvision(name)
     converted = None
-    if arguments.weights is not None:
-        state = load_tensors(arguments.weights, PyTorchGUIError, "weights file")
-        if not isinstance(state, dict) or not all(isinstance(value, torch.Tensor) for value in state.values()):
-            raise PyTorchGUIError(f"{arguments.weights} is not a state_dict (a mapping of names to tensors)")
-        converted = convert_weights(imported, state, source=str(arguments.weights))
+    if given:
+        state = read_state_dict(arguments.weights) if arguments.weights else download_weights(name, progress=True)
+        converted = convert_weights(imported, state, source=str(arguments.weights or f"{name}'s pretrained weights"))
     network_format.save(imported.network, arguments.output)
     if converted is not None:
         atomic_write(arguments.weights_out, lambda stream: stream.write(torch_bytes(converted)))

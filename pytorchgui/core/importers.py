@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -174,6 +175,45 @@ def import_torchvision(name: str, catalog: Catalog | None = None) -> ImportedMod
     imported.network.set_loss("CrossEntropyLoss")
     imported.network.set_optimizer("SGD", {"lr": 0.01, "momentum": 0.9})
     return imported
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """A state_dict file: .safetensors (the safetensors package), or .pth/.pt read with
+    weights_only=True; anything else in it is refused."""
+    from pytorchgui.core.safe_load import load_tensors
+
+    path = Path(path)
+    if path.suffix.lower() == ".safetensors":
+        try:
+            from safetensors.torch import load_file
+        except ImportError:
+            raise PyTorchGUIError("reading .safetensors needs the safetensors package: pip install "
+                                  "'pytorchgui[insight]' (or safetensors)") from None
+        try:
+            state = load_file(str(path))
+        except Exception as error:  # noqa: BLE001 - its parser raises several types: all mean "not readable"
+            raise PyTorchGUIError(f"{path} is not a readable .safetensors file ({error})") from None
+    else:
+        state = load_tensors(path, PyTorchGUIError, "weights file")
+    if not isinstance(state, dict) or not all(isinstance(value, torch.Tensor) for value in state.values()):
+        raise PyTorchGUIError(f"{path} is not a state_dict (a mapping of names to tensors)")
+    return state
+
+
+def download_weights(name: str, progress: bool = False) -> dict[str, torch.Tensor]:
+    """The default pretrained weights of torchvision's `name`, through torchvision's cache
+    (a download the first time)."""
+    import torchvision
+
+    try:
+        weights = torchvision.models.get_model_weights(name).DEFAULT
+    except (ValueError, KeyError):
+        raise PyTorchGUIError(f"torchvision has no pretrained weights for '{name}'") from None
+    try:
+        return weights.get_state_dict(progress=progress, check_hash=True)
+    except (OSError, RuntimeError) as error:  # URLError is an OSError; a bad download's hash a RuntimeError
+        raise PyTorchGUIError(f"cannot download the pretrained weights of {name} ({error}): with no internet, "
+                              f"download {weights.url} on another machine and choose the file") from None
 
 
 def convert_weights(imported: ImportedModel, state_dict: dict[str, torch.Tensor], *, source: str = "the weights"

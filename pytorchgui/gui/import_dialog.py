@@ -26,11 +26,18 @@ class ImportDialog(QtWidgets.QDialog):
         completer = self.model_combo.completer()
         completer.setFilterMode(QtCore.Qt.MatchContains)
         completer.setCompletionMode(QtWidgets.QCompleter.PopupCompletion)
-        self.weights_field = PathField("optional: the model's state_dict (.pth, .pt)", False,
-                                       "Weights (*.pth *.pt);;All files (*)", object_name="importWeightsEdit")
+        self.weights_field = PathField("optional: the model's state_dict (.pth, .pt, .safetensors)", False,
+                                       "Weights (*.pth *.pt *.safetensors);;All files (*)",
+                                       object_name="importWeightsEdit")
+        self.pretrained_box = QtWidgets.QCheckBox("Download torchvision's pretrained weights (ImageNet)")
+        self.pretrained_box.setObjectName("importPretrainedCheck")
+        self.pretrained_box.setToolTip("Through torchvision's cache: downloaded once, then read from disk; without "
+                                       "internet, choose the file instead")
+        self.pretrained_box.toggled.connect(lambda on: self.weights_field.setEnabled(not on))
         form = QtWidgets.QFormLayout()
         form.addRow("Model", self.model_combo)
         form.addRow("Weights", self.weights_field)
+        form.addRow("", self.pretrained_box)
         note = QtWidgets.QLabel("The model opens as an editable network (one node per module call). With a weights "
                                 "file, its weights are converted to the node names and training starts from them: "
                                 "fit the network to your data (Data tab) to give it your classes, and only the new "

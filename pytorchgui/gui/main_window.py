@@ -287,26 +287,23 @@ class MainWindow(QtWidgets.QMainWindow):
         if not self.maybe_save():
             return None
         dialog = ImportDialog(self)
-        dialog.accepted.connect(lambda: self.import_chosen(dialog.model_name(), dialog.weights_path()))
+        dialog.accepted.connect(lambda: self.import_chosen(dialog.model_name(), dialog.weights_path(),
+                                                           dialog.pretrained_box.isChecked()))
         dialog.open()
         return dialog
 
-    def import_chosen(self, name: str, weights: str = "") -> bool:
-        """Import torchvision's `name` as an untitled network; with `weights`, convert them
-        and set them as the weights the Train tab starts from."""
-        import torch
-
-        from pytorchgui.core.importers import convert_weights, import_torchvision
-        from pytorchgui.core.safe_load import load_tensors
+    def import_chosen(self, name: str, weights: str = "", pretrained: bool = False) -> bool:
+        """Import torchvision's `name` as an untitled network; with `weights` (a file) or
+        `pretrained` (downloaded), convert them and set them as the weights the Train tab
+        starts from."""
+        from pytorchgui.core.importers import convert_weights, download_weights, import_torchvision, read_state_dict
 
         def read():
             imported = import_torchvision(name)
             converted = None
-            if weights:
-                state = load_tensors(weights, PyTorchGUIError, "weights file")
-                if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-                    raise PyTorchGUIError(f"{weights} is not a state_dict (a mapping of names to tensors)")
-                converted = convert_weights(imported, state, source=weights)
+            if weights or pretrained:
+                state = read_state_dict(weights) if weights else download_weights(name)
+                converted = convert_weights(imported, state, source=weights or f"{name}'s pretrained weights")
             return imported.network, converted, imported.notes
 
         return self._open_imported(read, name, f"torchvision:{name}")

@@ -77,5 +77,32 @@ def test_the_command_line_writes_the_network_and_its_weights(tmp_path, capsys):
     (tmp_path / "evil.pth").write_bytes(b"not a torch file")
     assert cli.main(["import", "torchvision:resnet18", "-o", str(tmp_path / "x.json"), "--weights",
                      str(tmp_path / "evil.pth"), "--weights-out", str(tmp_path / "x.pt")]) == cli.USER_ERROR
-    assert cli.main(["import", "model.onnx", "-o", str(tmp_path / "x.json")]) == cli.USER_ERROR
+    assert cli.main(["import", "resnet18", "-o", str(tmp_path / "x.json")]) == cli.USER_ERROR
     assert "give torchvision:NAME" in capsys.readouterr().err and not (tmp_path / "x.json").exists()
+
+
+def test_safetensors_weights_and_a_download_without_internet(tmp_path, monkeypatch):
+    from safetensors.torch import save_file
+
+    from pytorchgui.core.importers import download_weights, read_state_dict
+
+    state = torchvision.models.resnet18().state_dict()
+    save_file({key: value.contiguous() for key, value in state.items()}, str(tmp_path / "r18.safetensors"))
+    loaded = read_state_dict(tmp_path / "r18.safetensors")
+    assert torch.equal(loaded["fc.weight"], state["fc.weight"])
+    convert_weights(import_torchvision("resnet18"), loaded)
+    (tmp_path / "bad.safetensors").write_bytes(b"{}")
+    with pytest.raises(PyTorchGUIError, match="bad.safetensors is not a readable .safetensors file"):
+        read_state_dict(tmp_path / "bad.safetensors")
+
+    def offline(*args, **kwargs):
+        raise OSError("<urlopen error [Errno -3] Temporary failure in name resolution>")
+
+    from torchvision.models import _api
+
+    monkeypatch.setattr(_api, "load_state_dict_from_url", offline)  # what the weights enums call
+    with pytest.raises(PyTorchGUIError, match=r"cannot download the pretrained weights of resnet18 .*with no "
+                                              r"internet, download https://download.pytorch.org/models/resnet18"):
+        download_weights("resnet18")
+    assert cli.main(["import", "torchvision:resnet18", "-o", str(tmp_path / "x.json"), "--pretrained"]) == \
+        cli.USER_ERROR  # --pretrained needs --weights-out
