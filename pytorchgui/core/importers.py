@@ -98,6 +98,23 @@ def _inputs(argument: Any) -> list:
     return []
 
 
+def _function_name(node) -> str:
+    """A function call's name inside the module path of the module that uses its result
+    (a ResNet block's `add` is `layer1.0.add`), so it collapses with its stage."""
+    pending, seen = list(node.users), set()
+    while pending:
+        user = pending.pop(0)
+        if user in seen:
+            continue
+        seen.add(user)
+        if user.op == "call_module":
+            parent = user.target.rpartition(".")[0]
+            return f"{parent}.{node.name}" if parent else node.name
+        if user.op in ("call_function", "call_method"):
+            pending.extend(user.users)
+    return node.name
+
+
 def trace(model: torch.nn.Module, catalog: Catalog | None = None, *, where: str = "the model") -> ImportedModel:
     """The network of a traceable model; ImportError_ naming what could not be mapped."""
     from torch import fx
@@ -132,7 +149,7 @@ def trace(model: torch.nn.Module, catalog: Catalog | None = None, *, where: str 
         elif node.op in ("call_function", "call_method") and node.target in functions:
             type_name, read = functions[node.target]
             values = read(node.args, node.kwargs)
-            base = node.name
+            base = _function_name(node)
             if type_name == "Concatenate" and len(_inputs(node.args)) == 1:
                 type_name, values = "Identity", {}  # DenseNet's first layer joins a list of one
             if node.target is not torch.cat and type_name == "Identity" and not imported.notes:
@@ -200,9 +217,12 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     return state
 
 
-def download_weights(name: str, progress: bool = False) -> dict[str, torch.Tensor]:
-    """The default pretrained weights of torchvision's `name`, through torchvision's cache
-    (a download the first time)."""
+def download_weights(name: str, progress: bool = False, on_bytes=None) -> dict[str, torch.Tensor]:
+    """The default pretrained weights of torchvision's `name`, through torch's hub cache
+    (downloaded the first time). on_bytes(done, total) follows a download as it goes (the
+    window's progress bar); without it, `progress` shows torch's own bar on stderr."""
+    import os
+
     import torchvision
 
     try:
@@ -210,10 +230,48 @@ def download_weights(name: str, progress: bool = False) -> dict[str, torch.Tenso
     except (ValueError, KeyError):
         raise PyTorchGUIError(f"torchvision has no pretrained weights for '{name}'") from None
     try:
+        if on_bytes is not None:
+            cached = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(weights.url)
+            if not cached.is_file():
+                _download(weights.url, cached, on_bytes)
         return weights.get_state_dict(progress=progress, check_hash=True)
     except (OSError, RuntimeError) as error:  # URLError is an OSError; a bad download's hash a RuntimeError
         raise PyTorchGUIError(f"cannot download the pretrained weights of {name} ({error}): with no internet, "
                               f"download {weights.url} on another machine and choose the file") from None
+
+
+def expected_hash(url: str) -> str | None:
+    """The start of the SHA-256 a torchvision weights file name carries (resnet18-f37072fd.pth)."""
+    import os
+
+    match = torch.hub.HASH_REGEX.search(os.path.basename(url))
+    return match.group(1) if match else None
+
+
+def _download(url: str, target: Path, on_bytes) -> None:
+    """`url` into `target` (a whole file or none: written beside it, checked against the
+    hash in its name, then renamed)."""
+    import hashlib
+    import urllib.request
+
+    from pytorchgui.core.atomic import atomic_write
+
+    expected = expected_hash(url)
+    with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - torchvision's own https URL
+        total = int(response.headers.get("Content-Length") or 0)
+
+        def write(stream) -> None:
+            done, digest = 0, hashlib.sha256()
+            while chunk := response.read(1 << 20):
+                stream.write(chunk)
+                digest.update(chunk)
+                done += len(chunk)
+                on_bytes(done, total)
+            if expected and not digest.hexdigest().startswith(expected):
+                raise RuntimeError(f"the download of {url} is damaged (its SHA-256 does not start with {expected})")
+
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(target, write)
 
 
 def convert_weights(imported: ImportedModel, state_dict: dict[str, torch.Tensor], *, source: str = "the weights"

@@ -202,6 +202,56 @@ class NodeItem(QtWidgets.QGraphicsObject):
         event.accept()
 
 
+class GroupItem(QtWidgets.QGraphicsObject):
+    """A collapsed stage of the graph (the nodes under one module path, such as ResNet's
+    `layer1`), drawn as one box; a double-click expands it. Only the view changes: the
+    network, and what is compiled, stay the same."""
+
+    def __init__(self, prefix: str):
+        super().__init__()
+        self.prefix = prefix
+        self.summary = ""
+        self._body = QtCore.QRectF(-NODE_WIDTH / 2 - 10, -NODE_HEIGHT / 2 - 6, NODE_WIDTH + 20, NODE_HEIGHT + 12)
+        self.setZValue(1)
+        self.setCursor(QtCore.Qt.PointingHandCursor)
+
+    def boundingRect(self) -> QtCore.QRectF:
+        return self._body.adjusted(-4, -4, 4, 4)
+
+    def input_point(self) -> QtCore.QPointF:
+        return self.mapToScene(QtCore.QPointF(0, self._body.top()))
+
+    def output_point(self) -> QtCore.QPointF:
+        return self.mapToScene(QtCore.QPointF(0, self._body.bottom()))
+
+    def show_members(self, count: int, parameters: int) -> None:
+        self.summary = f"{count} nodes · {parameters:,} params"
+        self.setToolTip(f"{self.prefix}: {self.summary}, collapsed. Double-click to expand.")
+        self.update()
+
+    def paint(self, painter: QtGui.QPainter, option, widget=None) -> None:
+        painter.setRenderHint(QtGui.QPainter.Antialiasing)
+        painter.setBrush(QtGui.QColor("#e9ecef"))
+        for inset, width in ((0, 2.0), (4, 1.0)):  # a double outline: a box of boxes
+            painter.setPen(QtGui.QPen(QtGui.QColor("#495057"), width))
+            painter.drawRoundedRect(self._body.adjusted(inset, inset, -inset, -inset), 8, 8)
+        painter.setPen(QtGui.QColor("#212529"))
+        font = painter.font()
+        font.setPointSizeF(9.5)
+        font.setBold(True)
+        painter.setFont(font)
+        inner = self._body.adjusted(10, 8, -10, -8)
+        painter.drawText(inner, QtCore.Qt.AlignHCenter | QtCore.Qt.AlignTop, self.prefix)
+        font.setBold(False)
+        font.setPointSizeF(8.5)
+        painter.setFont(font)
+        painter.drawText(inner, QtCore.Qt.AlignHCenter | QtCore.Qt.AlignBottom, f"{self.summary} · collapsed")
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        self.scene().expand(self.prefix)
+        event.accept()
+
+
 class EdgeItem(QtWidgets.QGraphicsPathItem):
     """An arrow from a node's output to a next layer; selectable, so Delete unlinks it."""
 
@@ -277,6 +327,8 @@ class NetworkScene(QtWidgets.QGraphicsScene):
         self._press_positions: dict[str, QtCore.QPointF] = {}
         self._syncing = False
         self._layout_cache: tuple[tuple, dict] = ((), {})  # (nodes and links, tidy layout) for unplaced nodes
+        self.collapsed: set[str] = set()  # module-path prefixes shown as one box (the view only)
+        self.group_items: dict[str, GroupItem] = {}
         self.setBackgroundBrush(QtGui.QColor("#fbfbfc"))
 
     # -- model -> view ---------------------------------------------------------------
@@ -300,6 +352,7 @@ class NetworkScene(QtWidgets.QGraphicsScene):
                 if item.pos() != QtCore.QPointF(*position):
                     item.setPos(*position)
                 item.update_from(self.network, self.report, problems.get(name, []))
+            self._sync_groups()
             # Arrows are kept where the link is unchanged: a refresh after one edit then
             # moves existing items instead of rebuilding hundreds of them.
             links = self.network.links()
@@ -334,8 +387,51 @@ class NetworkScene(QtWidgets.QGraphicsScene):
             self._layout_cache = (key, tidy_positions(self.network))
         return self._layout_cache[1]
 
+    def group_of(self, name: str) -> str | None:
+        """The collapsed stage `name` is drawn in, if any (the outermost one)."""
+        inside = [prefix for prefix in self.collapsed if name.startswith(prefix + ".")]
+        return min(inside, key=len) if inside else None
+
+    def _shown_item(self, name: str):
+        group = self.group_of(name)
+        return self.group_items[group] if group is not None else self.node_items[name]
+
+    def _sync_groups(self) -> None:
+        members: dict[str, list[str]] = {}
+        for name, item in self.node_items.items():
+            group = self.group_of(name)
+            item.setVisible(group is None)
+            if group is not None:
+                members.setdefault(group, []).append(name)
+        self.collapsed &= set(members)  # a stage whose nodes are gone is not collapsed any more
+        for prefix in list(self.group_items):
+            if prefix not in members:
+                self.removeItem(self.group_items.pop(prefix))
+        for prefix, names in members.items():
+            item = self.group_items.get(prefix)
+            if item is None:
+                item = self.group_items[prefix] = GroupItem(prefix)
+                self.addItem(item)
+            positions = [self.node_items[name].pos() for name in names]
+            item.setPos(sum(p.x() for p in positions) / len(positions), min(p.y() for p in positions))
+            parameters = sum(self.report.nodes[name].parameter_count for name in names
+                             if self.report is not None and name in self.report.nodes)
+            item.show_members(len(names), parameters)
+
+    def collapse(self, prefixes: set[str]) -> None:
+        self.collapsed |= prefixes
+        self.sync()
+
+    def expand(self, prefix: str | None = None) -> None:
+        """Expand one collapsed stage, or every one."""
+        self.collapsed -= {prefix} if prefix is not None else set(self.collapsed)
+        self.sync()
+
     def _adjust(self, edge: EdgeItem) -> None:
-        edge.adjust(self.node_items[edge.source].output_point(), self.node_items[edge.target].input_point())
+        source, target = self._shown_item(edge.source), self._shown_item(edge.target)
+        edge.setVisible(source is not target)  # a link inside a collapsed stage is in its box
+        if source is not target:
+            edge.adjust(source.output_point(), target.input_point())
 
     def node_moved_on_screen(self, item: NodeItem) -> None:
         if self._syncing:

@@ -294,19 +294,70 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def import_chosen(self, name: str, weights: str = "", pretrained: bool = False) -> bool:
         """Import torchvision's `name` as an untitled network; with `weights` (a file) or
-        `pretrained` (downloaded), convert them and set them as the weights the Train tab
-        starts from."""
-        from pytorchgui.core.importers import convert_weights, download_weights, import_torchvision, read_state_dict
+        `pretrained` (downloaded, with a progress bar), convert them and set them as the
+        weights the Train tab starts from."""
+        from pytorchgui.core.importers import convert_weights, import_torchvision, read_state_dict
+
+        state = self._download_pretrained(name) if pretrained and not weights else None
+        if pretrained and not weights and state is None:
+            return False
 
         def read():
             imported = import_torchvision(name)
             converted = None
-            if weights or pretrained:
-                state = read_state_dict(weights) if weights else download_weights(name)
-                converted = convert_weights(imported, state, source=weights or f"{name}'s pretrained weights")
+            if weights or state is not None:
+                converted = convert_weights(imported, read_state_dict(weights) if weights else state,
+                                            source=weights or f"{name}'s pretrained weights")
             return imported.network, converted, imported.notes
 
         return self._open_imported(read, name, f"torchvision:{name}")
+
+    def _download_pretrained(self, name: str) -> dict | None:
+        """torchvision's pretrained weights of `name` on a worker thread, with a progress
+        dialog (from the cache at once after the first time); None if it failed or was
+        cancelled (the failure is shown)."""
+        from pytorchgui.core.importers import download_weights
+        from pytorchgui.core.tasks import Cancelled, Progress
+        from pytorchgui.gui.workers import Task
+
+        progress = QtWidgets.QProgressDialog(f"Downloading the pretrained weights of {name}…", "Cancel", 0, 0, self)
+        progress.setWindowTitle("Pretrained weights")
+        progress.setMinimumDuration(300)
+        outcome: dict = {}
+
+        def job(control):
+            def on_bytes(done: int, total: int) -> None:
+                control.report(Progress(done, total))
+                control.checkpoint()  # a cancel stops the download between chunks
+
+            return download_weights(name, on_bytes=on_bytes)
+
+        def reported(events: list) -> None:
+            last = events[-1]
+            if isinstance(last, Progress) and last.total:
+                progress.setMaximum(last.total // 1024)
+                progress.setValue(last.done // 1024)
+                progress.setLabelText(f"Downloading the pretrained weights of {name}: {last.done / 2**20:.0f} of "
+                                      f"{last.total / 2**20:.0f} MB")
+
+        loop = QtCore.QEventLoop(self)
+        task = Task(self, job, 100)
+        task.reported.connect(reported)
+        task.finished.connect(lambda state: (outcome.update(state=state), loop.quit()))
+        task.failed.connect(lambda error: (outcome.update(error=error), loop.quit()))
+        progress.canceled.connect(task.control.stop)
+        task.start()
+        loop.exec_()
+        progress.close()
+        error = outcome.get("error")
+        if isinstance(error, Cancelled):
+            return None
+        if isinstance(error, PyTorchGUIError):
+            dialogs.show_error(self, "Cannot download the weights", str(error))
+            return None
+        if error is not None:
+            raise error  # a bug: the global hook shows and logs it
+        return outcome.get("state")
 
     def import_onnx(self, path: str | None = None) -> bool:
         """An ONNX file as an untitled network; its weights become the ones training starts from."""

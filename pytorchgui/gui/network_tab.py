@@ -451,6 +451,12 @@ class NetworkTab(QtWidgets.QWidget):
             menu.addSeparator()
             menu.addAction("Freeze all but the last layer", self.freeze_all_but_last)
             menu.addAction("Unfreeze all", self.unfreeze_all)
+            stages = self.stages()
+            if stages or self.scene.collapsed:
+                menu.addSeparator()
+                menu.addAction(f"Collapse the {len(stages)} stages", lambda: self.scene.collapse(set(stages))
+                               ).setEnabled(bool(stages))
+                menu.addAction("Expand all", lambda: self.scene.expand()).setEnabled(bool(self.scene.collapsed))
         return menu
 
     def _node_menu(self, menu: QtWidgets.QMenu, name: str) -> None:
@@ -477,6 +483,10 @@ class NetworkTab(QtWidgets.QWidget):
         menu.addAction("Unfreeze" if frozen else "Freeze",
                        lambda: self.run(f"{'Unfreeze' if frozen else 'Freeze'} {name}",
                                         lambda: self.network.set_trainable(name, frozen)))
+        parts = name.split(".")
+        for depth in range(len(parts) - 1, 0, -1):  # the module paths this node is inside, innermost first
+            prefix = ".".join(parts[:depth])
+            menu.addAction(f"Collapse {prefix}", lambda p=prefix: self.scene.collapse({p}))
         menu.addSeparator()
         menu.addAction("Save as block…", self.save_selection_as_block)
 
@@ -515,6 +525,15 @@ class NetworkTab(QtWidgets.QWidget):
     def duplicate_selection(self) -> list[str]:
         names = self.scene.selected_nodes()
         return self.paste(copy_nodes(self.network, names)) if names else []
+
+    def stages(self) -> list[str]:
+        """The top-level module paths that hold several nodes (an imported model's layer1 ...
+        layer4, features), which can each be drawn as one box."""
+        counts: dict[str, int] = {}
+        for name in self.network.nodes:
+            if "." in name:
+                counts[name.split(".")[0]] = counts.get(name.split(".")[0], 0) + 1
+        return [prefix for prefix, count in counts.items() if count > 1]
 
     def freeze_all_but_last(self) -> None:
         """Fine-tuning: every node with weights frozen but the classifier, one undo step."""

@@ -38,14 +38,15 @@ def test_node_names_keep_the_module_hierarchy_and_functions_become_catalogue_nod
     network = import_torchvision("resnet18").network
     assert {"conv1", "layer1.0.conv1", "layer4.1.bn2", "fc"} <= set(network.nodes)
     assert network.node("layer1.0.relu").type == "ReLU" and "layer1.0.relu_2" in network  # called twice
-    assert network.node("add").type == "Add" and network.node("flatten").type == "Flatten"
+    assert network.node("layer1.0.add").type == "Add" and network.node("flatten").type == "Flatten"
     assert network.first_layers == ["conv1"]
     assert network.node("layer1.0.conv1").parameters["kernel_size"] == [3, 3]
     assert network.node("layer1.0.conv1").parameters["bias"] is False
     densenet = import_torchvision("densenet121").network
-    assert densenet.node("cat").type == "Identity"  # the first dense layer joins a list of one
-    assert densenet.node("cat_1").type == "Concatenate" and densenet.node("cat_1").parameters == {"dim": 1}
-    assert len(densenet.inputs_of("cat_2")) == 3
+    first, second = "features.denseblock1.denselayer1.cat", "features.denseblock1.denselayer2.cat_1"
+    assert densenet.node(first).type == "Identity"  # the first dense layer joins a list of one
+    assert densenet.node(second).type == "Concatenate" and densenet.node(second).parameters == {"dim": 1}
+    assert len(densenet.inputs_of("features.denseblock1.denselayer3.cat_2")) == 3
 
 
 def test_models_that_cannot_be_mapped_say_what_and_where():

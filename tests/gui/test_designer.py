@@ -282,9 +282,38 @@ def test_freeze_all_but_the_last_layer_and_one_node_from_the_inspector(qtbot, wi
     assert frozen == {"conv1", "conv2", "fc1", "fc2"}  # fc3, the classifier, trains
     assert "(850 trainable)" in tab.summary_label.text() and tab.scene.node_items["conv1"].frozen
     select(tab, "fc3")
-    qtbot.mouseClick(tab.inspector.trainable_box, QtCore.Qt.LeftButton)
+    box = tab.inspector.trainable_box
+    qtbot.mouseClick(box, QtCore.Qt.LeftButton, pos=QtCore.QPoint(6, box.height() // 2))  # on the tick box
     assert not tab.network.node("fc3").trainable
     window.actionUndo.trigger()
     assert tab.network.node("fc3").trainable
     window.actionUndo.trigger()
     assert all(node.trainable for node in tab.network.nodes.values())
+
+
+def test_the_stages_of_an_imported_model_collapse_into_boxes_and_expand_without_changing_it(qtbot, window, tab):
+    assert window.import_chosen("resnet18")
+    settle(qtbot, tab)
+    before = network_format.dumps(tab.network)
+    empty = tab.scene.itemsBoundingRect().bottomRight() + QtCore.QPointF(500, 500)
+    [collapse] = [a for a in tab.context_menu(empty).actions() if a.text().startswith("Collapse the")]
+    assert collapse.text() == "Collapse the 4 stages"  # layer1 ... layer4
+    collapse.trigger()
+    assert set(tab.scene.group_items) == {"layer1", "layer2", "layer3", "layer4"}
+    assert not tab.scene.node_items["layer2.0.conv1"].isVisible() and tab.scene.node_items["fc"].isVisible()
+    assert tab.scene.group_items["layer1"].summary == "14 nodes · 147,968 params"  # its two adds too
+    inside = [e for e in tab.scene.edge_items if (e.source, e.target) == ("layer1.0.conv1", "layer1.0.bn1")]
+    into = [e for e in tab.scene.edge_items if (e.source, e.target) == ("maxpool", "layer1.0.conv1")]
+    assert not inside[0].isVisible() and into[0].isVisible()
+    assert network_format.dumps(tab.network) == before and not window.document.undo_stack.count()
+    group = tab.scene.group_items["layer3"]
+    tab.view.centerOn(group)
+    qtbot.mouseDClick(tab.view.viewport(), QtCore.Qt.LeftButton, pos=tab.view.mapFromScene(group.scenePos()))
+    assert "layer3" not in tab.scene.group_items and tab.scene.node_items["layer3.0.conv1"].isVisible()
+    menu = tab.context_menu(tab.scene.node_items["layer3.1.conv2"].sceneBoundingRect().center())
+    assert [a.text() for a in menu.actions() if a.text().startswith("Collapse")] == ["Collapse layer3.1",
+                                                                                     "Collapse layer3"]
+    [expand] = [a for a in tab.context_menu(empty).actions() if a.text() == "Expand all"]
+    expand.trigger()
+    assert not tab.scene.group_items and all(item.isVisible() for item in tab.scene.node_items.values())
+    window.document.undo_stack.setClean()

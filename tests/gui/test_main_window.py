@@ -133,3 +133,45 @@ def test_import_an_onnx_file_from_the_file_menu(qtbot, tmp_path, monkeypatch):
     assert not window.import_onnx(str(tmp_path / "bad.onnx"))
     assert "conv1" in window.network_tab.network  # unchanged
     window.document.undo_stack.setClean()
+
+
+def test_pretrained_weights_download_with_a_progress_bar_into_the_cache(qtbot, tmp_path, monkeypatch):
+    import io
+    import urllib.request
+
+    import torch
+    import torchvision
+
+    from pytorchgui.gui.main_window import MainWindow
+
+    buffer = io.BytesIO()
+    torch.save(torchvision.models.resnet18().state_dict(), buffer)
+    payload, served = buffer.getvalue(), []
+
+    class Response(io.BytesIO):
+        headers = {"Content-Length": str(len(payload))}
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: (served.append(url), Response(payload))[1])
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    import hashlib
+
+    from pytorchgui.core import importers
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    assert not window.import_chosen("resnet18", pretrained=True)  # the served bytes do not match the name's hash
+    assert "is damaged" in [b for b in window.findChildren(QtWidgets.QMessageBox, "errorBox")][-1].text()
+    assert not (tmp_path / "hub" / "checkpoints" / "resnet18-f37072fd.pth").exists()
+    monkeypatch.setattr(importers, "expected_hash", lambda url: hashlib.sha256(payload).hexdigest()[:8])
+    assert window.import_chosen("resnet18", pretrained=True)
+    assert served and served[0].endswith("resnet18-f37072fd.pth")
+    assert (tmp_path / "hub" / "checkpoints" / "resnet18-f37072fd.pth").stat().st_size == len(payload)
+    assert window.train_tab.options.config().initial_weights.endswith("resnet18_weights.pt")
+    window.document.undo_stack.setClean()
