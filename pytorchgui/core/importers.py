@@ -159,8 +159,8 @@ def trace(model: torch.nn.Module, catalog: Catalog | None = None, *, where: str 
             what = {"get_attr": "uses a parameter or buffer directly", "call_method": f"calls .{node.target}()",
                     "call_function": f"calls {getattr(node.target, '__module__', '')}."
                                      f"{getattr(node.target, '__name__', node.target)}"}.get(node.op, node.op)
-            raise ImportError_(f"{where}: node '{node.name}' {what}, which PyTorchGUI cannot map to a catalogue "
-                               "entry yet")
+            raise ImportError_(f"{where}: node '{_function_name(node)}' {what}, which PyTorchGUI cannot map to a "
+                               "catalogue entry yet")
         used[base] = used.get(base, 0) + 1
         name = base if used[base] == 1 else f"{base}_{used[base]}"
         sources = [name_of[argument] for argument in _inputs(node.args) if argument in name_of]

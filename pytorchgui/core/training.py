@@ -534,6 +534,11 @@ class Trainer:
         fresh = [key for key in own if key not in fitting]
         self.log(f"started from {path.name}: {len(fitting)} of {len(own)} tensors"
                  + (f"; fresh: {', '.join(fresh[:4])}{' …' if len(fresh) > 4 else ''}" if fresh else ""))
+        parameters = dict(model.named_parameters())
+        stuck = [key for key in fresh if key in parameters and not parameters[key].requires_grad]
+        if stuck:  # random and frozen: it will never learn (a first convolution refitted to grey images)
+            self.log(f"warning: {', '.join(stuck[:3])} start fresh but are frozen, so they stay random: unfreeze "
+                     "their nodes, or give the data the shape the weights were made for (3 channels)")
 
     def _optimizer_file_settings(self) -> dict[str, Any]:
         """The optimizer's arguments as the network sets them (before any change while paused)."""

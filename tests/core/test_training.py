@@ -438,6 +438,12 @@ def test_fine_tuning_starts_from_the_tensors_that_fit_and_keeps_a_new_head_fresh
     assert torch.equal(after["conv1.weight"], before["conv1.weight"])
     assert after["fc3.weight"].shape == (12, 84)
     assert any("started from best_weights.pt: 8 of 10 tensors; fresh: fc3.weight, fc3.bias" in m for m in logs)
+    assert not any("warning" in m for m in logs)
+    network.set_trainable("fc3", False)  # fresh and frozen: it would stay random
+    network.set_trainable("fc2", True)
+    logs.clear()
+    Trainer(network, small, config, on_event=lambda e: logs.append(getattr(e, "message", ""))).run()
+    assert any("warning: fc3.weight, fc3.bias start fresh but are frozen" in m for m in logs)
     (tmp_path / "other.pt").write_bytes(b"")
     torch.save({"x.weight": torch.zeros(3)}, tmp_path / "other.pt")
     with pytest.raises(TrainingError, match="no tensor of .*other.pt fits this network"):
