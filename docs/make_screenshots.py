@@ -122,6 +122,16 @@ def main() -> None:
     tab.inspector.forms["node"].fields["kernel_size"].editor.setText("3, x")
     settle(app)
     tab.inspector_dock.grab().save(str(OUT / "inspector_conv2d.png"))
+    window.import_chosen("resnet18")  # File > Import torchvision model…, then frozen for fine-tuning
+    tab.freeze_all_but_last()
+    settle(app)
+    tab.view.resetTransform()
+    tab.view.scale(0.8, 0.8)
+    tab.view.centerOn(tab.scene.node_items["layer1.0.conv2"])
+    tab.select(["layer1.0.conv1"])
+    settle(app)
+    window.grab().save(str(OUT / "network_imported_resnet18.png"))
+    window.document.undo_stack.setClean()
     print(f"screenshots written to {OUT}")
 
 
