@@ -195,26 +195,10 @@ def import_torchvision(name: str, catalog: Catalog | None = None) -> ImportedMod
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """A state_dict file: .safetensors (the safetensors package), or .pth/.pt read with
-    weights_only=True; anything else in it is refused."""
-    from pytorchgui.core.safe_load import load_tensors
+    """A model's weights file (.pth/.pt or .safetensors), tensors only."""
+    from pytorchgui.core.safe_load import load_state_dict
 
-    path = Path(path)
-    if path.suffix.lower() == ".safetensors":
-        try:
-            from safetensors.torch import load_file
-        except ImportError:
-            raise PyTorchGUIError("reading .safetensors needs the safetensors package: pip install "
-                                  "'pytorchgui[insight]' (or safetensors)") from None
-        try:
-            state = load_file(str(path))
-        except Exception as error:  # noqa: BLE001 - its parser raises several types: all mean "not readable"
-            raise PyTorchGUIError(f"{path} is not a readable .safetensors file ({error})") from None
-    else:
-        state = load_tensors(path, PyTorchGUIError, "weights file")
-    if not isinstance(state, dict) or not all(isinstance(value, torch.Tensor) for value in state.values()):
-        raise PyTorchGUIError(f"{path} is not a state_dict (a mapping of names to tensors)")
-    return state
+    return load_state_dict(path, PyTorchGUIError)
 
 
 def download_weights(name: str, progress: bool = False, on_bytes=None) -> dict[str, torch.Tensor]:

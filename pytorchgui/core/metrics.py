@@ -19,7 +19,7 @@ import torch
 from pytorchgui.core.atomic import atomic_write_text
 from pytorchgui.core.datasets import Normalization, TensorDataset, batches_for
 from pytorchgui.core.errors import PyTorchGUIError, first_line
-from pytorchgui.core.safe_load import load_tensors
+from pytorchgui.core.safe_load import load_state_dict
 from pytorchgui.core.tasks import Progress, TaskControl
 
 
@@ -223,11 +223,7 @@ def check_fits(network_input: list[int] | None, dataset: TensorDataset) -> None:
 def load_weights(model: torch.nn.Module, path: str | os.PathLike) -> None:
     """Weights saved by PyTorchGUI (a state_dict, or a checkpoint holding one), loaded
     with weights_only=True; weights of another network are refused with the reason."""
-    state = load_tensors(path, EvaluationError, "weights file")
-    if isinstance(state, dict) and state.get("format") == "pytorchgui.checkpoint":
-        state = state["model"]
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise EvaluationError(f"{path} does not hold a state_dict (names mapped to tensors)")
+    state = load_state_dict(path, EvaluationError)
     try:
         model.load_state_dict(state)
     except RuntimeError as error:

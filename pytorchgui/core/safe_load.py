@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import pickle
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -24,3 +25,27 @@ def load_tensors(path: str | os.PathLike, error_type: type[Exception], what: str
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as error:
         raise error_type(f"{path} is not a {what}, or holds code or objects other than tensors, so it was not "
                          f"loaded ({first_line(error)})") from None
+
+
+def load_state_dict(path: str | os.PathLike, error_type: type[Exception]) -> dict[str, torch.Tensor]:
+    """The weights a file holds, names mapped to tensors: a state_dict (.pth/.pt read with
+    weights_only=True, or .safetensors through the safetensors package), or the model of a
+    PyTorchGUI checkpoint. Anything else is refused with `error_type`."""
+    path = Path(path)
+    if path.suffix.lower() == ".safetensors":
+        try:
+            from safetensors.torch import load_file
+        except ImportError:
+            raise error_type("reading .safetensors needs the safetensors package: pip install "
+                             "'pytorchgui[insight]' (or safetensors)") from None
+        try:
+            state = load_file(str(path))
+        except Exception as error:  # noqa: BLE001 - its parser raises several types: all mean "not readable"
+            raise error_type(f"{path} is not a readable .safetensors file ({error})") from None
+    else:
+        state = load_tensors(path, error_type, "weights file")
+    if isinstance(state, dict) and state.get("format") == "pytorchgui.checkpoint":
+        state = state.get("model")
+    if not isinstance(state, dict) or not all(isinstance(value, torch.Tensor) for value in state.values()):
+        raise error_type(f"{path} does not hold a state_dict (names mapped to tensors)")
+    return state

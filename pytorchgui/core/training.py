@@ -27,8 +27,9 @@ from pytorchgui.core.shapes import infer_shapes
 from pytorchgui.core.tasks import Cancelled, LogEvent, TaskControl
 
 # The names this module has always offered; the objects now live with their one owner.
-__all__ = ["BatchEvent", "EpochEvent", "LogEvent", "SettingsChangedEvent", "Trainer", "TrainingConfig", "TrainingControl", "TrainingError",
-           "TrainingResult", "available_devices", "list_runs", "load_checkpoint", "make_loss", "read_metrics"]
+__all__ = ["BatchEvent", "EpochEvent", "LogEvent", "SettingsChangedEvent", "Trainer", "TrainingConfig",
+           "TrainingControl", "TrainingError", "TrainingResult", "available_devices", "list_runs", "load_checkpoint",
+           "make_loss", "read_metrics"]
 TrainingControl = TaskControl
 
 
@@ -518,13 +519,9 @@ class Trainer:
     def _load_initial_weights(self, model: torch.nn.Module, path: Path) -> None:
         """Start from the tensors of a weights file whose names and shapes fit (a new
         classifier keeps its fresh weights); none fitting is refused."""
-        from pytorchgui.core.safe_load import load_tensors
+        from pytorchgui.core.safe_load import load_state_dict
 
-        state = load_tensors(path, TrainingError, "weights file")
-        if isinstance(state, dict) and state.get("format") == "pytorchgui.checkpoint":
-            state = state.get("model")
-        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-            raise TrainingError(f"{path} does not hold weights (names mapped to tensors)")
+        state = load_state_dict(path, TrainingError)
         own = model.state_dict()
         fitting = {key: value for key, value in state.items() if key in own and own[key].shape == value.shape}
         if not fitting:
