@@ -159,16 +159,10 @@ class TrainTab(QtWidgets.QWidget):
         """Open the range test on the chosen training set, batch size and device."""
         from pytorchgui.gui.lr_finder_dialog import LearningRateDialog
 
-        if self.train_combo.currentData() is None:
-            self._offer_builtin_data()
+        prepared = self._prepared("Cannot find the learning rate")
+        if prepared is None:
             return None
-        try:
-            train, _ = self._chosen_data()
-            self._check_network()
-            config = self.options.config()
-        except PyTorchGUIError as error:
-            show_error(self, "Cannot find the learning rate", str(error))
-            return None
+        train, _, config = prepared
         self.lr_dialog = LearningRateDialog(self.workspace, train, batch_size=config.batch_size, device=config.device,
                                             parent=self)
         self.lr_dialog.applied.connect(lambda rate: self.log(f"learning rate set to {rate:g} (range test)"))
@@ -370,19 +364,28 @@ class TrainTab(QtWidgets.QWidget):
                                 f"{config.device} has {size(memory[0])} free: "
                                 + (f"choose a batch size of at most {fits}." if fits else "choose a smaller network."))
 
-    def start(self) -> bool:
-        if self.task is not None:
-            return False
+    def _prepared(self, title: str):
+        """(training set, validation set or None, settings) for a run, after the checks a run
+        needs; None when one fails, which is shown in a dialog titled `title` (no data at
+        all: the offer to load the built-in shapes)."""
         if self.train_combo.currentData() is None:
             self._offer_builtin_data()
-            return False
+            return None
         try:
             train, validation = self._chosen_data()
             self._check_network()
-            config = self.options.config()
+            return train, validation, self.options.config()
         except PyTorchGUIError as error:
-            show_error(self, "Cannot start training", str(error))
+            show_error(self, title, str(error))
+            return None
+
+    def start(self) -> bool:
+        if self.task is not None:
             return False
+        prepared = self._prepared("Cannot start training")
+        if prepared is None:
+            return False
+        train, validation, config = prepared
         network = self.network.copy()  # the user may edit the network while it trains
         resume_from, run_dir = self._run_folder()
         self.running_config, self.running_network, self.changed_settings = config, network, {}
