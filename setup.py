@@ -41,10 +41,12 @@ setup(
         "onnx": ["onnx>=1.16", "onnxscript", "onnxruntime"],
         # Saliency (Grad-CAM, integrated gradients) in the Evaluation tab; .safetensors weights.
         "insight": ["captum>=0.7", "safetensors>=0.4"],
+        # HDF5 data files (.h5/.hdf5) in the Data tab and --data.
+        "hdf5": ["h5py>=3"],
         # The tests export to ONNX and check the file with onnxruntime, and draw saliency
         # maps, so they install those too.
         "test": ["pytest>=7", "pytest-qt>=4.2", "hypothesis>=6", "onnx>=1.16", "onnxscript", "onnxruntime",
-                 "captum>=0.7", "safetensors>=0.4"],
+                 "captum>=0.7", "safetensors>=0.4", "h5py>=3"],
     },
     entry_points={"console_scripts": ["pytorchgui = pytorchgui.cli:main"]},
 )

@@ -179,7 +179,7 @@ def validate(arguments) -> int:
 def train(arguments) -> int:
     from pytorchgui.core import network_format
     from pytorchgui.core.data_source import load_spec
-    from pytorchgui.core.fit import fit_to_dataset
+    from pytorchgui.core.fit import fit_to_data
     from pytorchgui.core.options import config_from_arguments
     from pytorchgui.core.training import Trainer, distributed_context
 
@@ -195,7 +195,7 @@ def train(arguments) -> int:
         split_seed = config.seed if arguments.split_seed is None else arguments.split_seed
         data, validation = data.split(arguments.val_split, split_seed)
     if arguments.fit:
-        for change in fit_to_dataset(network, data.sample_shape, data.output_size):
+        for change in fit_to_data(network, data):
             if context.main:
                 print(f"fit: {change}", file=sys.stderr)
     on_event = _progress_printer(config, show_bars=context.main and not arguments.quiet)
@@ -279,13 +279,13 @@ def lr_find(arguments) -> int:
 
     from pytorchgui.core import network_format
     from pytorchgui.core.data_source import load_spec
-    from pytorchgui.core.fit import fit_to_dataset
+    from pytorchgui.core.fit import fit_to_data
     from pytorchgui.core.lr_finder import find_learning_rate
 
     network = network_format.load(arguments.network)
     data = load_spec(arguments.data, train=True, download=arguments.download)
     if arguments.fit:
-        for change in fit_to_dataset(network, data.sample_shape, data.output_size):
+        for change in fit_to_data(network, data):
             print(f"fit: {change}", file=sys.stderr)
     curve = find_learning_rate(network, data, batch_size=arguments.batch_size, steps=arguments.steps,
                                start_lr=arguments.start_lr, end_lr=arguments.end_lr, device=arguments.device,

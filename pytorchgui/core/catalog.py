@@ -373,7 +373,7 @@ def _resolve_class(kind: str, name: str, source: str) -> type:
     if source == "pytorchgui":
         from pytorchgui.core import merge
 
-        namespace, base = merge.MERGE_MODULES, torch.nn.Module
+        namespace, base = merge.pytorchgui_modules(), torch.nn.Module
         found = namespace.get(name)
     elif kind == "optimizers":
         base = torch.optim.Optimizer

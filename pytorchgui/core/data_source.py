@@ -20,22 +20,29 @@ from pytorchgui.core import datasets
 from pytorchgui.core.datasets import DatasetError
 
 TORCHVISION_KINDS = tuple(datasets.TORCHVISION_DATASETS)
-KINDS = ("builtin", *TORCHVISION_KINDS, "folder", "csv", "tensor")
+KINDS = ("builtin", "sequences", *TORCHVISION_KINDS, "folder", "csv", "tensor")
 TASKS = ("auto", "classification", "regression")
 TEXT_COLUMNS = ("one-hot", "reject")
-TENSOR_SUFFIXES = (".npz", ".pt", ".pth")
-DATA_SPEC_HELP = ("builtin[:SAMPLES] | MNIST:ROOT | FashionMNIST:ROOT | KMNIST:ROOT | CIFAR10:ROOT | CIFAR100:ROOT "
-                  "| folder:PATH[?size=HxW&channels=1|3] | csv:PATH?target=COLUMN[&task=classification|regression"
-                  "&text=one-hot|reject] | PATH.npz | PATH.pt  (also the short forms folder:PATH:HxW and "
-                  "csv:PATH:TARGET)")
+TENSOR_SUFFIXES = (".npz", ".pt", ".pth", ".npy", ".h5", ".hdf5")
+DATA_SPEC_HELP = ("builtin[:SAMPLES] | sequences[:SAMPLES] | MNIST:ROOT | FashionMNIST:ROOT | KMNIST:ROOT | "
+                  "CIFAR10:ROOT | CIFAR100:ROOT | folder:PATH[?size=HxW&channels=1|3] | csv:PATH?target=COLUMN"
+                  "[&task=classification|regression&text=one-hot|reject][&input=TEXT_COLUMN&tokens=words|characters"
+                  "&vocabulary=N&length=N][&window=ROWS&horizon=ROWS] | PATH.npz | PATH.pt | PATH.npy | PATH.h5"
+                  "[?x=NAME&y=NAME&layout=auto|nchw|nhwc] | tensor:FOLDER (holding x.npy and y.npy)  (also the short "
+                  "forms folder:PATH:HxW and csv:PATH:TARGET)")
 _PATH_SAFE = "/\\:~._-+@,= ()[]'!$*;"
 _VALUE_SAFE = "/\\:~._-+@, "
 _OPTIONS = {  # kind -> the options its spec may carry
-    "builtin": ("samples",), "folder": ("size", "channels"), "csv": ("target", "task", "text"), "tensor": (),
-    **{kind: ("download",) for kind in TORCHVISION_KINDS},
+    "builtin": ("samples",), "sequences": ("samples",), "folder": ("size", "channels"),
+    "csv": ("target", "task", "text", "input", "tokens", "vocabulary", "length", "window", "horizon"),
+    "tensor": ("x", "y", "layout"), **{kind: ("download",) for kind in TORCHVISION_KINDS},
 }
 _FIELD_OPTIONS = {"samples": "samples", "download": "download", "size": "size", "channels": "channels",
-                  "target": "target", "task": "task", "text_columns": "text"}
+                  "target": "target", "task": "task", "text_columns": "text", "text_input": "input",
+                  "tokens": "tokens", "vocabulary": "vocabulary", "length": "length", "window": "window",
+                  "horizon": "horizon", "x_name": "x", "y_name": "y", "layout": "layout"}
+_INTEGER_OPTIONS = ("samples", "channels", "vocabulary", "length", "window", "horizon")
+GENERATED_KINDS = ("builtin", "sequences")
 _SHORT_SIZE = re.compile(r"^(.*):(\d+)[xX](\d+)$")
 
 
@@ -53,11 +60,20 @@ class DataSource:
     target: str = ""
     task: str = "auto"
     text_columns: str = "one-hot"
+    text_input: str = ""  # csv: a text column that is the whole input, as token ids
+    tokens: str = "words"
+    vocabulary: int = 10000
+    length: int = 64
+    window: int = 0  # csv: rows per sample of a time series; 0: a plain table
+    horizon: int = 1
+    x_name: str = "x"  # array files: the inputs' and targets' names
+    y_name: str = "y"
+    layout: str = "auto"  # 4-axis image arrays: auto, nchw or nhwc
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise DatasetError(f"unknown data source kind {self.kind!r}; use one of {', '.join(KINDS)}")
-        if self.kind != "builtin" and not self.path:
+        if self.kind not in GENERATED_KINDS and not self.path:
             raise DatasetError(f"a {self.kind} source needs a path")
         for field in dataclasses.fields(self):
             option = _FIELD_OPTIONS.get(field.name)
@@ -75,22 +91,45 @@ class DataSource:
         if self.task not in TASKS or self.text_columns not in TEXT_COLUMNS:
             raise DatasetError(f"task must be one of {', '.join(TASKS)} and text columns one of "
                                f"{', '.join(TEXT_COLUMNS)}")
+        self._check_sequence_options()
+
+    def _check_sequence_options(self) -> None:
+        from pytorchgui.core.arrays import LAYOUTS
+        from pytorchgui.core.sequences import TOKEN_MODES
+
+        if self.tokens not in TOKEN_MODES:
+            raise DatasetError(f"tokens must be one of {', '.join(TOKEN_MODES)}, not {self.tokens!r}")
+        if self.vocabulary < 3 or self.length < 1 or self.window < 0 or self.horizon < 0:
+            raise DatasetError("the vocabulary needs at least 3 tokens, the length at least 1, and the window and "
+                               "horizon at least 0 rows")
+        if self.window and self.text_input:
+            raise DatasetError(f"{self.path}: a CSV source is a time series (window) or text (input), not both")
+        if self.layout not in LAYOUTS:
+            raise DatasetError(f"layout must be one of {', '.join(LAYOUTS)}, not {self.layout!r}")
 
     # -- reading -----------------------------------------------------------------------
-    def load(self, train: bool = True):
+    def load(self, train: bool = True, tokenizer=None):
         """The dataset: a TensorDataset, or a StreamingImageFolder for a folder larger than
-        memory. `train` picks the training or test part where the source has both."""
+        memory. `train` picks the training or test part where the source has both; a CSV
+        text column is tokenised with `tokenizer` (the training set's) when given."""
         if self.kind == "builtin":
             samples = self.samples or (12000 if train else 2000)
             dataset = datasets.make_builtin(samples, seed=0 if train else 1, train=train)
+        elif self.kind == "sequences":
+            from pytorchgui.core.sequences import make_sequences
+
+            dataset = make_sequences(self.samples or (20000 if train else 2000), seed=0 if train else 1, train=train)
         elif self.kind in TORCHVISION_KINDS:
             dataset = datasets.load_torchvision(self.kind, self.path, train=train, download=self.download)
         elif self.kind == "folder":
             dataset = datasets.load_image_folder(self.path, size=self.size, channels=self.channels)
         elif self.kind == "csv":
-            dataset = datasets.load_csv(self.path, self.target, task=self.task, categorical=self.text_columns)
+            dataset = datasets.load_csv(self.path, self.target, task=self.task, categorical=self.text_columns,
+                                        text_input=self.text_input, tokens=self.tokens, vocabulary=self.vocabulary,
+                                        length=self.length, window=self.window, horizon=self.horizon,
+                                        tokenizer=tokenizer)
         else:
-            dataset = datasets.load_tensor_file(self.path)
+            dataset = datasets.load_tensor_file(self.path, layout=self.layout, x_name=self.x_name, y_name=self.y_name)
         dataset.origin = self.resolved(dataset)
         return dataset
 
@@ -101,6 +140,8 @@ class DataSource:
             return dataclasses.replace(self, channels=dataset.sample_shape[0])
         if self.kind == "csv":
             return dataclasses.replace(self, task="classification" if dataset.is_classification else "regression")
+        if self.kind == "tensor" and any("transposed" in note for note in getattr(dataset, "notes", ())):
+            return dataclasses.replace(self, layout="nhwc")
         return self
 
     def describe(self) -> str:
@@ -112,11 +153,16 @@ class DataSource:
                   "size": f"{self.size[0]}x{self.size[1]}" if self.size else None, "channels": self.channels,
                   "target": self.target, "task": None if self.task == "auto" else self.task,
                   "text": None if self.text_columns == "one-hot" else self.text_columns}
+        fields = {field.name: field for field in dataclasses.fields(self)}
+        for name, option in _FIELD_OPTIONS.items():
+            if option not in values:  # the other options are left out at their default
+                default = fields[name].default
+                values[option] = None if getattr(self, name) == default else getattr(self, name)
         return {key: str(values[key]) for key in _OPTIONS[self.kind] if values[key] not in (None, "")}
 
     def to_spec(self) -> str:
-        if self.kind == "builtin":
-            spec = "builtin" if self.samples is None else f"builtin:{self.samples}"
+        if self.kind in GENERATED_KINDS:
+            spec = self.kind if self.samples is None else f"{self.kind}:{self.samples}"
         else:
             spec = f"{self.kind}:{quote(self.path, safe=_PATH_SAFE)}"
             options = self._options()
@@ -132,11 +178,13 @@ class DataSource:
         if not isinstance(spec, str) or not spec:
             raise DatasetError(f"'{spec}' names no dataset; use one of: {DATA_SPEC_HELP}")
         kind, separator, rest = spec.partition(":")
-        if kind == "builtin":
-            return cls._builtin(spec, rest)
+        if kind in GENERATED_KINDS:
+            return cls._builtin(spec, kind, rest)
         if kind not in KINDS or not separator:
             if spec.lower().endswith(TENSOR_SUFFIXES):
                 return cls("tensor", spec)
+            if "?" in spec and spec.partition("?")[0].lower().endswith(TENSOR_SUFFIXES):
+                return cls.from_spec("tensor:" + spec)  # PATH.h5?x=images: an array file with options
             raise DatasetError(f"'{spec}' names no dataset; use one of: {DATA_SPEC_HELP}")
         if not rest:
             raise DatasetError(f"'{spec}': give the path, as {kind}:PATH")
@@ -146,12 +194,12 @@ class DataSource:
         return cls._short_form(spec, kind, unquote(rest))
 
     @classmethod
-    def _builtin(cls, spec: str, rest: str) -> "DataSource":
+    def _builtin(cls, spec: str, kind: str, rest: str) -> "DataSource":
         if not rest:
-            return cls("builtin")
+            return cls(kind)
         if not rest.isdigit() or int(rest) < 1:
-            raise DatasetError(f"'{spec}': the sample count must be a whole number of at least 1, as builtin:2000")
-        return cls("builtin", samples=int(rest))
+            raise DatasetError(f"'{spec}': the sample count must be a whole number of at least 1, as {kind}:2000")
+        return cls(kind, samples=int(rest))
 
     @classmethod
     def _short_form(cls, spec: str, kind: str, rest: str) -> "DataSource":
@@ -181,18 +229,15 @@ class DataSource:
 
 
 def _option_value(key: str, value: str) -> dict[str, Any]:
-    if key == "samples":
-        return {"samples": int(value)}
+    field = {option: name for name, option in _FIELD_OPTIONS.items()}[key]
+    if field in _INTEGER_OPTIONS:
+        return {field: int(value)}
     if key == "download":
         return {"download": value.lower() in ("1", "true", "yes")}
     if key == "size":
         height, width = (int(v) for v in value.lower().split("x"))
         return {"size": (height, width)}
-    if key == "channels":
-        return {"channels": int(value)}
-    if key == "text":
-        return {"text_columns": value}
-    return {key: value}  # target, task
+    return {field: value}  # target, task, text, input, tokens, x, y, layout
 
 
 def builtin_pair(train_samples: int = 12000, test_samples: int = 2000):

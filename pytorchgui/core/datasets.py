@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 import os
 import pickle
-import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
@@ -40,33 +39,8 @@ class Normalization:
     std: list[float]
 
 
-@dataclass
-class TensorDataset:
-    """A dataset held in memory. Images stay uint8 (4x smaller than float32) until batched."""
-
-    name: str
-    source: str
-    inputs: torch.Tensor
-    targets: torch.Tensor
-    classes: list[str] | None
-    kind: str  # "image" or "table"
-    feature_names: list[str] = field(default_factory=list)
-    normalization: Normalization | None = None
-    origin: Any = None  # the DataSource it was read from (core.data_source), if any
-
-    def __post_init__(self) -> None:
-        if len(self.inputs) != len(self.targets):
-            raise DatasetError(f"{self.source}: {len(self.inputs)} samples but {len(self.targets)} targets; "
-                               "every sample needs exactly one target")
-        if len(self.inputs) == 0:
-            raise DatasetError(f"{self.source} holds no samples")
-
-    def __len__(self) -> int:
-        return len(self.inputs)
-
-    @property
-    def sample_shape(self) -> list[int]:
-        return list(self.inputs.shape[1:])
+class LabelledSamples:
+    """What a dataset's `targets` and `classes` (None for regression) tell."""
 
     @property
     def is_classification(self) -> bool:
@@ -84,23 +58,65 @@ class TensorDataset:
             return len(self.classes)
         return int(self.targets[0].numel()) if len(self.targets) else 1
 
-    @property
-    def memory_bytes(self) -> int:
-        return self.inputs.element_size() * self.inputs.nelement() + self.targets.element_size() * self.targets.nelement()
-
     def class_counts(self) -> list[int]:
         if self.classes is None:
             return []
         return torch.bincount(self.targets, minlength=len(self.classes)).tolist()
 
-    def compute_normalization(self) -> Normalization:
-        """Mean and std per channel/feature, in the units batches are made in (0..1 for images)."""
-        if self.kind == "image":
+
+@dataclass
+class TensorDataset(LabelledSamples):
+    """A dataset held in memory. Images stay uint8 (4x smaller than float32) until batched."""
+
+    name: str
+    source: str
+    inputs: torch.Tensor
+    targets: torch.Tensor
+    classes: list[str] | None
+    kind: str  # "image", "table", "series" ([N, T, F] windows) or "tokens" (int64 ids)
+    feature_names: list[str] = field(default_factory=list)
+    normalization: Normalization | None = None
+    origin: Any = None  # the DataSource it was read from (core.data_source), if any
+    notes: list[str] = field(default_factory=list)  # choices made while reading (a transposed layout), shown
+    tokenizer: Any = None  # the text.Tokenizer that made token ids from a CSV text column
+
+    def __post_init__(self) -> None:
+        if len(self.inputs) != len(self.targets):
+            raise DatasetError(f"{self.source}: {len(self.inputs)} samples but {len(self.targets)} targets; "
+                               "every sample needs exactly one target")
+        if len(self.inputs) == 0:
+            raise DatasetError(f"{self.source} holds no samples")
+
+    def __len__(self) -> int:
+        return len(self.inputs)
+
+    @property
+    def sample_shape(self) -> list[int]:
+        return list(self.inputs.shape[1:])
+
+    @property
+    def memory_bytes(self) -> int:
+        return self.inputs.element_size() * self.inputs.nelement() + self.targets.element_size() * self.targets.nelement()
+
+    @property
+    def token_count(self) -> int | None:
+        """For token ids: how many ids an Embedding must hold (the largest id + 1)."""
+        return int(self.inputs.max()) + 1 if self.kind == "tokens" else None
+
+    def compute_normalization(self) -> Normalization | None:
+        """Mean and std per channel/feature, in the units batches are made in (0..1 for
+        images); None for token ids, which are never scaled."""
+        if self.kind == "tokens":
+            return None
+        if self.kind == "series":
+            data = self.inputs.reshape(-1, self.inputs.shape[-1]).double()
+            mean, std = data.mean(0), data.std(0, unbiased=False)
+        elif self.kind == "image":
             data = self.inputs.transpose(0, 1).reshape(self.inputs.shape[1], -1)
             mean = torch.zeros(data.shape[0], dtype=torch.float64)
             square = torch.zeros(data.shape[0], dtype=torch.float64)
             for start in range(0, data.shape[1], 1 << 24):  # chunks: no float copy of it all
-                chunk = data[:, start:start + (1 << 24)].double() / 255.0
+                chunk = data[:, start:start + (1 << 24)].double() * pixel_scale(self)
                 mean += chunk.sum(1)
                 square += (chunk * chunk).sum(1)
             count = data.shape[1]
@@ -128,6 +144,18 @@ class TensorDataset:
         return replace(self, name=name, inputs=self.inputs[indices], targets=self.targets[indices])
 
 
+def pixel_scale(dataset) -> float:
+    """What turns a raw sample into the units batches are made in: 1/255 for uint8 images
+    (to 0..1), 1 for float images and everything else."""
+    raw = dataset.inputs.dtype if isinstance(dataset, TensorDataset) else getattr(dataset, "raw_dtype", torch.uint8)
+    return 1.0 / 255.0 if dataset.kind == "image" and raw == torch.uint8 else 1.0
+
+
+def input_dtype(dataset) -> str:
+    """The dtype a network's input takes for this data: int64 token ids, float32 otherwise."""
+    return "int64" if dataset.kind == "tokens" else "float32"
+
+
 # -- batches -------------------------------------------------------------------------------
 def sample_order(count: int, shuffle: bool, generator: torch.Generator | None,
                  shard: tuple[int, int] = (0, 1)) -> torch.Tensor:
@@ -142,87 +170,105 @@ def sample_order(count: int, shuffle: bool, generator: torch.Generator | None,
     return order
 
 
-def _scale_and_shift(normalization: Normalization | None, channels: int, dims: int, scale: float, device):
-    """(multiplier, offset) that normalise a raw batch in one fused multiply-add:
-    x_normalised = (raw * scale - mean) / std = raw * multiplier + offset."""
+def _scale_and_shift(normalization: Normalization | None, shape: list[int], axis: int, device):
+    """(multiplier, offset) that normalise a batch of 0..1 images or raw features in one
+    fused multiply-add, x_normalised = (x - mean) / std = x * multiplier + offset, with the
+    statistics along `axis` of a sample (channels of images, features of tables and series)."""
+    size = shape[axis] if shape else 1
     if normalization is not None:
         mean = torch.tensor(normalization.mean, dtype=torch.float32)
         std = torch.tensor(normalization.std, dtype=torch.float32)
     else:
-        mean, std = torch.zeros(channels), torch.ones(channels)
-    shape = [1, -1] + [1] * (dims - 2)
-    return (scale / std).reshape(shape).to(device), (-mean / std).reshape(shape).to(device)
+        mean, std = torch.zeros(size), torch.ones(size)
+    view = [1] * (len(shape) + 1)
+    view[axis % max(len(shape), 1) + 1] = -1
+    return (1.0 / std).reshape(view).to(device), (-mean / std).reshape(view).to(device)
 
 
-def augment_batch(x: torch.Tensor, crop_padding: int, horizontal_flip: bool,
-                  generator: torch.Generator | None) -> torch.Tensor:
-    """Random horizontal flips and random crops with padding of an image batch [N, C, H, W].
-
-    One random offset per batch keeps the crop a single slice; over many batches every
-    sample sees every offset, which is what random cropping is for. Every random number
-    comes from `generator`, so a resumed run augments exactly as an uninterrupted one.
-    """
-    if x.dim() != 4:
-        return x
-    if horizontal_flip:
-        flip = (torch.rand(x.shape[0], generator=generator) < 0.5).to(x.device)
-        x = torch.where(flip[:, None, None, None], x.flip(3), x)
-    if crop_padding:
-        pad = crop_padding
-        height, width = x.shape[2:]
-        padded = torch.nn.functional.pad(x, (pad, pad, pad, pad))
-        top = int(torch.randint(0, 2 * pad + 1, (1,), generator=generator))
-        left = int(torch.randint(0, 2 * pad + 1, (1,), generator=generator))
-        x = padded[:, :, top:top + height, left:left + width]
-    return x
+def statistics_axis(kind: str) -> int:
+    """The axis of a sample that normalisation works along: the channels of an image
+    [C, H, W], the features of a table [F] or of a series' time step [T, F]."""
+    return 0 if kind in ("image", "table") else -1
 
 
-class InMemoryBatches:
-    """Batches of a TensorDataset as float tensors on `device`, normalised, optionally augmented.
+class _BatchMaker:
+    """What in-memory and streamed batches share: normalising a raw batch on the device,
+    augmenting it first when training. Images arrive as uint8 and are augmented in 0..1
+    units (black padding); token ids are passed on as int64, never scaled."""
 
-    The whole uint8 dataset is moved to the device once; each batch is one index_select
-    and one fused multiply-add. Augmentation (random crop with padding, horizontal flip)
-    works on the batch tensor, never per sample.
-    """
+    def _prepare(self, dataset, normalization: Normalization | None, device, augmentation,
+                 channels_last: bool) -> None:
+        from pytorchgui.core.augmentation import Pipeline
 
-    def __init__(self, dataset: TensorDataset, normalization: Normalization | None, device: torch.device | str = "cpu",
-                 *, crop_padding: int = 0, horizontal_flip: bool = False, channels_last: bool = False):
-        self.dataset = dataset
-        self.device = torch.device(device)
-        non_blocking = self.device.type == "cuda"
-        inputs = dataset.inputs.pin_memory() if non_blocking else dataset.inputs
-        self.inputs = inputs.to(self.device, non_blocking=non_blocking)
-        self.targets = dataset.targets.to(self.device, non_blocking=non_blocking)
-        self.crop_padding = crop_padding
-        self.horizontal_flip = horizontal_flip
-        self.channels_last = channels_last and dataset.kind == "image" and dataset.inputs.dim() == 4
-        scale = 1.0 / 255.0 if dataset.kind == "image" else 1.0
-        channels = dataset.inputs.shape[1] if dataset.inputs.dim() > 1 else 1
-        self.multiplier, self.offset = _scale_and_shift(normalization, channels, dataset.inputs.dim(), scale,
-                                                        self.device)
+        kind, shape = dataset.kind, dataset.sample_shape
+        self.kind, self.device = kind, torch.device(device)
+        self.augmentation = augmentation or Pipeline()
+        self.channels_last = channels_last and kind == "image" and len(shape) == 3
+        self.scale = pixel_scale(dataset)
+        self.multiplier, self.offset = _scale_and_shift(normalization, shape, statistics_axis(kind), self.device)
+        self.raw_multiplier = self.multiplier * self.scale  # raw -> normalised in one multiply-add
 
-    def __len__(self) -> int:
-        return len(self.dataset)
+    def _normalised(self, raw: torch.Tensor) -> torch.Tensor:
+        if self.kind == "tokens":
+            return raw.long()
+        x = torch.addcmul(self.offset, raw.float(), self.raw_multiplier)
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+    def _augmented(self, raw: torch.Tensor, y: torch.Tensor, generator, classification: bool):
+        """(normalised inputs, targets, mix) of a training batch."""
+        if self.kind == "tokens" or not self.augmentation:
+            return self._normalised(raw), y, None
+        x = raw.float().mul_(self.scale)
+        x, y, mix = self.augmentation.apply(x, y, generator, classification)
+        x = torch.addcmul(self.offset, x, self.multiplier)
+        return (x.contiguous(memory_format=torch.channels_last) if self.channels_last else x), y, mix
 
     def number_of_batches(self, batch_size: int, drop_last: bool = False) -> int:
         return len(self) // batch_size if drop_last else math.ceil(len(self) / batch_size)
 
-    def make_batch(self, indices: torch.Tensor, augment: bool = False, generator: torch.Generator | None = None):
-        x = self.inputs.index_select(0, indices).float()
-        x = torch.addcmul(self.offset, x, self.multiplier)
-        if augment:
-            x = augment_batch(x, self.crop_padding, self.horizontal_flip, generator)
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        return x, self.targets.index_select(0, indices)
+    def training_batches(self, batch_size: int, *, generator: torch.Generator | None = None,
+                         drop_last: bool = False, shard: tuple[int, int] = (0, 1)) -> Iterator:
+        """(inputs, targets, mix) of shuffled, augmented batches; `mix` is None unless the
+        pipeline's MixUp or CutMix blended the batch (see augmentation.Mix)."""
+        classification = getattr(self.dataset, "classes", None) is not None
+        for raw, y in self._raw_batches(batch_size, True, generator, drop_last, shard):
+            yield self._augmented(raw, y, generator, classification)
 
     def batches(self, batch_size: int, *, shuffle: bool = True, generator: torch.Generator | None = None,
-                augment: bool = False, drop_last: bool = False, shard: tuple[int, int] = (0, 1)) -> Iterator:
-        """Batches in a (seeded) shuffled order; see sample_order for `shard`."""
+                drop_last: bool = False, shard: tuple[int, int] = (0, 1)) -> Iterator:
+        """(inputs, targets) in a (seeded) shuffled order, normalised; see sample_order for `shard`."""
+        for raw, y in self._raw_batches(batch_size, shuffle, generator, drop_last, shard):
+            yield self._normalised(raw), y
+
+
+class InMemoryBatches(_BatchMaker):
+    """Batches of a TensorDataset as tensors on `device`, normalised, optionally augmented.
+
+    The whole uint8 dataset is moved to the device once; each batch is one index_select
+    and one fused multiply-add. Augmentation works on the batch tensor, never per sample.
+    """
+
+    def __init__(self, dataset: TensorDataset, normalization: Normalization | None, device: torch.device | str = "cpu",
+                 *, augmentation=None, channels_last: bool = False):
+        self.dataset = dataset
+        self._prepare(dataset, normalization, device, augmentation, channels_last)
+        non_blocking = self.device.type == "cuda"
+        inputs = dataset.inputs.pin_memory() if non_blocking else dataset.inputs
+        self.inputs = inputs.to(self.device, non_blocking=non_blocking)
+        self.targets = dataset.targets.to(self.device, non_blocking=non_blocking)
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def make_batch(self, indices: torch.Tensor):
+        return self._normalised(self.inputs.index_select(0, indices)), self.targets.index_select(0, indices)
+
+    def _raw_batches(self, batch_size, shuffle, generator, drop_last, shard) -> Iterator:
         order = sample_order(len(self), shuffle, generator, shard).to(self.device)
         stop = len(order) - (len(order) % batch_size if drop_last else 0)
         for start in range(0, stop, batch_size):
-            yield self.make_batch(order[start:start + batch_size], augment, generator)
+            indices = order[start:start + batch_size]
+            yield self.inputs.index_select(0, indices), self.targets.index_select(0, indices)
 
 
 # -- sources ---------------------------------------------------------------------------------
@@ -493,56 +539,84 @@ class StreamingImageFolder:
         return torch.tensor([label for _, label in self.samples], dtype=torch.int64)
 
 
-class StreamingBatches:
-    """Batches of a StreamingImageFolder: read by a DataLoader with workers, then moved to
-    the device, normalised and augmented there as a whole batch, like InMemoryBatches."""
+class StreamingBatches(_BatchMaker):
+    """Batches of a streamed dataset (an image folder, an HDF5 file or a memory-mapped
+    .npy larger than memory): read by a DataLoader with workers, then moved to the device,
+    normalised and augmented there as a whole batch, like InMemoryBatches."""
 
-    def __init__(self, dataset: StreamingImageFolder, normalization: Normalization | None,
-                 device: torch.device | str = "cpu", *, workers: int = 0, crop_padding: int = 0,
-                 horizontal_flip: bool = False, channels_last: bool = False):
-        self.dataset, self.device, self.workers = dataset, torch.device(device), workers
-        self.crop_padding, self.horizontal_flip, self.channels_last = crop_padding, horizontal_flip, channels_last
-        self.multiplier, self.offset = _scale_and_shift(normalization, dataset.channels, 4, 1.0 / 255.0, self.device)
+    def __init__(self, dataset, normalization: Normalization | None, device: torch.device | str = "cpu", *,
+                 workers: int = 0, augmentation=None, channels_last: bool = False):
+        self.dataset, self.workers = dataset, workers
+        self._prepare(dataset, normalization, device, augmentation, channels_last)
 
     def __len__(self) -> int:
         return len(self.dataset)
 
-    def number_of_batches(self, batch_size: int, drop_last: bool = False) -> int:
-        return len(self) // batch_size if drop_last else math.ceil(len(self) / batch_size)
-
-    def batches(self, batch_size: int, *, shuffle: bool = True, generator: torch.Generator | None = None,
-                augment: bool = False, drop_last: bool = False, shard: tuple[int, int] = (0, 1)) -> Iterator:
+    def _raw_batches(self, batch_size, shuffle, generator, drop_last, shard) -> Iterator:
         order = sample_order(len(self), shuffle, generator, shard)
         loader = self.dataset.loader(batch_size, False, self.workers, sampler=order.tolist(), drop_last=drop_last)
         non_blocking = self.device.type == "cuda"
         for x, y in loader:
-            x = torch.addcmul(self.offset, x.to(self.device, non_blocking=non_blocking).float(), self.multiplier)
-            if augment:
-                x = augment_batch(x, self.crop_padding, self.horizontal_flip, generator)
-            if self.channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
-            yield x, y.to(self.device, non_blocking=non_blocking)
+            yield x.to(self.device, non_blocking=non_blocking), y.to(self.device, non_blocking=non_blocking)
 
 
 def batches_for(dataset, normalization: Normalization | None, device, **options):
     """The fast batches of a dataset held in memory, or streaming ones for a folder that is not."""
-    if isinstance(dataset, StreamingImageFolder):
+    if not isinstance(dataset, TensorDataset):
         return StreamingBatches(dataset, normalization, device, **options)
     options.pop("workers", None)
     return InMemoryBatches(dataset, normalization, device, **options)
 
 
-def load_csv(path: str | os.PathLike, target: str, *, task: str = "auto", categorical: str = "one-hot") -> TensorDataset:
+def load_csv(path: str | os.PathLike, target: str, *, task: str = "auto", categorical: str = "one-hot",
+             text_input: str = "", tokens: str = "words", vocabulary: int = 10000, length: int = 64,
+             window: int = 0, horizon: int = 1, tokenizer=None) -> TensorDataset:
     """A table: `target` is the column to predict; the other columns are the features.
 
     task: "classification", "regression" or "auto" (text targets, and whole-number targets
     with at most 100 values each seen twice on average, are classes). Numeric features are used as they are and standardised
     per batch from the training set's statistics; text features are one-hot encoded
     (categorical="one-hot") or refused (categorical="reject").
+
+    text_input: a text column that is the whole input, tokenised (core.sequences: `tokens`
+    words or characters, a `vocabulary` of the most frequent, `length` ids per row), with
+    `tokenizer` (the training set's) when given. window: a time series instead, each
+    sample `window` rows of the numeric columns and its target the target column
+    `horizon` rows after them.
     """
     import pandas
 
+    from pytorchgui.core import sequences
+
     path = Path(path)
+    frame = _read_csv(path, target)
+    labels = frame.pop(target)
+    targets, classes = _csv_targets(path, target, labels, task)
+    kind, notes, found_tokenizer = "table", [], None
+    if window:
+        numeric = [column for column in frame.columns if _is_number_column(frame[column])]
+        names = [*map(str, numeric), str(target)] if classes is None else list(map(str, numeric))
+        columns = [frame[column] for column in numeric] + ([labels] if classes is None else [])
+        if not columns:
+            raise DatasetError(f"{path} has no numeric column to make windows of besides the target {target!r}")
+        values = _numbers(path, pandas.concat(columns, axis=1))
+        inputs, targets, names = sequences.windows(path, values, targets, window, horizon, names)
+        kind = "series"
+        notes.append(f"time series: windows of {window} rows, target {horizon} row(s) after each window")
+    elif text_input:
+        inputs, found_tokenizer = sequences.text_inputs(path, frame, text_input, tokenizer, tokens, vocabulary, length)
+        kind, names = "tokens", [text_input]
+        notes.append(f"text column {text_input!r} as token ids: {found_tokenizer.describe()}")
+    else:
+        table = _table_features(path, target, frame, categorical)
+        inputs, names = torch.tensor(table.to_numpy(dtype="float32")), list(table.columns)
+    return TensorDataset(name=path.name, source=f"CSV {path} (target {target})", inputs=inputs, targets=targets,
+                         classes=classes, kind=kind, feature_names=names, notes=notes, tokenizer=found_tokenizer)
+
+
+def _read_csv(path: Path, target: str):
+    import pandas
+
     try:
         frame = pandas.read_csv(path)
     except FileNotFoundError:
@@ -553,17 +627,34 @@ def load_csv(path: str | os.PathLike, target: str, *, task: str = "auto", catego
         raise DatasetError(f"{path} has no column {target!r}; its columns are {', '.join(map(str, frame.columns))}")
     if frame.empty:
         raise DatasetError(f"{path} has a header but no rows")
-    labels = frame.pop(target)
-    if labels.isna().any():
-        row = int(labels.isna().to_numpy().nonzero()[0][0]) + 2
+    if frame[target].isna().any():
+        row = int(frame[target].isna().to_numpy().nonzero()[0][0]) + 2
         raise DatasetError(f"{path}: the target column {target!r} is empty in row {row}: fill it or remove the row")
+    return frame
+
+
+def _is_number_column(values) -> bool:
+    import pandas
+
+    return pandas.api.types.is_numeric_dtype(values) and not pandas.api.types.is_bool_dtype(values)
+
+
+def _numbers(path: Path, frame) -> torch.Tensor:
+    for column in frame.columns:
+        if frame[column].isna().any():
+            row = int(frame[column].isna().to_numpy().nonzero()[0][0]) + 2
+            raise DatasetError(f"{path}: column {column!r} is empty in row {row}: fill it or remove the row")
+    return torch.tensor(frame.to_numpy(dtype="float32"))
+
+
+def _table_features(path: Path, target: str, frame, categorical: str):
+    import pandas
+
     features = []
     for column in frame.columns:
         values = frame[column]
-        if pandas.api.types.is_numeric_dtype(values) and not pandas.api.types.is_bool_dtype(values):
-            if values.isna().any():
-                row = int(values.isna().to_numpy().nonzero()[0][0]) + 2
-                raise DatasetError(f"{path}: column {column!r} is empty in row {row}: fill it or remove the row")
+        if _is_number_column(values):
+            _numbers(path, frame[[column]])
             features.append(values.astype("float32").rename(str(column)))
             continue
         numeric = pandas.to_numeric(values, errors="coerce")
@@ -579,8 +670,12 @@ def load_csv(path: str | os.PathLike, target: str, *, task: str = "auto", catego
         features.extend(dummies[name] for name in dummies.columns)
     if not features:
         raise DatasetError(f"{path} has no feature columns besides the target {target!r}")
-    table = pandas.concat(features, axis=1)
-    inputs = torch.tensor(table.to_numpy(dtype="float32"))
+    return pandas.concat(features, axis=1)
+
+
+def _csv_targets(path: Path, target: str, labels, task: str) -> tuple[torch.Tensor, list[str] | None]:
+    import pandas
+
     whole = pandas.api.types.is_integer_dtype(labels) or (
         pandas.api.types.is_float_dtype(labels) and (labels % 1 == 0).all())
     textual = not pandas.api.types.is_numeric_dtype(labels)
@@ -593,16 +688,13 @@ def load_csv(path: str | os.PathLike, target: str, *, task: str = "auto", catego
         classes = sorted(labels.astype(str).unique()) if textual else [str(v) for v in sorted(labels.unique())]
         index = {name: i for i, name in enumerate(classes)}
         keys = labels.astype(str) if textual else labels.map(lambda v: str(v))
-        targets = torch.tensor([index[k] for k in keys], dtype=torch.int64)
-    elif task == "regression":
+        return torch.tensor([index[k] for k in keys], dtype=torch.int64), classes
+    if task == "regression":
         if textual:
             raise DatasetError(f"{path}: the target {target!r} holds text, so it cannot be a regression target; "
                                "choose classification")
-        classes, targets = None, torch.tensor(labels.to_numpy(dtype="float32")).unsqueeze(1)
-    else:
-        raise DatasetError(f"unknown task {task!r}: choose classification, regression or auto")
-    return TensorDataset(name=path.name, source=f"CSV {path} (target {target})", inputs=inputs, targets=targets,
-                         classes=classes, kind="table", feature_names=list(table.columns))
+        return torch.tensor(labels.to_numpy(dtype="float32")).unsqueeze(1), None
+    raise DatasetError(f"unknown task {task!r}: choose classification, regression or auto")
 
 
 MAX_CLASSES = 100_000
@@ -620,56 +712,11 @@ def _class_count(labels: torch.Tensor, path: Path) -> int:
     return high + 1
 
 
-def load_tensor_file(path: str | os.PathLike) -> TensorDataset:
-    """A .npz with arrays x and y, or a .pt holding {"x": tensor, "y": tensor} or (x, y).
+def load_tensor_file(path: str | os.PathLike, **options):
+    """An array file (.npz, .pt, .npy pair, HDF5): see core.arrays.read_array_file."""
+    from pytorchgui.core.arrays import read_array_file
 
-    .pt files are read with weights_only=True: a file that holds code is refused.
-    """
-    import numpy
-
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetError(f"{path} does not exist")
-    if path.suffix == ".npz":
-        try:
-            with numpy.load(path, allow_pickle=False) as arrays:
-                if "x" not in arrays or "y" not in arrays:
-                    raise DatasetError(f"{path} needs arrays named x and y; it has {', '.join(arrays.files)}")
-                x, y = torch.from_numpy(arrays["x"]), torch.from_numpy(arrays["y"])
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
-            raise DatasetError(f"{path} is not a readable .npz file ({error})") from None
-    elif path.suffix in (".pt", ".pth"):
-        from pytorchgui.core.safe_load import load_tensors
-
-        content = load_tensors(path, DatasetError, "tensor file: save plain tensors, torch.save({'x': x, 'y': y})")
-        if isinstance(content, dict) and "x" in content and "y" in content:
-            x, y = content["x"], content["y"]
-        elif isinstance(content, (tuple, list)) and len(content) == 2:
-            x, y = content
-        else:
-            raise DatasetError(f"{path} must hold {{'x': inputs, 'y': targets}} or (inputs, targets)")
-        if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
-            raise DatasetError(f"{path}: x and y must be tensors")
-    else:
-        raise DatasetError(f"{path}: tensor files are .npz or .pt")
-    if x.dim() == 0 or y.dim() == 0 or len(x) == 0:
-        raise DatasetError(f"{path}: x and y must hold one row per sample (x is {list(x.shape)}, y is "
-                           f"{list(y.shape)})")
-    if len(x) != len(y):
-        raise DatasetError(f"{path}: x has {len(x)} samples but y has {len(y)}; they must match")
-    y = y.reshape(len(y), -1) if y.dim() > 1 else y
-    if y.dtype in (torch.int64, torch.int32, torch.int16, torch.uint8) and y.dim() == 1:
-        y = y.long()
-        classes = [str(i) for i in range(_class_count(y, path))]
-    else:
-        classes, y = None, y.float().reshape(len(y), -1)
-    image = x.dtype == torch.uint8 and x.dim() in (3, 4)
-    if image and x.dim() == 3:
-        x = x.unsqueeze(1)
-    if not image:
-        x = x.float()
-    return TensorDataset(name=path.name, source=f"tensor file {path}", inputs=x, targets=y, classes=classes,
-                         kind="image" if image else "table")
+    return read_array_file(path, **options)
 
 
 BUILTIN_CLASSES = ["circle", "disk", "square", "filled square", "horizontal bar", "vertical bar", "plus",

@@ -75,7 +75,7 @@ def python_source(network: Network, class_name: str = "Network", normalization=N
     if merge_types:
         from pytorchgui.core import merge
 
-        classes += [inspect.getsource(merge.MERGE_MODULES[type_name]) for type_name in merge_types]
+        classes += [inspect.getsource(merge.pytorchgui_modules()[type_name]) for type_name in merge_types]
     for source in classes:
         lines += ["", source.rstrip(), ""]
     lines += ["", f"class {class_name}(nn.Module):", "    def __init__(self):", "        super().__init__()"]

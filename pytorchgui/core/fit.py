@@ -11,22 +11,44 @@ INPUT_SIZE_PARAMETERS = {"in_channels": 0, "num_features": 0, "in_features": -1,
 
 
 def fit_to_dataset(network: Network, sample_shape: list[int], outputs: int | None = None,
-                   dtype: str = "float32") -> list[str]:
-    """Set the input shape, every fixed input size that no longer matches what reaches its
-    layer (LeNet-5's conv1 and fc1 on 3 x 32 x 32 images) and, for classification, the last
-    Linear's out_features: `outputs`, the class count or the regression targets per sample.
-    Returns what changed, in words."""
+                   dtype: str = "float32", tokens: int | None = None) -> list[str]:
+    """Set the input shape and dtype, every fixed input size that no longer matches what
+    reaches its layer (LeNet-5's conv1 and fc1 on 3 x 32 x 32 images), for token ids the
+    first Embedding's num_embeddings (`tokens`: the largest id + 1) and, for
+    classification, the last Linear's out_features: `outputs`, the class count or the
+    regression targets per sample. Returns what changed, in words."""
     changes = []
-    old = network.input_spec.shape if network.input_spec else None
-    if old != list(sample_shape):
+    old = network.input_spec
+    if old is None or old.shape != list(sample_shape):
+        changes.append(f"input shape {old.shape if old else None} -> {list(sample_shape)}")
+    if old is not None and old.dtype != dtype:
+        changes.append(f"input dtype {old.dtype} -> {dtype}")
+    if old is None or old.shape != list(sample_shape) or old.dtype != dtype:
         network.set_input(list(sample_shape), dtype)
-        changes.append(f"input shape {old} -> {list(sample_shape)}")
+    embedding = first_embedding(network) if tokens else None
+    if embedding is not None:
+        size = network.node(embedding).parameters.get("num_embeddings")
+        if not isinstance(size, int) or size < tokens:
+            changes += _set_parameters(network, embedding, {"num_embeddings": tokens})
     changes += _fit_input_sizes(network)
     if outputs:
         linears = [name for name in network.topological_order() if network.node(name).type == "Linear"]
         if linears:
             changes += _set_parameters(network, linears[-1], {"out_features": outputs})
     return changes
+
+
+def fit_to_data(network: Network, dataset) -> list[str]:
+    """fit_to_dataset with everything a dataset says: shape, dtype, token ids, outputs."""
+    from pytorchgui.core.datasets import input_dtype
+
+    return fit_to_dataset(network, dataset.sample_shape, dataset.output_size, input_dtype(dataset),
+                          getattr(dataset, "token_count", None))
+
+
+def first_embedding(network: Network) -> str | None:
+    """The Embedding that token ids reach first, if the network has one."""
+    return next((name for name in network.topological_order() if network.node(name).type == "Embedding"), None)
 
 
 def _fit_input_sizes(network: Network) -> list[str]:

@@ -54,3 +54,10 @@ MERGE_MODULES: dict[str, type[nn.Module]] = {
     "Multiply": Multiply,
     "Mean": Mean,
 }
+
+
+def pytorchgui_modules() -> dict[str, type[nn.Module]]:
+    """Every class a catalogue entry with "source": "pytorchgui" may name."""
+    from pytorchgui.core.sequence_layers import SEQUENCE_MODULES
+
+    return {**MERGE_MODULES, **SEQUENCE_MODULES}

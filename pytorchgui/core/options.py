@@ -149,12 +149,12 @@ TRAINING_OPTIONS: tuple[TrainingOption, ...] = (
     _option("initial_weights", "str", "", "Options", "Start from weights",
             "a weights file (.pt) of this network, or of one with another head: training starts from every "
             "tensor whose name and shape match (fine-tuning); empty: fresh weights", off=""),
-    _option("crop_padding", "int", 0, "Augmentation", "Random crop pad",
-            "pad images by this many pixels and crop them back at a random offset; 0: off", off=0,
-            minimum=0, maximum=64),
-    _option("horizontal_flip", "bool", False, "Augmentation", "Random horizontal flip",
-            "mirror half of the images of every batch"),
+    _option("augmentation", "str", "", "Augmentation", "Augmentation",
+            "operations applied to every training batch, in order, as RandomCrop(padding=4), HorizontalFlip "
+            "(see function_db/augmentations.json); empty: none", flag="--augment", off=""),
 )
+# The first version's two augmentation flags, still accepted: each adds its operation in front.
+FIRST_VERSION_AUGMENTATION = {"crop_padding": "--crop-padding", "horizontal_flip": "--horizontal-flip"}
 
 
 def training_options() -> tuple[TrainingOption, ...]:
@@ -182,6 +182,8 @@ class _TrainingConfigMethods:
         """A config from config.json or a checkpoint; unknown keys are ignored, and the
         first version's shared step_size/gamma become the schedule's own parameters."""
         values = dict(values)
+        if any(key in values for key in FIRST_VERSION_AUGMENTATION):
+            values["augmentation"] = _with_first_version_augmentation(values)
         if "schedule_parameters" not in values and values.get("lr_schedule", NO_SCHEDULE) != NO_SCHEDULE:
             values["schedule_parameters"] = _first_version_schedule(values)
         known = {f.name for f in dataclasses.fields(cls)}
@@ -198,9 +200,16 @@ class _TrainingConfigMethods:
             except ParameterError as error:
                 reason = str(error).split(f"'{training_option.name}' ", 1)[-1]
                 raise TrainingError(f"{training_option.label} ({training_option.flag}) {reason}") from None
+        self.pipeline()
         if not _DEVICE.match(self.device):
             raise TrainingError(f"device {self.device!r} is not one of cpu, cuda, cuda:N, mps")
         self.schedule_values()
+
+    def pipeline(self):
+        """The augmentation as a Pipeline (TrainingError naming what is refused)."""
+        from pytorchgui.core.augmentation import Pipeline
+
+        return Pipeline.parse(self.augmentation)
 
     def schedule(self) -> ScheduleEntry | None:
         return None if self.lr_schedule == NO_SCHEDULE else schedule_catalog()[self.lr_schedule]
@@ -214,6 +223,13 @@ class _TrainingConfigMethods:
             return schedule.entry.validate(self.schedule_parameters)
         except ParameterError as error:
             raise TrainingError(f"learning-rate schedule: {error}") from None
+
+
+def _with_first_version_augmentation(values: Mapping[str, Any]) -> str:
+    from pytorchgui.core.augmentation import first_version_pipeline
+
+    first = first_version_pipeline(values.pop("crop_padding", 0) or 0, bool(values.pop("horizontal_flip", False)))
+    return ", ".join(part for part in (first, values.get("augmentation") or "") if part)
 
 
 def _first_version_schedule(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -261,6 +277,11 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
                 default = training_option.off_label if is_off else None
                 _add_argument(group, training_option.flag, training_option.spec, training_option.name,
                               f"default: {default or training_option.spec.default}")
+        if group_name == "Augmentation":
+            group.add_argument("--crop-padding", dest="crop_padding", type=int, default=None, metavar="PIXELS",
+                               help="the first version's flag: adds RandomCrop(padding=PIXELS) to --augment")
+            group.add_argument("--horizontal-flip", dest="horizontal_flip", action="store_true", default=None,
+                               help="the first version's flag: adds HorizontalFlip to --augment")
     group = parser.add_argument_group("learning-rate schedule parameters")
     catalog = schedule_catalog()
     for name, (spec, schedules) in _schedule_flags().items():
@@ -288,6 +309,9 @@ def config_from_arguments(arguments: argparse.Namespace, base: "TrainingConfig |
         given = getattr(arguments, training_option.name, None)
         if given is not None:
             values[training_option.name] = given
+    for name in FIRST_VERSION_AUGMENTATION:
+        if getattr(arguments, name, None):
+            values[name] = getattr(arguments, name)
     if base is not None and values.get("lr_schedule") != base.lr_schedule:
         values["schedule_parameters"] = {}  # the base's values belong to its own schedule
     config = TrainingConfig.from_dict(values)

@@ -26,7 +26,8 @@ MAX_ACTIVATION_ELEMENTS = 500_000_000  # per sample, per node
 
 # Which input dimension an "auto" parameter takes its value from.
 _AUTO_FROM_CHANNELS = {"in_channels", "num_features", "num_channels"}
-_AUTO_FROM_LAST = {"in_features", "in1_features", "input_size", "d_model", "embed_dim", "normalized_shape"}
+_AUTO_FROM_LAST = {"in_features", "in1_features", "input_size", "d_model", "embed_dim", "normalized_shape",
+                   "embedding_dim"}
 
 
 @dataclass

@@ -17,8 +17,9 @@ from typing import Any, Callable
 
 import torch
 
+from pytorchgui.core.augmentation import Mix
 from pytorchgui.core.compiler import compile_network, failing_node
-from pytorchgui.core.datasets import InMemoryBatches, Normalization, TensorDataset, batches_for
+from pytorchgui.core.datasets import InMemoryBatches, Normalization, TensorDataset, batches_for, input_dtype
 from pytorchgui.core.errors import PyTorchGUIError, TrainingError, first_line
 from pytorchgui.core.network import Network
 from pytorchgui.core.options import TrainingConfig
@@ -356,7 +357,27 @@ class Trainer:
                                 "command line) or turn early stopping off")
         if self.device.type == "cuda" and not torch.cuda.is_available():
             raise TrainingError(f"device {self.config.device} is not available: no CUDA GPU found; train on the CPU")
+        self.config.pipeline().check_data(self.train_set.kind, self.train_set.sample_shape,
+                                          self.train_set.is_classification, self.train_set.name)
+        wanted_dtype = input_dtype(self.train_set)
+        if spec is not None and spec.dtype != wanted_dtype:
+            raise TrainingError(f"the network takes {spec.dtype} input but {self.train_set.name} holds "
+                                f"{wanted_dtype} {'token ids' if wanted_dtype == 'int64' else 'values'}: press "
+                                "'Fit network to data' in the Data tab (--fit on the command line)")
+        self._check_token_ids()
         self._check_network_fits()
+
+    def _check_token_ids(self) -> None:
+        """A token id beyond the first Embedding's table: torch would fail deep in a step."""
+        from pytorchgui.core.fit import first_embedding
+
+        count = getattr(self.train_set, "token_count", None)
+        embedding = first_embedding(self.network) if count else None
+        size = self.network.node(embedding).parameters.get("num_embeddings") if embedding else None
+        if isinstance(size, int) and count > size:
+            raise TrainingError(f"{self.train_set.name} holds the token id {count - 1}, beyond the {size} entries of "
+                                f"Embedding '{embedding}': set its num_embeddings to at least {count} ('Fit network "
+                                "to data' in the Data tab, --fit on the command line)")
 
     def _check_network_fits(self) -> None:
         """What torch would only say halfway through a step, or by failing to allocate."""
@@ -413,9 +434,8 @@ class Trainer:
         trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
         optimizer = optimizer_entry.build_optimizer(trainable, self.network.optimizer.parameters)
         normalization = self.train_set.normalization or self.train_set.compute_normalization()
-        train = batches_for(self.train_set, normalization, self.device, crop_padding=config.crop_padding,
-                            horizontal_flip=config.horizontal_flip, channels_last=config.channels_last,
-                            workers=config.workers)
+        train = batches_for(self.train_set, normalization, self.device, augmentation=config.pipeline(),
+                            channels_last=config.channels_last, workers=config.workers)
         validation = (batches_for(self.validation_set, normalization, self.device, channels_last=config.channels_last,
                                   workers=config.workers) if self.validation_set is not None else None)
         steps = math.ceil(len(train) // self.context.world / config.batch_size)
@@ -597,16 +617,15 @@ class Trainer:
         classification = state.loss.num_classes is not None
         total_loss, total_correct, total_seen = 0.0, 0, 0
         window_start, window_seen = time.perf_counter(), 0
-        augment = bool(self.config.crop_padding or self.config.horizontal_flip)
-        batches = state.train.batches(self.config.batch_size, generator=state.generator, augment=augment,
-                                      shard=(self.context.rank, self.context.world))
-        for index, (x, y) in enumerate(batches):
+        batches = state.train.training_batches(self.config.batch_size, generator=state.generator,
+                                               shard=(self.context.rank, self.context.world))
+        for index, (x, y, mix) in enumerate(batches):
             self.control.checkpoint()
             changes = self.control.take_changes()
             if changes:
                 self._change_settings(state, changes, index)
             try:
-                batch_loss, output = self._step(state, x, y, index)
+                batch_loss, output = self._step(state, x, y, index, mix)
             except RuntimeError as error:  # torch refusing the data: dtype, shape, device
                 if is_out_of_memory(error):
                     raise
@@ -654,8 +673,10 @@ class Trainer:
         self.log(f"changed while paused, from batch {index + 1} of epoch {state.epoch}: {shown}")
         self.on_event(SettingsChangedEvent(state.epoch, index, state.steps, checked))
 
-    def _step(self, state: _RunState, x: torch.Tensor, y: torch.Tensor, index: int) -> tuple[float, torch.Tensor]:
+    def _step(self, state: _RunState, x: torch.Tensor, y: torch.Tensor, index: int,
+              mix: Mix | None = None) -> tuple[float, torch.Tensor]:
         """One optimisation step: (loss, output) of the forward pass the step started from.
+        A batch blended by MixUp or CutMix is scored against both targets, weighted.
 
         LBFGS evaluates the closure as often as it needs during its step, and each of its
         evaluations is clipped; every other optimizer takes one forward and backward.
@@ -667,6 +688,8 @@ class Trainer:
             with state.autocast:
                 output = state.model(x)
                 value = state.loss(output, y)
+                if mix is not None:
+                    value = mix.weight * value + (1 - mix.weight) * state.loss(output, mix.other)
             value.backward()
             if self.config.gradient_clip > 0:
                 torch.nn.utils.clip_grad_norm_(state.model.parameters(), self.config.gradient_clip)

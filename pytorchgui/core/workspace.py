@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from pytorchgui.core.errors import DatasetError
-from pytorchgui.core.fit import fit_to_dataset
+from pytorchgui.core.fit import fit_to_data
 from pytorchgui.core.network import Network
 
 ROLES = ("train", "test")
@@ -125,7 +125,7 @@ class Workspace:
         dataset = entry.dataset
 
         def fit() -> None:
-            changes.extend(fit_to_dataset(self.network, dataset.sample_shape, dataset.output_size))
+            changes.extend(fit_to_data(self.network, dataset))
 
         self.document.apply(f"Fit to {dataset.name}", fit)
         return changes

@@ -17,11 +17,18 @@ sizes = st.none() | st.tuples(st.integers(1, 512), st.integers(1, 512))
 
 SOURCES_BY_KIND = {  # every kind with every option it takes, in every combination
     "builtin": st.builds(DataSource, st.just("builtin"), samples=st.none() | st.integers(1, 10**6)),
+    "sequences": st.builds(DataSource, st.just("sequences"), samples=st.none() | st.integers(1, 10**6)),
     **{kind: st.builds(DataSource, st.just(kind), paths, download=st.booleans()) for kind in TORCHVISION_KINDS},
     "folder": st.builds(DataSource, st.just("folder"), paths, size=sizes, channels=st.sampled_from([None, 1, 3])),
     "csv": st.builds(DataSource, st.just("csv"), paths, target=st.text(min_size=1, max_size=12).filter(str.strip),
-                     task=st.sampled_from(TASKS), text_columns=st.sampled_from(TEXT_COLUMNS)),
-    "tensor": st.builds(DataSource, st.just("tensor"), paths),
+                     task=st.sampled_from(TASKS), text_columns=st.sampled_from(TEXT_COLUMNS),
+                     text_input=st.just("") | st.text(min_size=1, max_size=12),
+                     tokens=st.sampled_from(["words", "characters"]), vocabulary=st.integers(3, 10**6),
+                     length=st.integers(1, 4096)) | st.builds(
+        DataSource, st.just("csv"), paths, target=st.text(min_size=1, max_size=12).filter(str.strip),
+        window=st.integers(0, 1000), horizon=st.integers(0, 100)),
+    "tensor": st.builds(DataSource, st.just("tensor"), paths, x_name=st.text(min_size=1, max_size=12),
+                        y_name=st.text(min_size=1, max_size=12), layout=st.sampled_from(["auto", "nchw", "nhwc"])),
 }
 
 
@@ -40,6 +47,10 @@ def test_spec_round_trips_exactly(source):
     ("folder:imgs:32x24", DataSource("folder", "imgs", size=(32, 24))),
     ("csv:iris.csv:species", DataSource("csv", "iris.csv", target="species")),
     ("data/x.npz", DataSource("tensor", "data/x.npz")),
+    ("data/x.h5?x=images&y=labels", DataSource("tensor", "data/x.h5", x_name="images", y_name="labels")),
+    ("sequences:500", DataSource("sequences", samples=500)),
+    ("csv:prices.csv?target=close&window=30&horizon=5",
+     DataSource("csv", "prices.csv", target="close", window=30, horizon=5)),
     ("MNIST:data?download=1", DataSource("MNIST", "data", download=True)),
     ("folder:my%20pics?channels=1&size=28x28", DataSource("folder", "my pics", size=(28, 28), channels=1)),
 ])
@@ -57,6 +68,10 @@ def test_short_and_long_forms_read(spec, expected):
     ("folder:x?size=big", "size='big' is not a valid value"),
     ("csv:x.csv", "name the target column"),
     ("csv:x.csv?target=y&task=ranking", "task must be one of"),
+    ("csv:x.csv?target=y&tokens=bytes", "tokens must be one of"),
+    ("csv:x.csv?target=y&window=5&input=text", r"a time series \(window\) or text \(input\), not both"),
+    ("x.npy?layout=hwc", "layout must be one of"),
+    ("sequences:0", "sample count must be a whole number"),
 ])
 def test_bad_specs_say_what_to_write(spec, message):
     with pytest.raises(DatasetError, match=message):

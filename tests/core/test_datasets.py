@@ -8,6 +8,7 @@ import torch
 
 from pytorchgui.core import datasets
 from pytorchgui.core.data_source import builtin_pair
+from pytorchgui.core.augmentation import Pipeline
 from pytorchgui.core.datasets import DatasetError, InMemoryBatches
 from tests.data_writers import (write_cifar10, write_cifar100, write_csv, write_image_folder, write_mnist,
                                 write_tensor_files)
@@ -211,8 +212,9 @@ def test_in_memory_batches_normalise_like_torchvision():
 
 def test_augmentation_keeps_shape_and_flips():
     data = datasets.make_builtin(16)
-    batches = InMemoryBatches(data, None, crop_padding=4, horizontal_flip=True, channels_last=True)
-    x, _ = batches.make_batch(torch.arange(16), augment=True, generator=torch.Generator().manual_seed(0))
-    assert x.shape == (16, 1, 28, 28) and x.is_contiguous(memory_format=torch.channels_last)
-    plain, _ = batches.make_batch(torch.arange(16))
-    assert not torch.equal(x, plain)
+    pipeline = Pipeline.parse("RandomCrop(padding=4), HorizontalFlip")
+    batches = InMemoryBatches(data, None, augmentation=pipeline, channels_last=True)
+    x, y, mix = next(batches.training_batches(16, generator=torch.Generator().manual_seed(0)))
+    assert x.shape == (16, 1, 28, 28) and x.is_contiguous(memory_format=torch.channels_last) and mix is None
+    plain, plain_y = next(batches.batches(16, generator=torch.Generator().manual_seed(0)))
+    assert torch.equal(y, plain_y) and not torch.equal(x, plain)

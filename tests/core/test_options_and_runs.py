@@ -43,7 +43,8 @@ def test_train_help_lists_every_option_and_schedule_parameter(capsys):
 @pytest.mark.parametrize("config", [
     TrainingConfig(),
     TrainingConfig(epochs=9, batch_size=32, workers=2, seed=7, early_stopping_patience=3, gradient_clip=1.5,
-                   mixed_precision=True, channels_last=True, crop_padding=4, horizontal_flip=True),
+                   mixed_precision=True, channels_last=True,
+                   augmentation="RandomCrop(padding=4), HorizontalFlip, MixUp(alpha=0.4)"),
     TrainingConfig(lr_schedule="ReduceLROnPlateau", schedule_parameters={"factor": 0.25, "patience": 4}),
     TrainingConfig(lr_schedule="OneCycleLR", schedule_parameters={"pct_start": 0.2, "anneal_strategy": "linear"}),
     TrainingConfig(lr_schedule="StepLR", schedule_parameters={"step_size": 3, "gamma": 0.5}),
@@ -62,6 +63,13 @@ def test_first_version_configs_keep_their_schedule():
     assert config.schedule_parameters == {"factor": 0.3, "patience": 3} and config.epochs == 3
 
 
+def test_first_version_augmentation_options_become_the_pipeline():
+    config = TrainingConfig.from_dict({"crop_padding": 3, "horizontal_flip": True, "augmentation": "Rotate"})
+    assert config.augmentation == "RandomCrop(padding=3), HorizontalFlip, Rotate"
+    assert [step.operation.name for step in config.pipeline().steps] == ["RandomCrop", "HorizontalFlip", "Rotate"]
+    assert TrainingConfig.from_dict({"crop_padding": 0, "horizontal_flip": False}).augmentation == ""
+
+
 def test_train_accepts_every_tab_option_and_records_it(capsys, tmp_path):
     out = tmp_path / "run"
     code, _, err = run(capsys, "train", LENET, "--data", "builtin:300", "--val-split", "20", "--epochs", "1",
@@ -70,9 +78,9 @@ def test_train_accepts_every_tab_option_and_records_it(capsys, tmp_path):
                        "--early-stopping", "2", "--clip", "1.0", "--out", out, "--quiet")
     assert code == 0, err
     config = RunFolder.open(out).read_config()
-    for name in ("workers", "crop_padding", "horizontal_flip", "early_stopping_patience", "gradient_clip"):
+    for name in ("workers", "augmentation", "early_stopping_patience", "gradient_clip"):
         assert name in config["training"], name
-    assert config["training"]["crop_padding"] == 2 and config["training"]["horizontal_flip"] is True
+    assert config["training"]["augmentation"] == "RandomCrop(padding=2), HorizontalFlip"  # the first version's flags
     assert config["training"]["workers"] == 1
     assert config["training"]["schedule_parameters"] == {"factor": 0.5, "patience": 1, "threshold": 0.0001,
                                                        "cooldown": 0, "min_lr": 0.0}
@@ -203,14 +211,14 @@ def test_a_torch_error_from_the_data_is_one_line_and_exit_2(capsys, tmp_path):
                      next_layers=["flatten"])
     network.add_node("Flatten", "flatten", next_layers=["head"])
     network.add_node("Linear", "head", {"in_features": "auto", "out_features": 2})
-    network.set_input([6], "int64")
+    network.set_input([6], "float32")  # token ids stored as floats reach the Embedding
     network.set_loss("CrossEntropyLoss")
     network.set_optimizer("Adam")
     network_format.save(network, tmp_path / "tokens.json")
     x = numpy.random.default_rng(0).integers(0, 50, (40, 6))
-    numpy.savez(tmp_path / "tokens.npz", x=x, y=x[:, 0] % 2)
+    numpy.savez(tmp_path / "tokens.npz", x=x.astype("float32"), y=x[:, 0] % 2)
     code, _, err = run(capsys, "train", tmp_path / "tokens.json", "--data", tmp_path / "tokens.npz", "--out",
                        tmp_path / "r", "--quiet")
     errors = [line for line in err.splitlines() if line.startswith("pytorchgui train:")]
     assert code == 2 and len(errors) == 1 and err.endswith(errors[0] + "\n") and "Traceback" not in err
-    assert "node 'embed' (Embedding) cannot take the data of tokens.npz" in errors[0]
+    assert "Embedding 'embed' cannot take input of shape [6]" in errors[0] and "torch.float32" in errors[0]

@@ -8,7 +8,7 @@ import torch
 from pytorchgui import paths
 from pytorchgui.core import datasets, network_format
 from pytorchgui.core.data_source import builtin_pair
-from pytorchgui.core.fit import fit_to_dataset
+from pytorchgui.core.fit import fit_to_data, fit_to_dataset
 from pytorchgui.core.options import schedule_catalog
 from pytorchgui.core.runs import RunFolderError
 from pytorchgui.core.training import (BatchEvent, EpochEvent, Trainer, TrainingConfig, TrainingControl,
@@ -60,7 +60,9 @@ def test_resume_is_bit_identical_on_cpu(shapes, tmp_path):
     # may choose differently), so the two runs compared fix it. The resume is left on auto:
     # it must take the count from the checkpoint.
     config = TrainingConfig(epochs=3, batch_size=100, seed=5, lr_schedule="StepLR", schedule_parameters={"step_size": 1},
-                            horizontal_flip=True, threads=training_threads())
+                            augmentation="HorizontalFlip, RandomCrop(padding=2), Affine, ColorJitter, RandomErasing, "
+                                         "CutMix(probability=0.5), MixUp(probability=0.5)",
+                            threads=training_threads())
     whole = Trainer(network, small, config, run_dir=tmp_path / "whole").run()
 
     control = TrainingControl()
@@ -192,7 +194,7 @@ def test_early_stopping_and_options(shapes):
     network = lenet()
     network.set_optimizer("SGD", {"lr": 0.0})  # nothing improves: stop after the patience
     config = TrainingConfig(epochs=10, batch_size=64, early_stopping_patience=2, gradient_clip=1.0,
-                            mixed_precision=True, channels_last=True, crop_padding=2)
+                            mixed_precision=True, channels_last=True, augmentation="RandomCrop(padding=2)")
     result = Trainer(network, small, config, validation_set=test.subset(torch.arange(64), "v")).run()
     assert result.status == "early_stopped" and result.epochs_done == 3
     assert "did not improve for 2 epochs" in result.message
@@ -314,20 +316,27 @@ def embedding_network(dtype="int64"):
     return network
 
 
-def test_data_the_network_cannot_take_is_a_message_naming_the_node_and_the_data(tmp_path):
-    """Token ids read as floats reach an Embedding: torch's own error becomes a message."""
+def test_data_of_another_dtype_or_beyond_the_embedding_is_refused_before_training(tmp_path):
+    """Token ids stored as floats, and ids the Embedding has no row for, are named before a step runs."""
     import numpy
 
     x = numpy.random.default_rng(0).integers(0, 50, (40, 6))
-    numpy.savez(tmp_path / "tokens.npz", x=x, y=x[:, 0] % 2)
-    tokens = datasets.load_tensor_file(tmp_path / "tokens.npz")
+    numpy.savez(tmp_path / "floats.npz", x=x.astype("float32"), y=x[:, 0] % 2)
     with pytest.raises(TrainingError) as caught:
-        Trainer(embedding_network(), tokens, TrainingConfig(epochs=1, batch_size=8), run_dir=tmp_path / "run").run()
-    message = str(caught.value)
-    assert message.startswith("node 'embed' (Embedding) cannot take the data of tokens.npz (batches of "
-                              "torch.float32 [6]): Expected tensor for argument #1 'indices'")
-    assert "Network tab" in message and "\n" not in message
-    assert json.loads((tmp_path / "run" / "summary.json").read_text())["status"] == "failed"
+        Trainer(embedding_network(), datasets.load_tensor_file(tmp_path / "floats.npz"),
+                TrainingConfig(epochs=1, batch_size=8), run_dir=tmp_path / "run").run()
+    assert str(caught.value).startswith("the network takes int64 input but floats.npz holds float32 values: press "
+                                        "'Fit network to data'")
+    assert not (tmp_path / "run").exists()  # refused before a run folder is made
+    numpy.savez(tmp_path / "tokens.npz", x=x + 30, y=x[:, 0] % 2)
+    tokens = datasets.load_tensor_file(tmp_path / "tokens.npz")
+    with pytest.raises(TrainingError, match=r"tokens.npz holds the token id 79, beyond the 50 entries of Embedding "
+                                            r"'embed': set its num_embeddings to at least 80"):
+        Trainer(embedding_network(), tokens, TrainingConfig(epochs=1, batch_size=8)).run()
+    network = embedding_network()
+    assert "'embed' num_embeddings 50 -> 80" in fit_to_data(network, tokens)
+    result = Trainer(network, tokens, TrainingConfig(epochs=1, batch_size=8)).run()
+    assert result.status == "finished"
 
 
 def test_a_validation_set_of_another_shape_is_refused_before_training(shapes):

@@ -200,14 +200,13 @@ def test_cluster_command_reloads_the_data_and_settings_of_the_tab(qtbot, window,
     data_tab.task_combo.setCurrentText("classification")
     assert open_data(qtbot, data_tab, "CSV table")
     train_tab.options.fields["workers"].editor.setValue(2)
-    train_tab.options.fields["crop_padding"].editor.setValue(3)
-    train_tab.options.fields["horizontal_flip"].editor.setChecked(True)
+    train_tab.options.fields["augmentation"].set_value("RandomCrop(padding=3), HorizontalFlip")
     for entry in window.workspace.datasets:
         train_tab.train_combo.setCurrentIndex(train_tab.train_combo.findData(entry))
         train_tab.validation_combo.setCurrentIndex(0)
         loaded, arguments, config = _cluster_data(train_tab.cluster_command())
         assert _same_data(loaded, entry.dataset), arguments.data
-        assert (config.workers, config.crop_padding, config.horizontal_flip) == (2, 3, True)
+        assert (config.workers, config.augmentation) == (2, "RandomCrop(padding=3), HorizontalFlip")
     gray, table = (entry.dataset for entry in window.workspace.datasets)
     assert gray.sample_shape[0] == 1 and table.is_classification and table.classes == ["10", "20", "30", "40", "50"]
 
