@@ -347,22 +347,23 @@ def _trained_model(arguments):
     if arguments.weights is None:
         raise RunFolderError(f"{arguments.network} is a network file: give its weights with --weights FILE, or "
                              "name the run folder instead")
-    normalization = classes = None
+    normalization = classes = tokenizer = None
     config_file = getattr(arguments, "normalization", None) or arguments.weights.parent / RunFolder.CONFIG
     if config_file.is_file():
         run = RunFolder(config_file.parent, config_file=config_file)
-        normalization, classes = run.normalization(), run.classes()
-    return LoadedModel(network_format.load(arguments.network), arguments.weights, normalization, classes)
+        normalization, classes, tokenizer = run.normalization(), run.classes(), run.tokenizer()
+    return LoadedModel(network_format.load(arguments.network), arguments.weights, normalization, classes, tokenizer)
 
 
 def evaluate(arguments) -> int:
     from pytorchgui.core.data_source import load_spec
     from pytorchgui.core.metrics import check_fits, evaluate as measure
+    from pytorchgui.core.sequences import with_tokenizer
     from pytorchgui.core.training import make_loss
 
     loaded = _trained_model(arguments)
     network = loaded.network
-    data = load_spec(arguments.data, train=not arguments.test_mode)
+    data = with_tokenizer(load_spec(arguments.data, train=not arguments.test_mode), loaded.tokenizer)
     check_fits(network.input_spec.shape if network.input_spec else None, data)
     model = loaded.build()
     normalization = loaded.normalization or data.compute_normalization()

@@ -104,3 +104,49 @@ def write_tensor_files(folder: Path) -> tuple[Path, Path]:
     numpy.savez(folder / "data.npz", x=x, y=y)
     torch.save({"x": torch.from_numpy(x), "y": torch.from_numpy(y)}, folder / "data.pt")
     return folder / "data.npz", folder / "data.pt"
+
+
+def write_npy_pair(folder: Path, x: numpy.ndarray, y: numpy.ndarray) -> Path:
+    """x.npy and y.npy in `folder`, as numpy.save writes them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    numpy.save(folder / "x.npy", x)
+    numpy.save(folder / "y.npy", y)
+    return folder
+
+
+def write_hdf5(path: Path, **arrays) -> Path:
+    import h5py
+
+    with h5py.File(path, "w") as handle:
+        for name, array in arrays.items():
+            handle.create_dataset(name, data=array)
+    return path
+
+
+REVIEWS = [("a wonderful film, truly great acting", "good"), ("great story and wonderful music", "good"),
+           ("boring, slow and far too long", "bad"), ("the worst film of the year: boring", "bad"),
+           ("great fun, I loved it", "good"), ("slow, dull and the acting is bad", "bad")]
+
+
+def write_text_csv(path: Path, repeat: int = 10) -> Path:
+    """Short reviews with a sentiment, as a CSV with a text column (quoted, with commas)."""
+    import pandas
+
+    rows = REVIEWS * repeat
+    pandas.DataFrame({"review": [text for text, _ in rows], "stars": [5 if s == "good" else 1 for _, s in rows],
+                      "sentiment": [s for _, s in rows]}).to_csv(path, index=False)
+    return path
+
+
+def write_series_csv(path: Path, rows: int = 200) -> Path:
+    """A daily temperature and humidity series; `warmer` says if tomorrow is warmer than today."""
+    import pandas
+
+    day = numpy.arange(rows)
+    temperature = 15 + 8 * numpy.sin(day / 10) + numpy.random.default_rng(0).normal(0, 0.3, rows)
+    humidity = 60 - temperature + numpy.random.default_rng(1).normal(0, 1, rows)
+    warmer = numpy.append(temperature[1:] > temperature[:-1], False).astype(int)
+    pandas.DataFrame({"date": pandas.date_range("2024-01-01", periods=rows).strftime("%Y-%m-%d"),
+                      "temperature": temperature.round(2), "humidity": humidity.round(2),
+                      "warmer": warmer}).to_csv(path, index=False)
+    return path

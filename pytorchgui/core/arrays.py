@@ -122,7 +122,7 @@ def _open_npy(path: Path, name: str):
     try:
         array = numpy.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as error:
-        if "allow_pickle" in str(error):
+        if "allow_pickle" in str(error) or "Python objects" in str(error):
             raise DatasetError(f"{path}: the array {name} holds Python objects, which are not read (they could "
                                "run code): save a numeric array") from None
         raise DatasetError(f"{path} is not a readable .npy file ({error})") from None
@@ -189,9 +189,10 @@ def read_array_file(path, *, layout: str = "auto", x_name: str = "x", y_name: st
 
 
 def numpy_array(array):
+    """An in-memory, writable copy (a memory-mapped .npy is read-only)."""
     import numpy
 
-    return numpy.ascontiguousarray(array)
+    return numpy.array(array, copy=True, order="C")
 
 
 # -- what the arrays are -------------------------------------------------------------------------

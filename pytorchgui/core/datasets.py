@@ -603,6 +603,9 @@ def load_csv(path: str | os.PathLike, target: str, *, task: str = "auto", catego
         inputs, targets, names = sequences.windows(path, values, targets, window, horizon, names)
         kind = "series"
         notes.append(f"time series: windows of {window} rows, target {horizon} row(s) after each window")
+        left_out = [str(column) for column in frame.columns if column not in numeric]
+        if left_out:
+            notes.append(f"columns left out (not numbers): {', '.join(left_out)}")
     elif text_input:
         inputs, found_tokenizer = sequences.text_inputs(path, frame, text_input, tokenizer, tokens, vocabulary, length)
         kind, names = "tokens", [text_input]

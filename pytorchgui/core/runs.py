@@ -69,6 +69,7 @@ class LoadedModel:
     weights: Path
     normalization: Any
     classes: list[str] | None
+    tokenizer: Any = None  # core.sequences.Tokenizer of a network trained on CSV text
 
     def build(self):
         """The compiled network with the run's weights loaded."""
@@ -89,6 +90,7 @@ class RunFolder:
     BEST_WEIGHTS = "best_weights.pt"
     SUMMARY = "summary.json"
     PREDICTIONS = "validation_predictions.npz"  # the confusion history: every epoch's predicted classes
+    TOKENIZER = "tokenizer.json"  # how text was turned into token ids, for evaluation and Try it
 
     def __init__(self, path: str | os.PathLike, config_file: str | os.PathLike | None = None):
         """`config_file`: where the run's config is, when it is not the folder's config.json
@@ -129,8 +131,9 @@ class RunFolder:
         return self.path / name
 
     # -- writing -------------------------------------------------------------------------
-    def write_start(self, network, config: dict[str, Any]) -> None:
-        """The network as it will be trained and the run's settings, before the first epoch."""
+    def write_start(self, network, config: dict[str, Any], tokenizer=None) -> None:
+        """The network as it will be trained, the run's settings and the training set's
+        tokenizer (for text), before the first epoch."""
         from pytorchgui.core import network_format
 
         try:
@@ -139,6 +142,8 @@ class RunFolder:
             raise RunFolderError(f"cannot create the run folder {self.path}: {error.strerror or error}") from None
         network_format.save(network, self.file(self.NETWORK))
         atomic_write_text(self.config_file, json.dumps(config, indent=2))
+        if tokenizer is not None:
+            tokenizer.save(self.file(self.TOKENIZER))
 
     def write_epoch(self, checkpoint: dict[str, Any], improved: bool, history: list[dict[str, Any]]) -> None:
         """After an epoch: the checkpoint, the last (and maybe best) weights, the metrics."""
@@ -254,6 +259,13 @@ class RunFolder:
             raise RunFolderError(f"{self.config_file} is damaged: classes must be a list of names")
         return classes
 
+    def tokenizer(self):
+        """The tokenizer of a run trained on text (None for other data)."""
+        from pytorchgui.core.sequences import Tokenizer
+
+        path = self.config_file.parent / self.TOKENIZER
+        return Tokenizer.load(path) if path.is_file() else None
+
     def load_network(self):
         from pytorchgui.core import network_format
 
@@ -269,7 +281,8 @@ class RunFolder:
 
     def load_model(self, which: str = "best") -> LoadedModel:
         """The run's network, weights file, normalisation and classes."""
-        return LoadedModel(self.load_network(), self.weights_file(which), self.normalization(), self.classes())
+        return LoadedModel(self.load_network(), self.weights_file(which), self.normalization(), self.classes(),
+                           self.tokenizer())
 
     def summary_row(self) -> dict[str, Any]:
         """The figures the runs table shows; an unreadable summary reads as incomplete."""

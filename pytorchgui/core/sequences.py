@@ -76,9 +76,9 @@ class Tokenizer:
         return tokenizer
 
     def save(self, path: Path) -> None:
-        from pytorchgui.core.atomic import write_text_atomic
+        from pytorchgui.core.atomic import atomic_write_text
 
-        write_text_atomic(Path(path), json.dumps(self.to_json(), ensure_ascii=False))
+        atomic_write_text(Path(path), json.dumps(self.to_json(), ensure_ascii=False))
 
     @classmethod
     def load(cls, path: Path) -> "Tokenizer":
@@ -90,6 +90,21 @@ class Tokenizer:
 
     def describe(self) -> str:
         return f"{self.mode}, {len(self.vocabulary):,} tokens, length {self.length}"
+
+
+def with_tokenizer(dataset, tokenizer: Tokenizer | None):
+    """`dataset` with its text tokenised by `tokenizer` (a run's, the training set's), read
+    again from its source when it was tokenised with a vocabulary of its own; a test set
+    must give the ids the network learned, not ids of its own vocabulary."""
+    own = getattr(dataset, "tokenizer", None)
+    if tokenizer is None or own is None or own == tokenizer:
+        return dataset
+    if dataset.origin is None:
+        raise DatasetError(f"{dataset.name} was tokenised with its own vocabulary and cannot be read again with the "
+                           "training set's: import it from its file")
+    again = dataset.origin.load(tokenizer=tokenizer)
+    again.name, again.normalization = dataset.name, dataset.normalization
+    return again
 
 
 def split_text(text, mode: str) -> list[str]:

@@ -24,6 +24,7 @@ from pytorchgui.core.errors import PyTorchGUIError, TrainingError, first_line
 from pytorchgui.core.network import Network
 from pytorchgui.core.options import TrainingConfig
 from pytorchgui.core.runs import RunFolder, list_runs, load_checkpoint, normalization_dict, read_metrics
+from pytorchgui.core.sequences import with_tokenizer
 from pytorchgui.core.shapes import infer_shapes
 from pytorchgui.core.tasks import Cancelled, LogEvent, TaskControl
 
@@ -307,6 +308,8 @@ class Trainer:
         (once the run folder exists) and leaves the process group."""
         status, message, state = "failed", "", None
         try:
+            if self.validation_set is not None:  # text validation data must use the training vocabulary
+                self.validation_set = with_tokenizer(self.validation_set, getattr(self.train_set, "tokenizer", None))
             self._check_data()
             state = self._build()
             if self.resume_from is not None:
@@ -574,7 +577,7 @@ class Trainer:
             "classes": self.train_set.classes,
             "normalization": normalization_dict(state.normalization),
             "torch": torch.__version__,
-        })
+        }, tokenizer=getattr(self.train_set, "tokenizer", None))
 
     def _train_epochs(self, state: _RunState) -> tuple[str, str]:
         """Epoch after epoch; (status, message) of how the loop ended."""
