@@ -51,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, required=True, metavar="RUN_DIR",
                        help="run folder (the layout of the app's run history)")
     train.add_argument("--resume", type=Path, metavar="CHECKPOINT")
+    train.add_argument("--no-recipe", action="store_true",
+                       help="ignore the training options the network file carries (\"$recipe\")")
     train.add_argument("--fit", action="store_true",
                        help="fit the network's input, first layer and class count to the data")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -180,12 +182,16 @@ def train(arguments) -> int:
     from pytorchgui.core import network_format
     from pytorchgui.core.data_source import load_spec
     from pytorchgui.core.fit import fit_to_data
-    from pytorchgui.core.options import config_from_arguments
+    from pytorchgui.core.options import TrainingConfig, config_from_arguments
     from pytorchgui.core.training import Trainer, distributed_context
 
     network = network_format.load(arguments.network)
-    config = config_from_arguments(arguments)
+    recipe = network.recipe if network.recipe and not arguments.no_recipe else None
+    config = config_from_arguments(arguments, TrainingConfig.from_dict(recipe) if recipe else None)
     context = distributed_context(config.device)
+    if context.main and recipe:
+        print(f"recipe: the network's training options ({', '.join(sorted(recipe))}); options given here win; "
+              "--no-recipe ignores it", file=sys.stderr)
     data = load_spec(arguments.data, train=True, download=arguments.download)
     data.normalization = data.compute_normalization()
     validation = None

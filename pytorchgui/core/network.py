@@ -112,6 +112,9 @@ class Network:
         self.input_spec: InputSpec | None = None
         self.loss: FunctionChoice | None = None
         self.optimizer: FunctionChoice | None = None
+        # Training options the network was designed with ("$recipe": option name -> value,
+        # as config.json stores them), offered when the file is opened and used by the CLI.
+        self.recipe: dict[str, Any] = {}
         self._subscribers: list[Callable[[NetworkEvent], None]] = []
 
     # -- observing -------------------------------------------------------------------
@@ -207,6 +210,7 @@ class Network:
         clone.input_spec = copy.deepcopy(self.input_spec)
         clone.loss = copy.deepcopy(self.loss)
         clone.optimizer = copy.deepcopy(self.optimizer)
+        clone.recipe = copy.deepcopy(self.recipe)
         return clone
 
     def __eq__(self, other: object) -> bool:
@@ -218,6 +222,7 @@ class Network:
             and self.input_spec == other.input_spec
             and self.loss == other.loss
             and self.optimizer == other.optimizer
+            and self.recipe == other.recipe
         )
 
     # -- editing ---------------------------------------------------------------------
@@ -424,6 +429,7 @@ class Network:
         self.input_spec = copy.deepcopy(other.input_spec)
         self.loss = copy.deepcopy(other.loss)
         self.optimizer = copy.deepcopy(other.optimizer)
+        self.recipe = copy.deepcopy(other.recipe)
         self._announce("reset")
 
     # -- checking --------------------------------------------------------------------

@@ -9,6 +9,7 @@ keys that start with "$" (no node name may):
       "$input": {"shape": [1, 28, 28], "dtype": "float32"},
       "$loss": {"type": "CrossEntropyLoss", "parameters": {...}},
       "$optimizer": {"type": "Adam", "parameters": {...}},
+      "$recipe": {"epochs": 15, "augmentation": "RandomCrop(padding=2)", ...},
       "conv1": {"class": "layer", "type": "Conv2d", "parameters": {...},
                 "nextLayer": "relu1", "firstLayer": true, "position": [0, 0]},
       ...
@@ -18,7 +19,8 @@ keys that start with "$" (no node name may):
 last node; `"trainable": false` marks a frozen node (absent: it trains). Version 1 is
 the first PyTorchGUI's format (lowercase `nextlayer` and `firstlayer`, no "$" keys);
 `migrate_v1` turns it into version 2 on load. Version 3 added `trainable`; a version 2
-file reads as it is (every node trains).
+file reads as it is (every node trains). `$recipe` (optional) holds training options as
+a run's config.json does; they are checked on load.
 
 Nothing in a file is imported or evaluated: types must be in the catalogue, parameter
 values are plain JSON scalars or short lists of them, and the file size, node count and
@@ -26,6 +28,7 @@ nesting depth are checked before anything is built.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -201,7 +204,7 @@ def _read_current(document: dict, source: str, catalog: Catalog) -> Network:
     network = Network(catalog)
     nodes = {name: node for name, node in document.items() if not (isinstance(name, str) and name.startswith("$"))}
     unknown = [key for key in document if key.startswith("$")
-               and key not in ("$format", "$version", "$input", "$loss", "$optimizer")]
+               and key not in ("$format", "$version", "$input", "$loss", "$optimizer", "$recipe")]
     if unknown:
         raise NetworkFormatError(f"{source}: unknown setting {unknown[0]!r}")
     if len(nodes) > MAX_NODES:
@@ -213,6 +216,7 @@ def _read_current(document: dict, source: str, catalog: Catalog) -> Network:
         network.set_input(spec["shape"], spec.get("dtype", "float32"))
     network.loss = _read_function(document, "$loss", "losses", source, catalog)
     network.optimizer = _read_function(document, "$optimizer", "optimizers", source, catalog)
+    network.recipe = _read_recipe(document.get("$recipe"), source)
     for name, node in nodes.items():
         where = f"{source}: node '{name}'"
         if not isinstance(node, dict):
@@ -263,6 +267,26 @@ def _read_current(document: dict, source: str, catalog: Catalog) -> Network:
     return network
 
 
+def _read_recipe(recipe: Any, source: str) -> dict[str, Any]:
+    """The "$recipe": training options checked as a run's config is, so a file cannot
+    carry a value the Train tab or the CLI would refuse later."""
+    if recipe is None:
+        return {}
+    from pytorchgui.core.options import TrainingConfig
+
+    if not isinstance(recipe, dict):
+        raise NetworkFormatError(f"{source}: $recipe must be an object of training options")
+    known = {field.name for field in dataclasses.fields(TrainingConfig)}
+    unknown = sorted(set(recipe) - known)
+    if unknown:
+        raise NetworkFormatError(f"{source}: $recipe has no training option {unknown[0]!r}")
+    try:
+        TrainingConfig.from_dict(recipe).check()
+    except (PyTorchGUIError, TypeError) as error:
+        raise NetworkFormatError(f"{source}: $recipe: {error}") from None
+    return dict(recipe)
+
+
 # -- writing ---------------------------------------------------------------------------
 def to_document(network: Network) -> dict[str, Any]:
     document: dict[str, Any] = {"$format": FORMAT_NAME, "$version": FORMAT_VERSION}
@@ -271,6 +295,8 @@ def to_document(network: Network) -> dict[str, Any]:
     for key, choice in (("$loss", network.loss), ("$optimizer", network.optimizer)):
         if choice is not None:
             document[key] = {"type": choice.type, "parameters": dict(choice.parameters)}
+    if network.recipe:
+        document["$recipe"] = dict(network.recipe)
     first = set(network.first_layers)
     for node in network.nodes.values():
         item: dict[str, Any] = {"class": node.node_class, "type": node.type, "parameters": dict(node.parameters)}

@@ -176,3 +176,68 @@ def test_built_in_sequences_are_deterministic_and_need_both_ends():
     assert torch.equal(first.targets, expected)
     # the counts of the tokens say nothing about the class: the same multiset, another class
     assert load_spec("sequences:50").name == "Sequences (train)" and len(load_spec("sequences:50")) == 50
+
+
+def _cli(capsys, *arguments):
+    from pytorchgui.cli import main
+
+    code = main([str(argument) for argument in arguments])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize("example", ["lstm_sequences", "transformer_sequences"])
+def test_example_sequence_networks_reach_95_percent_on_the_built_in_sequences(capsys, tmp_path, example):
+    """The shipped examples, trained with their own recipe by the CLI, then evaluated on the test part."""
+    import json
+
+    from pytorchgui import paths
+
+    network = paths.example_networks_dir() / f"{example}.json"
+    code, _, err = _cli(capsys, "train", network, "--data", "sequences", "--test", "sequences", "--out",
+                        tmp_path / "run", "--quiet")
+    assert code == 0, err
+    assert "recipe: the network's training options (batch_size, epochs, seed)" in err
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["training"]["epochs"] == json.loads(network.read_text())["$recipe"]["epochs"]
+    code, out, err = _cli(capsys, "evaluate", tmp_path / "run", "--data", "sequences", "--test-mode", "--json")
+    assert code == 0, err
+    assert json.loads(out)["summary"]["accuracy"] >= 0.95
+
+
+def test_text_network_trains_saves_its_tokenizer_and_evaluates_the_same_way(capsys, tmp_path):
+    import json
+
+    import pandas
+
+    from pytorchgui.core import network_format
+    from pytorchgui.core.network import Network
+
+    network = Network()
+    network.add_node("Embedding", "embed", {"num_embeddings": 10, "embedding_dim": 8}, first_layer=True,
+                     next_layers=["pool"])
+    network.add_node("SequencePool", "pool", {"mode": "mean"}, next_layers=["head"])
+    network.add_node("Linear", "head", {"in_features": "auto", "out_features": 2})
+    network.set_loss("CrossEntropyLoss")
+    network.set_optimizer("Adam", {"lr": 0.05})
+    network_format.save(network, tmp_path / "text.json")
+    train = write_text_csv(tmp_path / "train.csv")
+    from data_writers import REVIEWS
+
+    test_rows = REVIEWS[::-1][:4]  # other word frequencies: a vocabulary of its own would give other ids
+    pandas.DataFrame({"review": [text for text, _ in test_rows], "sentiment": [label for _, label in test_rows]}).to_csv(
+        tmp_path / "test.csv", index=False)
+    assert load_spec(f"csv:{tmp_path / 'test.csv'}?target=sentiment&input=review&length=8").tokenizer.vocabulary != \
+        load_spec(f"csv:{write_text_csv(tmp_path / 'probe.csv')}?target=sentiment&input=review&length=8").tokenizer.vocabulary
+    spec = "?target=sentiment&input=review&length=8"
+    code, _, err = _cli(capsys, "train", tmp_path / "text.json", "--data", f"csv:{train}{spec}", "--test",
+                        f"csv:{tmp_path / 'test.csv'}{spec}", "--fit", "--epochs", "15", "--out", tmp_path / "run",
+                        "--quiet")
+    assert code == 0, err
+    assert "'embed' num_embeddings 10 ->" in err and "input dtype float32 -> int64" not in err  # new: int64 set
+    saved = Tokenizer.load(tmp_path / "run" / "tokenizer.json")
+    assert saved == load_spec(f"csv:{train}{spec}").tokenizer
+    code, out, err = _cli(capsys, "evaluate", tmp_path / "run", "--data", f"csv:{tmp_path / 'test.csv'}{spec}",
+                          "--json")
+    assert code == 0, err
+    assert json.loads(out)["summary"]["accuracy"] == 1.0  # the test file's words, looked up in the training vocabulary

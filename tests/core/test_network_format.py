@@ -273,3 +273,18 @@ def test_a_version_2_file_reads_with_every_node_trainable_and_frozen_nodes_round
     document["conv2"]["trainable"] = "no"
     with pytest.raises(NetworkFormatError, match="node 'conv2': trainable must be true or false"):
         network_format.loads(json.dumps(document))
+
+
+def test_recipe_round_trips_and_is_checked_like_a_run_config(tmp_path):
+    network = network_format.load(paths.example_networks_dir() / "lstm_sequences.json")
+    assert network.recipe == {"epochs": 15, "batch_size": 64, "seed": 0}
+    network.recipe = {"epochs": 4, "augmentation": "RandomCrop(padding=2), MixUp"}
+    network_format.save(network, tmp_path / "with_recipe.json")
+    assert network_format.load(tmp_path / "with_recipe.json") == network
+    document = json.loads((tmp_path / "with_recipe.json").read_text())
+    for recipe, message in (({"epochs": 0}, r"\$recipe: Epochs \(--epochs\)"), ({"speed": 3}, "no training option 'speed'"),
+                            ({"augmentation": "Blur"}, "'Blur' is not an operation"), ([1], "must be an object")):
+        document["$recipe"] = recipe
+        (tmp_path / "bad.json").write_text(json.dumps(document))
+        with pytest.raises(NetworkFormatError, match=message):
+            network_format.load(tmp_path / "bad.json")
