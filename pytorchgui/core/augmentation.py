@@ -187,16 +187,18 @@ def _chance(count: int, probability: float, generator, device) -> torch.Tensor:
 
 
 def random_crop(x: torch.Tensor, generator, padding: int) -> torch.Tensor:
-    """Each image shifted by its own offset: pad, then gather a window per sample."""
-    count, _, height, width = x.shape
+    """Each image shifted by its own offset: pad, then one gather of a window per sample
+    from the flattened padded image (one indexing op, whatever the batch size)."""
+    count, channels, height, width = x.shape
     padded = torch.nn.functional.pad(x, (padding, padding, padding, padding))
     top = torch.randint(0, 2 * padding + 1, (count,), generator=generator).to(x.device)
     left = torch.randint(0, 2 * padding + 1, (count,), generator=generator).to(x.device)
-    rows = (top[:, None] + torch.arange(height, device=x.device))[:, None, :, None]
-    columns = (left[:, None] + torch.arange(width, device=x.device))[:, None, None, :]
-    samples = torch.arange(count, device=x.device)[:, None, None, None]
-    channels = torch.arange(x.shape[1], device=x.device)[None, :, None, None]
-    return padded[samples, channels, rows, columns]
+    padded_width = width + 2 * padding
+    window = (torch.arange(height, device=x.device)[:, None] * padded_width
+              + torch.arange(width, device=x.device)[None, :]).reshape(1, -1)
+    index = (top * padded_width + left)[:, None] + window  # [N, H*W] positions in the padded image
+    flat = padded.reshape(count, channels, -1)
+    return flat.gather(2, index[:, None, :].expand(count, channels, -1)).reshape(count, channels, height, width)
 
 
 def _flip(x: torch.Tensor, generator, probability: float, axis: int) -> torch.Tensor:
@@ -308,6 +310,43 @@ _FUNCTIONS: dict[str, Callable] = {
     "Rotate": rotate, "Scale": scale, "Affine": affine, "ColorJitter": color_jitter,
     "RandomErasing": random_erasing, "MixUp": mixup, "CutMix": cutmix,
 }
+
+
+@dataclass(frozen=True)
+class PreviewSample:
+    image: Any  # H x W (x 3) uint8 array, as the network's batch sees it before normalisation
+    label: str
+
+
+def preview(dataset, pipeline: Pipeline, count: int = 24, seed: int = 0) -> list[PreviewSample]:
+    """`count` evenly spread images of an image dataset, augmented as one training batch
+    is with the generator seeded by `seed`; a blended sample's label names both classes
+    and their weights."""
+    import numpy
+
+    indices = torch.linspace(0, len(dataset) - 1, min(count, len(dataset))).long()
+    raw = torch.stack([_raw_sample(dataset, int(index)) for index in indices])
+    scale = 1 / 255 if raw.dtype == torch.uint8 else 1.0
+    targets = torch.stack([torch.as_tensor(dataset.targets[int(index)]) for index in indices])
+    classes = getattr(dataset, "classes", None)
+    x, y, mix = pipeline.apply(raw.float() * scale, targets, torch.Generator().manual_seed(seed),
+                               classification=classes is not None)
+    images = (x.clamp(0, 1) * 255).round().to(torch.uint8) if scale != 1.0 else x
+    name = (lambda value: classes[int(value)]) if classes is not None else (lambda value: f"{float(value):.3g}")
+    samples = []
+    for i, image in enumerate(images):
+        label = name(y[i]) if y[i].numel() == 1 else ""
+        if mix is not None:  # the larger share first
+            shares = sorted([(mix.weight, name(y[i])), (1 - mix.weight, name(mix.other[i]))], reverse=True)
+            label = f"{shares[0][1]} {shares[0][0]:.0%} + {shares[1][1]}"
+        array = image[0] if image.shape[0] == 1 else image[:3].permute(1, 2, 0)
+        samples.append(PreviewSample(numpy.ascontiguousarray(array.numpy()), label))
+    return samples
+
+
+def _raw_sample(dataset, index: int) -> torch.Tensor:
+    inputs = getattr(dataset, "inputs", None)
+    return inputs[index] if inputs is not None else dataset[index][0]
 
 
 def first_version_pipeline(crop_padding: int, horizontal_flip: bool) -> str:

@@ -288,8 +288,11 @@ def prepare_image(image, sample_shape: list[int], normalization: Normalization |
 @torch.no_grad()
 def model_input(model: torch.nn.Module, sample: torch.Tensor, normalization: Normalization | None) -> torch.Tensor:
     """One uint8 sample [C, H, W] as the batch of one the model was trained on: scaled to
-    [0, 1], normalised as in training, on the model's device."""
+    [0, 1], normalised as in training, on the model's device. Token ids [T] (int64) are
+    passed on as they are."""
     device = next(model.parameters(), torch.empty(0)).device
+    if sample.dtype == torch.int64:
+        return sample[None].to(device)
     x = sample[None].float().to(device) / 255.0
     if normalization is not None:
         shape = [1, -1] + [1] * (x.dim() - 2)
@@ -299,7 +302,7 @@ def model_input(model: torch.nn.Module, sample: torch.Tensor, normalization: Nor
 
 
 def predict(model: torch.nn.Module, sample: torch.Tensor, normalization: Normalization | None) -> torch.Tensor:
-    """Class probabilities for one uint8 sample [C, H, W]."""
+    """Class probabilities for one uint8 sample [C, H, W] (or token ids [T])."""
     model.eval()
     with torch.no_grad():
         return model(model_input(model, sample, normalization)).float().softmax(1)[0].cpu()

@@ -70,6 +70,7 @@ class Workspace:
         self.training_running = False
         self.last_result = None  # TrainingResult of the last run in this session
         self.evaluation_weights: Any = None  # "latest", a run folder Path, or a weights file Path
+        self.augmentation = ""  # the Train tab's augmentation pipeline, as text: the Data tab previews it
         self._subscribers: list[Callable[[WorkspaceEvent], None]] = []
 
     @property
@@ -139,6 +140,11 @@ class Workspace:
         self.last_result = result
         self.training_running = False
         self._announce("training_finished", result)
+
+    def set_augmentation(self, text: str) -> None:
+        if text != self.augmentation:
+            self.augmentation = text
+            self._announce("augmentation_changed", text)
 
     def choose_evaluation_weights(self, choice: Any) -> None:
         if choice != self.evaluation_weights:

@@ -11,19 +11,26 @@ import pyqtgraph
 from PyQt5 import QtCore, QtWidgets
 
 from pytorchgui.core import datasets
+from pytorchgui.core.arrays import AmbiguousLayout
+from pytorchgui.core.augmentation import Pipeline, preview
 from pytorchgui.core.data_source import TASKS, TEXT_COLUMNS, DataSource
 from pytorchgui.core.datasets import DatasetError, TensorDataset, describe_bytes
 from pytorchgui.core.errors import PyTorchGUIError
+from pytorchgui.core.sequences import TOKEN_MODES
 from pytorchgui.core.workspace import DatasetEntry, Workspace
+from pytorchgui.gui import dialogs
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.widgets import ImageGrid, PathField, controls_beside, read_only_table, show_status
 from pytorchgui.gui.workers import Task, run_in_thread
 
-SOURCES = {"Built-in shapes": "builtin", "MNIST": "MNIST", "FashionMNIST": "FashionMNIST", "KMNIST": "KMNIST",
-           "CIFAR10": "CIFAR10", "CIFAR100": "CIFAR100", "Image folder": "folder", "CSV table": "csv",
-           "Tensor file (.npz, .pt)": "tensor"}
+SOURCES = {"Built-in shapes": "builtin", "Built-in sequences": "sequences", "MNIST": "MNIST",
+           "FashionMNIST": "FashionMNIST", "KMNIST": "KMNIST", "CIFAR10": "CIFAR10", "CIFAR100": "CIFAR100",
+           "Image folder": "folder", "CSV table": "csv", "Array file (.npz, .pt, .npy, .h5)": "tensor"}
 CHANNEL_CHOICES = {"auto": None, "1 (grayscale)": 1, "3 (colour)": 3}
+LAYOUT_CHOICES = {"auto": "auto", "channels first (N, C, H, W)": "nchw", "channels last (N, H, W, C)": "nhwc"}
+CSV_INPUTS = ("the other columns (a table)", "a text column (token ids)", "a time series (windows of rows)")
 PREVIEW_COUNT = 32
+AUGMENTED_COUNT = 24
 
 
 class DataTab(QtWidgets.QWidget):
@@ -105,9 +112,69 @@ class DataTab(QtWidgets.QWidget):
         self.text_combo.addItems(list(TEXT_COLUMNS))
         self._add_page([("File", self.csv_field), ("Target column", self.target_combo), ("Task", self.task_combo),
                         ("Text columns", self.text_combo)])
-        self.tensor_field = PathField("data.npz or data.pt (x, y)", False,
-                                      "Tensor files (*.npz *.pt *.pth);;All files (*)", object_name="tensorEdit")
-        self._add_page([("File", self.tensor_field)])
+        self.csv_input_combo = QtWidgets.QComboBox()
+        self.csv_input_combo.setObjectName("csvInputCombo")
+        self.csv_input_combo.addItems(list(CSV_INPUTS))
+        self.csv_input_pages = QtWidgets.QStackedWidget()
+        self.csv_input_combo.currentIndexChanged.connect(self.csv_input_pages.setCurrentIndex)
+        csv_page = self.options.widget(self.options.count() - 1).layout()
+        csv_page.addRow("Input", self.csv_input_combo)
+        csv_page.addRow(self.csv_input_pages)
+        self._build_csv_input_pages()
+        self.tensor_field = PathField("data.npz, .pt, x.npy (y.npy beside it) or .h5", False,
+                                      "Array files (*.npz *.pt *.pth *.npy *.h5 *.hdf5);;All files (*)",
+                                      object_name="tensorEdit")
+        self.x_name_edit, self.y_name_edit = QtWidgets.QLineEdit(), QtWidgets.QLineEdit()
+        for edit, name in ((self.x_name_edit, "x"), (self.y_name_edit, "y")):
+            edit.setPlaceholderText(name)
+            edit.setObjectName(f"{name}NameEdit")
+            edit.setToolTip(f"the array (.npz, .h5 dataset, {name}.npy) that holds the "
+                            + ("inputs" if name == "x" else "targets"))
+        self.layout_combo = QtWidgets.QComboBox()
+        self.layout_combo.setObjectName("layoutCombo")
+        self.layout_combo.addItems(list(LAYOUT_CHOICES))
+        self.layout_combo.setToolTip("4-axis image arrays: auto reads (N, H, W, 1|3|4) as channels last and asks "
+                                     "when both the second and the last axis could be the channels")
+        self._add_page([("File", self.tensor_field), ("Inputs", self.x_name_edit), ("Targets", self.y_name_edit),
+                        ("Image layout", self.layout_combo)])
+        self.sequence_samples = QtWidgets.QSpinBox()
+        self.sequence_samples.setRange(100, 1000000)
+        self.sequence_samples.setValue(20000)
+        self.sequence_samples.setObjectName("sequenceSamples")
+        about = QtWidgets.QLabel("Sequences of 16 token ids, generated. The class says whether the first and "
+                                 "whether the last token is odd: a network must remember across the sequence "
+                                 "(try the LSTM and transformer templates).")
+        about.setWordWrap(True)
+        self._add_page([("Samples", self.sequence_samples), (None, about)])
+
+    def _build_csv_input_pages(self) -> None:
+        self.csv_input_pages.addWidget(QtWidgets.QWidget())
+        self.text_column_combo = QtWidgets.QComboBox()
+        self.text_column_combo.setObjectName("textColumnCombo")
+        self.tokens_combo = QtWidgets.QComboBox()
+        self.tokens_combo.addItems(list(TOKEN_MODES))
+        self.vocabulary_spin = QtWidgets.QSpinBox()
+        self.vocabulary_spin.setRange(3, 10_000_000)
+        self.vocabulary_spin.setValue(10000)
+        self.vocabulary_spin.setToolTip("the most frequent tokens of the training set; the others read as unknown")
+        self.length_spin = QtWidgets.QSpinBox()
+        self.length_spin.setRange(1, 100_000)
+        self.length_spin.setValue(64)
+        self.length_spin.setToolTip("token ids per row: longer texts are cut, shorter ones padded with 0")
+        self.csv_input_pages.addWidget(self._form_page([
+            ("Text column", self.text_column_combo), ("Tokens", self.tokens_combo),
+            ("Vocabulary", self.vocabulary_spin), ("Length", self.length_spin)]))
+        self.window_spin = QtWidgets.QSpinBox()
+        self.window_spin.setObjectName("windowSpin")
+        self.window_spin.setRange(1, 100_000)
+        self.window_spin.setValue(30)
+        self.window_spin.setToolTip("rows per sample: every numeric column of that many consecutive rows")
+        self.horizon_spin = QtWidgets.QSpinBox()
+        self.horizon_spin.setRange(0, 100_000)
+        self.horizon_spin.setValue(1)
+        self.horizon_spin.setToolTip("the target is the target column this many rows after the window's last row")
+        self.csv_input_pages.addWidget(self._form_page([("Window (rows)", self.window_spin),
+                                                        ("Horizon (rows)", self.horizon_spin)]))
 
     def _build_selected_box(self) -> QtWidgets.QGroupBox:
         selected = QtWidgets.QGroupBox("Selected set")
@@ -148,7 +215,7 @@ class DataTab(QtWidgets.QWidget):
 
     def _build_table_and_preview(self) -> QtWidgets.QSplitter:
         self.table = read_only_table(["Name", "Source", "Samples", "Sample shape", "Classes", "Mode",
-                                      "Size in memory"], "dataTable", stretch=1)
+                                      "Size in memory", "Read as"], "dataTable", stretch=1)
         self.table.setSelectionMode(QtWidgets.QAbstractItemView.SingleSelection)
         self.table.itemSelectionChanged.connect(self._selection_changed)
 
@@ -163,13 +230,62 @@ class DataTab(QtWidgets.QWidget):
         self.preview_tabs.addTab(self.sample_grid, "Samples")
         self.preview_tabs.addTab(self.rows_view, "Rows")
         self.preview_tabs.addTab(self.histogram, "Classes")
+        self.preview_tabs.addTab(self._build_augmented_page(), "Augmented")
         right = QtWidgets.QSplitter(QtCore.Qt.Vertical)
         right.addWidget(self.table)
         right.addWidget(self.preview_tabs)
         right.setSizes([220, 600])
         return right
 
+    def _build_augmented_page(self) -> QtWidgets.QWidget:
+        page = QtWidgets.QWidget()
+        column = QtWidgets.QVBoxLayout(page)
+        row = QtWidgets.QHBoxLayout()
+        self.augmented_label = QtWidgets.QLabel()
+        self.augmented_label.setObjectName("augmentedLabel")
+        self.augmented_label.setWordWrap(True)
+        self.reseed_button = QtWidgets.QPushButton("New seed")
+        self.reseed_button.setObjectName("reseedButton")
+        self.reseed_button.setToolTip("Draw the augmentation again with other random numbers")
+        self.reseed_button.clicked.connect(self._reseed)
+        row.addWidget(self.augmented_label, 1)
+        row.addWidget(self.reseed_button)
+        column.addLayout(row)
+        self.augmented_grid = ImageGrid(columns=8, object_name="augmentedGrid")
+        column.addWidget(self.augmented_grid, 1)
+        self.preview_seed = 0
+        return page
+
+    def _reseed(self) -> None:
+        self.preview_seed += 1
+        self._preview_augmented()
+
+    def _preview_augmented(self) -> None:
+        """The selected images as the Train tab's augmentation makes one training batch of them."""
+        self.augmented_grid.clear()
+        entry, text = self.selected(), self.workspace.augmentation
+        self.reseed_button.setEnabled(bool(text))
+        if entry is None or entry.dataset.kind != "image":
+            self.augmented_label.setText("Select an image set to see its samples augmented.")
+            return
+        if not text:
+            self.augmented_label.setText("No augmentation: add operations in the Train tab's Augmentation box, "
+                                         "and they are previewed here.")
+            return
+        try:
+            samples = preview(entry.dataset, Pipeline.parse(text), AUGMENTED_COUNT, self.preview_seed)
+        except PyTorchGUIError as error:
+            self.augmented_label.setText(f"<span style='color:#c92a2a'>{error}</span>")
+            return
+        self.augmented_label.setText(f"{text} — seed {self.preview_seed}")
+        for sample in samples:
+            self.augmented_grid.add(sample.image, sample.label)
+
     def _add_page(self, rows) -> None:
+        self.options.addWidget(self._form_page(rows))
+
+    @staticmethod
+    def _form_page(rows) -> QtWidgets.QWidget:
         page = QtWidgets.QWidget()
         form = QtWidgets.QFormLayout(page)
         form.setContentsMargins(0, 0, 0, 0)
@@ -178,11 +294,11 @@ class DataTab(QtWidgets.QWidget):
                 form.addRow(widget)
             else:
                 form.addRow(label, widget)
-        self.options.addWidget(page)
+        return page
 
     def _source_changed(self, index: int) -> None:
         kind = list(SOURCES.values())[index]
-        self.options.setCurrentIndex({"builtin": 0, "folder": 2, "csv": 3, "tensor": 4}.get(kind, 1))
+        self.options.setCurrentIndex({"builtin": 0, "folder": 2, "csv": 3, "tensor": 4, "sequences": 5}.get(kind, 1))
 
     def _csv_chosen(self, path: str) -> None:
         import pandas
@@ -195,6 +311,8 @@ class DataTab(QtWidgets.QWidget):
             return
         self.target_combo.addItems([str(c) for c in columns])
         self.target_combo.setCurrentIndex(len(columns) - 1)
+        self.text_column_combo.clear()
+        self.text_column_combo.addItems([str(c) for c in columns])
 
     # -- reading ---------------------------------------------------------------------------
     def data_source(self) -> DataSource:
@@ -202,6 +320,8 @@ class DataTab(QtWidgets.QWidget):
         kind = SOURCES[self.source_combo.currentText()]
         if kind == "builtin":
             return DataSource("builtin", samples=self.builtin_samples.value())
+        if kind == "sequences":
+            return DataSource("sequences", samples=self.sequence_samples.value())
         if kind == "folder":
             return DataSource("folder", self._required_path(self.folder_field, "a folder with one sub-folder per class"),
                               size=self._resize(), channels=CHANNEL_CHOICES[self.channels_combo.currentText()])
@@ -210,11 +330,29 @@ class DataTab(QtWidgets.QWidget):
             if not path or not target:
                 raise DatasetError("choose a CSV file and its target column")
             return DataSource("csv", path, target=target, task=self.task_combo.currentText(),
-                              text_columns=self.text_combo.currentText())
+                              text_columns=self.text_combo.currentText(), **self._csv_input())
         if kind == "tensor":
-            return DataSource("tensor", self._required_path(self.tensor_field, "a .npz or .pt file holding x and y"))
+            return DataSource("tensor", self._required_path(self.tensor_field, "an array file holding x and y"),
+                              x_name=self.x_name_edit.text().strip() or "x",
+                              y_name=self.y_name_edit.text().strip() or "y",
+                              layout=LAYOUT_CHOICES[self.layout_combo.currentText()])
         root = self._required_path(self.root_field, f"the root folder for {kind} (where its files are or should go)")
         return DataSource(kind, root, download=self.download_check.isChecked())
+
+    def _csv_input(self) -> dict:
+        """The CSV source's options for its input: a text column, a time series, or none."""
+        mode = self.csv_input_combo.currentIndex()
+        if mode == 1:
+            column = self.text_column_combo.currentText()
+            if not column:
+                raise DatasetError("choose the column that holds the text")
+            if column == self.target_combo.currentText():
+                raise DatasetError(f"the text column {column!r} is the target column: choose another")
+            return {"text_input": column, "tokens": self.tokens_combo.currentText(),
+                    "vocabulary": self.vocabulary_spin.value(), "length": self.length_spin.value()}
+        if mode == 2:
+            return {"window": self.window_spin.value(), "horizon": self.horizon_spin.value()}
+        return {}
 
     @staticmethod
     def _required_path(field: PathField, what: str) -> str:
@@ -287,10 +425,20 @@ class DataTab(QtWidgets.QWidget):
 
     def _failed(self, error: Exception) -> None:
         self._done()
-        if isinstance(error, PyTorchGUIError):
+        if isinstance(error, AmbiguousLayout):
+            self._ask_layout(error)
+        elif isinstance(error, PyTorchGUIError):
             show_error(self, "Cannot open the data", f"{error}\n\nThe data imported before is unchanged.")
         else:
             raise error  # a bug: the global hook logs and shows it
+
+    def _ask_layout(self, error: AmbiguousLayout) -> None:
+        """Which axis holds the channels, when the shape cannot tell: the user says, and
+        the file is read again with that layout (also set in the form)."""
+        chosen = dialogs.ask_layout(self, error.path, error.shape)
+        if chosen is not None:
+            self.layout_combo.setCurrentText(next(label for label, value in LAYOUT_CHOICES.items() if value == chosen))
+            self.open_data()
 
     def _workspace_changed(self, event) -> None:
         if event.kind == "dataset_added":
@@ -301,6 +449,8 @@ class DataTab(QtWidgets.QWidget):
             self._selection_changed()
         elif event.kind == "dataset_changed":
             self._update_table(keep_selection=True)
+        elif event.kind == "augmentation_changed":
+            self._preview_augmented()
 
     # -- the selected set ----------------------------------------------------------------
     def selected(self) -> DatasetEntry | None:
@@ -343,7 +493,8 @@ class DataTab(QtWidgets.QWidget):
             classes = str(dataset.num_classes) if dataset.is_classification else "regression"
             size = describe_bytes(dataset.memory_bytes) if dataset.memory_bytes else "streamed"
             values = [dataset.name, dataset.source, f"{len(dataset):,}",
-                      " x ".join(map(str, dataset.sample_shape)), classes, mode, size]
+                      " x ".join(map(str, dataset.sample_shape)), classes, mode, size,
+                      "; ".join(getattr(dataset, "notes", ())) or dataset.kind]
             for column, value in enumerate(values):
                 item = QtWidgets.QTableWidgetItem(value)
                 item.setToolTip(value)
@@ -377,13 +528,19 @@ class DataTab(QtWidgets.QWidget):
             unit = "per channel" if dataset.kind == "image" else "per feature"
             self.stats_label.setText(f"Normalisation ({unit}, from this set): mean {mean}{more}; std {std}{more}. "
                                      "Training and test batches use the training set's values.")
+        if dataset.kind == "tokens":
+            self.stats_label.setText(f"Token ids 0 to {dataset.token_count - 1}: kept as integers, not normalised "
+                                     "(an Embedding takes them)."
+                                     + (f" Tokenizer: {dataset.tokenizer.describe()}." if dataset.tokenizer else ""))
         if dataset.kind == "image":
             self._preview_images(dataset)
-            self.preview_tabs.setCurrentIndex(0)
+            if self.preview_tabs.currentIndex() not in (0, 2, 3):
+                self.preview_tabs.setCurrentIndex(0)
         else:
             self._preview_rows(dataset)
             self.preview_tabs.setCurrentIndex(1)
         self._preview_classes(dataset)
+        self._preview_augmented()
 
     def _preview_images(self, dataset) -> None:
         count = min(PREVIEW_COUNT, len(dataset))
@@ -397,8 +554,11 @@ class DataTab(QtWidgets.QWidget):
             self.sample_grid.add(array, dataset.classes[label] if dataset.is_classification else str(label))
 
     def _preview_rows(self, dataset: TensorDataset) -> None:
+        if dataset.kind == "tokens":
+            self._preview_tokens(dataset)
+            return
         rows = min(50, len(dataset))
-        names = dataset.feature_names or [f"x{i}" for i in range(dataset.inputs.shape[1])]
+        names = dataset.feature_names or [f"x{i}" for i in range(dataset.inputs.shape[-1])]
         self.rows_view.setColumnCount(len(names) + 1)
         self.rows_view.setRowCount(rows)
         self.rows_view.setHorizontalHeaderLabels(names + ["target"])
@@ -408,6 +568,22 @@ class DataTab(QtWidgets.QWidget):
             target = dataset.targets[row]
             text = dataset.classes[int(target)] if dataset.is_classification else f"{float(target.reshape(-1)[0]):.4g}"
             self.rows_view.setItem(row, len(names), QtWidgets.QTableWidgetItem(text))
+
+    def _preview_tokens(self, dataset: TensorDataset) -> None:
+        """Token ids as the words they stand for (ids when the set has no tokenizer)."""
+        rows = min(50, len(dataset))
+        vocabulary = dataset.tokenizer.vocabulary if dataset.tokenizer else None
+        self.rows_view.setColumnCount(2)
+        self.rows_view.setRowCount(rows)
+        self.rows_view.setHorizontalHeaderLabels(["tokens" if vocabulary else "token ids", "target"])
+        for row in range(rows):
+            ids = [i for i in dataset.inputs[row].tolist() if not (vocabulary and i == 0)]
+            text = " ".join(vocabulary[i] for i in ids) if vocabulary else " ".join(map(str, ids))
+            self.rows_view.setItem(row, 0, QtWidgets.QTableWidgetItem(text))
+            target = dataset.targets[row]
+            label = dataset.classes[int(target)] if dataset.is_classification else f"{float(target.reshape(-1)[0]):.4g}"
+            self.rows_view.setItem(row, 1, QtWidgets.QTableWidgetItem(label))
+        self.rows_view.horizontalHeader().setSectionResizeMode(0, QtWidgets.QHeaderView.Stretch)
 
     def _preview_classes(self, dataset) -> None:
         counts = dataset.class_counts()

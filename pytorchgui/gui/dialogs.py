@@ -37,6 +37,18 @@ def _main_window() -> QtWidgets.QMainWindow | None:
                  if isinstance(widget, QtWidgets.QMainWindow) and widget.isVisible()), None)
 
 
+def ask_layout(parent: QtWidgets.QWidget, path, shape) -> str | None:
+    """"nchw" or "nhwc" for an image array whose shape cannot tell; None if cancelled."""
+    box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Question, "Which axis holds the colours?",
+                                f"{path} holds images of shape {list(shape)}: the second axis ({shape[1]}) or the "
+                                f"last ({shape[-1]}) could be the channels.", parent=parent)
+    first = box.addButton(f"Channels first: {shape[1]} x {shape[2]} x {shape[3]}", QtWidgets.QMessageBox.AcceptRole)
+    last = box.addButton(f"Channels last: {shape[3]} x {shape[1]} x {shape[2]}", QtWidgets.QMessageBox.AcceptRole)
+    box.addButton(QtWidgets.QMessageBox.Cancel)
+    box.exec_()
+    return {first: "nchw", last: "nhwc"}.get(box.clickedButton())
+
+
 def ask_save_changes(parent: QtWidgets.QWidget, name: str) -> QtWidgets.QMessageBox.StandardButton:
     """Save, Discard or Cancel for a network with unsaved changes."""
     return QtWidgets.QMessageBox.warning(

@@ -24,6 +24,7 @@ from pytorchgui.core.metrics import EvaluationError, EvaluationResult, check_fit
     prepare_drawing, prepare_image, predict
 from pytorchgui.core.runs import RunFolder, list_runs
 from pytorchgui.core.saliency import saliency
+from pytorchgui.core.sequences import Tokenizer, with_tokenizer
 from pytorchgui.core.tasks import Progress, TaskControl
 from pytorchgui.core.workspace import Workspace
 from pytorchgui.gui.confusion_history import ConfusionHistoryView
@@ -49,6 +50,7 @@ class TrainedModel:
     normalization: Normalization | None
     input_shape: list[int] | None
     classes: list[str] | None
+    tokenizer: Tokenizer | None = None  # for a network trained on a CSV text column
 
 
 class DrawingPad(QtWidgets.QWidget):
@@ -130,7 +132,8 @@ class EvaluationTab(QtWidgets.QWidget):
         self.update_weights()
         self._show_network_loss()
         self.prediction_timer = QtCore.QTimer(self, singleShot=True, interval=80)  # <= ~12 updates/s while drawing
-        self.prediction_timer.timeout.connect(self.predict_drawing)
+        self.prediction_timer.timeout.connect(self._predict_input)
+        self.result_tabs.currentChanged.connect(self._try_it_shown)
 
     # -- layout ------------------------------------------------------------------------
     def _build(self) -> None:
@@ -265,10 +268,19 @@ class EvaluationTab(QtWidgets.QWidget):
         self.saliency_label.setObjectName("saliencyLabel")
         self.saliency_label.setFixedSize(112, 112)
         self.saliency_label.setWordWrap(True)
+        self.text_edit = QtWidgets.QPlainTextEdit()
+        self.text_edit.setObjectName("tryTextEdit")
+        self.text_edit.setPlaceholderText("Type a text: the prediction follows as you type")
+        self.text_edit.setFixedWidth(self.pad.width())
+        self.text_edit.textChanged.connect(lambda: self.prediction_timer.start())
+        self.text_edit.hide()
         try_box = QtWidgets.QWidget()
         try_layout = QtWidgets.QGridLayout(try_box)
         try_layout.addWidget(self.pad, 0, 0, QtCore.Qt.AlignTop)
-        try_layout.addLayout(tools, 1, 0)
+        try_layout.addWidget(self.text_edit, 0, 0)
+        self.pad_tools = QtWidgets.QWidget()
+        self.pad_tools.setLayout(tools)
+        try_layout.addWidget(self.pad_tools, 1, 0)
         side = QtWidgets.QVBoxLayout()
         side.addWidget(QtWidgets.QLabel("Network input:"))
         side.addWidget(self.prepared_label)
@@ -298,6 +310,7 @@ class EvaluationTab(QtWidgets.QWidget):
             self.history.refresh_runs(select=getattr(result, "run_dir", None))
         elif event.kind == "weights_chosen":
             self.trained = None  # Try it predicts with the weights now chosen, not the last measured
+            self._try_it_shown()
 
     def update_sets(self) -> None:
         current = self.dataset_combo.currentText()
@@ -363,16 +376,17 @@ class EvaluationTab(QtWidgets.QWidget):
             network = run.load_network() if run else self.network
             return TrainedModel("the network just trained", result.model, result.normalization,
                                 network.input_spec.shape if network.input_spec else None,
-                                run.classes() if run else None)
+                                run.classes() if run else None, run.tokenizer() if run else None)
         path = Path(choice)
         if path.is_dir():  # a run folder: its own network, weights and normalisation
             loaded = RunFolder.open(path).load_model()
-            network, weights, normalization, classes = (loaded.network, loaded.weights, loaded.normalization,
-                                                        loaded.classes)
+            network, weights, normalization, classes, tokenizer = (
+                loaded.network, loaded.weights, loaded.normalization, loaded.classes, loaded.tokenizer)
         else:  # a weights file for the network open in the editor
             network, weights = self.network, path
             train = self.workspace.training_sets()
             normalization = train[-1].dataset.normalization if train else None
+            tokenizer = getattr(train[-1].dataset, "tokenizer", None) if train else None
             classes = None
         try:
             model = compile_network(network)
@@ -380,7 +394,7 @@ class EvaluationTab(QtWidgets.QWidget):
             raise EvaluationError(f"the network for these weights does not compile: {error}") from None
         load_weights(model, weights)
         return TrainedModel(path.name, model, normalization,
-                            network.input_spec.shape if network.input_spec else None, classes)
+                            network.input_spec.shape if network.input_spec else None, classes, tokenizer)
 
     # -- measuring --------------------------------------------------------------------------
     def launch(self) -> Task | None:
@@ -391,6 +405,7 @@ class EvaluationTab(QtWidgets.QWidget):
             if dataset is None:
                 raise EvaluationError("import a test set in the Data tab first")
             trained = self.trained_model()
+            dataset = with_tokenizer(dataset, trained.tokenizer)  # text: the ids the network learned
             check_fits(trained.input_shape, dataset)
             loss = self._loss(dataset)
         except PyTorchGUIError as error:
@@ -536,6 +551,40 @@ class EvaluationTab(QtWidgets.QWidget):
                 return None
         return self.trained
 
+    def _try_it_shown(self) -> None:
+        """Try it takes text for a network trained on text, a drawing otherwise."""
+        if self.result_tabs.currentIndex() != 3:
+            return
+        try:
+            self.trained = self.trained or self.trained_model()
+        except PyTorchGUIError:
+            self.trained = None  # no weights yet: the pad stays, and says why on the first stroke
+        text = self.trained is not None and self.trained.tokenizer is not None
+        self.text_edit.setVisible(text)
+        self.pad.setVisible(not text)
+        self.pad_tools.setVisible(not text)
+        self.prepared_label.setVisible(not text)
+        self.prediction_label.setText("Type a text." if text else "Draw a shape or a digit, or open an image.")
+
+    def _predict_input(self) -> None:
+        if self.text_edit.isVisible():
+            self.predict_text(self.text_edit.toPlainText())
+        else:
+            self.predict_drawing()
+
+    def predict_text(self, text: str) -> torch.Tensor | None:
+        """The text tokenised as in training (the run's tokenizer), then classified."""
+        trained = self._prediction_model()
+        if trained is None:
+            return None
+        if trained.tokenizer is None:
+            self.prediction_label.setText("Typing needs a network trained on a CSV text column.")
+            return None
+        ids = torch.tensor(trained.tokenizer.ids(text), dtype=torch.int64)
+        known = [trained.tokenizer.vocabulary[i] for i in ids.tolist() if i > 1]
+        self.text_edit.setToolTip(f"What the network sees: {len(known)} known token(s): {' '.join(known)}")
+        return self._predict(trained, ids)
+
     def predict_drawing(self) -> torch.Tensor | None:
         """The drawing prepared the way MNIST's digits were (cropped, scaled, centred)."""
         trained = self._image_model()
@@ -586,7 +635,8 @@ class EvaluationTab(QtWidgets.QWidget):
                                       if pixmap.width() > side or pixmap.height() > side else pixmap)
 
     def _predict(self, trained: TrainedModel, sample: torch.Tensor) -> torch.Tensor:
-        self._show_prepared(sample)
+        if sample.dtype != torch.int64:
+            self._show_prepared(sample)
         probabilities = predict(trained.model, sample, trained.normalization)
         classes = trained.classes or [str(i) for i in range(len(probabilities))]
         self.probability_plot.clear()
@@ -598,7 +648,8 @@ class EvaluationTab(QtWidgets.QWidget):
             self.probability_plot.getAxis("left").setTicks([[(i, name) for i, name in enumerate(classes)]])
         best = int(probabilities.argmax())
         self.prediction_label.setText(f"Prediction: <b>{classes[best]}</b> ({float(probabilities[best]):.0%})")
-        self._show_saliency(trained, sample)
+        if sample.dtype != torch.int64:
+            self._show_saliency(trained, sample)
         return probabilities
 
     def _show_saliency(self, trained: TrainedModel, sample: torch.Tensor) -> None:

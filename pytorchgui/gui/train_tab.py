@@ -18,7 +18,7 @@ from PyQt5 import QtCore, QtWidgets
 
 from pytorchgui import paths
 from pytorchgui.core.errors import PyTorchGUIError, TrainingError, first_line
-from pytorchgui.core.options import TrainingConfig, command_line_arguments
+from pytorchgui.core.options import TrainingConfig, command_line_arguments, option
 from pytorchgui.core.runs import RunFolder, list_runs, load_checkpoint, read_metrics
 from pytorchgui.core.shapes import infer_shapes
 from pytorchgui.core.tasks import LogEvent, TaskControl
@@ -65,6 +65,13 @@ def _train_and_validation_curves(plot: pyqtgraph.PlotWidget):
             plot.plot(pen=pyqtgraph.mkPen("#e8590c", width=2), symbol="s", symbolSize=5, name="validation"))
 
 
+
+def _option_label(name: str) -> str:
+    try:
+        return option(name).label.lower()
+    except KeyError:  # schedule_parameters
+        return name.replace("_", " ")
+
 class TrainTab(QtWidgets.QWidget):
     """Trains the workspace's network on its chosen data; a view of the run and its history."""
 
@@ -93,7 +100,7 @@ class TrainTab(QtWidgets.QWidget):
         self._memory_timer = QtCore.QTimer(self, singleShot=True, interval=300)
         self._memory_timer.timeout.connect(self.update_memory_estimate)
         self.options.changed.connect(self._memory_timer.start)
-        self.network.subscribe(lambda event: self._update_network_label())
+        self.network.subscribe(self._network_changed)
         self.update_sets()
         self._update_network_label()
         self.refresh_runs()
@@ -117,6 +124,7 @@ class TrainTab(QtWidgets.QWidget):
         self.data_box = data
         self.options = TrainingOptionsForm()
         self.options.changed.connect(self._update_resume_label)
+        self.options.augmentation_editor.changed.connect(self.workspace.set_augmentation)
         self.epochs_spin = self.options.fields["epochs"].editor
         self.batch_spin = self.options.fields["batch_size"].editor
         column.addWidget(self.options)
@@ -150,10 +158,81 @@ class TrainTab(QtWidgets.QWidget):
         self.memory_label.setToolTip("One training step's peak: weights, gradients, optimizer state, activations "
                                      "and their gradients, and the batch, found by running the step on the meta "
                                      "device (nothing is allocated)")
+        keep = QtWidgets.QPushButton("Keep these options in the network")
+        keep.setObjectName("keepRecipeButton")
+        keep.setToolTip("Store the training options in the network file (\"$recipe\"): whoever opens it is offered "
+                        "them, and pytorchgui train uses them")
+        keep.clicked.connect(self.keep_recipe)
         form.addRow(self.network_label)
         form.addRow(change)
         form.addRow(finder)
+        form.addRow(keep)
+        form.addRow(self._recipe_box())
         return box
+
+    def _recipe_box(self) -> QtWidgets.QFrame:
+        """The offer of the training options an opened network file carries."""
+        self.recipe_frame = QtWidgets.QFrame()
+        self.recipe_frame.setObjectName("recipeFrame")
+        self.recipe_frame.setStyleSheet("#recipeFrame { background: #e7f5ff; border: 1px solid #4dabf7; }")
+        layout = QtWidgets.QVBoxLayout(self.recipe_frame)
+        self.recipe_label = QtWidgets.QLabel()
+        self.recipe_label.setObjectName("recipeLabel")
+        self.recipe_label.setWordWrap(True)
+        apply = QtWidgets.QPushButton("Apply")
+        apply.setObjectName("applyRecipeButton")
+        apply.clicked.connect(self.apply_recipe)
+        dismiss = QtWidgets.QPushButton("Keep mine")
+        dismiss.clicked.connect(self.recipe_frame.hide)
+        row = QtWidgets.QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(dismiss)
+        row.addWidget(apply)
+        layout.addWidget(self.recipe_label)
+        layout.addLayout(row)
+        self.recipe_frame.hide()
+        return self.recipe_frame
+
+    def _network_changed(self, event) -> None:
+        self._update_network_label()
+        if event.kind == "reset":  # another network opened: offer the options it was designed with
+            recipe = self.network.recipe
+            shown = ", ".join(f"{_option_label(name)} {value}" for name, value in recipe.items())
+            self.recipe_label.setText(f"This network comes with training options: {shown}.")
+            self.recipe_frame.setVisible(bool(recipe) and not self._recipe_applied())
+
+    def _recipe_applied(self) -> bool:
+        try:
+            current = self.options.config().to_dict()
+        except PyTorchGUIError:
+            return False
+        return all(current.get(name) == value for name, value in self.network.recipe.items())
+
+    def apply_recipe(self) -> None:
+        try:
+            base = self.options.config().to_dict()
+        except PyTorchGUIError:
+            base = TrainingConfig().to_dict()
+        self.options.apply(TrainingConfig.from_dict({**base, **self.network.recipe}))
+        self.recipe_frame.hide()
+        self.log(f"applied the network's training options: {', '.join(sorted(self.network.recipe))}")
+
+    def keep_recipe(self) -> None:
+        """The options that differ from the defaults, stored in the network as one undoable edit."""
+        try:
+            config = self.options.config()
+        except PyTorchGUIError as error:
+            show_error(self, "Cannot keep the options", str(error))
+            return
+        defaults = TrainingConfig().to_dict()
+        recipe = {name: value for name, value in config.to_dict().items()
+                  if value != defaults.get(name) and name not in ("device", "workers", "threads")}
+
+        def store() -> None:
+            self.network.recipe = recipe
+
+        self.workspace.document.apply("Keep the training options in the network", store)
+        show_status(self, "The network now carries these training options: save it to keep them in its file")
 
     def find_learning_rate(self):
         """Open the range test on the chosen training set, batch size and device."""

@@ -12,6 +12,7 @@ from PyQt5 import QtCore, QtWidgets
 from pytorchgui.core.errors import TrainingError
 from pytorchgui.core.options import OPTION_GROUPS, TrainingConfig, schedule_catalog, training_options
 from pytorchgui.core.training import available_devices
+from pytorchgui.gui.augmentation_editor import AugmentationEditor
 from pytorchgui.gui.forms import ParameterField, ParameterForm
 
 
@@ -33,7 +34,9 @@ class TrainingOptionsForm(QtWidgets.QWidget):
             for option in training_options():
                 if option.group != group:
                     continue
-                if option.spec.type == "bool":  # a check box says its own label, across the row
+                if option.name == "augmentation":  # an ordered list of operations, not a line of text
+                    form.addRow(self._augmentation_editor(self._field(option)))
+                elif option.spec.type == "bool":  # a check box says its own label, across the row
                     field = self._field(option)
                     field.editor.setText(option.label)
                     form.addRow(field)
@@ -62,6 +65,27 @@ class TrainingOptionsForm(QtWidgets.QWidget):
         field.changed.connect(self.changed)
         self.fields[option.name] = field
         return field
+
+    def _augmentation_editor(self, field: ParameterField) -> AugmentationEditor:
+        """The pipeline editor in place of the option's text field, which stays the value."""
+        field.hide()
+        self.augmentation_editor = AugmentationEditor()
+        self.augmentation_editor.changed.connect(field.set_value)
+        field.changed.connect(self._augmentation_typed)
+        container = QtWidgets.QWidget()
+        column = QtWidgets.QVBoxLayout(container)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(field)
+        column.addWidget(self.augmentation_editor)
+        return container
+
+    def _augmentation_typed(self) -> None:
+        value, reason = self.fields["augmentation"].check()
+        if not reason:
+            try:
+                self.augmentation_editor.set_text(value)
+            except TrainingError as error:  # typed by hand: the list keeps the last valid pipeline
+                self.fields["augmentation"].show_error(str(error))
 
     def _device_combo(self) -> QtWidgets.QComboBox:
         """The device's editor: this machine's devices by name, in place of a text field."""

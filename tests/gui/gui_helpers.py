@@ -15,6 +15,16 @@ def open_data(qtbot, data_tab, source: str, mode: str = "train") -> bool:
     return len(data_tab.workspace.datasets) > before
 
 
+def choose_text_csv(data_tab, path, target: str, column: str, length: int) -> None:
+    """The CSV source set to read `column` as token ids of `length`."""
+    data_tab.source_combo.setCurrentText("CSV table")
+    data_tab.csv_field.set_path(str(path))
+    data_tab.target_combo.setCurrentText(target)
+    data_tab.csv_input_combo.setCurrentIndex(1)
+    data_tab.text_column_combo.setCurrentText(column)
+    data_tab.length_spin.setValue(length)
+
+
 def settle(qtbot, tab):
     """Let the coalesced refresh run."""
     qtbot.wait(1)

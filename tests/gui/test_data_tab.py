@@ -2,7 +2,7 @@
 import pytest
 from PyQt5 import QtCore, QtWidgets
 
-from gui_helpers import error_boxes, open_data
+from gui_helpers import choose_text_csv, error_boxes, open_data
 from tests.data_writers import write_cifar10, write_csv, write_image_folder, write_mnist, write_tensor_files
 
 
@@ -49,7 +49,7 @@ def test_import_cifar_folder_csv_and_tensor_files(qtbot, data_tab, tmp_path):
     assert data_tab.rows_view.horizontalHeaderItem(5).text() == "target"
     npz, _ = write_tensor_files(tmp_path)
     data_tab.tensor_field.set_path(str(npz))
-    assert open_data(qtbot, data_tab, "Tensor file (.npz, .pt)")
+    assert open_data(qtbot, data_tab, "Array file (.npz, .pt, .npy, .h5)")
     assert table_row(data_tab, 3)[2:4] == ["30", "4"]
 
 
@@ -110,9 +110,83 @@ def test_bad_input_shows_a_dialog_and_keeps_the_data(qtbot, data_tab, tmp_path, 
 
         torch.save({"x": Exploit(), "y": torch.zeros(1)}, tmp_path / "evil.pt")
         data_tab.tensor_field.set_path(str(tmp_path / "evil.pt"))
-        source, expected = "Tensor file (.npz, .pt)", "holds code or objects other than tensors"
+        source, expected = "Array file (.npz, .pt, .npy, .h5)", "holds code or objects other than tensors"
     assert not open_data(qtbot, data_tab, source)
     [box] = error_boxes(data_tab)
     assert expected in box.text() and "The data imported before is unchanged" in box.text()
     assert [d.name for d in data_tab.workspace.datasets] == ["Shapes (train)"]
     box.close()
+
+
+def test_arrays_sequences_and_the_layout_question(qtbot, window, data_tab, tmp_path, monkeypatch):
+    import numpy
+
+    from pytorchgui.gui import dialogs
+    from tests.data_writers import write_hdf5
+
+    rng = numpy.random.default_rng(0)
+    numpy.savez(tmp_path / "nhwc.npz", x=rng.integers(0, 256, (20, 16, 16, 3)).astype("uint8"), y=numpy.arange(20) % 2)
+    data_tab.tensor_field.set_path(str(tmp_path / "nhwc.npz"))
+    assert open_data(qtbot, data_tab, "Array file (.npz, .pt, .npy, .h5)")
+    assert table_row(data_tab, 0)[3] == "3 x 16 x 16"
+    assert table_row(data_tab, 0)[7] == "channels-last images [16, 16, 3] transposed to [3, 16, 16]"
+    asked = []
+    monkeypatch.setattr(dialogs, "ask_layout", lambda parent, path, shape: asked.append(shape) or "nhwc")
+    write_hdf5(tmp_path / "odd.h5", images=rng.integers(0, 256, (6, 3, 8, 4)).astype("uint8"), labels=numpy.arange(6) % 2)
+    data_tab.tensor_field.set_path(str(tmp_path / "odd.h5"))
+    data_tab.x_name_edit.setText("images")
+    data_tab.y_name_edit.setText("labels")
+    data_tab.layout_combo.setCurrentIndex(0)
+    assert open_data(qtbot, data_tab, "Array file (.npz, .pt, .npy, .h5)")  # asks first, then reads again
+    assert asked == [(6, 3, 8, 4)] and data_tab.layout_combo.currentText() == "channels last (N, H, W, C)"
+    assert table_row(data_tab, 1)[3] == "4 x 3 x 8" and not error_boxes(window)
+    data_tab.sequence_samples.setValue(500)
+    assert open_data(qtbot, data_tab, "Built-in sequences")
+    data_tab.table.selectRow(2)
+    assert table_row(data_tab, 2)[2:5] == ["500", "16", "4"] and "Token ids 0 to 11: kept as integers" in data_tab.stats_label.text()
+    assert data_tab.rows_view.horizontalHeaderItem(0).text() == "token ids"
+
+
+def test_csv_text_and_time_series_from_the_form(qtbot, window, data_tab, tmp_path):
+    from tests.data_writers import write_series_csv, write_text_csv
+
+    choose_text_csv(data_tab, write_text_csv(tmp_path / "reviews.csv"), "sentiment", "review", 10)
+    assert open_data(qtbot, data_tab, "CSV table")
+    data_tab.table.selectRow(0)
+    assert table_row(data_tab, 0)[3] == "10" and "text column 'review' as token ids" in table_row(data_tab, 0)[7]
+    assert data_tab.rows_view.item(0, 0).text() == "a wonderful film truly great acting"
+    data_tab.text_column_combo.setCurrentText("sentiment")  # the target itself: refused by name
+    assert not open_data(qtbot, data_tab, "CSV table")
+    assert "the text column 'sentiment' is the target column" in error_boxes(window)[-1].text()
+    error_boxes(window)[-1].close()
+    data_tab.csv_field.set_path(str(write_series_csv(tmp_path / "weather.csv", rows=100)))
+    data_tab.target_combo.setCurrentText("warmer")
+    data_tab.task_combo.setCurrentText("classification")
+    data_tab.csv_input_combo.setCurrentIndex(2)
+    data_tab.window_spin.setValue(7)
+    assert open_data(qtbot, data_tab, "CSV table")
+    assert table_row(data_tab, 1)[2:4] == ["93", "7 x 2"]
+    data_tab.window_spin.setValue(200)
+    assert not open_data(qtbot, data_tab, "CSV table")
+    assert "too few for a window of 200" in error_boxes(window)[-1].text() and len(window.workspace.datasets) == 2
+
+
+def test_augmented_preview_follows_the_train_tab_pipeline(qtbot, window, data_tab, tmp_path):
+    data_tab.builtin_samples.setValue(500)
+    assert open_data(qtbot, data_tab, "Built-in shapes")
+    data_tab.table.selectRow(0)
+    data_tab.preview_tabs.setCurrentIndex(3)
+    assert data_tab.augmented_grid.count() == 0 and "No augmentation" in data_tab.augmented_label.text()
+    editor = window.train_tab.options.augmentation_editor
+    editor.add("RandomCrop")
+    editor.add("MixUp")
+    assert window.workspace.augmentation == "RandomCrop, MixUp"
+    assert data_tab.augmented_grid.count() == 24 and "seed 0" in data_tab.augmented_label.text()
+    first = data_tab.augmented_grid.grid.itemAt(0).widget().findChildren(QtWidgets.QLabel)[1].text()
+    assert "%" in first  # a blended sample names both classes
+    qtbot.mouseClick(data_tab.reseed_button, QtCore.Qt.LeftButton)
+    assert "seed 1" in data_tab.augmented_label.text() and data_tab.augmented_grid.count() == 24
+    editor.list.setCurrentRow(1)
+    editor.remove_current()
+    assert window.workspace.augmentation == "RandomCrop"
+    assert window.train_tab.options.config().augmentation == "RandomCrop"

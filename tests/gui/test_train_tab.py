@@ -6,7 +6,7 @@ import pytest
 import torch
 from PyQt5 import QtCore, QtWidgets
 
-from gui_helpers import error_boxes, open_data
+from gui_helpers import choose_text_csv, error_boxes, open_data
 from pytorchgui import paths
 from pytorchgui.core.data_source import builtin_pair
 
@@ -354,6 +354,7 @@ def test_change_the_learning_rate_while_paused(qtbot, window, train_tab):
     from gui_helpers import fill_form
 
     train_tab.epochs_spin.setValue(2)
+    train_tab.batch_spin.setValue(8)  # 300 batches an epoch: the pause lands in the first epoch
     assert not train_tab.paused_settings.isVisible()
     assert train_tab.start()
     qtbot.waitUntil(lambda: len(train_tab.batch_losses) >= 2, timeout=30000)
@@ -422,3 +423,50 @@ def test_the_confusion_matrix_of_any_epoch_and_two_runs_compared(qtbot, window, 
     view.compare_combo.setCurrentIndex(2)  # "—", the newest run, the other one
     assert view.difference.isVisible() and len(view.difference.texts) == 100
     assert "in " in view.label.text()
+
+
+def test_a_networks_recipe_is_offered_on_open_and_can_be_kept(qtbot, window, tmp_path):
+    train_tab = window.train_tab
+    assert window.start_from_template(paths.example_networks_dir() / "lstm_sequences.json")
+    assert not train_tab.recipe_frame.isHidden()
+    assert "epochs 15" in train_tab.recipe_label.text() and "batch size 64" in train_tab.recipe_label.text()
+    qtbot.mouseClick(train_tab.recipe_frame.findChild(QtWidgets.QPushButton, "applyRecipeButton"), QtCore.Qt.LeftButton)
+    assert (train_tab.epochs_spin.value(), train_tab.batch_spin.value()) == (15, 64) and train_tab.recipe_frame.isHidden()
+    train_tab.options.augmentation_editor.add("HorizontalFlip")
+    train_tab.epochs_spin.setValue(7)
+    qtbot.mouseClick(train_tab.findChild(QtWidgets.QPushButton, "keepRecipeButton"), QtCore.Qt.LeftButton)
+    assert window.network_tab.network.recipe == {"epochs": 7, "batch_size": 64, "augmentation": "HorizontalFlip"}
+    assert window.document.is_modified
+    window.actionUndo.trigger()
+    assert window.network_tab.network.recipe == {"epochs": 15, "batch_size": 64, "seed": 0}
+
+
+def test_text_data_trains_and_try_it_takes_typed_text(qtbot, window, tmp_path):
+    from tests.data_writers import write_text_csv
+
+    data_tab = window.data_tab
+    choose_text_csv(data_tab, write_text_csv(tmp_path / "reviews.csv"), "sentiment", "review", 8)
+    qtbot.mouseClick(data_tab.open_button, QtCore.Qt.LeftButton)
+    qtbot.waitUntil(lambda: data_tab.loading is None and len(window.workspace.datasets) == 1, timeout=20000)
+    assert window.start_from_template(paths.example_networks_dir() / "transformer_sequences.json")
+    data_tab.table.selectRow(0)
+    qtbot.mouseClick(data_tab.fit_button, QtCore.Qt.LeftButton)
+    network = window.network_tab.network
+    tokens = window.workspace.datasets[0].dataset.token_count
+    assert network.input_spec.shape == [8] and network.node("embed").parameters["num_embeddings"] == tokens == 27
+    assert network.node("positions").parameters["max_length"] == 16  # 16 >= 8: it takes the shorter texts
+    train_tab = window.train_tab
+    train_tab.epochs_spin.setValue(20)
+    train_tab.batch_spin.setValue(16)
+    with qtbot.waitSignal(train_tab.training_finished, timeout=60000):
+        assert train_tab.start()
+    assert train_tab.result.status == "finished", train_tab.result.message
+    assert (train_tab.result.run_dir / "tokenizer.json").is_file()
+    evaluation = window.evaluation_tab
+    window.tabs.setCurrentIndex(3)
+    evaluation.result_tabs.setCurrentIndex(3)
+    assert evaluation.text_edit.isVisible() and not evaluation.pad.isVisible()
+    probabilities = evaluation.predict_text("a wonderful film, great acting")
+    assert evaluation.trained.classes == ["bad", "good"] and float(probabilities[1]) > 0.5
+    assert "Prediction: <b>good</b>" in evaluation.prediction_label.text()
+    assert float(evaluation.predict_text("boring, slow and far too long")[0]) > 0.5
