@@ -144,8 +144,10 @@ class Pipeline:
         """TrainingError when an operation cannot take this data (a rotation of a table)."""
         image_only = self.needs_images
         if image_only and not (kind == "image" and len(shape) == 3):
-            raise TrainingError(f"augmentation {', '.join(image_only)} works on images, but {where} holds "
-                                f"{kind} samples of shape {shape}: remove it from the augmentation")
+            what = {"tokens": "token ids", "table": "table rows", "series": "time-series windows"}.get(kind, "samples")
+            raise TrainingError(f"augmentation {', '.join(image_only)} works on images, but {where} holds {what} "
+                                f"of shape {shape}: remove {'it' if len(image_only) == 1 else 'them'} from the "
+                                "augmentation (Train tab, --augment)")
         mixing = [step.operation.name for step in self.steps if step.operation.batch]
         if mixing and kind == "tokens":
             raise TrainingError(f"augmentation {', '.join(mixing)} blends inputs, but {where} holds token ids, "

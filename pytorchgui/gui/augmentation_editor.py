@@ -107,9 +107,9 @@ class AugmentationEditor(QtWidgets.QWidget):
             empty = QtWidgets.QListWidgetItem("No augmentation: Add ▾ an operation")
             empty.setFlags(QtCore.Qt.NoItemFlags)
             self.list.addItem(empty)
-        del blocker
         if select is not None:
             self.list.setCurrentRow(select)
+        del blocker
         self._show_form(self.list.currentRow())
         text = self.text()
         self.text_label.setText(f"<small>--augment \"{text}\"</small>" if text else "")
@@ -118,6 +118,7 @@ class AugmentationEditor(QtWidgets.QWidget):
 
     def _show_form(self, row: int) -> None:
         if self.form is not None:
+            self.form.hide()  # at once: deleteLater leaves it painted until the event loop turns
             self.form.deleteLater()
             self.form = None
         if not 0 <= row < len(self.steps):

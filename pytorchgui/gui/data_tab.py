@@ -27,10 +27,20 @@ SOURCES = {"Built-in shapes": "builtin", "Built-in sequences": "sequences", "MNI
            "FashionMNIST": "FashionMNIST", "KMNIST": "KMNIST", "CIFAR10": "CIFAR10", "CIFAR100": "CIFAR100",
            "Image folder": "folder", "CSV table": "csv", "Array file (.npz, .pt, .npy, .h5)": "tensor"}
 CHANNEL_CHOICES = {"auto": None, "1 (grayscale)": 1, "3 (colour)": 3}
-LAYOUT_CHOICES = {"auto": "auto", "channels first (N, C, H, W)": "nchw", "channels last (N, H, W, C)": "nhwc"}
-CSV_INPUTS = ("the other columns (a table)", "a text column (token ids)", "a time series (windows of rows)")
+LAYOUT_CHOICES = {"auto": "auto", "channels first (NCHW)": "nchw", "channels last (NHWC)": "nhwc"}
+CSV_INPUTS = ("other columns (table)", "a text column (tokens)", "time series (windows)")
 PREVIEW_COUNT = 32
 AUGMENTED_COUNT = 24
+
+
+def show_page(stack: QtWidgets.QStackedWidget, index: int) -> None:
+    """Show one page, sized to itself: a stacked widget is otherwise as tall as its
+    tallest page, and the CSV options would push the rest of the column down."""
+    for page in range(stack.count()):
+        policy = QtWidgets.QSizePolicy.Preferred if page == index else QtWidgets.QSizePolicy.Ignored
+        stack.widget(page).setSizePolicy(policy, policy)
+    stack.setCurrentIndex(index)
+    stack.adjustSize()
 
 
 class DataTab(QtWidgets.QWidget):
@@ -116,11 +126,12 @@ class DataTab(QtWidgets.QWidget):
         self.csv_input_combo.setObjectName("csvInputCombo")
         self.csv_input_combo.addItems(list(CSV_INPUTS))
         self.csv_input_pages = QtWidgets.QStackedWidget()
-        self.csv_input_combo.currentIndexChanged.connect(self.csv_input_pages.setCurrentIndex)
+        self.csv_input_combo.currentIndexChanged.connect(lambda index: show_page(self.csv_input_pages, index))
         csv_page = self.options.widget(self.options.count() - 1).layout()
         csv_page.addRow("Input", self.csv_input_combo)
         csv_page.addRow(self.csv_input_pages)
         self._build_csv_input_pages()
+        show_page(self.csv_input_pages, 0)
         self.tensor_field = PathField("data.npz, .pt, x.npy (y.npy beside it) or .h5", False,
                                       "Array files (*.npz *.pt *.pth *.npy *.h5 *.hdf5);;All files (*)",
                                       object_name="tensorEdit")
@@ -298,7 +309,7 @@ class DataTab(QtWidgets.QWidget):
 
     def _source_changed(self, index: int) -> None:
         kind = list(SOURCES.values())[index]
-        self.options.setCurrentIndex({"builtin": 0, "folder": 2, "csv": 3, "tensor": 4, "sequences": 5}.get(kind, 1))
+        show_page(self.options, {"builtin": 0, "folder": 2, "csv": 3, "tensor": 4, "sequences": 5}.get(kind, 1))
 
     def _csv_chosen(self, path: str) -> None:
         import pandas

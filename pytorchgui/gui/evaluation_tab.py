@@ -282,8 +282,15 @@ class EvaluationTab(QtWidgets.QWidget):
         self.pad_tools.setLayout(tools)
         try_layout.addWidget(self.pad_tools, 1, 0)
         side = QtWidgets.QVBoxLayout()
-        side.addWidget(QtWidgets.QLabel("Network input:"))
+        self.input_caption = QtWidgets.QLabel("Network input:")
+        side.addWidget(self.input_caption)
         side.addWidget(self.prepared_label)
+        self.tokens_label = QtWidgets.QLabel()
+        self.tokens_label.setObjectName("tokensLabel")
+        self.tokens_label.setWordWrap(True)
+        self.tokens_label.setMaximumWidth(260)
+        self.tokens_label.hide()
+        side.addWidget(self.tokens_label)
         side.addWidget(self.prediction_label)
         side.addWidget(self.saliency_check)
         side.addWidget(self.saliency_label)
@@ -561,9 +568,9 @@ class EvaluationTab(QtWidgets.QWidget):
             self.trained = None  # no weights yet: the pad stays, and says why on the first stroke
         text = self.trained is not None and self.trained.tokenizer is not None
         self.text_edit.setVisible(text)
-        self.pad.setVisible(not text)
-        self.pad_tools.setVisible(not text)
-        self.prepared_label.setVisible(not text)
+        self.tokens_label.setVisible(text)
+        for widget in (self.pad, self.pad_tools, self.prepared_label, self.saliency_check, self.saliency_label):
+            widget.setVisible(not text)
         self.prediction_label.setText("Type a text." if text else "Draw a shape or a digit, or open an image.")
 
     def _predict_input(self) -> None:
@@ -581,8 +588,9 @@ class EvaluationTab(QtWidgets.QWidget):
             self.prediction_label.setText("Typing needs a network trained on a CSV text column.")
             return None
         ids = torch.tensor(trained.tokenizer.ids(text), dtype=torch.int64)
-        known = [trained.tokenizer.vocabulary[i] for i in ids.tolist() if i > 1]
-        self.text_edit.setToolTip(f"What the network sees: {len(known)} known token(s): {' '.join(known)}")
+        read = [trained.tokenizer.vocabulary[i] for i in ids.tolist() if i > 0]
+        self.input_caption.setText(f"Network input ({trained.tokenizer.describe()}):")
+        self.tokens_label.setText(" ".join(read).replace("<unk>", "<i>unknown</i>") or "<i>no tokens yet</i>")
         return self._predict(trained, ids)
 
     def predict_drawing(self) -> torch.Tensor | None:

@@ -136,6 +136,7 @@ class TrainingOptionsForm(QtWidgets.QWidget):
         for name, field in self.fields.items():
             if name != "device":
                 field.set_value(getattr(config, name))
+        self._augmentation_typed()
         index = self.device_combo.findData(config.device)
         self.device_combo.setCurrentIndex(max(index, 0))
         self._show_schedule(config.schedule_parameters)

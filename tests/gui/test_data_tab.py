@@ -138,7 +138,7 @@ def test_arrays_sequences_and_the_layout_question(qtbot, window, data_tab, tmp_p
     data_tab.y_name_edit.setText("labels")
     data_tab.layout_combo.setCurrentIndex(0)
     assert open_data(qtbot, data_tab, "Array file (.npz, .pt, .npy, .h5)")  # asks first, then reads again
-    assert asked == [(6, 3, 8, 4)] and data_tab.layout_combo.currentText() == "channels last (N, H, W, C)"
+    assert asked == [(6, 3, 8, 4)] and data_tab.layout_combo.currentText() == "channels last (NHWC)"
     assert table_row(data_tab, 1)[3] == "4 x 3 x 8" and not error_boxes(window)
     data_tab.sequence_samples.setValue(500)
     assert open_data(qtbot, data_tab, "Built-in sequences")
