@@ -183,6 +183,7 @@ def train(arguments) -> int:
     from pytorchgui.core.data_source import load_spec
     from pytorchgui.core.fit import fit_to_data
     from pytorchgui.core.options import TrainingConfig, config_from_arguments
+    from pytorchgui.core.sequences import with_tokenizer
     from pytorchgui.core.training import Trainer, distributed_context
 
     network = network_format.load(arguments.network)
@@ -196,10 +197,14 @@ def train(arguments) -> int:
     data.normalization = data.compute_normalization()
     validation = None
     if arguments.test:
-        validation = load_spec(arguments.test, train=False, download=arguments.download)
+        validation = with_tokenizer(load_spec(arguments.test, train=False, download=arguments.download),
+                                    getattr(data, "tokenizer", None))  # text: the training vocabulary
     elif arguments.val_split:
         split_seed = config.seed if arguments.split_seed is None else arguments.split_seed
         data, validation = data.split(arguments.val_split, split_seed)
+    for dataset in (data, validation) if context.main else ():
+        for note in getattr(dataset, "notes", ()) if dataset is not None else ():
+            print(f"data: {dataset.name}: {note}", file=sys.stderr)
     if arguments.fit:
         for change in fit_to_data(network, data):
             if context.main:

@@ -276,6 +276,10 @@ class StreamingArrays(LabelledSamples):
     def __len__(self) -> int:
         return len(self.array)
 
+    def __getitem__(self, index: int):
+        """(sample, target) of one sample, as the Data tab's preview reads it."""
+        return self.read([index])[0], self.targets_tensor[index]
+
     def read(self, indices) -> torch.Tensor:
         import numpy
 

@@ -777,7 +777,13 @@ def describe_bytes(count: int) -> str:
 
 def preview_array(dataset: TensorDataset, index: int) -> Any:
     """One sample as a H x W (x 3) uint8 array for display."""
-    sample = dataset.inputs[index]
+    return display_array(dataset.inputs[index])
+
+
+def display_array(sample: torch.Tensor) -> Any:
+    """An image sample [C, H, W] as a H x W (x 3) uint8 array; float images (0..1) scaled."""
+    if sample.dtype != torch.uint8:
+        sample = (sample.float().clamp(0, 1) * 255).round().to(torch.uint8)
     if sample.dim() == 3:
         sample = sample[0] if sample.shape[0] == 1 else sample[:3].permute(1, 2, 0)
     return sample.contiguous().numpy()

@@ -30,6 +30,11 @@ def fit_to_dataset(network: Network, sample_shape: list[int], outputs: int | Non
         size = network.node(embedding).parameters.get("num_embeddings")
         if not isinstance(size, int) or size < tokens:
             changes += _set_parameters(network, embedding, {"num_embeddings": tokens})
+    if dtype == "int64" or len(sample_shape) == 2:  # sequences: positions for every time step
+        for name in [name for name, node in network.nodes.items() if node.type == "PositionalEmbedding"]:
+            length = network.node(name).parameters.get("max_length")
+            if isinstance(length, int) and length < sample_shape[0]:
+                changes += _set_parameters(network, name, {"max_length": sample_shape[0]})
     changes += _fit_input_sizes(network)
     if outputs:
         linears = [name for name in network.topological_order() if network.node(name).type == "Linear"]

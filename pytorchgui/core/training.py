@@ -309,7 +309,11 @@ class Trainer:
         status, message, state = "failed", "", None
         try:
             if self.validation_set is not None:  # text validation data must use the training vocabulary
-                self.validation_set = with_tokenizer(self.validation_set, getattr(self.train_set, "tokenizer", None))
+                tokenizer = getattr(self.train_set, "tokenizer", None)
+                aligned = with_tokenizer(self.validation_set, tokenizer)
+                if aligned is not self.validation_set:
+                    self.log(f"{aligned.name}: read again with the training set's vocabulary ({tokenizer.describe()})")
+                self.validation_set = aligned
             self._check_data()
             state = self._build()
             if self.resume_from is not None:

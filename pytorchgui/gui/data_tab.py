@@ -561,7 +561,7 @@ class DataTab(QtWidgets.QWidget):
                 array, label = datasets.preview_array(dataset, int(index)), int(dataset.targets[index])
             else:
                 sample, label = dataset[int(index)]
-                array = sample[0].numpy() if sample.shape[0] == 1 else sample.permute(1, 2, 0).numpy()
+                array = datasets.display_array(sample)
             self.sample_grid.add(array, dataset.classes[label] if dataset.is_classification else str(label))
 
     def _preview_rows(self, dataset: TensorDataset) -> None:
@@ -569,12 +569,13 @@ class DataTab(QtWidgets.QWidget):
             self._preview_tokens(dataset)
             return
         rows = min(50, len(dataset))
-        names = dataset.feature_names or [f"x{i}" for i in range(dataset.inputs.shape[-1])]
+        inputs = dataset.inputs[:rows] if isinstance(dataset, TensorDataset) else dataset.read(range(rows))
+        names = getattr(dataset, "feature_names", None) or [f"x{i}" for i in range(inputs.shape[-1])]
         self.rows_view.setColumnCount(len(names) + 1)
         self.rows_view.setRowCount(rows)
         self.rows_view.setHorizontalHeaderLabels(names + ["target"])
         for row in range(rows):
-            for column, value in enumerate(dataset.inputs[row].reshape(-1)[: len(names)].tolist()):
+            for column, value in enumerate(inputs[row].reshape(-1)[: len(names)].tolist()):
                 self.rows_view.setItem(row, column, QtWidgets.QTableWidgetItem(f"{value:.4g}"))
             target = dataset.targets[row]
             text = dataset.classes[int(target)] if dataset.is_classification else f"{float(target.reshape(-1)[0]):.4g}"
@@ -583,12 +584,13 @@ class DataTab(QtWidgets.QWidget):
     def _preview_tokens(self, dataset: TensorDataset) -> None:
         """Token ids as the words they stand for (ids when the set has no tokenizer)."""
         rows = min(50, len(dataset))
+        inputs = dataset.inputs[:rows] if isinstance(dataset, TensorDataset) else dataset.read(range(rows))
         vocabulary = dataset.tokenizer.vocabulary if dataset.tokenizer else None
         self.rows_view.setColumnCount(2)
         self.rows_view.setRowCount(rows)
         self.rows_view.setHorizontalHeaderLabels(["tokens" if vocabulary else "token ids", "target"])
         for row in range(rows):
-            ids = [i for i in dataset.inputs[row].tolist() if not (vocabulary and i == 0)]
+            ids = [i for i in inputs[row].tolist() if not (vocabulary and i == 0)]
             text = " ".join(vocabulary[i] for i in ids) if vocabulary else " ".join(map(str, ids))
             self.rows_view.setItem(row, 0, QtWidgets.QTableWidgetItem(text))
             target = dataset.targets[row]

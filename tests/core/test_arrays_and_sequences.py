@@ -95,6 +95,17 @@ def test_large_hdf5_and_npy_files_are_streamed_batch_by_batch(tmp_path):
         assert torch.equal(seen, torch.from_numpy(labels)[order])  # shuffled, each sample once
         raw = data.read([7, 2])
         assert torch.equal(raw[0, 0], torch.from_numpy(images[7, :, :, 0])) and raw.shape == (2, 1, 8, 8)
+    from pytorchgui import paths
+    from pytorchgui.core import network_format
+    from pytorchgui.core.fit import fit_to_data
+    from pytorchgui.core.options import TrainingConfig
+    from pytorchgui.core.training import Trainer
+
+    network = network_format.load(paths.example_networks_dir() / "mlp.json")
+    fit_to_data(network, h5)
+    result = Trainer(network, h5, TrainingConfig(epochs=2, batch_size=8, augmentation="RandomCrop(padding=1)"),
+                     validation_set=npy).run()
+    assert result.status == "finished" and len(result.history) == 2
 
 
 def test_arrays_of_objects_or_text_are_refused_by_name(tmp_path):

@@ -190,3 +190,21 @@ def test_augmented_preview_follows_the_train_tab_pipeline(qtbot, window, data_ta
     editor.remove_current()
     assert window.workspace.augmentation == "RandomCrop"
     assert window.train_tab.options.config().augmentation == "RandomCrop"
+
+
+def test_a_large_hdf5_file_is_streamed_and_previewed(qtbot, window, data_tab, tmp_path, monkeypatch):
+    import numpy
+
+    from pytorchgui.core import datasets
+    from tests.data_writers import write_hdf5
+
+    monkeypatch.setattr(datasets, "IN_MEMORY_LIMIT_BYTES", 1000)
+    images = numpy.random.default_rng(0).random((40, 12, 12, 3)).astype("float32")  # floats in 0..1
+    data_tab.tensor_field.set_path(str(write_hdf5(tmp_path / "big.h5", x=images, y=numpy.arange(40) % 5)))
+    data_tab.x_name_edit.clear()
+    data_tab.y_name_edit.clear()
+    assert open_data(qtbot, data_tab, "Array file (.npz, .pt, .npy, .h5)")
+    data_tab.table.selectRow(0)
+    row = table_row(data_tab, 0)
+    assert row[3] == "3 x 12 x 12" and row[6] == "streamed" and "read from disk batch by batch" in row[7]
+    assert data_tab.sample_grid.count() == 32 and not error_boxes(window)
