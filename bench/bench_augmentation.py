@@ -7,6 +7,7 @@ thread choice; each row prints the pipeline's median time / the step's median ti
 """
 from __future__ import annotations
 
+import argparse
 import statistics
 import time
 
@@ -25,6 +26,8 @@ ROUNDS = 60
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     train, _ = builtin_pair(1024, 10)
     raw = train.inputs[:128].float() / 255

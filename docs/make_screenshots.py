@@ -50,6 +50,14 @@ def main() -> None:
     window.data_tab.table.selectRow(0)
     settle(app)
     window.grab().save(str(OUT / "data_tab.png"))
+    editor = window.train_tab.options.augmentation_editor  # Train tab > Augmentation, previewed in the Data tab
+    editor.set_text("RandomCrop(padding=3), Rotate(degrees=15), RandomErasing, MixUp(alpha=0.4)")
+    window.data_tab.preview_tabs.setCurrentIndex(3)
+    settle(app)
+    window.grab().save(str(OUT / "data_augmented.png"))
+    editor.set_text("")
+    window.data_tab.preview_tabs.setCurrentIndex(0)
+    assert not editor.steps
     window.tabs.setCurrentIndex(2)
     train_tab = window.train_tab
     train_tab.epochs_spin.setValue(8)

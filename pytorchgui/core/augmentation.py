@@ -218,11 +218,24 @@ def vertical_flip(x, generator, probability):
 
 def _resample(x: torch.Tensor, angle: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     """One grid_sample for rotation by `angle` (radians), zoom by `scale` and a shift (in
-    -1..1 units) per sample; outside the image is black."""
+    -1..1 units) per sample; outside the image is black. The sampling grid is every
+    sample's 2 x 3 matrix times the pixel centres, one [2N, 3] x [3, H*W] product: for
+    MNIST-sized batches affine_grid (or a batched matmul) takes about four times as long."""
+    count, _, height, width = x.shape
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
-    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
-    grid = torch.nn.functional.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
-    return torch.nn.functional.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    theta = torch.stack([cos, -sin, shift[:, 0], sin, cos, shift[:, 1]], 1).to(x.dtype).reshape(count * 2, 3)
+    grid = (theta @ _pixel_centres(height, width, x.device, x.dtype)).reshape(count, 2, height, width)
+    return torch.nn.functional.grid_sample(x, grid.permute(0, 2, 3, 1), mode="bilinear", padding_mode="zeros",
+                                           align_corners=False)
+
+
+@functools.lru_cache(maxsize=16)
+def _pixel_centres(height: int, width: int, device, dtype) -> torch.Tensor:
+    """[3, H*W]: x, y and 1 of every pixel centre, in -1..1 units (align_corners=False)."""
+    ys = (torch.arange(height, dtype=dtype) * 2 + 1) / height - 1
+    xs = (torch.arange(width, dtype=dtype) * 2 + 1) / width - 1
+    grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
+    return torch.stack([grid_x.reshape(-1), grid_y.reshape(-1), torch.ones(height * width, dtype=dtype)]).to(device)
 
 
 def affine(x, generator, degrees, minimum_scale, maximum_scale, shift):
@@ -249,26 +262,27 @@ def color_jitter(x, generator, brightness, contrast):
     return ((x - mean) * factor + mean).mul_(bright).clamp_(0, 1)
 
 
-def _boxes(count: int, height: int, width: int, area: torch.Tensor, generator, device) -> torch.Tensor:
-    """A mask [N, 1, H, W] that is True inside one random rectangle of `area` (a fraction
-    of the image, per sample) and aspect ratio between 1:3 and 3:1."""
-    aspect = torch.exp(_uniform(count, -math.log(3), math.log(3), generator, "cpu"))
-    box_height = (torch.sqrt(area * aspect) * height).round().clamp(1, height)
+def _boxes(height: int, width: int, area: torch.Tensor, kept: torch.Tensor, generator, device) -> torch.Tensor:
+    """A mask [N, 1, H, W], True inside one random rectangle per sample of `area` (a
+    fraction of the image) and aspect ratio between 1:3 and 3:1, where `kept` is True
+    (all False elsewhere). Its shape and place come from one draw of the generator."""
+    shape_draw, top, left = torch.rand(3, len(area), generator=generator)
+    aspect = torch.exp((2 * shape_draw - 1) * math.log(3))
+    box_height = (torch.sqrt(area * aspect) * height).round().clamp(1, height) * kept
     box_width = (torch.sqrt(area / aspect) * width).round().clamp(1, width)
-    top = (torch.rand(count, generator=generator) * (height - box_height + 1)).floor()
-    left = (torch.rand(count, generator=generator) * (width - box_width + 1)).floor()
-    rows = torch.arange(height)[None, :]
-    columns = torch.arange(width)[None, :]
+    top = (top * (height - box_height + 1)).floor()
+    left = (left * (width - box_width + 1)).floor()
+    rows, columns = torch.arange(height), torch.arange(width)
     inside_rows = (rows >= top[:, None]) & (rows < (top + box_height)[:, None])
     inside_columns = (columns >= left[:, None]) & (columns < (left + box_width)[:, None])
-    return (inside_rows[:, :, None] & inside_columns[:, None, :])[:, None].to(device)
+    return (inside_rows[:, None, :, None] & inside_columns[:, None, None, :]).to(device)
 
 
 def random_erasing(x, generator, probability, largest_area):
     count, _, height, width = x.shape
-    area = _uniform(count, 0.02, max(largest_area, 0.02), generator, "cpu")
-    mask = _boxes(count, height, width, area, generator, x.device)
-    mask &= _chance(count, probability, generator, x.device)[:, None, None, None]
+    draws = torch.rand(2, count, generator=generator)
+    area = 0.02 + (max(largest_area, 0.02) - 0.02) * draws[0]
+    mask = _boxes(height, width, area, draws[1] < probability, generator, x.device)
     return x.masked_fill(mask, 0.0)
 
 
@@ -291,7 +305,7 @@ def mixup(x, y, mix, generator, classification, alpha, probability):
         return x, y, mix  # one mix per batch: a second would blend the targets of the first
     weight = _beta(alpha, generator)
     order = torch.randperm(len(x), generator=generator).to(x.device)
-    x = x * weight + x[order] * (1 - weight)
+    x = torch.lerp(x[order], x, weight)  # weight * x + (1 - weight) * x[order], one pass
     return (x, *_mixed_targets(y, y[order], weight, mix, classification))
 
 
@@ -301,7 +315,8 @@ def cutmix(x, y, mix, generator, classification, alpha, probability):
     count, _, height, width = x.shape
     pasted = 1 - _beta(alpha, generator)
     order = torch.randperm(count, generator=generator).to(x.device)
-    mask = _boxes(1, height, width, torch.tensor([max(pasted, 1e-6)]), generator, x.device)
+    mask = _boxes(height, width, torch.tensor([max(pasted, 1e-6)]), torch.ones(1, dtype=torch.bool), generator,
+                  x.device)
     x = torch.where(mask, x[order], x)
     weight = 1 - float(mask.sum()) / (height * width)  # the area actually pasted, after rounding
     return (x, *_mixed_targets(y, y[order], weight, mix, classification))

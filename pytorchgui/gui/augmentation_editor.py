@@ -72,11 +72,12 @@ class AugmentationEditor(QtWidgets.QWidget):
         return Pipeline(tuple(self.steps)).text()
 
     def set_text(self, text: str) -> None:
-        """Show the pipeline `text` describes (TrainingError if it is refused)."""
+        """Show the pipeline `text` describes (TrainingError if it is refused); `changed`
+        tells the others (the Data tab's preview) when it differs."""
         steps = list(Pipeline.parse(text).steps)
         if steps != self.steps:
             self.steps = steps
-            self._refresh(select=0 if steps else -1, emit=False)
+            self._refresh(select=0 if steps else -1)
 
     # -- editing ---------------------------------------------------------------------------
     def add(self, name: str) -> None:
@@ -96,7 +97,7 @@ class AugmentationEditor(QtWidgets.QWidget):
             self.steps[row], self.steps[target] = self.steps[target], self.steps[row]
             self._refresh(select=target)
 
-    def _refresh(self, select: int | None = None, emit: bool = True) -> None:
+    def _refresh(self, select: int | None = None) -> None:
         blocker = QtCore.QSignalBlocker(self.list)
         self.list.clear()
         for step in self.steps:
@@ -113,8 +114,7 @@ class AugmentationEditor(QtWidgets.QWidget):
         self._show_form(self.list.currentRow())
         text = self.text()
         self.text_label.setText(f"<small>--augment \"{text}\"</small>" if text else "")
-        if emit:
-            self.changed.emit(text)
+        self.changed.emit(text)
 
     def _show_form(self, row: int) -> None:
         if self.form is not None:

@@ -470,3 +470,13 @@ def test_text_data_trains_and_try_it_takes_typed_text(qtbot, window, tmp_path):
     assert evaluation.trained.classes == ["bad", "good"] and float(probabilities[1]) > 0.5
     assert "Prediction: <b>good</b>" in evaluation.prediction_label.text()
     assert float(evaluation.predict_text("boring, slow and far too long")[0]) > 0.5
+
+
+def test_applying_options_updates_the_augmentation_list_and_the_data_preview(window):
+    from pytorchgui.core.options import TrainingConfig
+
+    options = window.train_tab.options
+    options.apply(TrainingConfig(augmentation="RandomCrop(padding=2), CutMix"))
+    assert [step.operation.name for step in options.augmentation_editor.steps] == ["RandomCrop", "CutMix"]
+    assert window.workspace.augmentation == "RandomCrop(padding=2), CutMix"
+    assert options.config().augmentation == "RandomCrop(padding=2), CutMix"
