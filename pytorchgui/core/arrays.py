@@ -67,16 +67,36 @@ def _from_numpy(array, path: Path, name: str) -> torch.Tensor:
     return torch.from_numpy(array)
 
 
+def pick_names(path: Path, shapes: dict, x_name: str, y_name: str) -> tuple[str, str, str]:
+    """(inputs' name, targets' name, note) of a file's arrays: the names asked for, or, when
+    the default x and y are missing and the file holds exactly two arrays of as many
+    samples, one of them with a single axis, that one as the targets (MNIST-style files
+    name them images and labels)."""
+    if x_name in shapes and y_name in shapes:
+        return x_name, y_name, ""
+    pair = list(shapes.items())
+    if (x_name, y_name) == ("x", "y") and len(pair) == 2 and pair[0][1][:1] == pair[1][1][:1]:
+        flat = [name for name, shape in pair if len(shape) == 1]
+        if len(flat) == 1:
+            targets = flat[0]
+            inputs = next(name for name, _ in pair if name != targets)
+            return inputs, targets, (f"inputs {inputs!r}, targets {targets!r} (no arrays named x and y: the "
+                                     "one-axis array holds the targets)")
+    missing = [name for name in (x_name, y_name) if name not in shapes]
+    raise DatasetError(f"{path} has no array named {' or '.join(repr(m) for m in missing)}; it has "
+                       f"{', '.join(f'{name} {list(shape)}' for name, shape in shapes.items()) or 'none'}: name the "
+                       "inputs and targets (x= and y= in the spec, Inputs and Targets in the form)")
+
+
 def _read_npz(path: Path, x_name: str, y_name: str):
     import numpy
 
     try:
         with numpy.load(path, allow_pickle=False) as arrays:
-            missing = [name for name in (x_name, y_name) if name not in arrays]
-            if missing:
-                raise DatasetError(f"{path} needs arrays named {x_name} and {y_name}; it has "
-                                   f"{', '.join(arrays.files) or 'none'}")
-            return _from_numpy(arrays[x_name], path, x_name), _from_numpy(arrays[y_name], path, y_name)
+            x_name, y_name, note = pick_names(path, {name: _npz_shape(arrays, name) for name in arrays.files},
+                                              x_name, y_name)
+            return (_from_numpy(arrays[x_name], path, x_name), _from_numpy(arrays[y_name], path, y_name),
+                    (x_name, y_name), note)
     except ValueError as error:
         if "allow_pickle" in str(error):
             raise DatasetError(f"{path}: an array holds Python objects, which are not read (they could run code): "
@@ -84,6 +104,19 @@ def _read_npz(path: Path, x_name: str, y_name: str):
         raise DatasetError(f"{path} is not a readable .npz file ({error})") from None
     except (OSError, EOFError, zipfile.BadZipFile) as error:
         raise DatasetError(f"{path} is not a readable .npz file ({error})") from None
+
+
+def _npz_shape(arrays, name: str) -> tuple:
+    """An .npz member's shape from its header, without reading its data."""
+    import numpy.lib.format as npy_format
+
+    with arrays.zip.open(f"{name}.npy") as member:
+        version = npy_format.read_magic(member)
+        if version == (1, 0):
+            return npy_format.read_array_header_1_0(member)[0]
+        if version == (2, 0):
+            return npy_format.read_array_header_2_0(member)[0]
+    return arrays[name].shape  # a newer header version: read the array for its shape
 
 
 def _read_pt(path: Path):
@@ -142,15 +175,19 @@ def _open_hdf5(path: Path, x_name: str, y_name: str):
         handle = h5py.File(path, "r")
     except OSError as error:
         raise DatasetError(f"{path} is not a readable HDF5 file ({error})") from None
-    found = []
-    handle.visititems(lambda name, item: found.append(name) if isinstance(item, h5py.Dataset) else None)
-    missing = [name for name in (x_name, y_name) if name not in handle or not isinstance(handle[name], h5py.Dataset)]
-    if missing:
+    found = {}
+
+    def collect(name, item) -> None:  # visititems stops at the first callback that returns a value
+        if isinstance(item, h5py.Dataset):
+            found[name] = item.shape
+
+    handle.visititems(collect)
+    try:
+        x_name, y_name, note = pick_names(path, found, x_name, y_name)
+    except DatasetError:
         handle.close()
-        raise DatasetError(f"{path} has no dataset named {' or '.join(repr(m) for m in missing)}; its datasets are "
-                           f"{', '.join(found) or 'none'}: name the inputs and targets (x= and y= in the spec, "
-                           "Inputs and Targets in the form)")
-    return handle, handle[x_name], handle[y_name]
+        raise
+    return handle, handle[x_name], handle[y_name], (x_name, y_name), note
 
 
 def read_array_file(path, *, layout: str = "auto", x_name: str = "x", y_name: str = "y",
@@ -165,7 +202,8 @@ def read_array_file(path, *, layout: str = "auto", x_name: str = "x", y_name: st
     if not path.exists():
         raise DatasetError(f"{path} does not exist")
     if suffix == ".npz":
-        return make_dataset(*_read_npz(path, x_name, y_name), path, layout)
+        x, y, names, note = _read_npz(path, x_name, y_name)
+        return make_dataset(x, y, path, layout, names, note)
     if suffix in (".pt", ".pth"):
         return make_dataset(*_read_pt(path), path, layout)
     if suffix == ".npy" or path.is_dir():
@@ -176,15 +214,15 @@ def read_array_file(path, *, layout: str = "auto", x_name: str = "x", y_name: st
         return make_dataset(_from_numpy(numpy_array(x), x_path, x_name), _from_numpy(numpy_array(y), y_path, y_name),
                             path, layout)
     if suffix in (".h5", ".hdf5"):
-        handle, x, y = _open_hdf5(path, x_name, y_name)
-        targets = _from_numpy(y[()], path, y_name)
+        handle, x, y, names, note = _open_hdf5(path, x_name, y_name)
+        targets = _from_numpy(y[()], path, names[1])
         if x.size * x.dtype.itemsize > limit:
-            return StreamingArrays(path, x, targets, layout, handle=handle)
+            return StreamingArrays(path, x, targets, layout, handle=handle, names=names, note=note)
         try:
-            inputs = _from_numpy(x[()], path, x_name)
+            inputs = _from_numpy(x[()], path, names[0])
         finally:
             handle.close()
-        return make_dataset(inputs, targets, path, layout)
+        return make_dataset(inputs, targets, path, layout, names, note)
     raise DatasetError(f"{path}: array files are {', '.join(ARRAY_SUFFIXES)} (or a folder with x.npy and y.npy)")
 
 
@@ -222,14 +260,16 @@ def _check_shapes(x: torch.Tensor, y: torch.Tensor, path: Path) -> None:
         raise DatasetError(f"{path}: x has {len(x)} samples but y has {len(y)}; they must match")
 
 
-def make_dataset(x: torch.Tensor, y: torch.Tensor, path: Path, layout: str = "auto"):
-    """A TensorDataset of inputs `x` and targets `y` read from `path` (see the module docstring)."""
+def make_dataset(x: torch.Tensor, y: torch.Tensor, path: Path, layout: str = "auto",
+                 names: tuple[str, str] | None = None, note: str = ""):
+    """A TensorDataset of inputs `x` and targets `y` read from `path` (see the module
+    docstring); `names` are the arrays they were read from, `note` how those were chosen."""
     from pytorchgui.core.datasets import TensorDataset
 
     _check_shapes(x, y, path)
     targets, classes = _targets(y, path)
     kind = _kind_of(x.dtype, x.dim())
-    notes: list[str] = []
+    notes: list[str] = [note] if note else []
     if kind == "tokens":
         if int(x.min()) < 0:
             raise DatasetError(f"{path}: the token id {int(x.min())} is negative; token ids are 0, 1, 2, ...")
@@ -246,7 +286,7 @@ def make_dataset(x: torch.Tensor, y: torch.Tensor, path: Path, layout: str = "au
     else:
         x = x.float()
     return TensorDataset(name=path.name, source=f"array file {path}", inputs=x, targets=targets, classes=classes,
-                         kind=kind, notes=notes)
+                         kind=kind, notes=notes, array_names=names)
 
 
 class StreamingArrays(LabelledSamples):
@@ -255,7 +295,8 @@ class StreamingArrays(LabelledSamples):
     Targets are small and held in memory; inputs are read with sorted indices (HDF5 needs
     them increasing) and put back in the sampler's order."""
 
-    def __init__(self, path: Path, array, targets: torch.Tensor, layout: str, handle=None):
+    def __init__(self, path: Path, array, targets: torch.Tensor, layout: str, handle=None,
+                 names: tuple[str, str] | None = None, note: str = ""):
         self.path, self.array, self.handle = Path(path), array, handle
         dtype = _from_numpy(numpy_array(array[:1]), self.path, "x").dtype
         self.raw_dtype = dtype
@@ -269,7 +310,10 @@ class StreamingArrays(LabelledSamples):
             [1, *shape] if self.kind == "image" and len(shape) == 2 else shape)
         self.name, self.source = self.path.name, f"array file {self.path} (streamed)"
         self.normalization, self.origin, self.tokenizer = None, None, None
-        self.notes = [f"{math.prod(array.shape) * array.dtype.itemsize / 2**30:.1f} GB: read from disk batch by batch"]
+        self.array_names = names
+        self.notes = [note] if note else []
+        self.notes.append(f"{math.prod(array.shape) * array.dtype.itemsize / 2**30:.1f} GB: read from disk batch by "
+                          "batch")
         if self.transpose:
             self.notes.append(f"channels-last images {shape} transposed to {self.sample_shape}")
 

@@ -140,8 +140,11 @@ class DataSource:
             return dataclasses.replace(self, channels=dataset.sample_shape[0])
         if self.kind == "csv":
             return dataclasses.replace(self, task="classification" if dataset.is_classification else "regression")
-        if self.kind == "tensor" and any("transposed" in note for note in getattr(dataset, "notes", ())):
-            return dataclasses.replace(self, layout="nhwc")
+        if self.kind == "tensor":
+            names = getattr(dataset, "array_names", None) or (self.x_name, self.y_name)
+            transposed = any("transposed" in note for note in getattr(dataset, "notes", ()))
+            return dataclasses.replace(self, x_name=names[0], y_name=names[1],
+                                       layout="nhwc" if transposed else self.layout)
         return self
 
     def describe(self) -> str:

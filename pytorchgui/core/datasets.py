@@ -78,7 +78,8 @@ class TensorDataset(LabelledSamples):
     normalization: Normalization | None = None
     origin: Any = None  # the DataSource it was read from (core.data_source), if any
     notes: list[str] = field(default_factory=list)  # choices made while reading (a transposed layout), shown
-    tokenizer: Any = None  # the text.Tokenizer that made token ids from a CSV text column
+    tokenizer: Any = None  # the sequences.Tokenizer that made token ids from a CSV text column
+    array_names: tuple[str, str] | None = None  # the arrays of an array file that held inputs and targets
 
     def __post_init__(self) -> None:
         if len(self.inputs) != len(self.targets):

@@ -441,7 +441,10 @@ class Trainer:
         trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
         optimizer = optimizer_entry.build_optimizer(trainable, self.network.optimizer.parameters)
         normalization = self.train_set.normalization or self.train_set.compute_normalization()
-        train = batches_for(self.train_set, normalization, self.device, augmentation=config.pipeline(),
+        pipeline = config.pipeline()
+        if pipeline:
+            self.log(f"augmentation of every training batch: {pipeline.text()}")
+        train = batches_for(self.train_set, normalization, self.device, augmentation=pipeline,
                             channels_last=config.channels_last, workers=config.workers)
         validation = (batches_for(self.validation_set, normalization, self.device, channels_last=config.channels_last,
                                   workers=config.workers) if self.validation_set is not None else None)

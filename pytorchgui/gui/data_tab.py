@@ -227,6 +227,9 @@ class DataTab(QtWidgets.QWidget):
     def _build_table_and_preview(self) -> QtWidgets.QSplitter:
         self.table = read_only_table(["Name", "Source", "Samples", "Sample shape", "Classes", "Mode",
                                       "Size in memory", "Read as"], "dataTable", stretch=1)
+        # How a file was read can be a sentence: a fixed share of the width, the rest in the tooltip.
+        self.table.horizontalHeader().setSectionResizeMode(7, QtWidgets.QHeaderView.Interactive)
+        self.table.setColumnWidth(7, 240)
         self.table.setSelectionMode(QtWidgets.QAbstractItemView.SingleSelection)
         self.table.itemSelectionChanged.connect(self._selection_changed)
 

@@ -74,12 +74,19 @@ def test_float_image_arrays_stay_in_their_units(tmp_path):
 def test_hdf5_with_named_datasets_and_a_clear_message_without_them(tmp_path):
     images = RNG.integers(0, 256, (16, 10, 10, 3)).astype("uint8")
     path = write_hdf5(tmp_path / "set.h5", images=images, labels=numpy.arange(16) % 4)
-    with pytest.raises(DatasetError, match=r"set.h5 has no dataset named 'x' or 'y'; its datasets are images, "
-                                           r"labels: name the inputs and targets"):
-        load_spec(str(path))
-    data = load_spec(f"{path}?x=images&y=labels")
+    source = DataSource.from_spec(str(path))
+    data = source.load()  # no x and y: the one-axis dataset holds the targets
     assert data.sample_shape == [3, 10, 10] and data.classes == ["0", "1", "2", "3"]
     assert torch.equal(data.inputs.permute(0, 2, 3, 1), torch.from_numpy(images))
+    assert data.notes[0].startswith("inputs 'images', targets 'labels' (no arrays named x and y")
+    assert (data.origin.x_name, data.origin.y_name) == ("images", "labels")  # a reload reads the same
+    three = write_hdf5(tmp_path / "three.h5", images=images, labels=numpy.arange(16) % 4, ids=numpy.arange(16))
+    with pytest.raises(DatasetError, match=r"three.h5 has no array named 'x' or 'y'; it has ids \[16\], images "
+                                           r"\[16, 10, 10, 3\], labels \[16\]: name the inputs and targets"):
+        load_spec(str(three))
+    assert load_spec(f"{three}?x=images&y=labels").sample_shape == [3, 10, 10]
+    numpy.savez(tmp_path / "named.npz", pixels=images, digit=numpy.arange(16) % 4)
+    assert load_spec(str(tmp_path / "named.npz")).array_names == ("pixels", "digit")
 
 
 def test_large_hdf5_and_npy_files_are_streamed_batch_by_batch(tmp_path):
