@@ -13,7 +13,7 @@ from pytorchgui.core import network_format
 from pytorchgui.core.compiler import compile_network
 from pytorchgui.core.export import ExportError, export, python_source
 
-EXAMPLES = ["mlp", "lenet5", "small_cnn", "small_resnet"]
+EXAMPLES = ["mlp", "lenet5", "small_cnn", "small_resnet", "lstm_sequences", "transformer_sequences"]
 LENET = str(paths.example_networks_dir() / "lenet5.json")
 
 
@@ -70,7 +70,8 @@ def test_python_export_runs_like_the_compiled_network(name, tmp_path):
     spec.loader.exec_module(module)
     exported, compiled = module.Network().eval(), compile_network(network).eval()
     exported.load_state_dict(compiled.state_dict())
-    x = torch.randn(3, *network.input_spec.shape)
+    shape = network.input_spec.shape
+    x = torch.randint(1, 12, (3, *shape)) if network.input_spec.dtype == "int64" else torch.randn(3, *shape)
     torch.testing.assert_close(exported(x), compiled(x), rtol=0, atol=0)
     assert "class Network(nn.Module):" in path.read_text() and "PyTorchGUI" in path.read_text()
 
