@@ -107,6 +107,16 @@ def with_tokenizer(dataset, tokenizer: Tokenizer | None):
     return again
 
 
+def decode(ids, tokenizer: Tokenizer | None) -> str:
+    """Token ids as the tokens they stand for, padding left out (the ids themselves when
+    there is no tokenizer: built-in sequences, integer arrays)."""
+    ids = [int(i) for i in ids]
+    if tokenizer is None:
+        return " ".join(map(str, ids))
+    joiner = " " if tokenizer.mode == "words" else ""
+    return joiner.join(tokenizer.vocabulary[i] if i < len(tokenizer.vocabulary) else UNKNOWN for i in ids if i != 0)
+
+
 def split_text(text, mode: str) -> list[str]:
     text = str(text).lower()
     return _WORD.findall(text) if mode == "words" else [c for c in text if not c.isspace()]

@@ -16,7 +16,7 @@ from pytorchgui.core.augmentation import Pipeline, preview
 from pytorchgui.core.data_source import TASKS, TEXT_COLUMNS, DataSource
 from pytorchgui.core.datasets import DatasetError, TensorDataset, describe_bytes
 from pytorchgui.core.errors import PyTorchGUIError
-from pytorchgui.core.sequences import TOKEN_MODES
+from pytorchgui.core.sequences import TOKEN_MODES, decode
 from pytorchgui.core.workspace import DatasetEntry, Workspace
 from pytorchgui.gui import dialogs
 from pytorchgui.gui.dialogs import show_error
@@ -588,14 +588,12 @@ class DataTab(QtWidgets.QWidget):
         """Token ids as the words they stand for (ids when the set has no tokenizer)."""
         rows = min(50, len(dataset))
         inputs = dataset.inputs[:rows] if isinstance(dataset, TensorDataset) else dataset.read(range(rows))
-        vocabulary = dataset.tokenizer.vocabulary if dataset.tokenizer else None
+        tokenizer = getattr(dataset, "tokenizer", None)
         self.rows_view.setColumnCount(2)
         self.rows_view.setRowCount(rows)
-        self.rows_view.setHorizontalHeaderLabels(["tokens" if vocabulary else "token ids", "target"])
+        self.rows_view.setHorizontalHeaderLabels(["tokens" if tokenizer else "token ids", "target"])
         for row in range(rows):
-            ids = [i for i in inputs[row].tolist() if not (vocabulary and i == 0)]
-            text = " ".join(vocabulary[i] for i in ids) if vocabulary else " ".join(map(str, ids))
-            self.rows_view.setItem(row, 0, QtWidgets.QTableWidgetItem(text))
+            self.rows_view.setItem(row, 0, QtWidgets.QTableWidgetItem(decode(inputs[row].tolist(), tokenizer)))
             target = dataset.targets[row]
             label = dataset.classes[int(target)] if dataset.is_classification else f"{float(target.reshape(-1)[0]):.4g}"
             self.rows_view.setItem(row, 1, QtWidgets.QTableWidgetItem(label))

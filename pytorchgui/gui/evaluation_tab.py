@@ -24,7 +24,7 @@ from pytorchgui.core.metrics import EvaluationError, EvaluationResult, check_fit
     prepare_drawing, prepare_image, predict
 from pytorchgui.core.runs import RunFolder, list_runs
 from pytorchgui.core.saliency import saliency
-from pytorchgui.core.sequences import Tokenizer, with_tokenizer
+from pytorchgui.core.sequences import Tokenizer, decode, with_tokenizer
 from pytorchgui.core.tasks import Progress, TaskControl
 from pytorchgui.core.workspace import Workspace
 from pytorchgui.gui.confusion_history import ConfusionHistoryView
@@ -229,6 +229,11 @@ class EvaluationTab(QtWidgets.QWidget):
         heading.addWidget(self.gallery_saliency)
         gallery_box_layout.addLayout(heading)
         gallery_box_layout.addWidget(self.gallery, 1)
+        self.gallery_texts = QtWidgets.QListWidget()  # the mistakes of a network on text or token ids
+        self.gallery_texts.setObjectName("errorTexts")
+        self.gallery_texts.setWordWrap(True)
+        self.gallery_texts.hide()
+        gallery_box_layout.addWidget(self.gallery_texts, 1)
         return gallery_box
 
     def _build_try_it(self) -> QtWidgets.QWidget:
@@ -515,6 +520,12 @@ class EvaluationTab(QtWidgets.QWidget):
         self._gallery_shown = (indices, title)
         dataset, result = self.evaluated, self.result
         self.gallery_title.setText(title if indices else f"{title}: none")
+        self.gallery_texts.clear()
+        texts = isinstance(dataset, TensorDataset) and dataset.kind == "tokens"
+        self.gallery_texts.setVisible(texts)
+        self.gallery.setVisible(not texts)
+        if texts:
+            self._show_texts(dataset, indices)
         if not isinstance(dataset, TensorDataset) or dataset.kind != "image":
             return  # tables have no pictures; streamed folders would be read from disk again
         trained = self._prediction_model() if self.gallery_saliency.isChecked() else None
@@ -535,6 +546,17 @@ class EvaluationTab(QtWidgets.QWidget):
                              f"true <b>{true_name}</b><br>predicted <span style='color:#c92a2a'>{predicted}</span> "
                              f"{confidence:.0%}",
                              f"sample {index}: true {true_name}, predicted {predicted} ({confidence:.0%})")
+
+    def _show_texts(self, dataset: TensorDataset, indices: list[int]) -> None:
+        result = self.result
+        for index in indices:
+            true_name = result.classes[int(result.targets[index])]
+            predicted = result.classes[int(result.predictions[index])]
+            text = decode(dataset.inputs[index].tolist(), dataset.tokenizer)
+            item = QtWidgets.QListWidgetItem(f"true {true_name}, predicted {predicted} "
+                                             f"({float(result.confidences[index]):.0%}):  {text}")
+            item.setToolTip(f"sample {index}")
+            self.gallery_texts.addItem(item)
 
     def export_report(self) -> None:
         if self.result is None:

@@ -470,6 +470,23 @@ def test_text_data_trains_and_try_it_takes_typed_text(qtbot, window, tmp_path):
     assert evaluation.trained.classes == ["bad", "good"] and float(probabilities[1]) > 0.5
     assert "Prediction: <b>good</b>" in evaluation.prediction_label.text()
     assert float(evaluation.predict_text("boring, slow and far too long")[0]) > 0.5
+    import pandas
+
+    pandas.DataFrame({"review": ["Great story and wonderful music!", "boring, slow and far too long"],
+                      "sentiment": ["good", "bad"]}).to_csv(tmp_path / "test.csv", index=False)
+    # read alone, its vocabulary would give other ids: it must be read with the run's
+    choose_text_csv(data_tab, tmp_path / "test.csv", "sentiment", "review", 8)
+    assert open_data(qtbot, data_tab, "CSV table", "test")
+    window.tabs.setCurrentIndex(3)
+    evaluation.dataset_combo.setCurrentIndex(evaluation.dataset_combo.findText("test.csv [test]"))
+    evaluation.launch()
+    qtbot.waitUntil(lambda: evaluation.loading is None, timeout=20000)
+    assert evaluation.evaluated.tokenizer == evaluation.trained.tokenizer
+    assert evaluation.result.summary()["accuracy"] == 1.0
+    evaluation.show_cell(1, 1)
+    assert evaluation.gallery_texts.isVisible() and not evaluation.gallery.isVisible()
+    shown = evaluation.gallery_texts.item(0).text()
+    assert shown.startswith("true good, predicted good (") and shown.endswith("%):  great story and wonderful music")
 
 
 def test_applying_options_updates_the_augmentation_list_and_the_data_preview(window):
