@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 import zipfile
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -293,7 +292,8 @@ class StreamingArrays(LabelledSamples):
     """A .npy (memory-mapped) or HDF5 dataset larger than memory, read batch by batch.
 
     Targets are small and held in memory; inputs are read with sorted indices (HDF5 needs
-    them increasing) and put back in the sampler's order."""
+    them increasing) and put back in the sampler's order, on the training thread whatever
+    the Workers setting (an open HDF5 file does not cross into worker processes)."""
 
     def __init__(self, path: Path, array, targets: torch.Tensor, layout: str, handle=None,
                  names: tuple[str, str] | None = None, note: str = ""):

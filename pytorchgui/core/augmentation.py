@@ -140,7 +140,7 @@ class Pipeline:
     def needs_images(self) -> list[str]:
         return [step.operation.name for step in self.steps if step.operation.images]
 
-    def check_data(self, kind: str, shape: list[int], classification: bool, where: str) -> None:
+    def check_data(self, kind: str, shape: list[int], where: str) -> None:
         """TrainingError when an operation cannot take this data (a rotation of a table)."""
         image_only = self.needs_images
         if image_only and not (kind == "image" and len(shape) == 3):

@@ -159,13 +159,13 @@ SEQUENCE_CLASSES = ["even ... even", "even ... odd", "odd ... even", "odd ... od
 SEQUENCE_LENGTH, SEQUENCE_VOCABULARY = 16, 12
 
 
-def make_sequences(samples: int = 8000, seed: int = 0, train: bool = True) -> "TensorDataset":
-    """Built-in sequences: 24 token ids (1..11) each; the class says whether the first
-    and whether the last token is odd (2 x first odd + last odd: classes 0 to 3). The
-    tokens between are noise drawn from the same ids,
-    so counting tokens cannot tell the class: a network must carry the first token to the
-    end of the sequence (an LSTM's memory) or look at both ends at once (attention with
-    positions). Deterministic for a seed; the train and test sets use different seeds."""
+def make_sequences(samples: int = 8000, seed: int = 0, train: bool = True):
+    """Built-in sequences (a TensorDataset): 16 token ids (1..11) each. The class says
+    whether the first and whether the last token is odd (2 x first odd + last odd: classes
+    0 to 3). The tokens between are noise drawn from the same ids, so counting tokens
+    cannot tell the class: a network must carry the first token to the end of the sequence
+    (an LSTM's memory) or look at both ends at once (attention with positions).
+    Deterministic for a seed; the train and test sets use different seeds."""
     from pytorchgui.core.datasets import TensorDataset
 
     generator = torch.Generator().manual_seed(seed + 1000)

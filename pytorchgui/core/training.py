@@ -364,8 +364,7 @@ class Trainer:
                                 "command line) or turn early stopping off")
         if self.device.type == "cuda" and not torch.cuda.is_available():
             raise TrainingError(f"device {self.config.device} is not available: no CUDA GPU found; train on the CPU")
-        self.config.pipeline().check_data(self.train_set.kind, self.train_set.sample_shape,
-                                          self.train_set.is_classification, self.train_set.name)
+        self.config.pipeline().check_data(self.train_set.kind, self.train_set.sample_shape, self.train_set.name)
         wanted_dtype = input_dtype(self.train_set)
         if spec is not None and spec.dtype != wanted_dtype:
             raise TrainingError(f"the network takes {spec.dtype} input but {self.train_set.name} holds "

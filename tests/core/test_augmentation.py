@@ -87,10 +87,10 @@ def test_cutmix_weight_is_the_area_kept():
 def test_image_operations_on_a_table_or_mixes_of_token_ids_are_refused_before_training():
     table = datasets.TensorDataset("wine.csv", "csv", torch.randn(20, 4), torch.arange(20) % 2, ["a", "b"], "table")
     with pytest.raises(TrainingError, match=r"augmentation Rotate works on images, but wine.csv holds table rows"):
-        Pipeline.parse("MixUp, Rotate").check_data(table.kind, table.sample_shape, True, table.name)
-    Pipeline.parse("MixUp").check_data(table.kind, table.sample_shape, True, table.name)  # tables can be mixed
+        Pipeline.parse("MixUp, Rotate").check_data(table.kind, table.sample_shape, table.name)
+    Pipeline.parse("MixUp").check_data(table.kind, table.sample_shape, table.name)  # tables can be mixed
     with pytest.raises(TrainingError, match=r"MixUp blends inputs, but seq holds token ids"):
-        Pipeline.parse("MixUp").check_data("tokens", [16], True, "seq")
+        Pipeline.parse("MixUp").check_data("tokens", [16], "seq")
 
 
 def test_training_with_every_operation_learns():

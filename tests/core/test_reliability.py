@@ -1,6 +1,7 @@
 """Every error a user can cause is the project's own error, with a message: network files
 that are hostile or fuzzed, networks that cannot train, data and memory that do not fit."""
 import json
+import time
 
 import numpy
 import pytest
@@ -321,3 +322,14 @@ def test_regression_data_fits_one_output_and_a_mismatch_is_refused(tmp_path):
         Trainer(network, table, TrainingConfig(epochs=1, batch_size=2)).run()
     assert "'output' out_features 10 -> 1" in fit_to_dataset(network, table.sample_shape, table.output_size)
     assert Trainer(network, table, TrainingConfig(epochs=2, batch_size=2)).run().status == "finished"
+
+
+def test_a_recurrent_node_with_absurd_layers_is_refused_not_built(tmp_path):
+    """Found by the fuzz campaign: LSTM num_layers 1e30 built layer after layer for ever."""
+    data = json.loads((paths.example_networks_dir() / "lstm_series.json").read_text())
+    data["lstm"]["parameters"]["num_layers"] = 1e30
+    (tmp_path / "deep.json").write_text(json.dumps(data))
+    started = time.perf_counter()
+    report = infer_shapes(network_format.load(tmp_path / "deep.json"))  # kept as a problem to fix, not built
+    assert "LSTM parameter 'num_layers' must be <= 1000" in report.problems[0].message
+    assert time.perf_counter() - started < 5
