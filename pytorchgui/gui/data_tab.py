@@ -126,7 +126,7 @@ class DataTab(QtWidgets.QWidget):
         self.csv_input_combo.setObjectName("csvInputCombo")
         self.csv_input_combo.addItems(list(CSV_INPUTS))
         self.csv_input_pages = QtWidgets.QStackedWidget()
-        self.csv_input_combo.currentIndexChanged.connect(lambda index: show_page(self.csv_input_pages, index))
+        self.csv_input_combo.currentIndexChanged.connect(self._csv_input_changed)
         csv_page = self.options.widget(self.options.count() - 1).layout()
         csv_page.addRow("Input", self.csv_input_combo)
         csv_page.addRow(self.csv_input_pages)
@@ -352,6 +352,10 @@ class DataTab(QtWidgets.QWidget):
                               layout=LAYOUT_CHOICES[self.layout_combo.currentText()])
         root = self._required_path(self.root_field, f"the root folder for {kind} (where its files are or should go)")
         return DataSource(kind, root, download=self.download_check.isChecked())
+
+    def _csv_input_changed(self, index: int) -> None:
+        show_page(self.csv_input_pages, index)
+        self.text_combo.setEnabled(index == 0)  # one-hot or refused: only where the other columns are the input
 
     def _csv_input(self) -> dict:
         """The CSV source's options for its input: a text column, a time series, or none."""

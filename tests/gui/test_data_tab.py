@@ -151,6 +151,7 @@ def test_csv_text_and_time_series_from_the_form(qtbot, window, data_tab, tmp_pat
     from tests.data_writers import write_series_csv, write_text_csv
 
     choose_text_csv(data_tab, write_text_csv(tmp_path / "reviews.csv"), "sentiment", "review", 10)
+    assert not data_tab.text_combo.isEnabled()  # "Text columns" is for tables only
     assert open_data(qtbot, data_tab, "CSV table")
     data_tab.table.selectRow(0)
     assert table_row(data_tab, 0)[3] == "10" and "text column 'review' as token ids" in table_row(data_tab, 0)[7]
