@@ -266,6 +266,8 @@ def make_dataset(x: torch.Tensor, y: torch.Tensor, path: Path, layout: str = "au
     from pytorchgui.core.datasets import TensorDataset
 
     _check_shapes(x, y, path)
+    if x.dim() == 1:  # one value per sample: a table of one column, not samples of no shape
+        x = x[:, None]
     targets, classes = _targets(y, path)
     kind = _kind_of(x.dtype, x.dim())
     notes: list[str] = [note] if note else []
@@ -307,7 +309,7 @@ class StreamingArrays(LabelledSamples):
         self.transpose = self.kind == "image" and len(array.shape) == 4 and channel_layout(
             array.shape, layout, path) == "nhwc"
         self.sample_shape = [shape[2], shape[0], shape[1]] if self.transpose else (
-            [1, *shape] if self.kind == "image" and len(shape) == 2 else shape)
+            [1, *shape] if self.kind == "image" and len(shape) == 2 else shape or [1])  # [N]: one column
         self.name, self.source = self.path.name, f"array file {self.path} (streamed)"
         self.normalization, self.origin, self.tokenizer = None, None, None
         self.array_names = names
@@ -335,6 +337,7 @@ class StreamingArrays(LabelledSamples):
         if self.kind == "image":
             x = x.permute(0, 3, 1, 2) if self.transpose else (x.unsqueeze(1) if x.dim() == 3 else x)
             return x if x.dtype == torch.uint8 else x.float()
+        x = x.reshape(len(x), *self.sample_shape)
         return x.long() if self.kind == "tokens" else x.float()
 
     def loader(self, batch_size: int, shuffle: bool, workers: int, generator=None, sampler=None,

@@ -175,14 +175,13 @@ def _scale_and_shift(normalization: Normalization | None, shape: list[int], axis
     """(multiplier, offset) that normalise a batch of 0..1 images or raw features in one
     fused multiply-add, x_normalised = (x - mean) / std = x * multiplier + offset, with the
     statistics along `axis` of a sample (channels of images, features of tables and series)."""
-    size = shape[axis] if shape else 1
     if normalization is not None:
         mean = torch.tensor(normalization.mean, dtype=torch.float32)
         std = torch.tensor(normalization.std, dtype=torch.float32)
     else:
-        mean, std = torch.zeros(size), torch.ones(size)
+        mean, std = torch.zeros(shape[axis]), torch.ones(shape[axis])
     view = [1] * (len(shape) + 1)
-    view[axis % max(len(shape), 1) + 1] = -1
+    view[axis % len(shape) + 1] = -1
     return (1.0 / std).reshape(view).to(device), (-mean / std).reshape(view).to(device)
 
 
@@ -212,7 +211,9 @@ class _BatchMaker:
     def _normalised(self, raw: torch.Tensor) -> torch.Tensor:
         if self.kind == "tokens":
             return raw.long()
-        x = torch.addcmul(self.offset, raw.float(), self.raw_multiplier)
+        return self._laid_out(torch.addcmul(self.offset, raw.float(), self.raw_multiplier))
+
+    def _laid_out(self, x: torch.Tensor) -> torch.Tensor:
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
     def _augmented(self, raw: torch.Tensor, y: torch.Tensor, generator, classification: bool):
@@ -221,8 +222,7 @@ class _BatchMaker:
             return self._normalised(raw), y, None
         x = raw.float().mul_(self.scale)
         x, y, mix = self.augmentation.apply(x, y, generator, classification)
-        x = torch.addcmul(self.offset, x, self.multiplier)
-        return (x.contiguous(memory_format=torch.channels_last) if self.channels_last else x), y, mix
+        return self._laid_out(torch.addcmul(self.offset, x, self.multiplier)), y, mix
 
     def number_of_batches(self, batch_size: int, drop_last: bool = False) -> int:
         return len(self) // batch_size if drop_last else math.ceil(len(self) / batch_size)

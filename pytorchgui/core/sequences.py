@@ -12,6 +12,7 @@ test set, the Evaluation tab and the Try-it pane tokenise exactly as training di
 from __future__ import annotations
 
 import collections
+import functools
 import json
 import re
 from dataclasses import asdict, dataclass
@@ -46,19 +47,16 @@ class Tokenizer:
         return cls(mode, length, (PAD, UNKNOWN, *common))
 
     def ids(self, text: str) -> list[int]:
-        index = self._index()
-        tokens = [index.get(token, 1) for token in split_text(text, self.mode)][:self.length]
+        tokens = [self.index.get(token, 1) for token in split_text(text, self.mode)][:self.length]
         return tokens + [0] * (self.length - len(tokens))
 
     def encode(self, texts) -> torch.Tensor:
         return torch.tensor([self.ids(text) for text in texts], dtype=torch.int64).reshape(-1, self.length)
 
-    def _index(self) -> dict[str, int]:
-        cached = self.__dict__.get("_cached_index")
-        if cached is None:
-            cached = {token: i for i, token in enumerate(self.vocabulary)}
-            object.__setattr__(self, "_cached_index", cached)
-        return cached
+    @functools.cached_property  # a frozen dataclass still has an instance __dict__ to cache in
+    def index(self) -> dict[str, int]:
+        """token -> id."""
+        return {token: i for i, token in enumerate(self.vocabulary)}
 
     def to_json(self) -> dict:
         return {"format": "pytorchgui.tokenizer", "version": 1, **asdict(self), "vocabulary": list(self.vocabulary)}

@@ -27,7 +27,7 @@ from pytorchgui.core.workspace import DatasetEntry, Workspace
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.paused_settings import PausedSettings
 from pytorchgui.gui.training_form import TrainingOptionsForm
-from pytorchgui.gui.widgets import controls_beside, read_only_table, show_status, with_button
+from pytorchgui.gui.widgets import controls_beside, notice, read_only_table, show_status, with_button
 from pytorchgui.gui.workers import Task
 
 # 2 Hz. Measured on 2 cores (bench/bench_training.py): each redraw takes a core from the
@@ -172,25 +172,8 @@ class TrainTab(QtWidgets.QWidget):
 
     def _recipe_box(self) -> QtWidgets.QFrame:
         """The offer of the training options an opened network file carries."""
-        self.recipe_frame = QtWidgets.QFrame()
-        self.recipe_frame.setObjectName("recipeFrame")
-        self.recipe_frame.setStyleSheet("#recipeFrame { background: #e7f5ff; border: 1px solid #4dabf7; }")
-        layout = QtWidgets.QVBoxLayout(self.recipe_frame)
-        self.recipe_label = QtWidgets.QLabel()
-        self.recipe_label.setObjectName("recipeLabel")
-        self.recipe_label.setWordWrap(True)
-        apply = QtWidgets.QPushButton("Apply")
-        apply.setObjectName("applyRecipeButton")
-        apply.clicked.connect(self.apply_recipe)
-        dismiss = QtWidgets.QPushButton("Keep mine")
-        dismiss.clicked.connect(self.recipe_frame.hide)
-        row = QtWidgets.QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(dismiss)
-        row.addWidget(apply)
-        layout.addWidget(self.recipe_label)
-        layout.addLayout(row)
-        self.recipe_frame.hide()
+        self.recipe_frame, self.recipe_label = notice("recipe", "#e7f5ff", "#4dabf7", [
+            ("Keep mine", "", lambda: self.recipe_frame.hide()), ("Apply", "applyRecipeButton", self.apply_recipe)])
         return self.recipe_frame
 
     def _network_changed(self, event) -> None:
@@ -249,19 +232,8 @@ class TrainTab(QtWidgets.QWidget):
         return self.lr_dialog
 
     def _resume_box(self) -> QtWidgets.QFrame:
-        self.resume_frame = QtWidgets.QFrame()
-        self.resume_frame.setObjectName("resumeFrame")
-        self.resume_frame.setStyleSheet("#resumeFrame { background: #fff3bf; border: 1px solid #f59f00; }")
-        layout = QtWidgets.QVBoxLayout(self.resume_frame)
-        self.resume_label = QtWidgets.QLabel()
-        self.resume_label.setObjectName("resumeLabel")
-        self.resume_label.setWordWrap(True)
-        cancel = QtWidgets.QPushButton("Start afresh instead")
-        cancel.setObjectName("cancelResumeButton")
-        cancel.clicked.connect(self.cancel_resume)
-        layout.addWidget(self.resume_label)
-        layout.addWidget(cancel, 0, QtCore.Qt.AlignRight)
-        self.resume_frame.hide()
+        self.resume_frame, self.resume_label = notice("resume", "#fff3bf", "#f59f00", [
+            ("Start afresh instead", "cancelResumeButton", self.cancel_resume)])
         return self.resume_frame
 
     def _buttons(self) -> QtWidgets.QGridLayout:

@@ -27,6 +27,29 @@ def read_only_table(columns: list[str], object_name: str, stretch: int | None = 
     return table
 
 
+def notice(name: str, background: str, border: str, buttons) -> tuple[QtWidgets.QFrame, QtWidgets.QLabel]:
+    """A coloured box with a wrapped message (`{name}Label`) and buttons at its right,
+    each (text, object name or "", slot); hidden until the caller has something to say."""
+    frame = QtWidgets.QFrame()
+    frame.setObjectName(f"{name}Frame")
+    frame.setStyleSheet(f"#{name}Frame {{ background: {background}; border: 1px solid {border}; }}")
+    layout = QtWidgets.QVBoxLayout(frame)
+    label = QtWidgets.QLabel()
+    label.setObjectName(f"{name}Label")
+    label.setWordWrap(True)
+    layout.addWidget(label)
+    row = QtWidgets.QHBoxLayout()
+    row.addStretch(1)
+    for text, object_name, slot in buttons:
+        button = QtWidgets.QPushButton(text)
+        button.setObjectName(object_name)
+        button.clicked.connect(slot)
+        row.addWidget(button)
+    layout.addLayout(row)
+    frame.hide()
+    return frame, label
+
+
 def with_button(widget: QtWidgets.QWidget, text: str, object_name: str, slot: Callable) -> QtWidgets.QWidget:
     """`widget` with a button under its right corner (Export…, Overlay…)."""
     button = QtWidgets.QPushButton(text)

@@ -38,6 +38,16 @@ def test_npy_pair_from_a_folder_or_from_x_npy(tmp_path):
         load_spec(str(folder / "x.npy"))
 
 
+def test_one_value_per_sample_is_a_table_of_one_column(tmp_path):
+    values = RNG.normal(size=12).astype("float32")
+    numpy.savez(tmp_path / "one.npz", x=values, y=numpy.arange(12) % 2)
+    streamed = arrays.read_array_file(write_npy_pair(tmp_path / "pair", values, numpy.arange(12) % 2), memory_limit=1)
+    for data in (load_spec(str(tmp_path / "one.npz")), streamed):
+        assert data.kind == "table" and data.sample_shape == [1]
+        x, _ = next(datasets.batches_for(data, data.compute_normalization(), "cpu").batches(5, shuffle=False))
+        assert x.shape == (5, 1)
+
+
 def test_channels_last_images_are_transposed_and_the_choice_is_recorded(tmp_path):
     images = RNG.integers(0, 256, (12, 32, 32, 3)).astype("uint8")
     numpy.savez(tmp_path / "nhwc.npz", x=images, y=numpy.arange(12) % 4)
