@@ -102,6 +102,9 @@ class MainWindow(QtWidgets.QMainWindow):
         """Build the tabs that need torch, and check the open network's shapes."""
         if self.data_tab is not None:
             return
+        from pytorchgui.gui.workers import keep_gui_thread_serial
+
+        keep_gui_thread_serial()
         from pytorchgui.gui.data_tab import DataTab
         from pytorchgui.gui.evaluation_tab import EvaluationTab
         from pytorchgui.gui.train_tab import TrainTab

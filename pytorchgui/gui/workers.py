@@ -9,6 +9,7 @@ returns (or raises), the last reports are delivered first, then `finished` (or `
 from __future__ import annotations
 
 import collections
+import sys
 from typing import Any, Callable
 
 from PyQt5 import QtCore
@@ -28,6 +29,10 @@ class _JobRunner(QtCore.QObject):
 
     def run(self) -> None:
         try:
+            if "torch" in sys.modules:  # the GUI thread set torch's count to 1: jobs use every core
+                from pytorchgui.core.training import training_threads
+
+                sys.modules["torch"].set_num_threads(training_threads())
             result = self.job(self.control)
         except Exception as error:  # noqa: BLE001 - reported to the GUI thread, which decides
             self.raised.emit(error)
@@ -103,3 +108,21 @@ def run_in_thread(owner: QtCore.QObject, function: Callable[[], Any], on_finishe
     task.finished.connect(on_finished)
     task.failed.connect(on_failed)
     return task.start()
+
+
+def keep_gui_thread_serial() -> None:
+    """Make torch's work on the calling (GUI) thread single-threaded; call it once torch is
+    imported, before the GUI thread uses torch.
+
+    torch's CPU threads on Linux are OpenMP's, and every thread that runs a parallel op
+    gets a pool of its own. Once the pools hold more threads than there are cores, libgomp
+    stops its idle workers spinning between ops, so each op of a training step on a worker
+    thread waits for a sleeping worker to wake: LeNet-5's step took 16.7 ms instead of
+    9.4 ms on 2 cores (bench/bench_window_vs_cli.py: the Train tab ran at 0.75 of the CLI's
+    speed). The GUI thread's own torch work (shape checks on the meta device, previews,
+    one-sample predictions) is small; run serially, it creates no pool.
+    """
+    import torch
+
+    torch.set_num_threads(1)
+    torch.get_num_threads()  # torch fixes a thread's count at its first use: fix the GUI thread's at 1 now

@@ -175,3 +175,19 @@ def test_pretrained_weights_download_with_a_progress_bar_into_the_cache(qtbot, t
     assert (tmp_path / "hub" / "checkpoints" / "resnet18-f37072fd.pth").stat().st_size == len(payload)
     assert window.train_tab.options.config().initial_weights.endswith("resnet18_weights.pt")
     window.document.undo_stack.setClean()
+
+
+def test_the_gui_thread_runs_torch_serially_and_jobs_use_every_core(qtbot, window):
+    """OpenMP gives every thread that runs a parallel op a pool of its own; a pool on the
+    GUI thread made the Train tab's steps wait for sleeping workers (0.75 of the CLI's speed)."""
+    import torch
+
+    from pytorchgui.core.training import training_threads
+    from pytorchgui.gui.workers import Task
+
+    qtbot.waitUntil(lambda: window.train_tab is not None, timeout=30000)
+    assert torch.get_num_threads() == 1
+    seen = []
+    task = Task(window, lambda control: seen.append(torch.get_num_threads())).start()
+    qtbot.waitUntil(lambda: not task.running, timeout=10000)
+    assert seen == [training_threads()]
