@@ -323,7 +323,7 @@ def _progress_printer(config, show_bars: bool):
             if bar is None:
                 bar = tqdm(total=event.batches, desc=f"epoch {event.epoch}/{config.epochs}", unit="batch",
                            file=sys.stderr, leave=False)
-            bar.update(1)
+            bar.update(len(event.losses) or 1)
             bar.set_postfix(loss=f"{event.loss:.4f}", img_s=f"{event.images_per_second:,.0f}")
         elif isinstance(event, EpochEvent):
             if bar is not None:

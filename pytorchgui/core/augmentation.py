@@ -316,9 +316,9 @@ def cutmix(x, y, mix, generator, classification, alpha, probability):
     pasted = 1 - _beta(alpha, generator)
     order = torch.randperm(count, generator=generator).to(x.device)
     mask = _boxes(height, width, torch.tensor([max(pasted, 1e-6)]), torch.ones(1, dtype=torch.bool), generator,
-                  x.device)
-    x = torch.where(mask, x[order], x)
+                  "cpu")  # counted on the host: reading a GPU mask would wait for the device
     weight = 1 - float(mask.sum()) / (height * width)  # the area actually pasted, after rounding
+    x = torch.where(mask.to(x.device), x[order], x)
     return (x, *_mixed_targets(y, y[order], weight, mix, classification))
 
 

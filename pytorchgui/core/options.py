@@ -144,8 +144,11 @@ TRAINING_OPTIONS: tuple[TrainingOption, ...] = (
             "largest gradient norm; larger gradients are scaled down; 0: off", flag="--clip", off=0.0, minimum=0),
     _option("mixed_precision", "bool", False, "Options", "Mixed precision (bfloat16)",
             "compute in bfloat16 where safe (autocast)", flag="--bf16"),
-    _option("channels_last", "bool", False, "Options", "channels_last memory layout",
-            "faster convolutions on many CPUs and GPUs"),
+    _option("channels_last", "bool", True, "Options", "channels_last memory layout",
+            "faster convolutions on many CPUs and GPUs (LeNet-5's step: 0.73 of the time on 2 CPU cores)"),
+    _option("compile", "bool", False, "Options", "Compile the network (torch.compile)",
+            "fuse the network's operations into generated kernels: the first steps take longer (compiling), "
+            "later ones are faster on GPUs; needs a C++ compiler on the CPU"),
     _option("initial_weights", "str", "", "Options", "Start from weights",
             "a weights file (.pt) of this network, or of one with another head: training starts from every "
             "tensor whose name and shape match (fine-tuning); empty: fresh weights", off=""),

@@ -35,14 +35,24 @@ __all__ = ["BatchEvent", "EpochEvent", "LogEvent", "SettingsChangedEvent", "Trai
 TrainingControl = TaskControl
 
 
+# How often a run reads its running figures from the device and reports them. Reading a
+# figure waits for the device to finish every queued step, so a GPU run that read the loss
+# after each batch would idle between batches; the GUI draws at a slower pace anyway.
+REPORT_SECONDS = 0.1
+
+
 @dataclass
 class BatchEvent:
+    """Progress up to `batch` (1-based) of `epoch`: `losses` holds every batch's loss
+    since the previous event, the last of them is `loss`."""
+
     epoch: int
     batch: int
     batches: int
     loss: float
     accuracy: float | None
     images_per_second: float
+    losses: tuple[float, ...] = ()
 
 
 @dataclass
@@ -190,8 +200,15 @@ def loss_adapter(catalog, choice, dataset: TensorDataset | Any, output_type: str
     return LossAdapter(entry.build(choice.parameters), transform, info.target, classes, notes)
 
 
-def accuracy_count(output: torch.Tensor, targets: torch.Tensor) -> int:
-    return int((output.argmax(1) == targets).sum())
+def correct_count(output: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """How many of the batch's predictions are right, as a tensor on the batch's device (read
+    it where a figure is needed: reading waits for the device)."""
+    return (output.argmax(1) == targets).sum()
+
+
+def sum_dtype(device: torch.device) -> torch.dtype:
+    """The dtype of running sums on `device`: float64, as Python's floats (MPS has none)."""
+    return torch.float32 if device.type == "mps" else torch.float64
 
 
 # -- the engine ------------------------------------------------------------------------------
@@ -277,8 +294,9 @@ class Trainer:
     def __init__(self, network: Network, train_set: TensorDataset, config: TrainingConfig, *,
                  validation_set: TensorDataset | None = None, run_dir: Path | RunFolder | None = None,
                  on_event: Callable[[Any], None] | None = None, control: TaskControl | None = None,
-                 resume_from: str | os.PathLike | None = None):
+                 resume_from: str | os.PathLike | None = None, report_seconds: float = REPORT_SECONDS):
         config.check()
+        self.report_seconds = report_seconds  # 0: an event after every batch
         self.network, self.train_set, self.validation_set = network, train_set, validation_set
         self.config = config
         self.folder = run_dir if isinstance(run_dir, RunFolder) else RunFolder(run_dir) if run_dir else None
@@ -290,6 +308,9 @@ class Trainer:
         if self.context.active and device.startswith("cuda"):
             device = f"cuda:{self.context.local_rank}"
         self.device = torch.device(device)
+        # Reading the loss on the host costs nothing on the CPU, where every op has finished
+        # when it returns; on a GPU it waits for the queued work (see _step).
+        self.check_each_step = self.device.type == "cpu"
         if not self.context.main:  # only rank 0 reports and writes the run folder
             self.folder, self.on_event = None, (lambda event: None)
         self.history: list[dict[str, Any]] = []
@@ -428,7 +449,10 @@ class Trainer:
         if config.initial_weights and self.resume_from is None:
             self._load_initial_weights(trained, Path(config.initial_weights))
         trained = trained.to(self.device)
-        if config.channels_last:
+        channels_last = config.channels_last and self.network.optimizer.type != "LBFGS"
+        if config.channels_last and not channels_last:
+            self.log("channels_last is not used with LBFGS, which reads the weights' gradients as one flat view")
+        if channels_last:
             trained = trained.to(memory_format=torch.channels_last)
         model = trained
         if self.context.active:
@@ -436,6 +460,8 @@ class Trainer:
 
             model = DistributedDataParallel(trained, device_ids=[self.device.index] if self.device.type == "cuda"
                                             else None)
+        if config.compile:  # compiled at the first step; `trained` shares its parameters and is what is saved
+            model = torch.compile(model)
         optimizer_entry = self.network.catalog.optimizers.get(self.network.optimizer.type)
         trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
         optimizer = optimizer_entry.build_optimizer(trainable, self.network.optimizer.parameters)
@@ -444,8 +470,8 @@ class Trainer:
         if pipeline:
             self.log(f"augmentation of every training batch: {pipeline.text()}")
         train = batches_for(self.train_set, normalization, self.device, augmentation=pipeline,
-                            channels_last=config.channels_last, workers=config.workers)
-        validation = (batches_for(self.validation_set, normalization, self.device, channels_last=config.channels_last,
+                            channels_last=channels_last, workers=config.workers)
+        validation = (batches_for(self.validation_set, normalization, self.device, channels_last=channels_last,
                                   workers=config.workers) if self.validation_set is not None else None)
         steps = math.ceil(len(train) // self.context.world / config.batch_size)
         schedule = config.schedule()
@@ -466,7 +492,7 @@ class Trainer:
         chosen, timings = self.config.threads or state.cpu_threads, {}
         if not chosen:
             chosen = most  # streamed batches, or one core: nothing to measure
-            if most > 1 and isinstance(state.train, InMemoryBatches):
+            if most > 1 and isinstance(state.train, InMemoryBatches) and not self.config.compile:  # no compiling twice
                 timings[most] = self._time_steps(state, most)
                 if timings[most] < LARGE_STEP_SECONDS:  # a large step keeps every core busy: no need to time 1
                     timings[1] = self._time_steps(state, 1)
@@ -598,7 +624,7 @@ class Trainer:
                 validation_loss, validation_accuracy = evaluate_loss(state.trained, state.validation, state.loss,
                                                                      self.config.batch_size, state.autocast, kept)
                 if kept and self.folder is not None:  # only rank 0 has a run folder
-                    predictions, targets = (torch.cat(part).numpy() for part in zip(*kept))
+                    predictions, targets = (torch.cat(part).cpu().numpy() for part in zip(*kept))
                     self.folder.write_predictions(epoch, predictions, targets)
             self._check_epoch_finite(state, validation_loss)
             monitored = validation_loss if validation_loss is not None else train_loss
@@ -623,38 +649,33 @@ class Trainer:
         state.model.train()
         for name in getattr(state.trained, "frozen_statistics", ()):
             getattr(state.trained, name).eval()
-        classification = state.loss.num_classes is not None
-        total_loss, total_correct, total_seen = 0.0, 0, 0
-        window_start, window_seen = time.perf_counter(), 0
+        tally = _EpochTally(self, state)
         batches = state.train.training_batches(self.config.batch_size, generator=state.generator,
                                                shard=(self.context.rank, self.context.world))
         for index, (x, y, mix) in enumerate(batches):
+            if self.control.paused:
+                tally.report()  # the figures up to the pause, shown while it lasts
             self.control.checkpoint()
             changes = self.control.take_changes()
             if changes:
                 self._change_settings(state, changes, index)
             try:
-                batch_loss, output = self._step(state, x, y, index, mix)
+                loss, output = self._step(state, x, y, index, mix)
             except RuntimeError as error:  # torch refusing the data: dtype, shape, device
                 if is_out_of_memory(error):
                     raise
+                if self.config.compile and isinstance(error, torch._dynamo.exc.TorchDynamoException):
+                    raise TrainingError(f"torch.compile could not compile the network: {first_line(error)}. Turn off "
+                                        "'Compile the network' (--no-compile)") from None
                 raise self._data_error(state, x, error) from None
             self._step_schedule(state, "batch")
-            count = len(y)
-            total_loss += batch_loss * count
-            total_seen += count
-            window_seen += count
-            if classification:
-                total_correct += accuracy_count(output, y)
-            now = time.perf_counter()
-            self.on_event(BatchEvent(state.epoch, index + 1, state.steps, batch_loss,
-                                     total_correct / total_seen if classification else None,
-                                     window_seen / max(now - window_start, 1e-9)))
-            if now - window_start > 2.0:
-                window_start, window_seen = now, 0
-        total_loss, total_correct, total_seen = _all_reduce([total_loss, total_correct, total_seen], self.context,
-                                                            self.device)
-        return total_loss / total_seen, (total_correct / total_seen if classification else None)
+            tally.add(loss, output, y)
+            if tally.due():
+                tally.report()
+        tally.report()
+        total_loss, total_correct, total_seen = _all_reduce([tally.loss_sum, tally.correct_seen, tally.seen],
+                                                            self.context, self.device)
+        return total_loss / total_seen, (total_correct / total_seen if tally.classification else None)
 
     def _change_settings(self, state: _RunState, changes: dict[str, Any], index: int) -> None:
         """Put hyper-parameters changed while paused into the running optimizer. With a
@@ -683,12 +704,17 @@ class Trainer:
         self.on_event(SettingsChangedEvent(state.epoch, index, state.steps, checked))
 
     def _step(self, state: _RunState, x: torch.Tensor, y: torch.Tensor, index: int,
-              mix: Mix | None = None) -> tuple[float, torch.Tensor]:
-        """One optimisation step: (loss, output) of the forward pass the step started from.
-        A batch blended by MixUp or CutMix is scored against both targets, weighted.
+              mix: Mix | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """One optimisation step: (loss, output) of the forward pass the step started from,
+        both detached, on the device. A batch blended by MixUp or CutMix is scored against
+        both targets, weighted.
 
         LBFGS evaluates the closure as often as it needs during its step, and each of its
-        evaluations is clipped; every other optimizer takes one forward and backward.
+        evaluations is clipped; every other optimizer takes one forward and backward. On the
+        CPU the loss is checked before the step, so that a step never makes the weights
+        NaN; on a GPU that check would wait for the device at every batch, so the loss is
+        checked where the figures are read (`_EpochTally.report`) and a bad step is caught
+        by the end-of-epoch check of the weights before anything is saved.
         """
         first: dict[str, torch.Tensor] = {}
 
@@ -706,14 +732,17 @@ class Trainer:
             first.setdefault("output", output.detach())
             return value
 
+        check_now = self.check_each_step
         if isinstance(state.optimizer, torch.optim.LBFGS):
             state.optimizer.step(closure)
-            self._check_finite(state, float(first["loss"]), index)
+            if check_now:
+                self._check_finite(state, float(first["loss"]), index)
         else:
             closure()
-            self._check_finite(state, float(first["loss"]), index)  # before the step: the weights stay good
+            if check_now:
+                self._check_finite(state, float(first["loss"]), index)  # before the step: the weights stay good
             state.optimizer.step()
-        return float(first["loss"]), first["output"]
+        return first["loss"], first["output"]
 
     def _data_error(self, state: _RunState, x: torch.Tensor, error: RuntimeError) -> TrainingError:
         """What torch refused, said in the network's and the data's terms."""
@@ -807,26 +836,84 @@ def is_out_of_memory(error: BaseException) -> bool:
     return isinstance(error, torch.cuda.OutOfMemoryError) or "can't allocate memory" in str(error)
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def evaluate_loss(model, batches: InMemoryBatches, loss: LossAdapter, batch_size: int, autocast=None,
                   predictions: list | None = None):
     """(mean loss, accuracy or None) of `model` over all `batches`, in eval mode; a
-    classifier's (predicted classes, targets) of each batch go into `predictions` if given."""
+    classifier's (predicted classes, targets) of each batch go into `predictions` if given,
+    on the device. The sums stay on the device and are read once, at the end."""
     was_training = model.training
     model.eval()
-    total_loss, correct, seen = 0.0, 0, 0
+    device = None
+    total_loss = correct = None
+    seen = 0
     for x, y in batches.batches(batch_size, shuffle=False):
         if autocast is not None:
             with autocast:
                 output = model(x)
         else:
             output = model(x)
-        total_loss += float(loss(output.float(), y)) * len(y)
+        if device is None:
+            device = output.device
+            total_loss = torch.zeros((), dtype=sum_dtype(device), device=device)
+            correct = torch.zeros((), dtype=torch.int64, device=device)
+        total_loss += loss(output.float(), y).to(total_loss.dtype) * len(y)
         if loss.num_classes is not None:
-            correct += accuracy_count(output, y)
+            predicted = output.argmax(1)
+            correct += (predicted == y).sum()
             if predictions is not None:
-                predictions.append((output.argmax(1).cpu(), y.cpu()))
+                predictions.append((predicted, y))
         seen += len(y)
     model.train(was_training)
+    total_loss, correct = torch.stack([total_loss, correct.to(total_loss.dtype)]).tolist()
     return total_loss / seen, (correct / seen if loss.num_classes is not None else None)
 
+
+class _EpochTally:
+    """The running figures of one epoch: batch losses and the count of right predictions
+    stay on the device until `report` reads them all at once (one wait for the device),
+    checks the losses and sends one BatchEvent for the batches since the last report."""
+
+    def __init__(self, trainer: Trainer, state: _RunState):
+        self.trainer, self.state = trainer, state
+        self.classification = state.loss.num_classes is not None
+        self.pending: list[torch.Tensor] = []  # the unread batch losses
+        self.counts: list[int] = []
+        self.done = 0  # batches stepped
+        self.correct = torch.zeros((), dtype=torch.int64, device=trainer.device)
+        self.loss_sum, self.correct_seen, self.seen = 0.0, 0, 0
+        self.reported = self.window_start = time.perf_counter()
+        self.window_seen = 0
+
+    def add(self, loss: torch.Tensor, output: torch.Tensor, targets: torch.Tensor) -> None:
+        self.pending.append(loss)
+        self.counts.append(len(targets))
+        self.done += 1
+        if self.classification:
+            self.correct += correct_count(output, targets)
+
+    def due(self) -> bool:
+        return time.perf_counter() - self.reported >= self.trainer.report_seconds
+
+    def report(self) -> None:
+        """Read what is pending, check it, and report the batches stepped since the last report."""
+        if not self.pending:
+            return
+        values = torch.stack(self.pending).to(sum_dtype(self.correct.device))
+        *losses, correct = torch.cat([values, self.correct.reshape(1).to(values.dtype)]).tolist()
+        first = self.done - len(losses)  # 0-based index of the first pending batch
+        for offset, value in enumerate(losses):
+            self.trainer._check_finite(self.state, value, first + offset)
+        for value, count in zip(losses, self.counts):  # in order, in float64: the sums of every run agree
+            self.loss_sum += value * count
+            self.seen += count
+            self.window_seen += count
+        self.correct_seen = int(correct)
+        self.pending, self.counts = [], []
+        now = time.perf_counter()
+        self.trainer.on_event(BatchEvent(self.state.epoch, self.done, self.state.steps, losses[-1],
+                                         self.correct_seen / self.seen if self.classification else None,
+                                         self.window_seen / max(now - self.window_start, 1e-9), tuple(losses)))
+        self.reported = now
+        if now - self.window_start > 2.0:
+            self.window_start, self.window_seen = now, 0

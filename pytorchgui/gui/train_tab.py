@@ -653,9 +653,10 @@ class TrainTab(QtWidgets.QWidget):
         for event in events:
             if isinstance(event, BatchEvent):
                 last_batch = event
-                self.batch_losses.append(event.loss)
-                previous = self.smoothed[-1] if self.smoothed else event.loss
-                self.smoothed.append(SMOOTHING * previous + (1 - SMOOTHING) * event.loss)
+                for loss in event.losses or (event.loss,):
+                    previous = self.smoothed[-1] if self.smoothed else loss
+                    self.batch_losses.append(loss)
+                    self.smoothed.append(SMOOTHING * previous + (1 - SMOOTHING) * loss)
             elif isinstance(event, EpochEvent):
                 self.epoch_rows.append(event)
                 new_epochs = True

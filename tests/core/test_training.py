@@ -1,12 +1,13 @@
 """The training engine on the built-in data: learning, resume, NaN guard, stop, OOM, losses."""
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 import torch
 
 from pytorchgui import paths
-from pytorchgui.core import datasets, network_format
+from pytorchgui.core import datasets, network_format, training
 from pytorchgui.core.data_source import builtin_pair
 from pytorchgui.core.fit import fit_to_data, fit_to_dataset
 from pytorchgui.core.options import schedule_catalog
@@ -40,7 +41,11 @@ def test_lenet_learns_the_builtin_shapes(shapes, tmp_path):
     assert epochs[-1].validation_accuracy > 0.7  # chance is 0.1
     assert epochs[-1].train_loss < epochs[0].train_loss
     batches = [e for e in events if isinstance(e, BatchEvent)]
-    assert len(batches) == 6 * 47 and batches[0].images_per_second > 0
+    for epoch in range(1, 7):  # reports coalesce batches, and together they hold every batch's loss once
+        reported = [e for e in batches if e.epoch == epoch]
+        assert sum(len(e.losses) for e in reported) == 47 and reported[-1].batch == 47
+        assert [e.batch for e in reported] == sorted({e.batch for e in reported})
+    assert batches[0].images_per_second > 0
     run = tmp_path / "run"
     for name in ("network.json", "config.json", "metrics.csv", "checkpoint.pt", "last_weights.pt", "best_weights.pt",
                  "summary.json"):
@@ -367,7 +372,8 @@ def test_settings_changed_while_paused_reach_the_optimizer_and_survive_a_resume(
         if isinstance(event, EpochEvent) and event.epoch == 2:
             control.stop()
 
-    first = Trainer(network, small, config, run_dir=tmp_path, control=control, on_event=on_event).run()
+    first = Trainer(network, small, config, run_dir=tmp_path, control=control, on_event=on_event,
+                    report_seconds=0).run()
     [changed] = [event for event in events if isinstance(event, SettingsChangedEvent)]
     assert (changed.epoch, changed.batch, changed.changes) == (1, 2, {"lr": 0.01, "weight_decay": 0.001})
     assert [row["learning_rate"] for row in first.history] == [0.01, 0.01]
@@ -482,3 +488,100 @@ def test_frozen_nodes_keep_their_weights_and_statistics_and_only_the_rest_trains
         network.set_trainable(name, False)
     with pytest.raises(TrainingError, match="every node with weights is frozen"):
         Trainer(network, train, TrainingConfig(epochs=1)).run()
+
+
+def test_figures_are_read_from_the_device_at_the_report_pace_and_add_up_the_same(shapes):
+    """Batch losses stay on the device until a report reads them: one event per epoch when
+    reports are an hour apart, one per batch at 0 s, and the epoch figures are the same."""
+    train, test = shapes
+    small = train.subset(torch.arange(640), "small")
+    config = TrainingConfig(epochs=2, batch_size=64, seed=3, threads=1)
+    runs = {}
+    for seconds in (0, 3600):
+        events = []
+        result = Trainer(lenet(), small, config, validation_set=test, on_event=events.append,
+                         report_seconds=seconds).run()
+        runs[seconds] = ([e for e in events if isinstance(e, BatchEvent)], result.history)
+    every_batch, hourly = runs[0][0], runs[3600][0]
+    assert [(e.epoch, e.batch, len(e.losses)) for e in hourly] == [(1, 10, 10), (2, 10, 10)]
+    assert len(every_batch) == 20 and all(len(e.losses) == 1 for e in every_batch)
+    assert [e.loss for e in every_batch] == [loss for e in hourly for loss in e.losses]
+    assert hourly[-1].accuracy == every_batch[-1].accuracy
+    for row_every, row_hourly in zip(runs[0][1], runs[3600][1]):
+        row_every.pop("seconds"), row_hourly.pop("seconds")
+        assert row_every == row_hourly
+
+
+def test_a_gpu_style_run_reads_the_device_a_fixed_number_of_times_per_epoch(shapes, monkeypatch):
+    """With the loss checked at the reports (as on a GPU, where a per-batch read would wait
+    for the device), PyTorchGUI's code reads tensors as often for 20 batches as for 10.
+    (torch's own reads, such as Adam's step counter, are of CPU tensors on any device.)"""
+    import sys
+
+    train, test = shapes
+    reads = []
+    package = str(Path(training.__file__).parent.parent)
+    for name in ("__float__", "__int__", "__bool__", "item", "tolist"):
+        original = getattr(torch.Tensor, name)
+
+        def counted(self, *args, _original=original, _name=name, **kwargs):
+            if sys._getframe(1).f_code.co_filename.startswith(package):
+                reads.append(_name)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, name, counted)
+    counts = []
+    for samples in (640, 1280):
+        trainer = Trainer(lenet(), train.subset(torch.arange(samples), "small"),
+                          TrainingConfig(epochs=2, batch_size=64, seed=3, threads=1), validation_set=test,
+                          report_seconds=3600)
+        trainer.check_each_step = False  # a CUDA run's setting, on the CPU stand-in
+        started = len(reads)
+        trainer._train_one_epoch(trainer._build())
+        counts.append(len(reads) - started)
+    assert counts[0] == counts[1] == 1  # the one report at the end of the epoch
+
+
+def test_a_nan_loss_is_caught_at_the_report_when_not_checked_each_step(shapes):
+    train, _ = shapes
+    network = lenet()
+    network.set_optimizer("SGD", {"lr": 1e9})
+    trainer = Trainer(network, train.subset(torch.arange(640), "small"),
+                      TrainingConfig(epochs=1, batch_size=64, threads=1), report_seconds=3600)
+    trainer.check_each_step = False
+    with pytest.raises(TrainingError, match=r"the loss became (nan|inf) at epoch 1, batch \d+: training stopped"):
+        trainer.run()
+
+
+def test_the_compile_option_compiles_the_stepped_model_and_saves_the_plain_one(shapes, tmp_path, monkeypatch):
+    train, _ = shapes
+    compiled = []
+
+    def fake_compile(model):  # torch.compile itself takes a minute on this CPU: the wiring is tested here
+        compiled.append(model)
+        return model
+
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    config = TrainingConfig(epochs=1, batch_size=64, compile=True)
+    result = Trainer(lenet(), train.subset(torch.arange(256), "small"), config, run_dir=tmp_path).run()
+    assert result.status == "finished" and compiled == [result.model]
+    assert set(load_checkpoint(tmp_path / "checkpoint.pt")["model"]) == set(result.model.state_dict())
+
+
+def test_a_network_torch_compile_refuses_names_the_option_to_turn_off(shapes, monkeypatch):
+    train, _ = shapes
+
+    class Refusing(torch.nn.Module):  # what torch.compile returns when the backend fails at the first call
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, x):
+            raise torch._dynamo.exc.BackendCompilerFailed(lambda *a: None, RuntimeError("no C++ compiler found"),
+                                                          None)
+
+    monkeypatch.setattr(torch, "compile", Refusing)
+    with pytest.raises(TrainingError, match=r"torch.compile could not compile the network: .*Turn off 'Compile the "
+                                            r"network' \(--no-compile\)"):
+        Trainer(lenet(), train.subset(torch.arange(256), "small"),
+                TrainingConfig(epochs=1, batch_size=64, compile=True, threads=1)).run()
