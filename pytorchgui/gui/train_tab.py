@@ -66,6 +66,11 @@ def _train_and_validation_curves(plot: pyqtgraph.PlotWidget):
 
 
 
+def _shown_value(value) -> str:
+    """An option's value as the offer reads it: a switch is on or off (1 is a count, not on)."""
+    return "on" if value is True else "off" if value is False else str(value)
+
+
 def _option_label(name: str) -> str:
     try:
         return option(name).label.lower()
@@ -135,6 +140,7 @@ class TrainTab(QtWidgets.QWidget):
         pinned.setContentsMargins(8, 0, 8, 0)
         self.paused_settings = PausedSettings()  # beside Resume, where a paused user looks
         pinned.addWidget(self.paused_settings)
+        pinned.addWidget(self._recipe_box())  # in view when a network is opened, above Start
         pinned.addWidget(self.memory_label)
         pinned.addLayout(self._buttons())
         controls_beside(self, controls, self._progress_and_plots(), 370, pinned=pinned)
@@ -167,7 +173,6 @@ class TrainTab(QtWidgets.QWidget):
         form.addRow(change)
         form.addRow(finder)
         form.addRow(keep)
-        form.addRow(self._recipe_box())
         return box
 
     def _recipe_box(self) -> QtWidgets.QFrame:
@@ -180,7 +185,7 @@ class TrainTab(QtWidgets.QWidget):
         self._update_network_label()
         if event.kind == "reset":  # another network opened: offer the options it was designed with
             recipe = self.network.recipe
-            shown = ", ".join(f"{_option_label(name)} {value}" for name, value in recipe.items())
+            shown = ", ".join(f"{_option_label(name)} {_shown_value(value)}" for name, value in recipe.items())
             self.recipe_label.setText(f"This network comes with training options: {shown}.")
             self.recipe_frame.setVisible(bool(recipe) and not self._recipe_applied())
 
@@ -308,10 +313,12 @@ class TrainTab(QtWidgets.QWidget):
     # -- model -> view -----------------------------------------------------------------
     def _workspace_changed(self, event) -> None:
         if event.kind.startswith("dataset"):
-            self.update_sets()
+            self.update_sets(added=event.item if event.kind == "dataset_added" else None)
 
-    def update_sets(self) -> None:
-        current = self.train_combo.currentText()
+    def update_sets(self, added=None) -> None:
+        """Refill the set choices, keeping the current ones; a training set just imported
+        becomes the choice (the user imported it to train on it, not the example data)."""
+        current = added.name if added is not None and added.role == "train" else self.train_combo.currentText()
         self.train_combo.clear()
         for entry in self.workspace.training_sets():
             self.train_combo.addItem(entry.name, entry)
@@ -324,8 +331,8 @@ class TrainTab(QtWidgets.QWidget):
         for entry in self.workspace.test_sets():
             self.validation_combo.addItem(entry.name, entry)
         index = self.validation_combo.findText(chosen) if chosen is not None else -1
-        if index < 0:  # until the user chooses: an imported test set, else the split
-            index = 2 if self.validation_combo.count() > 2 else 1
+        if index < 0:  # until the user chooses: the test set imported last, else the split
+            index = self.validation_combo.count() - 1 if self.validation_combo.count() > 2 else 1
             self._validation_chosen = False
         self.validation_combo.setCurrentIndex(index)
 

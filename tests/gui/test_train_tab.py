@@ -497,3 +497,35 @@ def test_applying_options_updates_the_augmentation_list_and_the_data_preview(win
     assert [step.operation.name for step in options.augmentation_editor.steps] == ["RandomCrop", "CutMix"]
     assert window.workspace.augmentation == "RandomCrop(padding=2), CutMix"
     assert options.config().augmentation == "RandomCrop(padding=2), CutMix"
+
+
+def test_a_set_just_imported_becomes_the_training_set_and_a_new_test_set_the_validation(window, train_tab):
+    """The example data is loaded for the user; what they import next is what they want to train on."""
+    train_tab.validation_combo.setCurrentIndex(0)  # as if never chosen: the fixture picked it by code
+    train_tab._validation_chosen = False
+    other_train, other_test = builtin_pair(300, 100)
+    other_train.name, other_test.name = "Mine (train)", "Mine (test)"
+    window.workspace.add_dataset(other_train, "train")
+    assert train_tab.train_combo.currentText() == "Mine (train)"
+    window.workspace.add_dataset(other_test, "test")
+    assert train_tab.validation_combo.currentText() == "Mine (test)"
+    assert train_tab.train_combo.currentText() == "Mine (train)"  # a test set does not change the training set
+    train_tab.validation_combo.setCurrentIndex(train_tab.validation_combo.findText("Shapes (test)"))
+    train_tab._validation_activated()  # the user's own choice outlives later imports
+    third = builtin_pair(200, 50)[1]
+    third.name = "Third (test)"
+    window.workspace.add_dataset(third, "test")
+    assert train_tab.validation_combo.currentText() == "Shapes (test)"
+
+
+def test_the_mnist_record_templates_offer_is_in_view_above_start(qtbot, window):
+    window.resize(1300, 700)
+    assert window.start_from_template(paths.example_networks_dir() / "mnist_record.json")
+    window.tabs.setCurrentIndex(2)
+    train_tab = window.train_tab
+    qtbot.waitUntil(lambda: train_tab.recipe_frame.isVisible())
+    text = train_tab.recipe_label.text()
+    assert "epochs 12" in text and "channels_last memory layout on" in text and "OneCycleLR" in text
+    assert not train_tab.recipe_frame.visibleRegion().isEmpty()  # not below the fold of the settings column
+    train_tab.apply_recipe()
+    assert train_tab.options.config().augmentation.startswith("Affine")
