@@ -3,6 +3,7 @@ import importlib.util
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -13,7 +14,7 @@ from pytorchgui.core import network_format
 from pytorchgui.core.compiler import compile_network
 from pytorchgui.core.export import ExportError, export, python_source
 
-EXAMPLES = ["mlp", "lenet5", "small_cnn", "small_resnet", "lstm_sequences", "transformer_sequences"]
+EXAMPLES = ["mlp", "lenet5", "small_cnn", "small_resnet", "lstm_sequences", "transformer_sequences", "mnist_record"]
 LENET = str(paths.example_networks_dir() / "lenet5.json")
 
 
@@ -135,3 +136,29 @@ def test_distributed_training_with_torchrun_on_two_cpu_processes(tmp_path):
     for name in ("network.json", "config.json", "metrics.csv", "best_weights.pt", "last_weights.pt", "checkpoint.pt",
                  "summary.json"):
         assert (tmp_path / "ddp" / name).is_file(), name
+
+
+def test_the_mnist_record_template_trains_with_its_recipe_on_mnist_files(capsys, tmp_path):
+    """The template's recipe (OneCycleLR, Affine augmentation, label smoothing in its loss)
+    runs from the CLI on files in MNIST's real on-disk format; --epochs wins over the recipe."""
+    from tests.data_writers import write_mnist
+
+    root = write_mnist(tmp_path / "mnist", train=200, test=50)
+    code, out, err = run(capsys, "train", str(paths.example_networks_dir() / "mnist_record.json"), "--data",
+                         f"MNIST:{root}", "--test", f"MNIST:{root}", "--epochs", "2", "--out",
+                         str(tmp_path / "run"), "--quiet")
+    assert code == 0, err
+    assert "augmentation of every training batch: Affine" in err
+    training = json.loads((tmp_path / "run" / "config.json").read_text())["training"]
+    assert training["augmentation"].startswith("Affine")
+    assert (training["epochs"], training["lr_schedule"], training["channels_last"]) == (2, "OneCycleLR", True)
+    assert [json.loads(line)["epoch"] for line in out.splitlines()] == [1, 2]
+
+
+def test_the_gpu_record_script_runs_its_smoke_test_on_the_cpu():
+    script = Path(__file__).resolve().parents[2] / "bench" / "bench_gpu_record.py"
+    done = subprocess.run([sys.executable, str(script), "--tiny", "--task", "mnist", "--device", "cpu"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "mnist on cpu: 600 training images, batch 512" in done.stdout
+    assert "time to 99% test accuracy" in done.stdout or "99% not reached" in done.stdout
