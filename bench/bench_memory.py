@@ -27,7 +27,7 @@ def _status(field: str) -> int:
     raise RuntimeError(f"{field} not in /proc/self/status")
 
 
-def measure(name: str, batch_size: int, device: str) -> int:
+def measure(name: str, batch_size: int, device: str, channels_last: bool = False) -> int:
     """One step's peak memory above what was in use before it (run in a fresh process)."""
     import torch
 
@@ -42,8 +42,12 @@ def measure(name: str, batch_size: int, device: str) -> int:
 
     def step(size: int) -> None:
         model = compile_network(network).to(device)
+        if channels_last:
+            model = model.to(memory_format=torch.channels_last)
         optimizer = entry.build_optimizer(model.parameters(), network.optimizer.parameters)
         x = torch.randn(size, *shape, device=device)
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         y = torch.randint(0, 10, (size,), device=device)
         loss = torch.nn.functional.cross_entropy(model(x), y)
         loss.backward()
@@ -68,10 +72,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--batch-sizes", default="64,512")
+    parser.add_argument("--channels-last", action="store_true",
+                        help="measure steps in the channels_last layout (the Train tab's default)")
     parser.add_argument("--measure", nargs=2, metavar=("NETWORK", "BATCH"), help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.measure:
-        print(json.dumps(measure(arguments.measure[0], int(arguments.measure[1]), arguments.device)))
+        print(json.dumps(measure(arguments.measure[0], int(arguments.measure[1]), arguments.device,
+                                 arguments.channels_last)))
         return
     from pytorchgui import paths
     from pytorchgui.core import network_format
@@ -83,7 +90,7 @@ def main() -> None:
         for batch_size in map(int, arguments.batch_sizes.split(",")):
             estimate = estimate_training_memory(network, batch_size, device=arguments.device).total
             output = subprocess.run([sys.executable, __file__, "--device", arguments.device, "--measure", name,
-                                     str(batch_size)], capture_output=True, text=True, check=True,
+                                     str(batch_size)] + (["--channels-last"] if arguments.channels_last else []), capture_output=True, text=True, check=True,
                                     env={**os.environ, "OMP_NUM_THREADS": "1"})
             measured = json.loads(output.stdout.strip().splitlines()[-1])
             ratios.append(estimate / measured)
