@@ -844,8 +844,7 @@ def evaluate_loss(model, batches: InMemoryBatches, loss: LossAdapter, batch_size
     on the device. The sums stay on the device and are read once, at the end."""
     was_training = model.training
     model.eval()
-    device = None
-    total_loss = correct = None
+    total_loss = correct = None  # on the device of the first output
     seen = 0
     for x, y in batches.batches(batch_size, shuffle=False):
         if autocast is not None:
@@ -853,10 +852,9 @@ def evaluate_loss(model, batches: InMemoryBatches, loss: LossAdapter, batch_size
                 output = model(x)
         else:
             output = model(x)
-        if device is None:
-            device = output.device
-            total_loss = torch.zeros((), dtype=sum_dtype(device), device=device)
-            correct = torch.zeros((), dtype=torch.int64, device=device)
+        if total_loss is None:
+            total_loss = torch.zeros((), dtype=sum_dtype(output.device), device=output.device)
+            correct = torch.zeros((), dtype=torch.int64, device=output.device)
         total_loss += loss(output.float(), y).to(total_loss.dtype) * len(y)
         if loss.num_classes is not None:
             predicted = output.argmax(1)
