@@ -33,6 +33,15 @@ PREVIEW_COUNT = 32
 AUGMENTED_COUNT = 24
 
 
+def _spin(minimum: int, maximum: int, value: int, *, name: str = "", tip: str = "") -> QtWidgets.QSpinBox:
+    spin = QtWidgets.QSpinBox()
+    spin.setRange(minimum, maximum)
+    spin.setValue(value)
+    spin.setObjectName(name)
+    spin.setToolTip(tip)
+    return spin
+
+
 def show_page(stack: QtWidgets.QStackedWidget, index: int) -> None:
     """Show one page, sized to itself: a stacked widget is otherwise as tall as its
     tallest page, and the CSV options would push the rest of the column down."""
@@ -92,10 +101,7 @@ class DataTab(QtWidgets.QWidget):
 
     def _build_source_pages(self) -> None:
         """One page of options per source, in the order of SOURCES."""
-        self.builtin_samples = QtWidgets.QSpinBox()
-        self.builtin_samples.setRange(100, 200000)
-        self.builtin_samples.setValue(12000)
-        self.builtin_samples.setObjectName("builtinSamples")
+        self.builtin_samples = _spin(100, 200000, 12000, name="builtinSamples")
         about = QtWidgets.QLabel("28x28 images of 10 shapes, generated: no download, no file.")
         about.setWordWrap(True)
         self._add_page([("Samples", self.builtin_samples), (None, about)])
@@ -148,10 +154,7 @@ class DataTab(QtWidgets.QWidget):
                                      "when both the second and the last axis could be the channels")
         self._add_page([("File", self.tensor_field), ("Inputs", self.x_name_edit), ("Targets", self.y_name_edit),
                         ("Image layout", self.layout_combo)])
-        self.sequence_samples = QtWidgets.QSpinBox()
-        self.sequence_samples.setRange(100, 1000000)
-        self.sequence_samples.setValue(20000)
-        self.sequence_samples.setObjectName("sequenceSamples")
+        self.sequence_samples = _spin(100, 1000000, 20000, name="sequenceSamples")
         about = QtWidgets.QLabel("Sequences of 16 token ids, generated. The class says whether the first and "
                                  "whether the last token is odd: a network must remember across the sequence "
                                  "(try the LSTM and transformer templates).")
@@ -164,26 +167,17 @@ class DataTab(QtWidgets.QWidget):
         self.text_column_combo.setObjectName("textColumnCombo")
         self.tokens_combo = QtWidgets.QComboBox()
         self.tokens_combo.addItems(list(TOKEN_MODES))
-        self.vocabulary_spin = QtWidgets.QSpinBox()
-        self.vocabulary_spin.setRange(3, 10_000_000)
-        self.vocabulary_spin.setValue(10000)
-        self.vocabulary_spin.setToolTip("the most frequent tokens of the training set; the others read as unknown")
-        self.length_spin = QtWidgets.QSpinBox()
-        self.length_spin.setRange(1, 100_000)
-        self.length_spin.setValue(64)
-        self.length_spin.setToolTip("token ids per row: longer texts are cut, shorter ones padded with 0")
+        self.vocabulary_spin = _spin(3, 10_000_000, 10000,
+                                     tip="the most frequent tokens of the training set; the others read as unknown")
+        self.length_spin = _spin(1, 100_000, 64,
+                                 tip="token ids per row: longer texts are cut, shorter ones padded with 0")
         self.csv_input_pages.addWidget(self._form_page([
             ("Text column", self.text_column_combo), ("Tokens", self.tokens_combo),
             ("Vocabulary", self.vocabulary_spin), ("Length", self.length_spin)]))
-        self.window_spin = QtWidgets.QSpinBox()
-        self.window_spin.setObjectName("windowSpin")
-        self.window_spin.setRange(1, 100_000)
-        self.window_spin.setValue(30)
-        self.window_spin.setToolTip("rows per sample: every numeric column of that many consecutive rows")
-        self.horizon_spin = QtWidgets.QSpinBox()
-        self.horizon_spin.setRange(0, 100_000)
-        self.horizon_spin.setValue(1)
-        self.horizon_spin.setToolTip("the target is the target column this many rows after the window's last row")
+        self.window_spin = _spin(1, 100_000, 30, name="windowSpin",
+                                 tip="rows per sample: every numeric column of that many consecutive rows")
+        self.horizon_spin = _spin(0, 100_000, 1,
+                                  tip="the target is the target column this many rows after the window's last row")
         self.csv_input_pages.addWidget(self._form_page([("Window (rows)", self.window_spin),
                                                         ("Horizon (rows)", self.horizon_spin)]))
 
