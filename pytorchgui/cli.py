@@ -103,6 +103,8 @@ def _add_model_commands(commands, data_spec_help: str) -> None:
     estimate.add_argument("--batch-size", type=int, default=128)
     estimate.add_argument("--device", default="cpu")
     estimate.add_argument("--bf16", action="store_true", help="with bfloat16 mixed precision")
+    estimate.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True,
+                          help="in the channels_last layout, as training is by default")
 
     finder = commands.add_parser("lr-find", help="the learning-rate range test: print the curve and a suggestion "
                                                  "as JSON", epilog=f"SPEC: {data_spec_help}")
@@ -274,9 +276,11 @@ def estimate(arguments) -> int:
     if arguments.batch_size < 1:
         raise TrainingError(f"--batch-size {arguments.batch_size}: give at least 1")
     network = network_format.load(arguments.network)
-    result = estimate_training_memory(network, arguments.batch_size, bf16=arguments.bf16, device=arguments.device)
+    result = estimate_training_memory(network, arguments.batch_size, bf16=arguments.bf16, device=arguments.device,
+                                      channels_last=arguments.channels_last)
     memory = available_memory(arguments.device)
     report = {**result.to_dict(), "device": arguments.device, "bf16": arguments.bf16,
+              "channels_last": arguments.channels_last,
               "free": memory[0] if memory else None, "device_total": memory[1] if memory else None,
               "largest_batch": result.largest_batch(memory[0]) if memory else None,
               "fits": result.total <= memory[0] if memory else None,

@@ -200,6 +200,12 @@ def loss_adapter(catalog, choice, dataset: TensorDataset | Any, output_type: str
     return LossAdapter(entry.build(choice.parameters), transform, info.target, classes, notes)
 
 
+def uses_channels_last(network: Network, option: bool) -> bool:
+    """Whether training runs in channels_last with the option on: not for LBFGS, which reads
+    the weights' gradients as one flat view."""
+    return option and (network.optimizer is None or network.optimizer.type != "LBFGS")
+
+
 def correct_count(output: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """How many of the batch's predictions are right, as a tensor on the batch's device (read
     it where a figure is needed: reading waits for the device)."""
@@ -431,7 +437,7 @@ class Trainer:
         from pytorchgui.core.memory import available_memory, estimate_training_memory, size
 
         estimate = estimate_training_memory(self.network, self.config.batch_size, bf16=self.config.mixed_precision,
-                                            device=self.device.type)
+                                            device=self.device.type, channels_last=self.config.channels_last)
         memory = available_memory(str(self.device))
         if memory is not None and estimate.total > memory[0]:
             fits = estimate.largest_batch(memory[0])
@@ -449,7 +455,7 @@ class Trainer:
         if config.initial_weights and self.resume_from is None:
             self._load_initial_weights(trained, Path(config.initial_weights))
         trained = trained.to(self.device)
-        channels_last = config.channels_last and self.network.optimizer.type != "LBFGS"
+        channels_last = uses_channels_last(self.network, config.channels_last)
         if config.channels_last and not channels_last:
             self.log("channels_last is not used with LBFGS, which reads the weights' gradients as one flat view")
         if channels_last:

@@ -353,7 +353,7 @@ class TrainTab(QtWidgets.QWidget):
 
         config = self.options.config()
         estimate = estimate_training_memory(self.network, config.batch_size, bf16=config.mixed_precision,
-                                            device=config.device)
+                                            device=config.device, channels_last=config.channels_last)
         return estimate, available_memory(config.device), config
 
     def update_memory_estimate(self) -> None:

@@ -6,7 +6,8 @@ import pytest
 from pytorchgui import cli, paths
 from pytorchgui.core import network_format
 from pytorchgui.core.errors import TrainingError
-from pytorchgui.core.memory import describe, estimate_training_memory, optimizer_state_per_value
+from pytorchgui.core.memory import (ALLOCATOR_RETENTION, describe, estimate_training_memory,
+                                     optimizer_state_per_value)
 
 
 def example(name):
@@ -61,11 +62,34 @@ def test_the_command_line_prints_the_estimate_as_json(capsys):
     assert "no memory estimate: node 'Layer 1'" in capsys.readouterr().err
 
 
-def test_on_the_cpu_onednn_copies_of_the_largest_convolution_are_added():
+def test_on_the_cpu_the_layout_decides_the_onednn_copy_and_the_allocator_keeps_a_share_of_the_batch_bytes():
     network = example("lenet5")
-    cpu = estimate_training_memory(network, 64)
-    # conv1: 1 input channel and 6 output channels, each padded to 16, at 28x28
-    assert cpu.library_workspace == 64 * 4 * (16 * 28 * 28 + 16 * 28 * 28)
+    channels_last = estimate_training_memory(network, 64)  # the training default
+    contiguous = estimate_training_memory(network, 64, channels_last=False)
     gpu = estimate_training_memory(network, 64, device="cuda:0")
-    assert gpu.library_workspace == 0 and cpu.total - gpu.total == cpu.library_workspace
-    assert estimate_training_memory(example("mlp"), 64).library_workspace == 0  # no convolution
+    assert channels_last.library_workspace == 0
+    # contiguous: conv1's 6 output channels padded to 16, at 28x28
+    assert contiguous.library_workspace == 64 * 4 * 16 * 28 * 28
+    batch_bytes = channels_last.activations + channels_last.batch
+    assert channels_last.allocator_retention == int(ALLOCATOR_RETENTION * batch_bytes)
+    # the copy is made in the memory the allocator keeps: the larger of the two is added, not both
+    assert contiguous.total - contiguous.fixed == batch_bytes + max(channels_last.allocator_retention,
+                                                                    contiguous.library_workspace)
+    assert gpu.library_workspace == gpu.allocator_retention == 0 and gpu.total == gpu.fixed + batch_bytes
+    assert estimate_training_memory(example("mlp"), 64, channels_last=False).library_workspace == 0  # no convolution
+
+
+def test_lbfgs_trains_contiguous_so_its_estimate_has_the_copy_whatever_the_option():
+    network = example("lenet5")
+    network.set_optimizer("LBFGS", {"lr": 1.0})
+    assert estimate_training_memory(network, 64, channels_last=True).library_workspace == 64 * 4 * 16 * 28 * 28
+
+
+def test_the_command_line_estimates_in_the_layout_training_uses(capsys):
+    path = str(paths.example_networks_dir() / "lenet5.json")
+    assert cli.main(["estimate", path, "--batch-size", "64"]) == 0
+    default = json.loads(capsys.readouterr().out)
+    assert cli.main(["estimate", path, "--batch-size", "64", "--no-channels-last"]) == 0
+    contiguous = json.loads(capsys.readouterr().out)
+    assert default["channels_last"] is True and default["library_workspace"] == 0
+    assert contiguous["channels_last"] is False and contiguous["library_workspace"] == 64 * 4 * 16 * 28 * 28

@@ -387,6 +387,12 @@ def test_the_memory_estimate_follows_the_batch_size_and_refuses_a_batch_that_doe
     qtbot.waitUntil(lambda: "needs about" in train_tab.memory_label.text(), timeout=5000)
     small = train_tab.memory_label.text()
     assert "free in RAM; the largest batch that fits is about" in small
+    train_tab.options.fields["channels_last"].set_value(False)  # contiguous: oneDNN's copy is added
+    qtbot.waitUntil(lambda: train_tab.memory_label.text() != small, timeout=5000)
+    estimate, _, config = train_tab.memory_estimate()
+    assert not config.channels_last and estimate.library_workspace > 0
+    train_tab.options.fields["channels_last"].set_value(True)
+    qtbot.waitUntil(lambda: train_tab.memory_label.text() == small, timeout=5000)
     monkeypatch.setattr(memory, "available_memory", lambda device: (20 * 1024**2, 8 * 1024**3))
     train_tab.batch_spin.setValue(1024)
     qtbot.waitUntil(lambda: "does not fit" in train_tab.memory_label.text(), timeout=5000)
