@@ -113,14 +113,17 @@ class TensorDataset(LabelledSamples):
             data = self.inputs.reshape(-1, self.inputs.shape[-1]).double()
             mean, std = data.mean(0), data.std(0, unbiased=False)
         elif self.kind == "image":
-            data = self.inputs.transpose(0, 1).reshape(self.inputs.shape[1], -1)
-            mean = torch.zeros(data.shape[0], dtype=torch.float64)
-            square = torch.zeros(data.shape[0], dtype=torch.float64)
-            for start in range(0, data.shape[1], 1 << 24):  # chunks: no float copy of it all
-                chunk = data[:, start:start + (1 << 24)].double() * pixel_scale(self)
-                mean += chunk.sum(1)
-                square += (chunk * chunk).sum(1)
-            count = data.shape[1]
+            channels, per_sample = self.inputs.shape[1], math.prod(self.inputs.shape[1:])
+            mean = torch.zeros(channels, dtype=torch.float64)
+            square = torch.zeros(channels, dtype=torch.float64)
+            other_dims = [0, *range(2, self.inputs.dim())]
+            # 8 MB of float64 at a time: a float copy of all of MNIST would take 376 MB
+            rows = max(1, (1 << 20) // per_sample)
+            for start in range(0, len(self.inputs), rows):
+                chunk = self.inputs[start:start + rows].double().mul_(pixel_scale(self))
+                mean += chunk.sum(other_dims)
+                square += chunk.square_().sum(other_dims)
+            count = len(self.inputs) * per_sample // channels
             mean /= count
             std = (square / count - mean * mean).clamp_min(0).sqrt()
         else:

@@ -218,3 +218,20 @@ def test_augmentation_keeps_shape_and_flips():
     assert x.shape == (16, 1, 28, 28) and x.is_contiguous(memory_format=torch.channels_last) and mix is None
     plain, plain_y = next(batches.batches(16, generator=torch.Generator().manual_seed(0)))
     assert torch.equal(y, plain_y) and not torch.equal(x, plain)
+
+
+def test_image_normalization_is_exact_per_channel_without_a_float_copy_of_the_whole_set():
+    from pytorchgui.core.memory import _LiveBytes
+
+    generator = torch.Generator().manual_seed(0)
+    inputs = torch.randint(0, 256, (12_000, 3, 32, 32), dtype=torch.uint8, generator=generator)  # 36.9 MB
+    data = datasets.TensorDataset("colours", "test", inputs, torch.zeros(len(inputs), dtype=torch.int64),
+                                  ["a"], "image")
+    tracker = _LiveBytes()
+    with tracker:
+        normalization = data.compute_normalization()
+    # two 8 MB chunks at most (the next is made before the last is dropped); a float64 copy of the set is 295 MB
+    assert tracker.peak < 20 * 1024**2
+    reference = inputs.double().div(255)
+    assert normalization.mean == pytest.approx(reference.mean((0, 2, 3)).tolist(), abs=1e-12)
+    assert normalization.std == pytest.approx(reference.std((0, 2, 3), unbiased=False).tolist(), abs=1e-9)
