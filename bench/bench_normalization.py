@@ -21,16 +21,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench_memory import _status  # noqa: E402  (this folder is on the path: the script's own)
 
 SIDES = ("app", "chunks of 2^24 values", "whole set")
-
-
-def _status(field: str) -> int:
-    with open("/proc/self/status", encoding="ascii") as stream:
-        for line in stream:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError(f"{field} not in /proc/self/status")
 
 
 def _previous_pass(inputs):
