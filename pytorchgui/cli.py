@@ -271,7 +271,8 @@ def estimate(arguments) -> int:
 
     from pytorchgui.core import network_format
     from pytorchgui.core.errors import TrainingError
-    from pytorchgui.core.memory import available_memory, describe, estimate_training_memory
+    from pytorchgui.core.memory import (available_memory, convolutions_in_channels_last, describe,
+                                        estimate_training_memory)
 
     if arguments.batch_size < 1:
         raise TrainingError(f"--batch-size {arguments.batch_size}: give at least 1")
@@ -280,7 +281,7 @@ def estimate(arguments) -> int:
                                       channels_last=arguments.channels_last)
     memory = available_memory(arguments.device)
     report = {**result.to_dict(), "device": arguments.device, "bf16": arguments.bf16,
-              "channels_last": arguments.channels_last,
+              "channels_last": convolutions_in_channels_last(network, arguments.channels_last),
               "free": memory[0] if memory else None, "device_total": memory[1] if memory else None,
               "largest_batch": result.largest_batch(memory[0]) if memory else None,
               "fits": result.total <= memory[0] if memory else None,

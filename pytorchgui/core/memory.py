@@ -137,7 +137,6 @@ def estimate_training_memory(network: Network, batch_size: int, *, bf16: bool = 
     trainer will use (`channels_last`: the training option); TrainingError naming the node
     when the network does not compile."""
     from pytorchgui.core.compiler import compile_network
-    from pytorchgui.core.training import uses_channels_last
 
     report = infer_shapes(network)
     if not report.ok:
@@ -163,11 +162,19 @@ def estimate_training_memory(network: Network, batch_size: int, *, bf16: bool = 
     state = optimizer_state_per_value(network)
     workspace = retention = 0
     if device == "cpu":
-        if not (uses_channels_last(network, channels_last) and len(network.input_spec.shape) == 3):
+        if not convolutions_in_channels_last(network, channels_last):
             workspace = onednn_output_copy(network, report, batch_size)
         retention = max(int(ALLOCATOR_RETENTION * (max(step, 0) + batch)) - workspace, 0)
     return MemoryEstimate(batch_size, parameters, trainable, int(state * trainable), max(step, 0), batch, workspace,
                           retention)
+
+
+def convolutions_in_channels_last(network: Network, option: bool) -> bool:
+    """Whether training with the channels_last option runs the network's images in that layout
+    (not for LBFGS; only image batches have it)."""
+    from pytorchgui.core.training import uses_channels_last
+
+    return uses_channels_last(network, option) and len(network.input_spec.shape) == 3
 
 
 def onednn_output_copy(network: Network, report, batch_size: int) -> int:

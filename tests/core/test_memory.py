@@ -93,3 +93,5 @@ def test_the_command_line_estimates_in_the_layout_training_uses(capsys):
     contiguous = json.loads(capsys.readouterr().out)
     assert default["channels_last"] is True and default["library_workspace"] == 0
     assert contiguous["channels_last"] is False and contiguous["library_workspace"] == 64 * 4 * 16 * 28 * 28
+    assert cli.main(["estimate", str(paths.example_networks_dir() / "lstm_sequences.json")]) == 0
+    assert json.loads(capsys.readouterr().out)["channels_last"] is False  # token ids have no such layout
