@@ -20,6 +20,8 @@ On the CPU, what the meta device cannot see is added where it was measured
   padded to a multiple of 16 and then reorders it into torch's tensor (ONEDNN_VERBOSE
   shows it): the largest such output copy. In channels_last (the Train tab's default)
   convolutions read and write torch's tensors directly and there is no copy;
+- a training LSTM runs oneDNN's kernel, which keeps a workspace for backward that the
+  meta device's cell-by-cell LSTM does not make (LSTM steps measured 2x the meta count);
 - the C allocator keeps freed memory: glibc serves tensors under its dynamic mmap
   threshold (up to 32 MB) from a heap it does not give back during the step, so the
   resident peak of a step was 0.96 to 1.68 times its live tensors (median 1.25) on seven
@@ -29,8 +31,7 @@ On the CPU, what the meta device cannot see is added where it was measured
   the step time: not done.
 
 Not modelled: cuDNN's workspace on a GPU (where the peak the caching allocator reports
-is the live tensors), and the workspace of the CPU's LSTM kernel (mkldnn_rnn_layer, which
-the meta device does not run: LSTM steps measured up to 2x their live tensors).
+is the live tensors).
 
 Every term but the parameters, gradients and optimizer state grows with the batch, so
 the largest batch that fits in a given memory follows from one estimate.
@@ -51,6 +52,7 @@ from pytorchgui.core.network import Network
 from pytorchgui.core.shapes import infer_shapes
 
 FLOAT_BYTES = 4
+LSTM_WORKSPACE_EXTRA = 36  # bytes per time step, sample and hidden unit (see onednn_lstm_workspace)
 ALLOCATOR_RETENTION = 0.3  # of the batch-dependent bytes: measured median 1.25x, up to 1.68x of the live tensors
 
 
@@ -62,7 +64,7 @@ class MemoryEstimate:
     optimizer_state: int
     activations: int  # activations, saved tensors and their gradients at the step's peak
     batch: int
-    library_workspace: int = 0  # the CPU's oneDNN copy of a convolution's output (contiguous layout)
+    library_workspace: int = 0  # the CPU's oneDNN memory: a convolution's output copy (contiguous), LSTM workspaces
     allocator_retention: int = 0  # freed memory the CPU's C allocator keeps during the step, beyond the copy
 
     @property
@@ -162,9 +164,11 @@ def estimate_training_memory(network: Network, batch_size: int, *, bf16: bool = 
     state = optimizer_state_per_value(network)
     workspace = retention = 0
     if device == "cpu":
-        if not convolutions_in_channels_last(network, channels_last):
-            workspace = onednn_output_copy(network, report, batch_size)
-        retention = max(int(ALLOCATOR_RETENTION * (max(step, 0) + batch)) - workspace, 0)
+        convolution_copy = 0 if convolutions_in_channels_last(network, channels_last) else \
+            onednn_output_copy(network, report, batch_size)
+        lstm = onednn_lstm_workspace(network, report, batch_size)
+        workspace = convolution_copy + lstm
+        retention = max(int(ALLOCATOR_RETENTION * (max(step, 0) + batch)) - convolution_copy, 0)
     return MemoryEstimate(batch_size, parameters, trainable, int(state * trainable), max(step, 0), batch, workspace,
                           retention)
 
@@ -187,6 +191,24 @@ def onednn_output_copy(network: Network, report, batch_size: int) -> int:
             dims = shape.output_shape
             largest = max(largest, math.ceil(dims[0] / 16) * 16 * math.prod(dims[1:]))
     return largest * batch_size * FLOAT_BYTES
+
+
+def onednn_lstm_workspace(network: Network, report, batch_size: int) -> int:
+    """A training LSTM on the CPU runs oneDNN's kernel (mkldnn_rnn_layer), which keeps a
+    workspace for the backward pass: 63.5 bytes per time step, sample and hidden unit, per
+    layer and direction (read from the kernel's output). The meta device runs the LSTM cell
+    by cell instead and already keeps the gates of each step; the kernel's steps measured
+    34 to 37 bytes more per step, sample and hidden unit than the meta count."""
+    extra = 0
+    for name, node in network.nodes.items():
+        shape = report.nodes.get(name)
+        values = node.parameters
+        if node.type != "LSTM" or shape is None or not shape.input_shapes or values.get("proj_size", 0):
+            continue
+        steps = shape.input_shapes[0][0]
+        copies = int(values.get("num_layers", 1)) * (2 if values.get("bidirectional") else 1)
+        extra += LSTM_WORKSPACE_EXTRA * steps * int(values["hidden_size"]) * copies
+    return extra * batch_size
 
 
 def available_memory(device: str) -> tuple[int, int] | None:

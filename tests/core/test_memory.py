@@ -6,7 +6,7 @@ import pytest
 from pytorchgui import cli, paths
 from pytorchgui.core import network_format
 from pytorchgui.core.errors import TrainingError
-from pytorchgui.core.memory import (ALLOCATOR_RETENTION, describe, estimate_training_memory,
+from pytorchgui.core.memory import (ALLOCATOR_RETENTION, LSTM_WORKSPACE_EXTRA, describe, estimate_training_memory,
                                      optimizer_state_per_value)
 
 
@@ -95,3 +95,12 @@ def test_the_command_line_estimates_in_the_layout_training_uses(capsys):
     assert contiguous["channels_last"] is False and contiguous["library_workspace"] == 64 * 4 * 16 * 28 * 28
     assert cli.main(["estimate", str(paths.example_networks_dir() / "lstm_sequences.json")]) == 0
     assert json.loads(capsys.readouterr().out)["channels_last"] is False  # token ids have no such layout
+
+
+def test_a_training_lstm_on_the_cpu_adds_the_workspace_of_onednns_kernel():
+    network = example("lstm_sequences")  # 16 token steps, hidden_size 64, one layer, one direction
+    cpu = estimate_training_memory(network, 256)
+    assert cpu.library_workspace == LSTM_WORKSPACE_EXTRA * 16 * 64 * 256
+    assert estimate_training_memory(network, 256, device="cuda:0").library_workspace == 0
+    network.set_parameters("lstm", {**network.nodes["lstm"].parameters, "num_layers": 2, "bidirectional": True})
+    assert estimate_training_memory(network, 256).library_workspace == 4 * cpu.library_workspace
