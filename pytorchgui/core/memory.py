@@ -236,17 +236,49 @@ def _meminfo() -> tuple[int, int] | None:
         return None
 
 
-def describe(estimate: MemoryEstimate, device: str, memory: tuple[int, int] | None) -> str:
+def data_moved_to(device: str, *datasets) -> int:
+    """Bytes of the in-memory sets training moves whole to `device` (a GPU; on the CPU they
+    are in RAM already, counted out of the free memory)."""
+    from pytorchgui.core.datasets import TensorDataset
+
+    if device == "cpu":
+        return 0
+    return sum(dataset.memory_bytes for dataset in datasets if isinstance(dataset, TensorDataset))
+
+
+def does_not_fit(estimate: MemoryEstimate, memory: tuple[int, int] | None, device: str, data: int = 0) -> str | None:
+    """Why a run with this step would not fit in `memory` (free, total) beside `data` bytes of
+    data sets on the device: the sentence with the largest batch that fits; None if it fits."""
+    if memory is None or estimate.total + data <= memory[0]:
+        return None
+    fits = estimate.largest_batch(memory[0] - data)
+    beside = f" beside the data sets moved there ({size(data)})" if data else ""
+    advice = f"choose a batch size of at most {fits}" if fits >= 1 else \
+        "train on the CPU, or use less data" if data and estimate.total <= memory[0] else "choose a smaller network"
+    return (f"a step at batch size {estimate.batch_size} needs about {size(estimate.total)}{beside} but "
+            f"{_place(device, '')} has {size(memory[0])} free: {advice}")
+
+
+def describe(estimate: MemoryEstimate, device: str, memory: tuple[int, int] | None, data: int = 0) -> str:
     """The sentence the Train tab shows: "needs about 1.3 GB of 7.8 GB free on GPU 0; the
-    largest batch that fits is about 900"."""
-    where = {"cpu": "in RAM"}.get(device, f"on GPU {device.split(':')[1] if ':' in device else 0}")
+    largest batch that fits is about 900" (`data`: bytes of data sets moved there too)."""
     text = f"needs about {size(estimate.total)}"
+    if data:
+        text += f" beside the data sets ({size(data)})"
     if memory is None:
-        return text + f" (free memory {where} unknown)"
+        return text + f" (free memory {_place(device, 'in')} unknown)"
     free, _ = memory
-    fits = estimate.largest_batch(free)
-    text += f" of {size(free)} free {where}; the largest batch that fits is about {_round(fits)}"
+    fits = estimate.largest_batch(free - data)
+    text += f" of {size(free)} free {_place(device, 'in')}; the largest batch that fits is about {_round(fits)}"
     return text
+
+
+def _place(device: str, preposition: str) -> str:
+    """"in RAM" or "on GPU 1"; "RAM" or "GPU 1" without a preposition."""
+    if device == "cpu":
+        return f"{preposition} RAM" if preposition else "RAM"
+    where = f"GPU {device.split(':')[1] if ':' in device else 0}"
+    return f"on {where}" if preposition else where
 
 
 def size(count: float) -> str:

@@ -434,16 +434,15 @@ class Trainer:
             raise TrainingError(f"the network gives {math.prod(output)} value(s) per sample but {self.train_set.name} "
                                 f"has {wanted} target(s) per sample: set the last Linear's out_features to {wanted} "
                                 "('Fit network to data' in the Data tab, --fit on the command line)")
-        from pytorchgui.core.memory import available_memory, estimate_training_memory, size
+        from pytorchgui.core.memory import available_memory, data_moved_to, does_not_fit, estimate_training_memory
 
         estimate = estimate_training_memory(self.network, self.config.batch_size, bf16=self.config.mixed_precision,
                                             device=self.device.type, channels_last=self.config.channels_last)
-        memory = available_memory(str(self.device))
-        if memory is not None and estimate.total > memory[0]:
-            fits = estimate.largest_batch(memory[0])
-            advice = f"a batch size of at most {fits}" if fits >= 1 else "a smaller network"
-            raise TrainingError(f"training needs about {size(estimate.total)} at batch size {self.config.batch_size} "
-                                f"but {self.device.type.upper()} memory has {size(memory[0])} free: choose {advice}")
+        device = str(self.device)
+        problem = does_not_fit(estimate, available_memory(device), device,
+                               data_moved_to(device, self.train_set, self.validation_set))
+        if problem:
+            raise TrainingError(problem)
 
     def _build(self) -> _RunState:
         config = self.config

@@ -101,10 +101,13 @@ class TrainTab(QtWidgets.QWidget):
         self.epoch_rows: list[EpochEvent] = []
         self._build()
         workspace.subscribe(self._workspace_changed)
-        # the estimate follows batch size, device, precision and the network, a moment after the last change
+        # the estimate follows batch size, device, precision, the network and (on a GPU, where
+        # they are moved) the data sets, a moment after the last change
         self._memory_timer = QtCore.QTimer(self, singleShot=True, interval=300)
         self._memory_timer.timeout.connect(self.update_memory_estimate)
         self.options.changed.connect(self._memory_timer.start)
+        for combo in (self.train_combo, self.validation_combo):
+            combo.currentIndexChanged.connect(self._memory_timer.start)
         self.network.subscribe(self._network_changed)
         self.update_sets()
         self._update_network_label()
@@ -356,6 +359,13 @@ class TrainTab(QtWidgets.QWidget):
                                             device=config.device, channels_last=config.channels_last)
         return estimate, available_memory(config.device), config
 
+    def data_moved(self, device: str) -> int:
+        """Bytes of the chosen data sets that training moves whole to `device` (a GPU)."""
+        from pytorchgui.core.memory import data_moved_to
+
+        chosen = (self.train_combo.currentData(), self.validation_combo.currentData())
+        return data_moved_to(device, *(getattr(entry, "dataset", None) for entry in chosen))  # "split": none more
+
     def update_memory_estimate(self) -> None:
         from pytorchgui.core.memory import describe
 
@@ -364,8 +374,9 @@ class TrainTab(QtWidgets.QWidget):
         except PyTorchGUIError as error:
             self.memory_label.setText(f"<span style='color:#868e96'>Memory: {error}</span>")
             return
-        text = f"Memory: {describe(estimate, config.device, memory)}"
-        if memory is not None and estimate.total > memory[0]:
+        data = self.data_moved(config.device)
+        text = f"Memory: {describe(estimate, config.device, memory, data)}"
+        if memory is not None and estimate.total + data > memory[0]:
             text = f"<span style='color:#c92a2a'>⚠ {text}: this batch does not fit</span>"
         self.memory_label.setText(text)
 
@@ -413,14 +424,12 @@ class TrainTab(QtWidgets.QWidget):
         if missing:
             raise TrainingError("The network cannot train yet:\n" + "\n".join(p.message for p in missing)
                                 + "\n\nIn the Network tab, click the empty canvas: the inspector shows them.")
-        from pytorchgui.core.memory import size
+        from pytorchgui.core.memory import does_not_fit
 
         estimate, memory, config = self.memory_estimate()
-        if memory is not None and estimate.total > memory[0]:
-            fits = estimate.largest_batch(memory[0])
-            raise TrainingError(f"A step at batch size {config.batch_size} needs about {size(estimate.total)} but "
-                                f"{config.device} has {size(memory[0])} free: "
-                                + (f"choose a batch size of at most {fits}." if fits else "choose a smaller network."))
+        problem = does_not_fit(estimate, memory, config.device, self.data_moved(config.device))
+        if problem:
+            raise TrainingError(problem[0].upper() + problem[1:] + ".")
 
     def _prepared(self, title: str):
         """(training set, validation set or None, settings) for a run, after the checks a run

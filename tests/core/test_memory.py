@@ -7,7 +7,7 @@ from pytorchgui import cli, paths
 from pytorchgui.core import network_format
 from pytorchgui.core.errors import TrainingError
 from pytorchgui.core.memory import (ALLOCATOR_RETENTION, LSTM_WORKSPACE_EXTRA, describe, estimate_training_memory,
-                                     optimizer_state_per_value)
+                                     optimizer_state_per_value, size)
 
 
 def example(name):
@@ -104,3 +104,26 @@ def test_a_training_lstm_on_the_cpu_adds_the_workspace_of_onednns_kernel():
     assert estimate_training_memory(network, 256, device="cuda:0").library_workspace == 0
     network.set_parameters("lstm", {**network.nodes["lstm"].parameters, "num_layers": 2, "bidirectional": True})
     assert estimate_training_memory(network, 256).library_workspace == 4 * cpu.library_workspace
+
+
+def test_on_a_gpu_the_data_sets_moved_there_count_against_its_free_memory():
+    from pytorchgui.core import datasets
+    from pytorchgui.core.memory import data_moved_to, does_not_fit
+
+    train, test = datasets.make_builtin(600), datasets.make_builtin(100)
+    assert data_moved_to("cpu", train, test) == 0  # in RAM already: counted out of the free memory
+    assert data_moved_to("cuda:0", train, None) == train.memory_bytes
+    assert data_moved_to("cuda:1", train, test) == train.memory_bytes + test.memory_bytes
+    estimate = estimate_training_memory(example("lenet5"), 64, device="cuda:0")
+    free = estimate.total + 1000
+    assert does_not_fit(estimate, (free, free), "cuda:0") is None
+    data = estimate.total // 2
+    problem = does_not_fit(estimate, (free, free), "cuda:1", data)
+    assert problem.startswith(f"a step at batch size 64 needs about {size(estimate.total)} beside the data sets moved "
+                              f"there ({size(data)}) but GPU 1 has {size(free)} free: choose a batch size of at most "
+                              f"{estimate.largest_batch(free - data)}")
+    assert does_not_fit(estimate, (free, free), "cuda:0", free).endswith("train on the CPU, or use less data")
+    assert "beside the data sets" in describe(estimate, "cuda:0", (free, free), data)
+    too_little = estimate.fixed // 2
+    assert does_not_fit(estimate, (too_little, free), "cpu").endswith(f"but RAM has {size(too_little)} free: "
+                                                                      "choose a smaller network")

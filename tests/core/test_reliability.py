@@ -129,7 +129,7 @@ def test_activations_larger_than_memory_are_refused_before_training(shapes):
                  ("AdaptiveAvgPool2d", {"output_size": 1}), ("Flatten", {}),
                  ("Linear", {"in_features": 1, "out_features": 10}))
     assert infer_shapes(huge).activation_values > 10**8
-    with pytest.raises(TrainingError, match=r"training needs about .* GB at batch size 128 but CPU memory has .* free: "
+    with pytest.raises(TrainingError, match=r"a step at batch size 128 needs about .* GB but RAM has .* free: "
                                             r"choose (a batch size of at most \d+|a smaller network)"):
         Trainer(huge, shapes, TrainingConfig(epochs=1, batch_size=128)).run()
 
