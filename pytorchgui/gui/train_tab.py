@@ -106,8 +106,8 @@ class TrainTab(QtWidgets.QWidget):
         self._memory_timer = QtCore.QTimer(self, singleShot=True, interval=300)
         self._memory_timer.timeout.connect(self.update_memory_estimate)
         self.options.changed.connect(self._memory_timer.start)
-        for combo in (self.train_combo, self.validation_combo):
-            combo.currentIndexChanged.connect(self._memory_timer.start)
+        for combo in (self.train_combo, self.validation_combo):  # not start(index): that would set the interval
+            combo.currentIndexChanged.connect(lambda _index: self._memory_timer.start())
         self.network.subscribe(self._network_changed)
         self.update_sets()
         self._update_network_label()

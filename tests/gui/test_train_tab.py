@@ -393,6 +393,9 @@ def test_the_memory_estimate_follows_the_batch_size_and_refuses_a_batch_that_doe
     assert not config.channels_last and estimate.library_workspace > 0
     train_tab.options.fields["channels_last"].set_value(True)
     qtbot.waitUntil(lambda: train_tab.memory_label.text() == small, timeout=5000)
+    chosen = [train_tab.train_combo.currentData(), train_tab.validation_combo.currentData()]
+    assert train_tab.data_moved("cpu") == 0  # in RAM already
+    assert train_tab.data_moved("cuda:0") == sum(entry.dataset.memory_bytes for entry in chosen) > 0
     monkeypatch.setattr(memory, "available_memory", lambda device: (20 * 1024**2, 8 * 1024**3))
     train_tab.batch_spin.setValue(1024)
     qtbot.waitUntil(lambda: "does not fit" in train_tab.memory_label.text(), timeout=5000)
