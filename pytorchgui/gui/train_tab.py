@@ -367,7 +367,7 @@ class TrainTab(QtWidgets.QWidget):
         return data_moved_to(device, *(getattr(entry, "dataset", None) for entry in chosen))  # "split": none more
 
     def update_memory_estimate(self) -> None:
-        from pytorchgui.core.memory import describe
+        from pytorchgui.core.memory import describe, does_not_fit
 
         try:
             estimate, memory, config = self.memory_estimate()
@@ -376,7 +376,7 @@ class TrainTab(QtWidgets.QWidget):
             return
         data = self.data_moved(config.device)
         text = f"Memory: {describe(estimate, config.device, memory, data)}"
-        if memory is not None and estimate.total + data > memory[0]:
+        if does_not_fit(estimate, memory, config.device, data):
             text = f"<span style='color:#c92a2a'>⚠ {text}: this batch does not fit</span>"
         self.memory_label.setText(text)
 
