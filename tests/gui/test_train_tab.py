@@ -69,7 +69,7 @@ def test_stop_mid_epoch_and_window_stays_responsive(qtbot, window, train_tab):
 
 
 def test_pause_and_resume(qtbot, train_tab):
-    train_tab.epochs_spin.setValue(2)
+    train_tab.epochs_spin.setValue(8)  # 2 epochs could end (0.7 s) before a loaded machine delivers the click
     assert train_tab.start()
     qtbot.waitUntil(lambda: len(train_tab.batch_losses) >= 2, timeout=30000)
     qtbot.mouseClick(train_tab.pause_button, QtCore.Qt.LeftButton)
