@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -171,6 +172,9 @@ def _plain_value(value: Any, where: str) -> Any:
     scalar = (type(None), bool, int, float, str)
     if isinstance(value, str) and len(value) > MAX_STRING_LENGTH:
         raise NetworkFormatError(f"{where} is a text of {len(value)} characters; at most {MAX_STRING_LENGTH}")
+    if any(isinstance(item, float) and math.isnan(item) for item in (value if isinstance(value, list) else [value])):
+        # NaN is never a setting, and it would not equal itself after a save and a load
+        raise NetworkFormatError(f"{where} is NaN (not a number): give a number")
     if isinstance(value, scalar):
         return value
     if isinstance(value, list) and len(value) <= MAX_LIST_LENGTH and all(

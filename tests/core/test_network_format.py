@@ -288,3 +288,15 @@ def test_recipe_round_trips_and_is_checked_like_a_run_config(tmp_path):
         (tmp_path / "bad.json").write_text(json.dumps(document))
         with pytest.raises(NetworkFormatError, match=message):
             network_format.load(tmp_path / "bad.json")
+
+
+def test_a_nan_parameter_is_refused_with_the_node_and_parameter_named():
+    # found by the fuzz test: NaN loaded as an invalid value, and a saved copy never equalled it
+    document = json.loads((paths.example_networks_dir() / "lenet5.json").read_text())
+    document["conv1"]["parameters"]["bias"] = float("nan")
+    with pytest.raises(NetworkFormatError, match=r"node 'conv1' parameter 'bias' is NaN \(not a number\): give a number"):
+        network_format.loads(json.dumps(document))
+    document["conv1"]["parameters"]["bias"] = True
+    document["$optimizer"]["parameters"]["betas"] = [0.9, float("nan")]
+    with pytest.raises(NetworkFormatError, match=r"parameter 'betas' is NaN"):
+        network_format.loads(json.dumps(document))
