@@ -256,7 +256,7 @@ def does_not_fit(estimate: MemoryEstimate, memory: tuple[int, int] | None, devic
     advice = f"choose a batch size of at most {fits}" if fits >= 1 else \
         "train on the CPU, or use less data" if data and estimate.total <= memory[0] else "choose a smaller network"
     return (f"a step at batch size {estimate.batch_size} needs about {size(estimate.total)}{beside} but "
-            f"{_place(device, '')} has {size(memory[0])} free: {advice}")
+            f"{_device_name(device)} has {size(memory[0])} free: {advice}")
 
 
 def describe(estimate: MemoryEstimate, device: str, memory: tuple[int, int] | None, data: int = 0) -> str:
@@ -266,19 +266,20 @@ def describe(estimate: MemoryEstimate, device: str, memory: tuple[int, int] | No
     if data:
         text += f" beside the data sets ({size(data)})"
     if memory is None:
-        return text + f" (free memory {_place(device, 'in')} unknown)"
+        return text + f" (free memory {_on_device(device)} unknown)"
     free, _ = memory
     fits = estimate.largest_batch(free - data)
-    text += f" of {size(free)} free {_place(device, 'in')}; the largest batch that fits is about {_round(fits)}"
+    text += f" of {size(free)} free {_on_device(device)}; the largest batch that fits is about {_round(fits)}"
     return text
 
 
-def _place(device: str, preposition: str) -> str:
-    """"in RAM" or "on GPU 1"; "RAM" or "GPU 1" without a preposition."""
-    if device == "cpu":
-        return f"{preposition} RAM" if preposition else "RAM"
-    where = f"GPU {device.split(':')[1] if ':' in device else 0}"
-    return f"on {where}" if preposition else where
+def _device_name(device: str) -> str:
+    """"RAM" for the CPU, "GPU 1" for cuda:1."""
+    return "RAM" if device == "cpu" else f"GPU {device.split(':')[1] if ':' in device else 0}"
+
+
+def _on_device(device: str) -> str:
+    return f"{'in' if device == 'cpu' else 'on'} {_device_name(device)}"
 
 
 def size(count: float) -> str:
