@@ -158,7 +158,7 @@ def estimate_training_memory(network: Network, batch_size: int, *, bf16: bool = 
         if loss.requires_grad:
             loss.backward()
         del loss, x
-    step = tracker.peak - batch - trainable  # activations and their gradients at the peak
+    step = max(tracker.peak - batch - trainable, 0)  # activations and their gradients at the peak
     if bf16:
         step //= 2
     state = optimizer_state_per_value(network)
@@ -168,8 +168,8 @@ def estimate_training_memory(network: Network, batch_size: int, *, bf16: bool = 
             onednn_output_copy(network, report, batch_size)
         lstm = onednn_lstm_workspace(network, report, batch_size)
         workspace = convolution_copy + lstm
-        retention = max(int(ALLOCATOR_RETENTION * (max(step, 0) + batch)) - convolution_copy, 0)
-    return MemoryEstimate(batch_size, parameters, trainable, int(state * trainable), max(step, 0), batch, workspace,
+        retention = max(int(ALLOCATOR_RETENTION * (step + batch)) - convolution_copy, 0)
+    return MemoryEstimate(batch_size, parameters, trainable, int(state * trainable), step, batch, workspace,
                           retention)
 
 
