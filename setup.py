@@ -5,7 +5,7 @@ the package, so they are easy to find and edit. `package_dir` maps them into the
 as `pytorchgui/function_db` etc. for a normal (wheel) install; `pytorchgui.paths` finds
 them in either place, so editable and normal installs behave alike.
 """
-from setuptools import setup
+from setuptools import find_packages, setup
 
 DATA_PACKAGES = {
     "pytorchgui.function_db": "function_db",
@@ -20,7 +20,7 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=["pytorchgui", "pytorchgui.core", "pytorchgui.gui", *DATA_PACKAGES],
+    packages=[*find_packages(include=["pytorchgui", "pytorchgui.*"]), *DATA_PACKAGES],
     package_dir={"pytorchgui": "pytorchgui", **DATA_PACKAGES},
     package_data={
         "pytorchgui.function_db": ["*.json"],

@@ -14,10 +14,10 @@ import time
 import torch
 
 from pytorchgui import paths
-from pytorchgui.core import network_format
-from pytorchgui.core.augmentation import Pipeline
-from pytorchgui.core.compiler import compile_network
-from pytorchgui.core.data_source import builtin_pair
+from pytorchgui.core.training import network_format
+from pytorchgui.core.data.augmentation import Pipeline
+from pytorchgui.core.graph.compiler import compile_network
+from pytorchgui.core.data.data_source import builtin_pair
 
 PIPELINES = ("RandomCrop(padding=2)", "RandomCrop(padding=4), HorizontalFlip", "Rotate(degrees=10)",
              "Affine", "ColorJitter", "RandomErasing", "MixUp", "CutMix",

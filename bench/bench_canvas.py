@@ -24,8 +24,8 @@ os.environ.setdefault("PYTORCHGUI_HOME", tempfile.mkdtemp(prefix="pytorchgui-ben
 import numpy  # noqa: E402
 from PyQt5 import QtWidgets  # noqa: E402
 
-from pytorchgui.core.clipboard import copy_nodes  # noqa: E402
-from pytorchgui.core.network import Network  # noqa: E402
+from pytorchgui.core.interop.clipboard import copy_nodes  # noqa: E402
+from pytorchgui.core.graph.network import Network  # noqa: E402
 from pytorchgui.gui.document import NetworkDocument  # noqa: E402
 from pytorchgui.gui.network_tab import NetworkTab  # noqa: E402
 

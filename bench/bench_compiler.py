@@ -17,10 +17,11 @@ from torch import nn
 from reference_models import HandLeNet
 
 from pytorchgui import paths
-from pytorchgui.core import network_format, shapes
-from pytorchgui.core.compiler import compile_network
-from pytorchgui.core.network import Network
-from pytorchgui.core.shapes import infer_shapes
+from pytorchgui.core.training import network_format
+from pytorchgui.core.graph import shapes
+from pytorchgui.core.graph.compiler import compile_network
+from pytorchgui.core.graph.network import Network
+from pytorchgui.core.graph.shapes import infer_shapes
 
 
 def fifty_node_network() -> Network:

@@ -18,7 +18,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.data_writers import write_mnist  # noqa: E402
 
-from pytorchgui.core import datasets  # noqa: E402
+from pytorchgui.core.data import datasets  # noqa: E402
 
 
 def app_epoch(batches: datasets.InMemoryBatches, batch_size: int, seed: int) -> int:

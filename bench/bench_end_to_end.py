@@ -35,10 +35,11 @@ from reference_models import HandLeNet  # noqa: E402
 from tests.data_writers import write_idx_images, write_idx_labels  # noqa: E402
 
 from pytorchgui import paths  # noqa: E402
-from pytorchgui.core import datasets, network_format  # noqa: E402
-from pytorchgui.core.metrics import evaluate  # noqa: E402
-from pytorchgui.core.training import Trainer, TrainingConfig  # noqa: E402
-from pytorchgui.core.training import training_threads  # noqa: E402
+from pytorchgui.core.data import datasets
+from pytorchgui.core.training import network_format  # noqa: E402
+from pytorchgui.core.training.metrics import evaluate  # noqa: E402
+from pytorchgui.core.training.trainer import Trainer, TrainingConfig  # noqa: E402
+from pytorchgui.core.training.trainer import training_threads  # noqa: E402
 
 
 def write_shapes_as_mnist(root: Path, train: int, test: int) -> None:

@@ -12,10 +12,11 @@ import time
 import torch
 
 from pytorchgui import paths
-from pytorchgui.core import datasets, network_format
-from pytorchgui.core.compiler import compile_network
-from pytorchgui.core.datasets import InMemoryBatches
-from pytorchgui.core.metrics import evaluate
+from pytorchgui.core.data import datasets
+from pytorchgui.core.training import network_format
+from pytorchgui.core.graph.compiler import compile_network
+from pytorchgui.core.data.datasets import InMemoryBatches
+from pytorchgui.core.training.metrics import evaluate
 
 
 def plain(model, batches: InMemoryBatches, batch_size: int) -> float:

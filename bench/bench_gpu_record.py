@@ -30,10 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.data_writers import write_cifar10, write_mnist  # noqa: E402
 
 from pytorchgui import paths  # noqa: E402
-from pytorchgui.core import datasets, network_format  # noqa: E402
-from pytorchgui.core import training as engine  # noqa: E402
-from pytorchgui.core.fit import fit_to_dataset  # noqa: E402
-from pytorchgui.core.training import EpochEvent, Trainer, TrainingConfig  # noqa: E402
+from pytorchgui.core.data import datasets
+from pytorchgui.core.training import network_format  # noqa: E402
+from pytorchgui.core.training import trainer as engine  # noqa: E402
+from pytorchgui.core.data.fit import fit_to_dataset  # noqa: E402
+from pytorchgui.core.training.trainer import EpochEvent, Trainer, TrainingConfig  # noqa: E402
 
 ATTEMPTS = {  # task -> (network file, torchvision dataset, target test accuracy, batch size)
     "mnist": (paths.example_networks_dir() / "mnist_record.json", "MNIST", 0.99, 512),

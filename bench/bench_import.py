@@ -16,8 +16,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))  # bench_canvas's frame timer
 
-from pytorchgui.core.importers import import_torchvision  # noqa: E402
-from pytorchgui.core.shapes import infer_shapes  # noqa: E402
+from pytorchgui.core.interop.importers import import_torchvision  # noqa: E402
+from pytorchgui.core.graph.shapes import infer_shapes  # noqa: E402
 
 
 def main() -> None:

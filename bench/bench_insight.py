@@ -11,11 +11,11 @@ import statistics
 import time
 
 from pytorchgui import paths
-from pytorchgui.core import network_format
-from pytorchgui.core.compiler import compile_network
-from pytorchgui.core.data_source import builtin_pair
-from pytorchgui.core.lr_finder import find_learning_rate
-from pytorchgui.core.saliency import saliency
+from pytorchgui.core.training import network_format
+from pytorchgui.core.graph.compiler import compile_network
+from pytorchgui.core.data.data_source import builtin_pair
+from pytorchgui.core.training.lr_finder import find_learning_rate
+from pytorchgui.core.training.saliency import saliency
 
 
 def main() -> None:

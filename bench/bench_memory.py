@@ -33,7 +33,7 @@ def load_network(name: str):
     from pathlib import Path
 
     from pytorchgui import paths
-    from pytorchgui.core import network_format
+    from pytorchgui.core.training import network_format
 
     path = Path(name) if name.endswith(".json") else paths.example_networks_dir() / f"{name}.json"
     return network_format.load(path)
@@ -43,7 +43,7 @@ def measure(name: str, batch_size: int, device: str, channels_last: bool = False
     """One step's peak memory above what was in use before it (run in a fresh process)."""
     import torch
 
-    from pytorchgui.core.compiler import compile_network
+    from pytorchgui.core.graph.compiler import compile_network
 
     torch.set_num_threads(1)
     network = load_network(name)
@@ -94,7 +94,7 @@ def main() -> None:
         print(json.dumps(measure(arguments.measure[0], int(arguments.measure[1]), arguments.device,
                                  arguments.channels_last)))
         return
-    from pytorchgui.core.memory import estimate_training_memory, size
+    from pytorchgui.core.training.memory import estimate_training_memory, size
 
     ratios = []
     for name in arguments.networks.split(","):

@@ -44,7 +44,7 @@ def _whole_set(inputs):
 
 
 def measure(side: str, root: str) -> dict:
-    from pytorchgui.core import datasets
+    from pytorchgui.core.data import datasets
 
     data = datasets.load_torchvision("MNIST", root)
     before = _status("VmRSS")

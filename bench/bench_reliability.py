@@ -32,13 +32,13 @@ os.environ.setdefault("PYTORCHGUI_HOME", tempfile.mkdtemp(prefix="pytorchgui-rel
 from network_fuzz import run_campaign  # noqa: E402
 
 from pytorchgui import paths  # noqa: E402
-from pytorchgui.core import network_format  # noqa: E402
-from pytorchgui.core.catalog import default_catalog  # noqa: E402
+from pytorchgui.core.training import network_format  # noqa: E402
+from pytorchgui.core.graph.catalog import default_catalog  # noqa: E402
 from pytorchgui.core.errors import NetworkFormatError, SaveError  # noqa: E402
 
 SAVER = r"""
 import sys
-from pytorchgui.core import network_format
+from pytorchgui.core.training import network_format
 network = network_format.load(sys.argv[1])
 print("ready", flush=True)
 while True:

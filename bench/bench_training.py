@@ -25,11 +25,12 @@ import torch  # noqa: E402
 from PyQt5 import QtCore, QtWidgets  # noqa: E402
 
 from pytorchgui import paths  # noqa: E402
-from pytorchgui.core import datasets, network_format  # noqa: E402
-from pytorchgui.core.compiler import compile_network  # noqa: E402
-from pytorchgui.core.training import make_loss  # noqa: E402
+from pytorchgui.core.data import datasets
+from pytorchgui.core.training import network_format  # noqa: E402
+from pytorchgui.core.graph.compiler import compile_network  # noqa: E402
+from pytorchgui.core.training.trainer import make_loss  # noqa: E402
 from pytorchgui.gui.main_window import MainWindow  # noqa: E402
-from pytorchgui.core.training import training_threads  # noqa: E402
+from pytorchgui.core.training.trainer import training_threads  # noqa: E402
 
 
 def plain_loop(train: datasets.TensorDataset, epochs: int, batch_size: int, seed: int) -> float:

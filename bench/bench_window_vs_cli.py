@@ -36,8 +36,8 @@ from bench_end_to_end import write_shapes_as_mnist  # noqa: E402
 from PyQt5 import QtCore, QtWidgets  # noqa: E402
 
 from pytorchgui import paths  # noqa: E402
-from pytorchgui.core import datasets  # noqa: E402
-from pytorchgui.core.runs import read_metrics  # noqa: E402
+from pytorchgui.core.data import datasets  # noqa: E402
+from pytorchgui.core.training.runs import read_metrics  # noqa: E402
 
 
 def cli_epochs(root: str, epochs: int, batch_size: int, out: Path) -> list[float]:

@@ -38,7 +38,7 @@ def main() -> None:
     window.grab().save(str(OUT / "network_lenet5.png"))
     tab.palette.search.clear()
 
-    from pytorchgui.core.data_source import builtin_pair
+    from pytorchgui.core.data.data_source import builtin_pair
 
     window.tabs.setCurrentIndex(0)
     train, test = builtin_pair()

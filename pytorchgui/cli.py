@@ -24,8 +24,8 @@ BUG = 3  # distinct from 1 (validate found problems) and 2 (the user's input)
 
 
 def _parser() -> argparse.ArgumentParser:
-    from pytorchgui.core.data_source import DATA_SPEC_HELP
-    from pytorchgui.core.options import add_training_arguments
+    from pytorchgui.core.data.data_source import DATA_SPEC_HELP
+    from pytorchgui.core.training.options import add_training_arguments
 
     parser = argparse.ArgumentParser(
         prog="pytorchgui",
@@ -157,9 +157,9 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 
 
 def validate(arguments) -> int:
-    from pytorchgui.core import network_format
+    from pytorchgui.core.training import network_format
     from pytorchgui.core.errors import NetworkFormatError
-    from pytorchgui.core.shapes import describe_shape, infer_shapes, summary_rows
+    from pytorchgui.core.graph.shapes import describe_shape, infer_shapes, summary_rows
 
     network = network_format.load(arguments.network)
     shape = None
@@ -181,12 +181,12 @@ def validate(arguments) -> int:
 
 
 def train(arguments) -> int:
-    from pytorchgui.core import network_format
-    from pytorchgui.core.data_source import load_spec
-    from pytorchgui.core.fit import fit_to_data
-    from pytorchgui.core.options import TrainingConfig, config_from_arguments
-    from pytorchgui.core.sequences import with_tokenizer
-    from pytorchgui.core.training import Trainer, distributed_context
+    from pytorchgui.core.training import network_format
+    from pytorchgui.core.data.data_source import load_spec
+    from pytorchgui.core.data.fit import fit_to_data
+    from pytorchgui.core.training.options import TrainingConfig, config_from_arguments
+    from pytorchgui.core.data.sequences import with_tokenizer
+    from pytorchgui.core.training.trainer import Trainer, distributed_context
 
     network = network_format.load(arguments.network)
     recipe = network.recipe if network.recipe and not arguments.no_recipe else None
@@ -220,11 +220,11 @@ def train(arguments) -> int:
 
 
 def import_model(arguments) -> int:
-    from pytorchgui.core import network_format
+    from pytorchgui.core.training import network_format
     from pytorchgui.core.atomic import atomic_write
     from pytorchgui.core.errors import PyTorchGUIError
-    from pytorchgui.core.importers import convert_weights, download_weights, import_torchvision, read_state_dict
-    from pytorchgui.core.runs import torch_bytes
+    from pytorchgui.core.interop.importers import convert_weights, download_weights, import_torchvision, read_state_dict
+    from pytorchgui.core.training.runs import torch_bytes
 
     if arguments.model.lower().endswith(".onnx"):
         return _import_onnx(arguments)
@@ -252,10 +252,10 @@ def import_model(arguments) -> int:
 
 
 def _import_onnx(arguments) -> int:
-    from pytorchgui.core import network_format
+    from pytorchgui.core.training import network_format
     from pytorchgui.core.atomic import atomic_write
-    from pytorchgui.core.onnx_import import import_onnx
-    from pytorchgui.core.runs import torch_bytes
+    from pytorchgui.core.interop.onnx_import import import_onnx
+    from pytorchgui.core.training.runs import torch_bytes
 
     network, weights = import_onnx(arguments.model)
     network_format.save(network, arguments.output)
@@ -269,9 +269,9 @@ def _import_onnx(arguments) -> int:
 def estimate(arguments) -> int:
     import json
 
-    from pytorchgui.core import network_format
+    from pytorchgui.core.training import network_format
     from pytorchgui.core.errors import TrainingError
-    from pytorchgui.core.memory import (available_memory, convolutions_in_channels_last, describe,
+    from pytorchgui.core.training.memory import (available_memory, convolutions_in_channels_last, describe,
                                         estimate_training_memory)
 
     if arguments.batch_size < 1:
@@ -293,10 +293,10 @@ def estimate(arguments) -> int:
 def lr_find(arguments) -> int:
     import json
 
-    from pytorchgui.core import network_format
-    from pytorchgui.core.data_source import load_spec
-    from pytorchgui.core.fit import fit_to_data
-    from pytorchgui.core.lr_finder import find_learning_rate
+    from pytorchgui.core.training import network_format
+    from pytorchgui.core.data.data_source import load_spec
+    from pytorchgui.core.data.fit import fit_to_data
+    from pytorchgui.core.training.lr_finder import find_learning_rate
 
     network = network_format.load(arguments.network)
     data = load_spec(arguments.data, train=True, download=arguments.download)
@@ -316,7 +316,7 @@ def _progress_printer(config, show_bars: bool):
     """The CLI's view of a run: tqdm bars on stderr, a JSON line per epoch on stdout."""
     from tqdm import tqdm
 
-    from pytorchgui.core.training import BatchEvent, EpochEvent, LogEvent
+    from pytorchgui.core.training.trainer import BatchEvent, EpochEvent, LogEvent
 
     bar = None
 
@@ -352,8 +352,8 @@ def _finite_or_none(value):
 def _trained_model(arguments):
     """A LoadedModel from a run folder (its own network, best weights, normalisation and
     classes), or from a network file, --weights and the config.json beside them."""
-    from pytorchgui.core import network_format
-    from pytorchgui.core.runs import LoadedModel, RunFolder, RunFolderError
+    from pytorchgui.core.training import network_format
+    from pytorchgui.core.training.runs import LoadedModel, RunFolder, RunFolderError
 
     if arguments.network.is_dir():
         loaded = RunFolder.open(arguments.network).load_model()
@@ -372,10 +372,10 @@ def _trained_model(arguments):
 
 
 def evaluate(arguments) -> int:
-    from pytorchgui.core.data_source import load_spec
-    from pytorchgui.core.metrics import check_fits, evaluate as measure
-    from pytorchgui.core.sequences import with_tokenizer
-    from pytorchgui.core.training import make_loss
+    from pytorchgui.core.data.data_source import load_spec
+    from pytorchgui.core.training.metrics import check_fits, evaluate as measure
+    from pytorchgui.core.data.sequences import with_tokenizer
+    from pytorchgui.core.training.trainer import make_loss
 
     loaded = _trained_model(arguments)
     network = loaded.network
@@ -399,9 +399,9 @@ def evaluate(arguments) -> int:
 
 
 def export(arguments) -> int:
-    from pytorchgui.core import network_format
-    from pytorchgui.core.export import export as write
-    from pytorchgui.core.runs import RunFolder
+    from pytorchgui.core.training import network_format
+    from pytorchgui.core.interop.export import export as write
+    from pytorchgui.core.training.runs import RunFolder
 
     if arguments.network.is_dir():
         loaded = RunFolder.open(arguments.network).load_model()

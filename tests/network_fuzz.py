@@ -91,10 +91,10 @@ def check_file(path: Path, work: Path) -> str:
     `path`. Returns how far it got; raises anything that is not a PyTorchGUIError."""
     import torch
 
-    from pytorchgui.core import network_format
-    from pytorchgui.core.compiler import compile_network
+    from pytorchgui.core.training import network_format
+    from pytorchgui.core.graph.compiler import compile_network
     from pytorchgui.core.errors import PyTorchGUIError
-    from pytorchgui.core.shapes import infer_shapes, summary_rows
+    from pytorchgui.core.graph.shapes import infer_shapes, summary_rows
 
     try:
         network = network_format.load(path)

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from pytorchgui.core.errors import DatasetError
-from pytorchgui.core.fit import fit_to_data
-from pytorchgui.core.network import Network
+from pytorchgui.core.data.fit import fit_to_data
+from pytorchgui.core.graph.network import Network
 
 ROLES = ("train", "test")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PyQt5 import QtCore, QtWidgets
 
-from pytorchgui.core.augmentation import Pipeline, Step, operation_catalog
+from pytorchgui.core.data.augmentation import Pipeline, Step, operation_catalog
 from pytorchgui.core.errors import TrainingError
 from pytorchgui.gui.forms import ParameterForm
 

@@ -12,9 +12,9 @@ from pathlib import Path
 from PyQt5 import QtCore, QtWidgets
 
 from pytorchgui import paths
-from pytorchgui.core import datasets
+from pytorchgui.core.data import datasets
 from pytorchgui.core.errors import PyTorchGUIError
-from pytorchgui.core.runs import ConfusionHistory, RunFolder, list_runs
+from pytorchgui.core.training.runs import ConfusionHistory, RunFolder, list_runs
 from pytorchgui.core.workspace import Workspace
 from pytorchgui.gui.confusion_plot import ConfusionMatrixPlot
 from pytorchgui.gui.widgets import ImageGrid

@@ -10,13 +10,13 @@ import numpy
 import pyqtgraph
 from PyQt5 import QtCore, QtWidgets
 
-from pytorchgui.core import datasets
-from pytorchgui.core.arrays import AmbiguousLayout
-from pytorchgui.core.augmentation import Pipeline, preview
-from pytorchgui.core.data_source import TASKS, TEXT_COLUMNS, DataSource
-from pytorchgui.core.datasets import DatasetError, TensorDataset, describe_bytes
+from pytorchgui.core.data import datasets
+from pytorchgui.core.data.arrays import AmbiguousLayout
+from pytorchgui.core.data.augmentation import Pipeline, preview
+from pytorchgui.core.data.data_source import TASKS, TEXT_COLUMNS, DataSource
+from pytorchgui.core.data.datasets import DatasetError, TensorDataset, describe_bytes
 from pytorchgui.core.errors import PyTorchGUIError
-from pytorchgui.core.sequences import TOKEN_MODES, decode
+from pytorchgui.core.data.sequences import TOKEN_MODES, decode
 from pytorchgui.core.workspace import DatasetEntry, Workspace
 from pytorchgui.gui import dialogs
 from pytorchgui.gui.dialogs import show_error
@@ -407,7 +407,7 @@ class DataTab(QtWidgets.QWidget):
             return None
 
         def read():
-            from pytorchgui.core.data_source import builtin_pair
+            from pytorchgui.core.data.data_source import builtin_pair
 
             train, test = builtin_pair()
             train.normalization = train.compute_normalization()

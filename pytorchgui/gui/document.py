@@ -16,9 +16,9 @@ from typing import Callable
 from PyQt5 import QtCore, QtWidgets
 
 from pytorchgui import paths, settings
-from pytorchgui.core import network_format
+from pytorchgui.core.training import network_format
 from pytorchgui.core.atomic import atomic_write_text
-from pytorchgui.core.network import Network
+from pytorchgui.core.graph.network import Network
 
 AUTOSAVE_INTERVAL_MS = 60_000
 NEW_NETWORK_LOSS, NEW_NETWORK_OPTIMIZER = "CrossEntropyLoss", "Adam"

@@ -16,16 +16,16 @@ import torch
 from PyQt5 import QtCore, QtGui, QtWidgets
 
 from pytorchgui import paths
-from pytorchgui.core import datasets
-from pytorchgui.core.compiler import compile_network
-from pytorchgui.core.datasets import Normalization, TensorDataset
+from pytorchgui.core.data import datasets
+from pytorchgui.core.graph.compiler import compile_network
+from pytorchgui.core.data.datasets import Normalization, TensorDataset
 from pytorchgui.core.errors import PyTorchGUIError
-from pytorchgui.core.metrics import EvaluationError, EvaluationResult, check_fits, evaluate, load_weights, \
+from pytorchgui.core.training.metrics import EvaluationError, EvaluationResult, check_fits, evaluate, load_weights, \
     prepare_drawing, prepare_image, predict
-from pytorchgui.core.runs import RunFolder, list_runs
-from pytorchgui.core.saliency import saliency
-from pytorchgui.core.sequences import Tokenizer, decode, with_tokenizer
-from pytorchgui.core.tasks import Progress, TaskControl
+from pytorchgui.core.training.runs import RunFolder, list_runs
+from pytorchgui.core.training.saliency import saliency
+from pytorchgui.core.data.sequences import Tokenizer, decode, with_tokenizer
+from pytorchgui.core.training.tasks import Progress, TaskControl
 from pytorchgui.core.workspace import Workspace
 from pytorchgui.gui.confusion_history import ConfusionHistoryView
 from pytorchgui.gui.confusion_plot import ConfusionMatrixPlot
@@ -158,7 +158,7 @@ class EvaluationTab(QtWidgets.QWidget):
         open_weights = QtWidgets.QPushButton("Weights file…")
         open_weights.clicked.connect(self.open_weights_file)
         self.device_combo = QtWidgets.QComboBox()
-        from pytorchgui.core.training import available_devices
+        from pytorchgui.core.training.trainer import available_devices
 
         for device, label in available_devices():
             self.device_combo.addItem(label, device)
@@ -367,7 +367,7 @@ class EvaluationTab(QtWidgets.QWidget):
         dialog = FunctionDialog(entry, title="Loss for the evaluation", accept_text="Set", parent=self)
 
         def accepted() -> None:
-            from pytorchgui.core.network import FunctionChoice
+            from pytorchgui.core.graph.network import FunctionChoice
 
             self.loss_choice = FunctionChoice(type_name, dialog.values())
             self.loss_label.setText(f"Loss: {type_name}")
@@ -445,7 +445,7 @@ class EvaluationTab(QtWidgets.QWidget):
             self.progress.setValue(int(100 * progress[-1].done / max(progress[-1].total, 1)))
 
     def _loss(self, dataset: TensorDataset):
-        from pytorchgui.core.training import loss_adapter
+        from pytorchgui.core.training.trainer import loss_adapter
 
         choice = self.loss_choice or self.network.loss
         if choice is None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from PyQt5 import QtCore, QtGui, QtWidgets
 
-from pytorchgui.core.catalog import AUTO, CatalogEntry, ParameterSpec
+from pytorchgui.core.graph.catalog import AUTO, CatalogEntry, ParameterSpec
 from pytorchgui.core.errors import ParameterError
 
 _FLOAT_PATTERN = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")

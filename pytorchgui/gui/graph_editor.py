@@ -13,9 +13,9 @@ from typing import Callable
 
 from PyQt5 import QtCore, QtGui, QtWidgets
 
-from pytorchgui.core.layout import tidy_positions
-from pytorchgui.core.network import Network
-from pytorchgui.core.shapes import ShapeReport, describe_shape
+from pytorchgui.core.graph.layout import tidy_positions
+from pytorchgui.core.graph.network import Network
+from pytorchgui.core.graph.shapes import ShapeReport, describe_shape
 
 NODE_WIDTH, NODE_HEIGHT = 190.0, 60.0
 MERGE_WIDTH, MERGE_HEIGHT = 130.0, 50.0

@@ -17,7 +17,7 @@ from typing import Any, Callable
 from PyQt5 import QtCore, QtWidgets
 
 from pytorchgui.core.errors import PyTorchGUIError
-from pytorchgui.core.shapes import ShapeReport, describe_shape
+from pytorchgui.core.graph.shapes import ShapeReport, describe_shape
 from pytorchgui.gui.document import NetworkDocument
 from pytorchgui.gui.forms import ParameterForm
 from pytorchgui.gui.widgets import catalogue_combo, select_entry, selected_entry_name, show_status

@@ -9,8 +9,8 @@ import pyqtgraph
 from PyQt5 import QtCore, QtWidgets
 
 from pytorchgui.core.errors import PyTorchGUIError
-from pytorchgui.core.lr_finder import LearningRateCurve, find_learning_rate
-from pytorchgui.core.tasks import Cancelled
+from pytorchgui.core.training.lr_finder import LearningRateCurve, find_learning_rate
+from pytorchgui.core.training.tasks import Cancelled
 from pytorchgui.core.workspace import Workspace
 from pytorchgui.gui.workers import Task
 

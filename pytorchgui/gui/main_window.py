@@ -82,14 +82,14 @@ class MainWindow(QtWidgets.QMainWindow):
             import importlib
             import importlib.util
 
-            for module in ("torch", "pyqtgraph", "pytorchgui.core.datasets", "pytorchgui.core.training",
-                           "pytorchgui.core.metrics", "pytorchgui.core.shapes"):
+            for module in ("torch", "pyqtgraph", "pytorchgui.core.data.datasets", "pytorchgui.core.training.trainer",
+                           "pytorchgui.core.training.metrics", "pytorchgui.core.graph.shapes"):
                 importlib.import_module(module)
             if importlib.util.find_spec("captum") is not None:  # the Try it pad's saliency: 0.6 s to import
                 importlib.import_module("captum.attr")
             # The first use of torch's meta kernels costs over a second; spend it here, and
             # leave the open network's shapes in the cache for the tab's first refresh.
-            from pytorchgui.core.shapes import infer_shapes
+            from pytorchgui.core.graph.shapes import infer_shapes
 
             infer_shapes(snapshot)
 
@@ -220,8 +220,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def export_network(self, format_name: str, suffix: str, path: str | None = None) -> bool:
         """Export the open network; ONNX and .pt2 carry the weights of the last training run."""
-        from pytorchgui.core.export import export
-        from pytorchgui.core.runs import RunFolder
+        from pytorchgui.core.interop.export import export
+        from pytorchgui.core.training.runs import RunFolder
 
         if path is None:
             start = str(Path.home() / f"{self.document.display_name.split('.')[0]}.{suffix}")
@@ -299,7 +299,7 @@ class MainWindow(QtWidgets.QMainWindow):
         """Import torchvision's `name` as an untitled network; with `weights` (a file) or
         `pretrained` (downloaded, with a progress bar), convert them and set them as the
         weights the Train tab starts from."""
-        from pytorchgui.core.importers import convert_weights, import_torchvision, read_state_dict
+        from pytorchgui.core.interop.importers import convert_weights, import_torchvision, read_state_dict
 
         state = self._download_pretrained(name) if pretrained and not weights else None
         if pretrained and not weights and state is None:
@@ -319,8 +319,8 @@ class MainWindow(QtWidgets.QMainWindow):
         """torchvision's pretrained weights of `name` on a worker thread, with a progress
         dialog (from the cache at once after the first time); None if it failed or was
         cancelled (the failure is shown)."""
-        from pytorchgui.core.importers import download_weights
-        from pytorchgui.core.tasks import Cancelled, Progress
+        from pytorchgui.core.interop.importers import download_weights
+        from pytorchgui.core.training.tasks import Cancelled, Progress
         from pytorchgui.gui.workers import Task
 
         progress = QtWidgets.QProgressDialog(f"Downloading the pretrained weights of {name}…", "Cancel", 0, 0, self)
@@ -364,7 +364,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def import_onnx(self, path: str | None = None) -> bool:
         """An ONNX file as an untitled network; its weights become the ones training starts from."""
-        from pytorchgui.core.onnx_import import import_onnx
+        from pytorchgui.core.interop.onnx_import import import_onnx
 
         if path is None:
             if not self.maybe_save():
@@ -379,7 +379,7 @@ class MainWindow(QtWidgets.QMainWindow):
         """Run `read()` -> (network, weights or None, notes); open the network untitled and
         keep its weights where the Train tab starts from them. A failure changes nothing."""
         from pytorchgui.core.atomic import atomic_write
-        from pytorchgui.core.runs import torch_bytes
+        from pytorchgui.core.training.runs import torch_bytes
 
         QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.WaitCursor)
         try:

@@ -15,14 +15,14 @@ from typing import Any, Callable
 from PyQt5 import QtCore, QtGui, QtWidgets, sip
 
 from pytorchgui import paths, settings
-from pytorchgui.core.blocks import block_file_name, block_library, insert_block, save_block
-from pytorchgui.core.clipboard import copy_nodes, paste_nodes
+from pytorchgui.core.interop.blocks import block_file_name, block_library, insert_block, save_block
+from pytorchgui.core.interop.clipboard import copy_nodes, paste_nodes
 from pytorchgui.core.errors import PyTorchGUIError
-from pytorchgui.core.layout import LAYER_GAP, tidy_positions
-from pytorchgui.core.network import NetworkEvent
-from pytorchgui.core.fit import freeze_all_but_last
-from pytorchgui.core.shapes import ShapeReport, describe_shape, infer_shapes, summary_rows, trainable_parameters
-from pytorchgui.core.templates import template_files
+from pytorchgui.core.graph.layout import LAYER_GAP, tidy_positions
+from pytorchgui.core.graph.network import NetworkEvent
+from pytorchgui.core.data.fit import freeze_all_but_last
+from pytorchgui.core.graph.shapes import ShapeReport, describe_shape, infer_shapes, summary_rows, trainable_parameters
+from pytorchgui.core.interop.templates import template_files
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.document import NetworkDocument
 from pytorchgui.gui.forms import FunctionDialog

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from PyQt5 import QtCore, QtGui, QtWidgets
 
-from pytorchgui.core.blocks import Block, entry_block
-from pytorchgui.core.catalog import Catalog, CatalogEntry
+from pytorchgui.core.interop.blocks import Block, entry_block
+from pytorchgui.core.graph.catalog import Catalog, CatalogEntry
 from pytorchgui.gui.graph_editor import ACTIVATION_COLOUR, CATEGORY_COLOURS, PALETTE_MIME
 KEY_ROLE = QtCore.Qt.UserRole
 NAME_ROLE = QtCore.Qt.UserRole + 1  # name and category, lower case: what a search matches first

@@ -12,8 +12,8 @@ from typing import Any
 
 from PyQt5 import QtWidgets
 
-from pytorchgui.core.catalog import Catalog
-from pytorchgui.core.network import FunctionChoice
+from pytorchgui.core.graph.catalog import Catalog
+from pytorchgui.core.graph.network import FunctionChoice
 from pytorchgui.gui.forms import ParameterForm
 
 NUMERIC = ("float", "int", "floats")

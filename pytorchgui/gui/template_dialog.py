@@ -6,8 +6,8 @@ from pathlib import Path
 
 from PyQt5 import QtCore, QtGui, QtWidgets
 
-from pytorchgui.core.templates import Template, templates
-from pytorchgui.core.shapes import infer_shapes
+from pytorchgui.core.interop.templates import Template, templates
+from pytorchgui.core.graph.shapes import infer_shapes
 from pytorchgui.gui.graph_editor import NetworkScene
 
 THUMBNAIL = QtCore.QSize(180, 200)

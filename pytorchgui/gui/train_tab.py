@@ -18,11 +18,11 @@ from PyQt5 import QtCore, QtWidgets
 
 from pytorchgui import paths
 from pytorchgui.core.errors import PyTorchGUIError, TrainingError, first_line
-from pytorchgui.core.options import TrainingConfig, command_line_arguments, option
-from pytorchgui.core.runs import RunFolder, list_runs, load_checkpoint, read_metrics
-from pytorchgui.core.shapes import infer_shapes
-from pytorchgui.core.tasks import LogEvent, TaskControl
-from pytorchgui.core.training import BatchEvent, EpochEvent, SettingsChangedEvent, Trainer, TrainingResult
+from pytorchgui.core.training.options import TrainingConfig, command_line_arguments, option
+from pytorchgui.core.training.runs import RunFolder, list_runs, load_checkpoint, read_metrics
+from pytorchgui.core.graph.shapes import infer_shapes
+from pytorchgui.core.training.tasks import LogEvent, TaskControl
+from pytorchgui.core.training.trainer import BatchEvent, EpochEvent, SettingsChangedEvent, Trainer, TrainingResult
 from pytorchgui.core.workspace import DatasetEntry, Workspace
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.paused_settings import PausedSettings
@@ -352,7 +352,7 @@ class TrainTab(QtWidgets.QWidget):
     def memory_estimate(self):
         """(estimate, free and total memory or None, config) for the form's settings; TrainingError
         (naming the node) when there is none."""
-        from pytorchgui.core.memory import available_memory, estimate_training_memory
+        from pytorchgui.core.training.memory import available_memory, estimate_training_memory
 
         config = self.options.config()
         estimate = estimate_training_memory(self.network, config.batch_size, bf16=config.mixed_precision,
@@ -361,13 +361,13 @@ class TrainTab(QtWidgets.QWidget):
 
     def data_moved(self, device: str) -> int:
         """Bytes of the chosen data sets that training moves whole to `device` (a GPU)."""
-        from pytorchgui.core.memory import data_moved_to
+        from pytorchgui.core.training.memory import data_moved_to
 
         chosen = (self.train_combo.currentData(), self.validation_combo.currentData())
         return data_moved_to(device, *(getattr(entry, "dataset", None) for entry in chosen))  # "split": none more
 
     def update_memory_estimate(self) -> None:
-        from pytorchgui.core.memory import describe, does_not_fit
+        from pytorchgui.core.training.memory import describe, does_not_fit
 
         try:
             estimate, memory, config = self.memory_estimate()
@@ -424,7 +424,7 @@ class TrainTab(QtWidgets.QWidget):
         if missing:
             raise TrainingError("The network cannot train yet:\n" + "\n".join(p.message for p in missing)
                                 + "\n\nIn the Network tab, click the empty canvas: the inspector shows them.")
-        from pytorchgui.core.memory import does_not_fit
+        from pytorchgui.core.training.memory import does_not_fit
 
         estimate, memory, config = self.memory_estimate()
         problem = does_not_fit(estimate, memory, config.device, self.data_moved(config.device))

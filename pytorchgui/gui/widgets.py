@@ -6,7 +6,7 @@ from typing import Callable
 import numpy
 from PyQt5 import QtCore, QtGui, QtWidgets
 
-from pytorchgui.core.catalog import FunctionDatabase
+from pytorchgui.core.graph.catalog import FunctionDatabase
 
 
 def read_only_table(columns: list[str], object_name: str, stretch: int | None = None) -> QtWidgets.QTableWidget:

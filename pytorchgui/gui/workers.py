@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from PyQt5 import QtCore
 
-from pytorchgui.core.tasks import TaskControl
+from pytorchgui.core.training.tasks import TaskControl
 
 
 class _JobRunner(QtCore.QObject):
@@ -30,7 +30,7 @@ class _JobRunner(QtCore.QObject):
     def run(self) -> None:
         try:
             if "torch" in sys.modules:  # the GUI thread set torch's count to 1: jobs use every core
-                from pytorchgui.core.training import training_threads
+                from pytorchgui.core.training.trainer import training_threads
 
                 sys.modules["torch"].set_num_threads(training_threads())
             result = self.job(self.control)

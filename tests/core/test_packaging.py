@@ -34,7 +34,7 @@ def test_wheel_install_carries_and_finds_the_data(tmp_path):
     code = (
         f"import sys; sys.path.insert(0, {str(target)!r})\n"
         "from pytorchgui import paths\n"
-        "from pytorchgui.core.catalog import default_catalog\n"
+        "from pytorchgui.core.graph.catalog import default_catalog\n"
         "print(paths.function_db_dir()); print(len(default_catalog().layers))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()

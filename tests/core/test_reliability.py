@@ -11,15 +11,15 @@ from data_writers import write_image_folder
 from network_fuzz import run_campaign
 from pytorchgui import paths
 from pytorchgui.cli import main
-from pytorchgui.core import network_format
-from pytorchgui.core.catalog import default_catalog
-from pytorchgui.core.compiler import compile_network
-from pytorchgui.core.data_source import builtin_pair, load_spec
-from pytorchgui.core.datasets import DatasetError
+from pytorchgui.core.training import network_format
+from pytorchgui.core.graph.catalog import default_catalog
+from pytorchgui.core.graph.compiler import compile_network
+from pytorchgui.core.data.data_source import builtin_pair, load_spec
+from pytorchgui.core.data.datasets import DatasetError
 from pytorchgui.core.errors import NetworkError, NetworkFormatError
-from pytorchgui.core.network import Network
-from pytorchgui.core.shapes import infer_shapes
-from pytorchgui.core.training import Trainer, TrainingConfig, TrainingError
+from pytorchgui.core.graph.network import Network
+from pytorchgui.core.graph.shapes import infer_shapes
+from pytorchgui.core.training.trainer import Trainer, TrainingConfig, TrainingError
 
 LENET = paths.example_networks_dir() / "lenet5.json"
 
@@ -197,7 +197,7 @@ def test_a_single_class_is_refused_for_training(tmp_path):
      "its optimizer or schedule state is damaged"),
 ])
 def test_a_damaged_checkpoint_cannot_be_resumed_and_says_why(shapes, tmp_path, damage, message):
-    from pytorchgui.core.runs import load_checkpoint
+    from pytorchgui.core.training.runs import load_checkpoint
 
     network = network_format.load(LENET)
     Trainer(network, shapes, TrainingConfig(epochs=1, batch_size=64), run_dir=tmp_path / "run").run()
@@ -210,8 +210,8 @@ def test_a_damaged_checkpoint_cannot_be_resumed_and_says_why(shapes, tmp_path, d
 
 @pytest.mark.parametrize("explode", ["validation", "weights"])
 def test_an_exploded_epoch_is_not_saved_as_the_last_good_checkpoint(shapes, tmp_path, monkeypatch, explode):
-    from pytorchgui.core import training
-    from pytorchgui.core.runs import load_checkpoint
+    from pytorchgui.core.training import trainer as training
+    from pytorchgui.core.training.runs import load_checkpoint
 
     network = network_format.load(LENET)
     run = tmp_path / "run"
@@ -310,7 +310,7 @@ def test_a_bug_is_exit_3_with_one_line_and_its_traceback_in_the_log(capsys, monk
 
 def test_regression_data_fits_one_output_and_a_mismatch_is_refused(tmp_path):
     from data_writers import write_csv
-    from pytorchgui.core.fit import fit_to_dataset
+    from pytorchgui.core.data.fit import fit_to_dataset
 
     table = load_spec(f"csv:{write_csv(tmp_path / 't.csv')}?target=weight&task=regression")
     network = network_format.load(paths.example_networks_dir() / "mlp.json")

@@ -196,7 +196,7 @@ def test_augmented_preview_follows_the_train_tab_pipeline(qtbot, window, data_ta
 def test_a_large_hdf5_file_is_streamed_and_previewed(qtbot, window, data_tab, tmp_path, monkeypatch):
     import numpy
 
-    from pytorchgui.core import datasets
+    from pytorchgui.core.data import datasets
     from tests.data_writers import write_hdf5
 
     monkeypatch.setattr(datasets, "IN_MEMORY_LIMIT_BYTES", 1000)

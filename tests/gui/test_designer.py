@@ -4,7 +4,7 @@ import json
 from PyQt5 import QtCore, QtWidgets
 
 from pytorchgui import paths
-from pytorchgui.core import network_format
+from pytorchgui.core.training import network_format
 from pytorchgui.gui.main_window import MainWindow
 
 from gui_helpers import double_click_item, drop_on, edit_in_inspector, error_boxes, palette_item, settle

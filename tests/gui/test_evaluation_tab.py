@@ -4,8 +4,8 @@ import torch
 from PyQt5 import QtCore, QtWidgets
 
 from gui_helpers import drag, error_boxes
-from pytorchgui.core import datasets
-from pytorchgui.core.data_source import builtin_pair
+from pytorchgui.core.data import datasets
+from pytorchgui.core.data.data_source import builtin_pair
 
 
 @pytest.fixture
@@ -136,7 +136,7 @@ def test_try_it_gives_a_colour_model_the_colours_of_the_opened_image(qtbot, wind
     from PIL import Image
 
     from tests.data_writers import write_image_folder
-    from pytorchgui.core.data_source import DataSource
+    from pytorchgui.core.data.data_source import DataSource
 
     dataset = DataSource("folder", str(write_image_folder(tmp_path / "photos", size=(32, 32)))).load()
     dataset.normalization = dataset.compute_normalization()
@@ -182,7 +182,7 @@ def test_saliency_on_the_pad_and_over_the_misclassified_gallery(qtbot, trained):
 def test_saliency_is_explained_away_for_a_regression_network(qtbot):
     import torch
 
-    from pytorchgui.core.saliency import SaliencyError, saliency
+    from pytorchgui.core.training.saliency import SaliencyError, saliency
 
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 1))
     with pytest.raises(SaliencyError, match="a regression.*not available"):

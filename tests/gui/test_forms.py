@@ -1,7 +1,7 @@
 """The generated forms: one widget per spec type, validated by core as the user types."""
 from PyQt5 import QtWidgets
 
-from pytorchgui.core.catalog import default_catalog
+from pytorchgui.core.graph.catalog import default_catalog
 from pytorchgui.gui.forms import FunctionDialog, ParameterForm, ScientificSpinBox, parse_sequence
 
 CATALOG = default_catalog()

@@ -117,8 +117,8 @@ def test_import_a_torchvision_model_with_its_weights_from_the_file_menu(qtbot, t
 
 def test_import_an_onnx_file_from_the_file_menu(qtbot, tmp_path, monkeypatch):
     from pytorchgui import paths
-    from pytorchgui.core import network_format
-    from pytorchgui.core.export import export
+    from pytorchgui.core.training import network_format
+    from pytorchgui.core.interop.export import export
     from pytorchgui.gui.main_window import MainWindow
 
     export(network_format.load(paths.example_networks_dir() / "small_cnn.json"), "onnx", tmp_path / "cnn.onnx",
@@ -162,7 +162,7 @@ def test_pretrained_weights_download_with_a_progress_bar_into_the_cache(qtbot, t
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     import hashlib
 
-    from pytorchgui.core import importers
+    from pytorchgui.core.interop import importers
 
     window = MainWindow()
     qtbot.addWidget(window)
@@ -182,7 +182,7 @@ def test_the_gui_thread_runs_torch_serially_and_jobs_use_every_core(qtbot, windo
     GUI thread made the Train tab's steps wait for sleeping workers (0.75 of the CLI's speed)."""
     import torch
 
-    from pytorchgui.core.training import training_threads
+    from pytorchgui.core.training.trainer import training_threads
     from pytorchgui.gui.workers import Task
 
     qtbot.waitUntil(lambda: window.train_tab is not None, timeout=30000)

@@ -5,7 +5,7 @@ import pytest
 from PyQt5 import QtCore, QtGui, QtWidgets
 
 from pytorchgui import paths
-from pytorchgui.core import network_format
+from pytorchgui.core.training import network_format
 from pytorchgui.gui import dialogs
 from pytorchgui.gui.main_window import MainWindow
 from gui_helpers import (double_click_item, drag, drop_on, edit_in_inspector, error_boxes, fill, palette_item,

@@ -8,7 +8,7 @@ from PyQt5 import QtCore, QtWidgets
 
 from gui_helpers import choose_text_csv, error_boxes, open_data
 from pytorchgui import paths
-from pytorchgui.core.data_source import builtin_pair
+from pytorchgui.core.data.data_source import builtin_pair
 
 
 @pytest.fixture
@@ -174,8 +174,8 @@ def _cluster_data(command: str):
     import shlex
 
     from pytorchgui.cli import _parser
-    from pytorchgui.core.data_source import load_spec
-    from pytorchgui.core.options import config_from_arguments
+    from pytorchgui.core.data.data_source import load_spec
+    from pytorchgui.core.training.options import config_from_arguments
 
     argv = shlex.split(command)
     arguments = _parser().parse_args(argv[argv.index("train"):])
@@ -214,7 +214,7 @@ def test_cluster_command_reloads_the_data_and_settings_of_the_tab(qtbot, window,
 def test_streamed_folder_gives_a_cluster_command_and_refuses_a_split(qtbot, window, tmp_path, monkeypatch):
     import functools
 
-    from pytorchgui.core import datasets
+    from pytorchgui.core.data import datasets
     from tests.data_writers import write_image_folder
 
     monkeypatch.setattr(datasets, "load_image_folder", functools.partial(datasets.load_image_folder, memory_limit=100))
@@ -381,7 +381,7 @@ def test_change_the_learning_rate_while_paused(qtbot, window, train_tab):
 
 def test_the_memory_estimate_follows_the_batch_size_and_refuses_a_batch_that_does_not_fit(qtbot, window, train_tab,
                                                                                          monkeypatch):
-    from pytorchgui.core import memory
+    from pytorchgui.core.training import memory
 
     train_tab.batch_spin.setValue(64)
     qtbot.waitUntil(lambda: "needs about" in train_tab.memory_label.text(), timeout=5000)
@@ -499,7 +499,7 @@ def test_text_data_trains_and_try_it_takes_typed_text(qtbot, window, tmp_path):
 
 
 def test_applying_options_updates_the_augmentation_list_and_the_data_preview(window):
-    from pytorchgui.core.options import TrainingConfig
+    from pytorchgui.core.training.options import TrainingConfig
 
     options = window.train_tab.options
     options.apply(TrainingConfig(augmentation="RandomCrop(padding=2), CutMix"))

@@ -1,0 +1,43 @@
+"""Where nodes go on the canvas, in scene units: a layered layout, and room for insertions.
+
+Plain geometry on the network (no Qt), so the designer, pasting and block insertion
+place nodes the same way.
+"""
+from __future__ import annotations
+
+import networkx as nx
+
+from pytorchgui.core.graph.network import Network
+
+LAYER_GAP, COLUMN_GAP = 96.0, 230.0
+
+
+def tidy_positions(network: Network) -> dict[str, tuple[float, float]]:
+    """A layered top-to-bottom layout: each node one layer below its lowest input, and
+    as far as room allows straight below its inputs (their mean x), so chains stay
+    straight and a branch gets a column of its own."""
+    graph = network.graph()
+    if not nx.is_directed_acyclic_graph(graph):
+        return {name: (0.0, i * LAYER_GAP) for i, name in enumerate(network.nodes)}
+    layers: dict[str, int] = {}
+    for name in network.topological_order():
+        layers[name] = max((layers[p] + 1 for p in graph.predecessors(name)), default=0)
+    rows: dict[int, list[str]] = {}
+    for name in network.nodes:  # network order within a layer
+        rows.setdefault(layers[name], []).append(name)
+    x: dict[str, float] = {}
+    for layer in sorted(rows):
+        names = rows[layer]
+        wanted = {}
+        for index, name in enumerate(names):
+            inputs = [x[p] for p in graph.predecessors(name)]
+            wanted[name] = sum(inputs) / len(inputs) if inputs else (index - (len(names) - 1) / 2) * COLUMN_GAP
+        ordered = sorted(names, key=lambda n: (wanted[n], names.index(n)))
+        placed: list[float] = []
+        for name in ordered:  # left to right, at least one column apart
+            placed.append(max(wanted[name], placed[-1] + COLUMN_GAP) if placed else wanted[name])
+        # Shift the row back so that, on average, nodes sit where they wanted to be.
+        shift = sum(wanted[n] for n in ordered) / len(ordered) - sum(placed) / len(placed)
+        for name, position in zip(ordered, placed):
+            x[name] = position + shift
+    return {name: (x[name], layers[name] * LAYER_GAP) for name in network.nodes}

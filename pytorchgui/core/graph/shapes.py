@@ -1,0 +1,377 @@
+"""Shape inference: every node's output shape and parameter count, on the meta device.
+
+The network is built and run with torch's "meta" tensors, which carry shapes and dtypes
+but no data, so checking a network allocates no memory: a Linear(10**6, 10**6) is
+measured (10**12 parameters) and refused without a byte of weights. Parameters set to
+"auto" (in_channels, in_features, num_features, ...) are filled from the shape of the
+node's input here; the compiler builds the real modules with the filled-in values.
+
+Errors are phrased for the user and name the node: "Conv2d 'conv2' expects 6 input
+channels but gets 3".
+"""
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from pytorchgui.core.graph.catalog import AUTO, CatalogEntry
+from pytorchgui.core.errors import ParameterError, first_line
+from pytorchgui.core.graph.network import Network, Problem, input_shape_problem
+
+BATCH = 2  # BatchNorm refuses a batch of 1 in training mode; 2 is the smallest honest batch
+MAX_PARAMETERS = 1_000_000_000  # 4 GB of float32 weights, already more than a desktop trains
+MAX_ACTIVATION_ELEMENTS = 500_000_000  # per sample, per node
+
+# Which input dimension an "auto" parameter takes its value from.
+_AUTO_FROM_CHANNELS = {"in_channels", "num_features", "num_channels"}
+_AUTO_FROM_LAST = {"in_features", "in1_features", "input_size", "d_model", "embed_dim", "normalized_shape",
+                   "embedding_dim"}
+
+
+@dataclass
+class NodeShape:
+    """What shape inference found for one node. Shapes are per sample (no batch dim)."""
+
+    name: str
+    input_shapes: list[tuple[int, ...]] = field(default_factory=list)
+    output_shape: tuple[int, ...] | None = None
+    parameter_count: int = 0
+    parameters: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+
+
+@dataclass
+class ShapeReport:
+    nodes: dict[str, NodeShape]
+    problems: list[Problem]
+    order: list[str] = field(default_factory=list)
+    output: str = ""
+    gives_indices: set[str] = field(default_factory=set)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def output_shape(self) -> tuple[int, ...] | None:
+        node = self.nodes.get(self.output)
+        return node.output_shape if node else None
+
+    @property
+    def total_parameters(self) -> int:
+        return sum(node.parameter_count for node in self.nodes.values())
+
+    @property
+    def activation_values(self) -> int:
+        """Values every node's output holds for one sample: what training keeps for the
+        backward pass, a lower bound of its memory per sample."""
+        return sum(math.prod(node.output_shape) for node in self.nodes.values() if node.output_shape)
+
+
+def describe_shape(shape: tuple[int, ...] | None) -> str:
+    return "?" if shape is None else "[" + ", ".join(map(str, shape)) + "]"
+
+
+def summary_rows(network: Network, report: ShapeReport) -> list[dict[str, Any]]:
+    """One row per node in network order, for the summary table, its CSV and the CLI.
+    Nodes inference did not reach (after a failing node) have shape "?", parameters None."""
+    rows = []
+    for name, node in network.nodes.items():
+        inferred = report.nodes.get(name)
+        rows.append({
+            "node": name,
+            "type": node.type,
+            "output_shape": describe_shape(inferred.output_shape if inferred else None),
+            "parameters": inferred.parameter_count if inferred else None,
+            "problem": inferred.error if inferred else "",
+        })
+    return rows
+
+
+def resolve_auto(entry: CatalogEntry, values: dict[str, Any], input_shapes: list[tuple[int, ...]]) -> dict:
+    """`values` with every "auto" replaced by the size it takes from the (batched) input."""
+    resolved = dict(values)
+    for name, value in values.items():
+        if value != AUTO:
+            continue
+        shape = input_shapes[1] if name == "in2_features" and len(input_shapes) > 1 else input_shapes[0]
+        if name in _AUTO_FROM_CHANNELS and len(shape) >= 2:
+            resolved[name] = shape[1]
+        elif (name in _AUTO_FROM_LAST or name == "in2_features") and len(shape) >= 2:
+            resolved[name] = shape[-1]
+        else:
+            raise ParameterError(
+                f"{entry.name} parameter '{name}' cannot be 'auto' for an input of shape "
+                f"{describe_shape(shape[1:])}: set it by hand",
+                entry=entry.name, parameter=name,
+            )
+    return resolved
+
+
+def maxunpool_sources(network: Network, name: str) -> tuple[str, str] | None:
+    """(node giving the values, MaxPool node giving the indices) of a MaxUnpool node.
+
+    One input that is the matching MaxPool gives both; with two inputs, the MaxPool of
+    the same dimensionality gives the indices (the later one if both are).
+    """
+    entry = network.entry(name)
+    pool_type = entry.name.replace("MaxUnpool", "MaxPool")
+    inputs = network.inputs_of(name)
+    pools = [i for i in inputs if network.node(i).type == pool_type]
+    if len(inputs) == 1 and pools:
+        return inputs[0], inputs[0]
+    if len(inputs) == 2 and pools:
+        pool = pools[-1]
+        values = inputs[0] if inputs[1] == pool else inputs[1]
+        return values, pool
+    return None
+
+
+def _expected_ranks(entry: CatalogEntry) -> tuple[int, ...]:
+    """Batched ranks the 1d/2d/3d families take (Conv2d: 4), () where any rank goes."""
+    families = ("Conv", "ConvTranspose", "MaxPool", "AvgPool", "LPPool", "AdaptiveMaxPool", "AdaptiveAvgPool",
+                "FractionalMaxPool", "BatchNorm", "InstanceNorm", "MaxUnpool", "ReflectionPad",
+                "ReplicationPad", "CircularPad")
+    if entry.name == "BatchNorm1d":
+        return (2, 3)  # [N, C] after a Linear, or [N, C, L]
+    if entry.name[-2:] in ("1d", "2d", "3d") and entry.name[:-2] in families:
+        return (int(entry.name[-2]) + 2,)
+    return ()
+
+
+_DIMENSION_WORDS = {2: "[features]", 3: "[channels, length]", 4: "[channels, height, width]", 5: "[channels, depth, height, width]"}
+
+
+def _precheck(entry: CatalogEntry, label: str, values: dict, shapes: list[tuple[int, ...]]) -> str:
+    """A clear message for the mistakes users make most, before torch's own."""
+    shape = shapes[0]
+    ranks = _expected_ranks(entry)
+    if ranks and len(shape) not in ranks:
+        expected = " or ".join(_DIMENSION_WORDS[rank] for rank in ranks)
+        return (f"{label} expects input of shape {expected} but gets {describe_shape(shape[1:])}: "
+                "add a reshape layer (Unflatten, Flatten) or change the input shape")
+    for key in ("in_channels", "num_features", "num_channels"):
+        if key in values and isinstance(values[key], int) and len(shape) >= 2 and shape[1] != values[key]:
+            return f"{label} expects {values[key]} input channels but gets {shape[1]}"
+    if "in_features" in values and isinstance(values["in_features"], int) and shape[-1] != values["in_features"]:
+        hint = ": add a Flatten layer before it" if len(shape) > 2 else ""
+        return f"{label} expects {values['in_features']} input features but gets {shape[-1]}{hint}"
+    if entry.category == "merge" and entry.name != "Concatenate" and len(set(shapes)) > 1:
+        listed = ", ".join(describe_shape(s[1:]) for s in shapes)
+        if entry.name != "Multiply":
+            return f"{label} needs inputs of one shape but gets {listed}"
+        if not _broadcast_to_largest(shapes):  # gating: [C, 1, 1] weights on [C, H, W]
+            return f"{label} needs inputs of one shape, or gates that broadcast such as [C, 1, 1], but gets {listed}"
+    return ""
+
+
+def _broadcast_to_largest(shapes: list[tuple[int, ...]]) -> bool:
+    """Every shape broadcasts onto the largest one, which it leaves unchanged."""
+    largest = max(shapes, key=lambda shape: (len(shape), math.prod(shape)))
+    for shape in shapes:
+        if len(shape) != len(largest) or any(size not in (1, full) for size, full in zip(shape, largest)):
+            return False
+    return True
+
+
+def trainable_parameters(network: Network, report: ShapeReport) -> int:
+    """The parameters of the nodes that are not frozen."""
+    return sum(shape.parameter_count for name, shape in report.nodes.items()
+               if name in network and network.node(name).trainable)
+
+
+def infer_shapes(network: Network, input_shape: list[int] | None = None, input_dtype: str | None = None) -> ShapeReport:
+    """Infer every node's output shape; problems name the node and say what to do."""
+    import torch
+
+    problems = list(network.problems())
+    report = ShapeReport(nodes={}, problems=problems)
+    if any("cycle" in problem.message for problem in problems) or not network.nodes:
+        return report
+    spec = network.input_spec
+    shape = input_shape if input_shape is not None else (spec.shape if spec else None)
+    dtype_name = input_dtype or (spec.dtype if spec else "float32")
+    if shape is None:
+        problems.append(Problem("the input shape is not set: set it, or fit the network to a dataset"))
+        return report
+    shape_problem = input_shape_problem(shape)
+    if shape_problem:
+        problems.append(Problem(shape_problem))
+        return report
+    report.order = network.topological_order()
+    first = set(network.first_layers)
+    reachable_outputs = [name for name in network.outputs() if name in report.order]
+    report.output = reachable_outputs[-1] if reachable_outputs else ""
+    report.gives_indices = _pools_giving_indices(network, report.order)
+
+    input_map = network.input_map()
+    values_of: dict[str, Any] = {}
+    indices_of: dict[str, Any] = {}
+    dtype = getattr(torch, dtype_name)
+    network_input = torch.empty((BATCH, *shape), dtype=dtype, device="meta")
+    for name in report.order:
+        node = network.node(name)
+        entry = network.entry(name)
+        label = f"{entry.name} '{name}'"
+        result = NodeShape(name)
+        inputs = _node_inputs(network, name, network_input if name in first else None, input_map, values_of,
+                              indices_of)
+        if isinstance(inputs, str):  # the node is wired so that it cannot run
+            result.error = inputs
+            problems.append(Problem(inputs, name))
+            report.nodes[name] = result
+            continue
+        if inputs is None:
+            continue  # an earlier node failed, or the topology problem is reported
+        # Only nodes whose inputs are known are reported: one after a failing node has
+        # neither a shape nor a parameter count yet, and says so ("?") in the summaries.
+        report.nodes[name] = result
+        result.input_shapes = [tuple(t.shape[1:]) for t in inputs]
+        try:
+            message = ""
+            parameters = resolve_auto(entry, node.parameters, [tuple(t.shape) for t in inputs])
+        except ParameterError as error:
+            message = f"node '{name}': {error}"
+        else:
+            try:
+                parameters = entry.validate(parameters)
+            except ParameterError as error:  # network.parameter_problems() reports it already
+                result.error = f"node '{name}': {error}"
+                continue
+        if not message:
+            result.parameters = parameters
+            input_shapes = [tuple(t.shape) for t in inputs]
+            outcome = _evaluate_node(entry, label, parameters, input_shapes, [t.dtype for t in inputs],
+                                     name in report.gives_indices)
+            message, result.parameter_count = outcome.message, outcome.parameter_count
+        if not message:
+            result.output_shape = outcome.output_shape[1:]
+            values_of[name] = torch.empty(outcome.output_shape, dtype=outcome.output_dtype, device="meta")
+            if outcome.indices_shape is not None:
+                indices_of[name] = torch.empty(outcome.indices_shape, dtype=torch.int64, device="meta")
+        if message:
+            result.error = message
+            problems.append(Problem(message, name))
+    if report.total_parameters > MAX_PARAMETERS and all(node.parameter_count <= MAX_PARAMETERS
+                                                        for node in report.nodes.values()):
+        problems.append(Problem(f"the network has {report.total_parameters:,} parameters in all; PyTorchGUI builds "
+                                f"networks of up to {MAX_PARAMETERS:,}: make its layers smaller"))
+    return report
+
+
+def _pools_giving_indices(network: Network, order: list[str]) -> set[str]:
+    """The MaxPool nodes whose indices a MaxUnpool uses (they must return them)."""
+    pools = set()
+    for name in order:
+        if network.entry(name).name.startswith("MaxUnpool"):
+            sources = maxunpool_sources(network, name)
+            if sources:
+                pools.add(sources[1])
+    return pools
+
+
+def _node_inputs(network: Network, name: str, network_input, input_map, values_of, indices_of):
+    """The meta tensors that flow into node `name` (`network_input` if it is a first layer):
+    a list, None while one of its sources has no value, or the message of a wiring problem."""
+    if network_input is not None:
+        return [network_input]
+    entry = network.entry(name)
+    if entry.name.startswith("MaxUnpool"):
+        sources = maxunpool_sources(network, name)
+        if sources is None:
+            return (f"{entry.name} '{name}' takes the tensor to unpool and the "
+                    f"{entry.name.replace('MaxUnpool', 'MaxPool')} node whose indices it uses")
+        if sources[0] not in values_of or sources[1] not in indices_of:
+            return None
+        return [values_of[sources[0]], indices_of[sources[1]]]
+    sources = input_map[name]
+    if not sources or any(source not in values_of for source in sources):
+        return None
+    return [values_of[source] for source in sources]
+
+
+@dataclass(frozen=True)
+class _NodeOutcome:
+    output_shape: tuple[int, ...] = ()
+    output_dtype: Any = None
+    indices_shape: tuple[int, ...] | None = None
+    parameter_count: int = 0
+    message: str = ""
+
+
+# What a node gives for given parameters and input shapes never changes, so after an edit
+# only the nodes whose parameters or inputs changed run again: the meta kernels of
+# BatchNorm and the activations are Python decompositions, about 1 ms each.
+_OUTCOMES: OrderedDict[tuple, _NodeOutcome] = OrderedDict()
+_OUTCOME_CACHE_SIZE = 4096
+
+
+def _freeze(value: Any) -> Any:
+    return tuple(_freeze(v) for v in value) if isinstance(value, list) else value
+
+
+def _evaluate_node(entry: CatalogEntry, label: str, parameters: dict, input_shapes: list[tuple[int, ...]],
+                   input_dtypes: list, gives_indices: bool) -> _NodeOutcome:
+    key = (entry.name, label, tuple((k, _freeze(v)) for k, v in parameters.items()), tuple(input_shapes),
+           tuple(input_dtypes), gives_indices)
+    outcome = _OUTCOMES.get(key)
+    if outcome is None:
+        outcome = _evaluate_uncached(entry, label, parameters, input_shapes, input_dtypes, gives_indices)
+        _OUTCOMES[key] = outcome
+        if len(_OUTCOMES) > _OUTCOME_CACHE_SIZE:
+            _OUTCOMES.popitem(last=False)
+    else:
+        _OUTCOMES.move_to_end(key)
+    return outcome
+
+
+def _evaluate_uncached(entry: CatalogEntry, label: str, parameters: dict, input_shapes: list[tuple[int, ...]],
+                       input_dtypes: list, gives_indices: bool) -> _NodeOutcome:
+    import torch
+
+    message = _precheck(entry, label, parameters, input_shapes)
+    if message:
+        return _NodeOutcome(message=message)
+    try:
+        with torch.device("meta"):
+            module = entry.build(parameters)
+    except (ValueError, TypeError, RuntimeError, AssertionError, OverflowError) as error:  # torch's own checks
+        return _NodeOutcome(message=f"{label} cannot be built with these parameters: {first_line(error)}")
+    if gives_indices:
+        module.return_indices = True
+    parameter_count = sum(p.numel() for p in module.parameters())
+    if parameter_count > MAX_PARAMETERS:
+        return _NodeOutcome(parameter_count=parameter_count, message=(
+            f"{label} would have {parameter_count:,} parameters; PyTorchGUI builds "
+            f"layers of up to {MAX_PARAMETERS:,}: make it smaller"))
+    if entry.same_shape:  # element-wise: nothing to learn from running it (see function_db/README.md)
+        return _NodeOutcome(input_shapes[0], input_dtypes[0], None, parameter_count)
+    inputs = [torch.empty(shape, dtype=dtype, device="meta") for shape, dtype in zip(input_shapes, input_dtypes)]
+    try:
+        # Outside the torch.device context: the inputs and weights are meta tensors already,
+        # and the context's Python hook made inference 3x slower.
+        output = _run(entry, module.eval(), inputs)
+    except Exception as error:  # torch says why the node cannot take its input
+        shapes = " and ".join(describe_shape(shape[1:]) for shape in input_shapes)
+        return _NodeOutcome(parameter_count=parameter_count,
+                            message=f"{label} cannot take input of shape {shapes}: {first_line(error)}")
+    indices_shape = None
+    if gives_indices:
+        output, indices = output
+        indices_shape = tuple(indices.shape)
+    elif entry.output_index is not None:
+        output = output[entry.output_index]
+    per_sample = math.prod(output.shape[1:])
+    if per_sample > MAX_ACTIVATION_ELEMENTS:
+        return _NodeOutcome(parameter_count=parameter_count, message=(
+            f"{label} gives {per_sample:,} values per sample; at most {MAX_ACTIVATION_ELEMENTS:,} fit a "
+            "desktop's memory"))
+    return _NodeOutcome(tuple(output.shape), output.dtype, indices_shape, parameter_count)
+
+
+def _run(entry: CatalogEntry, module, inputs: list):
+    if entry.call == "self_attention":
+        return module(inputs[0], inputs[0], inputs[0], need_weights=False)
+    return module(*inputs)

@@ -1,0 +1,179 @@
+"""Export a network for use outside the app: readable Python, ONNX, torch.export (.pt2).
+
+The Python export is a standalone file with one nn.Module class: named layers in
+__init__ (the node names, with the "auto" sizes filled in) and a forward that follows
+the graph (the compiled torch.fx code), so weights saved by PyTorchGUI load into it as
+they are.
+"""
+from __future__ import annotations
+
+import inspect
+import os
+import textwrap
+from pathlib import Path
+
+import torch
+
+from pytorchgui import __version__
+from pytorchgui.core.atomic import atomic_write, atomic_write_text
+from pytorchgui.core.graph.compiler import compile_network, module_names
+from pytorchgui.core.errors import PyTorchGUIError, first_line
+from pytorchgui.core.graph.network import Network
+from pytorchgui.core.graph.shapes import infer_shapes
+
+FORMATS = ("python", "onnx", "pt2")
+NORMALIZATION_MODULE = "input_normalization"
+
+
+class ExportError(PyTorchGUIError):
+    """An export that cannot be made; the message says why."""
+
+
+class InputNormalization(torch.nn.Module):
+    """Normalises raw input as PyTorchGUI's training batches were: images as pixels in
+    [0, 1], tables as their raw features, minus the training set's mean, over its std."""
+
+    def __init__(self, mean: list[float], std: list[float], dims: int):
+        super().__init__()
+        shape = [1, -1] + [1] * (dims - 1)
+        # Not persistent: the network's weights files load into the exported module as they are.
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).reshape(shape), persistent=False)
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).reshape(shape), persistent=False)
+
+    def forward(self, x):
+        return (x - self.mean) / self.std
+
+
+def _normalization_arguments(network: Network, normalization) -> str:
+    return (f"mean={[round(v, 8) for v in normalization.mean]}, std={[round(v, 8) for v in normalization.std]}, "
+            f"dims={len(network.input_spec.shape)}")
+
+
+def _argument(value) -> str:
+    if isinstance(value, list):
+        return "(" + ", ".join(_argument(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    return repr(value)
+
+
+def python_source(network: Network, class_name: str = "Network", normalization=None) -> str:
+    """A standalone Python module defining `class_name`, equivalent to the compiled network
+    (with `normalization`, preceded by the training data's normalisation)."""
+    report = infer_shapes(network)
+    module = compile_network(network, report)  # also refuses a network with problems
+    names = module_names(network)
+    if normalization is not None and NORMALIZATION_MODULE in names.values():
+        raise ExportError(f"a node is named {NORMALIZATION_MODULE!r}, the name the exported input normalisation "
+                          "takes: rename the node, or export without the normalisation")
+    merge_types = sorted({network.node(n).type for n in report.order if network.entry(n).source == "pytorchgui"})
+    takes = "raw input (images as pixels in [0, 1])" if normalization is not None else "normalised input"
+    lines = [f'"""{class_name}: exported by PyTorchGUI {__version__} from a network designed in the app.',
+             "",
+             f"Input per sample: {network.input_spec.shape}, {takes}. Load weights saved by PyTorchGUI with",
+             f"    model = {class_name}(); model.load_state_dict(torch.load('best_weights.pt', weights_only=True))",
+             '"""', "import functools", "import operator", "", "import torch", "from torch import nn", ""]
+    classes = [inspect.getsource(InputNormalization).replace("torch.nn.Module", "nn.Module")] if normalization else []
+    if merge_types:
+        from pytorchgui.core.graph import merge
+
+        classes += [inspect.getsource(merge.pytorchgui_modules()[type_name]) for type_name in merge_types]
+    for source in classes:
+        lines += ["", source.rstrip(), ""]
+    lines += ["", f"class {class_name}(nn.Module):", "    def __init__(self):", "        super().__init__()"]
+    if normalization is not None:
+        lines.append(f"        self.{NORMALIZATION_MODULE} = InputNormalization("
+                     f"{_normalization_arguments(network, normalization)})")
+    for name in report.order:
+        entry = network.entry(name)
+        arguments = entry.constructor_arguments(report.nodes[name].parameters)
+        defaults = entry.defaults()
+        shown = ", ".join(f"{key}={_argument(list(value) if isinstance(value, tuple) else value)}"
+                          for key, value in arguments.items()
+                          if _normal(value) != _normal(defaults.get(key)) or entry.parameter(key).required)
+        if name in report.gives_indices:
+            shown = (shown + ", " if shown else "") + "return_indices=True"
+        prefix = "" if entry.source == "pytorchgui" else "nn."
+        comment = f"  # node '{name}'" if names[name] != name else ""
+        lines.append(f"        self.{names[name]} = {prefix}{entry.name}({shown}){comment}")
+    forward = textwrap.dedent(module.code).strip("\n").splitlines()
+    if normalization is not None:  # the first line is "def forward(self, x):"
+        forward.insert(1, f"    x = self.{NORMALIZATION_MODULE}(x)")
+    lines += [""] + ["    " + line if line.strip() else "" for line in forward]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _normal(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+def export_python(network: Network, path: str | os.PathLike, normalization=None) -> None:
+    atomic_write_text(Path(path), python_source(network, normalization=normalization))
+
+
+def _model_and_example(network: Network, weights: str | os.PathLike | None, normalization=None):
+    from pytorchgui.core.training.metrics import load_weights
+
+    model = compile_network(network).eval()
+    if weights is not None:
+        load_weights(model, weights)
+    if normalization is not None:
+        model = torch.nn.Sequential(InputNormalization(normalization.mean, normalization.std,
+                                                       len(network.input_spec.shape)), model).eval()
+    spec = network.input_spec
+    dtype = getattr(torch, spec.dtype)
+    example = torch.zeros((2, *spec.shape), dtype=dtype) if dtype == torch.int64 else torch.randn((2, *spec.shape))
+    return model, example
+
+
+def export_pt2(network: Network, path: str | os.PathLike, weights: str | os.PathLike | None = None,
+               normalization=None) -> None:
+    """torch.export: a program file that torch.export.load reads back without the app."""
+    model, example = _model_and_example(network, weights, normalization)
+    batch = torch.export.Dim("batch", min=1)
+    try:
+        program = torch.export.export(model, (example,), dynamic_shapes=({0: batch},))
+    except Exception as error:  # noqa: BLE001 - torch.export's reasons are many and all mean the same here
+        raise ExportError(f"torch.export could not trace the network: {first_line(error)}") from None
+    atomic_write(Path(path), lambda stream: torch.export.save(program, stream))
+
+
+def export_onnx(network: Network, path: str | os.PathLike, weights: str | os.PathLike | None = None,
+                normalization=None) -> None:
+    """ONNX (opset of the installed exporter), checked with onnx.checker. Needs the onnx
+    packages: pip install 'pytorchgui[onnx]'."""
+    try:
+        import onnx
+    except ImportError:
+        raise ExportError("ONNX export needs the onnx packages: pip install 'pytorchgui[onnx]' "
+                          "(onnx, onnxscript)") from None
+    model, example = _model_and_example(network, weights, normalization)
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.exporting")
+    try:
+        torch.onnx.export(model, (example,), str(temporary), input_names=["input"], output_names=["output"],
+                          dynamic_shapes=({0: torch.export.Dim("batch", min=1)},), dynamo=True,
+                          external_data=False, verbose=False)
+        onnx.checker.check_model(onnx.load(str(temporary)))
+        os.replace(temporary, path)
+    except ExportError:
+        raise
+    except Exception as error:  # noqa: BLE001
+        raise ExportError(f"ONNX export failed: {first_line(error)}") from None
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+
+
+def export(network: Network, format_name: str, path: str | os.PathLike, weights: str | os.PathLike | None = None,
+           normalization=None):
+    """Write `network` as `format_name`; `weights` go into ONNX and .pt2, `normalization`
+    (the training data's, a Normalization) becomes the exported model's first step."""
+    if format_name == "python":
+        if weights is not None:
+            raise ExportError("the Python export holds the architecture only: load the weights file into it")
+        export_python(network, path, normalization)
+    elif format_name == "onnx":
+        export_onnx(network, path, weights, normalization)
+    elif format_name == "pt2":
+        export_pt2(network, path, weights, normalization)
+    else:
+        raise ExportError(f"unknown export format {format_name!r}; use one of {', '.join(FORMATS)}")

@@ -1,0 +1,350 @@
+"""The run folder: the one place that writes, lists and reads what a training run leaves.
+
+    network.json       the network as trained (after any fit to the data)
+    config.json        the training options, the data sources, classes, normalisation
+    metrics.csv        one row per epoch
+    checkpoint.pt      model, optimizer, schedule, epoch, random-number states
+    last_weights.pt    the weights after the last epoch
+    best_weights.pt    the weights of the epoch with the best monitored loss
+    summary.json       how the run ended (finished, stopped, early_stopped, failed) and why
+
+Every file is written atomically. Every read is guarded: a damaged or missing file is a
+`RunFolderError` that names it, never a traceback. Torch files load with weights_only=True.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from pytorchgui.core.atomic import atomic_write, atomic_write_text
+from pytorchgui.core.errors import PyTorchGUIError
+
+CHECKPOINT_FORMAT = "pytorchgui.checkpoint"
+CHECKPOINT_VERSION = 1
+METRIC_COLUMNS = ("epoch", "train_loss", "train_accuracy", "validation_loss", "validation_accuracy",
+                  "learning_rate", "seconds")
+SUMMARY_FIGURES = ("train_loss", "train_accuracy", "validation_loss", "validation_accuracy")
+
+
+class RunFolderError(PyTorchGUIError):
+    """A run folder, or a file in it, that cannot be read; the message names the file."""
+
+
+def _finite_or_none(value):
+    """JSON has no NaN: a figure that is not finite is written as null."""
+    return value if not isinstance(value, float) or math.isfinite(value) else None
+
+
+def torch_bytes(obj) -> bytes:
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """A checkpoint, read with weights_only=True: a file holding code is refused."""
+    from pytorchgui.core.safe_load import load_tensors
+
+    checkpoint = load_tensors(path, RunFolderError, "PyTorchGUI checkpoint")
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
+        raise RunFolderError(f"{path} is not a PyTorchGUI checkpoint")
+    return checkpoint
+
+
+@dataclass
+class LoadedModel:
+    """What evaluation and export need from a run: the network as trained, its weights
+    file, the normalisation its batches used and the class names."""
+
+    network: Any
+    weights: Path
+    normalization: Any
+    classes: list[str] | None
+    tokenizer: Any = None  # core.sequences.Tokenizer of a network trained on CSV text
+
+    def build(self):
+        """The compiled network with the run's weights loaded."""
+        from pytorchgui.core.graph.compiler import compile_network
+        from pytorchgui.core.training.metrics import load_weights
+
+        model = compile_network(self.network)
+        load_weights(model, self.weights)
+        return model
+
+
+class RunFolder:
+    NETWORK = "network.json"
+    CONFIG = "config.json"
+    METRICS = "metrics.csv"
+    CHECKPOINT = "checkpoint.pt"
+    LAST_WEIGHTS = "last_weights.pt"
+    BEST_WEIGHTS = "best_weights.pt"
+    SUMMARY = "summary.json"
+    PREDICTIONS = "validation_predictions.npz"  # the confusion history: every epoch's predicted classes
+    TOKENIZER = "tokenizer.json"  # how text was turned into token ids, for evaluation and Try it
+
+    def __init__(self, path: str | os.PathLike, config_file: str | os.PathLike | None = None):
+        """`config_file`: where the run's config is, when it is not the folder's config.json
+        (a config kept beside a weights file under another name)."""
+        self.path = Path(path)
+        self.config_file = Path(config_file) if config_file is not None else self.path / self.CONFIG
+
+    def __repr__(self) -> str:
+        return f"RunFolder({str(self.path)!r})"
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @classmethod
+    def new(cls, base: Path, network_name: str) -> "RunFolder":
+        """A run folder under `base` that does not exist yet, named by the time and the
+        network. It is made when the run really starts (write_start), so a run refused
+        before training leaves no empty folder behind."""
+        stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in network_name)[:40] or "network"
+        path = base / f"{stamp}_{safe}"
+        counter = 2
+        while path.exists():
+            path = base / f"{stamp}_{safe}_{counter}"
+            counter += 1
+        return cls(path)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> "RunFolder":
+        """An existing run folder (RunFolderError if `path` is not one)."""
+        folder = cls(path)
+        if not (folder.path / cls.NETWORK).is_file():
+            raise RunFolderError(f"{folder.path} is not a run folder: it has no {cls.NETWORK}")
+        return folder
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    # -- writing -------------------------------------------------------------------------
+    def write_start(self, network, config: dict[str, Any], tokenizer=None) -> None:
+        """The network as it will be trained, the run's settings and the training set's
+        tokenizer (for text), before the first epoch."""
+        from pytorchgui.core.training import network_format
+
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise RunFolderError(f"cannot create the run folder {self.path}: {error.strerror or error}") from None
+        network_format.save(network, self.file(self.NETWORK))
+        atomic_write_text(self.config_file, json.dumps(config, indent=2))
+        if tokenizer is not None:
+            tokenizer.save(self.file(self.TOKENIZER))
+
+    def write_epoch(self, checkpoint: dict[str, Any], improved: bool, history: list[dict[str, Any]]) -> None:
+        """After an epoch: the checkpoint, the last (and maybe best) weights, the metrics."""
+        checkpoint = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, **checkpoint}
+        weights = torch_bytes(checkpoint["model"])
+        atomic_write(self.file(self.CHECKPOINT), lambda stream: stream.write(torch_bytes(checkpoint)))
+        atomic_write(self.file(self.LAST_WEIGHTS), lambda stream: stream.write(weights))
+        if improved:
+            atomic_write(self.file(self.BEST_WEIGHTS), lambda stream: stream.write(weights))
+        self.write_metrics(history)
+
+    def write_metrics(self, history: list[dict[str, Any]]) -> None:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=METRIC_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        for row in history:
+            writer.writerow(row)
+        atomic_write_text(self.file(self.METRICS), buffer.getvalue())
+
+    def write_predictions(self, epoch: int, predictions, targets) -> None:
+        """Add (or replace) one epoch's predicted class of every validation sample, in the
+        validation set's order; the targets are stored once. Epochs after `epoch` (from a
+        run resumed earlier) are dropped."""
+        import numpy
+
+        predictions = numpy.asarray(predictions, dtype=numpy.int32)
+        history = self.read_predictions()
+        epochs, rows = [], []
+        if history is not None and numpy.array_equal(history.targets, targets):
+            kept = [index for index, old in enumerate(history.epochs) if old < epoch]
+            epochs, rows = [history.epochs[i] for i in kept], [history.predictions[i] for i in kept]
+        buffer = io.BytesIO()
+        numpy.savez_compressed(buffer, epochs=numpy.asarray(epochs + [epoch], dtype=numpy.int32),
+                               predictions=numpy.stack(rows + [predictions]),
+                               targets=numpy.asarray(targets, dtype=numpy.int32))
+        atomic_write(self.file(self.PREDICTIONS), lambda stream: stream.write(buffer.getvalue()))
+
+    def read_predictions(self) -> "ConfusionHistory | None":
+        """The confusion history, or None for a run without one (a classifier's runs from
+        before it was kept, a regression run)."""
+        import numpy
+
+        path = self.file(self.PREDICTIONS)
+        if not path.is_file():
+            return None
+        try:
+            with numpy.load(path, allow_pickle=False) as data:
+                epochs, predictions, targets = data["epochs"], data["predictions"], data["targets"]
+        except (OSError, ValueError, KeyError, EOFError) as error:
+            raise RunFolderError(f"{path} is damaged ({error}): its confusion history cannot be read") from None
+        if predictions.ndim != 2 or predictions.shape != (len(epochs), len(targets)):
+            raise RunFolderError(f"{path} is damaged: its arrays do not fit together")
+        return ConfusionHistory([int(e) for e in epochs], predictions, targets, self.classes())
+
+    def write_summary(self, status: str, message: str, history: list[dict[str, Any]]) -> None:
+        last = history[-1] if history else {}
+        summary = {"status": status, "message": message, "epochs_done": len(history),
+                   **{key: _finite_or_none(last.get(key)) for key in SUMMARY_FIGURES}}
+        atomic_write_text(self.file(self.SUMMARY), json.dumps(summary, indent=2))
+
+    # -- reading -------------------------------------------------------------------------
+    @staticmethod
+    def _read_json(path: Path) -> dict[str, Any]:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise RunFolderError(f"{path} is missing: the run did not start, or its folder is damaged") from None
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            raise RunFolderError(f"{path} is damaged ({error}): it cannot be read") from None
+        if not isinstance(data, dict):
+            raise RunFolderError(f"{path} is damaged: it holds {type(data).__name__}, not an object")
+        return data
+
+    def read_config(self) -> dict[str, Any]:
+        return self._read_json(self.config_file)
+
+    def read_summary(self) -> dict[str, Any]:
+        return self._read_json(self.file(self.SUMMARY))
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        """The metrics rows; [] when the run has none yet."""
+        path = self.file(self.METRICS)
+        try:
+            with open(path, newline="", encoding="utf-8") as stream:
+                return [{key: (float(value) if value not in ("", None) else None) for key, value in row.items()
+                         if key is not None} for row in csv.DictReader(stream)]
+        except FileNotFoundError:
+            return []
+        except (OSError, UnicodeDecodeError, ValueError, csv.Error) as error:
+            raise RunFolderError(f"{path} is damaged ({error}): it cannot be read") from None
+
+    def normalization(self):
+        """The normalisation the run's batches used (None if the run recorded none)."""
+        from pytorchgui.core.data.datasets import Normalization
+
+        values = self.read_config().get("normalization")
+        if values is None:
+            return None
+        try:
+            normalization = Normalization(mean=[float(v) for v in values["mean"]],
+                                          std=[float(v) for v in values["std"]])
+        except (TypeError, KeyError, ValueError):
+            raise RunFolderError(f"{self.config_file} is damaged: its normalization needs a mean and a std, "
+                                 "lists of numbers") from None
+        if len(normalization.mean) != len(normalization.std) or not all(v > 0 for v in normalization.std):
+            raise RunFolderError(f"{self.config_file} is damaged: its normalization needs as many positive "
+                                 "std values as mean values")
+        return normalization
+
+    def classes(self) -> list[str] | None:
+        classes = self.read_config().get("classes")
+        if classes is not None and not (isinstance(classes, list) and all(isinstance(c, str) for c in classes)):
+            raise RunFolderError(f"{self.config_file} is damaged: classes must be a list of names")
+        return classes
+
+    def tokenizer(self):
+        """The tokenizer of a run trained on text (None for other data)."""
+        from pytorchgui.core.data.sequences import Tokenizer
+
+        path = self.config_file.parent / self.TOKENIZER
+        return Tokenizer.load(path) if path.is_file() else None
+
+    def load_network(self):
+        from pytorchgui.core.training import network_format
+
+        return network_format.load(self.file(self.NETWORK))
+
+    def weights_file(self, which: str = "best") -> Path:
+        """best_weights.pt, or last_weights.pt for which="last" (or when there is no best)."""
+        best, last = self.file(self.BEST_WEIGHTS), self.file(self.LAST_WEIGHTS)
+        chosen = best if which == "best" and best.is_file() else last
+        if not chosen.is_file():
+            raise RunFolderError(f"{self.path} has no weights yet: the run ended before its first epoch")
+        return chosen
+
+    def load_model(self, which: str = "best") -> LoadedModel:
+        """The run's network, weights file, normalisation and classes."""
+        return LoadedModel(self.load_network(), self.weights_file(which), self.normalization(), self.classes(),
+                           self.tokenizer())
+
+    def summary_row(self) -> dict[str, Any]:
+        """The figures the runs table shows; an unreadable summary reads as incomplete."""
+        try:
+            summary = self.read_summary()
+        except RunFolderError:
+            summary = {"status": "incomplete"}
+        return {"path": self.path, "name": self.name, **summary}
+
+
+@dataclass
+class ConfusionHistory:
+    """Every epoch's predictions on the validation set: the matrix at any epoch, and which
+    samples were in a cell then."""
+
+    epochs: list[int]
+    predictions: Any  # numpy int array [epochs, samples]
+    targets: Any  # numpy int array [samples]
+    classes: list[str] | None
+
+    @property
+    def class_count(self) -> int:
+        if self.classes:
+            return len(self.classes)
+        return int(max(self.targets.max(initial=0), self.predictions.max(initial=0))) + 1
+
+    def _row(self, epoch: int):
+        if epoch not in self.epochs:
+            raise RunFolderError(f"the run has no predictions for epoch {epoch}")
+        return self.predictions[self.epochs.index(epoch)]
+
+    def matrix(self, epoch: int):
+        """Counts [true class, predicted class] at `epoch`."""
+        import numpy
+
+        count = self.class_count
+        counts = numpy.zeros((count, count), dtype=numpy.int64)
+        numpy.add.at(counts, (self.targets, self._row(epoch)), 1)
+        return counts
+
+    def accuracy(self, epoch: int) -> float:
+        return float((self._row(epoch) == self.targets).mean())
+
+    def cell(self, epoch: int, true_class: int, predicted_class: int) -> list[int]:
+        """The validation samples (indices) that were in this cell at `epoch`."""
+        import numpy
+
+        row = self._row(epoch)
+        return numpy.flatnonzero((self.targets == true_class) & (row == predicted_class)).tolist()
+
+
+def list_runs(base: Path) -> list[dict[str, Any]]:
+    """Every run folder under `base`, newest first, with its summary (for the runs table)."""
+    if not base.is_dir():
+        return []
+    folders = sorted((p for p in base.iterdir() if p.is_dir()), reverse=True)
+    return [RunFolder(folder).summary_row() for folder in folders]
+
+
+def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
+    return RunFolder(run_dir).read_metrics()
+
+
+def normalization_dict(normalization) -> dict[str, Any] | None:
+    return asdict(normalization) if normalization is not None else None

@@ -1,0 +1,922 @@
+"""The training engine: a plain loop with events, a cancel and a pause flag, checkpoints.
+
+It knows nothing of Qt: the Train tab runs `Trainer.run` on a QThread and turns its
+events into signals; the CLI runs it in the terminal. Every random choice (weight
+initialisation, shuffling, augmentation, dropout) comes from seeded generators whose
+states are saved in each epoch's checkpoint, so on the CPU a run resumed at epoch k ends
+with the same weights, bit for bit, as a run that was never interrupted.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from pytorchgui.core.data.augmentation import Mix
+from pytorchgui.core.graph.compiler import compile_network, failing_node
+from pytorchgui.core.data.datasets import InMemoryBatches, Normalization, TensorDataset, batches_for, input_dtype
+from pytorchgui.core.errors import PyTorchGUIError, TrainingError, first_line
+from pytorchgui.core.graph.network import Network
+from pytorchgui.core.training.options import TrainingConfig
+from pytorchgui.core.training.runs import RunFolder, list_runs, load_checkpoint, normalization_dict, read_metrics
+from pytorchgui.core.data.sequences import with_tokenizer
+from pytorchgui.core.graph.shapes import infer_shapes
+from pytorchgui.core.training.tasks import Cancelled, LogEvent, TaskControl
+
+# The names this module has always offered; the objects now live with their one owner.
+__all__ = ["BatchEvent", "EpochEvent", "LogEvent", "SettingsChangedEvent", "Trainer", "TrainingConfig",
+           "TrainingControl", "TrainingError", "TrainingResult", "available_devices", "list_runs", "load_checkpoint",
+           "make_loss", "read_metrics"]
+TrainingControl = TaskControl
+
+
+# How often a run reads its running figures from the device and reports them. Reading a
+# figure waits for the device to finish every queued step, so a GPU run that read the loss
+# after each batch would idle between batches; the GUI draws at a slower pace anyway.
+REPORT_SECONDS = 0.1
+
+
+@dataclass
+class BatchEvent:
+    """Progress up to `batch` (1-based) of `epoch`: `losses` holds every batch's loss
+    since the previous event, the last of them is `loss`."""
+
+    epoch: int
+    batch: int
+    batches: int
+    loss: float
+    accuracy: float | None
+    images_per_second: float
+    losses: tuple[float, ...] = ()
+
+
+@dataclass
+class EpochEvent:
+    epoch: int
+    epochs: int
+    train_loss: float
+    train_accuracy: float | None
+    validation_loss: float | None
+    validation_accuracy: float | None
+    learning_rate: float
+    seconds: float
+
+
+@dataclass
+class SettingsChangedEvent:
+    """Optimizer hyper-parameters changed while the run was paused, taking effect before
+    `batch` (0-based) of `epoch`."""
+
+    epoch: int
+    batch: int
+    batches: int
+    changes: dict[str, Any]
+
+
+@dataclass
+class TrainingResult:
+    status: str  # finished, stopped, early_stopped
+    epochs_done: int
+    history: list[dict[str, Any]]
+    run_dir: Path | None
+    message: str = ""
+    model: Any = None
+    normalization: Normalization | None = None
+    config: TrainingConfig | None = None
+
+
+def available_devices() -> list[tuple[str, str]]:
+    """(device string, label) for the CPU, every CUDA device by name, and MPS where present."""
+    devices = [("cpu", f"CPU ({os.cpu_count()} cores)")]
+    if torch.cuda.is_available():
+        for index in range(torch.cuda.device_count()):
+            devices.append((f"cuda:{index}", f"GPU {index}: {torch.cuda.get_device_name(index)}"))
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        devices.append(("mps", "Apple GPU (MPS)"))
+    return devices
+
+
+LARGE_STEP_SECONDS = 0.25  # a step this long on every core is not measured on one thread too
+
+
+def training_threads() -> int:
+    """The most intra-op threads training may use: every core this process may run on.
+
+    Measured on 2 cores (bench/bench_training.py, LeNet-5, batch 128): 2 threads 10.6k
+    images/s, 1 thread 7.9k, with the GUI idle between its 2 Hz redraws. But with a core
+    busy elsewhere, every-core threads wait for each other at each operation (an MNIST
+    epoch went from 5 s to 59 s), and a small network gains nothing from a second thread:
+    the trainer therefore measures 1 thread against this count before the first epoch
+    (Trainer._choose_threads) unless the threads option says how many.
+    """
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+# -- losses and targets --------------------------------------------------------------------------
+LOG_PROBABILITY_OUTPUTS = {"LogSoftmax", "LogSigmoid"}
+PROBABILITY_OUTPUTS = {"Softmax", "Sigmoid", "Softmin", "Hardsigmoid"}
+
+
+@dataclass
+class LossAdapter:
+    """The loss, and how network outputs and dataset targets are shaped for it."""
+
+    loss: torch.nn.Module
+    output_transform: str  # none, log_softmax, sigmoid
+    target_kind: str
+    num_classes: int | None
+    notes: list[str]
+
+    def __call__(self, output: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        if self.output_transform == "log_softmax":
+            output = output.log_softmax(1)
+        elif self.output_transform == "sigmoid":
+            output = output.sigmoid()
+        value = self.loss(output, self.prepare(targets, output))
+        return value if value.dim() == 0 else value.mean()  # reduction="none": train on the mean
+
+    def prepare(self, targets: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
+        kind = self.target_kind
+        if kind == "class_indices":
+            return targets
+        if self.num_classes is None:  # regression: same-shape float targets
+            return targets.to(output.dtype).reshape(output.shape)
+        one_hot = torch.nn.functional.one_hot(targets, self.num_classes).to(output.dtype)
+        if kind in ("probabilities", "same_shape", "multi_hot"):
+            return one_hot
+        if kind == "plus_minus_one":
+            return one_hot * 2 - 1
+        if kind == "multilabel_indices":
+            padded = torch.full((len(targets), self.num_classes), -1, dtype=torch.int64, device=targets.device)
+            padded[:, 0] = targets
+            return padded
+        raise TrainingError(f"cannot prepare {kind} targets")
+
+
+def make_loss(network: Network, dataset: TensorDataset | Any) -> LossAdapter:
+    """Check that the network's loss fits the dataset, and say how targets are made."""
+    if network.loss is None:
+        raise TrainingError("the network has no loss function: choose one in the Network tab (\"$loss\" in the "
+                            "network file)")
+    outputs = network.outputs()
+    return loss_adapter(network.catalog, network.loss, dataset, network.node(outputs[0]).type if outputs else "")
+
+
+def loss_adapter(catalog, choice, dataset: TensorDataset | Any, output_type: str = "") -> LossAdapter:
+    """The loss `choice` (a FunctionChoice) for `dataset`, for a network whose last node is
+    of `output_type` (LogSoftmax, Sigmoid, ...: then no transform is added)."""
+    entry = catalog.losses.get(choice.type)
+    info = entry.loss
+    name = entry.name
+    if not info.takes_one_input:
+        what = {"pair": "pairs of inputs", "triplet": "anchor, positive and negative inputs",
+                "sequence": "sequences with their lengths", "input_target_variance": "a predicted variance"}
+        raise TrainingError(f"{name} needs {what.get(info.call, info.call)}, but PyTorchGUI trains a network with one "
+                            "input against a target: choose CrossEntropyLoss for classes or MSELoss for values")
+    classes = dataset.num_classes if dataset.is_classification else None
+    if info.target in ("class_indices", "multilabel_indices", "plus_minus_one", "multi_hot") and classes is None:
+        raise TrainingError(f"{name} needs class labels, but {dataset.name} has a regression target: choose MSELoss, "
+                            "L1Loss or HuberLoss")
+    notes = []
+    transform = "none"
+    if info.input == "log_probabilities" and output_type not in LOG_PROBABILITY_OUTPUTS:
+        transform = "log_softmax"
+        notes.append(f"{name} expects log-probabilities: log_softmax is applied to the output "
+                     "(end the network with LogSoftmax to make it explicit)")
+    elif info.input == "probabilities" and output_type not in PROBABILITY_OUTPUTS:
+        transform = "sigmoid"
+        notes.append(f"{name} expects probabilities: sigmoid is applied to the output "
+                     "(or use BCEWithLogitsLoss, which is more stable)")
+    if classes is not None and info.target in ("probabilities", "same_shape", "multi_hot", "plus_minus_one"):
+        notes.append(f"{name} gets one-hot targets of {classes} classes")
+    return LossAdapter(entry.build(choice.parameters), transform, info.target, classes, notes)
+
+
+def uses_channels_last(network: Network, option: bool) -> bool:
+    """Whether training runs in channels_last with the option on: not for LBFGS, which reads
+    the weights' gradients as one flat view."""
+    return option and (network.optimizer is None or network.optimizer.type != "LBFGS")
+
+
+def correct_count(output: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """How many of the batch's predictions are right, as a tensor on the batch's device (read
+    it where a figure is needed: reading waits for the device)."""
+    return (output.argmax(1) == targets).sum()
+
+
+def sum_dtype(device: torch.device) -> torch.dtype:
+    """The dtype of running sums on `device`: float64, as Python's floats (MPS has none)."""
+    return torch.float32 if device.type == "mps" else torch.float64
+
+
+# -- the engine ------------------------------------------------------------------------------
+def describe_source(dataset) -> str | None:
+    """The spec of the source a dataset was read from, for config.json and the CLI."""
+    origin = getattr(dataset, "origin", None)
+    return origin.to_spec() if origin is not None else None
+
+
+@dataclass
+class DistributedContext:
+    """This process's place in a torchrun job (rank 0 of 1 when not distributed)."""
+
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.world > 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def distributed_context(device: str) -> DistributedContext:
+    """Join the torchrun job this process was started in, if any: gloo on the CPU, NCCL on
+    GPUs (each process on the GPU of its LOCAL_RANK)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return DistributedContext()
+    import torch.distributed as dist
+
+    context = DistributedContext(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0")))
+    if not dist.is_initialized():
+        backend = "nccl" if device.startswith("cuda") else "gloo"
+        if backend == "nccl":
+            torch.cuda.set_device(context.local_rank)
+        dist.init_process_group(backend)
+    return context
+
+
+def _all_reduce(values: list[float], context: DistributedContext, device) -> list[float]:
+    if not context.active:
+        return values
+    import torch.distributed as dist
+
+    tensor = torch.tensor(values, dtype=torch.float64, device=device)
+    dist.all_reduce(tensor)
+    return tensor.tolist()
+
+
+@dataclass
+class _RunState:
+    """Everything one run builds before its first epoch, and what changes epoch by epoch."""
+
+    model: torch.nn.Module  # what is stepped: the network or its DDP wrapper
+    trained: torch.nn.Module  # what is saved and returned
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    loss: "LossAdapter"
+    normalization: Normalization
+    train: Any
+    validation: Any
+    generator: torch.Generator
+    steps: int
+    autocast: Any
+    start_epoch: int = 1
+    cpu_threads: int = 0  # the resumed run's thread count: another would change the sums' rounding
+    best: float = math.inf
+    patience_left: int = 0
+    epoch: int = 0
+
+
+class Trainer:
+    """Train `network` on `train_set` (and evaluate `validation_set` after each epoch).
+
+    Events (BatchEvent, EpochEvent, LogEvent) go to `on_event`; `control` pauses and stops
+    the run between batches. The caller's network and config are not changed.
+    """
+
+    def __init__(self, network: Network, train_set: TensorDataset, config: TrainingConfig, *,
+                 validation_set: TensorDataset | None = None, run_dir: Path | RunFolder | None = None,
+                 on_event: Callable[[Any], None] | None = None, control: TaskControl | None = None,
+                 resume_from: str | os.PathLike | None = None, report_seconds: float = REPORT_SECONDS):
+        config.check()
+        self.report_seconds = report_seconds  # 0: an event after every batch
+        self.network, self.train_set, self.validation_set = network, train_set, validation_set
+        self.config = config
+        self.folder = run_dir if isinstance(run_dir, RunFolder) else RunFolder(run_dir) if run_dir else None
+        self.on_event = on_event or (lambda event: None)
+        self.control = control or TaskControl()
+        self.resume_from = resume_from
+        self.context = distributed_context(config.device)
+        device = config.device
+        if self.context.active and device.startswith("cuda"):
+            device = f"cuda:{self.context.local_rank}"
+        self.device = torch.device(device)
+        # Reading the loss on the host costs nothing on the CPU, where every op has finished
+        # when it returns; on a GPU it waits for the queued work (see _step).
+        self.check_each_step = self.device.type == "cpu"
+        if not self.context.main:  # only rank 0 reports and writes the run folder
+            self.folder, self.on_event = None, (lambda event: None)
+        self.history: list[dict[str, Any]] = []
+        self.settings_changes: list[dict[str, Any]] = []  # hyper-parameters changed while paused, in order
+
+    @property
+    def run_dir(self) -> Path | None:
+        return self.folder.path if self.folder is not None else None
+
+    def log(self, message: str) -> None:
+        self.on_event(LogEvent(message))
+
+    # -- the steps of a run ----------------------------------------------------------------
+    def run(self) -> TrainingResult:
+        """Check, build, restore, train epoch by epoch; every way out writes summary.json
+        (once the run folder exists) and leaves the process group."""
+        status, message, state = "failed", "", None
+        try:
+            if self.validation_set is not None:  # text validation data must use the training vocabulary
+                tokenizer = getattr(self.train_set, "tokenizer", None)
+                aligned = with_tokenizer(self.validation_set, tokenizer)
+                if aligned is not self.validation_set:
+                    self.log(f"{aligned.name}: read again with the training set's vocabulary ({tokenizer.describe()})")
+                self.validation_set = aligned
+            self._check_data()
+            state = self._build()
+            if self.resume_from is not None:
+                self._restore(state)
+            self._choose_threads(state)
+            self._start_run_folder(state)
+            status, message = self._train_epochs(state)
+        except Cancelled:
+            status, message = "stopped", f"stopped during epoch {state.epoch}"
+            state.epoch -= 1
+        except Exception as error:
+            message = first_line(error)
+            if not is_out_of_memory(error):
+                raise
+            state = None  # free the model and the optimizer before reporting
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            where = "the GPU" if isinstance(error, torch.cuda.OutOfMemoryError) else "memory"
+            message = (f"{where} ran out of memory at batch size {self.config.batch_size}: try "
+                       f"{max(1, self.config.batch_size // 2)}"
+                       + (", or train on the CPU" if where == "the GPU" else ", or a smaller network"))
+            raise TrainingError(message) from None
+        finally:
+            self._finish(status, message)
+        return TrainingResult(status, state.epoch, self.history, self.run_dir, message, state.trained,
+                              state.normalization, self.config)
+
+    def _check_data(self) -> None:
+        spec = self.network.input_spec
+        if spec is None or list(spec.shape) != list(self.train_set.sample_shape):
+            raise TrainingError(f"the network takes input of shape {spec.shape if spec else 'unset'} but "
+                                f"{self.train_set.name} has samples of shape {self.train_set.sample_shape}: press "
+                                "'Fit network to data' in the Data tab (--fit on the command line)")
+        validation = self.validation_set
+        if validation is not None and list(validation.sample_shape) != list(self.train_set.sample_shape):
+            raise TrainingError(f"the validation set {validation.name} has samples of shape "
+                                f"{list(validation.sample_shape)} but the training set {self.train_set.name} has "
+                                f"{list(self.train_set.sample_shape)}: choose validation data of the same shape")
+        if self.network.optimizer is None:
+            raise TrainingError("the network has no optimizer: choose one in the Network tab (\"$optimizer\" in "
+                                "the network file)")
+        if self.train_set.is_classification and self.train_set.num_classes < 2:
+            raise TrainingError(f"{self.train_set.name} has one class only ({', '.join(self.train_set.classes)}): a "
+                                "classifier learns nothing from it; add the other classes (a sub-folder each)")
+        if self.config.early_stopping_patience and self.validation_set is None:
+            raise TrainingError("early stopping watches the validation loss, but there is no validation data: "
+                                "choose validation data (Validation in the Train tab, --test or --val-split on the "
+                                "command line) or turn early stopping off")
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise TrainingError(f"device {self.config.device} is not available: no CUDA GPU found; train on the CPU")
+        self.config.pipeline().check_data(self.train_set.kind, self.train_set.sample_shape, self.train_set.name)
+        wanted_dtype = input_dtype(self.train_set)
+        if spec is not None and spec.dtype != wanted_dtype:
+            raise TrainingError(f"the network takes {spec.dtype} input but {self.train_set.name} holds "
+                                f"{wanted_dtype} {'token ids' if wanted_dtype == 'int64' else 'values'}: press "
+                                "'Fit network to data' in the Data tab (--fit on the command line)")
+        self._check_token_ids()
+        self._check_network_fits()
+
+    def _check_token_ids(self) -> None:
+        """A token id beyond the first Embedding's table: torch would fail deep in a step."""
+        from pytorchgui.core.data.fit import first_embedding
+
+        count = getattr(self.train_set, "token_count", None)
+        embedding = first_embedding(self.network) if count else None
+        size = self.network.node(embedding).parameters.get("num_embeddings") if embedding else None
+        if isinstance(size, int) and count > size:
+            raise TrainingError(f"{self.train_set.name} holds the token id {count - 1}, beyond the {size} entries of "
+                                f"Embedding '{embedding}': set its num_embeddings to at least {count} ('Fit network "
+                                "to data' in the Data tab, --fit on the command line)")
+
+    def _check_network_fits(self) -> None:
+        """What torch would only say halfway through a step, or by failing to allocate."""
+        report = infer_shapes(self.network)
+        if not report.ok:
+            return  # compile_network reports the problems
+        if report.total_parameters == 0:
+            raise TrainingError("the network has no parameters to train: add a layer with weights (Linear, Conv2d, "
+                                "...) in the Network tab or the network file")
+        if not any(node.trainable and report.nodes[name].parameter_count
+                   for name, node in self.network.nodes.items() if name in report.nodes):
+            raise TrainingError("every node with weights is frozen: nothing would learn. Unfreeze the last "
+                                "layers (Network tab, right-click a node or the inspector's Trainable)")
+        output = report.output_shape
+        if self.train_set.is_classification and output is not None and len(output) != 1:
+            raise TrainingError(f"the network's output is {list(output)} per sample, but classifying "
+                                f"{self.train_set.name} needs one score per class ([{self.train_set.num_classes}]): "
+                                "add a Flatten before the last Linear in the Network tab or the network file")
+        wanted = self.train_set.output_size
+        if not self.train_set.is_classification and output is not None and math.prod(output) != wanted:
+            raise TrainingError(f"the network gives {math.prod(output)} value(s) per sample but {self.train_set.name} "
+                                f"has {wanted} target(s) per sample: set the last Linear's out_features to {wanted} "
+                                "('Fit network to data' in the Data tab, --fit on the command line)")
+        from pytorchgui.core.training.memory import available_memory, data_moved_to, does_not_fit, estimate_training_memory
+
+        estimate = estimate_training_memory(self.network, self.config.batch_size, bf16=self.config.mixed_precision,
+                                            device=self.device.type, channels_last=self.config.channels_last)
+        device = str(self.device)
+        problem = does_not_fit(estimate, available_memory(device), device,
+                               data_moved_to(device, self.train_set, self.validation_set))
+        if problem:
+            raise TrainingError(problem)
+
+    def _build(self) -> _RunState:
+        config = self.config
+        loss = make_loss(self.network, self.train_set)
+        for note in loss.notes:
+            self.log(note)
+        torch.manual_seed(config.seed)
+        trained = compile_network(self.network)
+        if config.initial_weights and self.resume_from is None:
+            self._load_initial_weights(trained, Path(config.initial_weights))
+        trained = trained.to(self.device)
+        channels_last = uses_channels_last(self.network, config.channels_last)
+        if config.channels_last and not channels_last:
+            self.log("channels_last is not used with LBFGS, which reads the weights' gradients as one flat view")
+        if channels_last:
+            trained = trained.to(memory_format=torch.channels_last)
+        model = trained
+        if self.context.active:
+            from torch.nn.parallel import DistributedDataParallel
+
+            model = DistributedDataParallel(trained, device_ids=[self.device.index] if self.device.type == "cuda"
+                                            else None)
+        if config.compile:  # compiled at the first step; `trained` shares its parameters and is what is saved
+            model = torch.compile(model)
+        optimizer_entry = self.network.catalog.optimizers.get(self.network.optimizer.type)
+        trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
+        optimizer = optimizer_entry.build_optimizer(trainable, self.network.optimizer.parameters)
+        normalization = self.train_set.normalization or self.train_set.compute_normalization()
+        pipeline = config.pipeline()
+        if pipeline:
+            self.log(f"augmentation of every training batch: {pipeline.text()}")
+        train = batches_for(self.train_set, normalization, self.device, augmentation=pipeline,
+                            channels_last=channels_last, workers=config.workers)
+        validation = (batches_for(self.validation_set, normalization, self.device, channels_last=channels_last,
+                                  workers=config.workers) if self.validation_set is not None else None)
+        steps = math.ceil(len(train) // self.context.world / config.batch_size)
+        schedule = config.schedule()
+        scheduler = (schedule.build(optimizer, config.schedule_values(), epochs=config.epochs, steps_per_epoch=steps)
+                     if schedule is not None else None)
+        autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=config.mixed_precision)
+        return _RunState(model, trained, optimizer, scheduler, loss, normalization, train, validation,
+                         torch.Generator().manual_seed(config.seed), steps, autocast,
+                         patience_left=config.early_stopping_patience)
+
+    def _choose_threads(self, state: _RunState) -> None:
+        """Set torch's intra-op threads for a CPU run: the option's count, or the faster of
+        1 thread and every core on a few steps of the first batch (forward and backward on
+        the model, no optimizer step, random state put back: the run is not changed)."""
+        if self.device.type != "cpu":
+            return
+        most = training_threads()
+        chosen, timings = self.config.threads or state.cpu_threads, {}
+        if not chosen:
+            chosen = most  # streamed batches, or one core: nothing to measure
+            if most > 1 and isinstance(state.train, InMemoryBatches) and not self.config.compile:  # no compiling twice
+                timings[most] = self._time_steps(state, most)
+                if timings[most] < LARGE_STEP_SECONDS:  # a large step keeps every core busy: no need to time 1
+                    timings[1] = self._time_steps(state, 1)
+                    chosen = most if timings[most] < 0.9 * timings[1] else 1  # a tie leaves cores free
+                timings = timings if all(map(math.isfinite, timings.values())) else {}
+        torch.set_num_threads(chosen)
+        measured = ", ".join(f"{count}: {seconds * 1000:.1f} ms/step"
+                             for count, seconds in sorted(timings.items()))
+        self.log(f"training with {chosen} CPU thread(s)" + (f" (measured {measured})" if measured else ""))
+
+    def _time_steps(self, state: _RunState, threads: int, steps: int = 3) -> float:
+        x, y = next(iter(state.train.batches(self.config.batch_size, generator=torch.Generator().manual_seed(0))))
+        rng = torch.get_rng_state()
+        torch.set_num_threads(threads)
+        times = []
+        try:
+            for _ in range(steps + 1):  # the first one warms up
+                started = time.perf_counter()
+                with state.autocast:
+                    value = state.loss(state.model(x), y)
+                value.backward()
+                times.append(time.perf_counter() - started)
+        except RuntimeError:  # the data does not fit the network: the first real step says how
+            return math.inf
+        finally:
+            state.optimizer.zero_grad(set_to_none=True)
+            torch.set_rng_state(rng)
+        return min(times[1:])
+
+    def _restore(self, state: _RunState) -> None:
+        checkpoint = load_checkpoint(self.resume_from)
+        problem = checkpoint_problem(checkpoint, state.generator)
+        if problem:
+            raise TrainingError(f"{self.resume_from} cannot be resumed: {problem}; resume from another checkpoint "
+                                "or start a new run")
+        try:
+            state.trained.load_state_dict(checkpoint["model"])
+        except RuntimeError as error:
+            raise TrainingError(f"{self.resume_from} holds weights of another network: "
+                                f"{first_line(error)}") from None
+        changes = checkpoint.get("settings_changes", [])
+        self.settings_changes = list(changes) if isinstance(changes, list) else []
+        try:
+            self._restore_optimizer(state, checkpoint)
+            state.best = float(checkpoint.get("best", math.inf))
+        except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as error:
+            raise TrainingError(f"{self.resume_from} cannot be resumed: its optimizer or schedule state is damaged "
+                                f"({error}); resume from another checkpoint or start a new run") from None
+        state.generator.set_state(checkpoint["generator"])
+        torch.set_rng_state(checkpoint["torch_rng"])
+        state.start_epoch = int(checkpoint["epoch"]) + 1
+        threads = checkpoint.get("cpu_threads", 0)
+        if isinstance(threads, int) and not isinstance(threads, bool) and 0 < threads <= training_threads():
+            state.cpu_threads = threads  # a resume is bit-identical only with the same thread count
+        state.epoch = state.start_epoch - 1
+        self.history = list(checkpoint.get("history", []))
+        self.log(f"resumed from {self.resume_from} after epoch {checkpoint['epoch']}")
+
+    def _restore_optimizer(self, state: _RunState, checkpoint: dict) -> None:
+        optimizer_type = self.network.optimizer.type
+        if checkpoint.get("optimizer_type") == optimizer_type:
+            state.optimizer.load_state_dict(checkpoint["optimizer"])
+            changed = self.settings_changes and checkpoint.get("optimizer_file_settings") == \
+                self._optimizer_file_settings()
+            if changed:  # the run's state holds them; the network's settings are those the run started with
+                self.log("continuing with the settings changed while paused: " + ", ".join(
+                    f"{key} {value}" for change in self.settings_changes for key, value in change.items()
+                    if key not in ("epoch", "batch")))
+            elif state.scheduler is None:  # the user's current settings (say, a lower lr) win
+                settings = self._optimizer_file_settings()
+                for group in state.optimizer.param_groups:
+                    group.update({k: v for k, v in settings.items() if k in group})
+        else:
+            self.log(f"the checkpoint's optimizer was {checkpoint.get('optimizer_type')}; {optimizer_type} starts "
+                     "with fresh state")
+        if state.scheduler is not None and checkpoint.get("scheduler"):
+            state.scheduler.load_state_dict(checkpoint["scheduler"])
+
+    def _load_initial_weights(self, model: torch.nn.Module, path: Path) -> None:
+        """Start from the tensors of a weights file whose names and shapes fit (a new
+        classifier keeps its fresh weights); none fitting is refused."""
+        from pytorchgui.core.safe_load import load_state_dict
+
+        state = load_state_dict(path, TrainingError)
+        own = model.state_dict()
+        fitting = {key: value for key, value in state.items() if key in own and own[key].shape == value.shape}
+        if not fitting:
+            raise TrainingError(f"no tensor of {path} fits this network (its names: "
+                                f"{', '.join(list(state)[:3])}, ...): choose weights of this network")
+        model.load_state_dict(fitting, strict=False)
+        fresh = [key for key in own if key not in fitting]
+        self.log(f"started from {path.name}: {len(fitting)} of {len(own)} tensors"
+                 + (f"; fresh: {', '.join(fresh[:4])}{' …' if len(fresh) > 4 else ''}" if fresh else ""))
+        parameters = dict(model.named_parameters())
+        stuck = [key for key in fresh if key in parameters and not parameters[key].requires_grad]
+        if stuck:  # random and frozen: it will never learn (a first convolution refitted to grey images)
+            self.log(f"warning: {', '.join(stuck[:3])} start fresh but are frozen, so they stay random: unfreeze "
+                     "their nodes, or give the data the shape the weights were made for (3 channels)")
+
+    def _optimizer_file_settings(self) -> dict[str, Any]:
+        """The optimizer's arguments as the network sets them (before any change while paused)."""
+        entry = self.network.catalog.optimizers.get(self.network.optimizer.type)
+        return entry.constructor_arguments(self.network.optimizer.parameters)
+
+    def _start_run_folder(self, state: _RunState) -> None:
+        if self.folder is None:
+            return
+        self.folder.write_start(self.network, {
+            "training": self.config.replace(schedule_parameters=self.config.schedule_values()).to_dict(),
+            "train_set": self.train_set.name,
+            "train_source": describe_source(self.train_set),
+            "validation_set": self.validation_set.name if self.validation_set is not None else None,
+            "validation_source": describe_source(self.validation_set),
+            "classes": self.train_set.classes,
+            "normalization": normalization_dict(state.normalization),
+            "torch": torch.__version__,
+        }, tokenizer=getattr(self.train_set, "tokenizer", None))
+
+    def _train_epochs(self, state: _RunState) -> tuple[str, str]:
+        """Epoch after epoch; (status, message) of how the loop ended."""
+        patience = self.config.early_stopping_patience
+        for epoch in range(state.start_epoch, self.config.epochs + 1):
+            state.epoch = epoch
+            started = time.perf_counter()
+            train_loss, train_accuracy = self._train_one_epoch(state)
+            validation_loss = validation_accuracy = None
+            if state.validation is not None:  # every rank measures the whole set: the same figures everywhere
+                kept: list | None = [] if state.loss.num_classes is not None else None
+                validation_loss, validation_accuracy = evaluate_loss(state.trained, state.validation, state.loss,
+                                                                     self.config.batch_size, state.autocast, kept)
+                if kept and self.folder is not None:  # only rank 0 has a run folder
+                    predictions, targets = (torch.cat(part).cpu().numpy() for part in zip(*kept))
+                    self.folder.write_predictions(epoch, predictions, targets)
+            self._check_epoch_finite(state, validation_loss)
+            monitored = validation_loss if validation_loss is not None else train_loss
+            learning_rate = state.optimizer.param_groups[0]["lr"]
+            self._step_schedule(state, "metric", monitored)
+            self._step_schedule(state, "epoch")
+            event = EpochEvent(epoch, self.config.epochs, train_loss, train_accuracy, validation_loss,
+                               validation_accuracy, learning_rate, time.perf_counter() - started)
+            self.history.append(asdict(event))
+            improved = monitored < state.best
+            state.best = min(state.best, monitored)
+            self._save_epoch(state, improved)
+            self.on_event(event)
+            if patience and validation_loss is not None:
+                state.patience_left = patience if improved else state.patience_left - 1
+                if state.patience_left <= 0:
+                    return "early_stopped", (f"early stopping after epoch {epoch}: the validation loss did not "
+                                             f"improve for {patience} epochs")
+        return "finished", ""
+
+    def _train_one_epoch(self, state: _RunState) -> tuple[float, float | None]:
+        state.model.train()
+        for name in getattr(state.trained, "frozen_statistics", ()):
+            getattr(state.trained, name).eval()
+        tally = _EpochTally(self, state)
+        batches = state.train.training_batches(self.config.batch_size, generator=state.generator,
+                                               shard=(self.context.rank, self.context.world))
+        for index, (x, y, mix) in enumerate(batches):
+            if self.control.paused:
+                tally.report()  # the figures up to the pause, shown while it lasts
+            self.control.checkpoint()
+            changes = self.control.take_changes()
+            if changes:
+                self._change_settings(state, changes, index)
+            try:
+                loss, output = self._step(state, x, y, index, mix)
+            except RuntimeError as error:  # torch refusing the data: dtype, shape, device
+                if is_out_of_memory(error):
+                    raise
+                if self.config.compile and isinstance(error, torch._dynamo.exc.TorchDynamoException):
+                    raise TrainingError(f"torch.compile could not compile the network: {first_line(error)}. Turn off "
+                                        "'Compile the network' (--no-compile)") from None
+                raise self._data_error(state, x, error) from None
+            self._step_schedule(state, "batch")
+            tally.add(loss, output, y)
+            if tally.due():
+                tally.report()
+        tally.report()
+        total_loss, total_correct, total_seen = _all_reduce([tally.loss_sum, tally.correct_seen, tally.seen],
+                                                            self.context, self.device)
+        return total_loss / total_seen, (total_correct / total_seen if tally.classification else None)
+
+    def _change_settings(self, state: _RunState, changes: dict[str, Any], index: int) -> None:
+        """Put hyper-parameters changed while paused into the running optimizer. With a
+        schedule, a new learning rate rescales the schedule (its base and peak rates),
+        which would otherwise set the old one again at its next step."""
+        entry = self.network.catalog.optimizers.get(self.network.optimizer.type)
+        try:
+            checked = {name: entry.parameter(name).validate(value, entry=entry.name) for name, value in changes.items()}
+        except PyTorchGUIError as error:  # the form checks the values: this is a hand-made request
+            self.log(f"settings not changed: {error}")
+            return
+        arguments = entry.constructor_arguments(checked)
+        old_rate = state.optimizer.param_groups[0]["lr"]
+        for group in state.optimizer.param_groups:
+            group.update({key: value for key, value in arguments.items() if key in group})
+        if "lr" in arguments and state.scheduler is not None and old_rate > 0:
+            ratio = arguments["lr"] / old_rate
+            state.scheduler.base_lrs = [rate * ratio for rate in state.scheduler.base_lrs]
+            for group in state.optimizer.param_groups:
+                for key in ("initial_lr", "max_lr", "min_lr"):
+                    if isinstance(group.get(key), (int, float)):
+                        group[key] *= ratio
+        self.settings_changes.append({"epoch": state.epoch, "batch": index, **checked})
+        shown = ", ".join(f"{name} {value}" for name, value in checked.items())
+        self.log(f"changed while paused, from batch {index + 1} of epoch {state.epoch}: {shown}")
+        self.on_event(SettingsChangedEvent(state.epoch, index, state.steps, checked))
+
+    def _step(self, state: _RunState, x: torch.Tensor, y: torch.Tensor, index: int,
+              mix: Mix | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """One optimisation step: (loss, output) of the forward pass the step started from,
+        both detached, on the device. A batch blended by MixUp or CutMix is scored against
+        both targets, weighted.
+
+        LBFGS evaluates the closure as often as it needs during its step, and each of its
+        evaluations is clipped; every other optimizer takes one forward and backward. On the
+        CPU the loss is checked before the step, so that a step never makes the weights
+        NaN; on a GPU that check would wait for the device at every batch, so the loss is
+        checked where the figures are read (`_EpochTally.report`) and a bad step is caught
+        by the end-of-epoch check of the weights before anything is saved.
+        """
+        first: dict[str, torch.Tensor] = {}
+
+        def closure() -> torch.Tensor:
+            state.optimizer.zero_grad(set_to_none=True)
+            with state.autocast:
+                output = state.model(x)
+                value = state.loss(output, y)
+                if mix is not None:
+                    value = mix.weight * value + (1 - mix.weight) * state.loss(output, mix.other)
+            value.backward()
+            if self.config.gradient_clip > 0:
+                torch.nn.utils.clip_grad_norm_(state.model.parameters(), self.config.gradient_clip)
+            first.setdefault("loss", value.detach())
+            first.setdefault("output", output.detach())
+            return value
+
+        check_now = self.check_each_step
+        if isinstance(state.optimizer, torch.optim.LBFGS):
+            state.optimizer.step(closure)
+            if check_now:
+                self._check_finite(state, float(first["loss"]), index)
+        else:
+            closure()
+            if check_now:
+                self._check_finite(state, float(first["loss"]), index)  # before the step: the weights stay good
+            state.optimizer.step()
+        return first["loss"], first["output"]
+
+    def _data_error(self, state: _RunState, x: torch.Tensor, error: RuntimeError) -> TrainingError:
+        """What torch refused, said in the network's and the data's terms."""
+        node = failing_node(self.network, state.trained, x)
+        where = (f"node '{node}' ({self.network.node(node).type})" if node is not None
+                 else f"the loss {self.network.loss.type if self.network.loss else ''}".rstrip())
+        return TrainingError(f"{where} cannot take the data of {self.train_set.name} (batches of {x.dtype} "
+                             f"{list(x.shape[1:])}): {first_line(error)}. Check the network's input and layers in the Network "
+                             "tab (the network file) against the data")
+
+    @staticmethod
+    def _diverged(state: _RunState, what: str) -> TrainingError:
+        learning_rate = state.optimizer.param_groups[0]["lr"]
+        return TrainingError(f"{what}: training stopped. Lower the learning rate (now {learning_rate:g}) or turn on "
+                             "gradient clipping; the last good checkpoint is kept")
+
+    def _check_finite(self, state: _RunState, batch_loss: float, index: int) -> None:
+        if not math.isfinite(batch_loss):
+            raise self._diverged(state, f"the loss became {batch_loss} at epoch {state.epoch}, batch {index + 1}")
+
+    def _check_epoch_finite(self, state: _RunState, validation_loss: float | None) -> None:
+        """Before an epoch is saved as the last good one: the loss checked before each step
+        cannot see weights that the last steps blew up."""
+        exploded = [name for name, value in state.trained.named_parameters() if not torch.isfinite(value).all()]
+        if exploded or (validation_loss is not None and not math.isfinite(validation_loss)):
+            what = (f"the weights of {exploded[0].split('.')[0]} are no longer finite" if exploded
+                    else f"the validation loss became {validation_loss}")
+            raise self._diverged(state, f"{what} at the end of epoch {state.epoch}")
+
+    def _step_schedule(self, state: _RunState, when: str, monitored: float | None = None) -> None:
+        schedule = self.config.schedule()
+        if state.scheduler is None or schedule.step != when:
+            return
+        if when == "metric":
+            state.scheduler.step(monitored)
+        else:
+            state.scheduler.step()
+
+    def _save_epoch(self, state: _RunState, improved: bool) -> None:
+        if self.folder is None:
+            return
+        weights = {key: value.detach().cpu() for key, value in state.trained.state_dict().items()}
+        self.folder.write_epoch({
+            "epoch": state.epoch,
+            "model": weights,
+            "optimizer": state.optimizer.state_dict(),
+            "optimizer_type": self.network.optimizer.type,
+            "scheduler": state.scheduler.state_dict() if state.scheduler is not None else None,
+            "generator": state.generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "cpu_threads": torch.get_num_threads() if self.device.type == "cpu" else 0,
+            "settings_changes": self.settings_changes,
+            "optimizer_file_settings": self._optimizer_file_settings(),
+            "config": self.config.to_dict(),
+            "history": self.history,
+            "best": state.best,
+        }, improved, self.history)
+
+    def _finish(self, status: str, message: str) -> None:
+        try:
+            if self.folder is not None and self.folder.path.is_dir():
+                self.folder.write_summary(status, message, self.history)
+        finally:
+            if self.context.active:
+                import torch.distributed as dist
+
+                if dist.is_initialized():
+                    dist.destroy_process_group()
+
+
+def checkpoint_problem(checkpoint: dict, generator: torch.Generator) -> str:
+    """What is wrong with a checkpoint's fields ("" if nothing): a file with the right
+    format key can still have been written by hand or damaged."""
+    epoch = checkpoint.get("epoch")
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+        return f"its epoch is {epoch!r}, not a whole number"
+    model = checkpoint.get("model")
+    if not isinstance(model, dict) or not all(isinstance(v, torch.Tensor) for v in model.values()):
+        return "its model is not a set of named tensors"
+    for key, size in (("generator", generator.get_state().numel()), ("torch_rng", torch.get_rng_state().numel())):
+        value = checkpoint.get(key)
+        if not isinstance(value, torch.Tensor) or value.dtype != torch.uint8 or value.numel() != size:
+            return f"its {key} state is missing or damaged"
+    if not isinstance(checkpoint.get("optimizer", {}), dict) or not isinstance(checkpoint.get("history", []), list):
+        return "its optimizer state or history is damaged"
+    return ""
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """A GPU out-of-memory error, or the CPU allocator's failure to allocate."""
+    return isinstance(error, torch.cuda.OutOfMemoryError) or "can't allocate memory" in str(error)
+
+
+@torch.inference_mode()
+def evaluate_loss(model, batches: InMemoryBatches, loss: LossAdapter, batch_size: int, autocast=None,
+                  predictions: list | None = None):
+    """(mean loss, accuracy or None) of `model` over all `batches`, in eval mode; a
+    classifier's (predicted classes, targets) of each batch go into `predictions` if given,
+    on the device. The sums stay on the device and are read once, at the end."""
+    was_training = model.training
+    model.eval()
+    total_loss = correct = None  # on the device of the first output
+    seen = 0
+    for x, y in batches.batches(batch_size, shuffle=False):
+        if autocast is not None:
+            with autocast:
+                output = model(x)
+        else:
+            output = model(x)
+        if total_loss is None:
+            total_loss = torch.zeros((), dtype=sum_dtype(output.device), device=output.device)
+            correct = torch.zeros((), dtype=torch.int64, device=output.device)
+        total_loss += loss(output.float(), y).to(total_loss.dtype) * len(y)
+        if loss.num_classes is not None:
+            predicted = output.argmax(1)
+            correct += (predicted == y).sum()
+            if predictions is not None:
+                predictions.append((predicted, y))
+        seen += len(y)
+    model.train(was_training)
+    total_loss, correct = torch.stack([total_loss, correct.to(total_loss.dtype)]).tolist()
+    return total_loss / seen, (correct / seen if loss.num_classes is not None else None)
+
+
+class _EpochTally:
+    """The running figures of one epoch: batch losses and the count of right predictions
+    stay on the device until `report` reads them all at once (one wait for the device),
+    checks the losses and sends one BatchEvent for the batches since the last report."""
+
+    def __init__(self, trainer: Trainer, state: _RunState):
+        self.trainer, self.state = trainer, state
+        self.classification = state.loss.num_classes is not None
+        self.pending: list[torch.Tensor] = []  # the unread batch losses
+        self.counts: list[int] = []
+        self.done = 0  # batches stepped
+        self.correct = torch.zeros((), dtype=torch.int64, device=trainer.device)
+        self.loss_sum, self.correct_seen, self.seen = 0.0, 0, 0
+        self.reported = self.window_start = time.perf_counter()
+        self.window_seen = 0
+
+    def add(self, loss: torch.Tensor, output: torch.Tensor, targets: torch.Tensor) -> None:
+        self.pending.append(loss)
+        self.counts.append(len(targets))
+        self.done += 1
+        if self.classification:
+            self.correct += correct_count(output, targets)
+
+    def due(self) -> bool:
+        return time.perf_counter() - self.reported >= self.trainer.report_seconds
+
+    def report(self) -> None:
+        """Read what is pending, check it, and report the batches stepped since the last report."""
+        if not self.pending:
+            return
+        values = torch.stack(self.pending).to(sum_dtype(self.correct.device))
+        *losses, correct = torch.cat([values, self.correct.reshape(1).to(values.dtype)]).tolist()
+        first = self.done - len(losses)  # 0-based index of the first pending batch
+        for offset, value in enumerate(losses):
+            self.trainer._check_finite(self.state, value, first + offset)
+        for value, count in zip(losses, self.counts):  # in order, in float64: the sums of every run agree
+            self.loss_sum += value * count
+            self.seen += count
+            self.window_seen += count
+        self.correct_seen = int(correct)
+        self.pending, self.counts = [], []
+        now = time.perf_counter()
+        self.trainer.on_event(BatchEvent(self.state.epoch, self.done, self.state.steps, losses[-1],
+                                         self.correct_seen / self.seen if self.classification else None,
+                                         self.window_seen / max(now - self.window_start, 1e-9), tuple(losses)))
+        self.reported = now
+        if now - self.window_start > 2.0:
+            self.window_start, self.window_seen = now, 0

@@ -1,0 +1,65 @@
+"""Importing ONNX files: our own exports round-trip, other operators and bad files are named."""
+import pytest
+import torch
+
+from pytorchgui import cli, paths
+from pytorchgui.core.training import network_format
+from pytorchgui.core.graph.compiler import compile_network
+from pytorchgui.core.interop.export import export
+from pytorchgui.core.interop.onnx_import import OnnxImportError, import_onnx
+
+onnx = pytest.importorskip("onnx")
+
+
+@pytest.mark.parametrize("name", ["lenet5", "mlp", "small_cnn", "small_resnet"])
+def test_our_onnx_export_of_each_example_imports_back_to_the_same_outputs(name, tmp_path):
+    network = network_format.load(paths.example_networks_dir() / f"{name}.json")
+    torch.manual_seed(0)
+    model = compile_network(network).eval()
+    torch.save(model.state_dict(), tmp_path / "weights.pt")
+    export(network, "onnx", tmp_path / "net.onnx", tmp_path / "weights.pt", None)
+    imported, weights = import_onnx(tmp_path / "net.onnx")
+    assert imported.input_spec.shape == network.input_spec.shape
+    again = compile_network(imported).eval()
+    again.load_state_dict(weights)
+    x = torch.randn(4, *network.input_spec.shape)
+    with torch.no_grad():
+        assert (again(x) - model(x)).abs().max() <= 1e-5
+    weighted = {name.split(".")[0] for name in weights}
+    assert weighted and weighted <= set(network.nodes)  # named after the weights' module paths
+
+
+def _single_node_model(tmp_path, op_type, **attributes):
+    from onnx import TensorProto, helper
+
+    node = helper.make_node(op_type, ["x"], ["y"], name="the_node", **attributes)
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 8, 8])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.save(model, tmp_path / f"{op_type}.onnx")
+    return tmp_path / f"{op_type}.onnx"
+
+
+def test_an_operator_without_a_catalogue_entry_is_named_with_its_node(tmp_path):
+    with pytest.raises(OnnxImportError, match=r"node 'the_node' \(LRN\): the operator LRN has no PyTorchGUI"):
+        import_onnx(_single_node_model(tmp_path, "LRN", size=3))
+    relu, _ = import_onnx(_single_node_model(tmp_path, "Relu"))
+    assert [node.type for node in relu.nodes.values()] == ["ReLU"] and relu.input_spec.shape == [3, 8, 8]
+
+
+def test_a_malformed_or_hostile_file_is_refused_and_nothing_is_written(tmp_path, capsys):
+    (tmp_path / "bad.onnx").write_bytes(b"\x08\x07garbage" * 10)
+    with pytest.raises(OnnxImportError, match="bad.onnx is not a valid ONNX model"):
+        import_onnx(tmp_path / "bad.onnx")
+    assert cli.main(["import", str(tmp_path / "bad.onnx"), "-o", str(tmp_path / "x.json")]) == cli.USER_ERROR
+    assert "is not a valid ONNX model" in capsys.readouterr().err and not (tmp_path / "x.json").exists()
+
+
+def test_the_command_line_imports_an_onnx_file_with_its_weights(tmp_path, capsys):
+    network = network_format.load(paths.example_networks_dir() / "lenet5.json")
+    export(network, "onnx", tmp_path / "lenet.onnx", None, None)
+    assert cli.main(["import", str(tmp_path / "lenet.onnx"), "-o", str(tmp_path / "lenet.json"), "--weights-out",
+                     str(tmp_path / "lenet.pt")]) == 0
+    imported = network_format.load(tmp_path / "lenet.json")
+    compile_network(imported).load_state_dict(torch.load(tmp_path / "lenet.pt", weights_only=True))
+    assert "12 nodes" in capsys.readouterr().err
