@@ -350,25 +350,18 @@ def _finite_or_none(value):
 
 
 def _trained_model(arguments):
-    """A LoadedModel from a run folder (its own network, best weights, normalisation and
-    classes), or from a network file, --weights and the config.json beside them."""
-    from pytorchgui.core.training import network_format
-    from pytorchgui.core.training.runs import LoadedModel, RunFolder, RunFolderError
+    """The trained model a run folder names, or a network file with --weights (and the
+    config.json beside them, or --normalization's)."""
+    from pytorchgui.core.training.runs import RunFolderError
+    from pytorchgui.core.training.trained_model import open_trained_model
 
     if arguments.network.is_dir():
-        loaded = RunFolder.open(arguments.network).load_model()
-        if arguments.weights is not None:
-            loaded.weights = arguments.weights
-        return loaded
+        return open_trained_model(arguments.network, weights=arguments.weights)
     if arguments.weights is None:
         raise RunFolderError(f"{arguments.network} is a network file: give its weights with --weights FILE, or "
                              "name the run folder instead")
-    normalization = classes = tokenizer = None
-    config_file = getattr(arguments, "normalization", None) or arguments.weights.parent / RunFolder.CONFIG
-    if config_file.is_file():
-        run = RunFolder(config_file.parent, config_file=config_file)
-        normalization, classes, tokenizer = run.normalization(), run.classes(), run.tokenizer()
-    return LoadedModel(network_format.load(arguments.network), arguments.weights, normalization, classes, tokenizer)
+    return open_trained_model(arguments.weights, network=arguments.network,
+                              config_file=getattr(arguments, "normalization", None))
 
 
 def evaluate(arguments) -> int:
@@ -377,14 +370,13 @@ def evaluate(arguments) -> int:
     from pytorchgui.core.data.sequences import with_tokenizer
     from pytorchgui.core.training.trainer import make_loss
 
-    loaded = _trained_model(arguments)
-    network = loaded.network
-    data = with_tokenizer(load_spec(arguments.data, train=not arguments.test_mode), loaded.tokenizer)
-    check_fits(network.input_spec.shape if network.input_spec else None, data)
-    model = loaded.build()
-    normalization = loaded.normalization or data.compute_normalization()
+    trained = _trained_model(arguments)
+    network = trained.network
+    data = with_tokenizer(load_spec(arguments.data, train=not arguments.test_mode), trained.tokenizer)
+    check_fits(trained.input_shape, data)
     loss = make_loss(network, data) if network.loss else None
-    result = measure(model, data, normalization, loss=loss, batch_size=arguments.batch_size, device=arguments.device)
+    result = measure(trained.model, data, trained.normalization_for(data), loss=loss, batch_size=arguments.batch_size,
+                     device=arguments.device)
     if arguments.json:
         print(json.dumps(result.to_json()))
         return 0
@@ -401,14 +393,13 @@ def evaluate(arguments) -> int:
 def export(arguments) -> int:
     from pytorchgui.core.training import network_format
     from pytorchgui.core.interop.export import export as write
-    from pytorchgui.core.training.runs import RunFolder
 
-    if arguments.network.is_dir():
-        loaded = RunFolder.open(arguments.network).load_model()
-        weights = None if arguments.format == "python" else arguments.weights or loaded.weights
-        normalization = None if arguments.no_normalization else loaded.normalization
-        write(loaded.network, arguments.format, arguments.output, weights, normalization)
+    if arguments.network.is_dir() or arguments.weights is not None:
+        trained = _trained_model(arguments)
+        weights = None if arguments.format == "python" else trained.weights
+        normalization = None if arguments.no_normalization else trained.normalization
+        write(trained.network, arguments.format, arguments.output, weights, normalization)
     else:
-        write(network_format.load(arguments.network), arguments.format, arguments.output, arguments.weights)
+        write(network_format.load(arguments.network), arguments.format, arguments.output)
     print(f"wrote {arguments.output}", file=sys.stderr)
     return 0

@@ -49,6 +49,20 @@ def ask_layout(parent: QtWidgets.QWidget, path, shape) -> str | None:
     return {first: "nchw", last: "nhwc"}.get(box.clickedButton())
 
 
+def ask_mismatched_export(parent: QtWidgets.QWidget, reason: str, run_name: str) -> str | None:
+    """"run" (export the run's own network with its weights), "edited" (the edited network
+    without weights) or None (cancel), after an export found the weights no longer fit."""
+    box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Warning, "The weights are of another network",
+                                f"{reason[:1].upper()}{reason[1:]}.\n\nExport the network {run_name} trained, with "
+                                "its weights, or the network as edited, without weights?", parent=parent)
+    run = box.addButton(f"Export {run_name}'s network", QtWidgets.QMessageBox.AcceptRole)
+    edited = box.addButton("Export the edited network without weights", QtWidgets.QMessageBox.AcceptRole)
+    box.addButton(QtWidgets.QMessageBox.Cancel)
+    box.setDefaultButton(run)
+    box.exec_()
+    return {run: "run", edited: "edited"}.get(box.clickedButton())
+
+
 def ask_save_changes(parent: QtWidgets.QWidget, name: str) -> QtWidgets.QMessageBox.StandardButton:
     """Save, Discard or Cancel for a network with unsaved changes."""
     return QtWidgets.QMessageBox.warning(

@@ -7,7 +7,6 @@ pad whose class probabilities update as the user draws.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy
@@ -17,14 +16,14 @@ from PyQt5 import QtCore, QtGui, QtWidgets
 
 from pytorchgui import paths
 from pytorchgui.core.data import datasets
-from pytorchgui.core.graph.compiler import compile_network
-from pytorchgui.core.data.datasets import Normalization, TensorDataset
+from pytorchgui.core.data.datasets import TensorDataset
 from pytorchgui.core.errors import PyTorchGUIError
-from pytorchgui.core.training.metrics import EvaluationError, EvaluationResult, check_fits, evaluate, load_weights, \
+from pytorchgui.core.training.metrics import EvaluationError, EvaluationResult, check_fits, evaluate, \
     prepare_drawing, prepare_image, predict
-from pytorchgui.core.training.runs import RunFolder, list_runs
+from pytorchgui.core.training.runs import list_runs
+from pytorchgui.core.training.trained_model import TrainedModel, open_trained_model
 from pytorchgui.core.training.saliency import saliency
-from pytorchgui.core.data.sequences import Tokenizer, decode, with_tokenizer
+from pytorchgui.core.data.sequences import decode, with_tokenizer
 from pytorchgui.core.training.tasks import Progress, TaskControl
 from pytorchgui.core.workspace import Workspace
 from pytorchgui.gui.confusion_history import ConfusionHistoryView
@@ -39,18 +38,6 @@ from pytorchgui.gui.workers import Task
 def sample_array(sample: torch.Tensor) -> numpy.ndarray:
     """A uint8 sample [C, H, W] as an image array: H x W grey, or H x W x 3."""
     return sample[0].numpy() if sample.shape[0] == 1 else sample[:3].permute(1, 2, 0).contiguous().numpy()
-
-
-@dataclass
-class TrainedModel:
-    """A compiled network with weights, and the normalisation its training used."""
-
-    name: str
-    model: torch.nn.Module
-    normalization: Normalization | None
-    input_shape: list[int] | None
-    classes: list[str] | None
-    tokenizer: Tokenizer | None = None  # for a network trained on a CSV text column
 
 
 class DrawingPad(QtWidgets.QWidget):
@@ -383,30 +370,9 @@ class EvaluationTab(QtWidgets.QWidget):
         if choice is None:
             raise EvaluationError("there are no trained weights yet: train the network in the Train tab first")
         if choice == "latest":
-            result = self.workspace.last_result
-            run = RunFolder(result.run_dir) if result.run_dir else None
-            network = run.load_network() if run else self.network
-            return TrainedModel("the network just trained", result.model, result.normalization,
-                                network.input_spec.shape if network.input_spec else None,
-                                run.classes() if run else None, run.tokenizer() if run else None)
-        path = Path(choice)
-        if path.is_dir():  # a run folder: its own network, weights and normalisation
-            loaded = RunFolder.open(path).load_model()
-            network, weights, normalization, classes, tokenizer = (
-                loaded.network, loaded.weights, loaded.normalization, loaded.classes, loaded.tokenizer)
-        else:  # a weights file for the network open in the editor
-            network, weights = self.network, path
-            train = self.workspace.training_sets()
-            normalization = train[-1].dataset.normalization if train else None
-            tokenizer = getattr(train[-1].dataset, "tokenizer", None) if train else None
-            classes = None
-        try:
-            model = compile_network(network)
-        except PyTorchGUIError as error:
-            raise EvaluationError(f"the network for these weights does not compile: {error}") from None
-        load_weights(model, weights)
-        return TrainedModel(path.name, model, normalization,
-                            network.input_spec.shape if network.input_spec else None, classes, tokenizer)
+            return open_trained_model(self.workspace.last_result, network=self.network)
+        # a run folder (its own network), or a weights file for the network open in the editor
+        return open_trained_model(choice, network=self.network)
 
     # -- measuring --------------------------------------------------------------------------
     def launch(self) -> Task | None:
@@ -427,7 +393,7 @@ class EvaluationTab(QtWidgets.QWidget):
         self.trained = trained
 
         def measure(control: TaskControl) -> EvaluationResult:
-            return evaluate(trained.model, dataset, trained.normalization, loss=loss, batch_size=batch_size,
+            return evaluate(trained.model, dataset, trained.normalization_for(dataset), loss=loss, batch_size=batch_size,
                             device=device, control=control)
 
         self.launch_button.setEnabled(False)
@@ -536,7 +502,7 @@ class EvaluationTab(QtWidgets.QWidget):
             picture = datasets.preview_array(dataset, index)
             if trained is not None:
                 try:
-                    heat = saliency(trained.model, dataset.inputs[index], trained.normalization,
+                    heat = saliency(trained.model, dataset.inputs[index], trained.normalization_for(dataset),
                                     int(result.predictions[index]))
                     picture = heat_overlay(picture, heat.heat)
                 except PyTorchGUIError as error:

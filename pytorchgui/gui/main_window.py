@@ -219,29 +219,53 @@ class MainWindow(QtWidgets.QMainWindow):
                                          f"{list(report.output_shape or [])}", 4000)
 
     def export_network(self, format_name: str, suffix: str, path: str | None = None) -> bool:
-        """Export the open network; ONNX and .pt2 carry the weights of the last training run."""
+        """Export the open network; ONNX and .pt2 carry the weights of the last training run,
+        and when the network has changed since, the user picks the run's network or the
+        edited one without weights."""
         from pytorchgui.core.interop.export import export
-        from pytorchgui.core.training.runs import RunFolder
 
         if path is None:
             start = str(Path.home() / f"{self.document.display_name.split('.')[0]}.{suffix}")
             path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export network", start, f"*.{suffix}")
             if not path:
                 return False
-        result = self.workspace.last_result
-        weights = normalization = None
+        network, weights, normalization = self.network_tab.network, None, None
         try:
-            if result is not None and result.run_dir is not None:
-                run = RunFolder(result.run_dir)
-                weights = run.weights_file() if format_name != "python" else None
-                normalization = run.normalization() if self.actionExportNormalization.isChecked() else None
-            export(self.network_tab.network, format_name, path, weights, normalization)
+            trained = self._last_trained_model()
+            if trained is not None:
+                normalization = trained.normalization if self.actionExportNormalization.isChecked() else None
+                if format_name != "python":
+                    network, weights = self._network_for_weights(network, trained)
+                    if network is None:
+                        return False
+            export(network, format_name, path, weights, normalization)
         except PyTorchGUIError as error:
             dialogs.show_error(self, "Cannot export", str(error))
             return False
         carried = f" with the weights of {weights.parent.name}" if weights else ""
         self.statusBar().showMessage(f"Exported {path}{carried}", 8000)
         return True
+
+    def _last_trained_model(self):
+        """The last run of this session with its best weights, as `pytorchgui export RUN`
+        exports it; None before the first run."""
+        from pytorchgui.core.training.trained_model import open_trained_model
+
+        result = self.workspace.last_result
+        if result is None or result.run_dir is None:
+            return None
+        return open_trained_model(result.run_dir)
+
+    def _network_for_weights(self, edited, trained):
+        """(network, weights) to export: the edited network with the run's weights while
+        they still belong to it; else what the user picks, (None, None) if cancelled."""
+        reason = trained.mismatch(edited)
+        if reason is None:
+            return edited, trained.weights
+        choice = dialogs.ask_mismatched_export(self, reason, trained.name)
+        if choice == "run":
+            return trained.network, trained.weights
+        return (edited, None) if choice == "edited" else (None, None)
 
     # -- files -----------------------------------------------------------------------
     def maybe_save(self) -> bool:

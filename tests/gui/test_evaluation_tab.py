@@ -187,3 +187,67 @@ def test_saliency_is_explained_away_for_a_regression_network(qtbot):
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 1))
     with pytest.raises(SaliencyError, match="a regression.*not available"):
         saliency(model, torch.zeros(1, 4, 4, dtype=torch.uint8))
+
+
+def test_one_run_folder_is_one_model_for_the_cli_the_tab_and_the_exports(qtbot, window, trained, tmp_path, capsys):
+    """The same run folder through `pytorchgui evaluate`, the Evaluation tab and the
+    window's export: the same normalisation, the same figures, the same exported model."""
+    import json
+
+    import onnxruntime
+
+    from pytorchgui.cli import main
+    from pytorchgui.core.training.runs import RunFolder
+
+    tab, run_dir = trained, window.workspace.last_result.run_dir
+    tab.weights_combo.setCurrentIndex(1)
+    assert tab.weights_combo.currentData() == run_dir
+    launch(qtbot, tab)
+    assert tab.trained.normalization == RunFolder(run_dir).normalization() is not None
+    assert main(["evaluate", str(run_dir), "--data", "builtin:400", "--test-mode", "--json"]) == 0
+    cli = json.loads(capsys.readouterr().out)["summary"]
+    assert cli["samples"] == tab.result.samples == 400
+    assert cli["accuracy"] == pytest.approx(tab.result.accuracy, abs=1e-9)
+    assert cli["loss"] == pytest.approx(tab.result.loss, rel=1e-6)
+
+    assert window.export_network("onnx", "onnx", str(tmp_path / "window.onnx"))
+    assert main(["export", str(run_dir), "--format", "onnx", "-o", str(tmp_path / "cli.onnx")]) == 0
+    raw = torch.rand(3, *tab.trained.input_shape).numpy()  # exports take raw pixels: normalisation inside
+    outputs = [onnxruntime.InferenceSession(str(tmp_path / f"{name}.onnx")).run(None, {"input": raw})[0]
+               for name in ("window", "cli")]
+    assert abs(outputs[0] - outputs[1]).max() == 0
+    expected = tab.trained.model.eval()(torch.from_numpy(raw).sub(torch.tensor(tab.trained.normalization.mean)
+                                        .view(-1, 1, 1)).div(torch.tensor(tab.trained.normalization.std).view(-1, 1, 1)))
+    assert abs(outputs[0] - expected.detach().numpy()).max() < 1e-4
+
+
+def test_an_export_after_the_network_changed_says_so_and_offers_the_runs_network(qtbot, window, trained, tmp_path,
+                                                                                  monkeypatch):
+    from pytorchgui.core.interop.export import python_source
+    from pytorchgui.gui import dialogs
+
+    network = window.network_tab.network
+    window.document.apply("move", lambda: network.move_node("fc1", (900.0, 40.0)))
+    window.document.apply("freeze", lambda: network.set_trainable("conv1", False))
+    asked = []
+
+    def ask(parent, reason, run_name):
+        asked.append(reason)
+        return answers.pop(0)
+
+    monkeypatch.setattr(dialogs, "ask_mismatched_export", ask)
+    assert window.export_network("pt2", "pt2", str(tmp_path / "same.pt2"))  # moved and frozen: same weights
+    assert not asked and "with the weights of" in window.statusBar().currentMessage()
+    window.document.apply("wider", lambda: network.set_parameters("fc3", {**network.node("fc3").parameters, "out_features": 12}))
+    answers = [None, "run", "edited"]
+    assert not window.export_network("onnx", "onnx", str(tmp_path / "cancelled.onnx"))
+    assert "has changed since" in asked[0] and "fc3" in asked[0] and not (tmp_path / "cancelled.onnx").exists()
+    assert window.export_network("python", "py", str(tmp_path / "edited.py"))  # no weights: nothing to ask
+    assert len(asked) == 1 and "out_features=12" in (tmp_path / "edited.py").read_text()
+    assert window.export_network("pt2", "pt2", str(tmp_path / "run.pt2"))
+    assert "with the weights of" in window.statusBar().currentMessage()
+    exported = torch.export.load(str(tmp_path / "run.pt2")).module()
+    assert exported(torch.rand(2, 1, 28, 28)).shape == (2, 10)  # the run's own network
+    assert window.export_network("pt2", "pt2", str(tmp_path / "edited.pt2"))
+    assert "with the weights" not in window.statusBar().currentMessage()
+    assert len(asked) == 3 and "out_features=12" in python_source(network)

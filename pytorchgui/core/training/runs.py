@@ -60,27 +60,6 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     return checkpoint
 
 
-@dataclass
-class LoadedModel:
-    """What evaluation and export need from a run: the network as trained, its weights
-    file, the normalisation its batches used and the class names."""
-
-    network: Any
-    weights: Path
-    normalization: Any
-    classes: list[str] | None
-    tokenizer: Any = None  # core.sequences.Tokenizer of a network trained on CSV text
-
-    def build(self):
-        """The compiled network with the run's weights loaded."""
-        from pytorchgui.core.graph.compiler import compile_network
-        from pytorchgui.core.training.metrics import load_weights
-
-        model = compile_network(self.network)
-        load_weights(model, self.weights)
-        return model
-
-
 class RunFolder:
     NETWORK = "network.json"
     CONFIG = "config.json"
@@ -278,11 +257,6 @@ class RunFolder:
         if not chosen.is_file():
             raise RunFolderError(f"{self.path} has no weights yet: the run ended before its first epoch")
         return chosen
-
-    def load_model(self, which: str = "best") -> LoadedModel:
-        """The run's network, weights file, normalisation and classes."""
-        return LoadedModel(self.load_network(), self.weights_file(which), self.normalization(), self.classes(),
-                           self.tokenizer())
 
     def summary_row(self) -> dict[str, Any]:
         """The figures the runs table shows; an unreadable summary reads as incomplete."""

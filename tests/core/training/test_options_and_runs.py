@@ -14,6 +14,7 @@ from pytorchgui.core.training import network_format
 from pytorchgui.core.training.options import (TrainingConfig, add_training_arguments, command_line_arguments,
                                      config_from_arguments, schedule_catalog, training_options)
 from pytorchgui.core.training.runs import RunFolder, RunFolderError
+from pytorchgui.core.training.trained_model import open_trained_model
 
 LENET = str(paths.example_networks_dir() / "lenet5.json")
 
@@ -134,8 +135,8 @@ def test_evaluate_and_export_accept_a_run_folder(capsys, tmp_path, fitted_run):
 
 def test_export_from_a_run_carries_the_normalisation(capsys, tmp_path, fitted_run):
     out, _ = fitted_run
-    loaded = RunFolder.open(out).load_model()
-    model = loaded.build().eval()
+    loaded = open_trained_model(out)
+    model = loaded.model.eval()
     raw = torch.rand(2, 3, 28, 28)
     mean = torch.tensor(loaded.normalization.mean).view(1, -1, 1, 1)
     std = torch.tensor(loaded.normalization.std).view(1, -1, 1, 1)

@@ -1,0 +1,163 @@
+"""A trained model: the one way to get a network with its weights and everything its
+inputs need, whether from a run folder, a weights file or the run just finished.
+
+The CLI's `evaluate` and `export`, the Evaluation tab, its Try-it pad and the window's
+exports all call `open_trained_model`, so for the same run they see the same network,
+weights, normalisation, classes and tokenizer.
+
+Where each part comes from:
+
+    source                     network                   normalisation, classes, tokenizer
+    a run folder               the run's network.json    the run's config.json (and tokenizer.json)
+    a weights file             the network given         the config.json beside the weights, or the
+                                                         one given; none without a config
+    the result of a run        the run's network.json    the run's config.json; the model is the
+                                                         one in memory (the run's last weights)
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from pytorchgui.core.data.datasets import Normalization
+from pytorchgui.core.errors import PyTorchGUIError
+from pytorchgui.core.graph.compiler import compile_network
+from pytorchgui.core.graph.network import Network
+from pytorchgui.core.training import network_format
+from pytorchgui.core.training.metrics import EvaluationError, load_weights
+from pytorchgui.core.training.runs import RunFolder, RunFolderError
+from pytorchgui.core.training.trainer import TrainingResult
+
+
+@dataclass
+class TrainedModel:
+    """A compiled network with its weights loaded, and what its inputs and outputs need:
+    the normalisation its training used, its class names, the tokenizer of a text network
+    and a description of the data it was trained on."""
+
+    name: str  # what a summary calls it: a run folder's or a weights file's name
+    network: Network  # the network the weights belong to (a run's own, as trained)
+    model: torch.nn.Module
+    weights: Path | None  # the file the weights were read from; None for weights only in memory
+    normalization: Normalization | None
+    classes: list[str] | None
+    tokenizer: Any = None  # data.sequences.Tokenizer of a network trained on a CSV text column
+    data: dict[str, Any] = field(default_factory=dict)  # the run's data: train_set, validation_set, sources
+    run: RunFolder | None = None
+
+    @property
+    def input_shape(self) -> list[int] | None:
+        return list(self.network.input_spec.shape) if self.network.input_spec else None
+
+    def normalization_for(self, dataset) -> Normalization | None:
+        """The statistics that normalise `dataset`'s samples for this model: its training's,
+        or, for weights without a recorded normalisation, the dataset's own."""
+        if self.normalization is not None or dataset is None:
+            return self.normalization
+        return dataset.normalization
+
+    def mismatch(self, network: Network) -> str | None:
+        """Why `network` (the one in the editor, say) is not the network these weights were
+        trained as, or None when it is."""
+        if _computation(network) == _computation(self.network):
+            return None
+        try:
+            load_weights(compile_network(network), self._weights_source())
+        except PyTorchGUIError as error:
+            return f"the network has changed since {self.name} was trained: {error}"
+        return f"the network has changed since {self.name} was trained (its weights still load, but into " \
+               "another network)"
+
+    def _weights_source(self):
+        if self.weights is not None:
+            return self.weights
+        import io
+
+        buffer = io.BytesIO()  # weights only in memory: the checks read them as a file would be read
+        torch.save(self.model.state_dict(), buffer)
+        buffer.seek(0)
+        return buffer
+
+
+def _computation(network: Network) -> tuple:
+    """What a network computes, and so what its weights mean: the nodes, their links and
+    the input; not where the nodes sit on the canvas, which are frozen, nor the loss and
+    optimizer it trains with."""
+    nodes = [(n.name, n.type, n.parameters, n.next_layers) for n in network.nodes.values()]
+    return nodes, network.first_layers, network.input_spec
+
+
+def open_trained_model(source: str | os.PathLike | Any, *, network: Network | str | os.PathLike | None = None,
+                       weights: str | os.PathLike | None = None, config_file: str | os.PathLike | None = None,
+                       which: str = "best") -> TrainedModel:
+    """The trained model `source` names:
+
+    - a run folder: its own network and its `which` ("best" or "last") weights, unless
+      `weights` names another file;
+    - a weights file: for `network` (a Network or a network file), with the normalisation,
+      classes and tokenizer of `config_file` or of the config.json beside the weights;
+    - a TrainingResult: the model in memory (the weights it ended with), with its run
+      folder's network and config; without a folder, `network` is the one it trained.
+
+    Raises RunFolderError or EvaluationError naming the file and what to do."""
+    if isinstance(source, TrainingResult):
+        return _from_result(source, network)
+    path = Path(source)
+    if path.is_dir():
+        return _from_run_folder(RunFolder.open(path), weights, which)
+    if network is None:
+        raise RunFolderError(f"{path} is a weights file: open it for a network (the one it was trained as)")
+    if not isinstance(network, Network):
+        network = network_format.load(network)
+    return _from_weights_file(path, network, config_file)
+
+
+def _from_run_folder(run: RunFolder, weights, which: str) -> TrainedModel:
+    chosen = Path(weights) if weights is not None else run.weights_file(which)
+    network = run.load_network()
+    return TrainedModel(run.name, network, _built(network, chosen), chosen, run.normalization(), run.classes(),
+                        run.tokenizer(), _data_description(run), run)
+
+
+def _from_weights_file(path: Path, network: Network, config_file) -> TrainedModel:
+    config_file = Path(config_file) if config_file is not None else path.parent / RunFolder.CONFIG
+    normalization = classes = tokenizer = None
+    data: dict[str, Any] = {}
+    run = None
+    if config_file.is_file():
+        run = RunFolder(config_file.parent, config_file=config_file)
+        normalization, classes, tokenizer, data = run.normalization(), run.classes(), run.tokenizer(), \
+            _data_description(run)
+    return TrainedModel(path.name, network, _built(network, path), path, normalization, classes, tokenizer, data, run)
+
+
+def _from_result(result, network: Network | None) -> TrainedModel:
+    """The weights the run ended with: the model in memory, which its run folder holds as
+    its last weights, with the folder's network, classes and tokenizer; for a run that
+    kept no folder, `network` is the network it trained."""
+    if result.run_dir is not None:
+        run = RunFolder.open(result.run_dir)
+        return TrainedModel(run.name, run.load_network(), result.model, run.weights_file("last"),
+                            result.normalization, run.classes(), run.tokenizer(), _data_description(run), run)
+    if network is None:
+        raise EvaluationError("the run kept no run folder: open the network it trained to use its weights")
+    return TrainedModel("the network just trained", network, result.model, None, result.normalization, None)
+
+
+def _built(network: Network, weights: Path) -> torch.nn.Module:
+    try:
+        model = compile_network(network)
+    except PyTorchGUIError as error:
+        raise EvaluationError(f"the network for {weights.name} does not compile: {error}") from None
+    load_weights(model, weights)
+    return model
+
+
+def _data_description(run: RunFolder) -> dict[str, Any]:
+    config = run.read_config()
+    return {key: config[key] for key in ("train_set", "train_source", "validation_set", "validation_source")
+            if config.get(key) is not None}
