@@ -59,7 +59,7 @@ class DataTab(QtWidgets.QWidget):
         super().__init__(parent)
         self.workspace = workspace
         self.loading: Task | None = None
-        self.previewed_augmentation = workspace.training_config.augmentation  # redrawn when the draft's differs
+        self.previewed_augmentation = workspace.training_config.augmentation  # the preview follows the draft's
         self._build()
         self._source_changed(0)
         self._update_table()
@@ -462,8 +462,9 @@ class DataTab(QtWidgets.QWidget):
             self._selection_changed()
         elif event.kind is Change.DATASET_CHANGED:
             self._update_table(keep_selection=True)
-        elif event.kind is Change.TRAINING_CONFIG_CHANGED and event.item.augmentation != self.previewed_augmentation:
-            self.previewed_augmentation = event.item.augmentation
+        elif (event.kind is Change.TRAINING_CONFIG_CHANGED
+              and self.workspace.training_config.augmentation != self.previewed_augmentation):
+            self.previewed_augmentation = self.workspace.training_config.augmentation
             self._preview_augmented()
 
     # -- the selected set ----------------------------------------------------------------
