@@ -1,17 +1,26 @@
 """The open work as one evented model: the network document, the datasets and their roles,
-the last training run and the weights chosen for evaluation.
+the draft training settings and the last training run.
 
-In the style of napari's LayerList: the tabs observe the workspace and write to it; no
-tab holds a reference to another. Every change is announced to subscribers with a
-`WorkspaceEvent` (kind: dataset_added, dataset_removed, dataset_changed, training_started,
-training_finished, weights_chosen, document_changed). The network itself announces its
-own edits (Network.subscribe).
+In the style of napari's evented models: the tabs observe the workspace and write to it; no
+tab holds a reference to another. Every change is announced to subscribers as a
+`WorkspaceEvent(kind, item)`, whose kind is a `Change`:
+
+- DATASET_ADDED: a dataset was imported; item: its DatasetEntry.
+- DATASET_REMOVED: a dataset was closed; item: its DatasetEntry.
+- DATASET_CHANGED: a dataset's role or validation split changed; item: its DatasetEntry.
+- TRAINING_STARTED: a run began; item: None.
+- TRAINING_STOPPED: a run ended without a result (it failed); item: None.
+- TRAINING_FINISHED: a run ended with a result; item: the TrainingResult.
+- TRAINING_CONFIG_CHANGED: the draft training settings changed; item: the new TrainingConfig.
+
+The network itself announces its own edits (Network.subscribe).
 
 The document is the GUI's (it owns the undo stack), seen here only through the
 `Document` protocol, so the workspace needs no Qt.
 """
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Protocol
@@ -19,6 +28,7 @@ from typing import Any, Callable, Protocol
 from pytorchgui.core.errors import DatasetError
 from pytorchgui.core.data.fit import fit_to_data
 from pytorchgui.core.graph.network import Network
+from pytorchgui.core.training.options import TrainingConfig
 
 ROLES = ("train", "test")
 
@@ -57,9 +67,28 @@ class DatasetEntry:
         return self.dataset.split(self.validation_percent, self.split_seed)
 
 
+class Change(enum.Enum):
+    """What a WorkspaceEvent announces (the module docstring says what each carries)."""
+
+    DATASET_ADDED = "dataset_added"
+    DATASET_REMOVED = "dataset_removed"
+    DATASET_CHANGED = "dataset_changed"
+    TRAINING_STARTED = "training_started"
+    TRAINING_STOPPED = "training_stopped"
+    TRAINING_FINISHED = "training_finished"
+    TRAINING_CONFIG_CHANGED = "training_config_changed"
+
+
+# a subscriber that lists the datasets redraws on any of these
+DATASET_CHANGES = frozenset({Change.DATASET_ADDED, Change.DATASET_REMOVED, Change.DATASET_CHANGED})
+
+
 @dataclass(frozen=True)
 class WorkspaceEvent:
-    kind: str
+    """One change of the workspace: what changed (compare `kind` with `Change` members) and
+    the object it concerns."""
+
+    kind: Change
     item: Any = None
 
 
@@ -69,8 +98,9 @@ class Workspace:
         self.datasets: list[DatasetEntry] = []
         self.training_running = False
         self.last_result = None  # TrainingResult of the last run in this session
-        self.evaluation_weights: Any = None  # "latest", a run folder Path, or a weights file Path
-        self.augmentation = ""  # the Train tab's augmentation pipeline, as text: the Data tab previews it
+        # the settings the next run starts with, as the Train tab's form shows them (not yet
+        # checked: a field the user is typing keeps its last valid value here)
+        self.training_config = TrainingConfig()
         self._subscribers: list[Callable[[WorkspaceEvent], None]] = []
 
     @property
@@ -83,29 +113,33 @@ class Workspace:
         self._subscribers.append(callback)
         return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
 
-    def _announce(self, kind: str, item: Any = None) -> None:
+    def _announce(self, kind: Change, item: Any = None) -> None:
         event = WorkspaceEvent(kind, item)
         for callback in list(self._subscribers):
             callback(event)
 
     # -- datasets --------------------------------------------------------------------
     def add_dataset(self, dataset, role: str = "train") -> DatasetEntry:
+        """Add an imported dataset in `role`; announces DATASET_ADDED with its entry."""
         entry = DatasetEntry(dataset, self._checked_role(role))
         self.datasets.append(entry)
-        self._announce("dataset_added", entry)
+        self._announce(Change.DATASET_ADDED, entry)
         return entry
 
     def remove_dataset(self, entry: DatasetEntry) -> None:
+        """Close a dataset; announces DATASET_REMOVED with its entry."""
         self.datasets.remove(entry)
-        self._announce("dataset_removed", entry)
+        self._announce(Change.DATASET_REMOVED, entry)
 
     def set_role(self, entry: DatasetEntry, role: str) -> None:
+        """Make `entry` a training or a test set; announces DATASET_CHANGED with it."""
         entry.role = self._checked_role(role)
-        self._announce("dataset_changed", entry)
+        self._announce(Change.DATASET_CHANGED, entry)
 
     def set_split(self, entry: DatasetEntry, percent: float, seed: int) -> None:
+        """Keep `percent` of `entry` for validation, split by `seed`; announces DATASET_CHANGED with it."""
         entry.validation_percent, entry.split_seed = float(percent), int(seed)
-        self._announce("dataset_changed", entry)
+        self._announce(Change.DATASET_CHANGED, entry)
 
     @staticmethod
     def _checked_role(role: str) -> str:
@@ -131,22 +165,23 @@ class Workspace:
         self.document.apply(f"Fit to {dataset.name}", fit)
         return changes
 
-    # -- training and evaluation ---------------------------------------------------------
+    # -- training ------------------------------------------------------------------------
+    def set_training_config(self, config: TrainingConfig) -> None:
+        """Make `config` the draft settings of the next run; announces TRAINING_CONFIG_CHANGED
+        with it when it differs from the draft (the Train tab's form shows it, the Data tab
+        previews its augmentation)."""
+        if config != self.training_config:
+            self.training_config = config
+            self._announce(Change.TRAINING_CONFIG_CHANGED, config)
+
     def set_training_running(self, running: bool) -> None:
+        """A run began (announces TRAINING_STARTED) or ended without a result, having failed
+        (announces TRAINING_STOPPED)."""
         self.training_running = running
-        self._announce("training_started" if running else "training_stopped")
+        self._announce(Change.TRAINING_STARTED if running else Change.TRAINING_STOPPED)
 
     def set_training_result(self, result) -> None:
+        """A run ended with `result`; announces TRAINING_FINISHED with it."""
         self.last_result = result
         self.training_running = False
-        self._announce("training_finished", result)
-
-    def set_augmentation(self, text: str) -> None:
-        if text != self.augmentation:
-            self.augmentation = text
-            self._announce("augmentation_changed", text)
-
-    def choose_evaluation_weights(self, choice: Any) -> None:
-        if choice != self.evaluation_weights:
-            self.evaluation_weights = choice
-            self._announce("weights_chosen", choice)
+        self._announce(Change.TRAINING_FINISHED, result)

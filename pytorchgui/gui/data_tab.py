@@ -17,7 +17,7 @@ from pytorchgui.core.data.data_source import TASKS, TEXT_COLUMNS, DataSource
 from pytorchgui.core.data.datasets import DatasetError, TensorDataset, describe_bytes
 from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.core.data.sequences import TOKEN_MODES, decode
-from pytorchgui.core.workspace import DatasetEntry, Workspace
+from pytorchgui.core.workspace import Change, DatasetEntry, Workspace
 from pytorchgui.gui import dialogs
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.widgets import ImageGrid, PathField, controls_beside, read_only_table, show_status
@@ -59,6 +59,7 @@ class DataTab(QtWidgets.QWidget):
         super().__init__(parent)
         self.workspace = workspace
         self.loading: Task | None = None
+        self.previewed_augmentation = workspace.training_config.augmentation  # the preview follows the draft's
         self._build()
         self._source_changed(0)
         self._update_table()
@@ -271,7 +272,7 @@ class DataTab(QtWidgets.QWidget):
     def _preview_augmented(self) -> None:
         """The selected images as the Train tab's augmentation makes one training batch of them."""
         self.augmented_grid.clear()
-        entry, text = self.selected(), self.workspace.augmentation
+        entry, text = self.selected(), self.workspace.training_config.augmentation
         self.reseed_button.setEnabled(bool(text))
         if entry is None or entry.dataset.kind != "image":
             self.augmented_label.setText("Select an image set to see its samples augmented.")
@@ -453,15 +454,17 @@ class DataTab(QtWidgets.QWidget):
             self.open_data()
 
     def _workspace_changed(self, event) -> None:
-        if event.kind == "dataset_added":
+        if event.kind is Change.DATASET_ADDED:
             self._update_table()
             self.table.selectRow(len(self.workspace.datasets) - 1)
-        elif event.kind == "dataset_removed":
+        elif event.kind is Change.DATASET_REMOVED:
             self._update_table()
             self._selection_changed()
-        elif event.kind == "dataset_changed":
+        elif event.kind is Change.DATASET_CHANGED:
             self._update_table(keep_selection=True)
-        elif event.kind == "augmentation_changed":
+        elif (event.kind is Change.TRAINING_CONFIG_CHANGED
+              and self.workspace.training_config.augmentation != self.previewed_augmentation):
+            self.previewed_augmentation = self.workspace.training_config.augmentation
             self._preview_augmented()
 
     # -- the selected set ----------------------------------------------------------------

@@ -25,7 +25,7 @@ from pytorchgui.core.training.trained_model import TrainedModel, open_trained_mo
 from pytorchgui.core.training.saliency import saliency
 from pytorchgui.core.data.sequences import decode, with_tokenizer
 from pytorchgui.core.training.tasks import Progress, TaskControl
-from pytorchgui.core.workspace import Workspace
+from pytorchgui.core.workspace import DATASET_CHANGES, Change, Workspace
 from pytorchgui.gui.confusion_history import ConfusionHistoryView
 from pytorchgui.gui.confusion_plot import ConfusionMatrixPlot
 from pytorchgui.gui.dialogs import show_error
@@ -111,10 +111,10 @@ class EvaluationTab(QtWidgets.QWidget):
         self.loss_choice = None
         self.loading: Task | None = None
         self.dialog: FunctionDialog | None = None
+        self.chosen_weights = None  # the weights combo's choice Try it was last told of
         self._build()
         workspace.subscribe(self._workspace_changed)
-        self.weights_combo.currentIndexChanged.connect(
-            lambda: self.workspace.choose_evaluation_weights(self.weights_combo.currentData()))
+        self.weights_combo.currentIndexChanged.connect(self._weights_chosen)
         self.update_sets()
         self.update_weights()
         self._show_network_loss()
@@ -301,13 +301,17 @@ class EvaluationTab(QtWidgets.QWidget):
 
     # -- choices -------------------------------------------------------------------------
     def _workspace_changed(self, event) -> None:
-        if event.kind.startswith("dataset"):
+        if event.kind in DATASET_CHANGES:
             self.update_sets()
-        elif event.kind == "training_finished":
+        elif event.kind is Change.TRAINING_FINISHED:
             self.update_weights(select_latest=True)
             result = event.item
             self.history.refresh_runs(select=getattr(result, "run_dir", None))
-        elif event.kind == "weights_chosen":
+
+    def _weights_chosen(self) -> None:
+        choice = self.weights_combo.currentData()
+        if choice != self.chosen_weights:
+            self.chosen_weights = choice
             self.trained = None  # Try it predicts with the weights now chosen, not the last measured
             self._try_it_shown()
 
@@ -335,7 +339,7 @@ class EvaluationTab(QtWidgets.QWidget):
         index = 0 if select_latest else max(self.weights_combo.findData(current), 0)
         self.weights_combo.setCurrentIndex(index)
         del blocker
-        self.workspace.choose_evaluation_weights(self.weights_combo.currentData())
+        self._weights_chosen()
         if select_latest:
             self.trained = None
 

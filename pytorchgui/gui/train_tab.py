@@ -23,7 +23,7 @@ from pytorchgui.core.training.runs import RunFolder, list_runs, load_checkpoint,
 from pytorchgui.core.graph.shapes import infer_shapes
 from pytorchgui.core.training.tasks import LogEvent, TaskControl
 from pytorchgui.core.training.trainer import BatchEvent, EpochEvent, SettingsChangedEvent, Trainer, TrainingResult
-from pytorchgui.core.workspace import DatasetEntry, Workspace
+from pytorchgui.core.workspace import DATASET_CHANGES, Change, DatasetEntry, Workspace
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.paused_settings import PausedSettings
 from pytorchgui.gui.training_form import TrainingOptionsForm
@@ -100,6 +100,7 @@ class TrainTab(QtWidgets.QWidget):
         self.smoothed: list[float] = []
         self.epoch_rows: list[EpochEvent] = []
         self._build()
+        self._form_changed()  # the workspace's draft starts as the form shows it (this machine's device)
         workspace.subscribe(self._workspace_changed)
         # the estimate follows batch size, device, precision, the network and (on a GPU, where
         # they are moved) the data sets, a moment after the last change
@@ -132,7 +133,8 @@ class TrainTab(QtWidgets.QWidget):
         self.data_box = data
         self.options = TrainingOptionsForm()
         self.options.changed.connect(self._update_resume_label)
-        self.options.augmentation_editor.changed.connect(self.workspace.set_augmentation)
+        self.options.changed.connect(self._form_changed)
+        self.writing_draft = False  # while the form's settings go to the workspace: no echo back
         self.epochs_spin = self.options.fields["epochs"].editor
         self.batch_spin = self.options.fields["batch_size"].editor
         column.addWidget(self.options)
@@ -315,8 +317,20 @@ class TrainTab(QtWidgets.QWidget):
 
     # -- model -> view -----------------------------------------------------------------
     def _workspace_changed(self, event) -> None:
-        if event.kind.startswith("dataset"):
-            self.update_sets(added=event.item if event.kind == "dataset_added" else None)
+        if event.kind in DATASET_CHANGES:
+            self.update_sets(added=event.item if event.kind is Change.DATASET_ADDED else None)
+        elif event.kind is Change.TRAINING_CONFIG_CHANGED and not self.writing_draft:
+            self.options.apply(event.item)  # settings the form did not write: shown, then read back
+
+    # -- view -> model -----------------------------------------------------------------
+    def _form_changed(self) -> None:
+        """The form's settings become the workspace's draft; a field the user has not finished
+        (its value refused) keeps the draft's value."""
+        self.writing_draft = True
+        try:
+            self.workspace.set_training_config(self.options.draft(self.workspace.training_config))
+        finally:
+            self.writing_draft = False
 
     def update_sets(self, added=None) -> None:
         """Refill the set choices, keeping the current ones; a training set just imported

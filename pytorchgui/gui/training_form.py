@@ -132,7 +132,24 @@ class TrainingOptionsForm(QtWidgets.QWidget):
         config.check()
         return config
 
+    def draft(self, base: TrainingConfig) -> TrainingConfig:
+        """The settings as shown, not checked as a whole: a field whose value is refused keeps
+        `base`'s, and the augmentation is the pipeline the list shows."""
+        values = base.to_dict()
+        for option in training_options():
+            value, reason = self.fields[option.name].check()
+            if not reason:
+                values[option.name] = value
+        values["device"] = self.device_combo.currentData()
+        values["augmentation"] = self.augmentation_editor.text()
+        schedule = self.schedule_form.fields if self.schedule_form is not None else {}
+        values["schedule_parameters"] = {name: field.check()[0] for name, field in schedule.items()
+                                         if not field.check()[1]}
+        return TrainingConfig(**values)
+
     def apply(self, config: TrainingConfig) -> None:
+        """Show `config`; `changed` is emitted once, when every field shows it."""
+        blocker = QtCore.QSignalBlocker(self)
         for name, field in self.fields.items():
             if name != "device":
                 field.set_value(getattr(config, name))
@@ -140,6 +157,8 @@ class TrainingOptionsForm(QtWidgets.QWidget):
         index = self.device_combo.findData(config.device)
         self.device_combo.setCurrentIndex(max(index, 0))
         self._show_schedule(config.schedule_parameters)
+        del blocker
+        self.changed.emit()
 
     def set_locked(self, locked: bool) -> None:
         """While a run trains, its settings cannot change under it."""

@@ -181,7 +181,7 @@ def test_augmented_preview_follows_the_train_tab_pipeline(qtbot, window, data_ta
     editor = window.train_tab.options.augmentation_editor
     editor.add("RandomCrop")
     editor.add("MixUp")
-    assert window.workspace.augmentation == "RandomCrop, MixUp"
+    assert window.workspace.training_config.augmentation == "RandomCrop, MixUp"
     assert data_tab.augmented_grid.count() == 24 and "seed 0" in data_tab.augmented_label.text()
     first = data_tab.augmented_grid.grid.itemAt(0).widget().findChildren(QtWidgets.QLabel)[1].text()
     assert "%" in first  # a blended sample names both classes
@@ -189,7 +189,7 @@ def test_augmented_preview_follows_the_train_tab_pipeline(qtbot, window, data_ta
     assert "seed 1" in data_tab.augmented_label.text() and data_tab.augmented_grid.count() == 24
     editor.list.setCurrentRow(1)
     editor.remove_current()
-    assert window.workspace.augmentation == "RandomCrop"
+    assert window.workspace.training_config.augmentation == "RandomCrop"
     assert window.train_tab.options.config().augmentation == "RandomCrop"
 
 

@@ -504,8 +504,29 @@ def test_applying_options_updates_the_augmentation_list_and_the_data_preview(win
     options = window.train_tab.options
     options.apply(TrainingConfig(augmentation="RandomCrop(padding=2), CutMix"))
     assert [step.operation.name for step in options.augmentation_editor.steps] == ["RandomCrop", "CutMix"]
-    assert window.workspace.augmentation == "RandomCrop(padding=2), CutMix"
+    assert window.workspace.training_config.augmentation == "RandomCrop(padding=2), CutMix"
     assert options.config().augmentation == "RandomCrop(padding=2), CutMix"
+
+
+def test_the_form_edits_the_workspace_draft_and_shows_a_draft_set_there(window):
+    from pytorchgui.core.training.options import TrainingConfig
+    from pytorchgui.core.workspace import Change
+
+    options, workspace = window.train_tab.options, window.workspace
+    assert workspace.training_config == options.config()  # the draft starts as the form shows it
+    events = []
+    workspace.subscribe(events.append)
+    options.fields["epochs"].editor.setValue(12)
+    assert workspace.training_config.epochs == 12
+    assert [event.kind for event in events] == [Change.TRAINING_CONFIG_CHANGED]
+    options.fields["initial_weights"].editor.setText("missing.pt")  # any text is a draft's value
+    assert workspace.training_config.initial_weights == "missing.pt"
+    options.fields["initial_weights"].editor.setText("")
+    draft = workspace.training_config.replace(batch_size=16, augmentation="HorizontalFlip", seed=3)
+    workspace.set_training_config(draft)
+    assert options.config() == draft and workspace.training_config == draft
+    assert [step.operation.name for step in options.augmentation_editor.steps] == ["HorizontalFlip"]
+    assert TrainingConfig.from_dict(draft.to_dict()) == draft
 
 
 def test_a_set_just_imported_becomes_the_training_set_and_a_new_test_set_the_validation(window, train_tab):

@@ -2,9 +2,10 @@
 
 Every option of a training run is a `ParameterSpec` (the catalogue's own description of a
 parameter: type, default, bounds, help) with where it is shown. From this one list come
-the `TrainingConfig` dataclass, the Train tab's form, the flags of `pytorchgui train`,
+the `TrainingConfig` dataclass (its fields written out, each carrying its option, and held
+to this list by a test), the Train tab's form, the flags of `pytorchgui train`,
 the *Run on a cluster…* command line and the run's `config.json`; an option added here
-appears in all of them.
+appears in all of them once its `TrainingConfig` field is written (the test names it if not).
 
 Learning-rate schedules are a small catalogue of their own (`function_db/schedules.json`),
 read like the others: each schedule's parameters are named for what they mean
@@ -174,14 +175,46 @@ def option(name: str) -> TrainingOption:
 
 
 # -- the config --------------------------------------------------------------------------------
-class _TrainingConfigMethods:
-    """What every TrainingConfig can do; its fields come from TRAINING_OPTIONS."""
+_PYTHON_TYPES = {"int": int, "float": float, "bool": bool, "str": str, "choice": str}
+
+
+def _option_metadata(name: str) -> dict[str, TrainingOption]:
+    """A config field's metadata: the option it holds (KeyError at import for a name that is
+    no option). The schedule choice's spec lists its choices only in `training_options()`."""
+    return {"option": {candidate.name: candidate for candidate in TRAINING_OPTIONS}[name]}
+
+
+@dataclass
+class TrainingConfig:
+    """The settings of one training run: a field per TRAINING_OPTIONS entry, plus the
+    chosen schedule's parameters.
+
+    The fields are written out for readers and type checkers; each carries its option in
+    `metadata["option"]`, and tests/core/training hold the names, order, types and defaults
+    equal to TRAINING_OPTIONS, so an option added there without its field fails.
+    """
+
+    epochs: int = field(default=5, metadata=_option_metadata("epochs"))
+    batch_size: int = field(default=128, metadata=_option_metadata("batch_size"))
+    workers: int = field(default=0, metadata=_option_metadata("workers"))
+    device: str = field(default="cpu", metadata=_option_metadata("device"))
+    threads: int = field(default=0, metadata=_option_metadata("threads"))
+    seed: int = field(default=0, metadata=_option_metadata("seed"))
+    lr_schedule: str = field(default=NO_SCHEDULE, metadata=_option_metadata("lr_schedule"))
+    early_stopping_patience: int = field(default=0, metadata=_option_metadata("early_stopping_patience"))
+    gradient_clip: float = field(default=0.0, metadata=_option_metadata("gradient_clip"))
+    mixed_precision: bool = field(default=False, metadata=_option_metadata("mixed_precision"))
+    channels_last: bool = field(default=True, metadata=_option_metadata("channels_last"))
+    compile: bool = field(default=False, metadata=_option_metadata("compile"))
+    initial_weights: str = field(default="", metadata=_option_metadata("initial_weights"))
+    augmentation: str = field(default="", metadata=_option_metadata("augmentation"))
+    schedule_parameters: dict[str, Any] = field(default_factory=dict)  # the chosen schedule's, by name
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, values: Mapping[str, Any]) -> "TrainingConfig":
+    def from_dict(cls, values: Mapping[str, Any]) -> TrainingConfig:
         """A config from config.json or a checkpoint; unknown keys are ignored, and the
         first version's shared step_size/gamma become the schedule's own parameters."""
         values = dict(values)
@@ -192,7 +225,7 @@ class _TrainingConfigMethods:
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{key: value for key, value in values.items() if key in known})
 
-    def replace(self, **changes) -> "TrainingConfig":
+    def replace(self, **changes) -> TrainingConfig:
         return dataclasses.replace(self, **changes)
 
     def check(self) -> None:
@@ -240,17 +273,6 @@ def _first_version_schedule(values: Mapping[str, Any]) -> dict[str, Any]:
     return {"StepLR": {"step_size": step_size, "gamma": gamma},
             "ReduceLROnPlateau": {"factor": gamma, "patience": max(1, int(step_size) // 2)}}.get(
         values.get("lr_schedule"), {})
-
-
-_PYTHON_TYPES = {"int": int, "float": float, "bool": bool, "str": str, "choice": str}
-TrainingConfig = dataclasses.make_dataclass(
-    "TrainingConfig",
-    [(o.name, _PYTHON_TYPES[o.spec.type], field(default=o.spec.default)) for o in TRAINING_OPTIONS]
-    + [("schedule_parameters", dict, field(default_factory=dict))],
-    bases=(_TrainingConfigMethods,),
-    namespace={"__doc__": "The settings of one training run: a field per TRAINING_OPTIONS entry, plus the "
-                          "chosen schedule's parameters.", "__module__": __name__},
-)
 
 
 # -- the command line --------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """Training options declared once (form, CLI, config.json) and run folders read and written
 by one class, through the command line as a user would drive them."""
 import argparse
+import dataclasses
 import importlib.util
 import json
+import typing
 
 import pytest
 import torch
@@ -56,6 +58,30 @@ def test_command_line_arguments_give_back_the_same_config(config):
     parsed = config_from_arguments(parser.parse_args(command_line_arguments(config)))
     assert parsed.replace(schedule_parameters={}) == config.replace(schedule_parameters={})
     assert parsed.schedule_values() == config.schedule_values()
+
+
+SPEC_KINDS_AS_TYPES = {"int": int, "float": float, "bool": bool, "str": str, "choice": str}
+
+
+def test_the_declared_config_fields_are_the_options_exactly():
+    """TrainingConfig's fields are written out for readers and type checkers: they must stay
+    the options' names, in their order, with their types and defaults, each carrying its option
+    (an option added without its field, or a field without its option, fails here)."""
+    fields = dataclasses.fields(TrainingConfig)
+    hints = typing.get_type_hints(TrainingConfig)
+    options = training_options()
+    assert [f.name for f in fields] == [o.name for o in options] + ["schedule_parameters"]
+    for declared, training_option in zip(fields, options):
+        spec = training_option.spec
+        assert declared.metadata["option"].name == training_option.name
+        assert declared.metadata["option"] == dataclasses.replace(training_option, spec=dataclasses.replace(
+            spec, choices=declared.metadata["option"].spec.choices))  # the schedule's choices come later
+        assert declared.default == spec.default and type(declared.default) is type(spec.default), declared.name
+        assert hints[declared.name] is SPEC_KINDS_AS_TYPES[spec.type], declared.name
+    schedule_parameters = fields[-1]
+    assert schedule_parameters.default_factory is dict and "option" not in schedule_parameters.metadata
+    assert hints["schedule_parameters"] == dict[str, typing.Any]
+    assert TrainingConfig().to_dict() == {**{o.name: o.spec.default for o in options}, "schedule_parameters": {}}
 
 
 def test_first_version_configs_keep_their_schedule():

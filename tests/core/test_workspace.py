@@ -1,0 +1,87 @@
+"""The workspace's events: each a `Change` member, the module docstring listing exactly the
+ones announced (read from the source, so the list, the enum and the code cannot drift)."""
+import ast
+import inspect
+import re
+from types import SimpleNamespace
+
+import pytest
+
+from pytorchgui.core import workspace as workspace_module
+from pytorchgui.core.errors import DatasetError
+from pytorchgui.core.training.options import TrainingConfig
+from pytorchgui.core.workspace import Change, Workspace
+
+
+def documented_changes() -> list[str]:
+    """The names the module docstring lists, as "- NAME: what it carries"."""
+    return re.findall(r"^- ([A-Z_]+): ", workspace_module.__doc__, flags=re.MULTILINE)
+
+
+def announced_changes() -> set[str]:
+    """The Change members passed to `_announce` anywhere in workspace.py."""
+    tree = ast.parse(inspect.getsource(workspace_module))
+    announced = set()
+    for call in ast.walk(tree):
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "_announce":
+            kinds = [node.attr for node in ast.walk(call.args[0]) if isinstance(node, ast.Attribute)
+                     and isinstance(node.value, ast.Name) and node.value.id == "Change"]
+            assert kinds, f"line {call.lineno}: _announce is given no Change member"
+            announced.update(kinds)
+    return announced
+
+
+def test_the_docstring_lists_exactly_the_changes_announced():
+    documented = documented_changes()
+    assert len(documented) == len(set(documented)), "an event is listed twice"
+    assert documented == [change.name for change in Change], "the docstring and the enum differ"
+    assert set(documented) == announced_changes(), "the docstring and the announcements differ"
+
+
+class Dataset(SimpleNamespace):
+    pass
+
+
+@pytest.fixture
+def workspace_and_events():
+    workspace = Workspace(SimpleNamespace(network=None, path=None))
+    events = []
+    workspace.subscribe(events.append)
+    return workspace, events
+
+
+def test_dataset_changes_are_announced_with_their_entry(workspace_and_events):
+    workspace, events = workspace_and_events
+    entry = workspace.add_dataset(Dataset(name="shapes"))
+    workspace.set_role(entry, "test")
+    workspace.set_split(entry, 10, 3)
+    workspace.remove_dataset(entry)
+    assert [(event.kind, event.item) for event in events] == [
+        (Change.DATASET_ADDED, entry), (Change.DATASET_CHANGED, entry), (Change.DATASET_CHANGED, entry),
+        (Change.DATASET_REMOVED, entry)]
+    assert (entry.role, entry.validation_percent, entry.split_seed) == ("test", 10.0, 3)
+    with pytest.raises(DatasetError, match="not 'validation'"):
+        workspace.set_role(entry, "validation")
+
+
+def test_the_draft_training_config_is_announced_when_it_changes(workspace_and_events):
+    workspace, events = workspace_and_events
+    assert workspace.training_config == TrainingConfig()
+    workspace.set_training_config(TrainingConfig())  # the same settings: nothing to announce
+    assert events == []
+    draft = TrainingConfig(epochs=9, augmentation="HorizontalFlip")
+    workspace.set_training_config(draft)
+    assert workspace.training_config is draft
+    assert [(event.kind, event.item) for event in events] == [(Change.TRAINING_CONFIG_CHANGED, draft)]
+
+
+def test_a_run_is_announced_as_it_starts_and_ends(workspace_and_events):
+    workspace, events = workspace_and_events
+    workspace.set_training_running(True)
+    assert workspace.training_running
+    workspace.set_training_running(False)
+    result = SimpleNamespace(status="finished")
+    workspace.set_training_result(result)
+    assert not workspace.training_running and workspace.last_result is result
+    assert [(event.kind, event.item) for event in events] == [
+        (Change.TRAINING_STARTED, None), (Change.TRAINING_STOPPED, None), (Change.TRAINING_FINISHED, result)]
