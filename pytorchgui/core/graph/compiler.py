@@ -126,3 +126,10 @@ def failing_node(network: Network, model, x) -> str | None:
         for handle in handles:
             handle.remove()
     return None
+
+
+def uses_channels_last(network: Network, option: bool) -> bool:
+    """Whether the compiled network trains in channels_last with the option on: not for
+    LBFGS, which reads the weights' gradients as one flat view. The Trainer lays out the
+    model and its batches by it, and the memory estimate its convolutions."""
+    return option and (network.optimizer is None or network.optimizer.type != "LBFGS")
