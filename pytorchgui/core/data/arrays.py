@@ -163,7 +163,7 @@ def _open_npy(path: Path, name: str):
 
 def _open_hdf5(path: Path, x_name: str, y_name: str):
     try:
-        import h5py  # here, not at the top: an optional extra (pytorchgui[hdf5]) only HDF5 files need
+        import h5py  # imported on use: an optional extra (pytorchgui[hdf5])
     except ImportError:
         raise DatasetError(f"{path}: reading HDF5 files needs h5py: pip install 'pytorchgui[hdf5]'") from None
     try:

@@ -165,7 +165,7 @@ def load_torchvision(name: str, root: str | os.PathLike, train: bool = True, dow
     root = Path(root)
     if name.startswith("CIFAR"):
         return _load_cifar(name, root, train, download)
-    import torchvision
+    import torchvision  # imported on use: torchvision takes a second to import
 
     dataset_class = getattr(torchvision.datasets, name)
     raw = root / name / "raw"
@@ -227,7 +227,7 @@ def _load_cifar(name: str, root: Path, train: bool, download: bool) -> TensorDat
         else ("cifar-100-python", "fine_labels", "meta", "fine_label_names"))
     base = root / folder
     if download and not base.is_dir():
-        import torchvision
+        import torchvision  # imported on use: torchvision takes a second to import
 
         try:  # torchvision's own download and checksum; the reading below stays ours
             getattr(torchvision.datasets, name)(str(root), train=train, download=True)
@@ -287,7 +287,7 @@ SINGLE_CHANNEL_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
 def _folder_channels(samples: list[tuple[Path, int]]) -> int:
     """1 if every image of the folder is single-channel (grayscale), else 3. Opening an
     image reads only its header, so this costs little beside decoding the images."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, UnidentifiedImageError  # imported on use: only image folders need PIL
 
     for path, _ in samples:
         try:
@@ -300,7 +300,7 @@ def _folder_channels(samples: list[tuple[Path, int]]) -> int:
 
 
 def _open_image(path: Path, size: tuple[int, int] | None, channels: int):
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, UnidentifiedImageError  # imported on use: only image folders need PIL
 
     try:
         with Image.open(path) as image:
@@ -455,7 +455,7 @@ def load_csv(path: str | os.PathLike, target: str, *, task: str = "auto", catego
     sample `window` rows of the numeric columns and its target the target column
     `horizon` rows after them.
     """
-    import pandas
+    import pandas  # imported on use: pandas takes 0.2 s and only CSV tables need it
 
     path = Path(path)
     frame = _read_csv(path, target)
@@ -487,7 +487,7 @@ def load_csv(path: str | os.PathLike, target: str, *, task: str = "auto", catego
 
 
 def _read_csv(path: Path, target: str):
-    import pandas
+    import pandas  # imported on use: pandas takes 0.2 s and only CSV tables need it
 
     try:
         frame = pandas.read_csv(path)
@@ -506,7 +506,7 @@ def _read_csv(path: Path, target: str):
 
 
 def _is_number_column(values) -> bool:
-    import pandas
+    import pandas  # imported on use: pandas takes 0.2 s and only CSV tables need it
 
     return pandas.api.types.is_numeric_dtype(values) and not pandas.api.types.is_bool_dtype(values)
 
@@ -520,7 +520,7 @@ def _numbers(path: Path, frame) -> torch.Tensor:
 
 
 def _table_features(path: Path, target: str, frame, categorical: str):
-    import pandas
+    import pandas  # imported on use: pandas takes 0.2 s and only CSV tables need it
 
     features = []
     for column in frame.columns:
@@ -546,7 +546,7 @@ def _table_features(path: Path, target: str, frame, categorical: str):
 
 
 def _csv_targets(path: Path, target: str, labels, task: str) -> tuple[torch.Tensor, list[str] | None]:
-    import pandas
+    import pandas  # imported on use: pandas takes 0.2 s and only CSV tables need it
 
     whole = pandas.api.types.is_integer_dtype(labels) or (
         pandas.api.types.is_float_dtype(labels) and (labels % 1 == 0).all())
