@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from pytorchgui.core.data.datasets import TensorDataset
+from pytorchgui.core.data.samples import TensorDataset
 from pytorchgui.core.errors import TrainingError
 from pytorchgui.core.graph.network import Network
 

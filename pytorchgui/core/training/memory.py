@@ -47,7 +47,7 @@ from typing import Any
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from pytorchgui.core.data.datasets import TensorDataset
+from pytorchgui.core.data.samples import TensorDataset
 from pytorchgui.core.errors import TrainingError
 from pytorchgui.core.graph.compiler import compile_network, uses_channels_last
 from pytorchgui.core.graph.network import Network

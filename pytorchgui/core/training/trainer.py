@@ -19,8 +19,9 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 
 from pytorchgui.core.data.augmentation import Mix
-from pytorchgui.core.data.datasets import InMemoryBatches, Normalization, TensorDataset, batches_for, input_dtype
+from pytorchgui.core.data.datasets import InMemoryBatches, batches_for
 from pytorchgui.core.data.fit import first_embedding
+from pytorchgui.core.data.samples import Normalization, TensorDataset, input_dtype
 from pytorchgui.core.data.sequences import with_tokenizer
 from pytorchgui.core.errors import PyTorchGUIError, TrainingError, first_line
 from pytorchgui.core.graph.compiler import compile_network, failing_node, uses_channels_last
