@@ -5,6 +5,10 @@ events into signals; the CLI runs it in the terminal. Every random choice (weigh
 initialisation, shuffling, augmentation, dropout) comes from seeded generators whose
 states are saved in each epoch's checkpoint, so on the CPU a run resumed at epoch k ends
 with the same weights, bit for bit, as a run that was never interrupted.
+
+Its parts that other modules use without training live beside it: the loss and its
+targets in `losses`, devices and thread counts in `devices`, the torchrun set-up in
+`distributed`, and whether a network trains in channels_last in `graph.compiler`.
 """
 from __future__ import annotations
 
@@ -97,14 +101,13 @@ class TrainingResult:
     config: TrainingConfig | None = None
 
 
-# -- losses and targets --------------------------------------------------------------------------
+# -- the engine ------------------------------------------------------------------------------
 def correct_count(output: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """How many of the batch's predictions are right, as a tensor on the batch's device (read
     it where a figure is needed: reading waits for the device)."""
     return (output.argmax(1) == targets).sum()
 
 
-# -- the engine ------------------------------------------------------------------------------
 def describe_source(dataset) -> str | None:
     """The spec of the source a dataset was read from, for config.json and the CLI."""
     origin = getattr(dataset, "origin", None)
