@@ -39,7 +39,7 @@ from pytorchgui.core.data import datasets
 from pytorchgui.core.training import network_format  # noqa: E402
 from pytorchgui.core.training.metrics import evaluate  # noqa: E402
 from pytorchgui.core.training.trainer import Trainer, TrainingConfig  # noqa: E402
-from pytorchgui.core.training.trainer import training_threads  # noqa: E402
+from pytorchgui.core.training.devices import training_threads  # noqa: E402
 
 
 def write_shapes_as_mnist(root: Path, train: int, test: int) -> None:

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from pytorchgui import paths  # noqa: E402
 from pytorchgui.core.training import network_format  # noqa: E402
 from pytorchgui.core.graph.compiler import compile_network  # noqa: E402
-from pytorchgui.core.training.trainer import training_threads  # noqa: E402
+from pytorchgui.core.training.devices import training_threads  # noqa: E402
 
 
 def make_step(network, batch_size: int, *, optimizer_options: dict, channels_last: bool, read_loss: bool,

@@ -28,9 +28,9 @@ from pytorchgui import paths  # noqa: E402
 from pytorchgui.core.data import datasets
 from pytorchgui.core.training import network_format  # noqa: E402
 from pytorchgui.core.graph.compiler import compile_network  # noqa: E402
-from pytorchgui.core.training.trainer import make_loss  # noqa: E402
+from pytorchgui.core.training.losses import make_loss  # noqa: E402
 from pytorchgui.gui.main_window import MainWindow  # noqa: E402
-from pytorchgui.core.training.trainer import training_threads  # noqa: E402
+from pytorchgui.core.training.devices import training_threads  # noqa: E402
 
 
 def plain_loop(train: datasets.TensorDataset, epochs: int, batch_size: int, seed: int) -> float:

@@ -186,7 +186,8 @@ def train(arguments) -> int:
     from pytorchgui.core.data.fit import fit_to_data
     from pytorchgui.core.training.options import TrainingConfig, config_from_arguments
     from pytorchgui.core.data.sequences import with_tokenizer
-    from pytorchgui.core.training.trainer import Trainer, distributed_context
+    from pytorchgui.core.training.distributed import distributed_context
+    from pytorchgui.core.training.trainer import Trainer
 
     network = network_format.load(arguments.network)
     recipe = network.recipe if network.recipe and not arguments.no_recipe else None
@@ -368,7 +369,7 @@ def evaluate(arguments) -> int:
     from pytorchgui.core.data.data_source import load_spec
     from pytorchgui.core.training.metrics import check_fits, evaluate as measure
     from pytorchgui.core.data.sequences import with_tokenizer
-    from pytorchgui.core.training.trainer import make_loss
+    from pytorchgui.core.training.losses import make_loss
 
     trained = _trained_model(arguments)
     network = trained.network

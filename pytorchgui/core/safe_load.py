@@ -34,7 +34,7 @@ def load_state_dict(path: str | os.PathLike, error_type: type[Exception]) -> dic
     path = Path(path)
     if path.suffix.lower() == ".safetensors":
         try:
-            from safetensors.torch import load_file
+            from safetensors.torch import load_file  # imported on use: an optional extra (pytorchgui[insight])
         except ImportError:
             raise error_type("reading .safetensors needs the safetensors package: pip install "
                              "'pytorchgui[insight]' (or safetensors)") from None

@@ -145,7 +145,7 @@ class EvaluationTab(QtWidgets.QWidget):
         open_weights = QtWidgets.QPushButton("Weights file…")
         open_weights.clicked.connect(self.open_weights_file)
         self.device_combo = QtWidgets.QComboBox()
-        from pytorchgui.core.training.trainer import available_devices
+        from pytorchgui.core.training.devices import available_devices
 
         for device, label in available_devices():
             self.device_combo.addItem(label, device)
@@ -415,7 +415,7 @@ class EvaluationTab(QtWidgets.QWidget):
             self.progress.setValue(int(100 * progress[-1].done / max(progress[-1].total, 1)))
 
     def _loss(self, dataset: TensorDataset):
-        from pytorchgui.core.training.trainer import loss_adapter
+        from pytorchgui.core.training.losses import loss_adapter
 
         choice = self.loss_choice or self.network.loss
         if choice is None:

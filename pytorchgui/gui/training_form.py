@@ -10,8 +10,8 @@ from __future__ import annotations
 from PyQt5 import QtCore, QtWidgets
 
 from pytorchgui.core.errors import TrainingError
+from pytorchgui.core.training.devices import available_devices
 from pytorchgui.core.training.options import OPTION_GROUPS, TrainingConfig, schedule_catalog, training_options
-from pytorchgui.core.training.trainer import available_devices
 from pytorchgui.gui.augmentation_editor import AugmentationEditor
 from pytorchgui.gui.forms import ParameterField, ParameterForm
 

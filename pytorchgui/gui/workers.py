@@ -30,7 +30,7 @@ class _JobRunner(QtCore.QObject):
     def run(self) -> None:
         try:
             if "torch" in sys.modules:  # the GUI thread set torch's count to 1: jobs use every core
-                from pytorchgui.core.training.trainer import training_threads
+                from pytorchgui.core.training.devices import training_threads
 
                 sys.modules["torch"].set_num_threads(training_threads())
             result = self.job(self.control)

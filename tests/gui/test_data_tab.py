@@ -196,10 +196,10 @@ def test_augmented_preview_follows_the_train_tab_pipeline(qtbot, window, data_ta
 def test_a_large_hdf5_file_is_streamed_and_previewed(qtbot, window, data_tab, tmp_path, monkeypatch):
     import numpy
 
-    from pytorchgui.core.data import datasets
+    from pytorchgui.core.data import samples
     from tests.data_writers import write_hdf5
 
-    monkeypatch.setattr(datasets, "IN_MEMORY_LIMIT_BYTES", 1000)
+    monkeypatch.setattr(samples, "IN_MEMORY_LIMIT_BYTES", 1000)
     images = numpy.random.default_rng(0).random((40, 12, 12, 3)).astype("float32")  # floats in 0..1
     data_tab.tensor_field.set_path(str(write_hdf5(tmp_path / "big.h5", x=images, y=numpy.arange(40) % 5)))
     data_tab.x_name_edit.clear()

@@ -182,7 +182,7 @@ def test_the_gui_thread_runs_torch_serially_and_jobs_use_every_core(qtbot, windo
     GUI thread made the Train tab's steps wait for sleeping workers (0.75 of the CLI's speed)."""
     import torch
 
-    from pytorchgui.core.training.trainer import training_threads
+    from pytorchgui.core.training.devices import training_threads
     from pytorchgui.gui.workers import Task
 
     qtbot.waitUntil(lambda: window.train_tab is not None, timeout=30000)

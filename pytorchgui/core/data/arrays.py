@@ -21,10 +21,14 @@ import math
 import zipfile
 from pathlib import Path
 
+import numpy
+import numpy.lib.format as npy_format
 import torch
 
-from pytorchgui.core.data.datasets import LabelledSamples
+from pytorchgui.core.data import samples
+from pytorchgui.core.data.samples import LabelledSamples, TensorDataset, class_count
 from pytorchgui.core.errors import DatasetError
+from pytorchgui.core.safe_load import load_tensors
 
 LAYOUTS = ("auto", "nchw", "nhwc")
 CHANNEL_COUNTS = (1, 3, 4)
@@ -88,8 +92,6 @@ def pick_names(path: Path, shapes: dict, x_name: str, y_name: str) -> tuple[str,
 
 
 def _read_npz(path: Path, x_name: str, y_name: str):
-    import numpy
-
     try:
         with numpy.load(path, allow_pickle=False) as arrays:
             x_name, y_name, note = pick_names(path, {name: _npz_shape(arrays, name) for name in arrays.files},
@@ -107,8 +109,6 @@ def _read_npz(path: Path, x_name: str, y_name: str):
 
 def _npz_shape(arrays, name: str) -> tuple:
     """An .npz member's shape from its header, without reading its data."""
-    import numpy.lib.format as npy_format
-
     with arrays.zip.open(f"{name}.npy") as member:
         version = npy_format.read_magic(member)
         if version == (1, 0):
@@ -119,8 +119,6 @@ def _npz_shape(arrays, name: str) -> tuple:
 
 
 def _read_pt(path: Path):
-    from pytorchgui.core.safe_load import load_tensors
-
     content = load_tensors(path, DatasetError, "tensor file: save plain tensors, torch.save({'x': x, 'y': y})")
     if isinstance(content, dict) and "x" in content and "y" in content:
         x, y = content["x"], content["y"]
@@ -149,8 +147,6 @@ def npy_pair(path: Path, x_name: str = "x", y_name: str = "y") -> tuple[Path, Pa
 
 
 def _open_npy(path: Path, name: str):
-    import numpy
-
     try:
         array = numpy.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as error:
@@ -167,7 +163,7 @@ def _open_npy(path: Path, name: str):
 
 def _open_hdf5(path: Path, x_name: str, y_name: str):
     try:
-        import h5py
+        import h5py  # imported on use: an optional extra (pytorchgui[hdf5])
     except ImportError:
         raise DatasetError(f"{path}: reading HDF5 files needs h5py: pip install 'pytorchgui[hdf5]'") from None
     try:
@@ -192,11 +188,10 @@ def _open_hdf5(path: Path, x_name: str, y_name: str):
 def read_array_file(path, *, layout: str = "auto", x_name: str = "x", y_name: str = "y",
                     memory_limit: int | None = None):
     """The dataset of an array file: a TensorDataset, or StreamingArrays for a .npy or
-    HDF5 file larger than `memory_limit` (default: datasets.IN_MEMORY_LIMIT_BYTES)."""
-    from pytorchgui.core.data import datasets
-
+    HDF5 file larger than `memory_limit` (default: samples.IN_MEMORY_LIMIT_BYTES, read at
+    each call)."""
     path = Path(path)
-    limit = datasets.IN_MEMORY_LIMIT_BYTES if memory_limit is None else memory_limit
+    limit = samples.IN_MEMORY_LIMIT_BYTES if memory_limit is None else memory_limit
     suffix = path.suffix.lower()
     if not path.exists():
         raise DatasetError(f"{path} does not exist")
@@ -227,8 +222,6 @@ def read_array_file(path, *, layout: str = "auto", x_name: str = "x", y_name: st
 
 def numpy_array(array):
     """An in-memory, writable copy (a memory-mapped .npy is read-only)."""
-    import numpy
-
     return numpy.array(array, copy=True, order="C")
 
 
@@ -242,12 +235,10 @@ def _kind_of(x_dtype: torch.dtype, dims: int) -> str:
 
 
 def _targets(y: torch.Tensor, path: Path) -> tuple[torch.Tensor, list[str] | None]:
-    from pytorchgui.core.data.datasets import _class_count
-
     y = y.reshape(len(y), -1) if y.dim() > 1 else y
     if y.dtype in _INTEGER_DTYPES and y.dim() == 1:
         y = y.long()
-        return y, [str(i) for i in range(_class_count(y, path))]
+        return y, [str(i) for i in range(class_count(y, path))]
     return y.float().reshape(len(y), -1), None
 
 
@@ -263,8 +254,6 @@ def make_dataset(x: torch.Tensor, y: torch.Tensor, path: Path, layout: str = "au
                  names: tuple[str, str] | None = None, note: str = ""):
     """A TensorDataset of inputs `x` and targets `y` read from `path` (see the module
     docstring); `names` are the arrays they were read from, `note` how those were chosen."""
-    from pytorchgui.core.data.datasets import TensorDataset
-
     _check_shapes(x, y, path)
     if x.dim() == 1:  # one value per sample: a table of one column, not samples of no shape
         x = x[:, None]
@@ -327,8 +316,6 @@ class StreamingArrays(LabelledSamples):
         return self.read([index])[0], self.targets_tensor[index]
 
     def read(self, indices) -> torch.Tensor:
-        import numpy
-
         indices = numpy.asarray(indices, dtype=numpy.int64)
         order = numpy.argsort(indices)
         block = numpy.empty((len(indices), *self.array.shape[1:]), dtype=self.array.dtype)
@@ -363,8 +350,6 @@ class StreamingArrays(LabelledSamples):
 
     def compute_normalization(self, samples: int = 2000):
         """Statistics of an evenly spread subset, as for streamed image folders."""
-        from pytorchgui.core.data.datasets import TensorDataset
-
         subset = self.read(list(self._spread(samples)))
         return TensorDataset("subset", self.source, subset, self.targets_tensor[:len(subset)], self.classes,
                              self.kind).compute_normalization()

@@ -24,10 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+import numpy
 import torch
 
-from pytorchgui.core.graph.catalog import CatalogEntry, read_database_file
+from pytorchgui import paths
 from pytorchgui.core.errors import CatalogError, ParameterError, TrainingError
+from pytorchgui.core.graph.catalog import CatalogEntry, read_database_file
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,6 @@ def read_operations(path) -> dict[str, Operation]:
 
 @functools.lru_cache(maxsize=1)
 def operation_catalog() -> dict[str, Operation]:
-    from pytorchgui import paths
-
     return read_operations(paths.function_db_dir() / "augmentations.json")
 
 
@@ -288,8 +288,6 @@ def random_erasing(x, generator, probability, largest_area):
 
 def _beta(alpha: float, generator) -> float:
     """Beta(alpha, alpha) drawn from the run's generator (torch's Beta takes none)."""
-    import numpy
-
     seed = int(torch.randint(0, 2**62, (1,), generator=generator))
     return float(numpy.random.default_rng(seed).beta(alpha, alpha))
 
@@ -339,8 +337,6 @@ def preview(dataset, pipeline: Pipeline, count: int = 24, seed: int = 0) -> list
     """`count` evenly spread images of an image dataset, augmented as one training batch
     is with the generator seeded by `seed`; a blended sample's label names both classes
     and their weights."""
-    import numpy
-
     indices = torch.linspace(0, len(dataset) - 1, min(count, len(dataset))).long()
     raw = torch.stack([_raw_sample(dataset, int(index)) for index in indices])
     scale = 1 / 255 if raw.dtype == torch.uint8 else 1.0

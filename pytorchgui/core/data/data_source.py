@@ -17,7 +17,9 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from pytorchgui.core.data import datasets
+from pytorchgui.core.data.arrays import LAYOUTS
 from pytorchgui.core.data.datasets import DatasetError
+from pytorchgui.core.data.sequences import TOKEN_MODES, make_sequences
 
 TORCHVISION_KINDS = tuple(datasets.TORCHVISION_DATASETS)
 KINDS = ("builtin", "sequences", *TORCHVISION_KINDS, "folder", "csv", "tensor")
@@ -94,9 +96,6 @@ class DataSource:
         self._check_sequence_options()
 
     def _check_sequence_options(self) -> None:
-        from pytorchgui.core.data.arrays import LAYOUTS
-        from pytorchgui.core.data.sequences import TOKEN_MODES
-
         if self.tokens not in TOKEN_MODES:
             raise DatasetError(f"tokens must be one of {', '.join(TOKEN_MODES)}, not {self.tokens!r}")
         if self.vocabulary < 3 or self.length < 1 or self.window < 0 or self.horizon < 0:
@@ -116,8 +115,6 @@ class DataSource:
             samples = self.samples or (12000 if train else 2000)
             dataset = datasets.make_builtin(samples, seed=0 if train else 1, train=train)
         elif self.kind == "sequences":
-            from pytorchgui.core.data.sequences import make_sequences
-
             dataset = make_sequences(self.samples or (20000 if train else 2000), seed=0 if train else 1, train=train)
         elif self.kind in TORCHVISION_KINDS:
             dataset = datasets.load_torchvision(self.kind, self.path, train=train, download=self.download)

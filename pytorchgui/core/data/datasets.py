@@ -18,146 +18,21 @@ from __future__ import annotations
 import math
 import os
 import pickle
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
 
+import numpy
 import torch
 
+from pytorchgui.core.data import sequences
+from pytorchgui.core.data.arrays import read_array_file
+from pytorchgui.core.data.augmentation import Pipeline
+# The shared types live in samples; they are offered here too, where callers have always found them.
+from pytorchgui.core.data.samples import (IN_MEMORY_LIMIT_BYTES, MAX_CLASSES, LabelledSamples,  # noqa: F401
+                                          Normalization, TensorDataset, class_count, input_dtype, pixel_scale)
 from pytorchgui.core.errors import DatasetError  # noqa: F401 - its home before errors.py; callers import it here
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
-# Folders larger than this (decoded, uint8) are streamed from disk instead of held in memory.
-IN_MEMORY_LIMIT_BYTES = 4 * 1024**3
-
-
-@dataclass
-class Normalization:
-    """Per-channel (images) or per-feature (tables) mean and std of the training set."""
-
-    mean: list[float]
-    std: list[float]
-
-
-class LabelledSamples:
-    """What a dataset's `targets` and `classes` (None for regression) tell."""
-
-    @property
-    def is_classification(self) -> bool:
-        return self.classes is not None
-
-    @property
-    def num_classes(self) -> int | None:
-        return len(self.classes) if self.classes is not None else None
-
-    @property
-    def output_size(self) -> int:
-        """What a network's output per sample must hold: a score per class, or one value
-        per regression target."""
-        if self.classes is not None:
-            return len(self.classes)
-        return int(self.targets[0].numel()) if len(self.targets) else 1
-
-    def class_counts(self) -> list[int]:
-        if self.classes is None:
-            return []
-        return torch.bincount(self.targets, minlength=len(self.classes)).tolist()
-
-
-@dataclass
-class TensorDataset(LabelledSamples):
-    """A dataset held in memory. Images stay uint8 (4x smaller than float32) until batched."""
-
-    name: str
-    source: str
-    inputs: torch.Tensor
-    targets: torch.Tensor
-    classes: list[str] | None
-    kind: str  # "image", "table", "series" ([N, T, F] windows) or "tokens" (int64 ids)
-    feature_names: list[str] = field(default_factory=list)
-    normalization: Normalization | None = None
-    origin: Any = None  # the DataSource it was read from (core.data_source), if any
-    notes: list[str] = field(default_factory=list)  # choices made while reading (a transposed layout), shown
-    tokenizer: Any = None  # the sequences.Tokenizer that made token ids from a CSV text column
-    array_names: tuple[str, str] | None = None  # the arrays of an array file that held inputs and targets
-
-    def __post_init__(self) -> None:
-        if len(self.inputs) != len(self.targets):
-            raise DatasetError(f"{self.source}: {len(self.inputs)} samples but {len(self.targets)} targets; "
-                               "every sample needs exactly one target")
-        if len(self.inputs) == 0:
-            raise DatasetError(f"{self.source} holds no samples")
-
-    def __len__(self) -> int:
-        return len(self.inputs)
-
-    @property
-    def sample_shape(self) -> list[int]:
-        return list(self.inputs.shape[1:])
-
-    @property
-    def memory_bytes(self) -> int:
-        return self.inputs.element_size() * self.inputs.nelement() + self.targets.element_size() * self.targets.nelement()
-
-    @property
-    def token_count(self) -> int | None:
-        """For token ids: how many ids an Embedding must hold (the largest id + 1)."""
-        return int(self.inputs.max()) + 1 if self.kind == "tokens" else None
-
-    def compute_normalization(self) -> Normalization | None:
-        """Mean and std per channel/feature, in the units batches are made in (0..1 for
-        images); None for token ids, which are never scaled."""
-        if self.kind == "tokens":
-            return None
-        if self.kind == "series":
-            data = self.inputs.reshape(-1, self.inputs.shape[-1]).double()
-            mean, std = data.mean(0), data.std(0, unbiased=False)
-        elif self.kind == "image":
-            channels, per_sample = self.inputs.shape[1], math.prod(self.inputs.shape[1:])
-            mean = torch.zeros(channels, dtype=torch.float64)
-            square = torch.zeros(channels, dtype=torch.float64)
-            other_dims = [0, *range(2, self.inputs.dim())]
-            # 8 MB of float64 at a time: a float copy of all of MNIST would take 376 MB
-            rows = max(1, (1 << 20) // per_sample)
-            for start in range(0, len(self.inputs), rows):
-                chunk = self.inputs[start:start + rows].double().mul_(pixel_scale(self))
-                mean += chunk.sum(other_dims)
-                square += chunk.square_().sum(other_dims)
-            count = len(self.inputs) * per_sample // channels
-            mean /= count
-            std = (square / count - mean * mean).clamp_min(0).sqrt()
-        else:
-            mean = self.inputs.double().mean(0)
-            std = self.inputs.double().std(0, unbiased=False)
-        std = torch.where(std < 1e-8, torch.ones_like(std), std)  # constant columns stay as they are
-        return Normalization(mean.tolist(), std.tolist())
-
-    def split(self, percent: float, seed: int = 0) -> tuple["TensorDataset", "TensorDataset | None"]:
-        """(training part, validation part) with `percent` of the samples for validation,
-        the same parts for the same seed."""
-        count = int(round(len(self) * percent / 100.0))
-        if count <= 0:
-            return self, None
-        if count >= len(self):
-            raise DatasetError(f"a validation split of {percent:g}% leaves no training samples")
-        order = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))
-        validation, training = order[:count].sort().values, order[count:].sort().values
-        return self.subset(training, f"{self.name} (train part)"), self.subset(validation, f"{self.name} (validation)")
-
-    def subset(self, indices: torch.Tensor, name: str) -> "TensorDataset":
-        return replace(self, name=name, inputs=self.inputs[indices], targets=self.targets[indices])
-
-
-def pixel_scale(dataset) -> float:
-    """What turns a raw sample into the units batches are made in: 1/255 for uint8 images
-    (to 0..1), 1 for float images and everything else."""
-    raw = dataset.inputs.dtype if isinstance(dataset, TensorDataset) else getattr(dataset, "raw_dtype", torch.uint8)
-    return 1.0 / 255.0 if dataset.kind == "image" and raw == torch.uint8 else 1.0
-
-
-def input_dtype(dataset) -> str:
-    """The dtype a network's input takes for this data: int64 token ids, float32 otherwise."""
-    return "int64" if dataset.kind == "tokens" else "float32"
 
 
 # -- batches -------------------------------------------------------------------------------
@@ -201,8 +76,6 @@ class _BatchMaker:
 
     def _prepare(self, dataset, normalization: Normalization | None, device, augmentation,
                  channels_last: bool) -> None:
-        from pytorchgui.core.data.augmentation import Pipeline
-
         kind, shape = dataset.kind, dataset.sample_shape
         self.kind, self.device = kind, torch.device(device)
         self.augmentation = augmentation or Pipeline()
@@ -292,7 +165,7 @@ def load_torchvision(name: str, root: str | os.PathLike, train: bool = True, dow
     root = Path(root)
     if name.startswith("CIFAR"):
         return _load_cifar(name, root, train, download)
-    import torchvision
+    import torchvision  # imported on use: torchvision takes a second to import
 
     dataset_class = getattr(torchvision.datasets, name)
     raw = root / name / "raw"
@@ -349,14 +222,12 @@ def _read_cifar_batch(path: Path) -> dict:
 
 
 def _load_cifar(name: str, root: Path, train: bool, download: bool) -> TensorDataset:
-    import numpy
-
     folder, label_key, meta_file, meta_key = (
         ("cifar-10-batches-py", "labels", "batches.meta", "label_names") if name == "CIFAR10"
         else ("cifar-100-python", "fine_labels", "meta", "fine_label_names"))
     base = root / folder
     if download and not base.is_dir():
-        import torchvision
+        import torchvision  # imported on use: torchvision takes a second to import
 
         try:  # torchvision's own download and checksum; the reading below stays ours
             getattr(torchvision.datasets, name)(str(root), train=train, download=True)
@@ -416,7 +287,7 @@ SINGLE_CHANNEL_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
 def _folder_channels(samples: list[tuple[Path, int]]) -> int:
     """1 if every image of the folder is single-channel (grayscale), else 3. Opening an
     image reads only its header, so this costs little beside decoding the images."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, UnidentifiedImageError  # imported on use: only image folders need PIL
 
     for path, _ in samples:
         try:
@@ -429,7 +300,7 @@ def _folder_channels(samples: list[tuple[Path, int]]) -> int:
 
 
 def _open_image(path: Path, size: tuple[int, int] | None, channels: int):
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, UnidentifiedImageError  # imported on use: only image folders need PIL
 
     try:
         with Image.open(path) as image:
@@ -447,8 +318,6 @@ def load_image_folder(folder: str | os.PathLike, *, size: tuple[int, int] | None
     tensor; `size` (height, width) resizes them, and is needed when their sizes differ.
     `channels`: 1 (grayscale), 3 (RGB), or None: 1 if every image is single-channel.
     Folders too large for memory come back as a StreamingImageFolder."""
-    import numpy
-
     folder = Path(folder)
     classes, samples = _image_files(folder)
     channels = channels or _folder_channels(samples)
@@ -486,8 +355,6 @@ class StreamingImageFolder:
         return len(self.samples)
 
     def __getitem__(self, index: int):
-        import numpy
-
         path, label = self.samples[index]
         image = _open_image(path, self.size, self.channels)
         array = numpy.array(image, dtype=numpy.uint8).reshape(self.size[0], self.size[1], -1)
@@ -588,9 +455,7 @@ def load_csv(path: str | os.PathLike, target: str, *, task: str = "auto", catego
     sample `window` rows of the numeric columns and its target the target column
     `horizon` rows after them.
     """
-    import pandas
-
-    from pytorchgui.core.data import sequences
+    import pandas  # imported on use: pandas takes 0.2 s and only CSV tables need it
 
     path = Path(path)
     frame = _read_csv(path, target)
@@ -622,7 +487,7 @@ def load_csv(path: str | os.PathLike, target: str, *, task: str = "auto", catego
 
 
 def _read_csv(path: Path, target: str):
-    import pandas
+    import pandas  # imported on use: pandas takes 0.2 s and only CSV tables need it
 
     try:
         frame = pandas.read_csv(path)
@@ -641,7 +506,7 @@ def _read_csv(path: Path, target: str):
 
 
 def _is_number_column(values) -> bool:
-    import pandas
+    import pandas  # imported on use: pandas takes 0.2 s and only CSV tables need it
 
     return pandas.api.types.is_numeric_dtype(values) and not pandas.api.types.is_bool_dtype(values)
 
@@ -655,7 +520,7 @@ def _numbers(path: Path, frame) -> torch.Tensor:
 
 
 def _table_features(path: Path, target: str, frame, categorical: str):
-    import pandas
+    import pandas  # imported on use: pandas takes 0.2 s and only CSV tables need it
 
     features = []
     for column in frame.columns:
@@ -681,7 +546,7 @@ def _table_features(path: Path, target: str, frame, categorical: str):
 
 
 def _csv_targets(path: Path, target: str, labels, task: str) -> tuple[torch.Tensor, list[str] | None]:
-    import pandas
+    import pandas  # imported on use: pandas takes 0.2 s and only CSV tables need it
 
     whole = pandas.api.types.is_integer_dtype(labels) or (
         pandas.api.types.is_float_dtype(labels) and (labels % 1 == 0).all())
@@ -704,25 +569,8 @@ def _csv_targets(path: Path, target: str, labels, task: str) -> tuple[torch.Tens
     raise DatasetError(f"unknown task {task!r}: choose classification, regression or auto")
 
 
-MAX_CLASSES = 100_000
-
-
-def _class_count(labels: torch.Tensor, path: Path) -> int:
-    """Integer labels are the classes 0..max: refuse labels that cannot be class indices."""
-    low, high = int(labels.min()), int(labels.max())
-    if low < 0:
-        raise DatasetError(f"{path}: the label {low} is negative; class labels are 0, 1, 2, ... (store float "
-                           "targets for regression)")
-    if high >= MAX_CLASSES:
-        raise DatasetError(f"{path}: the label {high} would make {high + 1:,} classes, more than {MAX_CLASSES:,}; "
-                           "class labels are 0, 1, 2, ... (store float targets for regression)")
-    return high + 1
-
-
 def load_tensor_file(path: str | os.PathLike, **options):
     """An array file (.npz, .pt, .npy pair, HDF5): see core.arrays.read_array_file."""
-    from pytorchgui.core.data.arrays import read_array_file
-
     return read_array_file(path, **options)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pytorchgui.core.graph.catalog import AUTO
 from pytorchgui.core.graph.network import Network
+from pytorchgui.core.graph.shapes import infer_shapes
 
 # A layer's parameter that must equal a dimension of its input: the channel axis (index 0)
 # for convolutions and normalisation, the feature axis (last) for the others.
@@ -45,7 +46,8 @@ def fit_to_dataset(network: Network, sample_shape: list[int], outputs: int | Non
 
 def fit_to_data(network: Network, dataset) -> list[str]:
     """fit_to_dataset with everything a dataset says: shape, dtype, token ids, outputs."""
-    from pytorchgui.core.data.datasets import input_dtype
+    # Imported here: samples loads torch, and fit is loaded at start-up (by the workspace) without it.
+    from pytorchgui.core.data.samples import input_dtype
 
     return fit_to_dataset(network, dataset.sample_shape, dataset.output_size, input_dtype(dataset),
                           getattr(dataset, "token_count", None))
@@ -59,8 +61,6 @@ def first_embedding(network: Network) -> str | None:
 def _fit_input_sizes(network: Network) -> list[str]:
     """Set fixed input sizes to the sizes that reach them, node after node: a node after
     a mismatch only gets its input shape once the mismatch is fixed."""
-    from pytorchgui.core.graph.shapes import infer_shapes
-
     changes: list[str] = []
     for _ in range(len(network.nodes)):
         report = infer_shapes(network)
@@ -91,8 +91,6 @@ def _set_parameters(network: Network, name: str, wanted: dict[str, int]) -> list
 def freeze_all_but_last(network: Network) -> list[str]:
     """Fine-tuning's usual start: every node with weights frozen but the last one (the
     classifier, in network order of computation); returns the nodes frozen."""
-    from pytorchgui.core.graph.shapes import infer_shapes
-
     report = infer_shapes(network)
     weighted = [name for name in report.order if report.nodes[name].parameter_count]
     frozen = weighted[:-1]

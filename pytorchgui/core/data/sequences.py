@@ -20,6 +20,8 @@ from pathlib import Path
 
 import torch
 
+from pytorchgui.core.atomic import atomic_write_text
+from pytorchgui.core.data.samples import TensorDataset
 from pytorchgui.core.errors import DatasetError
 
 PAD, UNKNOWN = "<pad>", "<unk>"
@@ -74,8 +76,6 @@ class Tokenizer:
         return tokenizer
 
     def save(self, path: Path) -> None:
-        from pytorchgui.core.atomic import atomic_write_text
-
         atomic_write_text(Path(path), json.dumps(self.to_json(), ensure_ascii=False))
 
     @classmethod
@@ -164,8 +164,6 @@ def make_sequences(samples: int = 8000, seed: int = 0, train: bool = True):
     cannot tell the class: a network must carry the first token to the end of the sequence
     (an LSTM's memory) or look at both ends at once (attention with positions).
     Deterministic for a seed; the train and test sets use different seeds."""
-    from pytorchgui.core.data.datasets import TensorDataset
-
     generator = torch.Generator().manual_seed(seed + 1000)
     tokens = torch.randint(1, SEQUENCE_VOCABULARY, (samples, SEQUENCE_LENGTH), generator=generator)
     labels = 2 * (tokens[:, 0] % 2) + tokens[:, -1] % 2

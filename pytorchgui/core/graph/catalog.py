@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+from pytorchgui import paths
 from pytorchgui.core.errors import CatalogError, ParameterError, UnknownEntryError
 
 KINDS = ("layers", "activations", "losses", "optimizers")
@@ -368,10 +369,10 @@ class CatalogEntry:
 
 
 def _resolve_class(kind: str, name: str, source: str) -> type:
-    import torch
+    import torch  # imported on use: this module loads at start-up, before torch
 
     if source == "pytorchgui":
-        from pytorchgui.core.graph import merge
+        from pytorchgui.core.graph import merge  # imported on use: merge loads torch, and this module loads before it
 
         namespace, base = merge.pytorchgui_modules(), torch.nn.Module
         found = namespace.get(name)
@@ -479,6 +480,4 @@ class Catalog:
 @functools.lru_cache(maxsize=1)
 def default_catalog() -> Catalog:
     """The catalogue shipped in function_db/, read once."""
-    from pytorchgui import paths
-
     return Catalog.from_folder(paths.function_db_dir())

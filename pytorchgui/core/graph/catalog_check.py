@@ -15,6 +15,8 @@ import inspect
 import math
 import sys
 
+import torch
+
 from pytorchgui.core.graph.catalog import ALWAYS_OMITTED, Catalog, CatalogEntry, default_catalog
 
 # torch classes the catalogue leaves out on purpose, with the reason.
@@ -30,8 +32,6 @@ NOT_IN_CATALOG = {
 
 def constructor_parameters(cls: type) -> dict[str, inspect.Parameter]:
     """The parameters a user can set, as torch declares them."""
-    import torch
-
     init = cls.__init__
     skip = {"self", "params", "mode", "args", "kwargs"}
     if not (issubclass(cls, torch.nn.RNNBase) and "args" in inspect.signature(init).parameters):
@@ -93,8 +93,6 @@ def check_entry(entry: CatalogEntry) -> list[str]:
 
 
 def missing_classes(catalog: Catalog) -> list[str]:
-    import torch
-
     problems = []
     expected = {
         "activations": torch.nn.modules.activation.__all__,
@@ -124,8 +122,6 @@ def check_catalog(catalog: Catalog | None = None) -> list[str]:
 
 
 def main() -> int:
-    import torch
-
     catalog = default_catalog()
     problems = check_catalog(catalog)
     counts = ", ".join(f"{len(catalog.database(k))} {k}" for k in ("layers", "activations", "losses", "optimizers"))

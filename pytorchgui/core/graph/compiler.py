@@ -15,6 +15,9 @@ import keyword
 import operator
 import re
 
+import torch
+from torch import fx
+
 from pytorchgui.core.errors import GraphError, ShapeError
 from pytorchgui.core.graph.network import Network
 from pytorchgui.core.graph.shapes import ShapeReport, infer_shapes, maxunpool_sources
@@ -22,8 +25,6 @@ from pytorchgui.core.graph.shapes import ShapeReport, infer_shapes, maxunpool_so
 
 @functools.lru_cache(maxsize=1)
 def _reserved_names() -> frozenset[str]:
-    import torch
-
     # a submodule named like an attribute of nn.Module ("forward", "train", "parameters")
     # cannot be added, and "x" and "self" are the generated forward's own names
     return frozenset(dir(torch.nn.Module)) | frozenset(vars(torch.nn.Module())) | {"x", "self"}
@@ -47,9 +48,6 @@ def module_names(network: Network) -> dict[str, str]:
 
 def compile_network(network: Network, report: ShapeReport | None = None):
     """Build the network's module. Raises GraphError / ShapeError listing the problems."""
-    import torch
-    from torch import fx
-
     report = report or infer_shapes(network)
     if report.problems:
         first = report.problems[0]
@@ -107,8 +105,6 @@ def failing_node(network: Network, model, x) -> str | None:
     """The node whose module raises when `model` (compiled from `network`) runs on `x`:
     found by running it again with hooks that note the module being run. None if the
     forward pass runs (the error came from the loss or the backward pass)."""
-    import torch
-
     node_of = {module: node for node, module in module_names(network).items()}
     running: list[str] = []
     handles = []
@@ -126,3 +122,10 @@ def failing_node(network: Network, model, x) -> str | None:
         for handle in handles:
             handle.remove()
     return None
+
+
+def uses_channels_last(network: Network, option: bool) -> bool:
+    """Whether the compiled network trains in channels_last with the option on: not for
+    LBFGS, which reads the weights' gradients as one flat view. The Trainer lays out the
+    model and its batches by it, and the memory estimate its convolutions."""
+    return option and (network.optimizer is None or network.optimizer.type != "LBFGS")

@@ -12,6 +12,8 @@ import operator
 import torch
 from torch import nn
 
+from pytorchgui.core.graph.sequence_layers import SEQUENCE_MODULES
+
 
 class Add(nn.Module):
     """Element-wise sum of the inputs: a residual connection."""
@@ -58,6 +60,4 @@ MERGE_MODULES: dict[str, type[nn.Module]] = {
 
 def pytorchgui_modules() -> dict[str, type[nn.Module]]:
     """Every class a catalogue entry with "source": "pytorchgui" may name."""
-    from pytorchgui.core.graph.sequence_layers import SEQUENCE_MODULES
-
     return {**MERGE_MODULES, **SEQUENCE_MODULES}

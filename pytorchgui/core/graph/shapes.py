@@ -184,7 +184,7 @@ def trainable_parameters(network: Network, report: ShapeReport) -> int:
 
 def infer_shapes(network: Network, input_shape: list[int] | None = None, input_dtype: str | None = None) -> ShapeReport:
     """Infer every node's output shape; problems name the node and say what to do."""
-    import torch
+    import torch  # imported on use: this module loads at start-up, before torch
 
     problems = list(network.problems())
     report = ShapeReport(nodes={}, problems=problems)
@@ -329,7 +329,7 @@ def _evaluate_node(entry: CatalogEntry, label: str, parameters: dict, input_shap
 
 def _evaluate_uncached(entry: CatalogEntry, label: str, parameters: dict, input_shapes: list[tuple[int, ...]],
                        input_dtypes: list, gives_indices: bool) -> _NodeOutcome:
-    import torch
+    import torch  # imported on use: this module loads at start-up, before torch
 
     message = _precheck(entry, label, parameters, input_shapes)
     if message:

@@ -23,12 +23,13 @@ from typing import Iterable
 
 import networkx as nx
 
-from pytorchgui.core.training import network_format
+from pytorchgui import paths
 from pytorchgui.core.atomic import atomic_write_text
-from pytorchgui.core.graph.catalog import AUTO, Catalog, CatalogEntry
 from pytorchgui.core.errors import NetworkError, NetworkFormatError, PyTorchGUIError
+from pytorchgui.core.graph.catalog import AUTO, Catalog, CatalogEntry
 from pytorchgui.core.graph.layout import LAYER_GAP, tidy_positions
 from pytorchgui.core.graph.network import Network
+from pytorchgui.core.training import network_format
 
 BLOCK_FORMAT = "pytorchgui.block"
 BLOCK_VERSION = 1
@@ -117,8 +118,6 @@ def read_library(folders: Iterable[tuple[Path, bool]], catalog: Catalog | None =
 
 def block_library(catalog: Catalog | None = None) -> tuple[list[Block], list[str]]:
     """The built-in blocks, then the user's; and the problems of files that did not load."""
-    from pytorchgui import paths
-
     return read_library([(paths.builtin_blocks_dir(), True), (paths.user_blocks_dir(), False)], catalog)
 
 

@@ -16,10 +16,12 @@ import torch
 
 from pytorchgui import __version__
 from pytorchgui.core.atomic import atomic_write, atomic_write_text
-from pytorchgui.core.graph.compiler import compile_network, module_names
 from pytorchgui.core.errors import PyTorchGUIError, first_line
+from pytorchgui.core.graph import merge
+from pytorchgui.core.graph.compiler import compile_network, module_names
 from pytorchgui.core.graph.network import Network
 from pytorchgui.core.graph.shapes import infer_shapes
+from pytorchgui.core.training.metrics import load_weights
 
 FORMATS = ("python", "onnx", "pt2")
 NORMALIZATION_MODULE = "input_normalization"
@@ -73,8 +75,6 @@ def python_source(network: Network, class_name: str = "Network", normalization=N
              '"""', "import functools", "import operator", "", "import torch", "from torch import nn", ""]
     classes = [inspect.getsource(InputNormalization).replace("torch.nn.Module", "nn.Module")] if normalization else []
     if merge_types:
-        from pytorchgui.core.graph import merge
-
         classes += [inspect.getsource(merge.pytorchgui_modules()[type_name]) for type_name in merge_types]
     for source in classes:
         lines += ["", source.rstrip(), ""]
@@ -110,8 +110,6 @@ def export_python(network: Network, path: str | os.PathLike, normalization=None)
 
 
 def _model_and_example(network: Network, weights: str | os.PathLike | None, normalization=None):
-    from pytorchgui.core.training.metrics import load_weights
-
     model = compile_network(network).eval()
     if weights is not None:
         load_weights(model, weights)
@@ -141,7 +139,7 @@ def export_onnx(network: Network, path: str | os.PathLike, weights: str | os.Pat
     """ONNX (opset of the installed exporter), checked with onnx.checker. Needs the onnx
     packages: pip install 'pytorchgui[onnx]'."""
     try:
-        import onnx
+        import onnx  # imported on use: an optional extra (pytorchgui[onnx])
     except ImportError:
         raise ExportError("ONNX export needs the onnx packages: pip install 'pytorchgui[onnx]' "
                           "(onnx, onnxscript)") from None

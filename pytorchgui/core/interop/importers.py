@@ -11,18 +11,25 @@ the model, never a traceback.
 """
 from __future__ import annotations
 
+import hashlib
 import operator
+import os
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
+from torch import fx
 
-from pytorchgui.core.graph.catalog import Catalog, default_catalog
-from pytorchgui.core.graph.compiler import module_names
+from pytorchgui.core.atomic import atomic_write
 from pytorchgui.core.errors import PyTorchGUIError
+from pytorchgui.core.graph.catalog import Catalog, default_catalog
+from pytorchgui.core.graph.compiler import compile_network, module_names
 from pytorchgui.core.graph.layout import tidy_positions
 from pytorchgui.core.graph.network import Network
+from pytorchgui.core.safe_load import load_state_dict
 
 IMAGE_INPUT = [3, 224, 224]  # what torchvision's classification models expect
 
@@ -40,11 +47,9 @@ class ImportedModel:
 
 def _functions() -> dict[Any, tuple[str, Any]]:
     """Function called between modules -> (catalogue type, how to read its parameters)."""
-    import torch.nn.functional as F
-
     try:
-        from torchvision.ops import stochastic_depth
-    except ImportError:  # torchvision is a dependency; the import is here to keep core light
+        from torchvision.ops import stochastic_depth  # imported on use: torchvision takes a second to import
+    except ImportError:  # torchvision is a dependency; tolerated missing all the same
         stochastic_depth = None
     table: dict[Any, tuple[str, Any]] = {
         operator.add: ("Add", lambda args, kwargs: {}),
@@ -89,8 +94,6 @@ def _module_values(module: torch.nn.Module, entry) -> dict[str, Any]:
 
 def _inputs(argument: Any) -> list:
     """The traced nodes an argument refers to (a list, for torch.cat), in order."""
-    from torch import fx
-
     if isinstance(argument, fx.Node):
         return [argument]
     if isinstance(argument, (list, tuple)):
@@ -117,8 +120,6 @@ def _function_name(node) -> str:
 
 def trace(model: torch.nn.Module, catalog: Catalog | None = None, *, where: str = "the model") -> ImportedModel:
     """The network of a traceable model; ImportError_ naming what could not be mapped."""
-    from torch import fx
-
     catalog = catalog or default_catalog()
     try:
         graph = fx.symbolic_trace(model).graph
@@ -178,7 +179,7 @@ def trace(model: torch.nn.Module, catalog: Catalog | None = None, *, where: str 
 
 def import_torchvision(name: str, catalog: Catalog | None = None) -> ImportedModel:
     """A torchvision classification model by name (resnet18, ...), without weights."""
-    import torchvision
+    import torchvision  # imported on use: torchvision takes a second to import
 
     builders = torchvision.models.list_models(module=torchvision.models)
     if name not in builders:
@@ -196,8 +197,6 @@ def import_torchvision(name: str, catalog: Catalog | None = None) -> ImportedMod
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """A model's weights file (.pth/.pt or .safetensors), tensors only."""
-    from pytorchgui.core.safe_load import load_state_dict
-
     return load_state_dict(path, PyTorchGUIError)
 
 
@@ -205,9 +204,7 @@ def download_weights(name: str, progress: bool = False, on_bytes=None) -> dict[s
     """The default pretrained weights of torchvision's `name`, through torch's hub cache
     (downloaded the first time). on_bytes(done, total) follows a download as it goes (the
     window's progress bar); without it, `progress` shows torch's own bar on stderr."""
-    import os
-
-    import torchvision
+    import torchvision  # imported on use: torchvision takes a second to import
 
     try:
         weights = torchvision.models.get_model_weights(name).DEFAULT
@@ -226,8 +223,6 @@ def download_weights(name: str, progress: bool = False, on_bytes=None) -> dict[s
 
 def expected_hash(url: str) -> str | None:
     """The start of the SHA-256 a torchvision weights file name carries (resnet18-f37072fd.pth)."""
-    import os
-
     match = torch.hub.HASH_REGEX.search(os.path.basename(url))
     return match.group(1) if match else None
 
@@ -235,11 +230,6 @@ def expected_hash(url: str) -> str | None:
 def _download(url: str, target: Path, on_bytes) -> None:
     """`url` into `target` (a whole file or none: written beside it, checked against the
     hash in its name, then renamed)."""
-    import hashlib
-    import urllib.request
-
-    from pytorchgui.core.atomic import atomic_write
-
     expected = expected_hash(url)
     with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - torchvision's own https URL
         total = int(response.headers.get("Content-Length") or 0)
@@ -267,7 +257,6 @@ def convert_weights(imported: ImportedModel, state_dict: dict[str, torch.Tensor]
     for node, module in imported.module_of.items():
         for key in (k for k in state_dict if k.startswith(module + ".") and "." not in k[len(module) + 1:]):
             wanted[key] = f"{attribute[node]}.{key[len(module) + 1:]}"
-    from pytorchgui.core.graph.compiler import compile_network
 
     with torch.device("meta"):
         expected = compile_network(imported.network).state_dict()

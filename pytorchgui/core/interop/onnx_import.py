@@ -33,7 +33,7 @@ class OnnxImportError(PyTorchGUIError):
 
 
 def _attributes(node) -> dict[str, Any]:
-    import onnx
+    import onnx  # imported on use: an optional extra (pytorchgui[onnx])
 
     return {attribute.name: onnx.helper.get_attribute_value(attribute) for attribute in node.attribute}
 
@@ -56,7 +56,7 @@ class _Reader:
         self.counts: dict[str, int] = {}
 
     def tensor(self, name: str) -> torch.Tensor:
-        from onnx import numpy_helper
+        from onnx import numpy_helper  # imported on use: an optional extra (pytorchgui[onnx])
 
         return torch.from_numpy(numpy_helper.to_array(self.weights[name]).copy())
 
@@ -197,7 +197,7 @@ def import_onnx(path: str | Path, catalog: Catalog | None = None):
     """(network, weights under its module names) of an ONNX file; OnnxImportError naming
     the file and the node that cannot be imported."""
     try:
-        import onnx
+        import onnx  # imported on use: an optional extra (pytorchgui[onnx])
     except ImportError:
         raise OnnxImportError("importing ONNX needs the onnx package: pip install 'pytorchgui[onnx]'") from None
     path, source = Path(path), str(path)

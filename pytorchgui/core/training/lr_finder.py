@@ -14,10 +14,12 @@ from typing import Any, Callable
 
 import torch
 
-from pytorchgui.core.graph.compiler import compile_network
+from pytorchgui.core.data.datasets import batches_for
 from pytorchgui.core.errors import TrainingError
+from pytorchgui.core.graph.compiler import compile_network
 from pytorchgui.core.graph.network import Network
 from pytorchgui.core.graph.shapes import infer_shapes
+from pytorchgui.core.training.losses import make_loss
 
 SMOOTHING = 0.98  # the exponential moving average of the loss, as fastai's finder
 DIVERGED = 4.0  # stop once the smoothed loss is this many times its lowest value
@@ -52,9 +54,6 @@ def find_learning_rate(network: Network, dataset, *, batch_size: int = 64, start
                        on_step: Callable[[int, float, float], None] | None = None,
                        cancelled: Callable[[], bool] = lambda: False) -> LearningRateCurve:
     """Run the range test on `dataset` (a training set); on_step(step, lr, loss) after each batch."""
-    from pytorchgui.core.data.datasets import batches_for
-    from pytorchgui.core.training.trainer import make_loss
-
     if network.optimizer is None:
         raise TrainingError("the network has no optimizer: choose one in the Network tab first")
     spec = network.input_spec

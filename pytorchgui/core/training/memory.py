@@ -47,7 +47,9 @@ from typing import Any
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from pytorchgui.core.data.samples import TensorDataset
 from pytorchgui.core.errors import TrainingError
+from pytorchgui.core.graph.compiler import compile_network, uses_channels_last
 from pytorchgui.core.graph.network import Network
 from pytorchgui.core.graph.shapes import infer_shapes
 
@@ -138,8 +140,6 @@ def estimate_training_memory(network: Network, batch_size: int, *, bf16: bool = 
     """The estimate for one training step at `batch_size` on `device`, in the layout the
     trainer will use (`channels_last`: the training option); TrainingError naming the node
     when the network does not compile."""
-    from pytorchgui.core.graph.compiler import compile_network
-
     report = infer_shapes(network)
     if not report.ok:
         raise TrainingError(f"no memory estimate: {report.problems[0].message}")
@@ -176,8 +176,6 @@ def estimate_training_memory(network: Network, batch_size: int, *, bf16: bool = 
 def convolutions_in_channels_last(network: Network, option: bool) -> bool:
     """Whether training with the channels_last option runs the network's images in that layout
     (not for LBFGS; only image batches have it)."""
-    from pytorchgui.core.training.trainer import uses_channels_last
-
     return uses_channels_last(network, option) and len(network.input_spec.shape) == 3
 
 
@@ -239,8 +237,6 @@ def _meminfo() -> tuple[int, int] | None:
 def data_moved_to(device: str, *datasets) -> int:
     """Bytes of the in-memory sets training moves whole to `device` (a GPU; on the CPU they
     are in RAM already, counted out of the free memory)."""
-    from pytorchgui.core.data.datasets import TensorDataset
-
     if device == "cpu":
         return 0
     return sum(dataset.memory_bytes for dataset in datasets if isinstance(dataset, TensorDataset))

@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy
 import torch
 
 from pytorchgui.core.atomic import atomic_write_text
-from pytorchgui.core.data.datasets import Normalization, TensorDataset, batches_for
+from pytorchgui.core.data.datasets import batches_for
+from pytorchgui.core.data.samples import Normalization, TensorDataset
 from pytorchgui.core.errors import PyTorchGUIError, first_line
 from pytorchgui.core.safe_load import load_state_dict
 from pytorchgui.core.training.tasks import Progress, TaskControl
@@ -101,7 +103,7 @@ class EvaluationResult:
         if path.suffix.lower() == ".json":
             atomic_write_text(path, json.dumps(self.to_json(), indent=2))
             return
-        import pandas
+        import pandas  # imported on use: pandas takes 0.2 s and only the table export needs it
 
         if self.classes is None:
             frame = pandas.DataFrame([self.summary()])
@@ -270,8 +272,7 @@ def prepare_image(image, sample_shape: list[int], normalization: Normalization |
     well under 0.5) would read a photo of dark ink on white paper as its negative, so
     such an image is inverted. Returns (uint8 sample [C, H, W], whether it was inverted).
     """
-    import numpy
-    from PIL import Image
+    from PIL import Image  # imported on use: only the Try it pad's images need PIL
 
     if len(sample_shape) != 3 or sample_shape[0] not in (1, 3):
         raise EvaluationError(f"Try it opens images for networks that take 1 or 3 channels; this one takes "

@@ -36,9 +36,10 @@ from pathlib import Path
 from typing import Any
 
 from pytorchgui.core.atomic import atomic_write_text
-from pytorchgui.core.graph.catalog import Catalog, default_catalog
 from pytorchgui.core.errors import NetworkFormatError, PyTorchGUIError
+from pytorchgui.core.graph.catalog import Catalog, default_catalog
 from pytorchgui.core.graph.network import FunctionChoice, Network
+from pytorchgui.core.training.options import TrainingConfig
 
 FORMAT_NAME = "pytorchgui.network"
 FORMAT_VERSION = 3
@@ -276,7 +277,6 @@ def _read_recipe(recipe: Any, source: str) -> dict[str, Any]:
     carry a value the Train tab or the CLI would refuse later."""
     if recipe is None:
         return {}
-    from pytorchgui.core.training.options import TrainingConfig
 
     if not isinstance(recipe, dict):
         raise NetworkFormatError(f"{source}: $recipe must be an object of training options")

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from pytorchgui.core.graph.catalog import CatalogEntry, ParameterSpec, read_database_file
+from pytorchgui import paths
 from pytorchgui.core.errors import CatalogError, ParameterError, TrainingError
+from pytorchgui.core.graph.catalog import CatalogEntry, ParameterSpec, read_database_file
 
 NO_SCHEDULE = "none"
 SCHEDULE_STEPS = ("epoch", "batch", "metric")
@@ -53,7 +54,7 @@ class ScheduleEntry:
         return self.entry.parameters
 
     def resolve(self) -> type:
-        import torch
+        import torch  # imported on use: options load at start-up (network files carry them), before torch
 
         schedules = torch.optim.lr_scheduler
         found = getattr(schedules, self.name, None)
@@ -88,8 +89,6 @@ def read_schedules(path) -> dict[str, ScheduleEntry]:
 
 @functools.lru_cache(maxsize=1)
 def schedule_catalog() -> dict[str, ScheduleEntry]:
-    from pytorchgui import paths
-
     return read_schedules(paths.function_db_dir() / "schedules.json")
 
 
@@ -243,7 +242,7 @@ class TrainingConfig:
 
     def pipeline(self):
         """The augmentation as a Pipeline (TrainingError naming what is refused)."""
-        from pytorchgui.core.data.augmentation import Pipeline
+        from pytorchgui.core.data.augmentation import Pipeline  # imported on use: augmentation loads torch
 
         return Pipeline.parse(self.augmentation)
 
@@ -262,7 +261,7 @@ class TrainingConfig:
 
 
 def _with_first_version_augmentation(values: Mapping[str, Any]) -> str:
-    from pytorchgui.core.data.augmentation import first_version_pipeline
+    from pytorchgui.core.data.augmentation import first_version_pipeline  # imported on use: augmentation loads torch
 
     first = first_version_pipeline(values.pop("crop_padding", 0) or 0, bool(values.pop("horizontal_flip", False)))
     return ", ".join(part for part in (first, values.get("augmentation") or "") if part)

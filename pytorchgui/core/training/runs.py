@@ -23,8 +23,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy
+import torch
+
 from pytorchgui.core.atomic import atomic_write, atomic_write_text
+from pytorchgui.core.data.samples import Normalization
+from pytorchgui.core.data.sequences import Tokenizer
 from pytorchgui.core.errors import PyTorchGUIError
+from pytorchgui.core.safe_load import load_tensors
+from pytorchgui.core.training import network_format
 
 CHECKPOINT_FORMAT = "pytorchgui.checkpoint"
 CHECKPOINT_VERSION = 1
@@ -43,8 +50,6 @@ def _finite_or_none(value):
 
 
 def torch_bytes(obj) -> bytes:
-    import torch
-
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     return buffer.getvalue()
@@ -52,8 +57,6 @@ def torch_bytes(obj) -> bytes:
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """A checkpoint, read with weights_only=True: a file holding code is refused."""
-    from pytorchgui.core.safe_load import load_tensors
-
     checkpoint = load_tensors(path, RunFolderError, "PyTorchGUI checkpoint")
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
         raise RunFolderError(f"{path} is not a PyTorchGUI checkpoint")
@@ -113,8 +116,6 @@ class RunFolder:
     def write_start(self, network, config: dict[str, Any], tokenizer=None) -> None:
         """The network as it will be trained, the run's settings and the training set's
         tokenizer (for text), before the first epoch."""
-        from pytorchgui.core.training import network_format
-
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -146,8 +147,6 @@ class RunFolder:
         """Add (or replace) one epoch's predicted class of every validation sample, in the
         validation set's order; the targets are stored once. Epochs after `epoch` (from a
         run resumed earlier) are dropped."""
-        import numpy
-
         predictions = numpy.asarray(predictions, dtype=numpy.int32)
         history = self.read_predictions()
         epochs, rows = [], []
@@ -163,8 +162,6 @@ class RunFolder:
     def read_predictions(self) -> "ConfusionHistory | None":
         """The confusion history, or None for a run without one (a classifier's runs from
         before it was kept, a regression run)."""
-        import numpy
-
         path = self.file(self.PREDICTIONS)
         if not path.is_file():
             return None
@@ -216,8 +213,6 @@ class RunFolder:
 
     def normalization(self):
         """The normalisation the run's batches used (None if the run recorded none)."""
-        from pytorchgui.core.data.datasets import Normalization
-
         values = self.read_config().get("normalization")
         if values is None:
             return None
@@ -240,14 +235,10 @@ class RunFolder:
 
     def tokenizer(self):
         """The tokenizer of a run trained on text (None for other data)."""
-        from pytorchgui.core.data.sequences import Tokenizer
-
         path = self.config_file.parent / self.TOKENIZER
         return Tokenizer.load(path) if path.is_file() else None
 
     def load_network(self):
-        from pytorchgui.core.training import network_format
-
         return network_format.load(self.file(self.NETWORK))
 
     def weights_file(self, which: str = "best") -> Path:
@@ -290,8 +281,6 @@ class ConfusionHistory:
 
     def matrix(self, epoch: int):
         """Counts [true class, predicted class] at `epoch`."""
-        import numpy
-
         count = self.class_count
         counts = numpy.zeros((count, count), dtype=numpy.int64)
         numpy.add.at(counts, (self.targets, self._row(epoch)), 1)
@@ -302,8 +291,6 @@ class ConfusionHistory:
 
     def cell(self, epoch: int, true_class: int, predicted_class: int) -> list[int]:
         """The validation samples (indices) that were in this cell at `epoch`."""
-        import numpy
-
         row = self._row(epoch)
         return numpy.flatnonzero((self.targets == true_class) & (row == predicted_class)).tolist()
 

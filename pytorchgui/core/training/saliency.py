@@ -43,6 +43,7 @@ def last_convolution(model: torch.nn.Module) -> str | None:
 def saliency(model: torch.nn.Module, sample: torch.Tensor, normalization=None, target: int | None = None) -> Saliency:
     """The heat map of one uint8 sample [C, H, W] for class `target` (the prediction if None)."""
     try:
+        # imported on use: an optional extra (pytorchgui[insight])
         from captum.attr import IntegratedGradients, LayerAttribution, LayerGradCam
     except ImportError:
         raise SaliencyError("saliency maps need Captum: pip install 'pytorchgui[insight]' (or captum)") from None

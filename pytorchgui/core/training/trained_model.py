@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from pytorchgui.core.data.datasets import Normalization
+from pytorchgui.core.data.samples import Normalization
 from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.core.graph.compiler import compile_network
 from pytorchgui.core.graph.network import Network

@@ -5,6 +5,10 @@ events into signals; the CLI runs it in the terminal. Every random choice (weigh
 initialisation, shuffling, augmentation, dropout) comes from seeded generators whose
 states are saved in each epoch's checkpoint, so on the CPU a run resumed at epoch k ends
 with the same weights, bit for bit, as a run that was never interrupted.
+
+Its parts that other modules use without training live beside it: the loss and its
+targets in `losses`, devices and thread counts in `devices`, the torchrun set-up in
+`distributed`, and whether a network trains in channels_last in `graph.compiler`.
 """
 from __future__ import annotations
 
@@ -16,22 +20,29 @@ from pathlib import Path
 from typing import Any, Callable
 
 import torch
+from torch.nn.parallel import DistributedDataParallel
 
 from pytorchgui.core.data.augmentation import Mix
-from pytorchgui.core.graph.compiler import compile_network, failing_node
-from pytorchgui.core.data.datasets import InMemoryBatches, Normalization, TensorDataset, batches_for, input_dtype
+from pytorchgui.core.data.datasets import InMemoryBatches, batches_for
+from pytorchgui.core.data.fit import first_embedding
+from pytorchgui.core.data.samples import Normalization, TensorDataset, input_dtype
+from pytorchgui.core.data.sequences import with_tokenizer
 from pytorchgui.core.errors import PyTorchGUIError, TrainingError, first_line
+from pytorchgui.core.graph.compiler import compile_network, failing_node, uses_channels_last
 from pytorchgui.core.graph.network import Network
+from pytorchgui.core.graph.shapes import infer_shapes
+from pytorchgui.core.safe_load import load_state_dict
+from pytorchgui.core.training.devices import LARGE_STEP_SECONDS, is_out_of_memory, sum_dtype, training_threads
+from pytorchgui.core.training.distributed import all_reduce, distributed_context, leave_process_group
+from pytorchgui.core.training.losses import LossAdapter, make_loss
+from pytorchgui.core.training.memory import available_memory, data_moved_to, does_not_fit, estimate_training_memory
 from pytorchgui.core.training.options import TrainingConfig
 from pytorchgui.core.training.runs import RunFolder, list_runs, load_checkpoint, normalization_dict, read_metrics
-from pytorchgui.core.data.sequences import with_tokenizer
-from pytorchgui.core.graph.shapes import infer_shapes
 from pytorchgui.core.training.tasks import Cancelled, LogEvent, TaskControl
 
 # The names this module has always offered; the objects now live with their one owner.
 __all__ = ["BatchEvent", "EpochEvent", "LogEvent", "SettingsChangedEvent", "Trainer", "TrainingConfig",
-           "TrainingControl", "TrainingError", "TrainingResult", "available_devices", "list_runs", "load_checkpoint",
-           "make_loss", "read_metrics"]
+           "TrainingControl", "TrainingError", "TrainingResult", "list_runs", "load_checkpoint", "read_metrics"]
 TrainingControl = TaskControl
 
 
@@ -90,182 +101,17 @@ class TrainingResult:
     config: TrainingConfig | None = None
 
 
-def available_devices() -> list[tuple[str, str]]:
-    """(device string, label) for the CPU, every CUDA device by name, and MPS where present."""
-    devices = [("cpu", f"CPU ({os.cpu_count()} cores)")]
-    if torch.cuda.is_available():
-        for index in range(torch.cuda.device_count()):
-            devices.append((f"cuda:{index}", f"GPU {index}: {torch.cuda.get_device_name(index)}"))
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        devices.append(("mps", "Apple GPU (MPS)"))
-    return devices
-
-
-LARGE_STEP_SECONDS = 0.25  # a step this long on every core is not measured on one thread too
-
-
-def training_threads() -> int:
-    """The most intra-op threads training may use: every core this process may run on.
-
-    Measured on 2 cores (bench/bench_training.py, LeNet-5, batch 128): 2 threads 10.6k
-    images/s, 1 thread 7.9k, with the GUI idle between its 2 Hz redraws. But with a core
-    busy elsewhere, every-core threads wait for each other at each operation (an MNIST
-    epoch went from 5 s to 59 s), and a small network gains nothing from a second thread:
-    the trainer therefore measures 1 thread against this count before the first epoch
-    (Trainer._choose_threads) unless the threads option says how many.
-    """
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-# -- losses and targets --------------------------------------------------------------------------
-LOG_PROBABILITY_OUTPUTS = {"LogSoftmax", "LogSigmoid"}
-PROBABILITY_OUTPUTS = {"Softmax", "Sigmoid", "Softmin", "Hardsigmoid"}
-
-
-@dataclass
-class LossAdapter:
-    """The loss, and how network outputs and dataset targets are shaped for it."""
-
-    loss: torch.nn.Module
-    output_transform: str  # none, log_softmax, sigmoid
-    target_kind: str
-    num_classes: int | None
-    notes: list[str]
-
-    def __call__(self, output: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        if self.output_transform == "log_softmax":
-            output = output.log_softmax(1)
-        elif self.output_transform == "sigmoid":
-            output = output.sigmoid()
-        value = self.loss(output, self.prepare(targets, output))
-        return value if value.dim() == 0 else value.mean()  # reduction="none": train on the mean
-
-    def prepare(self, targets: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
-        kind = self.target_kind
-        if kind == "class_indices":
-            return targets
-        if self.num_classes is None:  # regression: same-shape float targets
-            return targets.to(output.dtype).reshape(output.shape)
-        one_hot = torch.nn.functional.one_hot(targets, self.num_classes).to(output.dtype)
-        if kind in ("probabilities", "same_shape", "multi_hot"):
-            return one_hot
-        if kind == "plus_minus_one":
-            return one_hot * 2 - 1
-        if kind == "multilabel_indices":
-            padded = torch.full((len(targets), self.num_classes), -1, dtype=torch.int64, device=targets.device)
-            padded[:, 0] = targets
-            return padded
-        raise TrainingError(f"cannot prepare {kind} targets")
-
-
-def make_loss(network: Network, dataset: TensorDataset | Any) -> LossAdapter:
-    """Check that the network's loss fits the dataset, and say how targets are made."""
-    if network.loss is None:
-        raise TrainingError("the network has no loss function: choose one in the Network tab (\"$loss\" in the "
-                            "network file)")
-    outputs = network.outputs()
-    return loss_adapter(network.catalog, network.loss, dataset, network.node(outputs[0]).type if outputs else "")
-
-
-def loss_adapter(catalog, choice, dataset: TensorDataset | Any, output_type: str = "") -> LossAdapter:
-    """The loss `choice` (a FunctionChoice) for `dataset`, for a network whose last node is
-    of `output_type` (LogSoftmax, Sigmoid, ...: then no transform is added)."""
-    entry = catalog.losses.get(choice.type)
-    info = entry.loss
-    name = entry.name
-    if not info.takes_one_input:
-        what = {"pair": "pairs of inputs", "triplet": "anchor, positive and negative inputs",
-                "sequence": "sequences with their lengths", "input_target_variance": "a predicted variance"}
-        raise TrainingError(f"{name} needs {what.get(info.call, info.call)}, but PyTorchGUI trains a network with one "
-                            "input against a target: choose CrossEntropyLoss for classes or MSELoss for values")
-    classes = dataset.num_classes if dataset.is_classification else None
-    if info.target in ("class_indices", "multilabel_indices", "plus_minus_one", "multi_hot") and classes is None:
-        raise TrainingError(f"{name} needs class labels, but {dataset.name} has a regression target: choose MSELoss, "
-                            "L1Loss or HuberLoss")
-    notes = []
-    transform = "none"
-    if info.input == "log_probabilities" and output_type not in LOG_PROBABILITY_OUTPUTS:
-        transform = "log_softmax"
-        notes.append(f"{name} expects log-probabilities: log_softmax is applied to the output "
-                     "(end the network with LogSoftmax to make it explicit)")
-    elif info.input == "probabilities" and output_type not in PROBABILITY_OUTPUTS:
-        transform = "sigmoid"
-        notes.append(f"{name} expects probabilities: sigmoid is applied to the output "
-                     "(or use BCEWithLogitsLoss, which is more stable)")
-    if classes is not None and info.target in ("probabilities", "same_shape", "multi_hot", "plus_minus_one"):
-        notes.append(f"{name} gets one-hot targets of {classes} classes")
-    return LossAdapter(entry.build(choice.parameters), transform, info.target, classes, notes)
-
-
-def uses_channels_last(network: Network, option: bool) -> bool:
-    """Whether training runs in channels_last with the option on: not for LBFGS, which reads
-    the weights' gradients as one flat view."""
-    return option and (network.optimizer is None or network.optimizer.type != "LBFGS")
-
-
+# -- the engine ------------------------------------------------------------------------------
 def correct_count(output: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """How many of the batch's predictions are right, as a tensor on the batch's device (read
     it where a figure is needed: reading waits for the device)."""
     return (output.argmax(1) == targets).sum()
 
 
-def sum_dtype(device: torch.device) -> torch.dtype:
-    """The dtype of running sums on `device`: float64, as Python's floats (MPS has none)."""
-    return torch.float32 if device.type == "mps" else torch.float64
-
-
-# -- the engine ------------------------------------------------------------------------------
 def describe_source(dataset) -> str | None:
     """The spec of the source a dataset was read from, for config.json and the CLI."""
     origin = getattr(dataset, "origin", None)
     return origin.to_spec() if origin is not None else None
-
-
-@dataclass
-class DistributedContext:
-    """This process's place in a torchrun job (rank 0 of 1 when not distributed)."""
-
-    rank: int = 0
-    world: int = 1
-    local_rank: int = 0
-
-    @property
-    def active(self) -> bool:
-        return self.world > 1
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-
-def distributed_context(device: str) -> DistributedContext:
-    """Join the torchrun job this process was started in, if any: gloo on the CPU, NCCL on
-    GPUs (each process on the GPU of its LOCAL_RANK)."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return DistributedContext()
-    import torch.distributed as dist
-
-    context = DistributedContext(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0")))
-    if not dist.is_initialized():
-        backend = "nccl" if device.startswith("cuda") else "gloo"
-        if backend == "nccl":
-            torch.cuda.set_device(context.local_rank)
-        dist.init_process_group(backend)
-    return context
-
-
-def _all_reduce(values: list[float], context: DistributedContext, device) -> list[float]:
-    if not context.active:
-        return values
-    import torch.distributed as dist
-
-    tensor = torch.tensor(values, dtype=torch.float64, device=device)
-    dist.all_reduce(tensor)
-    return tensor.tolist()
 
 
 @dataclass
@@ -276,7 +122,7 @@ class _RunState:
     trained: torch.nn.Module  # what is saved and returned
     optimizer: torch.optim.Optimizer
     scheduler: Any
-    loss: "LossAdapter"
+    loss: LossAdapter
     normalization: Normalization
     train: Any
     validation: Any
@@ -402,8 +248,6 @@ class Trainer:
 
     def _check_token_ids(self) -> None:
         """A token id beyond the first Embedding's table: torch would fail deep in a step."""
-        from pytorchgui.core.data.fit import first_embedding
-
         count = getattr(self.train_set, "token_count", None)
         embedding = first_embedding(self.network) if count else None
         size = self.network.node(embedding).parameters.get("num_embeddings") if embedding else None
@@ -434,8 +278,6 @@ class Trainer:
             raise TrainingError(f"the network gives {math.prod(output)} value(s) per sample but {self.train_set.name} "
                                 f"has {wanted} target(s) per sample: set the last Linear's out_features to {wanted} "
                                 "('Fit network to data' in the Data tab, --fit on the command line)")
-        from pytorchgui.core.training.memory import available_memory, data_moved_to, does_not_fit, estimate_training_memory
-
         estimate = estimate_training_memory(self.network, self.config.batch_size, bf16=self.config.mixed_precision,
                                             device=self.device.type, channels_last=self.config.channels_last)
         device = str(self.device)
@@ -461,8 +303,6 @@ class Trainer:
             trained = trained.to(memory_format=torch.channels_last)
         model = trained
         if self.context.active:
-            from torch.nn.parallel import DistributedDataParallel
-
             model = DistributedDataParallel(trained, device_ids=[self.device.index] if self.device.type == "cuda"
                                             else None)
         if config.compile:  # compiled at the first step; `trained` shares its parameters and is what is saved
@@ -579,8 +419,6 @@ class Trainer:
     def _load_initial_weights(self, model: torch.nn.Module, path: Path) -> None:
         """Start from the tensors of a weights file whose names and shapes fit (a new
         classifier keeps its fresh weights); none fitting is refused."""
-        from pytorchgui.core.safe_load import load_state_dict
-
         state = load_state_dict(path, TrainingError)
         own = model.state_dict()
         fitting = {key: value for key, value in state.items() if key in own and own[key].shape == value.shape}
@@ -678,7 +516,7 @@ class Trainer:
             if tally.due():
                 tally.report()
         tally.report()
-        total_loss, total_correct, total_seen = _all_reduce([tally.loss_sum, tally.correct_seen, tally.seen],
+        total_loss, total_correct, total_seen = all_reduce([tally.loss_sum, tally.correct_seen, tally.seen],
                                                             self.context, self.device)
         return total_loss / total_seen, (total_correct / total_seen if tally.classification else None)
 
@@ -811,11 +649,7 @@ class Trainer:
             if self.folder is not None and self.folder.path.is_dir():
                 self.folder.write_summary(status, message, self.history)
         finally:
-            if self.context.active:
-                import torch.distributed as dist
-
-                if dist.is_initialized():
-                    dist.destroy_process_group()
+            leave_process_group(self.context)
 
 
 def checkpoint_problem(checkpoint: dict, generator: torch.Generator) -> str:
@@ -834,11 +668,6 @@ def checkpoint_problem(checkpoint: dict, generator: torch.Generator) -> str:
     if not isinstance(checkpoint.get("optimizer", {}), dict) or not isinstance(checkpoint.get("history", []), list):
         return "its optimizer state or history is damaged"
     return ""
-
-
-def is_out_of_memory(error: BaseException) -> bool:
-    """A GPU out-of-memory error, or the CPU allocator's failure to allocate."""
-    return isinstance(error, torch.cuda.OutOfMemoryError) or "can't allocate memory" in str(error)
 
 
 @torch.inference_mode()

@@ -14,9 +14,10 @@ from pytorchgui.core.data.data_source import builtin_pair
 from pytorchgui.core.data.fit import fit_to_data, fit_to_dataset
 from pytorchgui.core.training.options import schedule_catalog
 from pytorchgui.core.training.runs import RunFolderError
+from pytorchgui.core.training.devices import training_threads
+from pytorchgui.core.training.losses import make_loss
 from pytorchgui.core.training.trainer import (BatchEvent, EpochEvent, Trainer, TrainingConfig, TrainingControl,
-                                      TrainingError, list_runs, load_checkpoint, make_loss, read_metrics,
-                                      training_threads)
+                                              TrainingError, list_runs, load_checkpoint, read_metrics)
 
 
 @pytest.fixture(scope="module")

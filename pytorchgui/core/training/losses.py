@@ -1,0 +1,91 @@
+"""The loss of a network for a dataset: whether the catalogue's loss fits the data, and how
+the network's outputs and the dataset's targets are shaped for it (`LossAdapter`). The
+Trainer, the LR finder, the Evaluation tab and the CLI share it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from pytorchgui.core.data.samples import TensorDataset
+from pytorchgui.core.errors import TrainingError
+from pytorchgui.core.graph.network import Network
+
+LOG_PROBABILITY_OUTPUTS = {"LogSoftmax", "LogSigmoid"}
+PROBABILITY_OUTPUTS = {"Softmax", "Sigmoid", "Softmin", "Hardsigmoid"}
+
+
+@dataclass
+class LossAdapter:
+    """The loss, and how network outputs and dataset targets are shaped for it."""
+
+    loss: torch.nn.Module
+    output_transform: str  # none, log_softmax, sigmoid
+    target_kind: str
+    num_classes: int | None
+    notes: list[str]
+
+    def __call__(self, output: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        if self.output_transform == "log_softmax":
+            output = output.log_softmax(1)
+        elif self.output_transform == "sigmoid":
+            output = output.sigmoid()
+        value = self.loss(output, self.prepare(targets, output))
+        return value if value.dim() == 0 else value.mean()  # reduction="none": train on the mean
+
+    def prepare(self, targets: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
+        kind = self.target_kind
+        if kind == "class_indices":
+            return targets
+        if self.num_classes is None:  # regression: same-shape float targets
+            return targets.to(output.dtype).reshape(output.shape)
+        one_hot = torch.nn.functional.one_hot(targets, self.num_classes).to(output.dtype)
+        if kind in ("probabilities", "same_shape", "multi_hot"):
+            return one_hot
+        if kind == "plus_minus_one":
+            return one_hot * 2 - 1
+        if kind == "multilabel_indices":
+            padded = torch.full((len(targets), self.num_classes), -1, dtype=torch.int64, device=targets.device)
+            padded[:, 0] = targets
+            return padded
+        raise TrainingError(f"cannot prepare {kind} targets")
+
+
+def make_loss(network: Network, dataset: TensorDataset | Any) -> LossAdapter:
+    """Check that the network's loss fits the dataset, and say how targets are made."""
+    if network.loss is None:
+        raise TrainingError("the network has no loss function: choose one in the Network tab (\"$loss\" in the "
+                            "network file)")
+    outputs = network.outputs()
+    return loss_adapter(network.catalog, network.loss, dataset, network.node(outputs[0]).type if outputs else "")
+
+
+def loss_adapter(catalog, choice, dataset: TensorDataset | Any, output_type: str = "") -> LossAdapter:
+    """The loss `choice` (a FunctionChoice) for `dataset`, for a network whose last node is
+    of `output_type` (LogSoftmax, Sigmoid, ...: then no transform is added)."""
+    entry = catalog.losses.get(choice.type)
+    info = entry.loss
+    name = entry.name
+    if not info.takes_one_input:
+        what = {"pair": "pairs of inputs", "triplet": "anchor, positive and negative inputs",
+                "sequence": "sequences with their lengths", "input_target_variance": "a predicted variance"}
+        raise TrainingError(f"{name} needs {what.get(info.call, info.call)}, but PyTorchGUI trains a network with one "
+                            "input against a target: choose CrossEntropyLoss for classes or MSELoss for values")
+    classes = dataset.num_classes if dataset.is_classification else None
+    if info.target in ("class_indices", "multilabel_indices", "plus_minus_one", "multi_hot") and classes is None:
+        raise TrainingError(f"{name} needs class labels, but {dataset.name} has a regression target: choose MSELoss, "
+                            "L1Loss or HuberLoss")
+    notes = []
+    transform = "none"
+    if info.input == "log_probabilities" and output_type not in LOG_PROBABILITY_OUTPUTS:
+        transform = "log_softmax"
+        notes.append(f"{name} expects log-probabilities: log_softmax is applied to the output "
+                     "(end the network with LogSoftmax to make it explicit)")
+    elif info.input == "probabilities" and output_type not in PROBABILITY_OUTPUTS:
+        transform = "sigmoid"
+        notes.append(f"{name} expects probabilities: sigmoid is applied to the output "
+                     "(or use BCEWithLogitsLoss, which is more stable)")
+    if classes is not None and info.target in ("probabilities", "same_shape", "multi_hot", "plus_minus_one"):
+        notes.append(f"{name} gets one-hot targets of {classes} classes")
+    return LossAdapter(entry.build(choice.parameters), transform, info.target, classes, notes)
