@@ -117,7 +117,6 @@ def careful(root: str, epochs: int, batch_size: int, seed: int, device: str = "c
 def app(root: str, epochs: int, batch_size: int, seed: int, device: str = "cpu") -> tuple[float, float]:
     train = datasets.load_torchvision("MNIST", root, train=True)
     test = datasets.load_torchvision("MNIST", root, train=False)
-    train.normalization = train.compute_normalization()
     network = network_format.load(paths.example_networks_dir() / "lenet5.json")
     config = TrainingConfig(epochs=epochs, batch_size=batch_size, seed=seed, device=device)
     result = Trainer(network, train, config).run()

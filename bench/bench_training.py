@@ -109,7 +109,6 @@ def main() -> None:
     window.resize(1400, 900)
     window.show()
     train = datasets.make_builtin(arguments.samples)
-    train.normalization = train.compute_normalization()
     window.workspace.add_dataset(train, "train")
     window.tabs.setCurrentIndex(2)
     for _ in range(20):  # the first shape inference (meta kernels' first use) before any timing

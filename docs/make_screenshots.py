@@ -44,7 +44,6 @@ def main() -> None:
     train, test = builtin_pair()
     entries = []
     for dataset, role in ((train, "train"), (test, "test")):
-        dataset.normalization = dataset.compute_normalization()
         entries.append(window.workspace.add_dataset(dataset, role))
     window.workspace.set_split(entries[0], 10, 0)
     window.data_tab.table.selectRow(0)

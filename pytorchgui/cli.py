@@ -197,7 +197,6 @@ def train(arguments) -> int:
         print(f"recipe: the network's training options ({', '.join(sorted(recipe))}); options given here win; "
               "--no-recipe ignores it", file=sys.stderr)
     data = load_spec(arguments.data, train=True, download=arguments.download)
-    data.normalization = data.compute_normalization()
     validation = None
     if arguments.test:
         validation = with_tokenizer(load_spec(arguments.test, train=False, download=arguments.download),

@@ -393,7 +393,7 @@ class DataTab(QtWidgets.QWidget):
         def read():
             dataset = source.load(train=role == "train")
             if isinstance(dataset, TensorDataset):
-                dataset.normalization = dataset.compute_normalization()
+                dataset.normalization  # computed here, off the GUI thread, and kept by the dataset
             return dataset
 
         self.open_button.setEnabled(False)
@@ -411,8 +411,8 @@ class DataTab(QtWidgets.QWidget):
             from pytorchgui.core.data.data_source import builtin_pair
 
             train, test = builtin_pair()
-            train.normalization = train.compute_normalization()
-            test.normalization = test.compute_normalization()
+            for dataset in (train, test):
+                dataset.normalization  # computed here, off the GUI thread, and kept by the dataset
             return train, test
 
         def opened(pair) -> None:

@@ -52,11 +52,12 @@ def ask_layout(parent: QtWidgets.QWidget, path, shape) -> str | None:
 def ask_mismatched_export(parent: QtWidgets.QWidget, reason: str, run_name: str) -> str | None:
     """"run" (export the run's own network with its weights), "edited" (the edited network
     without weights) or None (cancel), after an export found the weights no longer fit."""
+    reason = reason.rstrip(".")
     box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Warning, "The weights are of another network",
-                                f"{reason[:1].upper()}{reason[1:]}.\n\nExport the network {run_name} trained, with "
-                                "its weights, or the network as edited, without weights?", parent=parent)
-    run = box.addButton(f"Export {run_name}'s network", QtWidgets.QMessageBox.AcceptRole)
-    edited = box.addButton("Export the edited network without weights", QtWidgets.QMessageBox.AcceptRole)
+                                f"{reason[:1].upper()}{reason[1:]}.\n\nExport the network as run {run_name} trained "
+                                "it, with its weights, or the network as edited, without weights?", parent=parent)
+    run = box.addButton("Export the run's network", QtWidgets.QMessageBox.AcceptRole)
+    edited = box.addButton("Export the edited one, without weights", QtWidgets.QMessageBox.AcceptRole)
     box.addButton(QtWidgets.QMessageBox.Cancel)
     box.setDefaultButton(run)
     box.exec_()

@@ -12,7 +12,6 @@ from pytorchgui.core.data.data_source import builtin_pair
 def trained(qtbot, window):
     train, test = builtin_pair(2400, 400)
     for dataset in (train, test):
-        dataset.normalization = dataset.compute_normalization()
         window.workspace.add_dataset(dataset, "test" if dataset.name.endswith("(test)") else "train")
     tab = window.train_tab
     tab.validation_combo.setCurrentIndex(tab.validation_combo.findText("Shapes (test)"))
@@ -104,7 +103,6 @@ def test_problems_show_dialogs(qtbot, window):
     assert "import a test set" in box.text()
     box.close()
     data = datasets.make_builtin(100, train=False)
-    data.normalization = data.compute_normalization()
     window.workspace.add_dataset(data, "test")
     assert tab.launch() is None
     [box] = error_boxes(tab)
@@ -139,7 +137,6 @@ def test_try_it_gives_a_colour_model_the_colours_of_the_opened_image(qtbot, wind
     from pytorchgui.core.data.data_source import DataSource
 
     dataset = DataSource("folder", str(write_image_folder(tmp_path / "photos", size=(32, 32)))).load()
-    dataset.normalization = dataset.compute_normalization()
     entry = window.workspace.add_dataset(dataset, "train")
     window.workspace.fit_network(entry)
     train_tab = window.train_tab

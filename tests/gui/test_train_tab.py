@@ -15,7 +15,6 @@ from pytorchgui.core.data.data_source import builtin_pair
 def train_tab(window):
     train, test = builtin_pair(2400, 400)
     for dataset in (train, test):
-        dataset.normalization = dataset.compute_normalization()
         window.workspace.add_dataset(dataset, "test" if dataset.name.endswith("(test)") else "train")
     window.tabs.setCurrentIndex(2)
     tab = window.train_tab

@@ -26,7 +26,7 @@ import numpy.lib.format as npy_format
 import torch
 
 from pytorchgui.core.data import samples
-from pytorchgui.core.data.samples import LabelledSamples, TensorDataset, class_count
+from pytorchgui.core.data.samples import LabelledSamples, OwnNormalization, TensorDataset, class_count
 from pytorchgui.core.errors import DatasetError
 from pytorchgui.core.safe_load import load_tensors
 
@@ -279,7 +279,7 @@ def make_dataset(x: torch.Tensor, y: torch.Tensor, path: Path, layout: str = "au
                          kind=kind, notes=notes, array_names=names)
 
 
-class StreamingArrays(LabelledSamples):
+class StreamingArrays(LabelledSamples, OwnNormalization):
     """A .npy (memory-mapped) or HDF5 dataset larger than memory, read batch by batch.
 
     Targets are small and held in memory; inputs are read with sorted indices (HDF5 needs
@@ -300,7 +300,7 @@ class StreamingArrays(LabelledSamples):
         self.sample_shape = [shape[2], shape[0], shape[1]] if self.transpose else (
             [1, *shape] if self.kind == "image" and len(shape) == 2 else shape or [1])  # [N]: one column
         self.name, self.source = self.path.name, f"array file {self.path} (streamed)"
-        self.normalization, self.origin, self.tokenizer = None, None, None
+        self.origin, self.tokenizer = None, None
         self.array_names = names
         self.notes = [note] if note else []
         self.notes.append(f"{math.prod(array.shape) * array.dtype.itemsize / 2**30:.1f} GB: read from disk batch by "

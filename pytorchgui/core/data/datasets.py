@@ -28,7 +28,7 @@ from pytorchgui.core.data import sequences
 from pytorchgui.core.data.arrays import read_array_file
 from pytorchgui.core.data.augmentation import Pipeline
 # The shared types live in samples; they are offered here too, where callers have always found them.
-from pytorchgui.core.data.samples import (IN_MEMORY_LIMIT_BYTES, MAX_CLASSES, LabelledSamples,  # noqa: F401
+from pytorchgui.core.data.samples import (IN_MEMORY_LIMIT_BYTES, MAX_CLASSES, LabelledSamples, OwnNormalization,  # noqa: F401
                                           Normalization, TensorDataset, class_count, input_dtype, pixel_scale)
 from pytorchgui.core.errors import DatasetError  # noqa: F401 - its home before errors.py; callers import it here
 
@@ -338,7 +338,7 @@ def load_image_folder(folder: str | os.PathLike, *, size: tuple[int, int] | None
                          classes=classes, kind="image")
 
 
-class StreamingImageFolder:
+class StreamingImageFolder(OwnNormalization):
     """A folder of images read batch by batch by a DataLoader with workers (larger than memory)."""
 
     kind = "image"
@@ -348,7 +348,6 @@ class StreamingImageFolder:
         self.folder, self.classes, self.samples = folder, classes, samples
         self.size, self.channels = size, channels
         self.name, self.source = folder.name, f"image folder {folder} (streamed)"
-        self.normalization: Normalization | None = None
         self.origin = None
 
     def __len__(self) -> int:

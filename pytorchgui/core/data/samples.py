@@ -27,6 +27,28 @@ class Normalization:
     std: list[float]
 
 
+class OwnNormalization:
+    """A dataset owns its normalisation: the mean and std of its samples are computed
+    once, by its `compute_normalization`, the first time anything asks for
+    `normalization`, and kept. A part of a dataset (a validation split, a subset) keeps
+    the statistics of the whole, as every earlier version did. A run folder records them,
+    and a trained model reads them back from there (training.trained_model)."""
+
+    _normalization_known = False
+    _normalization: Normalization | None = None
+
+    @property
+    def normalization(self) -> Normalization | None:
+        if not self._normalization_known:
+            self.normalization = self.compute_normalization()
+        return self._normalization
+
+    @normalization.setter
+    def normalization(self, value: Normalization | None) -> None:
+        """Statistics known from elsewhere (the dataset a part was cut from)."""
+        self._normalization, self._normalization_known = value, True
+
+
 class LabelledSamples:
     """What a dataset's `targets` and `classes` (None for regression) tell."""
 
@@ -53,7 +75,7 @@ class LabelledSamples:
 
 
 @dataclass
-class TensorDataset(LabelledSamples):
+class TensorDataset(LabelledSamples, OwnNormalization):
     """A dataset held in memory. Images stay uint8 (4x smaller than float32) until batched."""
 
     name: str
@@ -63,7 +85,6 @@ class TensorDataset(LabelledSamples):
     classes: list[str] | None
     kind: str  # "image", "table", "series" ([N, T, F] windows) or "tokens" (int64 ids)
     feature_names: list[str] = field(default_factory=list)
-    normalization: Normalization | None = None
     origin: Any = None  # the DataSource it was read from (core.data_source), if any
     notes: list[str] = field(default_factory=list)  # choices made while reading (a transposed layout), shown
     tokenizer: Any = None  # the sequences.Tokenizer that made token ids from a CSV text column
@@ -133,7 +154,9 @@ class TensorDataset(LabelledSamples):
         return self.subset(training, f"{self.name} (train part)"), self.subset(validation, f"{self.name} (validation)")
 
     def subset(self, indices: torch.Tensor, name: str) -> "TensorDataset":
-        return replace(self, name=name, inputs=self.inputs[indices], targets=self.targets[indices])
+        part = replace(self, name=name, inputs=self.inputs[indices], targets=self.targets[indices])
+        part.normalization = self.normalization
+        return part
 
 
 def pixel_scale(dataset) -> float:

@@ -310,7 +310,7 @@ class Trainer:
         optimizer_entry = self.network.catalog.optimizers.get(self.network.optimizer.type)
         trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
         optimizer = optimizer_entry.build_optimizer(trainable, self.network.optimizer.parameters)
-        normalization = self.train_set.normalization or self.train_set.compute_normalization()
+        normalization = self.train_set.normalization
         pipeline = config.pipeline()
         if pipeline:
             self.log(f"augmentation of every training batch: {pipeline.text()}")

@@ -23,7 +23,6 @@ from pytorchgui.core.training.trainer import (BatchEvent, EpochEvent, Trainer, T
 @pytest.fixture(scope="module")
 def shapes():
     train, test = builtin_pair(3000, 600)
-    train.normalization = train.compute_normalization()
     return train, test
 
 
