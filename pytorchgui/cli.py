@@ -79,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", required=True, choices=["python", "onnx", "pt2"])
     export.add_argument("--weights", type=Path)
     export.add_argument("--no-normalization", action="store_true",
-                        help="from a run folder: leave out the data's normalisation (the model then takes "
+                        help="leave out the training data's normalisation (the model then takes "
                              "normalised input)")
     export.add_argument("-o", "--output", type=Path, required=True)
     return parser
