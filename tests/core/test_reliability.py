@@ -333,3 +333,37 @@ def test_a_recurrent_node_with_absurd_layers_is_refused_not_built(tmp_path):
     report = infer_shapes(network_format.load(tmp_path / "deep.json"))  # kept as a problem to fix, not built
     assert "LSTM parameter 'num_layers' must be <= 1000" in report.problems[0].message
     assert time.perf_counter() - started < 5
+
+
+def _mlp_with_activation(activation: dict):
+    document = json.loads((paths.example_networks_dir() / "mlp.json").read_text())
+    document["relu"] = {**document["relu"], **activation}
+    return document
+
+
+@pytest.mark.parametrize("activation, words", [
+    ({"type": "Softmax", "parameters": {"dim": 8}}, "out of range"),
+    ({"type": "Softmin", "parameters": {"dim": -3}}, "out of range"),
+    ({"type": "RReLU", "parameters": {"lower": 0.5, "upper": 0.1, "inplace": False}}, "bound"),
+])
+def test_an_activation_that_fails_when_it_runs_is_refused_by_validate(tmp_path, capsys, activation, words):
+    """The reliability campaign's findings 1 and 2: these passed `validate` and failed in
+    `train` with an internal error (exit 3)."""
+    path = tmp_path / "net.json"
+    path.write_text(json.dumps(_mlp_with_activation(activation)))
+    assert main(["validate", str(path)]) == 1
+    err = capsys.readouterr()
+    assert "relu" in err.out + err.err and words in (err.out + err.err)
+    good = {"type": "Softmax", "parameters": {"dim": 1}}
+    path.write_text(json.dumps(_mlp_with_activation(good)))
+    assert main(["validate", str(path)]) == 0
+
+
+def test_an_unknown_key_in_the_input_spec_is_refused(tmp_path):
+    """Finding 7: the format is closed-world, $input too."""
+    document = _mlp_with_activation({})
+    document["$input"] = {"shape": [1, 28, 28], "dtype": "float32", "extra": 1}
+    path = tmp_path / "net.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(NetworkFormatError, match=r"\$input has no setting 'extra'"):
+        network_format.load(path)

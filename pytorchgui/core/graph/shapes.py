@@ -346,7 +346,11 @@ def _evaluate_uncached(entry: CatalogEntry, label: str, parameters: dict, input_
         return _NodeOutcome(parameter_count=parameter_count, message=(
             f"{label} would have {parameter_count:,} parameters; PyTorchGUI builds "
             f"layers of up to {MAX_PARAMETERS:,}: make it smaller"))
-    if entry.same_shape:  # element-wise: nothing to learn from running it (see function_db/README.md)
+    problem = _activation_problem(entry, parameters, input_shapes[0], input_dtypes[0])
+    if problem:
+        return _NodeOutcome(parameter_count=parameter_count, message=(
+            f"{label} cannot take input of shape {describe_shape(input_shapes[0][1:])}: {problem}"))
+    if entry.same_shape:  # element-wise: the output has the input's shape (see function_db/README.md)
         return _NodeOutcome(input_shapes[0], input_dtypes[0], None, parameter_count)
     inputs = [torch.empty(shape, dtype=dtype, device="meta") for shape, dtype in zip(input_shapes, input_dtypes)]
     try:
@@ -369,6 +373,33 @@ def _evaluate_uncached(entry: CatalogEntry, label: str, parameters: dict, input_
             f"{label} gives {per_sample:,} values per sample; at most {MAX_ACTIVATION_ELEMENTS:,} fit a "
             "desktop's memory"))
     return _NodeOutcome(tuple(output.shape), output.dtype, indices_shape, parameter_count)
+
+
+# An activation's input up to this many values per sample is run whole by _activation_problem.
+ACTIVATION_CHECK_ELEMENTS = 65536
+
+
+def _activation_problem(entry: CatalogEntry, parameters: dict, shape: tuple[int, ...], dtype) -> str:
+    """What an activation's module says when it runs on real numbers, or "". Some check
+    their parameters only then (Softmax's dim, RReLU's bounds), which the meta device
+    skips, so a copy built on the CPU runs in training mode, as a step would, on a batch
+    of 2 zeros: of the input's shape when it is small; else, for an element-wise one, of
+    its rank and channels with 1 value elsewhere (enough for what they check)."""
+    import torch  # imported on use: this module loads at start-up, before torch
+
+    if entry.kind != "activations":
+        return ""
+    if math.prod(shape[1:]) <= ACTIVATION_CHECK_ELEMENTS:
+        batch = [2, *shape[1:]]
+    elif entry.same_shape:
+        batch = [2, *shape[1:2], *[1] * (len(shape) - 2)]
+    else:
+        return ""
+    try:
+        _run(entry, entry.build(parameters).train(), [torch.zeros(batch, dtype=dtype)])
+    except Exception as error:  # torch says why the module cannot run
+        return first_line(error)
+    return ""
 
 
 def _run(entry: CatalogEntry, module, inputs: list):

@@ -218,6 +218,9 @@ def _read_current(document: dict, source: str, catalog: Catalog) -> Network:
     if spec is not None:
         if not isinstance(spec, dict) or not isinstance(spec.get("shape"), list):
             raise NetworkFormatError(f"{source}: $input must be {{\"shape\": [...], \"dtype\": ...}}")
+        unknown = sorted(set(spec) - {"shape", "dtype"})
+        if unknown:
+            raise NetworkFormatError(f"{source}: $input has no setting {unknown[0]!r}: it takes a shape and a dtype")
         network.set_input(spec["shape"], spec.get("dtype", "float32"))
     network.loss = _read_function(document, "$loss", "losses", source, catalog)
     network.optimizer = _read_function(document, "$optimizer", "optimizers", source, catalog)
