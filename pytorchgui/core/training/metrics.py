@@ -225,12 +225,18 @@ def check_fits(network_input: list[int] | None, dataset: TensorDataset) -> None:
 def load_weights(model: torch.nn.Module, path: str | os.PathLike) -> None:
     """Weights saved by PyTorchGUI (a state_dict, or a checkpoint holding one), loaded
     with weights_only=True; weights of another network are refused with the reason."""
-    state = load_state_dict(path, EvaluationError)
+    load_state(model, load_state_dict(path, EvaluationError), str(path))
+
+
+def load_state(model: torch.nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
+    """`state` loaded into `model`; weights of another network are refused with the reason,
+    naming `source` (the file or the run they came from)."""
     try:
         model.load_state_dict(state)
     except RuntimeError as error:
         lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-        raise EvaluationError(f"{path} holds weights of another network: {' '.join(lines[1:3]) or lines[0]}") from None
+        raise EvaluationError(f"{source} holds weights of another network: {' '.join(lines[1:3]) or lines[0]}") \
+            from None
 
 
 def prepare_drawing(image: torch.Tensor, sample_shape: list[int]) -> torch.Tensor:

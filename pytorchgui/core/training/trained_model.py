@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -28,9 +28,11 @@ from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.core.graph.compiler import compile_network
 from pytorchgui.core.graph.network import Network
 from pytorchgui.core.training import network_format
-from pytorchgui.core.training.metrics import EvaluationError, load_weights
+from pytorchgui.core.training.metrics import EvaluationError, load_state, load_weights
 from pytorchgui.core.training.runs import RunFolder, RunFolderError
-from pytorchgui.core.training.trainer import TrainingResult
+
+if TYPE_CHECKING:
+    from pytorchgui.core.training.trainer import TrainingResult
 
 
 @dataclass
@@ -65,22 +67,12 @@ class TrainedModel:
         trained as, or None when it is."""
         if _computation(network) == _computation(self.network):
             return None
-        try:
-            load_weights(compile_network(network), self._weights_source())
+        try:  # the model holds the weights, whether they were read from a file or trained in memory
+            load_state(compile_network(network), self.model.state_dict(), str(self.weights or self.name))
         except PyTorchGUIError as error:
             return f"the network has changed since {self.name} was trained: {error}"
         return f"the network has changed since {self.name} was trained (its weights still load, but into " \
                "another network)"
-
-    def _weights_source(self):
-        if self.weights is not None:
-            return self.weights
-        import io
-
-        buffer = io.BytesIO()  # weights only in memory: the checks read them as a file would be read
-        torch.save(self.model.state_dict(), buffer)
-        buffer.seek(0)
-        return buffer
 
 
 def _computation(network: Network) -> tuple:
@@ -91,7 +83,7 @@ def _computation(network: Network) -> tuple:
     return nodes, network.first_layers, network.input_spec
 
 
-def open_trained_model(source: str | os.PathLike | Any, *, network: Network | str | os.PathLike | None = None,
+def open_trained_model(source: str | os.PathLike | "TrainingResult", *, network: Network | str | os.PathLike | None = None,
                        weights: str | os.PathLike | None = None, config_file: str | os.PathLike | None = None,
                        which: str = "best") -> TrainedModel:
     """The trained model `source` names:
@@ -104,7 +96,7 @@ def open_trained_model(source: str | os.PathLike | Any, *, network: Network | st
       folder's network and config; without a folder, `network` is the one it trained.
 
     Raises RunFolderError or EvaluationError naming the file and what to do."""
-    if isinstance(source, TrainingResult):
+    if not isinstance(source, (str, os.PathLike)):
         return _from_result(source, network)
     path = Path(source)
     if path.is_dir():
@@ -119,20 +111,15 @@ def open_trained_model(source: str | os.PathLike | Any, *, network: Network | st
 def _from_run_folder(run: RunFolder, weights, which: str) -> TrainedModel:
     chosen = Path(weights) if weights is not None else run.weights_file(which)
     network = run.load_network()
-    return TrainedModel(run.name, network, _built(network, chosen), chosen, run.normalization(), run.classes(),
-                        run.tokenizer(), _data_description(run), run)
+    return _described_by(run, run.name, network, _built(network, chosen), chosen)
 
 
 def _from_weights_file(path: Path, network: Network, config_file) -> TrainedModel:
     config_file = Path(config_file) if config_file is not None else path.parent / RunFolder.CONFIG
-    normalization = classes = tokenizer = None
-    data: dict[str, Any] = {}
-    run = None
-    if config_file.is_file():
-        run = RunFolder(config_file.parent, config_file=config_file)
-        normalization, classes, tokenizer, data = run.normalization(), run.classes(), run.tokenizer(), \
-            _data_description(run)
-    return TrainedModel(path.name, network, _built(network, path), path, normalization, classes, tokenizer, data, run)
+    model = _built(network, path)
+    if not config_file.is_file():
+        return TrainedModel(path.name, network, model, path, None, None)
+    return _described_by(RunFolder(config_file.parent, config_file=config_file), path.name, network, model, path)
 
 
 def _from_result(result, network: Network | None) -> TrainedModel:
@@ -141,11 +128,17 @@ def _from_result(result, network: Network | None) -> TrainedModel:
     kept no folder, `network` is the network it trained."""
     if result.run_dir is not None:
         run = RunFolder.open(result.run_dir)
-        return TrainedModel(run.name, run.load_network(), result.model, run.weights_file("last"),
-                            result.normalization, run.classes(), run.tokenizer(), _data_description(run), run)
+        return _described_by(run, run.name, run.load_network(), result.model, run.weights_file("last"))
     if network is None:
         raise EvaluationError("the run kept no run folder: open the network it trained to use its weights")
     return TrainedModel("the network just trained", network, result.model, None, result.normalization, None)
+
+
+def _described_by(run: RunFolder, name: str, network: Network, model: torch.nn.Module,
+                  weights: Path) -> TrainedModel:
+    """The model with what `run`'s config records: normalisation, classes, tokenizer, data."""
+    return TrainedModel(name, network, model, weights, run.normalization(), run.classes(), run.tokenizer(),
+                        _data_description(run), run)
 
 
 def _built(network: Network, weights: Path) -> torch.nn.Module:
