@@ -205,12 +205,7 @@ class Network:
 
     def copy(self) -> "Network":
         clone = Network(self.catalog)
-        clone._nodes = _copy_nodes(self._nodes)
-        clone._first = set(self._first)
-        clone.input_spec = copy.deepcopy(self.input_spec)
-        clone.loss = copy.deepcopy(self.loss)
-        clone.optimizer = copy.deepcopy(self.optimizer)
-        clone.recipe = copy.deepcopy(self.recipe)
+        clone._take_content(self)
         return clone
 
     def __eq__(self, other: object) -> bool:
@@ -424,13 +419,17 @@ class Network:
 
     def replace_with(self, other: "Network") -> None:
         """Take all of `other`'s content (open, new, undo of a load); subscribers stay."""
+        self._take_content(other)
+        self._announce("reset")
+
+    def _take_content(self, other: "Network") -> None:
+        """An independent copy of `other`'s nodes, links, input, loss, optimizer and recipe."""
         self._nodes = _copy_nodes(other._nodes)
         self._first = set(other._first)
         self.input_spec = copy.deepcopy(other.input_spec)
         self.loss = copy.deepcopy(other.loss)
         self.optimizer = copy.deepcopy(other.optimizer)
         self.recipe = copy.deepcopy(other.recipe)
-        self._announce("reset")
 
     # -- checking --------------------------------------------------------------------
     def _describe_cycle(self) -> str:
