@@ -354,9 +354,9 @@ def test_an_activation_that_fails_when_it_runs_is_refused_by_validate(tmp_path, 
     assert main(["validate", str(path)]) == 1
     err = capsys.readouterr()
     assert "relu" in err.out + err.err and words in (err.out + err.err)
-    good = {"type": "Softmax", "parameters": {"dim": 1}}
-    path.write_text(json.dumps(_mlp_with_activation(good)))
-    assert main(["validate", str(path)]) == 0
+    for good in ({"type": "Softmax", "parameters": {"dim": 1}}, {"type": "ReLU", "parameters": {"inplace": True}}):
+        path.write_text(json.dumps(_mlp_with_activation(good)))
+        assert main(["validate", str(path)]) == 0, capsys.readouterr().out
 
 
 def test_an_unknown_key_in_the_input_spec_is_refused(tmp_path):
@@ -367,3 +367,39 @@ def test_an_unknown_key_in_the_input_spec_is_refused(tmp_path):
     path.write_text(json.dumps(document))
     with pytest.raises(NetworkFormatError, match=r"\$input has no setting 'extra'"):
         network_format.load(path)
+
+
+@pytest.mark.parametrize("steps", [1_000_000, 50_000])
+def test_recurrent_shapes_are_inferred_by_rule_whatever_the_length(tmp_path, steps):
+    """Finding 5: validating an LSTM on 1,000,000 time steps ran for minutes, the meta
+    device stepping through every time step."""
+    network = network_format.load(paths.example_networks_dir() / "lstm_sequences.json")
+    started = time.perf_counter()
+    report = infer_shapes(network, [steps])
+    assert time.perf_counter() - started < 1.0
+    assert report.nodes["lstm"].output_shape == (steps, 64)
+    assert report.output_shape == (4,)
+    bidirectional = chain(("LSTM", {"input_size": 3, "hidden_size": 5, "bidirectional": True, "proj_size": 2}),
+                          shape=(steps, 3))
+    assert infer_shapes(bidirectional).nodes["n0"].output_shape == (steps, 4)
+    wrong = chain(("GRU", {"input_size": 4, "hidden_size": 5}), shape=(steps, 3))
+    assert "input.size(-1) must be equal to input_size" in problems(wrong)
+
+
+def test_integer_input_into_a_layer_that_computes_in_floating_point_is_refused(tmp_path, capsys):
+    """Finding 4: an int64 input into a Linear validated (the meta device does not check
+    dtypes there) and failed in the first forward pass."""
+    document = _mlp_with_activation({})
+    document["$input"] = {"shape": [16], "dtype": "int64"}
+    path = tmp_path / "net.json"
+    path.write_text(json.dumps(document))
+    assert main(["validate", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "int64" in out and "Embedding" in out
+    large = chain(("Flatten", {}), ("Linear", {"in_features": 300 * 300, "out_features": 20}), shape=(300, 300))
+    large.set_input([300, 300], "int64")
+    assert "int64" in problems(large)  # too large to run for real: the rule says it
+    embedded = chain(("Embedding", {"num_embeddings": 12, "embedding_dim": 8}), ("Flatten", {}),
+                     ("Linear", {"in_features": 128, "out_features": 4}), shape=(16,))
+    embedded.set_input([16], "int64")
+    assert problems(embedded) == ""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -201,16 +202,45 @@ def infer_shapes(network: Network, input_shape: list[int] | None = None, input_d
         problems.append(Problem(shape_problem))
         return report
     report.order = network.topological_order()
-    first = set(network.first_layers)
     reachable_outputs = [name for name in network.outputs() if name in report.order]
     report.output = reachable_outputs[-1] if reachable_outputs else ""
     report.gives_indices = _pools_giving_indices(network, report.order)
+    network_input = torch.empty((BATCH, *shape), dtype=getattr(torch, dtype_name), device="meta")
+    with _one_thread():
+        _infer_nodes(network, report, network_input)
+    if report.total_parameters > MAX_PARAMETERS and all(node.parameter_count <= MAX_PARAMETERS
+                                                        for node in report.nodes.values()):
+        problems.append(Problem(f"the network has {report.total_parameters:,} parameters in all; PyTorchGUI builds "
+                                f"networks of up to {MAX_PARAMETERS:,}: make its layers smaller"))
+    return report
 
+
+@contextmanager
+def _one_thread():
+    """Shape inference runs small nodes on tiny real tensors (_real_step_problem), which one
+    thread runs fastest: a convolution's step on a batch of 2 took 8 ms on two threads and
+    0.5 ms on one. The caller's thread count is put back."""
+    import torch  # imported on use: this module loads at start-up, before torch
+
+    threads = torch.get_num_threads()
+    if threads != 1:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if threads != 1:
+            torch.set_num_threads(threads)
+
+
+def _infer_nodes(network: Network, report: ShapeReport, network_input) -> None:
+    """Each node's shape, parameters and problems into `report`, in topological order."""
+    import torch  # imported on use: this module loads at start-up, before torch
+
+    problems = report.problems
+    first = set(network.first_layers)
     input_map = network.input_map()
-    values_of: dict[str, Any] = {}
-    indices_of: dict[str, Any] = {}
-    dtype = getattr(torch, dtype_name)
-    network_input = torch.empty((BATCH, *shape), dtype=dtype, device="meta")
+    values_of: dict[str, Any] = {}  # meta tensors flowing out of each node
+    indices_of: dict[str, Any] = {}  # and the pooling indices a MaxUnpool takes
     for name in report.order:
         node = network.node(name)
         entry = network.entry(name)
@@ -254,11 +284,6 @@ def infer_shapes(network: Network, input_shape: list[int] | None = None, input_d
         if message:
             result.error = message
             problems.append(Problem(message, name))
-    if report.total_parameters > MAX_PARAMETERS and all(node.parameter_count <= MAX_PARAMETERS
-                                                        for node in report.nodes.values()):
-        problems.append(Problem(f"the network has {report.total_parameters:,} parameters in all; PyTorchGUI builds "
-                                f"networks of up to {MAX_PARAMETERS:,}: make its layers smaller"))
-    return report
 
 
 def _pools_giving_indices(network: Network, order: list[str]) -> set[str]:
@@ -346,58 +371,106 @@ def _evaluate_uncached(entry: CatalogEntry, label: str, parameters: dict, input_
         return _NodeOutcome(parameter_count=parameter_count, message=(
             f"{label} would have {parameter_count:,} parameters; PyTorchGUI builds "
             f"layers of up to {MAX_PARAMETERS:,}: make it smaller"))
-    problem = _activation_problem(entry, parameters, input_shapes[0], input_dtypes[0])
+    shapes = " and ".join(describe_shape(shape[1:]) for shape in input_shapes)
+    problem = _dtype_problem(entry, parameter_count, input_dtypes[0])
     if problem:
-        return _NodeOutcome(parameter_count=parameter_count, message=(
-            f"{label} cannot take input of shape {describe_shape(input_shapes[0][1:])}: {problem}"))
+        return _NodeOutcome(parameter_count=parameter_count, message=f"{label} {problem}")
     if entry.same_shape:  # element-wise: the output has the input's shape (see function_db/README.md)
-        return _NodeOutcome(input_shapes[0], input_dtypes[0], None, parameter_count)
-    inputs = [torch.empty(shape, dtype=dtype, device="meta") for shape, dtype in zip(input_shapes, input_dtypes)]
-    try:
-        # Outside the torch.device context: the inputs and weights are meta tensors already,
-        # and the context's Python hook made inference 3x slower.
-        output = _run(entry, module.eval(), inputs)
-    except Exception as error:  # torch says why the node cannot take its input
-        shapes = " and ".join(describe_shape(shape[1:]) for shape in input_shapes)
-        return _NodeOutcome(parameter_count=parameter_count,
-                            message=f"{label} cannot take input of shape {shapes}: {first_line(error)}")
-    indices_shape = None
-    if gives_indices:
-        output, indices = output
-        indices_shape = tuple(indices.shape)
-    elif entry.output_index is not None:
-        output = output[entry.output_index]
-    per_sample = math.prod(output.shape[1:])
+        output_shape, output_dtype, indices_shape = input_shapes[0], input_dtypes[0], None
+    else:
+        recurrent = isinstance(module, torch.nn.RNNBase)
+        run_shapes = [_few_time_steps(shape) for shape in input_shapes] if recurrent else input_shapes
+        inputs = [torch.empty(shape, dtype=dtype, device="meta") for shape, dtype in zip(run_shapes, input_dtypes)]
+        try:
+            # Outside the torch.device context: the inputs and weights are meta tensors already,
+            # and the context's Python hook made inference 3x slower.
+            output, indices = _main_output(entry, _run(entry, module.eval(), inputs), gives_indices)
+        except Exception as error:  # torch says why the node cannot take its input
+            return _NodeOutcome(parameter_count=parameter_count,
+                                message=f"{label} cannot take input of shape {shapes}: {first_line(error)}")
+        output_shape = (*input_shapes[0][:-1], output.shape[-1]) if recurrent else tuple(output.shape)
+        output_dtype, indices_shape = output.dtype, None if indices is None else tuple(indices.shape)
+    per_sample = math.prod(output_shape[1:])
     if per_sample > MAX_ACTIVATION_ELEMENTS:
         return _NodeOutcome(parameter_count=parameter_count, message=(
             f"{label} gives {per_sample:,} values per sample; at most {MAX_ACTIVATION_ELEMENTS:,} fit a "
             "desktop's memory"))
-    return _NodeOutcome(tuple(output.shape), output.dtype, indices_shape, parameter_count)
+    problem = _real_step_problem(entry, parameters, input_shapes, input_dtypes, parameter_count, per_sample,
+                                 gives_indices)
+    if problem:
+        return _NodeOutcome(parameter_count=parameter_count,
+                            message=f"{label} cannot take input of shape {shapes}: {problem}")
+    return _NodeOutcome(output_shape, output_dtype, indices_shape, parameter_count)
 
 
-# An activation's input up to this many values per sample is run whole by _activation_problem.
-ACTIVATION_CHECK_ELEMENTS = 65536
+def _few_time_steps(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A recurrent layer's input cut to 2 time steps. Its meta kernel steps through every
+    time step (about 2 ms each: a million steps ran for minutes), while its output keeps
+    the input's shape but for the last size, so 2 steps tell the output and every check."""
+    return (shape[0], *[min(size, 2) for size in shape[1:-1]], shape[-1])
 
 
-def _activation_problem(entry: CatalogEntry, parameters: dict, shape: tuple[int, ...], dtype) -> str:
-    """What an activation's module says when it runs on real numbers, or "". Some check
-    their parameters only then (Softmax's dim, RReLU's bounds), which the meta device
-    skips, so a copy built on the CPU runs in training mode, as a step would, on a batch
-    of 2 zeros: of the input's shape when it is small; else, for an element-wise one, of
-    its rank and channels with 1 value elsewhere (enough for what they check)."""
+def _main_output(entry: CatalogEntry, output, gives_indices: bool):
+    """(the tensor the node passes on, the pooling indices or None) of a module's output."""
+    if gives_indices:
+        return output
+    if entry.output_index is not None:
+        return output[entry.output_index], None
+    return output, None
+
+
+def _takes_indices(entry: CatalogEntry) -> bool:
+    """Embedding layers take integer ids; the catalogue's example says so."""
+    return str(entry.example.get("input_dtype", "float32")).startswith(("int", "uint"))
+
+
+def _dtype_problem(entry: CatalogEntry, parameter_count: int, dtype) -> str:
+    """A layer with weights computes in floating point: integer input (token ids) fails in
+    the first step, but the meta device lets it through for a Linear."""
+    if parameter_count == 0 or dtype.is_floating_point or dtype.is_complex or _takes_indices(entry):
+        return ""
+    name = str(dtype).removeprefix("torch.")
+    return (f"computes in floating point but gets {name} input: start the network with an Embedding layer "
+            "to turn integer ids into vectors, or set the input's dtype to float32")
+
+
+# A node whose input and output have up to this many values per sample in all, and whose
+# weights up to REAL_STEP_PARAMETERS, runs for real in _real_step_problem: under a
+# millisecond and a megabyte, once per parameters and shapes (the cache).
+REAL_STEP_ELEMENTS = 8192
+REAL_STEP_PARAMETERS = 1_000_000
+
+
+def _real_step_problem(entry: CatalogEntry, parameters: dict, input_shapes: list[tuple[int, ...]],
+                       input_dtypes: list, parameter_count: int, output_per_sample: int, gives_indices: bool) -> str:
+    """What the node says when a training step runs it on real numbers, or "". Some
+    modules check their parameters or dtypes only then (Softmax's dim, RReLU's bounds),
+    which the meta device skips, so a copy built on the CPU runs forward and backward in
+    training mode on a batch of 2 zeros: of the input's shape when the node is small;
+    else, for an element-wise one, of its rank and channels with 1 value elsewhere
+    (enough for what they check). Larger nodes rely on the meta device and the rules above."""
     import torch  # imported on use: this module loads at start-up, before torch
 
-    if entry.kind != "activations":
+    if parameter_count > REAL_STEP_PARAMETERS:
         return ""
-    if math.prod(shape[1:]) <= ACTIVATION_CHECK_ELEMENTS:
-        batch = [2, *shape[1:]]
-    elif entry.same_shape:
-        batch = [2, *shape[1:2], *[1] * (len(shape) - 2)]
+    if sum(math.prod(shape[1:]) for shape in input_shapes) + output_per_sample <= REAL_STEP_ELEMENTS:
+        shapes = [(2, *shape[1:]) for shape in input_shapes]
+    elif entry.same_shape and len(input_shapes) == 1:
+        shape = input_shapes[0]
+        shapes = [(2, *shape[1:2], *[1] * (len(shape) - 2))]
     else:
         return ""
+    # Inputs come out of an operation, as in a network: in-place activations refuse leaves.
+    inputs = [torch.zeros(shape, dtype=dtype, requires_grad=True).clone() if dtype.is_floating_point else
+              torch.zeros(shape, dtype=dtype) for shape, dtype in zip(shapes, input_dtypes)]
     try:
-        _run(entry, entry.build(parameters).train(), [torch.zeros(batch, dtype=dtype)])
-    except Exception as error:  # torch says why the module cannot run
+        module = entry.build(parameters).train()
+        if gives_indices:
+            module.return_indices = True
+        output, _ = _main_output(entry, _run(entry, module, inputs), gives_indices)
+        if output.requires_grad:
+            output.float().sum().backward()
+    except Exception as error:  # torch says why the step cannot run
         return first_line(error)
     return ""
 
