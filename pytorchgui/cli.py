@@ -159,7 +159,7 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 def validate(arguments) -> int:
     from pytorchgui.core.training import network_format
     from pytorchgui.core.errors import NetworkFormatError
-    from pytorchgui.core.graph.shapes import describe_shape, infer_shapes, summary_rows
+    from pytorchgui.core.graph.shapes import describe_shape, infer_shapes, summary_rows, weighted_nodes
 
     network = network_format.load(arguments.network)
     shape = None
@@ -173,11 +173,12 @@ def validate(arguments) -> int:
              "?" if row["parameters"] is None else f"{row['parameters']:,}"] for row in summary_rows(network, report)]
     print(_table(rows, ["node", "type", "output shape", "parameters"]))
     print(f"\n{len(network)} nodes, {report.total_parameters:,} parameters, output {describe_shape(report.output_shape)}")
-    for problem in report.problems:
+    refused = report.problems + network.optimizer_problems(weighted_nodes(network, report))
+    for problem in refused:
         print(f"problem: {problem.message}")
     for problem in network.training_problems():
         print(f"note: {problem.message}")
-    return 1 if report.problems else 0
+    return 1 if refused else 0
 
 
 def train(arguments) -> int:

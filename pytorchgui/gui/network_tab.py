@@ -21,7 +21,8 @@ from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.core.graph.layout import LAYER_GAP, tidy_positions
 from pytorchgui.core.graph.network import NetworkEvent
 from pytorchgui.core.data.fit import freeze_all_but_last
-from pytorchgui.core.graph.shapes import ShapeReport, describe_shape, infer_shapes, summary_rows, trainable_parameters
+from pytorchgui.core.graph.shapes import (ShapeReport, describe_shape, infer_shapes, summary_rows, trainable_parameters,
+                                          weighted_nodes)
 from pytorchgui.core.interop.templates import template_files
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.document import NetworkDocument
@@ -203,7 +204,8 @@ class NetworkTab(QtWidgets.QWidget):
 
     def _update_problems(self) -> None:
         self.problem_list.clear()
-        for problem in self.report.problems:
+        refused = self.report.problems + self.network.optimizer_problems(weighted_nodes(self.network, self.report))
+        for problem in refused:
             item = QtWidgets.QListWidgetItem(f"⚠ {problem.message}")
             item.setData(QtCore.Qt.UserRole, problem.node)
             item.setForeground(QtGui.QColor("#c92a2a"))
@@ -215,7 +217,7 @@ class NetworkTab(QtWidgets.QWidget):
             item = QtWidgets.QListWidgetItem("✓ No problems: the network compiles.")
             item.setForeground(QtGui.QColor("#2b8a3e"))
             self.problem_list.addItem(item)
-        count = len(self.report.problems)
+        count = len(refused)
         self.side_tabs.setTabText(0, f"Problems ({count})" if count else "Problems")
 
     def _update_summary(self) -> None:

@@ -403,3 +403,46 @@ def test_integer_input_into_a_layer_that_computes_in_floating_point_is_refused(t
                      ("Linear", {"in_features": 128, "out_features": 4}), shape=(16,))
     embedded.set_input([16], "int64")
     assert problems(embedded) == ""
+
+
+def _trains_one_step(network, data):
+    return Trainer(network, data, TrainingConfig(epochs=1, batch_size=len(data))).run().status
+
+
+@pytest.fixture(scope="module")
+def few_images_and_tokens():
+    from pytorchgui.core.data.sequences import make_sequences
+    return builtin_pair(32, 8)[0], make_sequences(32, seed=0)
+
+
+@pytest.mark.parametrize("optimizer", [entry.name for entry in default_catalog().optimizers])
+def test_every_optimizer_of_the_catalogue_validates_only_what_trains(few_images_and_tokens, tmp_path, capsys,
+                                                                   optimizer):
+    """Finding 3: Muon validated and then failed in the first step ("Muon only supports 2D
+    parameters"). Every optimizer, on a network with convolutions, biases, a norm and hidden
+    and output Linear layers, and on embedding networks (dense and sparse): `validate`
+    accepts it exactly when a step runs."""
+    images, tokens = few_images_and_tokens
+    convolutional = chain(("Conv2d", {"in_channels": 1, "out_channels": 4, "kernel_size": 5, "stride": 4}),
+                          ("BatchNorm2d", {"num_features": 4}), ("ReLU", {}), ("Flatten", {}),
+                          ("Linear", {"in_features": 144, "out_features": 16}), ("ReLU", {}),
+                          ("Linear", {"in_features": 16, "out_features": 10}))
+    for sparse in (False, True, None):
+        network = convolutional if sparse is None else chain(
+            ("Embedding", {"num_embeddings": 12, "embedding_dim": 4, "sparse": sparse}), ("Flatten", {}),
+            ("Linear", {"in_features": 64, "out_features": 16}), ("Linear", {"in_features": 16, "out_features": 4}),
+            shape=(16,))
+        if sparse is not None:
+            network.set_input([16], "int64")
+        data = images if sparse is None else tokens
+        network.set_optimizer(optimizer)
+        path = tmp_path / "net.json"
+        network_format.save(network, path)
+        accepted = main(["validate", str(path)]) == 0
+        out = capsys.readouterr().out
+        if accepted:
+            assert _trains_one_step(network, data) == "finished", (sparse, out)
+        else:
+            assert optimizer in out and "sparse" in out, out
+            with pytest.raises(TrainingError, match=optimizer):
+                _trains_one_step(network, data)

@@ -473,3 +473,30 @@ def test_select_all_and_arrow_keys_nudge_the_selection_in_one_step(qtbot, window
     window.actionUndo.trigger()
     assert tab.network.node("conv1").position == (before["conv1"][0] + 10, before["conv1"][1])
     window.document.undo_stack.setClean()
+
+
+def choose_optimizer(qtbot, tab, name):
+    tab.scene.clearSelection()
+    combo = tab.inspector.optimizer_combo
+    combo.setCurrentIndex(combo.findData(name, QtCore.Qt.UserRole))
+    combo.activated.emit(combo.currentIndex())
+    settle(qtbot, tab)
+
+
+def test_an_optimizer_that_cannot_step_the_weights_is_a_problem_and_muon_shows_both_settings(qtbot, window, tab,
+                                                                                            tmp_path):
+    """Issue 32, finding 3: the window's problem list says what `validate` says."""
+    assert "conv1" in tab.network  # the example the window opens on: LeNet-5
+    choose_optimizer(qtbot, tab, "SparseAdam")
+    problems = [tab.problem_list.item(i).text() for i in range(tab.problem_list.count())]
+    assert any("SparseAdam steps only sparse gradients" in text and "'conv1'" in text for text in problems), problems
+    assert tab.side_tabs.tabText(0) == "Problems (1)"
+    choose_optimizer(qtbot, tab, "Muon")
+    assert tab.problem_list.item(0).text().startswith("✓ No problems")
+    form = tab.inspector.forms["optimizer"]
+    labels = " ".join(label.text() for label in form.findChildren(QtWidgets.QLabel))
+    assert "AdamW lr" in labels and "Momentum" in labels
+    edit_in_inspector(qtbot, form, adamw_lr="0.0005")
+    settle(qtbot, tab)
+    assert tab.network.optimizer.parameters["adamw_lr"] == 0.0005
+    tab.inspector.grab().save(str(tmp_path / "muon_form.png"))

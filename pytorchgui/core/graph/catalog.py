@@ -37,6 +37,10 @@ _LEGACY_TYPES = {"number": "int", "float": "float", "boolean": "bool"}
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+# Words of parameter names that a label spells with capitals: Muon's AdamW settings.
+_LABEL_WORDS = {"adamw": "AdamW"}
+
+
 @dataclass(frozen=True)
 class ParameterSpec:
     """One constructor parameter: its semantics (type, default, bounds) and UI hints.
@@ -61,7 +65,10 @@ class ParameterSpec:
 
     @property
     def label(self) -> str:
-        return self.name.replace("_", " ").capitalize()
+        """"kernel_size" -> "Kernel size"; "adamw_lr" -> "AdamW lr" (names keep their capitals)."""
+        words = [_LABEL_WORDS.get(word, word) for word in self.name.split("_")]
+        text = " ".join(words)
+        return text[:1].upper() + text[1:]
 
     def validate(self, value: Any, *, entry: str = "") -> Any:
         """Return `value` in canonical form (tuples as lists), or raise ParameterError."""
@@ -241,6 +248,7 @@ class CatalogEntry:
     example: Mapping[str, Any] = field(default_factory=dict)
     source: str = ""
     new: Mapping[str, Any] = field(default_factory=dict)  # what a node added from the palette starts with
+    gradients: str = "dense"  # optimizers: the gradients they step, "dense", "sparse" or "any"
 
     @property
     def node_class(self) -> str:
@@ -365,13 +373,18 @@ class CatalogEntry:
             example=dict(data.get("example", {})),
             source=str(data.get("source", "")),
             new=dict(new),
+            gradients=str(data.get("gradients", "dense")),
         )
 
 
 def _resolve_class(kind: str, name: str, source: str) -> type:
     import torch  # imported on use: this module loads at start-up, before torch
 
-    if source == "pytorchgui":
+    if source == "pytorchgui" and kind == "optimizers":
+        from pytorchgui.core.graph import optimizers  # imported on use: it loads torch, and this module loads before it
+
+        base, found = torch.optim.Optimizer, optimizers.pytorchgui_optimizers().get(name)
+    elif source == "pytorchgui":
         from pytorchgui.core.graph import merge  # imported on use: merge loads torch, and this module loads before it
 
         namespace, base = merge.pytorchgui_modules(), torch.nn.Module

@@ -67,7 +67,7 @@ def check_entry(entry: CatalogEntry) -> list[str]:
     problems = []
     if entry.source == "pytorchgui":
         signature = inspect.signature(entry.resolve().__init__).parameters
-        torch_parameters = {n: p for n, p in signature.items() if n not in ("self", "args", "kwargs")}
+        torch_parameters = {n: p for n, p in signature.items() if n not in ("self", "params", "args", "kwargs")}
     else:
         try:
             torch_parameters = constructor_parameters(entry.resolve())

@@ -18,7 +18,7 @@ import copy
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Collection, Iterable
 
 import networkx as nx
 
@@ -497,15 +497,37 @@ class Network:
                 problems.append(Problem(f"node '{node.name}': {error}", node.name))
         return problems
 
-    def training_problems(self) -> list[Problem]:
-        """What training needs beyond a network that compiles."""
-        problems = []
+    def training_problems(self, weighted: Collection[str] | None = None) -> list[Problem]:
+        """What training needs beyond a network that compiles: a loss and an optimizer, and
+        (given `weighted`, the nodes with trainable weights) an optimizer that can step them."""
+        problems = self.optimizer_problems(weighted) if weighted is not None else []
         if self.loss is None:
             problems.append(Problem('no loss function: choose one in the Network tab ("$loss" in the network file)'))
         if self.optimizer is None:
             problems.append(Problem('no optimizer: choose one in the Network tab ("$optimizer" in the network '
                                     'file)'))
         return problems
+
+    def optimizer_problems(self, weighted: Collection[str]) -> list[Problem]:
+        """The gradients the chosen optimizer cannot step (torch raises at the first step):
+        an Embedding with sparse=true gives sparse ones, which most optimizers refuse, and
+        SparseAdam refuses every other. `weighted`: the nodes with trainable weights."""
+        if self.optimizer is None or self.optimizer.type not in self.catalog.optimizers:
+            return []
+        name = self.optimizer.type
+        takes = self.catalog.optimizers.get(name).gradients
+        sparse = [node for node in weighted if node in self._nodes and "Embedding" in self._nodes[node].type
+                  and self._nodes[node].parameters.get("sparse") is True]
+        dense = [node for node in weighted if node in self._nodes and node not in sparse]
+        sparse_ones = ", ".join(o.name for o in self.catalog.optimizers if o.gradients in ("any", "sparse"))
+        if takes == "dense" and sparse:
+            return [Problem(f"{name} cannot step the sparse gradients of '{sparse[0]}' (an Embedding with "
+                            f"sparse=true): set its sparse to false, or choose one of {sparse_ones}", sparse[0])]
+        if takes == "sparse" and dense:
+            listed = ", ".join(f"'{node}'" for node in dense[:3]) + (" …" if len(dense) > 3 else "")
+            return [Problem(f"{name} steps only sparse gradients (Embedding layers with sparse=true), and {listed} "
+                            "have dense ones: choose Adam or AdamW, or SGD or Adagrad, which step both", dense[0])]
+        return []
 
     def problems(self) -> list[Problem]:
         """Topology and parameter problems (shape problems come from infer_shapes)."""

@@ -179,8 +179,13 @@ def _broadcast_to_largest(shapes: list[tuple[int, ...]]) -> bool:
 
 def trainable_parameters(network: Network, report: ShapeReport) -> int:
     """The parameters of the nodes that are not frozen."""
-    return sum(shape.parameter_count for name, shape in report.nodes.items()
-               if name in network and network.node(name).trainable)
+    return sum(report.nodes[name].parameter_count for name in weighted_nodes(network, report))
+
+
+def weighted_nodes(network: Network, report: ShapeReport) -> list[str]:
+    """The nodes with weights that training changes (not frozen), in the report's order."""
+    return [name for name, shape in report.nodes.items()
+            if shape.parameter_count and name in network and network.node(name).trainable]
 
 
 def infer_shapes(network: Network, input_shape: list[int] | None = None, input_dtype: str | None = None) -> ShapeReport:

@@ -20,6 +20,7 @@ from pytorchgui.core.graph.compiler import compile_network
 from pytorchgui.core.graph.network import Network
 from pytorchgui.core.graph.shapes import infer_shapes
 from pytorchgui.core.training.losses import make_loss
+from pytorchgui.core.training.optimizers import make_optimizer
 
 SMOOTHING = 0.98  # the exponential moving average of the loss, as fastai's finder
 DIVERGED = 4.0  # stop once the smoothed loss is this many times its lowest value
@@ -69,8 +70,7 @@ def find_learning_rate(network: Network, dataset, *, batch_size: int = 64, start
     loss = make_loss(network, dataset)
     torch.manual_seed(seed)
     model = compile_network(network).to(device).train()
-    entry = network.catalog.optimizers.get(network.optimizer.type)
-    optimizer = entry.build_optimizer(model.parameters(), network.optimizer.parameters)
+    optimizer = make_optimizer(network, model)
     normalization = dataset.normalization
     batches = batches_for(dataset, normalization, torch.device(device))
     generator = torch.Generator().manual_seed(seed)

@@ -92,25 +92,29 @@ class MemoryEstimate:
 
 
 def optimizer_state_per_value(network: Network) -> float:
-    """Optimizer state values per parameter value, measured on one step of a small tensor."""
+    """Optimizer state values per parameter value, measured on one step of two small tensors:
+    a vector and a matrix (Muon keeps one value per matrix value, and AdamW's two for the
+    rest), or for SparseAdam, which steps nothing else, a sparse embedding's matrix."""
     if network.optimizer is None:
         return 0.0
     entry = network.catalog.optimizers.get(network.optimizer.type)
-    parameter = torch.nn.Parameter(torch.ones(64))
-    optimizer = entry.build_optimizer([parameter], network.optimizer.parameters)
+    sparse_only = entry.gradients == "sparse"
+    embedding = torch.nn.Embedding(8, 8, sparse=sparse_only)
+    parameters = ([] if sparse_only else [torch.nn.Parameter(torch.ones(64))]) + [embedding.weight]
+    optimizer = entry.build_optimizer(parameters, network.optimizer.parameters)
 
     def closure():
         optimizer.zero_grad()
-        value = (parameter * parameter).sum()
+        value = embedding(torch.arange(8)).square().sum() + sum(p.square().sum() for p in parameters[:-1])
         value.backward()
         return value
 
     optimizer.step(closure)
     stored = sum(value.numel() for state in optimizer.state.values() for value in state.values()
                  if isinstance(value, torch.Tensor) and value.numel() > 1)
-    history = sum(len(value) * parameter.numel() for state in optimizer.state.values() for value in state.values()
-                  if isinstance(value, list) and value and isinstance(value[0], torch.Tensor))  # LBFGS's memory
-    return (stored + history) / parameter.numel()
+    history = sum(tensor.numel() for state in optimizer.state.values() for value in state.values()
+                  if isinstance(value, list) for tensor in value if isinstance(tensor, torch.Tensor))  # LBFGS's
+    return (stored + history) / sum(parameter.numel() for parameter in parameters)
 
 
 class _LiveBytes(TorchDispatchMode):

@@ -30,12 +30,13 @@ from pytorchgui.core.data.sequences import with_tokenizer
 from pytorchgui.core.errors import PyTorchGUIError, TrainingError, first_line
 from pytorchgui.core.graph.compiler import compile_network, failing_node, uses_channels_last
 from pytorchgui.core.graph.network import Network
-from pytorchgui.core.graph.shapes import infer_shapes
+from pytorchgui.core.graph.shapes import infer_shapes, weighted_nodes
 from pytorchgui.core.safe_load import load_state_dict
 from pytorchgui.core.training.devices import LARGE_STEP_SECONDS, is_out_of_memory, sum_dtype, training_threads
 from pytorchgui.core.training.distributed import all_reduce, distributed_context, leave_process_group
 from pytorchgui.core.training.losses import LossAdapter, make_loss
 from pytorchgui.core.training.memory import available_memory, data_moved_to, does_not_fit, estimate_training_memory
+from pytorchgui.core.training.optimizers import apply_settings, describe_groups, make_optimizer
 from pytorchgui.core.training.options import TrainingConfig
 from pytorchgui.core.training.runs import RunFolder, list_runs, load_checkpoint, normalization_dict, read_metrics
 from pytorchgui.core.training.tasks import Cancelled, LogEvent, TaskControl
@@ -264,10 +265,12 @@ class Trainer:
         if report.total_parameters == 0:
             raise TrainingError("the network has no parameters to train: add a layer with weights (Linear, Conv2d, "
                                 "...) in the Network tab or the network file")
-        if not any(node.trainable and report.nodes[name].parameter_count
-                   for name, node in self.network.nodes.items() if name in report.nodes):
+        weighted = weighted_nodes(self.network, report)
+        if not weighted:
             raise TrainingError("every node with weights is frozen: nothing would learn. Unfreeze the last "
                                 "layers (Network tab, right-click a node or the inspector's Trainable)")
+        for problem in self.network.optimizer_problems(weighted):
+            raise TrainingError(problem.message)
         output = report.output_shape
         if self.train_set.is_classification and output is not None and len(output) != 1:
             raise TrainingError(f"the network's output is {list(output)} per sample, but classifying "
@@ -307,9 +310,10 @@ class Trainer:
                                             else None)
         if config.compile:  # compiled at the first step; `trained` shares its parameters and is what is saved
             model = torch.compile(model)
-        optimizer_entry = self.network.catalog.optimizers.get(self.network.optimizer.type)
-        trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
-        optimizer = optimizer_entry.build_optimizer(trainable, self.network.optimizer.parameters)
+        optimizer = make_optimizer(self.network, trained)  # DDP and torch.compile share its parameters
+        groups = describe_groups(optimizer)
+        if groups:
+            self.log(f"the optimizer steps {groups}")
         normalization = self.train_set.normalization
         pipeline = config.pipeline()
         if pipeline:
@@ -407,9 +411,7 @@ class Trainer:
                     f"{key} {value}" for change in self.settings_changes for key, value in change.items()
                     if key not in ("epoch", "batch")))
             elif state.scheduler is None:  # the user's current settings (say, a lower lr) win
-                settings = self._optimizer_file_settings()
-                for group in state.optimizer.param_groups:
-                    group.update({k: v for k, v in settings.items() if k in group})
+                apply_settings(state.optimizer, self._optimizer_file_settings())
         else:
             self.log(f"the checkpoint's optimizer was {checkpoint.get('optimizer_type')}; {optimizer_type} starts "
                      "with fresh state")
@@ -530,14 +532,15 @@ class Trainer:
         except PyTorchGUIError as error:  # the form checks the values: this is a hand-made request
             self.log(f"settings not changed: {error}")
             return
-        arguments = entry.constructor_arguments(checked)
-        old_rate = state.optimizer.param_groups[0]["lr"]
-        for group in state.optimizer.param_groups:
-            group.update({key: value for key, value in arguments.items() if key in group})
-        if "lr" in arguments and state.scheduler is not None and old_rate > 0:
-            ratio = arguments["lr"] / old_rate
-            state.scheduler.base_lrs = [rate * ratio for rate in state.scheduler.base_lrs]
-            for group in state.optimizer.param_groups:
+        groups = state.optimizer.param_groups
+        old_rates = [group["lr"] for group in groups]
+        apply_settings(state.optimizer, entry.constructor_arguments(checked))
+        if state.scheduler is not None:
+            for index, (group, old_rate) in enumerate(zip(groups, old_rates)):
+                if old_rate <= 0 or group["lr"] == old_rate:
+                    continue
+                ratio = group["lr"] / old_rate
+                state.scheduler.base_lrs[index] *= ratio
                 for key in ("initial_lr", "max_lr", "min_lr"):
                     if isinstance(group.get(key), (int, float)):
                         group[key] *= ratio
