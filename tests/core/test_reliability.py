@@ -446,3 +446,35 @@ def test_every_optimizer_of_the_catalogue_validates_only_what_trains(few_images_
             assert optimizer in out and "sparse" in out, out
             with pytest.raises(TrainingError, match=optimizer):
                 _trains_one_step(network, data)
+
+
+def test_every_path_that_builds_a_network_checks_the_free_memory_first(tmp_path, capsys, monkeypatch):
+    """Finding 6: a Linear just under the parameter cap was built (3.2 GB) and 8 GB of
+    activations allocated without a look at the memory. Building for real now checks the
+    weights and one sample's activations against the free RAM, and says so in one line."""
+    from pytorchgui.core import machine
+    from pytorchgui.core.errors import GraphError
+    from pytorchgui.core.interop.importers import ImportError_, import_torchvision
+
+    wide = chain(("Flatten", {}), ("Linear", {"in_features": 784, "out_features": 20_000}),
+                 ("Linear", {"in_features": 20_000, "out_features": 10}))  # 16 million weights: 64 MB
+    upsampled = chain(("Upsample", {"scale_factor": 100.0}), ("AdaptiveAvgPool2d", {"output_size": 1}),
+                      ("Flatten", {}), ("Linear", {"in_features": 1, "out_features": 10}))  # 31 MB per sample
+    compile_network(wide)
+    monkeypatch.setattr(machine, "free_ram", lambda: (20 * 2**20, 8 * 2**30))
+    for network in (wide, upsampled):
+        with pytest.raises(GraphError, match=r"building the network \([\d,]+ weights and one sample's activations\) "
+                                             r"needs about [\d.]+ MB but RAM has 20.0 MB free: make its layers smaller"):
+            compile_network(network)
+    with torch.device("meta"):
+        compile_network(wide)  # the meta device allocates nothing: no check
+    compile_network(network_format.load(LENET))  # 0.3 MB: fits
+
+    path = tmp_path / "wide.json"
+    network_format.save(wide, path)
+    assert main(["export", str(path), "--format", "pt2", "-o", str(tmp_path / "wide.pt2")]) == 2
+    assert "RAM has 20.0 MB free" in capsys.readouterr().err and not (tmp_path / "wide.pt2").exists()
+    assert import_torchvision("resnet18").network  # traced on the meta device: nothing to allocate
+    with pytest.raises(ImportError_, match=r"building torchvision's regnet_x_400mf \(5,495,976 weights\) needs about "
+                                           r"21.0 MB but RAM has 20.0 MB free"):
+        import_torchvision("regnet_x_400mf")  # built for real: RegNets compute their widths with tensors

@@ -19,6 +19,7 @@ import torch
 from torch import fx
 
 from pytorchgui.core.errors import GraphError, ShapeError
+from pytorchgui.core.machine import FLOAT_BYTES, does_not_fit_in_ram
 from pytorchgui.core.graph.network import Network
 from pytorchgui.core.graph.shapes import ShapeReport, infer_shapes, maxunpool_sources
 
@@ -54,6 +55,13 @@ def compile_network(network: Network, report: ShapeReport | None = None):
         more = f" (and {len(report.problems) - 1} more problem(s))" if len(report.problems) > 1 else ""
         error_type = ShapeError if first.node and report.nodes.get(first.node, None) is not None else GraphError
         raise error_type(f"the network does not compile: {first.message}{more}", node=first.node)
+    if torch.get_default_device().type != "meta":  # the meta device allocates nothing
+        problem = does_not_fit_in_ram(
+            (report.total_parameters + report.activation_values) * FLOAT_BYTES,
+            f"building the network ({report.total_parameters:,} weights and one sample's activations)",
+            "make its layers smaller, or close other programs")
+        if problem:
+            raise GraphError(problem)
 
     names = module_names(network)
     root = torch.nn.Module()

@@ -18,6 +18,7 @@ import torch
 from pytorchgui.core.graph.catalog import Catalog, default_catalog
 from pytorchgui.core.graph.compiler import module_names
 from pytorchgui.core.errors import PyTorchGUIError
+from pytorchgui.core.machine import does_not_fit_in_ram
 from pytorchgui.core.graph.layout import tidy_positions
 from pytorchgui.core.graph.network import Network
 
@@ -204,6 +205,10 @@ def import_onnx(path: str | Path, catalog: Catalog | None = None):
     try:
         if path.stat().st_size > MAX_ONNX_BYTES:
             raise OnnxImportError(f"{source} is larger than {MAX_ONNX_BYTES // 2**20} MB")
+        # The protobuf's copy of the weights, and the tensors made from it.
+        problem = does_not_fit_in_ram(2 * path.stat().st_size, f"importing {source}", "close other programs")
+        if problem:
+            raise OnnxImportError(problem)
         model = onnx.load(str(path), load_external_data=False)
         onnx.checker.check_model(model)
     except OSError as error:

@@ -39,7 +39,6 @@ the largest batch that fits in a given memory follows from one estimate.
 from __future__ import annotations
 
 import math
-import os
 import weakref
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -49,11 +48,11 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from pytorchgui.core.data.samples import TensorDataset
 from pytorchgui.core.errors import TrainingError
+from pytorchgui.core.machine import FLOAT_BYTES, free_ram, size
 from pytorchgui.core.graph.compiler import compile_network, uses_channels_last
 from pytorchgui.core.graph.network import Network
 from pytorchgui.core.graph.shapes import infer_shapes
 
-FLOAT_BYTES = 4
 LSTM_WORKSPACE_EXTRA = 36  # bytes per time step, sample and hidden unit (see onednn_lstm_workspace)
 ALLOCATOR_RETENTION = 0.3  # of the batch-dependent bytes: measured median 1.25x, up to 1.68x of the live tensors
 
@@ -220,22 +219,10 @@ def available_memory(device: str) -> tuple[int, int] | None:
             free, total = torch.cuda.mem_get_info(torch.device(device))
             return int(free), int(total)
         if device == "cpu":
-            return _meminfo()
+            return free_ram()
     except (RuntimeError, AssertionError, ValueError, OSError):
         return None
     return None
-
-
-def _meminfo() -> tuple[int, int] | None:
-    try:
-        with open("/proc/meminfo", encoding="ascii") as stream:
-            values = {line.split(":")[0]: int(line.split()[1]) * 1024 for line in stream if line.strip()}
-        return values["MemAvailable"], values["MemTotal"]
-    except (OSError, KeyError, ValueError, IndexError):
-        if hasattr(os, "sysconf"):
-            total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-            return total, total
-        return None
 
 
 def data_moved_to(device: str, *datasets) -> int:
@@ -280,13 +267,6 @@ def _device_name(device: str) -> str:
 
 def _on_device(device: str) -> str:
     return f"{'in' if device == 'cpu' else 'on'} {_device_name(device)}"
-
-
-def size(count: float) -> str:
-    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
-        if count >= scale:
-            return f"{count / scale:.1f} {unit}"
-    return f"{int(count)} bytes"
 
 
 def _round(count: int) -> str:
