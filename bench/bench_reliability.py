@@ -1,8 +1,12 @@
 """The reliability campaign: fuzzed network files, saves killed half-way, injected disk faults.
 
-1. Network files: seeded mutations of the example networks (tests/network_fuzz.py), each
-   loaded, validated, saved, reloaded and, when small, compiled and run. Counts every
-   outcome; any exception that is not a PyTorchGUIError is a failure, printed.
+1. Network files: seeded mutations of the example networks (tests/network_fuzz.py): blind
+   ones (hostile values, renames, links) and typed ones (parameters of a node's own type,
+   the optimizer and its settings, the input's dtype and very long axes, unknown keys).
+   Each is loaded, validated (timed), saved, reloaded and, when it validates and is small,
+   trained for one step on a batch of its declared input. Counts every outcome; a failure,
+   printed, is any exception that is not a PyTorchGUIError, and any step that fails after
+   validation accepted the file.
 2. Kills: a process saves a network over an existing one and is killed with SIGKILL at a
    random moment; the file must then load as the old or the new network, never half.
 3. Faults: each disk fault a user meets (full disk, a file-size limit, a missing folder, a
@@ -49,10 +53,13 @@ while True:
 def fuzz(count: int, seed: int, work: Path) -> int:
     catalog = default_catalog()
     types = [entry.name for database in (catalog.layers, catalog.activations) for entry in database]
-    started = time.perf_counter()
-    outcomes, failures = run_campaign(count, seed, paths.example_networks_dir(), work, types)
+    started, timings = time.perf_counter(), []
+    outcomes, failures = run_campaign(count, seed, paths.example_networks_dir(), work, types, timings=timings)
     seconds = time.perf_counter() - started
-    print(f"fuzzed network files: {count:,} (seed {seed}) in {seconds:.0f} s")
+    timings.sort()
+    print(f"fuzzed network files: {count:,} (seed {seed}) in {seconds:.0f} s; validation of the {len(timings):,} that "
+          f"loaded: median {timings[len(timings) // 2] * 1000:.1f} ms, slowest {timings[-1]:.2f} s, "
+          f"{sum(t > 2 for t in timings)} over 2 s")
     for outcome, number in sorted(outcomes.items(), key=lambda item: -item[1]):
         print(f"  {outcome}: {number:,}")
     for index, text, error in failures[:10]:

@@ -159,7 +159,7 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 def validate(arguments) -> int:
     from pytorchgui.core.training import network_format
     from pytorchgui.core.errors import NetworkFormatError
-    from pytorchgui.core.graph.shapes import describe_shape, infer_shapes, summary_rows, weighted_nodes
+    from pytorchgui.core.graph.shapes import describe_shape, infer_shapes, step_problems, summary_rows
 
     network = network_format.load(arguments.network)
     shape = None
@@ -173,7 +173,7 @@ def validate(arguments) -> int:
              "?" if row["parameters"] is None else f"{row['parameters']:,}"] for row in summary_rows(network, report)]
     print(_table(rows, ["node", "type", "output shape", "parameters"]))
     print(f"\n{len(network)} nodes, {report.total_parameters:,} parameters, output {describe_shape(report.output_shape)}")
-    refused = report.problems + network.optimizer_problems(weighted_nodes(network, report))
+    refused = report.problems + step_problems(network, report)
     for problem in refused:
         print(f"problem: {problem.message}")
     for problem in network.training_problems():

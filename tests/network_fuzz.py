@@ -1,5 +1,6 @@
 """Seeded mutations of network files, and the check every one of them must pass: loading,
-validating, saving and compiling either work or raise the project's own error type.
+validating, saving and compiling either work or raise the project's own error type, and a
+network that validates takes a training step.
 
 Used by tests/core/test_fuzz.py (a few thousand files, to keep `make test` fast) and by
 bench/fuzz_networks.py (tens of thousands, with the figures for BENCHMARKS.md).
@@ -51,14 +52,88 @@ def _delete(document, path):
     del target[path[-1]]
 
 
-def mutate(document: dict, rng: random.Random, catalogue_types: list[str]) -> str:
-    """One to four mutations of `document`, as file text (sometimes no longer valid JSON)."""
+# Values a typed parameter may get: in range, at its edges, and beyond them.
+TYPED_VALUES = {
+    "int": [-3, -1, 0, 1, 2, 3, 7, 64, 10**6], "float": [-1.0, 0.0, 1e-12, 0.5, 1.0, 2.0, 1e6],
+    "bool": [True, False], "size": [0, 1, 2, 3, [1, 2], [2, 2], [3, 3, 3]], "floats": [[0.5, 0.5], [2.0, -1.0], 0.1],
+    "str": ["", "mean", "none"], "choice": [None],
+}
+LONG_SIZES = [10**4, 10**5, 10**6, 10**7]
+ODD_DTYPES = ["int64", "float64", "bfloat16", "float16", "float32", "int8", "bool"]
+
+
+def _nodes(document: dict) -> list[str]:
+    return [key for key in document if not key.startswith("$") and isinstance(document[key], dict)]
+
+
+def _typed_parameter(document: dict, rng: random.Random, specs: dict) -> None:
+    """A parameter of a node's own type (an activation's dim, RReLU's bounds, an
+    Embedding's sparse ...) set to a value of its type, often out of range."""
+    nodes = [name for name in _nodes(document) if isinstance(document[name].get("type"), str)
+             and document[name]["type"] in specs]
+    if not nodes:
+        return
+    node = document[rng.choice(nodes)]
+    parameters = specs[node["type"]]
+    if not parameters or not isinstance(node.get("parameters"), dict):
+        return
+    name, kind, choices = rng.choice(parameters)
+    pool = list(choices) + [None] if kind == "choice" else TYPED_VALUES.get(kind, [None])
+    node["parameters"][name] = copy.deepcopy(rng.choice(pool))
+
+
+def _optimizer(document: dict, rng: random.Random, optimizers: dict) -> None:
+    """Another optimizer of the catalogue, with its defaults or one setting changed."""
+    name = rng.choice(sorted(optimizers))
+    parameters = {}
+    if optimizers[name] and rng.random() < 0.5:
+        key, kind, choices = rng.choice(optimizers[name])
+        pool = list(choices) + [None] if kind == "choice" else TYPED_VALUES.get(kind, [None])
+        parameters[key] = copy.deepcopy(rng.choice(pool))
+    document["$optimizer"] = {"type": name, "parameters": parameters}
+
+
+def _input(document: dict, rng: random.Random) -> None:
+    """The declared input: another dtype, or a very long axis (a sequence of 10^6 steps)."""
+    spec = document.get("$input")
+    if not isinstance(spec, dict):
+        return
+    if rng.random() < 0.5:
+        spec["dtype"] = rng.choice(ODD_DTYPES)
+    elif isinstance(spec.get("shape"), list) and spec["shape"]:
+        shape = spec["shape"]
+        shape[rng.randrange(len(shape))] = rng.choice(LONG_SIZES)
+
+
+def _unknown_key(document: dict, rng: random.Random) -> None:
+    """A key the format does not define, in any object of the file."""
+    objects = [value for _, value in _paths(document) if isinstance(value, dict)]
+    rng.choice(objects)[rng.choice(["extra", "nextlayer", "Type", "weights", "$comment"])] = 1
+
+
+def mutate(document: dict, rng: random.Random, catalogue_types: list[str], specs: dict | None = None,
+           optimizers: dict | None = None) -> str:
+    """One to four mutations of `document`, as file text (sometimes no longer valid JSON).
+    `specs` (type -> [(parameter, type, choices)]) and `optimizers` (the same, for the
+    optimizers) add the typed mutations: parameters, optimizer, input dtype and size,
+    unknown keys."""
     document = copy.deepcopy(document)
     for _ in range(rng.randint(1, 4)):
         paths = [path for path, _ in _paths(document) if path]
         if not paths:
             break
         path = rng.choice(paths)
+        if specs is not None and rng.random() < 0.5:
+            typed = rng.random()
+            if typed < 0.45:
+                _typed_parameter(document, rng, specs)
+            elif typed < 0.65:
+                _optimizer(document, rng, optimizers)
+            elif typed < 0.85:
+                _input(document, rng)
+            else:
+                _unknown_key(document, rng)
+            continue
         kind = rng.random()
         if kind < 0.45:
             _set(document, path, copy.deepcopy(rng.choice(HOSTILE_VALUES)))
@@ -86,21 +161,49 @@ def mutate(document: dict, rng: random.Random, catalogue_types: list[str]) -> st
     return text
 
 
-def check_file(path: Path, work: Path) -> str:
-    """Load, validate, summarise, save and (when small) compile and run the network in
-    `path`. Returns how far it got; raises anything that is not a PyTorchGUIError."""
+def catalogue_specs():
+    """(node types -> their typed parameters, optimizers -> theirs), for `mutate`."""
+    from pytorchgui.core.graph.catalog import default_catalog
+
+    catalog = default_catalog()
+
+    def typed(entry):
+        return [(spec.name, spec.type, tuple(spec.choices)) for spec in entry.parameters]
+
+    specs = {entry.name: typed(entry) for database in (catalog.layers, catalog.activations) for entry in database}
+    return specs, {entry.name: typed(entry) for entry in catalog.optimizers}
+
+
+class AcceptedButFailed(Exception):
+    """`validate` accepted the network, and one training step on its declared input failed."""
+
+
+def check_file(path: Path, work: Path, timings: list | None = None) -> str:
+    """Load, validate, summarise, save and (when small) build the network in `path` and
+    take one training step on a batch of its declared input. Returns how far it got;
+    raises anything that is not a PyTorchGUIError, and AcceptedButFailed when `validate`
+    accepts a network whose step then fails (any exception, the project's own included).
+    `timings` gets the seconds validation took."""
+    import time
+
     import torch
 
-    from pytorchgui.core.training import network_format
-    from pytorchgui.core.graph.compiler import compile_network
     from pytorchgui.core.errors import PyTorchGUIError
-    from pytorchgui.core.graph.shapes import infer_shapes, summary_rows
+    from pytorchgui.core.graph.compiler import compile_network
+    from pytorchgui.core.graph.shapes import infer_shapes, step_problems, summary_rows
+    from pytorchgui.core.training import network_format
+    from pytorchgui.core.training.memory import estimate_training_memory
+    from pytorchgui.core.training.optimizers import make_optimizer
 
     try:
         network = network_format.load(path)
     except PyTorchGUIError:
         return "refused on load"
-    report = infer_shapes(network)
+    started = time.perf_counter()
+    report = infer_shapes(network)  # what `validate` does
+    refused = report.problems + step_problems(network, report)
+    if timings is not None:
+        timings.append(time.perf_counter() - started)
     summary_rows(network, report)
     network.training_problems()
     try:
@@ -108,38 +211,57 @@ def check_file(path: Path, work: Path) -> str:
     except PyTorchGUIError:
         return "refused on save"
     network_format.load(work / "saved.json")
-    if not report.ok:
+    if refused:
         return "problems reported"
-    if report.total_parameters > 2_000_000:
-        return "valid (too large to build here)"
+    if network.optimizer is None:
+        return "valid, no optimizer to train with"
+    if report.total_parameters > 2_000_000 or report.activation_values > 2_000_000:
+        return "valid (too large to train here)"
     try:
-        model = compile_network(network, report)
+        estimate_training_memory(network, 2)
+        model = compile_network(network, report).train()
+        optimizer = make_optimizer(network, model)
         spec = network.input_spec
         dtype = getattr(torch, spec.dtype)
-        sample = torch.zeros((2, *spec.shape), dtype=dtype) if dtype.is_floating_point else \
-            torch.zeros((2, *spec.shape), dtype=dtype)
-        with torch.no_grad():
-            model.eval()(sample)
-    except PyTorchGUIError:
-        return "refused on build"
-    return "valid and runs"
+        batch = torch.randn((2, *spec.shape)).to(dtype) if dtype.is_floating_point else \
+            torch.zeros((2, *spec.shape), dtype=dtype)  # ids of an Embedding's first entry
+
+        def closure():
+            optimizer.zero_grad()
+            loss = model(batch).float().square().mean()  # any loss: the step is what is checked
+            loss.backward()
+            return loss
+
+        optimizer.step(closure)
+    except Exception as error:  # noqa: BLE001 - what the campaign is looking for
+        raise AcceptedButFailed(f"validate accepted it, then the step raised {type(error).__name__}: "
+                                f"{first_line(error)}") from error
+    return "valid and trains"
 
 
-def run_campaign(count: int, seed: int, examples_dir: Path, work: Path, catalogue_types: list[str]):
-    """Mutate and check `count` files; (outcome counts, failures as (index, text, error))."""
+def first_line(error: BaseException) -> str:
+    return str(error).splitlines()[0][:200] if str(error) else ""
+
+
+def run_campaign(count: int, seed: int, examples_dir: Path, work: Path, catalogue_types: list[str], *,
+                 typed: bool = True, timings: list | None = None):
+    """Mutate and check `count` files; (outcome counts, failures as (index, text, error)).
+    `typed` adds the catalogue-aware mutations to the blind ones."""
     rng = random.Random(seed)
     documents = seed_documents(examples_dir)
+    specs, optimizers = catalogue_specs() if typed else (None, None)
     outcomes: dict[str, int] = {}
     failures = []
     for index in range(count):
-        text = mutate(rng.choice(documents), rng, catalogue_types)
+        text = mutate(rng.choice(documents), rng, catalogue_types, specs, optimizers)
         path = work / "fuzzed.json"
         with io.open(path, "w", encoding="utf-8", errors="surrogatepass") as stream:
             stream.write(text)
         try:
-            outcome = check_file(path, work)
+            outcome = check_file(path, work, timings)
         except Exception as error:  # noqa: BLE001 - what the campaign is looking for
             failures.append((index, text, f"{type(error).__name__}: {error}"[:300]))
-            outcome = "uncaught " + type(error).__name__
+            outcome = "accepted, then failed to train" if isinstance(error, AcceptedButFailed) else \
+                "uncaught " + type(error).__name__
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return outcomes, failures

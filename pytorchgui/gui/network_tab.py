@@ -21,8 +21,8 @@ from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.core.graph.layout import LAYER_GAP, tidy_positions
 from pytorchgui.core.graph.network import NetworkEvent
 from pytorchgui.core.data.fit import freeze_all_but_last
-from pytorchgui.core.graph.shapes import (ShapeReport, describe_shape, infer_shapes, summary_rows, trainable_parameters,
-                                          weighted_nodes)
+from pytorchgui.core.graph.shapes import (ShapeReport, describe_shape, infer_shapes, step_problems, summary_rows,
+                                          trainable_parameters)
 from pytorchgui.core.interop.templates import template_files
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.document import NetworkDocument
@@ -204,7 +204,7 @@ class NetworkTab(QtWidgets.QWidget):
 
     def _update_problems(self) -> None:
         self.problem_list.clear()
-        refused = self.report.problems + self.network.optimizer_problems(weighted_nodes(self.network, self.report))
+        refused = self.report.problems + step_problems(self.network, self.report)
         for problem in refused:
             item = QtWidgets.QListWidgetItem(f"⚠ {problem.message}")
             item.setData(QtCore.Qt.UserRole, problem.node)

@@ -20,7 +20,7 @@ from pytorchgui import paths
 from pytorchgui.core.errors import PyTorchGUIError, TrainingError, first_line
 from pytorchgui.core.training.options import TrainingConfig, command_line_arguments, option
 from pytorchgui.core.training.runs import RunFolder, list_runs, load_checkpoint, read_metrics
-from pytorchgui.core.graph.shapes import infer_shapes, weighted_nodes
+from pytorchgui.core.graph.shapes import infer_shapes, step_problems
 from pytorchgui.core.training.tasks import LogEvent, TaskControl
 from pytorchgui.core.training.trainer import BatchEvent, EpochEvent, SettingsChangedEvent, Trainer, TrainingResult
 from pytorchgui.core.workspace import DATASET_CHANGES, Change, DatasetEntry, Workspace
@@ -434,8 +434,8 @@ class TrainTab(QtWidgets.QWidget):
         report = infer_shapes(self.network)
         if not report.ok:
             raise TrainingError("The network does not compile:\n" + "\n".join(p.message for p in report.problems[:8]))
-        # No loss or optimizer, or one that cannot step these weights: say it now, not in the log later.
-        missing = self.network.training_problems(weighted_nodes(self.network, report))
+        # No loss or optimizer, or nothing it can step: say it now, not in the log later.
+        missing = self.network.training_problems() + step_problems(self.network, report)
         if missing:
             raise TrainingError("The network cannot train yet:\n" + "\n".join(p.message for p in missing)
                                 + "\n\nIn the Network tab, click the empty canvas: the inspector shows them.")

@@ -51,8 +51,8 @@ def test_fuzzed_network_files_raise_only_the_projects_errors(tmp_path):
     types = [entry.name for database in (catalog.layers, catalog.activations) for entry in database]
     outcomes, failures = run_campaign(1500, seed=2026, examples_dir=paths.example_networks_dir(), work=tmp_path,
                                       catalogue_types=types)
-    assert failures == [], failures[:3]
-    assert outcomes.get("valid and runs", 0) > 30 and outcomes.get("problems reported", 0) > 100  # it reaches far
+    assert failures == [], failures[:3]  # none uncaught, and none accepted by validate that then fails to train
+    assert outcomes.get("valid and trains", 0) > 30 and outcomes.get("problems reported", 0) > 100  # it reaches far
 
 
 def document(**changes):
@@ -478,3 +478,16 @@ def test_every_path_that_builds_a_network_checks_the_free_memory_first(tmp_path,
     with pytest.raises(ImportError_, match=r"building torchvision's regnet_x_400mf \(5,495,976 weights\) needs about "
                                            r"21.0 MB but RAM has 20.0 MB free"):
         import_torchvision("regnet_x_400mf")  # built for real: RegNets compute their widths with tensors
+
+
+def test_optimizer_settings_torch_refuses_only_when_it_runs_are_refused_by_validate(tmp_path, capsys):
+    """Found by the extended fuzzer: SGD's nesterov without momentum and Adafactor's
+    negative eps validated, then failed when the optimizer was made or stepped."""
+    for optimizer in ({"type": "SGD", "parameters": {"lr": 0.1, "nesterov": True, "momentum": 0.0}},
+                      {"type": "Adafactor", "parameters": {"eps": [None, -1.0]}}):
+        document = _mlp_with_activation({})
+        document["$optimizer"] = optimizer
+        path = tmp_path / "net.json"
+        path.write_text(json.dumps(document))
+        assert main(["validate", str(path)]) == 1
+        assert f"the optimizer {optimizer['type']} cannot run with these settings" in capsys.readouterr().out

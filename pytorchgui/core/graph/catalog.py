@@ -108,6 +108,8 @@ class ParameterSpec:
         # size / floats: a number or a list of numbers
         integral = self.type == "size"
         items = value if isinstance(value, (list, tuple)) else None
+        if items is None and self.type == "floats" and self.length is not None:  # betas: torch unpacks a pair
+            raise fail(f"a list of {self.length} numbers")
         if items is None:
             number = self._number(value, integral)
             if number is None:

@@ -497,10 +497,10 @@ class Network:
                 problems.append(Problem(f"node '{node.name}': {error}", node.name))
         return problems
 
-    def training_problems(self, weighted: Collection[str] | None = None) -> list[Problem]:
-        """What training needs beyond a network that compiles: a loss and an optimizer, and
-        (given `weighted`, the nodes with trainable weights) an optimizer that can step them."""
-        problems = self.optimizer_problems(weighted) if weighted is not None else []
+    def training_problems(self) -> list[Problem]:
+        """What training needs beyond a network that compiles: a loss and an optimizer
+        (shapes.step_problems says whether the optimizer can step the network)."""
+        problems = []
         if self.loss is None:
             problems.append(Problem('no loss function: choose one in the Network tab ("$loss" in the network file)'))
         if self.optimizer is None:

@@ -90,6 +90,26 @@ def _matrices_and_others(params: Iterable[Any]) -> tuple[list[torch.Tensor], lis
     return matrices, others
 
 
+def probe_step(entry, values: dict[str, Any]) -> torch.optim.Optimizer:
+    """The optimizer of catalogue `entry` with the settings `values`, after one step on two
+    small tensors: a vector and a matrix (Muon's two groups), or for an optimizer of sparse
+    gradients only (SparseAdam), a sparse embedding's matrix. Raises what torch raises for
+    settings it refuses (SGD's nesterov without momentum) at construction or in the step."""
+    sparse_only = entry.gradients == "sparse"
+    embedding = torch.nn.Embedding(8, 8, sparse=sparse_only)
+    parameters = ([] if sparse_only else [torch.nn.Parameter(torch.ones(64))]) + [embedding.weight]
+    optimizer = entry.build_optimizer(parameters, values)
+
+    def closure():
+        optimizer.zero_grad()
+        value = embedding(torch.arange(8)).square().sum() + sum(p.square().sum() for p in parameters[:-1])
+        value.backward()
+        return value
+
+    optimizer.step(closure)
+    return optimizer
+
+
 def pytorchgui_optimizers() -> dict[str, type[torch.optim.Optimizer]]:
     """Every class an optimizer entry with "source": "pytorchgui" may name."""
     return {"Muon": Muon}

@@ -182,6 +182,45 @@ def trainable_parameters(network: Network, report: ShapeReport) -> int:
     return sum(report.nodes[name].parameter_count for name in weighted_nodes(network, report))
 
 
+def step_problems(network: Network, report: ShapeReport) -> list[Problem]:
+    """What keeps a training step of a network that compiles from running: no weights to
+    change, or an optimizer that cannot step them (see Network.optimizer_problems)."""
+    if not report.ok:
+        return []
+    if report.total_parameters == 0:
+        return [Problem("the network has no parameters to train: add a layer with weights (Linear, Conv2d, ...) "
+                        "in the Network tab or the network file")]
+    weighted = weighted_nodes(network, report)
+    if not weighted:
+        return [Problem("every node with weights is frozen: nothing would learn. Unfreeze the last layers "
+                        "(Network tab, right-click a node or the inspector's Trainable)")]
+    problems = network.optimizer_problems(weighted)
+    if network.optimizer is not None and network.optimizer.type in network.catalog.optimizers:
+        message = _optimizer_settings_problem(network.catalog.optimizers.get(network.optimizer.type),
+                                              network.optimizer.parameters)
+        if message:
+            problems.append(Problem(message))
+    return problems
+
+
+_SETTINGS_CHECKED: dict[tuple, str] = {}  # a step per optimizer and settings, not one per refresh
+
+
+def _optimizer_settings_problem(entry: CatalogEntry, values: dict) -> str:
+    """What torch says of the optimizer's settings when it takes a step, or "": some are
+    refused only then (SGD's nesterov without momentum, Adafactor's negative eps)."""
+    from pytorchgui.core.graph.optimizers import probe_step  # imported on use: it loads torch
+
+    key = (entry.name, entry.source, _freeze(values))
+    if key not in _SETTINGS_CHECKED:
+        try:
+            probe_step(entry, values)
+            _SETTINGS_CHECKED[key] = ""
+        except Exception as error:  # torch's own checks of the settings
+            _SETTINGS_CHECKED[key] = f"the optimizer {entry.name} cannot run with these settings: {first_line(error)}"
+    return _SETTINGS_CHECKED[key]
+
+
 def weighted_nodes(network: Network, report: ShapeReport) -> list[str]:
     """The nodes with weights that training changes (not frozen), in the report's order."""
     return [name for name, shape in report.nodes.items()
@@ -339,6 +378,9 @@ _OUTCOME_CACHE_SIZE = 4096
 
 
 def _freeze(value: Any) -> Any:
+    """A hashable copy of parameter values (a cache key)."""
+    if isinstance(value, dict):
+        return tuple((key, _freeze(item)) for key, item in value.items())
     return tuple(_freeze(v) for v in value) if isinstance(value, list) else value
 
 

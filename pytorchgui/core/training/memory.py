@@ -51,6 +51,7 @@ from pytorchgui.core.errors import TrainingError
 from pytorchgui.core.machine import FLOAT_BYTES, free_ram, size
 from pytorchgui.core.graph.compiler import compile_network, uses_channels_last
 from pytorchgui.core.graph.network import Network
+from pytorchgui.core.graph.optimizers import probe_step
 from pytorchgui.core.graph.shapes import infer_shapes
 
 LSTM_WORKSPACE_EXTRA = 36  # bytes per time step, sample and hidden unit (see onednn_lstm_workspace)
@@ -91,24 +92,13 @@ class MemoryEstimate:
 
 
 def optimizer_state_per_value(network: Network) -> float:
-    """Optimizer state values per parameter value, measured on one step of two small tensors:
-    a vector and a matrix (Muon keeps one value per matrix value, and AdamW's two for the
-    rest), or for SparseAdam, which steps nothing else, a sparse embedding's matrix."""
+    """Optimizer state values per parameter value, measured on one step of small tensors
+    (probe_step: Muon keeps one value per matrix value, and AdamW two for the rest)."""
     if network.optimizer is None:
         return 0.0
     entry = network.catalog.optimizers.get(network.optimizer.type)
-    sparse_only = entry.gradients == "sparse"
-    embedding = torch.nn.Embedding(8, 8, sparse=sparse_only)
-    parameters = ([] if sparse_only else [torch.nn.Parameter(torch.ones(64))]) + [embedding.weight]
-    optimizer = entry.build_optimizer(parameters, network.optimizer.parameters)
-
-    def closure():
-        optimizer.zero_grad()
-        value = embedding(torch.arange(8)).square().sum() + sum(p.square().sum() for p in parameters[:-1])
-        value.backward()
-        return value
-
-    optimizer.step(closure)
+    optimizer = probe_step(entry, network.optimizer.parameters)
+    parameters = [p for group in optimizer.param_groups for p in group["params"]]
     stored = sum(value.numel() for state in optimizer.state.values() for value in state.values()
                  if isinstance(value, torch.Tensor) and value.numel() > 1)
     history = sum(tensor.numel() for state in optimizer.state.values() for value in state.values()
@@ -152,6 +142,7 @@ def estimate_training_memory(network: Network, batch_size: int, *, bf16: bool = 
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad) * FLOAT_BYTES
     dtype = getattr(torch, network.input_spec.dtype)
     tracker = _LiveBytes()
+    _shorten_long_recurrences(model, tracker)
     with tracker:
         x = torch.empty(batch_size, *network.input_spec.shape, device="meta", dtype=dtype)
         batch = tracker.live
@@ -174,6 +165,56 @@ def estimate_training_memory(network: Network, batch_size: int, *, bf16: bool = 
         retention = max(int(ALLOCATOR_RETENTION * (step + batch)) - convolution_copy, 0)
     return MemoryEstimate(batch_size, parameters, trainable, int(state * trainable), step, batch, workspace,
                           retention)
+
+
+# A recurrent layer runs at most this many time steps in the estimate (see _FewSteps).
+ESTIMATE_STEPS = 32
+
+
+def _shorten_long_recurrences(model: torch.nn.Module, tracker: _LiveBytes) -> None:
+    """Wrap the model's batch-first recurrent layers in _FewSteps."""
+    for name, child in list(model.named_children()):
+        if isinstance(child, torch.nn.RNNBase) and child.batch_first:
+            setattr(model, name, _FewSteps(child, tracker))
+
+
+class _Ballast(torch.autograd.Function):
+    """Passes a tensor on, and keeps another for the backward pass, as a layer keeps what
+    its gradient needs: the other is freed when the backward pass has gone by."""
+
+    @staticmethod
+    def forward(ctx, tensor, ballast):
+        ctx.save_for_backward(ballast)
+        return tensor.view_as(tensor)
+
+    @staticmethod
+    def backward(ctx, gradient):
+        return gradient, None
+
+
+class _FewSteps(torch.nn.Module):
+    """A recurrent layer in the estimate of a long sequence. On the meta device it steps
+    through every time step (about 2 ms each: 10^5 steps froze the Train tab for minutes),
+    and what it keeps grows by the same bytes at each step. So it runs ESTIMATE_STEPS
+    steps, measures what they keep, and holds that much more for the steps it skipped,
+    until the backward pass; its output has the whole sequence."""
+
+    def __init__(self, layer: torch.nn.RNNBase, tracker: _LiveBytes):
+        super().__init__()
+        self.layer, self.tracker = layer, tracker
+
+    def forward(self, x, *state):
+        steps = x.shape[1] if x.dim() == 3 else 0
+        if steps <= ESTIMATE_STEPS:
+            return self.layer(x, *state)
+        before = self.tracker.live
+        output, hidden = self.layer(x[:, :ESTIMATE_STEPS], *state)
+        states = hidden if isinstance(hidden, tuple) else (hidden,)
+        ends = sum(t.numel() * t.element_size() for t in (output, *states))  # `whole` holds the whole output
+        per_step = (self.tracker.live - before - ends) / ESTIMATE_STEPS  # what the steps keep for backward
+        whole = output.repeat(1, math.ceil(steps / ESTIMATE_STEPS), 1)[:, :steps]
+        ballast = torch.empty(int(per_step * (steps - ESTIMATE_STEPS)), dtype=torch.uint8, device=x.device)
+        return _Ballast.apply(whole, ballast), hidden
 
 
 def convolutions_in_channels_last(network: Network, option: bool) -> bool:

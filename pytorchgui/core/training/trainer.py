@@ -30,7 +30,7 @@ from pytorchgui.core.data.sequences import with_tokenizer
 from pytorchgui.core.errors import PyTorchGUIError, TrainingError, first_line
 from pytorchgui.core.graph.compiler import compile_network, failing_node, uses_channels_last
 from pytorchgui.core.graph.network import Network
-from pytorchgui.core.graph.shapes import infer_shapes, weighted_nodes
+from pytorchgui.core.graph.shapes import infer_shapes, step_problems
 from pytorchgui.core.safe_load import load_state_dict
 from pytorchgui.core.training.devices import LARGE_STEP_SECONDS, is_out_of_memory, sum_dtype, training_threads
 from pytorchgui.core.training.distributed import all_reduce, distributed_context, leave_process_group
@@ -262,14 +262,7 @@ class Trainer:
         report = infer_shapes(self.network)
         if not report.ok:
             return  # compile_network reports the problems
-        if report.total_parameters == 0:
-            raise TrainingError("the network has no parameters to train: add a layer with weights (Linear, Conv2d, "
-                                "...) in the Network tab or the network file")
-        weighted = weighted_nodes(self.network, report)
-        if not weighted:
-            raise TrainingError("every node with weights is frozen: nothing would learn. Unfreeze the last "
-                                "layers (Network tab, right-click a node or the inspector's Trainable)")
-        for problem in self.network.optimizer_problems(weighted):
+        for problem in step_problems(self.network, report):
             raise TrainingError(problem.message)
         output = report.output_shape
         if self.train_set.is_classification and output is not None and len(output) != 1:

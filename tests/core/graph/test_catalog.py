@@ -198,6 +198,8 @@ def test_validation_normalises_and_fills_defaults():
     adam = CATALOG.optimizers.get("Adam")
     with pytest.raises(ParameterError, match="list of 2 numbers"):
         adam.validate({"betas": [0.9]})
+    with pytest.raises(ParameterError, match="list of 2 numbers"):  # found by the fuzzer: torch unpacks the pair
+        adam.validate({"betas": 0.9})
     assert adam.validate({"betas": [0.5, 0.9]})["betas"] == [0.5, 0.9]
     with pytest.raises(ParameterError, match="a number"):
         adam.validate({"lr": float("nan")})

@@ -127,3 +127,23 @@ def test_on_a_gpu_the_data_sets_moved_there_count_against_its_free_memory():
     too_little = estimate.fixed // 2
     assert does_not_fit(estimate, (too_little, free), "cpu").endswith(f"but RAM has {size(too_little)} free: "
                                                                       "choose a smaller network")
+
+
+def test_a_long_sequence_is_estimated_in_a_moment_and_like_the_step_by_step_count(monkeypatch):
+    """The reliability campaign's fuzzer: a 10^5-step LSTM kept the estimate (and the Train
+    tab, which shows it) busy for minutes, the meta device stepping through every step."""
+    import time
+
+    from pytorchgui import paths
+    from pytorchgui.core.training import memory, network_format
+
+    network = network_format.load(paths.example_networks_dir() / "lstm_sequences.json")
+    network.set_input([100_000], "int64")
+    started = time.perf_counter()
+    long = estimate_training_memory(network, 64)
+    assert time.perf_counter() - started < 2 and long.activations > 10**10
+    network.set_input([256], "int64")
+    shortened = estimate_training_memory(network, 64).activations
+    monkeypatch.setattr(memory, "ESTIMATE_STEPS", 10**9)
+    step_by_step = estimate_training_memory(network, 64).activations
+    assert abs(shortened / step_by_step - 1) < 0.05
