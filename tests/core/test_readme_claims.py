@@ -38,3 +38,8 @@ def test_the_architecture_table_lists_every_subcommand_of_the_cli():
     listed = set(re.findall(r"`([a-z-]+)`", row.split("command:", 1)[1]))
     assert listed == _cli_subcommands()
 
+
+
+def test_captum_is_installed_with_the_app_as_the_readme_says():
+    assert re.search(r"Captum,\s+installed\s+with\s+the\s+app", README)
+    assert "captum" in _install_requires()
