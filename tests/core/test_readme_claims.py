@@ -8,15 +8,9 @@ from pathlib import Path
 from pytorchgui import cli, paths
 from pytorchgui.core.training import network_format
 from pytorchgui.core.training.options import TrainingConfig
+from tests.readme import README, paragraph
 
 ROOT = Path(__file__).resolve().parents[2]
-README = (ROOT / "README.md").read_text(encoding="utf-8")
-
-
-def _paragraph(start: str) -> str:
-    """The README's paragraph that begins with `start`, as one line."""
-    paragraph = README.split(start, 1)[1].split("\n\n", 1)[0]
-    return " ".join(paragraph.split())
 
 
 def _architecture_row(folder: str) -> str:
@@ -54,7 +48,7 @@ def test_captum_is_installed_with_the_app_as_the_readme_says():
 
 
 def test_the_first_run_promises_what_start_trains_on_the_ready_example():
-    first_run = _paragraph("**A first run in two minutes")
+    first_run = paragraph("**A first run in two minutes")
     assert "LeNet-5" in first_run  # the example the app opens on (main_window.START_EXAMPLE)
     lenet5 = network_format.load(paths.example_networks_dir() / "lenet5.json")
     epochs = TrainingConfig.from_dict(lenet5.recipe).epochs
