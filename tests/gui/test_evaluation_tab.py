@@ -23,6 +23,19 @@ def trained(qtbot, window):
     return window.evaluation_tab
 
 
+def train_one_epoch_on_folder(qtbot, window, folder):
+    """The image folder as the training set, the network fitted to it and trained one epoch."""
+    from pytorchgui.core.data.data_source import DataSource
+
+    entry = window.workspace.add_dataset(DataSource("folder", str(folder)).load(), "train")
+    window.workspace.fit_network(entry)
+    train_tab = window.train_tab
+    train_tab.validation_combo.setCurrentIndex(0)
+    train_tab.epochs_spin.setValue(1)
+    with qtbot.waitSignal(train_tab.training_finished, timeout=60000):
+        assert train_tab.start(), [box.text() for box in error_boxes(train_tab)]
+
+
 def launch(qtbot, tab):
     thread = tab.launch()
     assert thread is not None
@@ -134,16 +147,8 @@ def test_try_it_gives_a_colour_model_the_colours_of_the_opened_image(qtbot, wind
     from PIL import Image
 
     from tests.data_writers import write_image_folder
-    from pytorchgui.core.data.data_source import DataSource
 
-    dataset = DataSource("folder", str(write_image_folder(tmp_path / "photos", size=(32, 32)))).load()
-    entry = window.workspace.add_dataset(dataset, "train")
-    window.workspace.fit_network(entry)
-    train_tab = window.train_tab
-    train_tab.validation_combo.setCurrentIndex(0)
-    train_tab.epochs_spin.setValue(1)
-    with qtbot.waitSignal(train_tab.training_finished, timeout=60000):
-        assert train_tab.start(), [box.text() for box in error_boxes(train_tab)]
+    train_one_epoch_on_folder(qtbot, window, write_image_folder(tmp_path / "photos", size=(32, 32)))
     tab = window.evaluation_tab
     red = tmp_path / "red.png"
     Image.new("RGB", (300, 200), (220, 20, 20)).save(red)
@@ -256,7 +261,6 @@ def test_try_it_prepares_a_drawing_like_the_training_digits_or_the_mnist_way(qtb
     prepares a drawing like the training images, shows it, and still offers MNIST-style."""
     from PIL import Image
 
-    from pytorchgui.core.data.data_source import DataSource
     from pytorchgui.core.data.drawing import measure_style
     from tests.core.data.test_drawing import digits
 
@@ -264,13 +268,7 @@ def test_try_it_prepares_a_drawing_like_the_training_digits_or_the_mnist_way(qtb
         folder = tmp_path / "digits" / str(index % 2)
         folder.mkdir(parents=True, exist_ok=True)
         Image.fromarray(image[0].numpy()).save(folder / f"{index}.png")
-    entry = window.workspace.add_dataset(DataSource("folder", str(tmp_path / "digits")).load(), "train")
-    window.workspace.fit_network(entry)
-    train_tab = window.train_tab
-    train_tab.validation_combo.setCurrentIndex(0)
-    train_tab.epochs_spin.setValue(1)
-    with qtbot.waitSignal(train_tab.training_finished, timeout=60000):
-        assert train_tab.start(), [box.text() for box in error_boxes(train_tab)]
+    train_one_epoch_on_folder(qtbot, window, tmp_path / "digits")
     window.tabs.setCurrentIndex(3)
     tab = window.evaluation_tab
     tab.result_tabs.setCurrentIndex(3)

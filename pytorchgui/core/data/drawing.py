@@ -33,6 +33,7 @@ from pytorchgui.core.errors import DatasetError
 CENTRES = ("mass", "box")
 STYLE_SAMPLES = 300  # images measured: enough for steady medians, a few milliseconds
 INK_THRESHOLD = 0.5  # a pixel is ink when it is over half way from the background to the ink
+DRAWN = 0.05  # a pad pixel is part of the drawing from this much ink on (its soft edges too)
 
 
 @dataclass(frozen=True)
@@ -145,9 +146,9 @@ def stroke_width(ink: torch.Tensor) -> float:
     return 2 * float(ink.sum()) / outline if outline > 0 else 0.0
 
 
-def _ink_box(ink: torch.Tensor) -> tuple[int, int, int, int] | None:
-    """(top, left, bottom, right) of the pixels that are ink, bottom and right exclusive."""
-    where = (ink > INK_THRESHOLD).nonzero()
+def _ink_box(ink: torch.Tensor, threshold: float = INK_THRESHOLD) -> tuple[int, int, int, int] | None:
+    """(top, left, bottom, right) of the pixels over `threshold`, bottom and right exclusive."""
+    where = (ink > threshold).nonzero()
     if len(where) == 0:
         return None
     (top, left), (bottom, right) = where.min(0).values.tolist(), (where.max(0).values + 1).tolist()
@@ -178,7 +179,7 @@ def prepare_drawing(image: torch.Tensor, sample_shape: list[int], style: Drawing
     its centre of mass or its box, in the style's background and ink levels."""
     channels, height, width = (sample_shape + [1, 1])[:3] if len(sample_shape) == 3 else (1, *sample_shape[-2:])
     image = image.float()
-    box = _ink_box_at(image, 0.05)
+    box = _ink_box(image, DRAWN)
     canvas = torch.zeros((height, width))
     if box is not None:
         crop = image[box[0]:box[2], box[1]:box[3]]
@@ -189,14 +190,6 @@ def prepare_drawing(image: torch.Tensor, sample_shape: list[int], style: Drawing
         _place(canvas, crop, inner, style.centre)
     sample = style.background + (style.ink - style.background) * canvas.clamp(0, 1)
     return sample.round().clamp(0, 255).to(torch.uint8).expand(channels, height, width).clone()
-
-
-def _ink_box_at(image: torch.Tensor, threshold: float) -> tuple[int, int, int, int] | None:
-    where = (image > threshold).nonzero()
-    if len(where) == 0:
-        return None
-    (top, left), (bottom, right) = where.min(0).values.tolist(), (where.max(0).values + 1).tolist()
-    return top, left, bottom, right
 
 
 def _scaled(crop: torch.Tensor, inner: int) -> torch.Tensor:
@@ -219,7 +212,7 @@ def _with_stroke_width(image: torch.Tensor, box, wanted: float, inner: int) -> t
             break
         radius += step
         grown = _morphed(image, radius)
-        grown_box = _ink_box_at(grown, 0.05)
+        grown_box = _ink_box(grown, DRAWN)
         if grown_box is None:
             break
         crop = grown[grown_box[0]:grown_box[2], grown_box[1]:grown_box[3]]
