@@ -14,7 +14,7 @@ So `measure_style` measures, on a few hundred of the training images, how they d
 - where it is centred: by its bounding box or by its centre of mass, whichever the
   images keep closer to the frame's centre;
 - how wide the strokes are: twice the ink's area over its outline's length (a stroke of
-  length L and width w has area L*w and an outline of 2L), measured on the soft ink.
+  length L and width w has area L*w and an outline of 2L).
 
 `prepare_drawing(drawing, shape, style)` then thickens or thins the drawing's strokes to
 that width, scales and centres it the same way and paints it in the images' levels. The
@@ -138,12 +138,17 @@ def measure_style(images: torch.Tensor) -> DrawingStyle | None:
 
 
 def stroke_width(ink: torch.Tensor) -> float:
-    """Twice the ink's area over the length of its outline: the width of the strokes of a
-    soft ink image [H, W] (0..1) in pixels, whatever their direction."""
-    padded = torch.nn.functional.pad(ink.float(), (1, 1, 1, 1))
+    """Twice the ink's area over the length of its outline: the width in pixels of the
+    strokes of an ink image [H, W] (0..1). Both are taken on the pixels over half way to
+    the ink, so that noise (the built-in shapes have plenty) and faint anti-aliased edges
+    count for nothing; the outline is the length of the steps between ink and background
+    (horizontal and vertical steps of one pixel together count as one diagonal step of
+    sqrt(2), so a slanted stroke measures as wide as an upright one)."""
+    mask = (ink > INK_THRESHOLD).float()
+    padded = torch.nn.functional.pad(mask, (1, 1, 1, 1))
     rows, columns = padded[1:, :-1] - padded[:-1, :-1], padded[:-1, 1:] - padded[:-1, :-1]
     outline = float((rows.square() + columns.square()).sqrt().sum())
-    return 2 * float(ink.sum()) / outline if outline > 0 else 0.0
+    return 2 * float(mask.sum()) / outline if outline > 0 else 0.0
 
 
 def _ink_box(ink: torch.Tensor, threshold: float = INK_THRESHOLD) -> tuple[int, int, int, int] | None:

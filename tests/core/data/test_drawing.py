@@ -110,3 +110,10 @@ def test_a_style_round_trips_through_its_dict_and_a_damaged_one_is_named():
         DrawingStyle.from_dict({"background": 0, "ink": 255}, "config.json's drawing_style")
     with pytest.raises(DatasetError, match="out of range"):
         DrawingStyle.from_dict({**style.to_dict(), "extent": 3}, "config.json's drawing_style")
+
+
+def test_noise_does_not_thin_the_measured_strokes():
+    from pytorchgui.core.data.datasets import make_builtin
+
+    style = dataset_style(make_builtin(600))  # strokes 2 to 4.4 pixels wide, under noise of 12 % std
+    assert not style.dark_on_light and 2.0 < style.stroke_width < 4.4
