@@ -466,12 +466,12 @@ class DataTab(QtWidgets.QWidget):
         elif event.kind in (Change.DATASET_CHANGED, Change.TRAINING_SET_CHOSEN):
             self._update_table(keep_selection=True)
             self._selection_changed()
-        if event.kind in DATASET_CHANGES or event.kind is Change.TRAINING_SET_CHOSEN:
-            self._read_with_training_vocabulary()
         elif (event.kind is Change.TRAINING_CONFIG_CHANGED
               and self.workspace.training_config.augmentation != self.previewed_augmentation):
             self.previewed_augmentation = self.workspace.training_config.augmentation
             self._preview_augmented()
+        if event.kind in DATASET_CHANGES or event.kind is Change.TRAINING_SET_CHOSEN:
+            self._read_with_training_vocabulary()  # a text test set, as the (new) training set reads it
 
     # -- text test sets, as a run reads them -------------------------------------------------
     def shown(self, entry: DatasetEntry):

@@ -341,8 +341,8 @@ class TrainTab(QtWidgets.QWidget):
         self.train_combo.clear()
         for entry in training_sets:
             self.train_combo.addItem(entry.name, entry)
-        chosen = self.workspace.chosen_training_set
-        self.train_combo.setCurrentIndex(training_sets.index(chosen) if chosen is not None else -1)
+        training = self.workspace.chosen_training_set
+        self.train_combo.setCurrentIndex(training_sets.index(training) if training is not None else -1)
         del blocker
         self._memory_timer.start()
         chosen = self.validation_combo.currentText() if self._validation_chosen else None
