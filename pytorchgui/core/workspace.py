@@ -8,6 +8,9 @@ tab holds a reference to another. Every change is announced to subscribers as a
 - DATASET_ADDED: a dataset was imported; item: its DatasetEntry.
 - DATASET_REMOVED: a dataset was closed; item: its DatasetEntry.
 - DATASET_CHANGED: a dataset's role or validation split changed; item: its DatasetEntry.
+- TRAINING_SET_CHOSEN: the user chose the training set the next run trains on; item: its
+  DatasetEntry. (An import, a role change or a removal may change the choice too, by the
+  rules of `chosen_training_set`; they announce their DATASET_ event only.)
 - TRAINING_STARTED: a run began; item: None.
 - TRAINING_STOPPED: a run ended without a result (it failed); item: None.
 - TRAINING_FINISHED: a run ended with a result; item: the TrainingResult.
@@ -27,6 +30,7 @@ from typing import Any, Callable, Protocol
 
 from pytorchgui.core.errors import DatasetError
 from pytorchgui.core.data.fit import fit_to_data
+from pytorchgui.core.data.sequences import with_tokenizer
 from pytorchgui.core.graph.network import Network
 from pytorchgui.core.training.options import TrainingConfig
 
@@ -73,6 +77,7 @@ class Change(enum.Enum):
     DATASET_ADDED = "dataset_added"
     DATASET_REMOVED = "dataset_removed"
     DATASET_CHANGED = "dataset_changed"
+    TRAINING_SET_CHOSEN = "training_set_chosen"
     TRAINING_STARTED = "training_started"
     TRAINING_STOPPED = "training_stopped"
     TRAINING_FINISHED = "training_finished"
@@ -96,6 +101,9 @@ class Workspace:
     def __init__(self, document: Document):
         self.document = document
         self.datasets: list[DatasetEntry] = []
+        self._chosen_training: DatasetEntry | None = None
+        # (entry, training vocabulary) -> the entry's text read again with that vocabulary
+        self._read_with_vocabulary: dict[tuple[DatasetEntry, Any], Any] = {}
         self.training_running = False
         self.last_result = None  # TrainingResult of the last run in this session
         # the settings the next run starts with, as the Train tab's form shows them (not yet
@@ -123,12 +131,16 @@ class Workspace:
         """Add an imported dataset in `role`; announces DATASET_ADDED with its entry."""
         entry = DatasetEntry(dataset, self._checked_role(role))
         self.datasets.append(entry)
+        if entry.role == "train":
+            self._chosen_training = entry  # imported to be trained on, not the example data
         self._announce(Change.DATASET_ADDED, entry)
         return entry
 
     def remove_dataset(self, entry: DatasetEntry) -> None:
         """Close a dataset; announces DATASET_REMOVED with its entry."""
         self.datasets.remove(entry)
+        self._read_with_vocabulary = {key: value for key, value in self._read_with_vocabulary.items()
+                                      if key[0] is not entry}
         self._announce(Change.DATASET_REMOVED, entry)
 
     def set_role(self, entry: DatasetEntry, role: str) -> None:
@@ -152,6 +164,51 @@ class Workspace:
 
     def test_sets(self) -> list[DatasetEntry]:
         return [entry for entry in self.datasets if entry.role == "test"]
+
+    @property
+    def chosen_training_set(self) -> DatasetEntry | None:
+        """The training set the next run trains on: the user's choice, else the training set
+        imported last; when it is closed or made a test set, the last training set left."""
+        if self._chosen_training is None or self._chosen_training.role != "train" \
+                or self._chosen_training not in self.datasets:
+            left = self.training_sets()
+            self._chosen_training = left[-1] if left else None
+        return self._chosen_training
+
+    def choose_training_set(self, entry: DatasetEntry) -> None:
+        """Train the next run on `entry`; announces TRAINING_SET_CHOSEN with it when it is a
+        new choice."""
+        if entry.role != "train" or entry not in self.datasets:
+            raise DatasetError(f"{entry.name!r} is a test set: make it a training set to train on it")
+        if entry is not self.chosen_training_set:
+            self._chosen_training = entry
+            self._announce(Change.TRAINING_SET_CHOSEN, entry)
+
+    # -- text: one vocabulary, the training set's ----------------------------------------
+    def reads_with_training_vocabulary(self, entry: DatasetEntry) -> bool:
+        """Whether `entry` is a test set of text tokenised with a vocabulary of its own, which
+        a run replaces with the chosen training set's (the trainer reads it again, see
+        sequences.with_tokenizer): what it holds now is not what the network sees."""
+        own, training = getattr(entry.dataset, "tokenizer", None), self._training_tokenizer()
+        return entry.role == "test" and own is not None and training is not None and own != training
+
+    def as_training_reads(self, entry: DatasetEntry, read_again: bool = True):
+        """`entry`'s dataset as a run reads it: its text with the chosen training set's
+        vocabulary. The first call for a vocabulary reads the source again (a large file
+        takes seconds: call it off the GUI thread), or returns None with read_again=False;
+        later ones return that reading."""
+        if not self.reads_with_training_vocabulary(entry):
+            return entry.dataset
+        key = (entry, self._training_tokenizer())
+        if key not in self._read_with_vocabulary:
+            if not read_again:
+                return None
+            self._read_with_vocabulary[key] = with_tokenizer(entry.dataset, key[1])
+        return self._read_with_vocabulary[key]
+
+    def _training_tokenizer(self):
+        chosen = self.chosen_training_set
+        return getattr(chosen.dataset, "tokenizer", None) if chosen is not None else None
 
     # -- the network and the data ------------------------------------------------------
     def fit_network(self, entry: DatasetEntry) -> list[str]:

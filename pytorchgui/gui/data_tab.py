@@ -17,7 +17,7 @@ from pytorchgui.core.data.data_source import TASKS, TEXT_COLUMNS, DataSource
 from pytorchgui.core.data.datasets import DatasetError, TensorDataset, describe_bytes
 from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.core.data.sequences import TOKEN_MODES, decode
-from pytorchgui.core.workspace import Change, DatasetEntry, Workspace
+from pytorchgui.core.workspace import DATASET_CHANGES, Change, DatasetEntry, Workspace
 from pytorchgui.gui import dialogs
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.widgets import ImageGrid, PathField, controls_beside, read_only_table, show_status
@@ -59,6 +59,9 @@ class DataTab(QtWidgets.QWidget):
         super().__init__(parent)
         self.workspace = workspace
         self.loading: Task | None = None
+        # test sets of text being read again with the training set's vocabulary, as a run reads them
+        self.vocabulary_reading: Task | None = None
+        self._vocabulary_stale = False  # the choice changed while reading: read again after
         self.previewed_augmentation = workspace.training_config.augmentation  # the preview follows the draft's
         self._build()
         self._source_changed(0)
@@ -460,12 +463,72 @@ class DataTab(QtWidgets.QWidget):
         elif event.kind is Change.DATASET_REMOVED:
             self._update_table()
             self._selection_changed()
-        elif event.kind is Change.DATASET_CHANGED:
+        elif event.kind in (Change.DATASET_CHANGED, Change.TRAINING_SET_CHOSEN):
             self._update_table(keep_selection=True)
+            self._selection_changed()
         elif (event.kind is Change.TRAINING_CONFIG_CHANGED
               and self.workspace.training_config.augmentation != self.previewed_augmentation):
             self.previewed_augmentation = self.workspace.training_config.augmentation
             self._preview_augmented()
+        if event.kind in DATASET_CHANGES or event.kind is Change.TRAINING_SET_CHOSEN:
+            self._read_with_training_vocabulary()  # a text test set, as the (new) training set reads it
+
+    # -- text test sets, as a run reads them -------------------------------------------------
+    def shown(self, entry: DatasetEntry):
+        """What the tab shows of `entry`: its dataset as a run reads it (a text test set with
+        the chosen training set's vocabulary), or as imported while that is being read."""
+        read = self.workspace.as_training_reads(entry, read_again=False)
+        return entry.dataset if read is None else read
+
+    def _read_with_training_vocabulary(self) -> None:
+        """Read the text test sets again with the training set's vocabulary, in the
+        background; the table and the preview follow when it is done."""
+        waiting = [entry for entry in self.workspace.datasets
+                   if self.workspace.as_training_reads(entry, read_again=False) is None]
+        if not waiting:
+            return
+        if self.vocabulary_reading is not None:
+            self._vocabulary_stale = True
+            return
+        workspace = self.workspace
+        self.vocabulary_reading = run_in_thread(
+            self, lambda: [workspace.as_training_reads(entry) for entry in waiting],
+            self._vocabulary_read, self._vocabulary_failed)
+
+    def _vocabulary_read(self, _readings=None) -> None:
+        self.vocabulary_reading = None
+        self._update_table(keep_selection=True)
+        self._selection_changed()
+        if self._vocabulary_stale:
+            self._vocabulary_stale = False
+            self._read_with_training_vocabulary()
+
+    def _vocabulary_failed(self, error: Exception) -> None:
+        if not isinstance(error, PyTorchGUIError):
+            raise error  # a bug: the global hook logs and shows it
+        self._vocabulary_stale = False  # the next change of data tries again
+        self.vocabulary_reading = None
+        self.stats_label.setText(f"<span style='color:#c92a2a'>Cannot read the test set with the training set's "
+                                 f"vocabulary: {error}</span>")
+        show_status(self, f"Cannot read the test set with the training set's vocabulary: {error}", 10000)
+
+    def _describe_tokens(self, entry: DatasetEntry, dataset) -> str:
+        """The token ids of the selected set, and whose vocabulary made them."""
+        text = f"Token ids 0 to {dataset.token_count - 1}: kept as integers, not normalised (an Embedding takes them)."
+        own = getattr(entry.dataset, "tokenizer", None)
+        if own is None:
+            return text
+        training = self.workspace.chosen_training_set
+        if dataset is not entry.dataset:
+            return (f"{text} This test set is read with the training set's vocabulary ({training.name}: "
+                    f"{dataset.tokenizer.describe()}), as training and evaluation read it; its own vocabulary has "
+                    f"{len(own.vocabulary):,} tokens.")
+        if self.workspace.reads_with_training_vocabulary(entry):
+            return f"{text} Reading it again with the training set's vocabulary ({training.name})…"
+        if entry.role == "test" and entry is not training:
+            return (f"{text} Tokenizer: its own vocabulary ({own.describe()}), until a training set of text is "
+                    "chosen: training reads a test set with the training set's vocabulary.")
+        return f"{text} Tokenizer: {own.describe()}."
 
     # -- the selected set ----------------------------------------------------------------
     def selected(self) -> DatasetEntry | None:
@@ -502,7 +565,7 @@ class DataTab(QtWidgets.QWidget):
         entries = self.workspace.datasets
         self.table.setRowCount(len(entries))
         for row, entry in enumerate(entries):
-            dataset, mode = entry.dataset, entry.role
+            dataset, mode = self.shown(entry), entry.role
             if mode == "train" and entry.validation_percent:
                 mode = f"train ({entry.validation_percent:g}% validation)"
             classes = str(dataset.num_classes) if dataset.is_classification else "regression"
@@ -529,7 +592,7 @@ class DataTab(QtWidgets.QWidget):
         self.histogram.clear()
         if entry is None:
             return
-        dataset = entry.dataset
+        dataset = self.shown(entry)
         for widget, value in ((self.validation_spin, entry.validation_percent), (self.seed_spin, entry.split_seed)):
             blocker = QtCore.QSignalBlocker(widget)
             widget.setValue(value)
@@ -544,9 +607,7 @@ class DataTab(QtWidgets.QWidget):
             self.stats_label.setText(f"Normalisation ({unit}, from this set): mean {mean}{more}; std {std}{more}. "
                                      "Training and test batches use the training set's values.")
         if dataset.kind == "tokens":
-            self.stats_label.setText(f"Token ids 0 to {dataset.token_count - 1}: kept as integers, not normalised "
-                                     "(an Embedding takes them)."
-                                     + (f" Tokenizer: {dataset.tokenizer.describe()}." if dataset.tokenizer else ""))
+            self.stats_label.setText(self._describe_tokens(entry, dataset))
         if dataset.kind == "image":
             self._preview_images(dataset)
             if self.preview_tabs.currentIndex() not in (0, 2, 3):
@@ -554,6 +615,9 @@ class DataTab(QtWidgets.QWidget):
         else:
             self._preview_rows(dataset)
             self.preview_tabs.setCurrentIndex(1)
+            if dataset is not entry.dataset:
+                self.rows_view.horizontalHeaderItem(0).setText(
+                    f"tokens, with the training set's vocabulary ({self.workspace.chosen_training_set.name})")
         self._preview_classes(dataset)
         self._preview_augmented()
 

@@ -3,7 +3,8 @@
 The measuring is core's `metrics.evaluate`, run on a worker thread; this module shows
 its result: a summary, a confusion-matrix heatmap (click a cell to see its samples), a
 per-class report with export, a gallery of the most confident mistakes, and a drawing
-pad whose class probabilities update as the user draws.
+pad whose class probabilities update as the user draws (the drawing prepared to look
+like the training images, or the MNIST way, and shown as the network sees it).
 """
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from pytorchgui import paths
 from pytorchgui.core.data import datasets
 from pytorchgui.core.data.datasets import TensorDataset
 from pytorchgui.core.errors import PyTorchGUIError
+from pytorchgui.core.data.drawing import MNIST_STYLE, DrawingStyle, dataset_style, prepare_drawing
 from pytorchgui.core.training.metrics import EvaluationError, EvaluationResult, check_fits, evaluate, \
-    prepare_drawing, prepare_image, predict
+    prepare_image, predict
 from pytorchgui.core.training.runs import list_runs
 from pytorchgui.core.training.trained_model import TrainedModel, open_trained_model
 from pytorchgui.core.training.saliency import saliency
@@ -112,6 +114,8 @@ class EvaluationTab(QtWidgets.QWidget):
         self.loading: Task | None = None
         self.dialog: FunctionDialog | None = None
         self.chosen_weights = None  # the weights combo's choice Try it was last told of
+        self.prepared_sample: torch.Tensor | None = None  # the last image input Try it predicted
+        self._measured_style: tuple = (None, None)  # (training set, its style) for runs that recorded none
         self._build()
         workspace.subscribe(self._workspace_changed)
         self.weights_combo.currentIndexChanged.connect(self._weights_chosen)
@@ -236,12 +240,31 @@ class EvaluationTab(QtWidgets.QWidget):
         clear.clicked.connect(self.pad.clear)
         open_image = QtWidgets.QPushButton("Open image…")
         open_image.clicked.connect(self.open_image)
-        tools = QtWidgets.QHBoxLayout()
+        tools = QtWidgets.QVBoxLayout()
+        tools.setContentsMargins(0, 0, 0, 0)
+        buttons = QtWidgets.QHBoxLayout()
         for widget in (pen, eraser, clear, open_image):
-            tools.addWidget(widget)
+            buttons.addWidget(widget)
+        tools.addLayout(buttons)
+        self.drawing_style_combo = QtWidgets.QComboBox()
+        self.drawing_style_combo.setObjectName("drawingStyleCombo")
+        self.drawing_style_combo.addItem("like the training data", "training")
+        self.drawing_style_combo.addItem("MNIST-style", "mnist")
+        self.drawing_style_combo.setToolTip(
+            "Like the training data: the drawing gets the training images' stroke width, share of the frame, "
+            "centring and ink (dark on light or light on dark), measured on a few hundred of them.\n"
+            "MNIST-style: thin light strokes whose longer side fills 20 of 28 pixels, centred by their centre "
+            "of mass.")
+        self.drawing_style_combo.currentIndexChanged.connect(lambda: self.prediction_timer.start())
+        style_row = QtWidgets.QHBoxLayout()
+        style_row.addWidget(QtWidgets.QLabel("Prepare the drawing"))
+        style_row.addWidget(self.drawing_style_combo, 1)
+        tools.addLayout(style_row)
         self.prepared_label = QtWidgets.QLabel()
         self.prepared_label.setObjectName("preparedSample")
-        self.prepared_label.setFixedSize(84, 84)
+        # framed: a white input (dark ink on light) would vanish into the tab's background
+        self.prepared_label.setFrameShape(QtWidgets.QFrame.Box)
+        self.prepared_label.setFixedSize(86, 86)
         self.probability_plot = pyqtgraph.PlotWidget(title="Class probabilities")
         self.probability_plot.setObjectName("probabilityPlot")
         self.probability_plot.setBackground("w")
@@ -275,6 +298,9 @@ class EvaluationTab(QtWidgets.QWidget):
         try_layout.addWidget(self.pad_tools, 1, 0)
         side = QtWidgets.QVBoxLayout()
         self.input_caption = QtWidgets.QLabel("Network input:")
+        self.input_caption.setObjectName("inputCaption")
+        self.input_caption.setWordWrap(True)
+        self.input_caption.setMaximumWidth(180)
         side.addWidget(self.input_caption)
         side.addWidget(self.prepared_label)
         self.tokens_label = QtWidgets.QLabel()
@@ -586,13 +612,35 @@ class EvaluationTab(QtWidgets.QWidget):
         return self._predict(trained, ids)
 
     def predict_drawing(self) -> torch.Tensor | None:
-        """The drawing prepared the way MNIST's digits were (cropped, scaled, centred)."""
+        """The drawing prepared like the training images (or the way MNIST's digits were)."""
         trained = self._image_model()
         if trained is None:
             return None
         drawing = torch.from_numpy(self.pad.array()).float() / 255.0
-        self.prepared_label.setToolTip("What the network sees: the drawing cropped, scaled and centred like MNIST")
-        return self._predict(trained, prepare_drawing(drawing, trained.input_shape))
+        style, named = self._drawing_style(trained)
+        self.input_caption.setText(f"Network input ({named}):")
+        self.prepared_label.setToolTip(f"What the network sees: the drawing cropped, scaled and centred, "
+                                       f"{style.describe()}")
+        return self._predict(trained, prepare_drawing(drawing, trained.input_shape, style))
+
+    def _drawing_style(self, trained: TrainedModel) -> tuple[DrawingStyle, str]:
+        """The style the pad's drawings are prepared in, and what the caption calls it."""
+        if self.drawing_style_combo.currentData() == "mnist":
+            return MNIST_STYLE, "MNIST-style"
+        style = trained.drawing_style or self._training_set_style(trained)
+        if style is None:
+            return MNIST_STYLE, "MNIST-style: no training images to measure"
+        return style, "like the training data"
+
+    def _training_set_style(self, trained: TrainedModel) -> DrawingStyle | None:
+        """For weights whose run recorded no style (runs from before it was): the style of
+        the chosen training set, when the network takes its images."""
+        entry = self.workspace.chosen_training_set
+        if entry is None or list(entry.dataset.sample_shape) != trained.input_shape:
+            return None
+        if self._measured_style[0] is not entry.dataset:
+            self._measured_style = (entry.dataset, dataset_style(entry.dataset))
+        return self._measured_style[1]
 
     def open_image(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open an image", "", "Images (*.png *.jpg *.jpeg *.bmp)")
@@ -616,6 +664,7 @@ class EvaluationTab(QtWidgets.QWidget):
             show_error(self, "Cannot open the image", str(error))
             return None
         note = " and inverted (the network was trained on light shapes on a dark background)" if inverted else ""
+        self.input_caption.setText("Network input:")
         self.prepared_label.setToolTip(f"What the network sees: {path.name} resized to "
                                        f"{trained.input_shape[1]} x {trained.input_shape[2]}{note}")
         return self._predict(trained, sample)
@@ -628,8 +677,9 @@ class EvaluationTab(QtWidgets.QWidget):
         return trained
 
     def _show_prepared(self, sample: torch.Tensor) -> None:
+        self.prepared_sample = sample
         array = sample_array(sample)
-        side = self.prepared_label.width()
+        side = self.prepared_label.contentsRect().width()
         pixmap = image_pixmap(array, max(1, side // max(array.shape[:2])))
         self.prepared_label.setPixmap(pixmap.scaled(side, side, QtCore.Qt.KeepAspectRatio)
                                       if pixmap.width() > side or pixmap.height() > side else pixmap)

@@ -129,6 +129,7 @@ class TrainTab(QtWidgets.QWidget):
         data_form.addRow("Validation", self.validation_combo)
         self._validation_chosen = False
         self.validation_combo.activated.connect(self._validation_activated)
+        self.train_combo.currentIndexChanged.connect(self._training_set_changed)
         column.addWidget(data)
         self.data_box = data
         self.options = TrainingOptionsForm()
@@ -317,8 +318,8 @@ class TrainTab(QtWidgets.QWidget):
 
     # -- model -> view -----------------------------------------------------------------
     def _workspace_changed(self, event) -> None:
-        if event.kind in DATASET_CHANGES:
-            self.update_sets(added=event.item if event.kind is Change.DATASET_ADDED else None)
+        if event.kind in DATASET_CHANGES or event.kind is Change.TRAINING_SET_CHOSEN:
+            self.update_sets()
         elif event.kind is Change.TRAINING_CONFIG_CHANGED and not self.writing_draft:
             self.options.apply(event.item)  # settings the form did not write: shown, then read back
 
@@ -332,15 +333,18 @@ class TrainTab(QtWidgets.QWidget):
         finally:
             self.writing_draft = False
 
-    def update_sets(self, added=None) -> None:
-        """Refill the set choices, keeping the current ones; a training set just imported
-        becomes the choice (the user imported it to train on it, not the example data)."""
-        current = added.name if added is not None and added.role == "train" else self.train_combo.currentText()
+    def update_sets(self) -> None:
+        """Refill the set choices: the workspace's chosen training set (a training set just
+        imported becomes it), and the validation chosen here."""
+        training_sets = self.workspace.training_sets()
+        blocker = QtCore.QSignalBlocker(self.train_combo)  # refilling is no choice of the user's
         self.train_combo.clear()
-        for entry in self.workspace.training_sets():
+        for entry in training_sets:
             self.train_combo.addItem(entry.name, entry)
-        index = self.train_combo.findText(current)
-        self.train_combo.setCurrentIndex(index if index >= 0 else self.train_combo.count() - 1)
+        training = self.workspace.chosen_training_set
+        self.train_combo.setCurrentIndex(training_sets.index(training) if training is not None else -1)
+        del blocker
+        self._memory_timer.start()
         chosen = self.validation_combo.currentText() if self._validation_chosen else None
         self.validation_combo.clear()
         self.validation_combo.addItem("None", None)
@@ -352,6 +356,10 @@ class TrainTab(QtWidgets.QWidget):
             index = self.validation_combo.count() - 1 if self.validation_combo.count() > 2 else 1
             self._validation_chosen = False
         self.validation_combo.setCurrentIndex(index)
+
+    def _training_set_changed(self, index: int) -> None:
+        if index >= 0:
+            self.workspace.choose_training_set(self.train_combo.itemData(index))
 
     def _validation_activated(self) -> None:
         self._validation_chosen = True  # the user's choice now outlives new imports

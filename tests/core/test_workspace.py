@@ -85,3 +85,59 @@ def test_a_run_is_announced_as_it_starts_and_ends(workspace_and_events):
     assert not workspace.training_running and workspace.last_result is result
     assert [(event.kind, event.item) for event in events] == [
         (Change.TRAINING_STARTED, None), (Change.TRAINING_STOPPED, None), (Change.TRAINING_FINISHED, result)]
+
+
+def test_the_chosen_training_set_follows_imports_roles_and_the_users_choice(workspace_and_events):
+    workspace, events = workspace_and_events
+    first = workspace.add_dataset(Dataset(name="first"))
+    assert workspace.chosen_training_set is first
+    test = workspace.add_dataset(Dataset(name="test"), "test")
+    assert workspace.chosen_training_set is first  # a test set is no training set
+    second = workspace.add_dataset(Dataset(name="second"))
+    assert workspace.chosen_training_set is second  # imported to be trained on
+    events.clear()
+    workspace.choose_training_set(first)
+    assert workspace.chosen_training_set is first
+    assert [(event.kind, event.item) for event in events] == [(Change.TRAINING_SET_CHOSEN, first)]
+    workspace.choose_training_set(first)  # no change, nothing announced
+    assert len(events) == 1
+    with pytest.raises(DatasetError, match="'test' is a test set"):
+        workspace.choose_training_set(test)
+    workspace.set_role(first, "test")
+    assert workspace.chosen_training_set is second
+    workspace.remove_dataset(second)
+    assert workspace.chosen_training_set is None
+
+
+def _text_set(path, reviews, train):
+    import pandas
+
+    from pytorchgui.core.data.data_source import DataSource
+
+    pandas.DataFrame({"review": reviews, "sentiment": ["good", "bad"] * (len(reviews) // 2)}).to_csv(path, index=False)
+    return DataSource("csv", str(path), target="sentiment", text_input="review", length=6).load(train)
+
+
+def test_a_text_test_set_is_read_with_the_chosen_training_sets_vocabulary(workspace_and_events, tmp_path):
+    workspace, _ = workspace_and_events
+    train = _text_set(tmp_path / "train.csv", ["a great film", "a dull film"] * 5, True)
+    test = _text_set(tmp_path / "test.csv", ["an awful, awful story", "great acting"] * 3, False)
+    test_entry = workspace.add_dataset(test, "test")
+    assert not workspace.reads_with_training_vocabulary(test_entry)  # no training set yet: its own
+    assert workspace.as_training_reads(test_entry) is test
+    train_entry = workspace.add_dataset(train)
+    assert workspace.reads_with_training_vocabulary(test_entry)
+    assert workspace.as_training_reads(test_entry, read_again=False) is None  # not read yet
+    read = workspace.as_training_reads(test_entry)
+    assert read.tokenizer == train.tokenizer and len(read.tokenizer.vocabulary) == 6  # pad, unk, 4 words
+    assert read.inputs[0].tolist() == [1, 1, 1, 1, 0, 0] and read.inputs[1].tolist() == [4, 1, 0, 0, 0, 0]
+    assert read.name == test.name and "the training set's vocabulary" in "; ".join(read.notes)
+    assert workspace.as_training_reads(test_entry, read_again=False) is read  # read once per vocabulary
+    assert workspace.as_training_reads(train_entry) is train
+    other = workspace.add_dataset(_text_set(tmp_path / "other.csv", ["an awful story", "great acting"] * 2, True))
+    assert workspace.chosen_training_set is other and not workspace.reads_with_training_vocabulary(train_entry)
+    assert workspace.as_training_reads(test_entry).inputs[0].tolist() == [2, 3, 3, 4, 0, 0]  # other's words
+    workspace.remove_dataset(other)
+    assert workspace.as_training_reads(test_entry, read_again=False) is read
+    workspace.remove_dataset(train_entry)
+    assert workspace.as_training_reads(test_entry) is test

@@ -172,6 +172,51 @@ def test_csv_text_and_time_series_from_the_form(qtbot, window, data_tab, tmp_pat
     assert "too few for a window of 200" in error_boxes(window)[-1].text() and len(window.workspace.datasets) == 2
 
 
+def _write_reviews(path, reviews):
+    import pandas
+
+    pandas.DataFrame({"review": reviews, "sentiment": ["good", "bad"] * (len(reviews) // 2)}).to_csv(path, index=False)
+    return path
+
+
+def test_a_text_test_set_is_shown_with_the_chosen_training_sets_vocabulary(qtbot, window, data_tab, tmp_path):
+    """Training reads a text test set again with the training vocabulary: the Data tab shows
+    that reading (its rows, its token count), says so, and follows the chosen training set."""
+    test = _write_reviews(tmp_path / "test.csv", ["an awful, awful story", "great acting"] * 3)
+    choose_text_csv(data_tab, test, "sentiment", "review", 6)
+    assert open_data(qtbot, data_tab, "CSV table", "test")
+    data_tab.table.selectRow(0)
+    assert data_tab.rows_view.item(0, 0).text() == "an awful awful story"  # no training set: its own vocabulary
+    assert "its own vocabulary" in data_tab.stats_label.text()
+    choose_text_csv(data_tab, _write_reviews(tmp_path / "train.csv", ["a great film", "a dull film"] * 5),
+                    "sentiment", "review", 6)
+    assert open_data(qtbot, data_tab, "CSV table", "train")
+    qtbot.waitUntil(lambda: data_tab.vocabulary_reading is None)
+    assert "with the training set's vocabulary: words, 6 tokens, length 6" in table_row(data_tab, 0)[7]
+    data_tab.table.selectRow(0)
+    assert data_tab.rows_view.item(0, 0).text() == "<unk> <unk> <unk> <unk>"
+    assert data_tab.rows_view.item(1, 0).text() == "great <unk>"
+    stats = data_tab.stats_label.text()
+    assert "Token ids 0 to 4" in stats and "read with the training set's vocabulary (train.csv" in stats, stats
+    assert data_tab.rows_view.horizontalHeaderItem(0).text() == "tokens, with the training set's vocabulary (train.csv)"
+    qtbot.wait(50)  # the column's layout follows the new text
+    data_tab.grab().save(str(tmp_path / "data_tab_text.png"))
+    data_tab.stats_label.grab().save(str(tmp_path / "data_tab_text_stats.png"))
+
+    other = _write_reviews(tmp_path / "other.csv", ["an awful story", "great acting"] * 4)
+    choose_text_csv(data_tab, other, "sentiment", "review", 6)
+    assert open_data(qtbot, data_tab, "CSV table", "train")  # imported to train on: the new choice
+    qtbot.waitUntil(lambda: data_tab.vocabulary_reading is None)
+    data_tab.table.selectRow(0)
+    assert data_tab.rows_view.item(0, 0).text() == "an awful awful story" and "(other.csv" in data_tab.stats_label.text()
+    train_combo = window.train_tab.train_combo
+    train_combo.setCurrentIndex(train_combo.findText("train.csv"))  # the Train tab's choice
+    assert window.workspace.chosen_training_set.name == "train.csv"
+    qtbot.waitUntil(lambda: data_tab.vocabulary_reading is None)
+    assert data_tab.rows_view.item(0, 0).text() == "<unk> <unk> <unk> <unk>"
+    assert "(train.csv" in data_tab.stats_label.text()
+
+
 def test_augmented_preview_follows_the_train_tab_pipeline(qtbot, window, data_tab, tmp_path):
     data_tab.builtin_samples.setValue(500)
     assert open_data(qtbot, data_tab, "Built-in shapes")

@@ -23,6 +23,19 @@ def trained(qtbot, window):
     return window.evaluation_tab
 
 
+def train_one_epoch_on_folder(qtbot, window, folder):
+    """The image folder as the training set, the network fitted to it and trained one epoch."""
+    from pytorchgui.core.data.data_source import DataSource
+
+    entry = window.workspace.add_dataset(DataSource("folder", str(folder)).load(), "train")
+    window.workspace.fit_network(entry)
+    train_tab = window.train_tab
+    train_tab.validation_combo.setCurrentIndex(0)
+    train_tab.epochs_spin.setValue(1)
+    with qtbot.waitSignal(train_tab.training_finished, timeout=60000):
+        assert train_tab.start(), [box.text() for box in error_boxes(train_tab)]
+
+
 def launch(qtbot, tab):
     thread = tab.launch()
     assert thread is not None
@@ -134,16 +147,8 @@ def test_try_it_gives_a_colour_model_the_colours_of_the_opened_image(qtbot, wind
     from PIL import Image
 
     from tests.data_writers import write_image_folder
-    from pytorchgui.core.data.data_source import DataSource
 
-    dataset = DataSource("folder", str(write_image_folder(tmp_path / "photos", size=(32, 32)))).load()
-    entry = window.workspace.add_dataset(dataset, "train")
-    window.workspace.fit_network(entry)
-    train_tab = window.train_tab
-    train_tab.validation_combo.setCurrentIndex(0)
-    train_tab.epochs_spin.setValue(1)
-    with qtbot.waitSignal(train_tab.training_finished, timeout=60000):
-        assert train_tab.start(), [box.text() for box in error_boxes(train_tab)]
+    train_one_epoch_on_folder(qtbot, window, write_image_folder(tmp_path / "photos", size=(32, 32)))
     tab = window.evaluation_tab
     red = tmp_path / "red.png"
     Image.new("RGB", (300, 200), (220, 20, 20)).save(red)
@@ -248,3 +253,44 @@ def test_an_export_after_the_network_changed_says_so_and_offers_the_runs_network
     assert window.export_network("pt2", "pt2", str(tmp_path / "edited.pt2"))
     assert "with the weights" not in window.statusBar().currentMessage()
     assert len(asked) == 3 and "out_features=12" in python_source(network)
+
+
+def test_try_it_prepares_a_drawing_like_the_training_digits_or_the_mnist_way(qtbot, window, tmp_path):
+    """Issue 29: a network trained on a folder of thick, dark, frame-filling digit PNGs read
+    MNIST-style drawings (thin, light, in a 20-pixel box) as another digit. The pad now
+    prepares a drawing like the training images, shows it, and still offers MNIST-style."""
+    from PIL import Image
+
+    from pytorchgui.core.data.drawing import measure_style
+    from tests.core.data.test_drawing import digits
+
+    for index, image in enumerate(digits(80, thick=True)):
+        folder = tmp_path / "digits" / str(index % 2)
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image[0].numpy()).save(folder / f"{index}.png")
+    train_one_epoch_on_folder(qtbot, window, tmp_path / "digits")
+    window.tabs.setCurrentIndex(3)
+    tab = window.evaluation_tab
+    tab.result_tabs.setCurrentIndex(3)
+    assert tab.drawing_style_combo.currentText() == "like the training data"
+    drag(tab.pad, QtCore.QPoint(140, 40), QtCore.QPoint(140, 240), steps=10)  # a 1
+    qtbot.waitUntil(lambda: "Prediction:" in tab.prediction_label.text(), timeout=5000)
+    training = tab.trained.drawing_style
+    assert training.dark_on_light and training.extent > 0.9
+    prepared = measure_style(tab.prepared_sample[None].float())
+    assert prepared.dark_on_light and prepared.background == 255  # dark ink on white, as the PNGs
+    assert prepared.stroke_width == pytest.approx(training.stroke_width, rel=0.3)
+    assert prepared.extent == pytest.approx(training.extent, abs=0.08)
+    assert "like the training data" in tab.input_caption.text()
+    assert "dark ink on a light background" in tab.prepared_label.toolTip()
+    tab.grab().save(str(tmp_path / "try_it_like_training.png"))
+    tab.drawing_style_combo.setCurrentText("MNIST-style")
+    qtbot.waitUntil(lambda: int(tab.prepared_sample[0, 0, 0]) == 0, timeout=5000)  # light on black again
+    mnist = measure_style(tab.prepared_sample[None].float())
+    assert not mnist.dark_on_light and mnist.extent == pytest.approx(20 / 28, abs=0.05)
+    assert "MNIST-style" in tab.input_caption.text()
+    tab.grab().save(str(tmp_path / "try_it_mnist.png"))
+    tab.drawing_style_combo.setCurrentText("like the training data")
+    tab.trained.drawing_style = None  # a run from before styles were recorded: the training set is measured
+    tab.predict_drawing()
+    assert "like the training data" in tab.input_caption.text() and int(tab.prepared_sample[0, 0, 0]) == 255

@@ -485,6 +485,8 @@ def test_text_data_trains_and_try_it_takes_typed_text(qtbot, window, tmp_path):
     # read alone, its vocabulary would give other ids: it must be read with the run's
     choose_text_csv(data_tab, tmp_path / "test.csv", "sentiment", "review", 8)
     assert open_data(qtbot, data_tab, "CSV table", "test")
+    qtbot.waitUntil(lambda: data_tab.vocabulary_reading is None)  # the Data tab shows it as training reads it
+    assert data_tab.shown(window.workspace.datasets[1]).tokenizer == window.workspace.datasets[0].dataset.tokenizer
     window.tabs.setCurrentIndex(3)
     evaluation.dataset_combo.setCurrentIndex(evaluation.dataset_combo.findText("test.csv [test]"))
     evaluation.launch()

@@ -477,7 +477,8 @@ def load_csv(path: str | os.PathLike, target: str, *, task: str = "auto", catego
     elif text_input:
         inputs, found_tokenizer = sequences.text_inputs(path, frame, text_input, tokenizer, tokens, vocabulary, length)
         kind, names = "tokens", [text_input]
-        notes.append(f"text column {text_input!r} as token ids: {found_tokenizer.describe()}")
+        vocabulary_of = " with the training set's vocabulary" if tokenizer is not None else ""
+        notes.append(f"text column {text_input!r} as token ids{vocabulary_of}: {found_tokenizer.describe()}")
     else:
         table = _table_features(path, target, frame, categorical)
         inputs, names = torch.tensor(table.to_numpy(dtype="float32")), list(table.columns)

@@ -6,7 +6,8 @@ export) map to catalogue nodes: Conv, Gemm or MatMul with an added bias, BatchNo
 MaxPool, AveragePool, GlobalAveragePool, a ReduceMean over the spatial axes, Flatten or
 a Reshape to [batch, -1], Relu and the other activations, Add, Mul, Concat, Dropout,
 Softmax. Initialisers become the nodes' weights. Any other operator is refused, naming
-it and its node.
+it and its node; an Embedding, a recurrent layer or a layer normalisation is refused
+first, by name.
 """
 from __future__ import annotations
 
@@ -27,6 +28,11 @@ ACTIVATIONS = {"Relu": "ReLU", "Sigmoid": "Sigmoid", "Tanh": "Tanh", "LeakyRelu"
                "Softmax": "Softmax", "HardSigmoid": "Hardsigmoid", "HardSwish": "Hardswish", "Selu": "SELU",
                "Softplus": "Softplus", "Mish": "Mish"}
 MERGES = {"Add": "Add", "Mul": "Multiply", "Concat": "Concatenate"}
+# Layers that an ONNX file holds as one operator the importer has no mapping for (an
+# Embedding is a Gather from its weight). They are named before the walk, which would stop
+# first at the Shape, Slice or Transpose the export puts around them and say nothing useful.
+UNMAPPED_LAYERS = {"LSTM": "an LSTM", "GRU": "a GRU", "RNN": "a recurrent layer",
+                   "LayerNormalization": "a layer normalisation (as in a transformer)"}
 
 
 class OnnxImportError(PyTorchGUIError):
@@ -194,6 +200,18 @@ def _activation(reader: _Reader, node) -> None:
     reader.add(node, ACTIVATIONS[node.op_type], values, [node.input[0]])
 
 
+def _refuse_unmapped_layers(reader: _Reader) -> None:
+    for node in reader.graph.node:
+        if node.op_type == "Gather" and node.input[0] in reader.weights:
+            layer = "an Embedding"
+        elif node.op_type in UNMAPPED_LAYERS:
+            layer = UNMAPPED_LAYERS[node.op_type]
+        else:
+            continue
+        raise OnnxImportError(f"{reader.where(node)}: {layer}, which the ONNX importer does not read (it reads "
+                              "convolutional and fully connected networks): build this network in the Network tab")
+
+
 def import_onnx(path: str | Path, catalog: Catalog | None = None):
     """(network, weights under its module names) of an ONNX file; OnnxImportError naming
     the file and the node that cannot be imported."""
@@ -219,6 +237,7 @@ def import_onnx(path: str | Path, catalog: Catalog | None = None):
     if any(tensor.data_location == onnx.TensorProto.EXTERNAL for tensor in model.graph.initializer):
         raise OnnxImportError(f"{source} keeps its weights in external files: save them inside the model")
     reader = _Reader(model, source, catalog or default_catalog())
+    _refuse_unmapped_layers(reader)
     pending: dict[str, Any] = {}  # MatMul outputs waiting for their bias Add
     for node in model.graph.node:
         operator = node.op_type

@@ -239,37 +239,6 @@ def load_state(model: torch.nn.Module, state: dict[str, torch.Tensor], source: s
             from None
 
 
-def prepare_drawing(image: torch.Tensor, sample_shape: list[int]) -> torch.Tensor:
-    """A drawing (H x W, 0 background .. 1 ink) made into a sample the way MNIST digits
-    were: cropped to its bounding box, scaled so its longer side fills 20 of 28 pixels,
-    and placed so its centre of mass is at the centre. Returns uint8 [C, H, W]."""
-    channels, height, width = (sample_shape + [1, 1])[:3] if len(sample_shape) == 3 else (1, *sample_shape[-2:])
-    image = image.float()
-    ink = (image > 0.05).nonzero()
-    if len(ink) == 0:
-        return torch.zeros((channels, height, width), dtype=torch.uint8)
-    top, left = ink.min(0).values.tolist()
-    bottom, right = (ink.max(0).values + 1).tolist()
-    crop = image[top:bottom, left:right]
-    inner = max(1, round(min(height, width) * 20 / 28))
-    scale = inner / max(crop.shape)
-    new_size = (max(1, round(crop.shape[0] * scale)), max(1, round(crop.shape[1] * scale)))
-    crop = torch.nn.functional.interpolate(crop[None, None], size=new_size, mode="area")[0, 0]
-    canvas = torch.zeros((height, width))
-    rows = torch.arange(new_size[0], dtype=torch.float32)
-    columns = torch.arange(new_size[1], dtype=torch.float32)
-    mass = crop.sum()
-    centre_row = float((crop.sum(1) * rows).sum() / mass)
-    centre_column = float((crop.sum(0) * columns).sum() / mass)
-    top = int(round(height / 2 - centre_row - 0.5))
-    left = int(round(width / 2 - centre_column - 0.5))
-    top = min(max(top, 0), height - new_size[0])
-    left = min(max(left, 0), width - new_size[1])
-    canvas[top:top + new_size[0], left:left + new_size[1]] = crop
-    sample = (canvas.clamp(0, 1) * 255).round().to(torch.uint8)
-    return sample.expand(channels, height, width).clone()
-
-
 def prepare_image(image, sample_shape: list[int], normalization: Normalization | None = None):
     """An opened image (PIL) made into a sample for a network taking [C, H, W]: converted
     to C channels (1: grayscale, 3: RGB) and resized to H x W, nothing cropped or moved.

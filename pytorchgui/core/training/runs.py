@@ -27,6 +27,7 @@ import numpy
 import torch
 
 from pytorchgui.core.atomic import atomic_write, atomic_write_text
+from pytorchgui.core.data.drawing import DrawingStyle
 from pytorchgui.core.data.samples import Normalization
 from pytorchgui.core.data.sequences import Tokenizer
 from pytorchgui.core.errors import PyTorchGUIError
@@ -226,6 +227,17 @@ class RunFolder:
             raise RunFolderError(f"{self.config_file} is damaged: its normalization needs as many positive "
                                  "std values as mean values")
         return normalization
+
+    def drawing_style(self) -> DrawingStyle | None:
+        """How the run's training images draw (None for other data, or a run from before
+        it was recorded): the Try-it pad prepares drawings to look like them."""
+        values = self.read_config().get("drawing_style")
+        if values is None:
+            return None
+        try:
+            return DrawingStyle.from_dict(values, f"{self.config_file}'s drawing_style")
+        except PyTorchGUIError as error:
+            raise RunFolderError(str(error)) from None
 
     def classes(self) -> list[str] | None:
         classes = self.read_config().get("classes")

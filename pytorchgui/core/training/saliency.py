@@ -1,5 +1,5 @@
 """What drives a prediction: a heat map over the input, from Captum (PyTorch's
-interpretability library, the `insight` extra).
+interpretability library, a dependency of the app).
 
 A network with a convolution gets Grad-CAM on its last convolution (the layer whose
 feature maps still have a place in the image and the most meaning), upsampled to the
@@ -43,10 +43,10 @@ def last_convolution(model: torch.nn.Module) -> str | None:
 def saliency(model: torch.nn.Module, sample: torch.Tensor, normalization=None, target: int | None = None) -> Saliency:
     """The heat map of one uint8 sample [C, H, W] for class `target` (the prediction if None)."""
     try:
-        # imported on use: an optional extra (pytorchgui[insight])
+        # imported on use: 0.6 s, paid only by the first map
         from captum.attr import IntegratedGradients, LayerAttribution, LayerGradCam
-    except ImportError:
-        raise SaliencyError("saliency maps need Captum: pip install 'pytorchgui[insight]' (or captum)") from None
+    except ImportError:  # an environment installed without the app's dependencies
+        raise SaliencyError("saliency maps need Captum, a dependency of PyTorchGUI: pip install captum") from None
     model.eval()
     x = model_input(model, sample, normalization)
     with torch.no_grad():

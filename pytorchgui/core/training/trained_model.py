@@ -7,7 +7,7 @@ weights, normalisation, classes and tokenizer.
 
 Where each part comes from:
 
-    source                     network                   normalisation, classes, tokenizer
+    source                     network                   normalisation, classes, tokenizer, drawing style
     a run folder               the run's network.json    the run's config.json (and tokenizer.json)
     a weights file             the network given         the config.json beside the weights, or the
                                                          one given; none without a config
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from pytorchgui.core.data.drawing import DrawingStyle
 from pytorchgui.core.data.samples import Normalization
 from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.core.graph.compiler import compile_network
@@ -50,6 +51,7 @@ class TrainedModel:
     tokenizer: Any = None  # data.sequences.Tokenizer of a network trained on a CSV text column
     data: dict[str, Any] = field(default_factory=dict)  # the run's data: train_set, validation_set, sources
     run: RunFolder | None = None
+    drawing_style: DrawingStyle | None = None  # how the training images draw (the Try-it pad's drawings follow)
 
     @property
     def input_shape(self) -> list[int] | None:
@@ -138,7 +140,7 @@ def _described_by(run: RunFolder, name: str, network: Network, model: torch.nn.M
                   weights: Path) -> TrainedModel:
     """The model with what `run`'s config records: normalisation, classes, tokenizer, data."""
     return TrainedModel(name, network, model, weights, run.normalization(), run.classes(), run.tokenizer(),
-                        _data_description(run), run)
+                        _data_description(run), run, run.drawing_style())
 
 
 def _built(network: Network, weights: Path) -> torch.nn.Module:

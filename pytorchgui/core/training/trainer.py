@@ -26,6 +26,7 @@ from pytorchgui.core.data.augmentation import Mix
 from pytorchgui.core.data.datasets import InMemoryBatches, batches_for
 from pytorchgui.core.data.fit import first_embedding
 from pytorchgui.core.data.samples import Normalization, TensorDataset, input_dtype
+from pytorchgui.core.data.drawing import dataset_style
 from pytorchgui.core.data.sequences import with_tokenizer
 from pytorchgui.core.errors import PyTorchGUIError, TrainingError, first_line
 from pytorchgui.core.graph.compiler import compile_network, failing_node, uses_channels_last
@@ -107,6 +108,12 @@ def correct_count(output: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """How many of the batch's predictions are right, as a tensor on the batch's device (read
     it where a figure is needed: reading waits for the device)."""
     return (output.argmax(1) == targets).sum()
+
+
+def _drawing_style_dict(dataset) -> dict[str, Any] | None:
+    """How the training images draw, for the Try-it pad (None for other data)."""
+    style = dataset_style(dataset)
+    return style.to_dict() if style is not None else None
 
 
 def describe_source(dataset) -> str | None:
@@ -446,6 +453,7 @@ class Trainer:
             "validation_source": describe_source(self.validation_set),
             "classes": self.train_set.classes,
             "normalization": normalization_dict(state.normalization),
+            "drawing_style": _drawing_style_dict(self.train_set),
             "torch": torch.__version__,
         }, tokenizer=getattr(self.train_set, "tokenizer", None))
 

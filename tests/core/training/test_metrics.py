@@ -6,7 +6,7 @@ import torch
 
 from pytorchgui.core.data.datasets import Normalization, TensorDataset
 from pytorchgui.core.training.metrics import (EvaluationError, class_report, confusion_matrix, evaluate, load_weights,
-                                     prepare_drawing, prepare_image, regression_metrics)
+                                     prepare_image, regression_metrics)
 
 
 class Fixed(torch.nn.Module):
@@ -107,18 +107,6 @@ def test_weights_of_another_network_are_refused(tmp_path):
     torch.save(Fixed().state_dict(), tmp_path / "mine.pt")
     model = Fixed()
     load_weights(model, tmp_path / "mine.pt")
-
-
-def test_drawing_is_cropped_scaled_and_centred_like_mnist():
-    drawing = torch.zeros(280, 280)
-    drawing[20:120, 200:240] = 1.0  # a bar in the top right corner
-    sample = prepare_drawing(drawing, [1, 28, 28])
-    assert sample.shape == (1, 28, 28) and sample.dtype == torch.uint8
-    rows, columns = (sample[0] > 0).nonzero().unbind(1)
-    assert int(rows.max() - rows.min() + 1) == 20  # the longer side fills 20 pixels
-    centre = (sample[0].float() * torch.arange(28.0)[:, None]).sum() / sample[0].float().sum()
-    assert abs(float(centre) - 13.5) < 1.0
-    assert prepare_drawing(torch.zeros(10, 10), [1, 28, 28]).sum() == 0
 
 
 def test_an_opened_image_keeps_its_colours_and_is_only_resized():
