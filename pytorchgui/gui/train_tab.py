@@ -26,6 +26,7 @@ from pytorchgui.core.training.trainer import BatchEvent, EpochEvent, SettingsCha
 from pytorchgui.core.workspace import DATASET_CHANGES, Change, DatasetEntry, Workspace
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.paused_settings import PausedSettings
+from pytorchgui.gui.plot_axes import CountAxis, PlainAxis, ScientificAxis
 from pytorchgui.gui.training_form import TrainingOptionsForm
 from pytorchgui.gui.widgets import controls_beside, notice, read_only_table, show_status, with_button
 from pytorchgui.gui.workers import Task
@@ -48,12 +49,17 @@ def decimate(values: list[float], limit: int = 1500) -> tuple[numpy.ndarray, num
     return x[:usable].reshape(-1, block).mean(1), data[:usable].reshape(-1, block).mean(1)
 
 
-def _plot(title: str, left: str) -> pyqtgraph.PlotWidget:
-    plot = pyqtgraph.PlotWidget(title=title)
+def _plot(title: str, left: str, bottom: str, left_axis: type[PlainAxis] = PlainAxis,
+          legend_below: bool = False) -> pyqtgraph.PlotWidget:
+    """A plot against a count (batches or epochs): whole-number ticks below, no SI factor on
+    either axis. The legend sits in the top right corner, or the bottom right one for
+    curves that rise (accuracy), where they would run under it."""
+    plot = pyqtgraph.PlotWidget(title=title, axisItems={"left": left_axis("left"), "bottom": CountAxis("bottom")})
     plot.setBackground("w")
     plot.showGrid(x=True, y=True, alpha=0.3)
     plot.setLabel("left", left)
-    plot.addLegend(offset=(-10, 10))
+    plot.setLabel("bottom", bottom)
+    plot.addLegend(offset=(-10, -10 if legend_below else 10))
     plot.setClipToView(True)
     plot.setDownsampling(auto=True, mode="peak")
     return plot
@@ -283,13 +289,10 @@ class TrainTab(QtWidgets.QWidget):
 
     def _plots(self) -> QtWidgets.QWidget:
         plots = QtWidgets.QGridLayout()
-        self.batch_plot = _plot("Loss per batch", "loss")
-        self.epoch_plot = _plot("Loss per epoch", "loss")
-        self.accuracy_plot = _plot("Accuracy per epoch", "accuracy")
-        self.lr_plot = _plot("Learning rate", "lr")
-        for plot in (self.epoch_plot, self.accuracy_plot, self.lr_plot):
-            plot.setLabel("bottom", "epoch")
-        self.batch_plot.setLabel("bottom", "batch")
+        self.batch_plot = _plot("Loss per batch", "loss", "batch")
+        self.epoch_plot = _plot("Loss per epoch", "loss", "epoch")
+        self.accuracy_plot = _plot("Accuracy per epoch", "accuracy (%)", "epoch", legend_below=True)
+        self.lr_plot = _plot("Learning rate", "learning rate", "epoch", ScientificAxis)
         self.batch_curve = self.batch_plot.plot(pen=pyqtgraph.mkPen("#adb5bd", width=1), name="batch")
         self.smooth_curve = self.batch_plot.plot(pen=pyqtgraph.mkPen("#1c7ed6", width=2), name="smoothed")
         self.train_loss_curve, self.val_loss_curve = _train_and_validation_curves(self.epoch_plot)
@@ -630,9 +633,9 @@ class TrainTab(QtWidgets.QWidget):
         self.result = result
         self.workspace.set_training_result(result)
         last = result.history[-1] if result.history else {}
-        figures = ", ".join(f"{name} {last[key]:.4g}" for key, name in (
-            ("train_loss", "train loss"), ("validation_loss", "val. loss"), ("validation_accuracy", "val. accuracy"))
-            if last.get(key) is not None)
+        figures = ", ".join(f"{name} {last[key]:{shown}}" for key, name, shown in (
+            ("train_loss", "train loss", ".4g"), ("validation_loss", "val. loss", ".4g"),
+            ("validation_accuracy", "val. accuracy", ".1%")) if last.get(key) is not None)
         text = {"finished": "Training finished", "stopped": "Training stopped",
                 "early_stopped": "Training stopped early"}[result.status]
         message = f"{text} after {result.epochs_done} epoch(s): {figures}" if figures else text
@@ -731,20 +734,32 @@ class TrainTab(QtWidgets.QWidget):
             data = [getattr(row, attribute) for row in rows]
             return numpy.array([numpy.nan if v is None else v for v in data], dtype=float)
 
-        for curve, attribute in ((self.train_loss_curve, "train_loss"), (self.val_loss_curve, "validation_loss"),
-                                 (self.train_acc_curve, "train_accuracy"),
-                                 (self.val_acc_curve, "validation_accuracy")):
+        for curve, attribute, scale in ((self.train_loss_curve, "train_loss", 1),
+                                        (self.val_loss_curve, "validation_loss", 1),
+                                        (self.train_acc_curve, "train_accuracy", 100),
+                                        (self.val_acc_curve, "validation_accuracy", 100)):
             data = values(attribute)
             if numpy.isnan(data).all():  # no validation set, or a regression: nothing to draw
                 curve.setData([], [])
             else:
-                curve.setData(epochs, data, connect="finite")
+                curve.setData(epochs, data * scale, connect="finite")
         rates = values("learning_rate")
         self.lr_curve.setData(epochs, rates)
         if len(rates) and numpy.nanmax(rates) == numpy.nanmin(rates):  # a flat line: show it mid-plot, not at ±400
             self.lr_plot.setYRange(rates[0] * 0.5, rates[0] * 1.5)
         else:
             self.lr_plot.enableAutoRange(axis="y")
+        self._show_all_epochs()
+
+    def _show_all_epochs(self) -> None:
+        """Each epoch plot from its first to its last epoch drawn, half an epoch beyond:
+        a single epoch is a point in the middle, not a range pyqtgraph invents around it."""
+        for plot in (self.epoch_plot, self.accuracy_plot, self.lr_plot):
+            # the whole data: getData() holds only what is in view (clipToView)
+            drawn = [x for x, _ in (item.getOriginalDataset() for item in plot.listDataItems())
+                     if x is not None and len(x)]
+            last = max((float(numpy.nanmax(x)) for x in drawn), default=1.0)
+            plot.setXRange(0.5, max(last, 1.0) + 0.5, padding=0)
 
     # -- run history -------------------------------------------------------------------------
     def refresh_runs(self) -> None:
@@ -772,12 +787,14 @@ class TrainTab(QtWidgets.QWidget):
                 continue
             epochs = numpy.array([m["epoch"] for m in metrics])
             pen = pyqtgraph.mkPen(colours[number], width=1.5, style=QtCore.Qt.DashLine)
-            for plot, key in ((self.epoch_plot, "validation_loss"), (self.accuracy_plot, "validation_accuracy")):
+            for plot, key, scale in ((self.epoch_plot, "validation_loss", 1),
+                                     (self.accuracy_plot, "validation_accuracy", 100)):
                 data = numpy.array([numpy.nan if m[key] is None else m[key] for m in metrics], dtype=float)
                 if numpy.isnan(data).all():
                     key = key.replace("validation", "train")
                     data = numpy.array([numpy.nan if m[key] is None else m[key] for m in metrics], dtype=float)
-                curve = plot.plot(epochs, data, pen=pen, name=f"{run['name'][-24:]} ({key.split('_')[0][:5]})",
-                                  connect="finite")
+                curve = plot.plot(epochs, data * scale, pen=pen,
+                                  name=f"{run['name'][-24:]} ({key.split('_')[0][:5]})", connect="finite")
                 curve.overlay = True
+        self._show_all_epochs()
 

@@ -332,6 +332,8 @@ def test_find_learning_rate_draws_the_curve_and_applies_the_suggestion_as_one_un
     qtbot.waitUntil(lambda: dialog.curve is not None, timeout=60000)
     assert len(dialog.smooth_curve.getData()[0]) == len(dialog.curve.learning_rates) >= 50
     assert dialog.marker.isVisible() and dialog.apply_button.isEnabled()
+    # decades in one notation, not 10⁻⁶ beside 0.0001
+    assert dialog.plot.getAxis("bottom").tickStrings([-6, -4, -2, 0], 1, 2) == ["1e-6", "1e-4", "1e-2", "1"]
     suggested = float(f"{dialog.curve.suggested_lr:.2g}")
     assert f"{suggested:.2g}" in dialog.apply_button.text()
     qtbot.mouseClick(dialog.apply_button, QtCore.Qt.LeftButton)
@@ -558,3 +560,37 @@ def test_the_mnist_record_templates_offer_is_in_view_above_start(qtbot, window):
     assert not train_tab.recipe_frame.visibleRegion().isEmpty()  # not below the fold of the settings column
     train_tab.apply_recipe()
     assert train_tab.options.config().augmentation.startswith("Affine")
+
+
+def test_plots_read_accuracy_in_percent_rates_in_scientific_notation_and_whole_epochs(qtbot, window, train_tab):
+    train_tab.epochs_spin.setValue(1)
+    with qtbot.waitSignal(train_tab.training_finished, timeout=60000):
+        assert train_tab.start()
+    qtbot.wait(50)  # the axes take their range and labels on the next paint
+    last = train_tab.result.history[-1]
+    accuracy = train_tab.accuracy_plot.getAxis("left")
+    assert accuracy.labelString().count("%") == 1 and "(x" not in accuracy.labelString()
+    assert train_tab.val_acc_curve.getData()[1].tolist() == pytest.approx([100 * last["validation_accuracy"]])
+    rate = train_tab.lr_plot.getAxis("left")
+    assert "(x" not in rate.labelString()
+    assert rate.tickStrings([0.0005, 0.001, 0.0015], 1, 0.0005) == ["5e-4", "1e-3", "1.5e-3"]
+    assert rate.tickStrings([0.05, 0.1, 0.15], 1, 0.05) == ["0.05", "0.1", "0.15"]
+    for plot in (train_tab.batch_plot, train_tab.epoch_plot, train_tab.accuracy_plot, train_tab.lr_plot):
+        for side in ("left", "bottom"):
+            assert "(x" not in plot.getAxis(side).labelString(), (plot, side)
+    for plot in (train_tab.epoch_plot, train_tab.accuracy_plot, train_tab.lr_plot):  # one epoch: in the middle
+        low, high = plot.viewRange()[0]
+        assert 0 <= low < 1 < high <= 2, (plot, low, high)
+        axis = plot.getAxis("bottom")
+        assert [value for _, values in axis.tickValues(low, high, axis.width()) for value in values] == [1.0]
+        assert axis.tickValues(0.5, 30.5, axis.width())[-1][0] >= 1  # many epochs: no tick between two epochs
+    from pytorchgui.core.training.trainer import EpochEvent
+
+    for epochs in (7, 12):  # delivered in two parts: the second widens the view to take every epoch
+        train_tab._apply_events([EpochEvent(epoch, 12, 1.0, 0.5, 1.0, 0.5, 0.001, 0.1)
+                                 for epoch in range(len(train_tab.epoch_rows) + 1, epochs + 1)])
+    for plot in (train_tab.epoch_plot, train_tab.accuracy_plot, train_tab.lr_plot):
+        low, high = plot.viewRange()[0]
+        assert low < 1 and 12 < high < 13, (plot, low, high)
+    figure = f"val. accuracy {100 * last['validation_accuracy']:.1f}%"
+    assert figure in train_tab.log_view.toPlainText() and figure in window.statusBar().currentMessage()
