@@ -30,8 +30,8 @@ from pytorchgui.gui.confusion_history import ConfusionHistoryView
 from pytorchgui.gui.confusion_plot import ConfusionMatrixPlot
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.forms import FunctionDialog
-from pytorchgui.gui.widgets import (ImageGrid, catalogue_combo, heat_overlay, image_pixmap, read_only_table,
-                                   select_entry, selected_entry_name, with_button)
+from pytorchgui.gui.widgets import (ImageGrid, catalogue_combo, heat_overlay, image_pixmap, message_label,
+                                   read_only_table, select_entry, selected_entry_name, with_button)
 from pytorchgui.gui.workers import Task
 
 
@@ -202,7 +202,7 @@ class EvaluationTab(QtWidgets.QWidget):
         return with_button(self.report_table, "Export report…", "exportReportButton", self.export_report)
 
     def _build_gallery(self) -> QtWidgets.QWidget:
-        self.gallery_title = QtWidgets.QLabel("The most confident mistakes")
+        self.gallery_title = message_label("The most confident mistakes")  # "(no saliency: why)" can be long
         self.gallery = ImageGrid(columns=4, object_name="errorGallery")  # two-line captions: 4 fit
         gallery_box = QtWidgets.QWidget()
         gallery_box_layout = QtWidgets.QVBoxLayout(gallery_box)
@@ -248,8 +248,7 @@ class EvaluationTab(QtWidgets.QWidget):
         self.probability_plot.setXRange(0, 1)
         self.probability_plot.invertY(True)
         self.probability_plot.setLabel("bottom", "probability")
-        self.prediction_label = QtWidgets.QLabel("Draw a shape or a digit, or open an image.")
-        self.prediction_label.setObjectName("predictionLabel")
+        self.prediction_label = message_label("Draw a shape or a digit, or open an image.", "predictionLabel")
         self.saliency_check = QtWidgets.QCheckBox("What drives it")
         self.saliency_check.setObjectName("saliencyCheck")
         self.saliency_check.setChecked(True)
@@ -274,7 +273,7 @@ class EvaluationTab(QtWidgets.QWidget):
         self.pad_tools.setLayout(tools)
         try_layout.addWidget(self.pad_tools, 1, 0)
         side = QtWidgets.QVBoxLayout()
-        self.input_caption = QtWidgets.QLabel("Network input:")
+        self.input_caption = message_label("Network input:")
         side.addWidget(self.input_caption)
         side.addWidget(self.prepared_label)
         self.tokens_label = QtWidgets.QLabel()

@@ -28,7 +28,7 @@ from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.paused_settings import PausedSettings
 from pytorchgui.gui.plot_axes import CountAxis, PlainAxis, ScientificAxis
 from pytorchgui.gui.training_form import TrainingOptionsForm
-from pytorchgui.gui.widgets import controls_beside, notice, read_only_table, show_status, with_button
+from pytorchgui.gui.widgets import controls_beside, message_label, notice, read_only_table, show_status, with_button
 from pytorchgui.gui.workers import Task
 
 # 2 Hz. Measured on 2 cores (bench/bench_training.py): each redraw takes a core from the
@@ -276,8 +276,7 @@ class TrainTab(QtWidgets.QWidget):
         self.progress = QtWidgets.QProgressBar()
         self.progress.setObjectName("epochProgress")
         self.progress.setFormat("Ready")
-        self.progress_label = QtWidgets.QLabel("Press Start to train the network on the training set.")
-        self.progress_label.setObjectName("progressLabel")
+        self.progress_label = message_label("Press Start to train the network on the training set.", "progressLabel")
         right_layout.addWidget(self.progress)
         right_layout.addWidget(self.progress_label)
         split = QtWidgets.QSplitter(QtCore.Qt.Vertical)
@@ -301,6 +300,7 @@ class TrainTab(QtWidgets.QWidget):
         for plot, place in ((self.batch_plot, (0, 0)), (self.epoch_plot, (0, 1)), (self.accuracy_plot, (1, 0)),
                             (self.lr_plot, (1, 1))):
             plots.addWidget(plot, *place)
+        self._show_all_epochs()
         box = QtWidgets.QWidget()
         box.setLayout(plots)
         return box
@@ -474,6 +474,7 @@ class TrainTab(QtWidgets.QWidget):
         resume_from, run_dir = self._run_folder()
         self.running_config, self.running_network, self.changed_settings = config, network, {}
         self._reset_plots()
+        self.progress_label.setToolTip("")  # the last failure's reason
         self.log(f"training with {network.optimizer.type} on {train.name} "
                  f"({len(train):,} samples), {config.epochs} epochs, batch {config.batch_size}, {config.device}; "
                  f"run folder {run_dir.path}")
@@ -653,6 +654,7 @@ class TrainTab(QtWidgets.QWidget):
         if isinstance(error, PyTorchGUIError):
             self.log(f"failed: {error}")
             self.progress_label.setText(f"Failed: {first_line(error)}")
+            self.progress_label.setToolTip(str(error))
             show_error(self, "Training stopped", str(error))
         else:
             raise error
@@ -679,6 +681,7 @@ class TrainTab(QtWidgets.QWidget):
         self.settings_markers = []
         self.progress.setValue(0)
         self.batch_losses, self.smoothed, self.epoch_rows = [], [], []
+        self._show_all_epochs()
 
     def _apply_events(self, events: list) -> None:
         """Show everything the run reported since the last delivery."""

@@ -27,6 +27,17 @@ def read_only_table(columns: list[str], object_name: str, stretch: int | None = 
     return table
 
 
+def message_label(text: str = "", object_name: str = "") -> QtWidgets.QLabel:
+    """A label for a message of any length (a failed run's reason, an error, a prediction):
+    it wraps, and its width follows the layout, never the text, so no message widens the
+    window (which would then never shrink back)."""
+    label = QtWidgets.QLabel(text)
+    label.setObjectName(object_name)
+    label.setWordWrap(True)
+    label.setSizePolicy(QtWidgets.QSizePolicy.Ignored, QtWidgets.QSizePolicy.Preferred)
+    return label
+
+
 def notice(name: str, background: str, border: str, buttons) -> tuple[QtWidgets.QFrame, QtWidgets.QLabel]:
     """A coloured box with a wrapped message (`{name}Label`) and buttons at its right,
     each (text, object name or "", slot); hidden until the caller has something to say."""

@@ -191,3 +191,62 @@ def test_the_gui_thread_runs_torch_serially_and_jobs_use_every_core(qtbot, windo
     task = Task(window, lambda control: seen.append(torch.get_num_threads())).start()
     qtbot.waitUntil(lambda: not task.running, timeout=10000)
     assert seen == [training_threads()]
+
+
+def _form_field_names(window) -> set:
+    """The labels that name a form's fields: fixed words, never a message."""
+    names = set()
+    for form in window.findChildren(QtWidgets.QFormLayout):
+        for row in range(form.rowCount()):
+            item = form.itemAt(row, QtWidgets.QFormLayout.LabelRole)
+            if item is not None and item.widget() is not None:
+                names.add(item.widget())
+    return names
+
+
+def _bring_forward(widget) -> None:
+    """Make every tab page on the way from the window to `widget` the current one."""
+    child, parent = widget, widget.parentWidget()
+    while parent is not None:
+        if isinstance(parent, QtWidgets.QStackedWidget):
+            parent.setCurrentWidget(child)
+        child, parent = parent, parent.parentWidget()
+
+
+def _lay_out() -> None:
+    """Run the layouts' pending requests (a new text asks for a size on a posted event)."""
+    for _ in range(5):
+        QtWidgets.QApplication.sendPostedEvents()
+        QtWidgets.QApplication.processEvents()
+
+
+def _resize_back(qtbot, window, width: int) -> None:
+    """A widened window does not shrink by itself: resize it once its minimum allows."""
+    _lay_out()
+    window.resize(width, window.height())
+    qtbot.waitUntil(lambda: window.width() == width or window.resize(width, window.height()), timeout=2000)
+
+
+def test_no_message_widens_the_window(qtbot, window):
+    """Every label that shows a message, in every tab and page, with a long one: the window
+    keeps its width (it wraps instead), and so it does for the status bar."""
+    message = "Failed: " + " ".join(["the validation set pics has samples of shape [3, 12, 10], not [1, 28, 28];"] * 4)
+    width = window.width()
+    field_names = _form_field_names(window)
+    widened = []
+    for label in window.findChildren(QtWidgets.QLabel):
+        if label in field_names or label.pixmap() is not None:
+            continue
+        _bring_forward(label)
+        text, hidden = label.text(), label.isHidden()
+        label.show()
+        label.setText(message)
+        _lay_out()
+        if window.minimumSizeHint().width() > width or window.width() > width:
+            widened.append(label.objectName() or text[:30])
+        label.setText(text)
+        label.setHidden(hidden)
+        _resize_back(qtbot, window, width)
+    window.statusBar().showMessage(message)
+    _lay_out()
+    assert widened == [] and window.width() == width, widened

@@ -594,3 +594,25 @@ def test_plots_read_accuracy_in_percent_rates_in_scientific_notation_and_whole_e
         assert low < 1 and 12 < high < 13, (plot, low, high)
     figure = f"val. accuracy {100 * last['validation_accuracy']:.1f}%"
     assert figure in train_tab.log_view.toPlainText() and figure in window.statusBar().currentMessage()
+
+
+def test_a_failed_runs_message_wraps_and_the_window_keeps_its_width(qtbot, window, tmp_path):
+    from tests.data_writers import write_image_folder
+
+    train, _ = builtin_pair(600, 100)
+    window.workspace.add_dataset(train, "train")
+    window.data_tab.folder_field.set_path(str(write_image_folder(tmp_path / "pics", size=(12, 10))))
+    assert open_data(qtbot, window.data_tab, "Image folder", "test")  # 3 x 12 x 10: not the training set's shape
+    window.tabs.setCurrentIndex(2)
+    tab, width = window.train_tab, window.width()
+    assert tab.validation_combo.currentText() == "pics"
+    tab.epochs_spin.setValue(1)
+    assert tab.start()
+    wait_done(qtbot, tab)
+    [box] = error_boxes(tab)
+    box.close()
+    qtbot.wait(10)
+    assert window.width() == width and window.minimumSizeHint().width() <= width
+    assert tab.progress_label.text().startswith("Failed: the validation set pics has samples of shape [3, 12, 10]")
+    assert "choose validation data of the same shape" in tab.progress_label.toolTip()
+    assert tab.progress_label.height() > tab.progress_label.fontMetrics().height() * 1.5  # wrapped, not cut
