@@ -245,9 +245,15 @@ class EvaluationTab(QtWidgets.QWidget):
         self.probability_plot = pyqtgraph.PlotWidget(title="Class probabilities")
         self.probability_plot.setObjectName("probabilityPlot")
         self.probability_plot.setBackground("w")
-        self.probability_plot.setXRange(0, 1)
+        self.probability_plot.setXRange(0, 1.14, padding=0)  # room for the "100%" label at the end
         self.probability_plot.invertY(True)
         self.probability_plot.setLabel("bottom", "probability")
+        # three labels that never run into each other, whatever the width (the end ones may
+        # reach past the axis' ends: pyqtgraph would hide them)
+        probability_axis = self.probability_plot.getAxis("bottom")
+        probability_axis.setTicks([[(0, "0%"), (0.5, "50%"), (1, "100%")], [(0.25, ""), (0.75, "")]])
+        probability_axis.setStyle(hideOverlappingLabels=False)
+        self.probability_plot.setMinimumWidth(230)  # the title and the class names in full
         self.prediction_label = message_label("Draw a shape or a digit, or open an image.", "predictionLabel")
         self.saliency_check = QtWidgets.QCheckBox("What drives it")
         self.saliency_check.setObjectName("saliencyCheck")
@@ -273,22 +279,27 @@ class EvaluationTab(QtWidgets.QWidget):
         self.pad_tools.setLayout(tools)
         try_layout.addWidget(self.pad_tools, 1, 0)
         side = QtWidgets.QVBoxLayout()
+        side.setContentsMargins(0, 0, 0, 0)
         self.input_caption = message_label("Network input:")
         side.addWidget(self.input_caption)
         side.addWidget(self.prepared_label)
         self.tokens_label = QtWidgets.QLabel()
         self.tokens_label.setObjectName("tokensLabel")
         self.tokens_label.setWordWrap(True)
-        self.tokens_label.setMaximumWidth(260)
         self.tokens_label.hide()
         side.addWidget(self.tokens_label)
         side.addWidget(self.prediction_label)
         side.addWidget(self.saliency_check)
         side.addWidget(self.saliency_label)
         side.addStretch(1)
-        try_layout.addLayout(side, 0, 1)
+        side_column = QtWidgets.QWidget()  # its texts wrap in it: the chart keeps the rest
+        side_column.setLayout(side)
+        side_column.setMinimumWidth(130)
+        side_column.setMaximumWidth(210)
+        try_layout.addWidget(side_column, 0, 1)
         try_layout.addWidget(self.probability_plot, 0, 2, 3, 1)
-        try_layout.setColumnStretch(2, 1)
+        try_layout.setColumnStretch(1, 1)  # room to spare goes to the chart, once the texts have theirs
+        try_layout.setColumnStretch(2, 2)
         try_layout.setRowStretch(2, 1)  # pad and its tools together at the top
         return try_box
 

@@ -248,3 +248,16 @@ def test_an_export_after_the_network_changed_says_so_and_offers_the_runs_network
     assert window.export_network("pt2", "pt2", str(tmp_path / "edited.pt2"))
     assert "with the weights" not in window.statusBar().currentMessage()
     assert len(asked) == 3 and "out_features=12" in python_source(network)
+
+
+@pytest.mark.parametrize("classes, rows", [(["0", "1", "2"], ["0", "1", "2"]),  # digits in folders 0 to 9
+                                          (["cat", "dog", "7"], ["cat 0", "dog 1", "7 2"])])
+def test_the_matrix_names_each_class_once_with_its_number_when_the_name_is_not_it(qtbot, classes, rows):
+    from pytorchgui.gui.confusion_plot import ConfusionMatrixPlot
+
+    plot = ConfusionMatrixPlot("matrix", "none yet")
+    qtbot.addWidget(plot)
+    plot.show_matrix([[3, 1, 0], [0, 4, 0], [1, 0, 5]], classes)
+    [left] = plot.getAxis("left")._tickLevels  # pyqtgraph keeps the ticks it was given there
+    [bottom] = plot.getAxis("bottom")._tickLevels
+    assert [text for _, text in left] == rows and [text for _, text in bottom] == ["0", "1", "2"]

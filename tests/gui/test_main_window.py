@@ -115,6 +115,18 @@ def test_import_a_torchvision_model_with_its_weights_from_the_file_menu(qtbot, t
     window.document.undo_stack.setClean()
 
 
+def test_the_import_dialogs_help_is_whole_at_any_width(qtbot, window):
+    dialog = window.import_model()
+    note = dialog.findChild(QtWidgets.QLabel, "importNote")
+    buttons = dialog.findChild(QtWidgets.QDialogButtonBox)
+    for width in (dialog.width(), dialog.minimumSizeHint().width(), 900):
+        dialog.resize(width, 100)  # as short as the user can make it
+        qtbot.wait(10)
+        assert note.height() >= note.heightForWidth(note.width()), width  # every line of it drawn
+        assert note.geometry().top() >= 0 and note.geometry().bottom() < buttons.geometry().top(), width
+    dialog.reject()
+
+
 def test_import_an_onnx_file_from_the_file_menu(qtbot, tmp_path, monkeypatch):
     from pytorchgui import paths
     from pytorchgui.core.training import network_format

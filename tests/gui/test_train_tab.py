@@ -479,6 +479,11 @@ def test_text_data_trains_and_try_it_takes_typed_text(qtbot, window, tmp_path):
     probabilities = evaluation.predict_text("a wonderful film, great acting")
     assert evaluation.trained.classes == ["bad", "good"] and float(probabilities[1]) > 0.5
     assert "Prediction: <b>good</b>" in evaluation.prediction_label.text()
+    window.resize(window.minimumSizeHint().width(), window.height())  # as narrow as the window goes
+    qtbot.waitUntil(lambda: window.width() == window.minimumSizeHint().width())
+    chart = evaluation.probability_plot.getPlotItem()
+    assert chart.titleLabel.item.boundingRect().width() <= chart.width() - chart.getAxis("left").width()
+    assert evaluation.input_caption.width() >= 120 and chart.width() >= 230  # neither squeezed for the other
     assert float(evaluation.predict_text("boring, slow and far too long")[0]) > 0.5
     import pandas
 
