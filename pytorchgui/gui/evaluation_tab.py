@@ -56,10 +56,11 @@ class DrawingPad(QtWidgets.QWidget):
         self._last: QtCore.QPoint | None = None
         self.setCursor(QtCore.Qt.CrossCursor)
 
-    def clear(self) -> None:
+    def clear(self, announce: bool = True) -> None:
         self.image.fill(0)
         self.update()
-        self.changed.emit()
+        if announce:
+            self.changed.emit()
 
     def array(self) -> numpy.ndarray:
         pointer = self.image.constBits()
@@ -204,6 +205,7 @@ class EvaluationTab(QtWidgets.QWidget):
     def _build_gallery(self) -> QtWidgets.QWidget:
         self.gallery_title = message_label("The most confident mistakes")  # "(no saliency: why)" can be long
         self.gallery = ImageGrid(columns=4, object_name="errorGallery")  # two-line captions: 4 fit
+        self.gallery.image_clicked.connect(self.try_sample)
         gallery_box = QtWidgets.QWidget()
         gallery_box_layout = QtWidgets.QVBoxLayout(gallery_box)
         gallery_box_layout.setContentsMargins(0, 0, 0, 0)
@@ -225,7 +227,8 @@ class EvaluationTab(QtWidgets.QWidget):
 
     def _build_try_it(self) -> QtWidgets.QWidget:
         self.pad = DrawingPad()
-        self.pad.changed.connect(lambda: self.prediction_timer.start())
+        self.tried_sample: int | None = None  # the gallery's sample Try it shows, until the user draws
+        self.pad.changed.connect(self._pad_changed)
         pen = QtWidgets.QRadioButton("Pen")
         pen.setChecked(True)
         eraser = QtWidgets.QRadioButton("Eraser")
@@ -525,7 +528,8 @@ class EvaluationTab(QtWidgets.QWidget):
             self.gallery.add(picture,
                              f"true <b>{true_name}</b><br>predicted <span style='color:#c92a2a'>{predicted}</span> "
                              f"{confidence:.0%}",
-                             f"sample {index}: true {true_name}, predicted {predicted} ({confidence:.0%})")
+                             f"sample {index}: true {true_name}, predicted {predicted} ({confidence:.0%}); click "
+                             "to try it and see what drove the prediction", key=index)
 
     def _show_texts(self, dataset: TensorDataset, indices: list[int]) -> None:
         result = self.result
@@ -575,11 +579,35 @@ class EvaluationTab(QtWidgets.QWidget):
             widget.setVisible(not text)
         self.prediction_label.setText("Type a text." if text else "Draw a shape or a digit, or open an image.")
 
+    def _pad_changed(self) -> None:
+        self.tried_sample = None
+        self.prediction_timer.start()
+
     def _predict_input(self) -> None:
         if self.text_edit.isVisible():
             self.predict_text(self.text_edit.toPlainText())
+        elif self.tried_sample is not None:
+            self.try_sample(self.tried_sample)
         else:
             self.predict_drawing()
+
+    def try_sample(self, index: int) -> torch.Tensor | None:
+        """A sample of the evaluated set (a mistake clicked in the gallery) in Try it: what the
+        network sees, its prediction as the test measured it, and what drove it."""
+        dataset, result = self.evaluated, self.result
+        self.result_tabs.setCurrentIndex(3)
+        trained = self._image_model()
+        if trained is None or dataset is None:
+            return None
+        self.tried_sample = index
+        self.pad.clear(announce=False)  # an old drawing is not what is shown now
+        blocker = QtCore.QSignalBlocker(self.saliency_check)  # checked to be seen, not to predict again
+        self.saliency_check.setChecked(True)
+        del blocker
+        self.input_caption.setText(f"Network input: sample {index} of {dataset.name}, true class "
+                                   f"<b>{result.classes[int(result.targets[index])]}</b>")
+        self.prepared_label.setToolTip(f"Sample {index} of {dataset.name}, as the test gave it to the network")
+        return self._predict(trained, dataset.inputs[index], trained.normalization_for(dataset))
 
     def predict_text(self, text: str) -> torch.Tensor | None:
         """The text tokenised as in training (the run's tokenizer), then classified."""
@@ -601,6 +629,7 @@ class EvaluationTab(QtWidgets.QWidget):
         if trained is None:
             return None
         drawing = torch.from_numpy(self.pad.array()).float() / 255.0
+        self.input_caption.setText("Network input:")
         self.prepared_label.setToolTip("What the network sees: the drawing cropped, scaled and centred like MNIST")
         return self._predict(trained, prepare_drawing(drawing, trained.input_shape))
 
@@ -628,6 +657,8 @@ class EvaluationTab(QtWidgets.QWidget):
         note = " and inverted (the network was trained on light shapes on a dark background)" if inverted else ""
         self.prepared_label.setToolTip(f"What the network sees: {path.name} resized to "
                                        f"{trained.input_shape[1]} x {trained.input_shape[2]}{note}")
+        self.tried_sample = None
+        self.input_caption.setText("Network input:")
         return self._predict(trained, sample)
 
     def _image_model(self) -> TrainedModel | None:
@@ -644,10 +675,13 @@ class EvaluationTab(QtWidgets.QWidget):
         self.prepared_label.setPixmap(pixmap.scaled(side, side, QtCore.Qt.KeepAspectRatio)
                                       if pixmap.width() > side or pixmap.height() > side else pixmap)
 
-    def _predict(self, trained: TrainedModel, sample: torch.Tensor) -> torch.Tensor:
+    def _predict(self, trained: TrainedModel, sample: torch.Tensor, normalization=None) -> torch.Tensor:
+        """normalization: the statistics the sample's dataset is measured with (by default
+        the training's)."""
+        normalization = normalization or trained.normalization
         if sample.dtype != torch.int64:
             self._show_prepared(sample)
-        probabilities = predict(trained.model, sample, trained.normalization)
+        probabilities = predict(trained.model, sample, normalization)
         classes = trained.classes or [str(i) for i in range(len(probabilities))]
         self.probability_plot.clear()
         # Horizontal bars: class names read along the left axis instead of overlapping below.
@@ -659,16 +693,16 @@ class EvaluationTab(QtWidgets.QWidget):
         best = int(probabilities.argmax())
         self.prediction_label.setText(f"Prediction: <b>{classes[best]}</b> ({float(probabilities[best]):.0%})")
         if sample.dtype != torch.int64:
-            self._show_saliency(trained, sample)
+            self._show_saliency(trained, sample, normalization)
         return probabilities
 
-    def _show_saliency(self, trained: TrainedModel, sample: torch.Tensor) -> None:
+    def _show_saliency(self, trained: TrainedModel, sample: torch.Tensor, normalization) -> None:
         """The heat map of the prediction over the network's input, or why there is none."""
         self.saliency_label.clear()
         if not self.saliency_check.isChecked():
             return
         try:
-            heat = saliency(trained.model, sample, trained.normalization)
+            heat = saliency(trained.model, sample, normalization)
         except PyTorchGUIError as error:
             self.saliency_label.setText(f"<span style='color:#868e96'>{error}</span>")
             self.saliency_label.setToolTip(str(error))

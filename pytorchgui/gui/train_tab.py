@@ -23,6 +23,8 @@ from pytorchgui.core.training.runs import RunFolder, list_runs, load_checkpoint,
 from pytorchgui.core.graph.shapes import infer_shapes
 from pytorchgui.core.training.tasks import LogEvent, TaskControl
 from pytorchgui.core.training.trainer import BatchEvent, EpochEvent, SettingsChangedEvent, Trainer, TrainingResult
+from pytorchgui.core.data.samples import sample_noun
+from pytorchgui.core.wording import counted
 from pytorchgui.core.workspace import DATASET_CHANGES, Change, DatasetEntry, Workspace
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.paused_settings import PausedSettings
@@ -100,6 +102,7 @@ class TrainTab(QtWidgets.QWidget):
         self.changed_settings: dict = {}  # the optimizer settings changed while paused in this run
         self.settings_markers: list = []  # where they took effect, on the learning-rate plot
         self.running_config: TrainingConfig | None = None
+        self.running_samples = "samples"  # what the run's data counts per second: images, rows, ...
         self.pending_resume: tuple[Path, int] | None = None  # (checkpoint, epochs it holds)
         self.result: TrainingResult | None = None
         self.batch_losses: list[float] = []
@@ -471,13 +474,14 @@ class TrainTab(QtWidgets.QWidget):
             return False
         train, validation, config = prepared
         network = self.network.copy()  # the user may edit the network while it trains
-        resume_from, run_dir = self._run_folder()
+        resume_from, run_dir = self._run_folder(train)
         self.running_config, self.running_network, self.changed_settings = config, network, {}
+        self.running_samples = f"{sample_noun(train)}s"
         self._reset_plots()
         self.progress_label.setToolTip("")  # the last failure's reason
-        self.log(f"training with {network.optimizer.type} on {train.name} "
-                 f"({len(train):,} samples), {config.epochs} epochs, batch {config.batch_size}, {config.device}; "
-                 f"run folder {run_dir.path}")
+        # the run folder is logged by the run once it exists
+        self.log(f"training with {network.optimizer.type} on {train.name} ({counted(len(train), 'sample')}), "
+                 f"{counted(config.epochs, 'epoch')}, batch {config.batch_size}, {config.device}")
         if validation is None:
             self.log("no validation data: the validation curves stay empty (choose a test set or a split of the "
                      "training set under Validation)")
@@ -495,13 +499,17 @@ class TrainTab(QtWidgets.QWidget):
         self._set_running(True)
         return True
 
-    def _run_folder(self) -> tuple[Path | None, RunFolder]:
-        """(checkpoint to resume from, run folder): the pending resume's, or a new one."""
+    def _run_folder(self, train) -> tuple[Path | None, RunFolder]:
+        """(checkpoint to resume from, run folder): the pending resume's, or a new one named
+        after the network's file, else the example or model it came from, else the data it
+        trains on (a network never saved has no name worth a folder: "untitled")."""
         if self.pending_resume is not None:
             checkpoint = self.pending_resume[0]
             self.cancel_resume()
             return checkpoint, RunFolder(checkpoint.parent)
-        name = self.workspace.document.display_name.split(".")[0]
+        document = self.workspace.document
+        origin = document.path or (Path(document.example_name) if document.example_name else None)
+        name = origin.stem if origin is not None else Path(train.name.split(" (")[0]).stem  # "Shapes (train)"
         return None, RunFolder.new(paths.runs_dir(), name)
 
     def drain_events(self) -> None:
@@ -639,7 +647,7 @@ class TrainTab(QtWidgets.QWidget):
             ("validation_accuracy", "val. accuracy", ".1%")) if last.get(key) is not None)
         text = {"finished": "Training finished", "stopped": "Training stopped",
                 "early_stopped": "Training stopped early"}[result.status]
-        message = f"{text} after {result.epochs_done} epoch(s): {figures}" if figures else text
+        message = f"{text} after {counted(result.epochs_done, 'epoch')}: {figures}" if figures else text
         if result.message:
             self.log(result.message)
         self.log(message)
@@ -721,12 +729,12 @@ class TrainTab(QtWidgets.QWidget):
             self.progress.setMaximum(last_batch.batches)
             self.progress.setValue(last_batch.batch)
             config = self.running_config  # the run's own settings, not the form's
-            left = (last_batch.batches - last_batch.batch) * config.batch_size / max(last_batch.images_per_second, 1)
+            left = (last_batch.batches - last_batch.batch) * config.batch_size / max(last_batch.samples_per_second, 1)
             self.progress.setFormat(f"Epoch {last_batch.epoch}/{config.epochs}: batch {last_batch.batch}/"
                                     f"{last_batch.batches}")
             accuracy = f", running accuracy {last_batch.accuracy:.1%}" if last_batch.accuracy is not None else ""
-            self.progress_label.setText(f"{last_batch.images_per_second:,.0f} images/s · epoch ends in "
-                                        f"{left:.0f} s · loss {last_batch.loss:.4f}{accuracy}")
+            self.progress_label.setText(f"{last_batch.samples_per_second:,.0f} {self.running_samples}/s · epoch ends "
+                                        f"in {left:.0f} s · loss {last_batch.loss:.4f}{accuracy}")
         if new_epochs:
             self._plot_epochs(self.epoch_rows)
 

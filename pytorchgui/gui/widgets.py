@@ -125,10 +125,26 @@ def image_pixmap(array: numpy.ndarray, scale: int) -> QtGui.QPixmap:
                          QtCore.Qt.FastTransformation)
 
 
+class _Picture(QtWidgets.QLabel):
+    """An image that calls `clicked` when the left button is released over it."""
+
+    def __init__(self, clicked: Callable[[], None]):
+        super().__init__()
+        self.clicked = clicked
+        self.setCursor(QtCore.Qt.PointingHandCursor)
+
+    def mouseReleaseEvent(self, event: QtGui.QMouseEvent) -> None:
+        super().mouseReleaseEvent(event)
+        if event.button() == QtCore.Qt.LeftButton and self.rect().contains(event.pos()):
+            self.clicked()
+
+
 class ImageGrid(QtWidgets.QScrollArea):
-    """A scrolling grid of small images, each with a caption under it (samples, mistakes)."""
+    """A scrolling grid of small images, each with a caption under it (samples, mistakes);
+    an image added with a key announces a click on it with that key."""
 
     CELL = 84  # pixels: a 28x28 image shown at 3x
+    image_clicked = QtCore.pyqtSignal(object)  # the key the image was added with
 
     def __init__(self, columns: int, object_name: str):
         super().__init__()
@@ -149,8 +165,8 @@ class ImageGrid(QtWidgets.QScrollArea):
             widget.hide()  # at once: deleteLater would leave it painted until the next event loop turn
             widget.deleteLater()
 
-    def add(self, array: numpy.ndarray, caption: str, tooltip: str = "") -> None:
-        picture = QtWidgets.QLabel()
+    def add(self, array: numpy.ndarray, caption: str, tooltip: str = "", key=None) -> None:
+        picture = QtWidgets.QLabel() if key is None else _Picture(lambda: self.image_clicked.emit(key))
         picture.setPixmap(image_pixmap(array, max(1, self.CELL // max(array.shape[:2]))))
         picture.setAlignment(QtCore.Qt.AlignCenter)
         picture.setToolTip(tooltip)
