@@ -25,6 +25,7 @@ from pytorchgui.core.training.trained_model import TrainedModel, open_trained_mo
 from pytorchgui.core.training.saliency import saliency
 from pytorchgui.core.data.sequences import decode, with_tokenizer
 from pytorchgui.core.training.tasks import Progress, TaskControl
+from pytorchgui.core.wording import counted
 from pytorchgui.core.workspace import DATASET_CHANGES, Change, Workspace
 from pytorchgui.gui.confusion_history import ConfusionHistoryView
 from pytorchgui.gui.confusion_plot import ConfusionMatrixPlot
@@ -481,7 +482,7 @@ class EvaluationTab(QtWidgets.QWidget):
             return
         indices = self.result.cell_samples(true_class, predicted_class)
         self.show_samples(indices, f"True {classes[true_class]}, predicted {classes[predicted_class]}: "
-                                   f"{int(self.result.confusion[true_class, predicted_class])} samples")
+                                   f"{counted(int(self.result.confusion[true_class, predicted_class]), 'sample')}")
         self.result_tabs.setCurrentIndex(2)
 
     def _show_report(self, result: EvaluationResult) -> None:

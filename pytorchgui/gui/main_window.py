@@ -7,6 +7,7 @@ from PyQt5 import QtCore, QtGui, QtWidgets, uic
 
 from pytorchgui import __version__, paths, settings
 from pytorchgui.core.errors import PyTorchGUIError
+from pytorchgui.core.wording import counted
 from pytorchgui.core.workspace import Workspace
 from pytorchgui.gui import dialogs
 from pytorchgui.gui.document import NetworkDocument, autosave_info, discard_autosave
@@ -421,7 +422,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.document.open_untitled(network, f"{name}.json", "imported")
         if weights_path is not None and self.train_tab is not None:
             self.train_tab.options.fields["initial_weights"].set_value(str(weights_path))
-        self.statusBar().showMessage(f"Imported {described}: {len(network)} nodes"
+        self.statusBar().showMessage(f"Imported {described}: {counted(len(network), 'node')}"
                                      + (", training starts from its weights" if weights_path else "")
                                      + (f" ({'; '.join(notes)})" if notes else ""), 10000)
         return True
