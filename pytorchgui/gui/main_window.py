@@ -12,6 +12,7 @@ from pytorchgui.core.workspace import Workspace
 from pytorchgui.gui import dialogs
 from pytorchgui.gui.document import NetworkDocument, autosave_info, discard_autosave
 from pytorchgui.gui.network_tab import NETWORK_FILE_FILTER, NetworkTab
+from pytorchgui.gui.widgets import app_icon
 
 START_EXAMPLE = "lenet5.json"
 
@@ -34,6 +35,7 @@ class MainWindow(QtWidgets.QMainWindow):
                  example_data: bool = False):
         super().__init__(parent)
         load_ui("main_window", self)
+        self.setWindowIcon(app_icon())  # the tabs' notifications (the tray) take it from here
         self.setAcceptDrops(True)
         self.document = NetworkDocument(self)
         self.workspace = Workspace(self.document)

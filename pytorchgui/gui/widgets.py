@@ -9,6 +9,13 @@ from PyQt5 import QtCore, QtGui, QtWidgets
 from pytorchgui.core.graph.catalog import FunctionDatabase
 
 
+def app_icon() -> QtGui.QIcon:
+    """PyTorchGUI's icon (resources/icons): a small network drawn as the canvas draws one."""
+    from pytorchgui import paths
+
+    return QtGui.QIcon(str(paths.app_icon_file()))
+
+
 def read_only_table(columns: list[str], object_name: str, stretch: int | None = None) -> QtWidgets.QTableWidget:
     """A table of whole rows the user reads and selects but does not edit. `stretch`
     is the column that takes the spare width (None: all columns share it)."""

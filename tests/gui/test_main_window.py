@@ -262,3 +262,25 @@ def test_no_message_widens_the_window(qtbot, window):
     window.statusBar().showMessage(message)
     _lay_out()
     assert widened == [] and window.width() == width, widened
+
+
+def test_the_app_the_window_and_the_trays_notice_carry_the_icon(qtbot, window, monkeypatch):
+    from pytorchgui import paths
+    from pytorchgui.app import set_up
+
+    app = QtWidgets.QApplication.instance()
+    before = (app.applicationName(), app.organizationName(), app.windowIcon())
+    try:
+        set_up(app)
+        assert not app.windowIcon().isNull()
+    finally:
+        app.setApplicationName(before[0])
+        app.setOrganizationName(before[1])
+        app.setWindowIcon(before[2])
+    assert paths.app_icon_file().suffix == ".svg" and paths.app_icon_file().parent.parent == paths.resources_dir()
+    assert not window.windowIcon().isNull() and not window.windowIcon().pixmap(32, 32).isNull()
+    monkeypatch.setattr(QtWidgets.QSystemTrayIcon, "isSystemTrayAvailable", staticmethod(lambda: True))
+    monkeypatch.setattr(QtWidgets.QSystemTrayIcon, "supportsMessages", staticmethod(lambda: True))
+    window.train_tab.notify("Training finished after 1 epoch")
+    assert not window.train_tab._tray.icon().isNull()
+    window.train_tab._tray.hide()
