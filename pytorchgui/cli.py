@@ -189,6 +189,8 @@ def train(arguments) -> int:
     from pytorchgui.core.data.sequences import with_tokenizer
     from pytorchgui.core.training.distributed import distributed_context
     from pytorchgui.core.training.trainer import Trainer
+    from pytorchgui.core.data.samples import sample_noun
+    from pytorchgui.core.wording import counted
 
     network = network_format.load(arguments.network)
     recipe = network.recipe if network.recipe and not arguments.no_recipe else None
@@ -212,11 +214,13 @@ def train(arguments) -> int:
         for change in fit_to_data(network, data):
             if context.main:
                 print(f"fit: {change}", file=sys.stderr)
-    on_event = _progress_printer(config, show_bars=context.main and not arguments.quiet)
+    on_event = _progress_printer(config, show_bars=context.main and not arguments.quiet,
+                                 samples=f"{sample_noun(data)}s")
     result = Trainer(network, data, config, validation_set=validation, run_dir=arguments.out, on_event=on_event,
                      resume_from=arguments.resume).run()
     if context.main:
-        print(f"{result.status} after {result.epochs_done} epoch(s); run folder {arguments.out}", file=sys.stderr)
+        print(f"{result.status} after {counted(result.epochs_done, 'epoch')}; run folder {arguments.out}",
+              file=sys.stderr)
     return 0
 
 
@@ -313,8 +317,9 @@ def lr_find(arguments) -> int:
     return 0
 
 
-def _progress_printer(config, show_bars: bool):
-    """The CLI's view of a run: tqdm bars on stderr, a JSON line per epoch on stdout."""
+def _progress_printer(config, show_bars: bool, samples: str = "samples"):
+    """The CLI's view of a run: tqdm bars on stderr (with `samples` per second: images, rows,
+    ...), a JSON line per epoch on stdout."""
     from tqdm import tqdm
 
     from pytorchgui.core.training.trainer import BatchEvent, EpochEvent, LogEvent
@@ -330,7 +335,7 @@ def _progress_printer(config, show_bars: bool):
                 bar = tqdm(total=event.batches, desc=f"epoch {event.epoch}/{config.epochs}", unit="batch",
                            file=sys.stderr, leave=False)
             bar.update(len(event.losses) or 1)
-            bar.set_postfix(loss=f"{event.loss:.4f}", img_s=f"{event.images_per_second:,.0f}")
+            bar.set_postfix({"loss": f"{event.loss:.4f}", f"{samples}/s": f"{event.samples_per_second:,.0f}"})
         elif isinstance(event, EpochEvent):
             if bar is not None:
                 bar.close()

@@ -39,6 +39,11 @@ def resources_dir() -> Path:
     return _package_data("resources")
 
 
+def app_icon_file() -> Path:
+    """The window's, the taskbar's and the notifications' icon."""
+    return resources_dir() / "icons" / "pytorchgui.svg"
+
+
 def example_networks_dir() -> Path:
     return resources_dir() / "networks"
 

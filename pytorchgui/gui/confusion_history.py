@@ -15,6 +15,7 @@ from pytorchgui import paths
 from pytorchgui.core.data import datasets
 from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.core.training.runs import ConfusionHistory, RunFolder, list_runs
+from pytorchgui.core.wording import counted
 from pytorchgui.core.workspace import Workspace
 from pytorchgui.gui.confusion_plot import ConfusionMatrixPlot
 from pytorchgui.gui.widgets import ImageGrid
@@ -182,7 +183,7 @@ class ConfusionHistoryView(QtWidgets.QWidget):
         classes = self.history.classes or [str(i) for i in range(self.history.class_count)]
         self.gallery.clear()
         title = (f"Epoch {epoch}: true {classes[true_class]}, predicted {classes[predicted_class]}: "
-                 f"{len(indices)} samples")
+                 f"{counted(len(indices), 'sample')}")
         dataset = self.validation_dataset()
         if not isinstance(dataset, datasets.TensorDataset) or dataset.kind != "image":
             shown = ", ".join(map(str, indices[:40])) + (" …" if len(indices) > 40 else "")

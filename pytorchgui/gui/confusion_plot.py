@@ -70,8 +70,10 @@ class ConfusionMatrixPlot(pyqtgraph.PlotWidget):
                     text.setPos(column + 0.5, row + 0.5)
                     self.addItem(text)
                     self.texts.append(text)
-            # Names on the left; numbers below, where long names would run into each other.
-            self.getAxis("left").setTicks([[(i + 0.5, f"{name} {i}") for i, name in enumerate(self.classes)]])
+            # Names on the left with the numbers used below, where long names would run into
+            # each other; a class named by its number ("0" to "9" for digits) is named once.
+            self.getAxis("left").setTicks([[(i + 0.5, name if name == str(i) else f"{name} {i}")
+                                            for i, name in enumerate(self.classes)]])
             self.getAxis("bottom").setTicks([[(i + 0.5, str(i)) for i in range(count)]])
         self.autoRange()
 

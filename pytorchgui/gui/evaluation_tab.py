@@ -27,13 +27,14 @@ from pytorchgui.core.training.trained_model import TrainedModel, open_trained_mo
 from pytorchgui.core.training.saliency import saliency
 from pytorchgui.core.data.sequences import decode, with_tokenizer
 from pytorchgui.core.training.tasks import Progress, TaskControl
+from pytorchgui.core.wording import counted
 from pytorchgui.core.workspace import DATASET_CHANGES, Change, Workspace
 from pytorchgui.gui.confusion_history import ConfusionHistoryView
 from pytorchgui.gui.confusion_plot import ConfusionMatrixPlot
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.forms import FunctionDialog
-from pytorchgui.gui.widgets import (ImageGrid, catalogue_combo, heat_overlay, image_pixmap, read_only_table,
-                                   select_entry, selected_entry_name, with_button)
+from pytorchgui.gui.widgets import (ImageGrid, catalogue_combo, heat_overlay, image_pixmap, message_label,
+                                   read_only_table, select_entry, selected_entry_name, with_button)
 from pytorchgui.gui.workers import Task
 
 
@@ -58,10 +59,11 @@ class DrawingPad(QtWidgets.QWidget):
         self._last: QtCore.QPoint | None = None
         self.setCursor(QtCore.Qt.CrossCursor)
 
-    def clear(self) -> None:
+    def clear(self, announce: bool = True) -> None:
         self.image.fill(0)
         self.update()
-        self.changed.emit()
+        if announce:
+            self.changed.emit()
 
     def array(self) -> numpy.ndarray:
         pointer = self.image.constBits()
@@ -206,8 +208,9 @@ class EvaluationTab(QtWidgets.QWidget):
         return with_button(self.report_table, "Export report…", "exportReportButton", self.export_report)
 
     def _build_gallery(self) -> QtWidgets.QWidget:
-        self.gallery_title = QtWidgets.QLabel("The most confident mistakes")
+        self.gallery_title = message_label("The most confident mistakes")  # "(no saliency: why)" can be long
         self.gallery = ImageGrid(columns=4, object_name="errorGallery")  # two-line captions: 4 fit
+        self.gallery.image_clicked.connect(self.try_sample)
         gallery_box = QtWidgets.QWidget()
         gallery_box_layout = QtWidgets.QVBoxLayout(gallery_box)
         gallery_box_layout.setContentsMargins(0, 0, 0, 0)
@@ -229,7 +232,8 @@ class EvaluationTab(QtWidgets.QWidget):
 
     def _build_try_it(self) -> QtWidgets.QWidget:
         self.pad = DrawingPad()
-        self.pad.changed.connect(lambda: self.prediction_timer.start())
+        self.tried_sample: int | None = None  # the gallery's sample Try it shows, until the user draws
+        self.pad.changed.connect(self._pad_changed)
         pen = QtWidgets.QRadioButton("Pen")
         pen.setChecked(True)
         eraser = QtWidgets.QRadioButton("Eraser")
@@ -268,11 +272,16 @@ class EvaluationTab(QtWidgets.QWidget):
         self.probability_plot = pyqtgraph.PlotWidget(title="Class probabilities")
         self.probability_plot.setObjectName("probabilityPlot")
         self.probability_plot.setBackground("w")
-        self.probability_plot.setXRange(0, 1)
+        self.probability_plot.setXRange(0, 1.14, padding=0)  # room for the "100%" label at the end
         self.probability_plot.invertY(True)
         self.probability_plot.setLabel("bottom", "probability")
-        self.prediction_label = QtWidgets.QLabel("Draw a shape or a digit, or open an image.")
-        self.prediction_label.setObjectName("predictionLabel")
+        # three labels that never run into each other, whatever the width (the end ones may
+        # reach past the axis' ends: pyqtgraph would hide them)
+        probability_axis = self.probability_plot.getAxis("bottom")
+        probability_axis.setTicks([[(0, "0%"), (0.5, "50%"), (1, "100%")], [(0.25, ""), (0.75, "")]])
+        probability_axis.setStyle(hideOverlappingLabels=False)
+        self.probability_plot.setMinimumWidth(230)  # the title and the class names in full
+        self.prediction_label = message_label("Draw a shape or a digit, or open an image.", "predictionLabel")
         self.saliency_check = QtWidgets.QCheckBox("What drives it")
         self.saliency_check.setObjectName("saliencyCheck")
         self.saliency_check.setChecked(True)
@@ -297,25 +306,27 @@ class EvaluationTab(QtWidgets.QWidget):
         self.pad_tools.setLayout(tools)
         try_layout.addWidget(self.pad_tools, 1, 0)
         side = QtWidgets.QVBoxLayout()
-        self.input_caption = QtWidgets.QLabel("Network input:")
-        self.input_caption.setObjectName("inputCaption")
-        self.input_caption.setWordWrap(True)
-        self.input_caption.setMaximumWidth(180)
+        side.setContentsMargins(0, 0, 0, 0)
+        self.input_caption = message_label("Network input:", "inputCaption")
         side.addWidget(self.input_caption)
         side.addWidget(self.prepared_label)
         self.tokens_label = QtWidgets.QLabel()
         self.tokens_label.setObjectName("tokensLabel")
         self.tokens_label.setWordWrap(True)
-        self.tokens_label.setMaximumWidth(260)
         self.tokens_label.hide()
         side.addWidget(self.tokens_label)
         side.addWidget(self.prediction_label)
         side.addWidget(self.saliency_check)
         side.addWidget(self.saliency_label)
         side.addStretch(1)
-        try_layout.addLayout(side, 0, 1)
+        side_column = QtWidgets.QWidget()  # its texts wrap in it: the chart keeps the rest
+        side_column.setLayout(side)
+        side_column.setMinimumWidth(130)
+        side_column.setMaximumWidth(210)
+        try_layout.addWidget(side_column, 0, 1)
         try_layout.addWidget(self.probability_plot, 0, 2, 3, 1)
-        try_layout.setColumnStretch(2, 1)
+        try_layout.setColumnStretch(1, 1)  # room to spare goes to the chart, once the texts have theirs
+        try_layout.setColumnStretch(2, 2)
         try_layout.setRowStretch(2, 1)  # pad and its tools together at the top
         return try_box
 
@@ -494,7 +505,7 @@ class EvaluationTab(QtWidgets.QWidget):
             return
         indices = self.result.cell_samples(true_class, predicted_class)
         self.show_samples(indices, f"True {classes[true_class]}, predicted {classes[predicted_class]}: "
-                                   f"{int(self.result.confusion[true_class, predicted_class])} samples")
+                                   f"{counted(int(self.result.confusion[true_class, predicted_class]), 'sample')}")
         self.result_tabs.setCurrentIndex(2)
 
     def _show_report(self, result: EvaluationResult) -> None:
@@ -541,7 +552,8 @@ class EvaluationTab(QtWidgets.QWidget):
             self.gallery.add(picture,
                              f"true <b>{true_name}</b><br>predicted <span style='color:#c92a2a'>{predicted}</span> "
                              f"{confidence:.0%}",
-                             f"sample {index}: true {true_name}, predicted {predicted} ({confidence:.0%})")
+                             f"sample {index}: true {true_name}, predicted {predicted} ({confidence:.0%}); click "
+                             "to try it and see what drove the prediction", key=index)
 
     def _show_texts(self, dataset: TensorDataset, indices: list[int]) -> None:
         result = self.result
@@ -591,11 +603,35 @@ class EvaluationTab(QtWidgets.QWidget):
             widget.setVisible(not text)
         self.prediction_label.setText("Type a text." if text else "Draw a shape or a digit, or open an image.")
 
+    def _pad_changed(self) -> None:
+        self.tried_sample = None
+        self.prediction_timer.start()
+
     def _predict_input(self) -> None:
         if self.text_edit.isVisible():
             self.predict_text(self.text_edit.toPlainText())
+        elif self.tried_sample is not None:
+            self.try_sample(self.tried_sample)
         else:
             self.predict_drawing()
+
+    def try_sample(self, index: int) -> torch.Tensor | None:
+        """A sample of the evaluated set (a mistake clicked in the gallery) in Try it: what the
+        network sees, its prediction as the test measured it, and what drove it."""
+        dataset, result = self.evaluated, self.result
+        self.result_tabs.setCurrentIndex(3)
+        trained = self._image_model()
+        if trained is None or dataset is None:
+            return None
+        self.tried_sample = index
+        self.pad.clear(announce=False)  # an old drawing is not what is shown now
+        blocker = QtCore.QSignalBlocker(self.saliency_check)  # checked to be seen, not to predict again
+        self.saliency_check.setChecked(True)
+        del blocker
+        self.input_caption.setText(f"Network input: sample {index} of {dataset.name}, true class "
+                                   f"<b>{result.classes[int(result.targets[index])]}</b>")
+        self.prepared_label.setToolTip(f"Sample {index} of {dataset.name}, as the test gave it to the network")
+        return self._predict(trained, dataset.inputs[index], trained.normalization_for(dataset))
 
     def predict_text(self, text: str) -> torch.Tensor | None:
         """The text tokenised as in training (the run's tokenizer), then classified."""
@@ -667,6 +703,8 @@ class EvaluationTab(QtWidgets.QWidget):
         self.input_caption.setText("Network input:")
         self.prepared_label.setToolTip(f"What the network sees: {path.name} resized to "
                                        f"{trained.input_shape[1]} x {trained.input_shape[2]}{note}")
+        self.tried_sample = None
+        self.input_caption.setText("Network input:")
         return self._predict(trained, sample)
 
     def _image_model(self) -> TrainedModel | None:
@@ -684,10 +722,13 @@ class EvaluationTab(QtWidgets.QWidget):
         self.prepared_label.setPixmap(pixmap.scaled(side, side, QtCore.Qt.KeepAspectRatio)
                                       if pixmap.width() > side or pixmap.height() > side else pixmap)
 
-    def _predict(self, trained: TrainedModel, sample: torch.Tensor) -> torch.Tensor:
+    def _predict(self, trained: TrainedModel, sample: torch.Tensor, normalization=None) -> torch.Tensor:
+        """normalization: the statistics the sample's dataset is measured with (by default
+        the training's)."""
+        normalization = normalization or trained.normalization
         if sample.dtype != torch.int64:
             self._show_prepared(sample)
-        probabilities = predict(trained.model, sample, trained.normalization)
+        probabilities = predict(trained.model, sample, normalization)
         classes = trained.classes or [str(i) for i in range(len(probabilities))]
         self.probability_plot.clear()
         # Horizontal bars: class names read along the left axis instead of overlapping below.
@@ -699,16 +740,16 @@ class EvaluationTab(QtWidgets.QWidget):
         best = int(probabilities.argmax())
         self.prediction_label.setText(f"Prediction: <b>{classes[best]}</b> ({float(probabilities[best]):.0%})")
         if sample.dtype != torch.int64:
-            self._show_saliency(trained, sample)
+            self._show_saliency(trained, sample, normalization)
         return probabilities
 
-    def _show_saliency(self, trained: TrainedModel, sample: torch.Tensor) -> None:
+    def _show_saliency(self, trained: TrainedModel, sample: torch.Tensor, normalization) -> None:
         """The heat map of the prediction over the network's input, or why there is none."""
         self.saliency_label.clear()
         if not self.saliency_check.isChecked():
             return
         try:
-            heat = saliency(trained.model, sample, trained.normalization)
+            heat = saliency(trained.model, sample, normalization)
         except PyTorchGUIError as error:
             self.saliency_label.setText(f"<span style='color:#868e96'>{error}</span>")
             self.saliency_label.setToolTip(str(error))

@@ -42,8 +42,9 @@ class ImportDialog(QtWidgets.QDialog):
                                 "file, its weights are converted to the node names and training starts from them: "
                                 "fit the network to your data (Data tab) to give it your classes, and only the new "
                                 "classifier starts fresh.")
+        note.setObjectName("importNote")
         note.setWordWrap(True)
-        note.setStyleSheet("color: palette(mid);")
+        note.setStyleSheet("color: #495057;")  # palette(mid) is too pale to read on the dialog's grey
         buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Ok | QtWidgets.QDialogButtonBox.Cancel)
         buttons.button(QtWidgets.QDialogButtonBox.Ok).setText("Import")
         buttons.accepted.connect(self.accept)
@@ -52,7 +53,15 @@ class ImportDialog(QtWidgets.QDialog):
         layout.addLayout(form)
         layout.addWidget(note)
         layout.addWidget(buttons)
-        self.resize(520, 200)
+        self.resize(560, self.heightForWidth(560))
+
+    def resizeEvent(self, event) -> None:
+        """As tall as the wrapped help needs at this width: Qt takes a window's minimum
+        height from its widest layout, so a narrower dialog would cut the text."""
+        super().resizeEvent(event)
+        needed = self.heightForWidth(self.width())
+        if needed != self.minimumHeight():
+            self.setMinimumHeight(needed)
 
     def model_name(self) -> str:
         return self.model_combo.currentText().strip()

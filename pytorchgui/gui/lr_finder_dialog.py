@@ -12,6 +12,7 @@ from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.core.training.lr_finder import LearningRateCurve, find_learning_rate
 from pytorchgui.core.training.tasks import Cancelled
 from pytorchgui.core.workspace import Workspace
+from pytorchgui.gui.plot_axes import PlainAxis, ScientificAxis
 from pytorchgui.gui.workers import Task
 
 
@@ -34,7 +35,7 @@ class LearningRateDialog(QtWidgets.QDialog):
         self.label.setObjectName("learningRateLabel")
         self.label.setWordWrap(True)
         layout.addWidget(self.label)
-        self.plot = pyqtgraph.PlotWidget()
+        self.plot = pyqtgraph.PlotWidget(axisItems={"left": PlainAxis("left"), "bottom": ScientificAxis("bottom")})
         self.plot.setObjectName("learningRatePlot")
         self.plot.setBackground("w")
         self.plot.setLogMode(x=True, y=False)

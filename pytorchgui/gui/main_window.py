@@ -7,10 +7,12 @@ from PyQt5 import QtCore, QtGui, QtWidgets, uic
 
 from pytorchgui import __version__, paths, settings
 from pytorchgui.core.errors import PyTorchGUIError
+from pytorchgui.core.wording import counted
 from pytorchgui.core.workspace import Workspace
 from pytorchgui.gui import dialogs
 from pytorchgui.gui.document import NetworkDocument, autosave_info, discard_autosave
 from pytorchgui.gui.network_tab import NETWORK_FILE_FILTER, NetworkTab
+from pytorchgui.gui.widgets import app_icon
 
 START_EXAMPLE = "lenet5.json"
 
@@ -33,6 +35,7 @@ class MainWindow(QtWidgets.QMainWindow):
                  example_data: bool = False):
         super().__init__(parent)
         load_ui("main_window", self)
+        self.setWindowIcon(app_icon())  # the tabs' notifications (the tray) take it from here
         self.setAcceptDrops(True)
         self.document = NetworkDocument(self)
         self.workspace = Workspace(self.document)
@@ -421,7 +424,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.document.open_untitled(network, f"{name}.json", "imported")
         if weights_path is not None and self.train_tab is not None:
             self.train_tab.options.fields["initial_weights"].set_value(str(weights_path))
-        self.statusBar().showMessage(f"Imported {described}: {len(network)} nodes"
+        self.statusBar().showMessage(f"Imported {described}: {counted(len(network), 'node')}"
                                      + (", training starts from its weights" if weights_path else "")
                                      + (f" ({'; '.join(notes)})" if notes else ""), 10000)
         return True

@@ -24,6 +24,7 @@ from pytorchgui.core.data.fit import freeze_all_but_last
 from pytorchgui.core.graph.shapes import (ShapeReport, describe_shape, infer_shapes, step_problems, summary_rows,
                                           trainable_parameters)
 from pytorchgui.core.interop.templates import template_files
+from pytorchgui.core.wording import counted
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.document import NetworkDocument
 from pytorchgui.gui.forms import FunctionDialog
@@ -244,7 +245,7 @@ class NetworkTab(QtWidgets.QWidget):
                                        "double-click one.")
         else:
             shape = describe_shape(self.report.output_shape)
-            status = "compiles" if self.report.ok else f"{len(self.report.problems)} problem(s)"
+            status = "compiles" if self.report.ok else counted(len(self.report.problems), "problem")
             trainable = trainable_parameters(self.network, self.report)
             frozen = (f" ({trainable:,} trainable)" if trainable != self.report.total_parameters else "")
             self.summary_label.setText(f"<b>{len(self.network)}</b> nodes · <b>{self.report.total_parameters:,}</b> "
@@ -408,7 +409,7 @@ class NetworkTab(QtWidgets.QWidget):
         if not names:
             show_status(self, "Select the nodes to save as a block first")
             return None
-        name, ok = QtWidgets.QInputDialog.getText(self, "Save as block", f"A name for these {len(names)} node(s):")
+        name, ok = QtWidgets.QInputDialog.getText(self, "Save as block", f"A name for these {counted(len(names), 'node')}:")
         if not ok or not name.strip():
             return None
         target = paths.user_blocks_dir() / block_file_name(name)
@@ -500,25 +501,41 @@ class NetworkTab(QtWidgets.QWidget):
         if not names:
             return False
         QtWidgets.QApplication.clipboard().setText(copy_nodes(self.network, names))
-        show_status(self, f"Copied {len(names)} node(s)")
+        show_status(self, f"Copied {counted(len(names), 'node')}")
         return True
 
     def cut_selection(self) -> None:
+        names = self.scene.selected_nodes()
         if self.copy_selection():
             self.delete_selection()
+            show_status(self, f"Cut {counted(len(names), 'node')}")
 
-    def paste(self, text: str | None = None) -> list[str]:
-        """Paste network JSON (the clipboard's by default) as one undoable step; the pasted
-        nodes are selected. Text that is not a network changes nothing and says why."""
+    def paste(self, text: str | None = None, *, at_mouse: bool = True, step: str = "Paste") -> list[str]:
+        """Paste network JSON (the clipboard's by default) as one undoable step, where the
+        mouse is if it is over the canvas, else beside the copied nodes (never over a
+        node); the pasted nodes are selected and the status bar names them. Text that
+        is not a network changes nothing and says why."""
         text = QtWidgets.QApplication.clipboard().text() if text is None else text
+        at = self._mouse_on_canvas() if at_mouse else None
         pasted: list[str] = []
         try:
-            self.document.apply("Paste", lambda: pasted.extend(paste_nodes(self.network, text)))
+            self.document.apply(step, lambda: pasted.extend(paste_nodes(self.network, text, at)))
         except PyTorchGUIError as error:
             show_status(self, f"Nothing pasted: {error}", 10000)
             return []
         self.select(pasted)
+        shown = ", ".join(pasted[:5]) + (", …" if len(pasted) > 5 else "")
+        show_status(self, f"{step}d {counted(len(pasted), 'node')}: {shown}")  # Pasted, Duplicated
         return pasted
+
+    def _mouse_on_canvas(self) -> tuple[float, float] | None:
+        """Where the mouse is on the canvas, in scene units; None when it is elsewhere."""
+        viewport = self.view.viewport()
+        point = viewport.mapFromGlobal(QtGui.QCursor.pos())
+        if not viewport.isVisible() or not viewport.rect().contains(point):
+            return None
+        scene = self.view.mapToScene(point)
+        return scene.x(), scene.y()
 
     def select_all(self) -> None:
         for item in self.scene.node_items.values():
@@ -526,7 +543,7 @@ class NetworkTab(QtWidgets.QWidget):
 
     def duplicate_selection(self) -> list[str]:
         names = self.scene.selected_nodes()
-        return self.paste(copy_nodes(self.network, names)) if names else []
+        return self.paste(copy_nodes(self.network, names), at_mouse=False, step="Duplicate") if names else []
 
     def stages(self) -> list[str]:
         """The top-level module paths that hold several nodes (an imported model's layer1 ...
@@ -541,7 +558,7 @@ class NetworkTab(QtWidgets.QWidget):
         """Fine-tuning: every node with weights frozen but the classifier, one undo step."""
         frozen: list[str] = []
         if self.run("Freeze all but the last layer", lambda: frozen.extend(freeze_all_but_last(self.network))):
-            show_status(self, f"Froze {len(frozen)} node(s); the last layer with weights trains")
+            show_status(self, f"Froze {counted(len(frozen), 'node')}; the last layer with weights trains")
 
     def unfreeze_all(self) -> None:
         def unfreeze() -> None:

@@ -23,11 +23,14 @@ from pytorchgui.core.training.runs import RunFolder, list_runs, load_checkpoint,
 from pytorchgui.core.graph.shapes import infer_shapes, step_problems
 from pytorchgui.core.training.tasks import LogEvent, TaskControl
 from pytorchgui.core.training.trainer import BatchEvent, EpochEvent, SettingsChangedEvent, Trainer, TrainingResult
+from pytorchgui.core.data.samples import sample_noun
+from pytorchgui.core.wording import counted
 from pytorchgui.core.workspace import DATASET_CHANGES, Change, DatasetEntry, Workspace
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.paused_settings import PausedSettings
+from pytorchgui.gui.plot_axes import CountAxis, PlainAxis, ScientificAxis
 from pytorchgui.gui.training_form import TrainingOptionsForm
-from pytorchgui.gui.widgets import controls_beside, notice, read_only_table, show_status, with_button
+from pytorchgui.gui.widgets import controls_beside, message_label, notice, read_only_table, show_status, with_button
 from pytorchgui.gui.workers import Task
 
 # 2 Hz. Measured on 2 cores (bench/bench_training.py): each redraw takes a core from the
@@ -48,12 +51,17 @@ def decimate(values: list[float], limit: int = 1500) -> tuple[numpy.ndarray, num
     return x[:usable].reshape(-1, block).mean(1), data[:usable].reshape(-1, block).mean(1)
 
 
-def _plot(title: str, left: str) -> pyqtgraph.PlotWidget:
-    plot = pyqtgraph.PlotWidget(title=title)
+def _plot(title: str, left: str, bottom: str, left_axis: type[PlainAxis] = PlainAxis,
+          legend_below: bool = False) -> pyqtgraph.PlotWidget:
+    """A plot against a count (batches or epochs): whole-number ticks below, no SI factor on
+    either axis. The legend sits in the top right corner, or the bottom right one for
+    curves that rise (accuracy), where they would run under it."""
+    plot = pyqtgraph.PlotWidget(title=title, axisItems={"left": left_axis("left"), "bottom": CountAxis("bottom")})
     plot.setBackground("w")
     plot.showGrid(x=True, y=True, alpha=0.3)
     plot.setLabel("left", left)
-    plot.addLegend(offset=(-10, 10))
+    plot.setLabel("bottom", bottom)
+    plot.addLegend(offset=(-10, -10 if legend_below else 10))
     plot.setClipToView(True)
     plot.setDownsampling(auto=True, mode="peak")
     return plot
@@ -94,6 +102,7 @@ class TrainTab(QtWidgets.QWidget):
         self.changed_settings: dict = {}  # the optimizer settings changed while paused in this run
         self.settings_markers: list = []  # where they took effect, on the learning-rate plot
         self.running_config: TrainingConfig | None = None
+        self.running_samples = "samples"  # what the run's data counts per second: images, rows, ...
         self.pending_resume: tuple[Path, int] | None = None  # (checkpoint, epochs it holds)
         self.result: TrainingResult | None = None
         self.batch_losses: list[float] = []
@@ -271,8 +280,7 @@ class TrainTab(QtWidgets.QWidget):
         self.progress = QtWidgets.QProgressBar()
         self.progress.setObjectName("epochProgress")
         self.progress.setFormat("Ready")
-        self.progress_label = QtWidgets.QLabel("Press Start to train the network on the training set.")
-        self.progress_label.setObjectName("progressLabel")
+        self.progress_label = message_label("Press Start to train the network on the training set.", "progressLabel")
         right_layout.addWidget(self.progress)
         right_layout.addWidget(self.progress_label)
         split = QtWidgets.QSplitter(QtCore.Qt.Vertical)
@@ -284,13 +292,10 @@ class TrainTab(QtWidgets.QWidget):
 
     def _plots(self) -> QtWidgets.QWidget:
         plots = QtWidgets.QGridLayout()
-        self.batch_plot = _plot("Loss per batch", "loss")
-        self.epoch_plot = _plot("Loss per epoch", "loss")
-        self.accuracy_plot = _plot("Accuracy per epoch", "accuracy")
-        self.lr_plot = _plot("Learning rate", "lr")
-        for plot in (self.epoch_plot, self.accuracy_plot, self.lr_plot):
-            plot.setLabel("bottom", "epoch")
-        self.batch_plot.setLabel("bottom", "batch")
+        self.batch_plot = _plot("Loss per batch", "loss", "batch")
+        self.epoch_plot = _plot("Loss per epoch", "loss", "epoch")
+        self.accuracy_plot = _plot("Accuracy per epoch", "accuracy (%)", "epoch", legend_below=True)
+        self.lr_plot = _plot("Learning rate", "learning rate", "epoch", ScientificAxis)
         self.batch_curve = self.batch_plot.plot(pen=pyqtgraph.mkPen("#adb5bd", width=1), name="batch")
         self.smooth_curve = self.batch_plot.plot(pen=pyqtgraph.mkPen("#1c7ed6", width=2), name="smoothed")
         self.train_loss_curve, self.val_loss_curve = _train_and_validation_curves(self.epoch_plot)
@@ -299,6 +304,7 @@ class TrainTab(QtWidgets.QWidget):
         for plot, place in ((self.batch_plot, (0, 0)), (self.epoch_plot, (0, 1)), (self.accuracy_plot, (1, 0)),
                             (self.lr_plot, (1, 1))):
             plots.addWidget(plot, *place)
+        self._show_all_epochs()
         box = QtWidgets.QWidget()
         box.setLayout(plots)
         return box
@@ -477,12 +483,14 @@ class TrainTab(QtWidgets.QWidget):
             return False
         train, validation, config = prepared
         network = self.network.copy()  # the user may edit the network while it trains
-        resume_from, run_dir = self._run_folder()
+        resume_from, run_dir = self._run_folder(train)
         self.running_config, self.running_network, self.changed_settings = config, network, {}
+        self.running_samples = f"{sample_noun(train)}s"
         self._reset_plots()
-        self.log(f"training with {network.optimizer.type} on {train.name} "
-                 f"({len(train):,} samples), {config.epochs} epochs, batch {config.batch_size}, {config.device}; "
-                 f"run folder {run_dir.path}")
+        self.progress_label.setToolTip("")  # the last failure's reason
+        # the run folder is logged by the run once it exists
+        self.log(f"training with {network.optimizer.type} on {train.name} ({counted(len(train), 'sample')}), "
+                 f"{counted(config.epochs, 'epoch')}, batch {config.batch_size}, {config.device}")
         if validation is None:
             self.log("no validation data: the validation curves stay empty (choose a test set or a split of the "
                      "training set under Validation)")
@@ -500,13 +508,17 @@ class TrainTab(QtWidgets.QWidget):
         self._set_running(True)
         return True
 
-    def _run_folder(self) -> tuple[Path | None, RunFolder]:
-        """(checkpoint to resume from, run folder): the pending resume's, or a new one."""
+    def _run_folder(self, train) -> tuple[Path | None, RunFolder]:
+        """(checkpoint to resume from, run folder): the pending resume's, or a new one named
+        after the network's file, else the example or model it came from, else the data it
+        trains on (a network never saved has no name worth a folder: "untitled")."""
         if self.pending_resume is not None:
             checkpoint = self.pending_resume[0]
             self.cancel_resume()
             return checkpoint, RunFolder(checkpoint.parent)
-        name = self.workspace.document.display_name.split(".")[0]
+        document = self.workspace.document
+        origin = document.path or (Path(document.example_name) if document.example_name else None)
+        name = origin.stem if origin is not None else Path(train.name.split(" (")[0]).stem  # "Shapes (train)"
         return None, RunFolder.new(paths.runs_dir(), name)
 
     def drain_events(self) -> None:
@@ -639,12 +651,12 @@ class TrainTab(QtWidgets.QWidget):
         self.result = result
         self.workspace.set_training_result(result)
         last = result.history[-1] if result.history else {}
-        figures = ", ".join(f"{name} {last[key]:.4g}" for key, name in (
-            ("train_loss", "train loss"), ("validation_loss", "val. loss"), ("validation_accuracy", "val. accuracy"))
-            if last.get(key) is not None)
+        figures = ", ".join(f"{name} {last[key]:{shown}}" for key, name, shown in (
+            ("train_loss", "train loss", ".4g"), ("validation_loss", "val. loss", ".4g"),
+            ("validation_accuracy", "val. accuracy", ".1%")) if last.get(key) is not None)
         text = {"finished": "Training finished", "stopped": "Training stopped",
                 "early_stopped": "Training stopped early"}[result.status]
-        message = f"{text} after {result.epochs_done} epoch(s): {figures}" if figures else text
+        message = f"{text} after {counted(result.epochs_done, 'epoch')}: {figures}" if figures else text
         if result.message:
             self.log(result.message)
         self.log(message)
@@ -659,6 +671,7 @@ class TrainTab(QtWidgets.QWidget):
         if isinstance(error, PyTorchGUIError):
             self.log(f"failed: {error}")
             self.progress_label.setText(f"Failed: {first_line(error)}")
+            self.progress_label.setToolTip(str(error))
             show_error(self, "Training stopped", str(error))
         else:
             raise error
@@ -685,6 +698,7 @@ class TrainTab(QtWidgets.QWidget):
         self.settings_markers = []
         self.progress.setValue(0)
         self.batch_losses, self.smoothed, self.epoch_rows = [], [], []
+        self._show_all_epochs()
 
     def _apply_events(self, events: list) -> None:
         """Show everything the run reported since the last delivery."""
@@ -724,12 +738,12 @@ class TrainTab(QtWidgets.QWidget):
             self.progress.setMaximum(last_batch.batches)
             self.progress.setValue(last_batch.batch)
             config = self.running_config  # the run's own settings, not the form's
-            left = (last_batch.batches - last_batch.batch) * config.batch_size / max(last_batch.images_per_second, 1)
+            left = (last_batch.batches - last_batch.batch) * config.batch_size / max(last_batch.samples_per_second, 1)
             self.progress.setFormat(f"Epoch {last_batch.epoch}/{config.epochs}: batch {last_batch.batch}/"
                                     f"{last_batch.batches}")
             accuracy = f", running accuracy {last_batch.accuracy:.1%}" if last_batch.accuracy is not None else ""
-            self.progress_label.setText(f"{last_batch.images_per_second:,.0f} images/s · epoch ends in "
-                                        f"{left:.0f} s · loss {last_batch.loss:.4f}{accuracy}")
+            self.progress_label.setText(f"{last_batch.samples_per_second:,.0f} {self.running_samples}/s · epoch ends "
+                                        f"in {left:.0f} s · loss {last_batch.loss:.4f}{accuracy}")
         if new_epochs:
             self._plot_epochs(self.epoch_rows)
 
@@ -740,20 +754,32 @@ class TrainTab(QtWidgets.QWidget):
             data = [getattr(row, attribute) for row in rows]
             return numpy.array([numpy.nan if v is None else v for v in data], dtype=float)
 
-        for curve, attribute in ((self.train_loss_curve, "train_loss"), (self.val_loss_curve, "validation_loss"),
-                                 (self.train_acc_curve, "train_accuracy"),
-                                 (self.val_acc_curve, "validation_accuracy")):
+        for curve, attribute, scale in ((self.train_loss_curve, "train_loss", 1),
+                                        (self.val_loss_curve, "validation_loss", 1),
+                                        (self.train_acc_curve, "train_accuracy", 100),
+                                        (self.val_acc_curve, "validation_accuracy", 100)):
             data = values(attribute)
             if numpy.isnan(data).all():  # no validation set, or a regression: nothing to draw
                 curve.setData([], [])
             else:
-                curve.setData(epochs, data, connect="finite")
+                curve.setData(epochs, data * scale, connect="finite")
         rates = values("learning_rate")
         self.lr_curve.setData(epochs, rates)
         if len(rates) and numpy.nanmax(rates) == numpy.nanmin(rates):  # a flat line: show it mid-plot, not at ±400
             self.lr_plot.setYRange(rates[0] * 0.5, rates[0] * 1.5)
         else:
             self.lr_plot.enableAutoRange(axis="y")
+        self._show_all_epochs()
+
+    def _show_all_epochs(self) -> None:
+        """Each epoch plot from its first to its last epoch drawn, half an epoch beyond:
+        a single epoch is a point in the middle, not a range pyqtgraph invents around it."""
+        for plot in (self.epoch_plot, self.accuracy_plot, self.lr_plot):
+            # the whole data: getData() holds only what is in view (clipToView)
+            drawn = [x for x, _ in (item.getOriginalDataset() for item in plot.listDataItems())
+                     if x is not None and len(x)]
+            last = max((float(numpy.nanmax(x)) for x in drawn), default=1.0)
+            plot.setXRange(0.5, max(last, 1.0) + 0.5, padding=0)
 
     # -- run history -------------------------------------------------------------------------
     def refresh_runs(self) -> None:
@@ -781,12 +807,14 @@ class TrainTab(QtWidgets.QWidget):
                 continue
             epochs = numpy.array([m["epoch"] for m in metrics])
             pen = pyqtgraph.mkPen(colours[number], width=1.5, style=QtCore.Qt.DashLine)
-            for plot, key in ((self.epoch_plot, "validation_loss"), (self.accuracy_plot, "validation_accuracy")):
+            for plot, key, scale in ((self.epoch_plot, "validation_loss", 1),
+                                     (self.accuracy_plot, "validation_accuracy", 100)):
                 data = numpy.array([numpy.nan if m[key] is None else m[key] for m in metrics], dtype=float)
                 if numpy.isnan(data).all():
                     key = key.replace("validation", "train")
                     data = numpy.array([numpy.nan if m[key] is None else m[key] for m in metrics], dtype=float)
-                curve = plot.plot(epochs, data, pen=pen, name=f"{run['name'][-24:]} ({key.split('_')[0][:5]})",
-                                  connect="finite")
+                curve = plot.plot(epochs, data * scale, pen=pen,
+                                  name=f"{run['name'][-24:]} ({key.split('_')[0][:5]})", connect="finite")
                 curve.overlay = True
+        self._show_all_epochs()
 

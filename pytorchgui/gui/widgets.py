@@ -9,6 +9,13 @@ from PyQt5 import QtCore, QtGui, QtWidgets
 from pytorchgui.core.graph.catalog import FunctionDatabase
 
 
+def app_icon() -> QtGui.QIcon:
+    """PyTorchGUI's icon (resources/icons): a small network drawn as the canvas draws one."""
+    from pytorchgui import paths
+
+    return QtGui.QIcon(str(paths.app_icon_file()))
+
+
 def read_only_table(columns: list[str], object_name: str, stretch: int | None = None) -> QtWidgets.QTableWidget:
     """A table of whole rows the user reads and selects but does not edit. `stretch`
     is the column that takes the spare width (None: all columns share it)."""
@@ -25,6 +32,17 @@ def read_only_table(columns: list[str], object_name: str, stretch: int | None = 
     table.setEditTriggers(QtWidgets.QAbstractItemView.NoEditTriggers)
     table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectRows)
     return table
+
+
+def message_label(text: str = "", object_name: str = "") -> QtWidgets.QLabel:
+    """A label for a message of any length (a failed run's reason, an error, a prediction):
+    it wraps, and its width follows the layout, never the text, so no message widens the
+    window (which would then never shrink back)."""
+    label = QtWidgets.QLabel(text)
+    label.setObjectName(object_name)
+    label.setWordWrap(True)
+    label.setSizePolicy(QtWidgets.QSizePolicy.Ignored, QtWidgets.QSizePolicy.Preferred)
+    return label
 
 
 def notice(name: str, background: str, border: str, buttons) -> tuple[QtWidgets.QFrame, QtWidgets.QLabel]:
@@ -114,10 +132,26 @@ def image_pixmap(array: numpy.ndarray, scale: int) -> QtGui.QPixmap:
                          QtCore.Qt.FastTransformation)
 
 
+class _Picture(QtWidgets.QLabel):
+    """An image that calls `clicked` when the left button is released over it."""
+
+    def __init__(self, clicked: Callable[[], None]):
+        super().__init__()
+        self.clicked = clicked
+        self.setCursor(QtCore.Qt.PointingHandCursor)
+
+    def mouseReleaseEvent(self, event: QtGui.QMouseEvent) -> None:
+        super().mouseReleaseEvent(event)
+        if event.button() == QtCore.Qt.LeftButton and self.rect().contains(event.pos()):
+            self.clicked()
+
+
 class ImageGrid(QtWidgets.QScrollArea):
-    """A scrolling grid of small images, each with a caption under it (samples, mistakes)."""
+    """A scrolling grid of small images, each with a caption under it (samples, mistakes);
+    an image added with a key announces a click on it with that key."""
 
     CELL = 84  # pixels: a 28x28 image shown at 3x
+    image_clicked = QtCore.pyqtSignal(object)  # the key the image was added with
 
     def __init__(self, columns: int, object_name: str):
         super().__init__()
@@ -138,8 +172,8 @@ class ImageGrid(QtWidgets.QScrollArea):
             widget.hide()  # at once: deleteLater would leave it painted until the next event loop turn
             widget.deleteLater()
 
-    def add(self, array: numpy.ndarray, caption: str, tooltip: str = "") -> None:
-        picture = QtWidgets.QLabel()
+    def add(self, array: numpy.ndarray, caption: str, tooltip: str = "", key=None) -> None:
+        picture = QtWidgets.QLabel() if key is None else _Picture(lambda: self.image_clicked.emit(key))
         picture.setPixmap(image_pixmap(array, max(1, self.CELL // max(array.shape[:2]))))
         picture.setAlignment(QtCore.Qt.AlignCenter)
         picture.setToolTip(tooltip)

@@ -9,6 +9,7 @@ from pytorchgui import paths
 def test_data_folders_are_found_in_the_checkout():
     assert (paths.function_db_dir() / "layers.json").is_file()
     assert (paths.ui_dir() / "main_window.ui").is_file()
+    assert paths.app_icon_file().is_file()
     assert paths.example_networks_dir().is_dir()
 
 
@@ -26,7 +27,8 @@ def test_wheel_install_carries_and_finds_the_data(tmp_path):
     wheel = next(tmp_path.glob("pytorchgui-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     for required in ("pytorchgui/function_db/layers.json", "pytorchgui/function_db/optimizers.json",
-                     "pytorchgui/ui/main_window.ui", "pytorchgui/resources/networks/lenet5.json"):
+                     "pytorchgui/ui/main_window.ui", "pytorchgui/resources/networks/lenet5.json",
+                     "pytorchgui/resources/icons/pytorchgui.svg"):
         assert required in names
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],

@@ -294,3 +294,38 @@ def test_try_it_prepares_a_drawing_like_the_training_digits_or_the_mnist_way(qtb
     tab.trained.drawing_style = None  # a run from before styles were recorded: the training set is measured
     tab.predict_drawing()
     assert "like the training data" in tab.input_caption.text() and int(tab.prepared_sample[0, 0, 0]) == 255
+
+
+@pytest.mark.parametrize("classes, rows", [(["0", "1", "2"], ["0", "1", "2"]),  # digits in folders 0 to 9
+                                          (["cat", "dog", "7"], ["cat 0", "dog 1", "7 2"])])
+def test_the_matrix_names_each_class_once_with_its_number_when_the_name_is_not_it(qtbot, classes, rows):
+    from pytorchgui.gui.confusion_plot import ConfusionMatrixPlot
+
+    plot = ConfusionMatrixPlot("matrix", "none yet")
+    qtbot.addWidget(plot)
+    plot.show_matrix([[3, 1, 0], [0, 4, 0], [1, 0, 5]], classes)
+    [left] = plot.getAxis("left")._tickLevels  # pyqtgraph keeps the ticks it was given there
+    [bottom] = plot.getAxis("bottom")._tickLevels
+    assert [text for _, text in left] == rows and [text for _, text in bottom] == ["0", "1", "2"]
+
+
+def test_a_mistake_clicked_in_the_gallery_opens_in_try_it_with_what_drove_it(qtbot, trained):
+    tab = trained
+    tab.saliency_check.setChecked(False)  # turned off earlier: the click shows the saliency anyway
+    launch(qtbot, tab)
+    tab.result_tabs.setCurrentIndex(2)
+    index = tab._gallery_shown[0][0]
+    picture = tab.gallery.grid.itemAt(0).widget().findChildren(QtWidgets.QLabel)[0]
+    assert "click" in picture.toolTip()
+    qtbot.mouseClick(picture, QtCore.Qt.LeftButton)
+    result = tab.result
+    assert tab.result_tabs.currentIndex() == 3
+    predicted, true = (result.classes[int(result.predictions[index])], result.classes[int(result.targets[index])])
+    assert tab.prediction_label.text().startswith(f"Prediction: <b>{predicted}</b>")  # as the test measured it
+    assert f"sample {index}" in tab.input_caption.text() and true in tab.input_caption.text()
+    assert tab.saliency_check.isChecked() and not tab.saliency_label.pixmap().isNull()
+    shown = tab.prepared_label.pixmap().toImage()
+    sample = tab.evaluated.inputs[index][0]
+    assert shown.pixelColor(3 * 14, 3 * 14).red() == int(sample[14, 14])  # the sample itself, at 3x
+    qtbot.wait(200)  # nothing comes back to overwrite it (the pad is empty)
+    assert tab.prediction_label.text().startswith(f"Prediction: <b>{predicted}</b>")

@@ -115,6 +115,18 @@ def test_import_a_torchvision_model_with_its_weights_from_the_file_menu(qtbot, t
     window.document.undo_stack.setClean()
 
 
+def test_the_import_dialogs_help_is_whole_at_any_width(qtbot, window):
+    dialog = window.import_model()
+    note = dialog.findChild(QtWidgets.QLabel, "importNote")
+    buttons = dialog.findChild(QtWidgets.QDialogButtonBox)
+    for width in (dialog.width(), dialog.minimumSizeHint().width(), 900):
+        dialog.resize(width, 100)  # as short as the user can make it
+        qtbot.wait(10)
+        assert note.height() >= note.heightForWidth(note.width()), width  # every line of it drawn
+        assert note.geometry().top() >= 0 and note.geometry().bottom() < buttons.geometry().top(), width
+    dialog.reject()
+
+
 def test_import_an_onnx_file_from_the_file_menu(qtbot, tmp_path, monkeypatch):
     from pytorchgui import paths
     from pytorchgui.core.training import network_format
@@ -191,3 +203,84 @@ def test_the_gui_thread_runs_torch_serially_and_jobs_use_every_core(qtbot, windo
     task = Task(window, lambda control: seen.append(torch.get_num_threads())).start()
     qtbot.waitUntil(lambda: not task.running, timeout=10000)
     assert seen == [training_threads()]
+
+
+def _form_field_names(window) -> set:
+    """The labels that name a form's fields: fixed words, never a message."""
+    names = set()
+    for form in window.findChildren(QtWidgets.QFormLayout):
+        for row in range(form.rowCount()):
+            item = form.itemAt(row, QtWidgets.QFormLayout.LabelRole)
+            if item is not None and item.widget() is not None:
+                names.add(item.widget())
+    return names
+
+
+def _bring_forward(widget) -> None:
+    """Make every tab page on the way from the window to `widget` the current one."""
+    child, parent = widget, widget.parentWidget()
+    while parent is not None:
+        if isinstance(parent, QtWidgets.QStackedWidget):
+            parent.setCurrentWidget(child)
+        child, parent = parent, parent.parentWidget()
+
+
+def _lay_out() -> None:
+    """Run the layouts' pending requests (a new text asks for a size on a posted event)."""
+    for _ in range(5):
+        QtWidgets.QApplication.sendPostedEvents()
+        QtWidgets.QApplication.processEvents()
+
+
+def _resize_back(qtbot, window, width: int) -> None:
+    """A widened window does not shrink by itself: resize it once its minimum allows."""
+    _lay_out()
+    window.resize(width, window.height())
+    qtbot.waitUntil(lambda: window.width() == width or window.resize(width, window.height()), timeout=2000)
+
+
+def test_no_message_widens_the_window(qtbot, window):
+    """Every label that shows a message, in every tab and page, with a long one: the window
+    keeps its width (it wraps instead), and so it does for the status bar."""
+    message = "Failed: " + " ".join(["the validation set pics has samples of shape [3, 12, 10], not [1, 28, 28];"] * 4)
+    width = window.width()
+    field_names = _form_field_names(window)
+    widened = []
+    for label in window.findChildren(QtWidgets.QLabel):
+        if label in field_names or label.pixmap() is not None:
+            continue
+        _bring_forward(label)
+        text, hidden = label.text(), label.isHidden()
+        label.show()
+        label.setText(message)
+        _lay_out()
+        if window.minimumSizeHint().width() > width or window.width() > width:
+            widened.append(label.objectName() or text[:30])
+        label.setText(text)
+        label.setHidden(hidden)
+        _resize_back(qtbot, window, width)
+    window.statusBar().showMessage(message)
+    _lay_out()
+    assert widened == [] and window.width() == width, widened
+
+
+def test_the_app_the_window_and_the_trays_notice_carry_the_icon(qtbot, window, monkeypatch):
+    from pytorchgui import paths
+    from pytorchgui.app import set_up
+
+    app = QtWidgets.QApplication.instance()
+    before = (app.applicationName(), app.organizationName(), app.windowIcon())
+    try:
+        set_up(app)
+        assert not app.windowIcon().isNull()
+    finally:
+        app.setApplicationName(before[0])
+        app.setOrganizationName(before[1])
+        app.setWindowIcon(before[2])
+    assert paths.app_icon_file().suffix == ".svg" and paths.app_icon_file().parent.parent == paths.resources_dir()
+    assert not window.windowIcon().isNull() and not window.windowIcon().pixmap(32, 32).isNull()
+    monkeypatch.setattr(QtWidgets.QSystemTrayIcon, "isSystemTrayAvailable", staticmethod(lambda: True))
+    monkeypatch.setattr(QtWidgets.QSystemTrayIcon, "supportsMessages", staticmethod(lambda: True))
+    window.train_tab.notify("Training finished after 1 epoch")
+    assert not window.train_tab._tray.icon().isNull()
+    window.train_tab._tray.hide()

@@ -409,6 +409,54 @@ def test_copy_paste_cut_and_duplicate_through_the_keys_each_one_undo_step(qtbot,
     window.document.undo_stack.setClean()
 
 
+def _overlaps(tab, names):
+    """The nodes drawn over one of `names` or over its port."""
+    items = tab.scene.node_items
+    return [(name, other) for name in names for other, item in items.items() if other != name
+            and items[name].sceneBoundingRect().intersects(item.sceneBoundingRect())]
+
+
+def test_pasted_nodes_leave_the_originals_and_their_ports_free_and_the_status_says_what_was_pasted(
+        qtbot, window, tab):
+    settle(qtbot, tab)
+    qtbot.mouseClick(tab.findChild(QtWidgets.QPushButton, "tidyButton"), QtCore.Qt.LeftButton)  # every node placed
+    settle(qtbot, tab)
+    tab.view.resetTransform()
+    viewport = tab.view.viewport()
+    QtGui.QCursor.setPos(window.mapToGlobal(QtCore.QPoint(2, 2)))  # on the menu bar: not over the canvas
+    select(tab, "conv2", "relu2", "pool2")
+    tab.view.setFocus()
+    qtbot.keyClick(tab.view, QtCore.Qt.Key_C, QtCore.Qt.ControlModifier)
+    assert window.statusBar().currentMessage() == "Copied 3 nodes"
+    qtbot.keyClick(tab.view, QtCore.Qt.Key_V, QtCore.Qt.ControlModifier)
+    settle(qtbot, tab)
+    pasted = ["conv2 2", "relu2 2", "pool2 2"]
+    assert sorted(tab.scene.selected_nodes()) == sorted(pasted) and _overlaps(tab, pasted) == []
+    assert window.statusBar().currentMessage() == "Pasted 3 nodes: conv2 2, relu2 2, pool2 2"
+    # the first link dragged from an original's port links it, and moves nothing
+    tab.view.centerOn(tab.scene.node_items["relu2"].scenePos())
+    before = {name: tab.scene.node_items[name].pos() for name in tab.network.nodes}
+    port = tab.view.mapFromScene(tab.scene.node_items["conv2"].port.scenePos())
+    drag(viewport, port, tab.view.mapFromScene(tab.scene.node_items["relu2 2"].scenePos()))
+    settle(qtbot, tab)
+    assert tab.network.node("conv2").next_layers == ["relu2", "relu2 2"]
+    assert {name: tab.scene.node_items[name].pos() for name in before} == before
+    # with the mouse over the canvas, the nodes land there
+    tab.view.scale(0.4, 0.4)
+    spot = QtCore.QPoint(20, viewport.height() // 2)  # far left of the original column: empty canvas
+    under_mouse = tab.view.mapToScene(spot)
+    assert tab.scene.node_at(under_mouse) is None
+    QtGui.QCursor.setPos(viewport.mapToGlobal(spot))
+    select(tab, "fc1")
+    window.actionDuplicate.trigger()  # beside, wherever the mouse is
+    assert window.statusBar().currentMessage() == "Duplicated 1 node: fc1 2" and _overlaps(tab, ["fc1 2"]) == []
+    window.actionPaste.trigger()
+    settle(qtbot, tab)
+    assert tab.network.node("conv2 3").position == (under_mouse.x(), under_mouse.y())
+    assert _overlaps(tab, [name for name in tab.network.nodes if name.endswith(" 3")]) == []
+    window.document.undo_stack.setClean()
+
+
 def test_pasting_text_that_is_not_a_network_changes_nothing_and_says_why(qtbot, window, tab):
     settle(qtbot, tab)
     before = network_format.dumps(tab.network)

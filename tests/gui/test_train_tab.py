@@ -39,7 +39,7 @@ def test_train_through_the_tab(qtbot, window, train_tab):
     assert len(train_tab.batch_curve.getData()[1]) == 4 * 38
     assert not train_tab.val_acc_curve.getData()[1].tolist() == []
     log = train_tab.log_view.toPlainText()
-    assert "epoch 4/4" in log and "Training finished after 4 epoch(s)" in log
+    assert "epoch 4/4" in log and "Training finished after 4 epochs:" in log
     assert "Training finished" in window.statusBar().currentMessage()
     assert train_tab.runs_table.rowCount() == 1 and train_tab.runs_table.item(0, 1).text() == "finished"
     run = train_tab.runs[0]["path"]
@@ -332,6 +332,8 @@ def test_find_learning_rate_draws_the_curve_and_applies_the_suggestion_as_one_un
     qtbot.waitUntil(lambda: dialog.curve is not None, timeout=60000)
     assert len(dialog.smooth_curve.getData()[0]) == len(dialog.curve.learning_rates) >= 50
     assert dialog.marker.isVisible() and dialog.apply_button.isEnabled()
+    # decades in one notation, not 10⁻⁶ beside 0.0001
+    assert dialog.plot.getAxis("bottom").tickStrings([-6, -4, -2, 0], 1, 2) == ["1e-6", "1e-4", "1e-2", "1"]
     suggested = float(f"{dialog.curve.suggested_lr:.2g}")
     assert f"{suggested:.2g}" in dialog.apply_button.text()
     qtbot.mouseClick(dialog.apply_button, QtCore.Qt.LeftButton)
@@ -477,6 +479,13 @@ def test_text_data_trains_and_try_it_takes_typed_text(qtbot, window, tmp_path):
     probabilities = evaluation.predict_text("a wonderful film, great acting")
     assert evaluation.trained.classes == ["bad", "good"] and float(probabilities[1]) > 0.5
     assert "Prediction: <b>good</b>" in evaluation.prediction_label.text()
+    assert " sequences/s · " in train_tab.progress_label.text()
+    narrowest = window.minimumSizeHint().width()  # as narrow as the window goes
+    # asked again until done: a resize can be lost while the window still lays out its last change
+    qtbot.waitUntil(lambda: window.width() == narrowest or window.resize(narrowest, window.height()))
+    chart = evaluation.probability_plot.getPlotItem()
+    assert chart.titleLabel.item.boundingRect().width() <= chart.width() - chart.getAxis("left").width()
+    assert evaluation.input_caption.width() >= 120 and chart.width() >= 230  # neither squeezed for the other
     assert float(evaluation.predict_text("boring, slow and far too long")[0]) > 0.5
     import pandas
 
@@ -560,3 +569,85 @@ def test_the_mnist_record_templates_offer_is_in_view_above_start(qtbot, window):
     assert not train_tab.recipe_frame.visibleRegion().isEmpty()  # not below the fold of the settings column
     train_tab.apply_recipe()
     assert train_tab.options.config().augmentation.startswith("Affine")
+
+
+def test_plots_read_accuracy_in_percent_rates_in_scientific_notation_and_whole_epochs(qtbot, window, train_tab):
+    train_tab.epochs_spin.setValue(1)
+    with qtbot.waitSignal(train_tab.training_finished, timeout=60000):
+        assert train_tab.start()
+    qtbot.wait(50)  # the axes take their range and labels on the next paint
+    last = train_tab.result.history[-1]
+    accuracy = train_tab.accuracy_plot.getAxis("left")
+    assert accuracy.labelString().count("%") == 1 and "(x" not in accuracy.labelString()
+    assert train_tab.val_acc_curve.getData()[1].tolist() == pytest.approx([100 * last["validation_accuracy"]])
+    rate = train_tab.lr_plot.getAxis("left")
+    assert "(x" not in rate.labelString()
+    assert rate.tickStrings([0.0005, 0.001, 0.0015], 1, 0.0005) == ["5e-4", "1e-3", "1.5e-3"]
+    assert rate.tickStrings([0.05, 0.1, 0.15], 1, 0.05) == ["0.05", "0.1", "0.15"]
+    for plot in (train_tab.batch_plot, train_tab.epoch_plot, train_tab.accuracy_plot, train_tab.lr_plot):
+        for side in ("left", "bottom"):
+            assert "(x" not in plot.getAxis(side).labelString(), (plot, side)
+    for plot in (train_tab.epoch_plot, train_tab.accuracy_plot, train_tab.lr_plot):  # one epoch: in the middle
+        low, high = plot.viewRange()[0]
+        assert 0 <= low < 1 < high <= 2, (plot, low, high)
+        axis = plot.getAxis("bottom")
+        assert [value for _, values in axis.tickValues(low, high, axis.width()) for value in values] == [1.0]
+        assert axis.tickValues(0.5, 30.5, axis.width())[-1][0] >= 1  # many epochs: no tick between two epochs
+    from pytorchgui.core.training.trainer import EpochEvent
+
+    for epochs in (7, 12):  # delivered in two parts: the second widens the view to take every epoch
+        train_tab._apply_events([EpochEvent(epoch, 12, 1.0, 0.5, 1.0, 0.5, 0.001, 0.1)
+                                 for epoch in range(len(train_tab.epoch_rows) + 1, epochs + 1)])
+    for plot in (train_tab.epoch_plot, train_tab.accuracy_plot, train_tab.lr_plot):
+        low, high = plot.viewRange()[0]
+        assert low < 1 and 12 < high < 13, (plot, low, high)
+    figure = f"val. accuracy {100 * last['validation_accuracy']:.1f}%"
+    assert figure in train_tab.log_view.toPlainText() and figure in window.statusBar().currentMessage()
+
+
+def test_a_failed_runs_message_wraps_and_the_window_keeps_its_width(qtbot, window, tmp_path):
+    from tests.data_writers import write_image_folder
+
+    train, _ = builtin_pair(600, 100)
+    window.workspace.add_dataset(train, "train")
+    window.data_tab.folder_field.set_path(str(write_image_folder(tmp_path / "pics", size=(12, 10))))
+    assert open_data(qtbot, window.data_tab, "Image folder", "test")  # 3 x 12 x 10: not the training set's shape
+    window.tabs.setCurrentIndex(2)
+    tab, width = window.train_tab, window.width()
+    assert tab.validation_combo.currentText() == "pics"
+    tab.epochs_spin.setValue(1)
+    assert tab.start()
+    wait_done(qtbot, tab)
+    [box] = error_boxes(tab)
+    box.close()
+    qtbot.wait(10)
+    assert window.width() == width and window.minimumSizeHint().width() <= width
+    assert "run folder" not in tab.log_view.toPlainText() and not any(paths.runs_dir().iterdir())  # none was made
+    assert tab.progress_label.text().startswith("Failed: the validation set pics has samples of shape [3, 12, 10]")
+    assert "choose validation data of the same shape" in tab.progress_label.toolTip()
+    assert tab.progress_label.height() > tab.progress_label.fontMetrics().height() * 1.5  # wrapped, not cut
+
+
+def test_an_untitled_network_runs_under_the_datas_name_and_the_log_counts_right(qtbot, window, train_tab):
+    import re
+
+    from pytorchgui.core.interop.clipboard import copy_nodes
+
+    lenet = window.network_tab.network.copy()
+    window.new_file()  # File > New, and the layers pasted in: a network that was never saved
+    window.network_tab.paste(copy_nodes(lenet, list(lenet.nodes)))
+    network = window.network_tab.network
+    window.document.apply("Set first layer conv1", lambda: network.set_first_layer("conv1"))
+    window.data_tab.table.selectRow(0)
+    qtbot.mouseClick(window.data_tab.fit_button, QtCore.Qt.LeftButton)
+    assert window.document.display_name == "untitled.json"
+    train_tab.epochs_spin.setValue(1)
+    with qtbot.waitSignal(train_tab.training_finished, timeout=60000):
+        assert train_tab.start(), [box.text() for box in error_boxes(train_tab)]
+    run = train_tab.result.run_dir
+    assert run.name.endswith("_Shapes") and "untitled" not in run.name
+    log = train_tab.log_view.toPlainText()
+    assert f"run folder {run}" in log  # said once it exists
+    assert "(2,400 samples), 1 epoch, batch 64" in log and "Training finished after 1 epoch:" in log
+    assert "(s)" not in log and not re.search(r"\b1 [a-zA-Z ]*s\b[,:; )]", log), log
+    assert re.match(r"[\d,]+ images/s · ", train_tab.progress_label.text())

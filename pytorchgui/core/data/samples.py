@@ -171,6 +171,14 @@ def input_dtype(dataset) -> str:
     return "int64" if dataset.kind == "tokens" else "float32"
 
 
+SAMPLE_NOUNS = {"image": "image", "table": "row", "series": "window", "tokens": "sequence"}
+
+
+def sample_noun(dataset) -> str:
+    """What one sample of this data is called where samples are counted ("1,200 rows/s")."""
+    return SAMPLE_NOUNS.get(dataset.kind, "sample")
+
+
 MAX_CLASSES = 100_000
 
 

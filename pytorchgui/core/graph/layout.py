@@ -1,4 +1,5 @@
-"""Where nodes go on the canvas, in scene units: a layered layout, and room for insertions.
+"""Where nodes go on the canvas, in scene units: a layered layout, and room for insertions
+and pastes.
 
 Plain geometry on the network (no Qt), so the designer, pasting and block insertion
 place nodes the same way.
@@ -6,6 +7,7 @@ place nodes the same way.
 from __future__ import annotations
 
 import networkx as nx
+import numpy
 
 from pytorchgui.core.graph.network import Network
 
@@ -41,3 +43,32 @@ def tidy_positions(network: Network) -> dict[str, tuple[float, float]]:
         for name, position in zip(ordered, placed):
             x[name] = position + shift
     return {name: (x[name], layers[name] * LAYER_GAP) for name in network.nodes}
+
+
+def place_unplaced(network: Network, shown: dict[str, tuple[float, float]] | None = None) -> None:
+    """Give nodes without a position the one the canvas shows them at (`shown`, by default
+    the network's layered layout), so that nodes added beside them cannot move them (the
+    layout of the unplaced nodes would change with the new ones)."""
+    if any(node.position is None for node in network.nodes.values()):
+        layout = shown or tidy_positions(network)
+        for name, node in network.nodes.items():
+            if node.position is None:
+                network.move_node(name, layout[name])
+
+
+def free_offset(occupied: list[tuple[float, float]], placing: list[tuple[float, float]],
+                offset: tuple[float, float]) -> tuple[float, float]:
+    """`offset` for nodes at `placing`, moved right until none of them lands within a
+    column across and a layer down of an `occupied` place: no node then hides another
+    or its port."""
+    if not occupied or not placing:
+        return offset
+    taken, moved = numpy.asarray(occupied, dtype=float), numpy.asarray(placing, dtype=float)
+    dx, dy = offset
+    while True:
+        across = taken[None, :, 0] - (moved[:, None, 0] + dx)  # placing x occupied
+        down = taken[None, :, 1] - (moved[:, None, 1] + dy)
+        clash = (numpy.abs(across) < COLUMN_GAP) & (numpy.abs(down) < LAYER_GAP)
+        if not clash.any():
+            return dx, dy
+        dx += float(across[clash].max()) + COLUMN_GAP  # past the rightmost node in the way

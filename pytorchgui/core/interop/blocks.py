@@ -27,7 +27,7 @@ from pytorchgui import paths
 from pytorchgui.core.atomic import atomic_write_text
 from pytorchgui.core.errors import NetworkError, NetworkFormatError, PyTorchGUIError
 from pytorchgui.core.graph.catalog import AUTO, Catalog, CatalogEntry
-from pytorchgui.core.graph.layout import LAYER_GAP, tidy_positions
+from pytorchgui.core.graph.layout import LAYER_GAP, place_unplaced, tidy_positions
 from pytorchgui.core.graph.network import Network
 from pytorchgui.core.training import network_format
 
@@ -172,7 +172,7 @@ def insert_block(network: Network, block: Block, *, at: tuple[float, float] | No
     into: the block goes into the link (source, target). Nodes below the insertion move
     down to make room. On an empty network the entries become first layers.
     """
-    _place_unplaced(network)
+    place_unplaced(network)
     part = block.network
     positions = {name: node.position for name, node in part.nodes.items()}
     if any(position is None for position in positions.values()):
@@ -228,16 +228,6 @@ def add_renamed(network: Network, part: Network, positions: dict[str, tuple[floa
         network.add_node(node.type, renamed[name], dict(node.parameters), position=positions.get(name), strict=False,
                          next_layers=[renamed[target] for target in node.next_layers if target in renamed])
     return renamed
-
-
-def _place_unplaced(network: Network) -> None:
-    """Give nodes without a position the one the canvas shows them at (the layered
-    layout), so that an insertion can be placed beside them and move them."""
-    if any(node.position is None for node in network.nodes.values()):
-        layout = tidy_positions(network)
-        for name, node in network.nodes.items():
-            if node.position is None:
-                network.move_node(name, layout[name])
 
 
 def _make_room(network: Network, start: str, from_y: float, height: float) -> None:

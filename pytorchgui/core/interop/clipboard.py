@@ -14,25 +14,39 @@ import networkx as nx
 from pytorchgui.core.training import network_format
 from pytorchgui.core.interop.blocks import add_renamed, part_of
 from pytorchgui.core.errors import NetworkError
+from pytorchgui.core.graph.layout import COLUMN_GAP, free_offset, place_unplaced, tidy_positions
 from pytorchgui.core.graph.network import Network
 
-PASTE_OFFSET = (40.0, 40.0)  # pasted nodes land beside the originals, not on top of them
 
 
 def copy_nodes(network: Network, names: Iterable[str]) -> str:
-    """The nodes `names` and the links among them, as the text of a network file."""
-    return network_format.dumps(part_of(network, names))
+    """The nodes `names` and the links among them, as the text of a network file, each
+    with the position it is drawn at (the layered layout's for a node never placed)."""
+    part = part_of(network, names)
+    if any(node.position is None for node in part.nodes.values()):
+        place_unplaced(part, tidy_positions(network))
+    return network_format.dumps(part)
 
 
-def paste_nodes(network: Network, text: str, offset: tuple[float, float] = PASTE_OFFSET) -> list[str]:
+def paste_nodes(network: Network, text: str, at: tuple[float, float] | None = None) -> list[str]:
     """Add the nodes of a copied network to `network` under fresh unique names, linked
-    among themselves only; their names in `network`. NetworkFormatError if the text is
-    not a network, NetworkError if its links make a cycle; `network` is then unchanged."""
+    among themselves only, arranged as they were copied; their names in `network`.
+
+    at: the top left node lands on this point (the mouse); None: the nodes land in the
+    column right of where they were copied. Either way they move further right until
+    they cover no node (nor its port). NetworkFormatError if the text is not a network,
+    NetworkError if its links make a cycle; `network` is then unchanged."""
     part = network_format.loads(text, source="the clipboard", catalog=network.catalog)
     if not part.nodes:
         raise NetworkError("the clipboard holds a network without nodes: nothing to paste")
     if not nx.is_directed_acyclic_graph(part.graph()):
         raise NetworkError("the nodes on the clipboard are linked in a cycle: nothing was pasted")
-    positions = {name: (node.position[0] + offset[0], node.position[1] + offset[1]) if node.position else None
-                 for name, node in part.nodes.items()}
-    return list(add_renamed(network, part, positions).values())
+    place_unplaced(network)  # where they are drawn now, or the pasted nodes would rearrange them
+    positions = {name: node.position for name, node in part.nodes.items()}
+    if any(position is None for position in positions.values()):  # copied from a network never placed
+        positions = tidy_positions(part)
+    xs, ys = [x for x, _ in positions.values()], [y for _, y in positions.values()]
+    start = (max(xs) - min(xs) + COLUMN_GAP, 0.0) if at is None else (at[0] - min(xs), at[1] - min(ys))
+    dx, dy = free_offset([node.position for node in network.nodes.values()], list(positions.values()), start)
+    moved = {name: (x + dx, y + dy) for name, (x, y) in positions.items()}
+    return list(add_renamed(network, part, moved).values())

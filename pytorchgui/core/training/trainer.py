@@ -41,6 +41,7 @@ from pytorchgui.core.training.optimizers import apply_settings, describe_groups,
 from pytorchgui.core.training.options import TrainingConfig
 from pytorchgui.core.training.runs import RunFolder, list_runs, load_checkpoint, normalization_dict, read_metrics
 from pytorchgui.core.training.tasks import Cancelled, LogEvent, TaskControl
+from pytorchgui.core.wording import counted
 
 # The names this module has always offered; the objects now live with their one owner.
 __all__ = ["BatchEvent", "EpochEvent", "LogEvent", "SettingsChangedEvent", "Trainer", "TrainingConfig",
@@ -64,7 +65,7 @@ class BatchEvent:
     batches: int
     loss: float
     accuracy: float | None
-    images_per_second: float
+    samples_per_second: float
     losses: tuple[float, ...] = ()
 
 
@@ -350,7 +351,7 @@ class Trainer:
         torch.set_num_threads(chosen)
         measured = ", ".join(f"{count}: {seconds * 1000:.1f} ms/step"
                              for count, seconds in sorted(timings.items()))
-        self.log(f"training with {chosen} CPU thread(s)" + (f" (measured {measured})" if measured else ""))
+        self.log(f"training with {counted(chosen, 'CPU thread')}" + (f" (measured {measured})" if measured else ""))
 
     def _time_steps(self, state: _RunState, threads: int, steps: int = 3) -> float:
         x, y = next(iter(state.train.batches(self.config.batch_size, generator=torch.Generator().manual_seed(0))))
@@ -429,7 +430,7 @@ class Trainer:
                                 f"{', '.join(list(state)[:3])}, ...): choose weights of this network")
         model.load_state_dict(fitting, strict=False)
         fresh = [key for key in own if key not in fitting]
-        self.log(f"started from {path.name}: {len(fitting)} of {len(own)} tensors"
+        self.log(f"started from {path.name}: {len(fitting)} of {counted(len(own), 'tensor')}"
                  + (f"; fresh: {', '.join(fresh[:4])}{' …' if len(fresh) > 4 else ''}" if fresh else ""))
         parameters = dict(model.named_parameters())
         stuck = [key for key in fresh if key in parameters and not parameters[key].requires_grad]
@@ -456,6 +457,7 @@ class Trainer:
             "drawing_style": _drawing_style_dict(self.train_set),
             "torch": torch.__version__,
         }, tokenizer=getattr(self.train_set, "tokenizer", None))
+        self.log(f"run folder {self.folder.path}")  # once it exists: a run refused before has none
 
     def _train_epochs(self, state: _RunState) -> tuple[str, str]:
         """Epoch after epoch; (status, message) of how the loop ended."""
@@ -488,7 +490,7 @@ class Trainer:
                 state.patience_left = patience if improved else state.patience_left - 1
                 if state.patience_left <= 0:
                     return "early_stopped", (f"early stopping after epoch {epoch}: the validation loss did not "
-                                             f"improve for {patience} epochs")
+                                             f"improve for {counted(patience, 'epoch')}")
         return "finished", ""
 
     def _train_one_epoch(self, state: _RunState) -> tuple[float, float | None]:

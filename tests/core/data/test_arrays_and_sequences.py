@@ -270,3 +270,19 @@ def test_text_network_trains_saves_its_tokenizer_and_evaluates_the_same_way(caps
                           "--json")
     assert code == 0, err
     assert json.loads(out)["summary"]["accuracy"] == 1.0  # the test file's words, looked up in the training vocabulary
+
+
+def test_each_kind_of_data_names_its_samples(tmp_path):
+    """What the Train tab counts per second and the CLI's bar shows: images, rows, windows
+    of rows, sequences of tokens."""
+    from data_writers import write_csv
+
+    from pytorchgui.core.data.data_source import builtin_pair
+    from pytorchgui.core.data.samples import sample_noun
+
+    series = write_series_csv(tmp_path / "weather.csv", rows=50)
+    found = {data.kind: sample_noun(data) for data in (
+        builtin_pair(100, 10)[0], datasets.load_csv(write_csv(tmp_path / "table.csv"), "label"),
+        load_spec(f"csv:{series}?target=warmer&window=7&horizon=1&task=classification"),
+        load_spec(f"csv:{write_text_csv(tmp_path / 'reviews.csv')}?target=sentiment&input=review&length=6"))}
+    assert found == {"image": "image", "table": "row", "series": "window", "tokens": "sequence"}

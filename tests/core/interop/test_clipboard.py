@@ -7,6 +7,7 @@ from pytorchgui import paths
 from pytorchgui.core.training import network_format
 from pytorchgui.core.interop.clipboard import copy_nodes, paste_nodes
 from pytorchgui.core.errors import NetworkError, NetworkFormatError
+from pytorchgui.core.graph.layout import COLUMN_GAP, LAYER_GAP, tidy_positions
 
 
 @pytest.fixture
@@ -29,8 +30,43 @@ def test_paste_gives_fresh_names_beside_the_originals_and_links_inside_only(lene
     assert pasted == ["conv2 2", "relu2 2", "pool2 2"] and set(lenet.nodes) == before | set(pasted)
     assert lenet.node("conv2 2").next_layers == ["relu2 2"] and lenet.node("pool2 2").next_layers == []
     assert not any(name in lenet.node(source).next_layers for source in before for name in pasted)
-    assert lenet.node("conv2 2").position == (50.0, 60.0)
     assert "conv2 3" in paste_nodes(lenet, copy_nodes(lenet, ["conv2"]))
+
+
+def _clashes(network, names):
+    """Pairs of a node in `names` and another node closer than a column across and a layer
+    down: drawn over each other (or over the other's port)."""
+    return [(a, b) for a in names for b in network.nodes if b != a
+            and abs(network.node(a).position[0] - network.node(b).position[0]) < COLUMN_GAP
+            and abs(network.node(a).position[1] - network.node(b).position[1]) < LAYER_GAP]
+
+
+@pytest.mark.parametrize("tidied", [True, False])
+def test_pasted_nodes_land_beside_everything_and_keep_their_shape(lenet, tidied):
+    """Originals placed or not (an example has no positions): every node keeps its place on
+    the canvas, and the pasted ones, as arranged as the copied ones, overlap none of them,
+    however often the same nodes are pasted."""
+    if tidied:
+        for name, position in tidy_positions(lenet).items():
+            lenet.move_node(name, position)
+    shown = tidy_positions(lenet)
+    text = copy_nodes(lenet, ["conv2", "relu2", "pool2"])
+    first = paste_nodes(lenet, text)
+    second = paste_nodes(lenet, text)
+    assert all(lenet.node(name).position == shown[name] for name in shown)  # the originals stay where they were
+    assert _clashes(lenet, first + second) == []
+    for pasted in (first, second):
+        (x0, y0), (x1, y1), (x2, y2) = (lenet.node(name).position for name in pasted)
+        assert x0 == x1 == x2 and (y1 - y0, y2 - y1) == (LAYER_GAP, LAYER_GAP)
+    assert lenet.node(first[0]).position == (shown["conv2"][0] + COLUMN_GAP, shown["conv2"][1])  # the next column
+
+
+def test_nodes_pasted_at_a_point_land_there_or_in_the_next_free_column(lenet):
+    text = copy_nodes(lenet, ["conv2", "relu2"])
+    assert lenet.node(paste_nodes(lenet, text, at=(900.0, 50.0))[0]).position == (900.0, 50.0)
+    shown = lenet.node("conv1").position
+    over_conv1 = paste_nodes(lenet, text, at=(shown[0] + 20, shown[1] + 10))
+    assert _clashes(lenet, over_conv1) == [] and lenet.node(over_conv1[0]).position[1] == shown[1] + 10
 
 
 @pytest.mark.parametrize("text, error, message", [

@@ -47,7 +47,7 @@ def test_lenet_learns_the_builtin_shapes(shapes, tmp_path):
         reported = [e for e in batches if e.epoch == epoch]
         assert sum(len(e.losses) for e in reported) == 47 and reported[-1].batch == 47
         assert [e.batch for e in reported] == sorted({e.batch for e in reported})
-    assert batches[0].images_per_second > 0
+    assert batches[0].samples_per_second > 0
     run = tmp_path / "run"
     for name in ("network.json", "config.json", "metrics.csv", "checkpoint.pt", "last_weights.pt", "best_weights.pt",
                  "summary.json"):
@@ -246,7 +246,7 @@ def test_the_threads_option_is_used_and_auto_is_measured_and_logged(shapes):
         torch.set_num_threads = lambda count: (seen.append(count), original(count))[1]
         Trainer(lenet(), small, TrainingConfig(epochs=1, batch_size=64, threads=1),
                 on_event=lambda event: logs.append(getattr(event, "message", ""))).run()
-        assert seen == [1] and "training with 1 CPU thread(s)" in logs
+        assert seen == [1] and "training with 1 CPU thread" in logs
         seen.clear()
         Trainer(lenet(), small, TrainingConfig(epochs=1, batch_size=64),
                 on_event=lambda event: logs.append(getattr(event, "message", ""))).run()
