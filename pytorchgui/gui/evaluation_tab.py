@@ -18,8 +18,8 @@ from pytorchgui import paths
 from pytorchgui.core.data import datasets
 from pytorchgui.core.data.datasets import TensorDataset
 from pytorchgui.core.errors import PyTorchGUIError
-from pytorchgui.core.training.metrics import EvaluationError, EvaluationResult, check_fits, evaluate, \
-    prepare_drawing, prepare_image, predict
+from pytorchgui.core.training.metrics import EvaluationError, EvaluationResult, evaluate, prepare_drawing, \
+    prepare_image, predict
 from pytorchgui.core.training.runs import list_runs
 from pytorchgui.core.training.trained_model import TrainedModel, open_trained_model
 from pytorchgui.core.training.saliency import saliency
@@ -388,8 +388,8 @@ class EvaluationTab(QtWidgets.QWidget):
                 raise EvaluationError("import a test set in the Data tab first")
             trained = self.trained_model()
             dataset = with_tokenizer(dataset, trained.tokenizer)  # text: the ids the network learned
-            check_fits(trained.input_shape, dataset)
-            loss = self._loss(dataset)
+            trained.check_data(dataset)
+            loss = trained.loss_for(dataset, self.loss_choice)
         except PyTorchGUIError as error:
             show_error(self, "Cannot evaluate", str(error))
             return None
@@ -398,7 +398,7 @@ class EvaluationTab(QtWidgets.QWidget):
 
         def measure(control: TaskControl) -> EvaluationResult:
             return evaluate(trained.model, dataset, trained.normalization_for(dataset), loss=loss, batch_size=batch_size,
-                            device=device, control=control)
+                            device=device, control=control, target_normalization=trained.target_normalization)
 
         self.launch_button.setEnabled(False)
         self.progress.setValue(0)
@@ -413,17 +413,6 @@ class EvaluationTab(QtWidgets.QWidget):
         progress = [event for event in events if isinstance(event, Progress)]
         if progress:
             self.progress.setValue(int(100 * progress[-1].done / max(progress[-1].total, 1)))
-
-    def _loss(self, dataset: TensorDataset):
-        from pytorchgui.core.training.losses import loss_adapter
-
-        choice = self.loss_choice or self.network.loss
-        if choice is None:
-            return None
-        try:
-            return loss_adapter(self.catalog, choice, dataset)
-        except PyTorchGUIError as error:
-            raise EvaluationError(f"the loss cannot be measured on this data: {error}") from None
 
     def _finish(self) -> None:
         self.loading = None

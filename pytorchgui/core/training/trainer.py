@@ -25,7 +25,7 @@ from torch.nn.parallel import DistributedDataParallel
 from pytorchgui.core.data.augmentation import Mix
 from pytorchgui.core.data.datasets import InMemoryBatches, batches_for
 from pytorchgui.core.data.fit import first_embedding
-from pytorchgui.core.data.samples import Normalization, TensorDataset, input_dtype
+from pytorchgui.core.data.samples import Normalization, TargetNormalization, TensorDataset, input_dtype
 from pytorchgui.core.data.sequences import with_tokenizer
 from pytorchgui.core.errors import PyTorchGUIError, TrainingError, first_line
 from pytorchgui.core.graph.compiler import compile_network, failing_node, uses_channels_last
@@ -37,7 +37,8 @@ from pytorchgui.core.training.distributed import all_reduce, distributed_context
 from pytorchgui.core.training.losses import LossAdapter, make_loss
 from pytorchgui.core.training.memory import available_memory, data_moved_to, does_not_fit, estimate_training_memory
 from pytorchgui.core.training.options import TrainingConfig
-from pytorchgui.core.training.runs import RunFolder, list_runs, load_checkpoint, normalization_dict, read_metrics
+from pytorchgui.core.training.runs import (RunFolder, list_runs, load_checkpoint, normalization_dict, read_metrics,
+                                           split_dict)
 from pytorchgui.core.training.tasks import Cancelled, LogEvent, TaskControl
 
 # The names this module has always offered; the objects now live with their one owner.
@@ -99,6 +100,7 @@ class TrainingResult:
     model: Any = None
     normalization: Normalization | None = None
     config: TrainingConfig | None = None
+    target_normalization: TargetNormalization | None = None  # the model's outputs are in these standardised units
 
 
 # -- the engine ------------------------------------------------------------------------------
@@ -212,7 +214,7 @@ class Trainer:
         finally:
             self._finish(status, message)
         return TrainingResult(status, state.epoch, self.history, self.run_dir, message, state.trained,
-                              state.normalization, self.config)
+                              state.normalization, self.config, state.loss.target_normalization)
 
     def _check_data(self) -> None:
         spec = self.network.input_spec
@@ -288,7 +290,7 @@ class Trainer:
 
     def _build(self) -> _RunState:
         config = self.config
-        loss = make_loss(self.network, self.train_set)
+        loss = make_loss(self.network, self.train_set, config.standardize_targets)
         for note in loss.notes:
             self.log(note)
         torch.manual_seed(config.seed)
@@ -449,8 +451,10 @@ class Trainer:
             "train_source": describe_source(self.train_set),
             "validation_set": self.validation_set.name if self.validation_set is not None else None,
             "validation_source": describe_source(self.validation_set),
+            "validation_split": split_dict(getattr(self.validation_set, "split_part", None)),
             "classes": self.train_set.classes,
             "normalization": normalization_dict(state.normalization),
+            "target_normalization": normalization_dict(state.loss.target_normalization),
             "torch": torch.__version__,
         }, tokenizer=getattr(self.train_set, "tokenizer", None))
 
