@@ -106,9 +106,6 @@ class EvaluationSet:
             return self.entry.dataset
         return self.entry.dataset.split(self.percent, self.seed)[1]
 
-    def describe(self) -> str:
-        return f"{self.name}: {len(self.dataset()):,} samples"
-
 
 class Change(enum.Enum):
     """What a WorkspaceEvent announces (the module docstring says what each carries)."""
