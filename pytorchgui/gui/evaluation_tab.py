@@ -26,7 +26,7 @@ from pytorchgui.core.data import datasets
 from pytorchgui.core.data.datasets import TensorDataset
 from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.core.training.metrics import EvaluationError, EvaluationResult, evaluate, prepare_drawing, \
-    prepare_image, predict
+    prepare_image, predict, predict_values
 from pytorchgui.core.training.runs import list_runs
 from pytorchgui.core.training.trained_model import TrainedModel, open_trained_model
 from pytorchgui.core.training.saliency import saliency
@@ -649,15 +649,20 @@ class EvaluationTab(QtWidgets.QWidget):
         return trained
 
     def _try_it_shown(self) -> None:
-        """Try it takes text for a network trained on text, a drawing otherwise."""
+        """Try it takes text for a network trained on text, a drawing otherwise; a
+        regression network gives a value, with no class probabilities or heat map."""
         if self.result_tabs.currentIndex() != 3:
             return
         self._chosen_model()  # no weights yet: the pad stays, and says why on the first stroke
         text = self.trained is not None and self.trained.tokenizer is not None
+        regression = self.trained is not None and self.trained.task == "regression"
         self.text_edit.setVisible(text)
         self.tokens_label.setVisible(text)
-        for widget in (self.pad, self.pad_tools, self.prepared_label, self.saliency_check, self.saliency_label):
+        for widget in (self.pad, self.pad_tools, self.prepared_label):
             widget.setVisible(not text)
+        for widget in (self.saliency_check, self.saliency_label):
+            widget.setVisible(not text and not regression)
+        self.probability_plot.setVisible(not regression)
         self.prediction_label.setText("Type a text." if text else "Draw a shape or a digit, or open an image.")
 
     def _predict_input(self) -> None:
@@ -730,6 +735,8 @@ class EvaluationTab(QtWidgets.QWidget):
                                       if pixmap.width() > side or pixmap.height() > side else pixmap)
 
     def _predict(self, trained: TrainedModel, sample: torch.Tensor) -> torch.Tensor:
+        if trained.task == "regression":
+            return self._predict_value(trained, sample)
         if sample.dtype != torch.int64:
             self._show_prepared(sample)
         probabilities = predict(trained.model, sample, trained.normalization)
@@ -765,3 +772,12 @@ class EvaluationTab(QtWidgets.QWidget):
         self.saliency_label.setToolTip(f"{heat.method}: the brighter, the more a place raises the score of "
                                        "the predicted class")
 
+    def _predict_value(self, trained: TrainedModel, sample: torch.Tensor) -> torch.Tensor:
+        """A regression network's prediction: a value in the target's units, no class probabilities."""
+        if sample.dtype != torch.int64:
+            self._show_prepared(sample)
+        values = predict_values(trained.model, sample, trained.normalization, trained.target_normalization)
+        self.probability_plot.clear()
+        shown = ", ".join(f"{float(value):.4g}" for value in values[:8])
+        self.prediction_label.setText(f"Predicted value: <b>{shown}</b> (the target's units)")
+        return values

@@ -136,3 +136,43 @@ def test_results_are_cleared_when_the_model_changes(qtbot, regression_window):
     tab.weights_combo.insertItem(0, "other", paths.example_networks_dir())  # another choice of weights
     tab.weights_combo.setCurrentIndex(0)
     assert tab.result is None and "MSE" not in tab.summary_label.text()
+
+
+def test_try_it_gives_a_regression_networks_value_in_the_targets_units(qtbot, window, tmp_path):
+    """Images whose target is their brightness, 50 to 290: the pad shows a value, not the
+    probability of one class."""
+    import json
+
+    import numpy
+    import torch
+    from PIL import Image
+
+    from pytorchgui.core.training import network_format
+    from pytorchgui.core.training.metrics import model_input
+
+    generator = numpy.random.default_rng(0)
+    images = generator.integers(0, 256, size=(80, 1, 8, 8), dtype=numpy.uint8)
+    numpy.savez(tmp_path / "brightness.npz", x=images, y=(50 + images.mean((1, 2, 3)) * 240 / 255).astype("float32"))
+    network = network_format.loads(json.dumps({
+        "$format": "pytorchgui.network", "$version": 3, "$input": {"shape": [1, 8, 8]},
+        "$loss": {"type": "MSELoss"}, "$optimizer": {"type": "Adam", "parameters": {"lr": 0.01}},
+        "flatten": {"type": "Flatten", "firstLayer": True, "nextLayer": "fc"},
+        "fc": {"type": "Linear", "parameters": {"in_features": "auto", "out_features": 1}}}))
+    window.document.open_untitled(network, "brightness.json", "example")
+    entry = window.workspace.add_dataset(load_spec(str(tmp_path / "brightness.npz")), "train")
+    assert entry.dataset.classes is None
+    window.workspace.set_split(entry, 25, 0)
+    train(qtbot, window, epochs=2)
+    tab = window.evaluation_tab
+    tab.result_tabs.setCurrentIndex(3)
+    Image.fromarray(numpy.full((8, 8), 200, dtype=numpy.uint8), "L").save(tmp_path / "bright.png")
+    values = tab.predict_image(tmp_path / "bright.png")
+    trained = tab.trained
+    sample = torch.full((1, 8, 8), 200, dtype=torch.uint8)
+    with torch.no_grad():
+        standardised = float(trained.model(model_input(trained.model, sample, trained.normalization)))
+    expected = standardised * trained.target_normalization.std[0] + trained.target_normalization.mean[0]
+    assert float(values[0]) == pytest.approx(expected, rel=1e-5)
+    assert tab.prediction_label.text() == f"Predicted value: <b>{expected:.4g}</b> (the target's units)"
+    assert not tab.probability_plot.isVisible() and not tab.saliency_check.isVisible()  # no classes to show
+    grab(tab, tmp_path, "evaluation_regression_try_it")

@@ -325,3 +325,13 @@ def predict(model: torch.nn.Module, sample: torch.Tensor, normalization: Normali
     with torch.no_grad():
         return model(model_input(model, sample, normalization)).float().softmax(1)[0].cpu()
 
+
+def predict_values(model: torch.nn.Module, sample: torch.Tensor, normalization: Normalization | None,
+                   target_normalization: TargetNormalization | None) -> torch.Tensor:
+    """A regression network's values for one sample, in the target's units (turned back
+    from the standardised units it learned, when `target_normalization` is given)."""
+    model.eval()
+    with torch.no_grad():
+        output = model(model_input(model, sample, normalization)).float().reshape(1, -1).cpu()
+    return (target_normalization.restore(output) if target_normalization is not None else output)[0]
+
