@@ -8,6 +8,7 @@ tab holds a reference to another. Every change is announced to subscribers as a
 - DATASET_ADDED: a dataset was imported; item: its DatasetEntry.
 - DATASET_REMOVED: a dataset was closed; item: its DatasetEntry.
 - DATASET_CHANGED: a dataset's role or validation split changed; item: its DatasetEntry.
+- NETWORK_FITTED: the network was fitted to a dataset; item: a NetworkFit (the entry, the changes in words).
 - TRAINING_STARTED: a run began; item: None.
 - TRAINING_STOPPED: a run ended without a result (it failed); item: None.
 - TRAINING_FINISHED: a run ended with a result; item: the TrainingResult.
@@ -113,6 +114,7 @@ class Change(enum.Enum):
     DATASET_ADDED = "dataset_added"
     DATASET_REMOVED = "dataset_removed"
     DATASET_CHANGED = "dataset_changed"
+    NETWORK_FITTED = "network_fitted"
     TRAINING_STARTED = "training_started"
     TRAINING_STOPPED = "training_stopped"
     TRAINING_FINISHED = "training_finished"
@@ -121,6 +123,15 @@ class Change(enum.Enum):
 
 # a subscriber that lists the datasets redraws on any of these
 DATASET_CHANGES = frozenset({Change.DATASET_ADDED, Change.DATASET_REMOVED, Change.DATASET_CHANGED})
+
+
+@dataclass(frozen=True)
+class NetworkFit:
+    """What fitting the network to a dataset changed, in words (the loss a regression
+    target gets, and why, among them), for the Train tab's log."""
+
+    entry: DatasetEntry
+    changes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -195,7 +206,8 @@ class Workspace:
 
     # -- the network and the data ------------------------------------------------------
     def fit_network(self, entry: DatasetEntry) -> list[str]:
-        """Fit the open network to `entry`'s data as one undoable edit; what changed, in words."""
+        """Fit the open network to `entry`'s data as one undoable edit; what changed, in
+        words. Announces NETWORK_FITTED with a NetworkFit."""
         changes: list[str] = []
         dataset = entry.dataset
 
@@ -203,6 +215,7 @@ class Workspace:
             changes.extend(fit_to_data(self.network, dataset))
 
         self.document.apply(f"Fit to {dataset.name}", fit)
+        self._announce(Change.NETWORK_FITTED, NetworkFit(entry, tuple(changes)))
         return changes
 
     # -- evaluation ------------------------------------------------------------------------

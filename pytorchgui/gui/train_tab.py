@@ -321,6 +321,8 @@ class TrainTab(QtWidgets.QWidget):
     def _workspace_changed(self, event) -> None:
         if event.kind in DATASET_CHANGES:
             self.update_sets(added=event.item if event.kind is Change.DATASET_ADDED else None)
+        elif event.kind is Change.NETWORK_FITTED:  # the status bar's message does not last: the log keeps why
+            self.log(f"fit to {event.item.entry.name}: {'; '.join(event.item.changes) or 'the network already fits'}")
         elif event.kind is Change.TRAINING_CONFIG_CHANGED and not self.writing_draft:
             self.options.apply(event.item)  # settings the form did not write: shown, then read back
 
