@@ -25,6 +25,17 @@ def settle(app: QtWidgets.QApplication) -> None:
         app.processEvents()
 
 
+def measured(app: QtWidgets.QApplication, window: MainWindow):
+    """The Evaluation tab, after Launch test has measured the weights chosen."""
+    window.tabs.setCurrentIndex(3)
+    evaluation = window.evaluation_tab
+    evaluation.launch()
+    while evaluation.loading is not None:
+        app.processEvents()
+    settle(app)
+    return evaluation
+
+
 def main() -> None:
     app = QtWidgets.QApplication(sys.argv)
     window = MainWindow()
@@ -84,12 +95,7 @@ def main() -> None:
     train_tab.wait()
     app.processEvents()
 
-    window.tabs.setCurrentIndex(3)
-    evaluation = window.evaluation_tab
-    evaluation.launch()
-    while evaluation.loading is not None:
-        app.processEvents()
-    settle(app)
+    evaluation = measured(app, window)
     window.grab().save(str(OUT / "evaluation_matrix.png"))
     evaluation.result_tabs.setCurrentIndex(2)
     evaluation.gallery_saliency.setChecked(True)
@@ -170,12 +176,7 @@ def regression_screenshot(app: QtWidgets.QApplication, window: MainWindow) -> No
     assert train_tab.start(), "training did not start"
     train_tab.wait()
     app.processEvents()
-    window.tabs.setCurrentIndex(3)
-    evaluation = window.evaluation_tab
-    evaluation.launch()
-    while evaluation.loading is not None:
-        app.processEvents()
-    settle(app)
+    measured(app, window)
     window.grab().save(str(OUT / "evaluation_regression.png"))
 
 

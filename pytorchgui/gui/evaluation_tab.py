@@ -156,6 +156,7 @@ class EvaluationTab(QtWidgets.QWidget):
         for combo in (self.dataset_combo, self.weights_combo):  # long set and run names: the column stays narrow
             combo.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(12)
+            combo.currentTextChanged.connect(combo.setToolTip)  # the whole name, where the combo cuts it
         open_weights = QtWidgets.QPushButton("Weights file…")
         open_weights.clicked.connect(self.open_weights_file)
         self.device_combo = QtWidgets.QComboBox()
