@@ -131,7 +131,8 @@ class EvaluationTab(QtWidgets.QWidget):
         self.prediction_timer = QtCore.QTimer(self, singleShot=True, interval=80)  # <= ~12 updates/s while drawing
         self.prediction_timer.timeout.connect(self._predict_input)
         self.result_tabs.currentChanged.connect(self._try_it_shown)
-        self.network.subscribe(lambda event: self._model_changed() if event.kind == "reset" else None)
+        self.network_name = workspace.document.display_name
+        self.network.subscribe(lambda event: self._network_replaced() if event.kind == "reset" else None)
 
     # -- layout ------------------------------------------------------------------------
     def _build(self) -> None:
@@ -348,6 +349,15 @@ class EvaluationTab(QtWidgets.QWidget):
             self.chosen_weights = choice
             self._model_changed()
 
+    def _network_replaced(self) -> None:
+        """Another network opened, or an undo: the results go with the network they were
+        measured beside, and weights from a file belong to the network now in the editor."""
+        name = self.workspace.document.display_name
+        choice = self.weights_combo.currentData()
+        if name != self.network_name or (isinstance(choice, Path) and choice.is_file()):
+            self.network_name = name
+            self._model_changed()
+
     def _model_changed(self) -> None:
         """Other weights, or another network for a weights file: Try it predicts with them,
         the results of the last ones go, and the data offered follow them."""
@@ -401,8 +411,8 @@ class EvaluationTab(QtWidgets.QWidget):
         self._show_empty_pages()
 
     def _show_empty_pages(self) -> None:
-        """What the result pages say before a result: that they do not apply to these weights' task, or that
-        there is nothing yet."""
+        """What the result pages say without a result of their kind: that they do not
+        apply to the task of these weights, or that there is nothing yet."""
         task = self.trained.task if self.trained is not None else None
         if self.result is not None:
             task = "regression" if self.result.is_regression else "classification"
