@@ -91,7 +91,8 @@ def regression_window(qtbot, window, tmp_path):
     data_tab.table.selectRow(0)
     qtbot.mouseClick(data_tab.fit_button, QtCore.Qt.LeftButton)
     log = window.train_tab.log_view.toPlainText()  # the status bar's message is soon replaced: the log keeps why
-    assert "fit to diabetes.csv: " in log and "loss CrossEntropyLoss -> MSELoss: diabetes.csv has a numeric target" in log
+    assert "fit to diabetes.csv: " in log
+    assert "loss CrossEntropyLoss -> MSELoss: diabetes.csv has a numeric target" in log
     train(qtbot, window, epochs=10)
     return window
 
