@@ -65,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--weights", type=Path, help="weights file (needed with a network file)")
     evaluate.add_argument("--data", required=True, metavar="SPEC")
     evaluate.add_argument("--test-mode", action="store_true", help="read the test split of the source")
+    evaluate.add_argument("--part", choices=["all", "validation", "train"], default="all",
+                          help="with a run folder that kept a validation split of --data: its validation rows or "
+                               "its training rows, drawn again as the run drew them (default: all rows)")
     evaluate.add_argument("--normalization", type=Path, metavar="CONFIG_JSON",
                           help="the run's config.json (default: beside the weights, else from the data)")
     evaluate.add_argument("--batch-size", type=int, default=512)
@@ -80,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--weights", type=Path)
     export.add_argument("--no-normalization", action="store_true",
                         help="leave out the training data's normalisation (the model then takes "
-                             "normalised input)")
+                             "normalised input and gives a regression target in standardised units)")
     export.add_argument("-o", "--output", type=Path, required=True)
     return parser
 
@@ -372,17 +375,19 @@ def _trained_model(arguments):
 
 def evaluate(arguments) -> int:
     from pytorchgui.core.data.data_source import load_spec
-    from pytorchgui.core.training.metrics import check_fits, evaluate as measure
+    from pytorchgui.core.training.metrics import evaluate as measure
     from pytorchgui.core.data.sequences import with_tokenizer
-    from pytorchgui.core.training.losses import make_loss
 
     trained = _trained_model(arguments)
-    network = trained.network
     data = with_tokenizer(load_spec(arguments.data, train=not arguments.test_mode), trained.tokenizer)
-    check_fits(trained.input_shape, data)
-    loss = make_loss(network, data) if network.loss else None
-    result = measure(trained.model, data, trained.normalization_for(data), loss=loss, batch_size=arguments.batch_size,
-                     device=arguments.device)
+    if arguments.part != "all":
+        data = trained.split_part(data, arguments.part)
+    trained.check_data(data)
+    result = measure(trained.model, data, trained.normalization_for(data), loss=trained.loss_for(data),
+                     batch_size=arguments.batch_size, device=arguments.device,
+                     target_normalization=trained.target_normalization)
+    if not arguments.json:
+        print(f"measured {trained.name} ({trained.weights.name if trained.weights else 'in memory'}) on {data.name}")
     if arguments.json:
         print(json.dumps(result.to_json()))
         return 0
@@ -403,8 +408,9 @@ def export(arguments) -> int:
     if arguments.network.is_dir() or arguments.weights is not None:
         trained = _trained_model(arguments)
         weights = None if arguments.format == "python" else trained.weights
-        normalization = None if arguments.no_normalization else trained.normalization
-        write(trained.network, arguments.format, arguments.output, weights, normalization)
+        normalization, target = (None, None) if arguments.no_normalization else (trained.normalization,
+                                                                                   trained.target_normalization)
+        write(trained.network, arguments.format, arguments.output, weights, normalization, target)
     else:
         write(network_format.load(arguments.network), arguments.format, arguments.output)
     print(f"wrote {arguments.output}", file=sys.stderr)

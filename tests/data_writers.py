@@ -150,3 +150,18 @@ def write_series_csv(path: Path, rows: int = 200) -> Path:
                       "temperature": temperature.round(2), "humidity": humidity.round(2),
                       "warmer": warmer}).to_csv(path, index=False)
     return path
+
+
+def write_regression_csv(path: Path, rows: int = 442, seed: int = 0) -> Path:
+    """A table shaped like scikit-learn's diabetes set: ten small centred features and a
+    numeric target of about 25 to 346 (a disease-progression score), mostly linear in them."""
+    import pandas
+
+    generator = numpy.random.default_rng(seed)
+    features = generator.normal(0, 0.05, size=(rows, 10))
+    weights = numpy.array([0.0, -240, 520, 320, -790, 480, 100, 180, 750, 70])
+    target = (152 + features @ weights + generator.normal(0, 40, rows)).clip(25, 346).round()
+    frame = pandas.DataFrame(features.round(6), columns=["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"])
+    frame["target"] = target
+    frame.to_csv(path, index=False)
+    return path

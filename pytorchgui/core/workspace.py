@@ -11,6 +11,7 @@ tab holds a reference to another. Every change is announced to subscribers as a
 - TRAINING_SET_CHOSEN: the user chose the training set the next run trains on; item: its
   DatasetEntry. (An import, a role change or a removal may change the choice too, by the
   rules of `chosen_training_set`; they announce their DATASET_ event only.)
+- NETWORK_FITTED: the network was fitted to a dataset; item: a NetworkFit (the entry, the changes in words).
 - TRAINING_STARTED: a run began; item: None.
 - TRAINING_STOPPED: a run ended without a result (it failed); item: None.
 - TRAINING_FINISHED: a run ended with a result; item: the TrainingResult.
@@ -20,9 +21,15 @@ The network itself announces its own edits (Network.subscribe).
 
 The document is the GUI's (it owns the undo stack), seen here only through the
 `Document` protocol, so the workspace needs no Qt.
+
+What trained weights can be measured on is the workspace's to say too
+(`evaluation_sets`, `default_evaluation_set`): its test sets, the validation split of each
+training set (the run's own split first) and the whole training sets, each with the reason
+it does not fit the weights, if it does not.
 """
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +78,40 @@ class DatasetEntry:
         return self.dataset.split(self.validation_percent, self.split_seed)
 
 
+@dataclass(frozen=True, eq=False)
+class EvaluationSet:
+    """Data the Evaluation tab can measure weights on: a test set ("test"), the validation
+    split of a training set ("validation": `percent` and `seed`, the run's own when
+    `runs_own`) or a whole training set, training rows included ("all"). `problem` says
+    why it does not fit the weights (None: it fits)."""
+
+    entry: DatasetEntry
+    part: str
+    percent: float = 0.0
+    seed: int = 0
+    runs_own: bool = False
+    problem: str | None = None
+
+    @property
+    def name(self) -> str:
+        if self.part != "validation":
+            return self.entry.name
+        whose = ", the run's" if self.runs_own else ""
+        return f"{self.entry.name} (validation, {self.percent:g} %{whose})"
+
+    @property
+    def label(self) -> str:
+        """The name and the role: [test], [train] for a split, [train, every row] for a whole training set."""
+        role = {"test": "test", "validation": "train"}.get(self.part, "train, every row")
+        return f"{self.name} [{role}]"
+
+    def dataset(self):
+        """The samples: the set, or its validation rows drawn again by the split's percent and seed."""
+        if self.part != "validation":
+            return self.entry.dataset
+        return self.entry.dataset.split(self.percent, self.seed)[1]
+
+
 class Change(enum.Enum):
     """What a WorkspaceEvent announces (the module docstring says what each carries)."""
 
@@ -78,6 +119,7 @@ class Change(enum.Enum):
     DATASET_REMOVED = "dataset_removed"
     DATASET_CHANGED = "dataset_changed"
     TRAINING_SET_CHOSEN = "training_set_chosen"
+    NETWORK_FITTED = "network_fitted"
     TRAINING_STARTED = "training_started"
     TRAINING_STOPPED = "training_stopped"
     TRAINING_FINISHED = "training_finished"
@@ -86,6 +128,15 @@ class Change(enum.Enum):
 
 # a subscriber that lists the datasets redraws on any of these
 DATASET_CHANGES = frozenset({Change.DATASET_ADDED, Change.DATASET_REMOVED, Change.DATASET_CHANGED})
+
+
+@dataclass(frozen=True)
+class NetworkFit:
+    """What fitting the network to a dataset changed, in words (the loss a regression
+    target gets, and why, among them), for the Train tab's log."""
+
+    entry: DatasetEntry
+    changes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -212,7 +263,8 @@ class Workspace:
 
     # -- the network and the data ------------------------------------------------------
     def fit_network(self, entry: DatasetEntry) -> list[str]:
-        """Fit the open network to `entry`'s data as one undoable edit; what changed, in words."""
+        """Fit the open network to `entry`'s data as one undoable edit; what changed, in
+        words. Announces NETWORK_FITTED with a NetworkFit."""
         changes: list[str] = []
         dataset = entry.dataset
 
@@ -220,7 +272,42 @@ class Workspace:
             changes.extend(fit_to_data(self.network, dataset))
 
         self.document.apply(f"Fit to {dataset.name}", fit)
+        self._announce(Change.NETWORK_FITTED, NetworkFit(entry, tuple(changes)))
         return changes
+
+    # -- evaluation ------------------------------------------------------------------------
+    def evaluation_sets(self, trained=None) -> list[EvaluationSet]:
+        """The data `trained` (a TrainedModel, or None when there are no weights yet) can be
+        measured on, test sets first; each set's problem says why it does not fit."""
+        recorded = (trained.data.get("validation_split") if trained is not None else None) or {}
+        sets = [EvaluationSet(entry, "test") for entry in self.test_sets()]
+        for entry in self.training_sets():
+            splits = []
+            if recorded.get("whole") == entry.name and recorded.get("samples") == len(entry.dataset):
+                splits.append((float(recorded["percent"]), int(recorded["seed"]), True))
+            current = (entry.validation_percent, entry.split_seed, False)
+            if entry.validation_percent and not any(split[:2] == current[:2] for split in splits):
+                splits.append(current)
+            sets += [EvaluationSet(entry, "validation", *split) for split in splits]
+        sets += [EvaluationSet(entry, "all") for entry in self.training_sets()]
+        if trained is None:
+            return sets
+        return [dataclasses.replace(choice, problem=trained.data_problem(choice.entry.dataset)) for choice in sets]
+
+    @staticmethod
+    def default_evaluation_set(sets: list[EvaluationSet], trained=None) -> EvaluationSet | None:
+        """What the weights are measured on unless the user chooses: the run's own test
+        set, another test set that fits, the run's validation split, another split that
+        fits, a whole training set that fits; the first set when none fits."""
+        validated_on = trained.data.get("validation_set") if trained is not None else None
+        fitting = [choice for choice in sets if choice.problem is None]
+        preferences = (lambda c: c.part == "test" and c.name == validated_on, lambda c: c.part == "test",
+                       lambda c: c.runs_own, lambda c: c.part == "validation", lambda c: True)
+        for preferred in preferences:
+            found = next((choice for choice in fitting if preferred(choice)), None)
+            if found is not None:
+                return found
+        return sets[0] if sets else None
 
     # -- training ------------------------------------------------------------------------
     def set_training_config(self, config: TrainingConfig) -> None:

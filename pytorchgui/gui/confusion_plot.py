@@ -2,6 +2,8 @@
 of the row, each cell its count (up to 20 classes); a click on a cell says which."""
 from __future__ import annotations
 
+import html
+
 import numpy
 import pyqtgraph
 from PyQt5 import QtCore
@@ -76,6 +78,13 @@ class ConfusionMatrixPlot(pyqtgraph.PlotWidget):
                                             for i, name in enumerate(self.classes)]])
             self.getAxis("bottom").setTicks([[(i + 0.5, str(i)) for i in range(count)]])
         self.autoRange()
+
+    def show_empty(self, text: str) -> None:
+        """No matrix, and `text` says why (no result yet, a regression result), wrapped
+        and centred: a text item does not wrap by itself, and a long sentence ran out of view."""
+        self.show_matrix(None, None)
+        self.empty.setHtml(f"<div style='text-align: center'>{html.escape(text, quote=False)}</div>")
+        self.empty.setTextWidth(420)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

@@ -64,6 +64,23 @@ def ask_mismatched_export(parent: QtWidgets.QWidget, reason: str, run_name: str)
     return {run: "run", edited: "edited"}.get(box.clickedButton())
 
 
+def ask_to_train_frozen_at_random(parent: QtWidgets.QWidget, warning: str) -> bool:
+    """Whether to train although frozen nodes hold random weights (`warning` says which,
+    and how to give them trained ones); Cancel is the default."""
+    found, _, remedy = warning.partition(". ")  # what is wrong, then what to do
+    box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Warning, "Frozen layers without trained weights",
+                                f"{found[:1].upper()}{found[1:]}.", parent=parent)
+    box.setInformativeText(f"{remedy}." if remedy else "")
+    # a paragraph, not a column of three words a line (the icon is a QLabel too: named, not all labels)
+    box.setStyleSheet("QLabel#qt_msgbox_label, QLabel#qt_msgbox_informativelabel { min-width: 460px; }")
+    box.setObjectName("frozenAtRandomBox")
+    train = box.addButton("Train anyway", QtWidgets.QMessageBox.AcceptRole)
+    cancel = box.addButton(QtWidgets.QMessageBox.Cancel)
+    box.setDefaultButton(cancel)
+    box.exec_()
+    return box.clickedButton() is train
+
+
 def ask_save_changes(parent: QtWidgets.QWidget, name: str) -> QtWidgets.QMessageBox.StandardButton:
     """Save, Discard or Cancel for a network with unsaved changes."""
     return QtWidgets.QMessageBox.warning(

@@ -1,13 +1,21 @@
 """The Evaluation tab: measure trained weights on a dataset, explore the errors, try it.
 
 The measuring is core's `metrics.evaluate`, run on a worker thread; this module shows
-its result: a summary, a confusion-matrix heatmap (click a cell to see its samples), a
-per-class report with export, a gallery of the most confident mistakes, and a drawing
-pad whose class probabilities update as the user draws (the drawing prepared to look
-like the training images, or the MNIST way, and shown as the network sees it).
+its result: a summary that names the weights and the data measured, a confusion-matrix
+heatmap (click a cell to see its samples), a per-class report with export, a gallery of
+the most confident mistakes, a drawing pad whose class probabilities update as the user
+draws (the drawing prepared to look like the training images, or the MNIST way, and
+shown as the network sees it), and for a regression predicted against true values with
+the residuals.
+
+The data offered are the workspace's `evaluation_sets` for the weights chosen: a set
+that does not fit them is shown greyed out with the reason, and the choice follows the
+run (its test set, else its validation split). A new choice of weights or a new network
+clears the results shown.
 """
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import numpy
@@ -20,20 +28,22 @@ from pytorchgui.core.data import datasets
 from pytorchgui.core.data.datasets import TensorDataset
 from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.core.data.drawing import MNIST_STYLE, DrawingStyle, dataset_style, prepare_drawing
-from pytorchgui.core.training.metrics import EvaluationError, EvaluationResult, check_fits, evaluate, \
-    prepare_image, predict
+from pytorchgui.core.training.metrics import EvaluationError, EvaluationResult, evaluate, prepare_image, \
+    predict, predict_values
 from pytorchgui.core.training.runs import list_runs
 from pytorchgui.core.training.trained_model import TrainedModel, open_trained_model
 from pytorchgui.core.training.saliency import saliency
 from pytorchgui.core.data.sequences import decode, with_tokenizer
 from pytorchgui.core.training.tasks import Progress, TaskControl
 from pytorchgui.core.wording import counted
-from pytorchgui.core.workspace import DATASET_CHANGES, Change, Workspace
+from pytorchgui.core.workspace import DATASET_CHANGES, Change, EvaluationSet, Workspace
 from pytorchgui.gui.confusion_history import ConfusionHistoryView
 from pytorchgui.gui.confusion_plot import ConfusionMatrixPlot
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.forms import FunctionDialog
-from pytorchgui.gui.widgets import (ImageGrid, catalogue_combo, heat_overlay, image_pixmap, message_label,
+from pytorchgui.gui.regression_plot import RegressionView
+from pytorchgui.gui.widgets import (ImageGrid, catalogue_combo, controls_beside, heat_overlay, image_pixmap,
+                                   message_label,
                                    read_only_table, select_entry, selected_entry_name, with_button)
 from pytorchgui.gui.workers import Task
 
@@ -118,6 +128,8 @@ class EvaluationTab(QtWidgets.QWidget):
         self.chosen_weights = None  # the weights combo's choice Try it was last told of
         self.prepared_sample: torch.Tensor | None = None  # the last image input Try it predicted
         self._measured_style: tuple = (None, None)  # (training set, its style) for runs that recorded none
+        self.model_problem = ""  # why there is no model for the weights chosen
+        self.measured = ""  # the data of the last measurement, as the summary names it
         self._build()
         workspace.subscribe(self._workspace_changed)
         self.weights_combo.currentIndexChanged.connect(self._weights_chosen)
@@ -127,6 +139,8 @@ class EvaluationTab(QtWidgets.QWidget):
         self.prediction_timer = QtCore.QTimer(self, singleShot=True, interval=80)  # <= ~12 updates/s while drawing
         self.prediction_timer.timeout.connect(self._predict_input)
         self.result_tabs.currentChanged.connect(self._try_it_shown)
+        self.network_name = workspace.document.display_name
+        self.network.subscribe(lambda event: self._network_replaced() if event.kind == "reset" else None)
 
     # -- layout ------------------------------------------------------------------------
     def _build(self) -> None:
@@ -137,9 +151,9 @@ class EvaluationTab(QtWidgets.QWidget):
         self.result_tabs.addTab(self._build_try_it(), "Try it")
         self.history = ConfusionHistoryView(self.workspace)
         self.result_tabs.addTab(self.history, "By epoch")
-        layout = QtWidgets.QHBoxLayout(self)
-        layout.addWidget(self._build_controls())
-        layout.addWidget(self.result_tabs, 1)
+        self.regression_view = RegressionView(self.NO_RESULTS)
+        self.result_tabs.addTab(self.regression_view, "Predicted vs true")
+        controls_beside(self, self._build_controls(), self.result_tabs, 410)  # a column that scrolls: long reasons fit
 
     def _build_controls(self) -> QtWidgets.QWidget:
         controls = QtWidgets.QWidget()
@@ -148,6 +162,10 @@ class EvaluationTab(QtWidgets.QWidget):
         self.dataset_combo.setObjectName("evaluationDatasetCombo")
         self.weights_combo = QtWidgets.QComboBox()
         self.weights_combo.setObjectName("weightsCombo")
+        for combo in (self.dataset_combo, self.weights_combo):  # long set and run names: the column stays narrow
+            combo.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(12)
+            combo.currentTextChanged.connect(combo.setToolTip)  # the whole name, where the combo cuts it
         open_weights = QtWidgets.QPushButton("Weights file…")
         open_weights.clicked.connect(self.open_weights_file)
         self.device_combo = QtWidgets.QComboBox()
@@ -178,7 +196,13 @@ class EvaluationTab(QtWidgets.QWidget):
         self.summary_label.setObjectName("evaluationSummary")
         self.summary_label.setWordWrap(True)
         self.summary_label.setTextFormat(QtCore.Qt.RichText)
+        self.offer_note = QtWidgets.QLabel()
+        self.offer_note.setObjectName("evaluationOfferNote")
+        self.offer_note.setWordWrap(True)
+        self.offer_note.setStyleSheet("color: #868e96")
+        self.offer_note.hide()
         form.addRow("Dataset", self.dataset_combo)
+        form.addRow(self.offer_note)
         form.addRow("Weights", self.weights_combo)
         form.addRow("", open_weights)
         form.addRow("Device", self.device_combo)
@@ -188,13 +212,16 @@ class EvaluationTab(QtWidgets.QWidget):
         form.addRow(self.launch_button)
         form.addRow(self.progress)
         form.addRow(self.summary_label)
-        controls.setMinimumWidth(330)
-        controls.setMaximumWidth(400)
         return controls
+
+    NO_RESULTS = "No results yet: choose a test set and press Launch test."
+    FOR_CLASSIFICATION = ("{page} is for classification: these weights predict a numeric target; see Predicted vs "
+                          "true.")
+    FOR_REGRESSION = "Predicted vs true is for regression: these weights tell classes; see the Confusion matrix."
 
     def _build_matrix(self) -> ConfusionMatrixPlot:
         self.matrix_plot = ConfusionMatrixPlot("Confusion matrix (rows: true class, colour: share of the row)",
-                                               "No results yet: choose a test set and press Launch test.")
+                                               self.NO_RESULTS)
         self.matrix_plot.setObjectName("confusionPlot")
         self.matrix_plot.cell_clicked.connect(self._cell_clicked)
         return self.matrix_plot
@@ -205,7 +232,13 @@ class EvaluationTab(QtWidgets.QWidget):
 
     def _build_report(self) -> QtWidgets.QWidget:
         self.report_table = read_only_table(["Class", "Precision", "Recall", "F1", "Support"], "reportTable")
-        return with_button(self.report_table, "Export report…", "exportReportButton", self.export_report)
+        page = with_button(self.report_table, "Export report…", "exportReportButton", self.export_report)
+        self.report_note = QtWidgets.QLabel()  # what the page is for, when it has nothing to show
+        self.report_note.setObjectName("reportNote")
+        self.report_note.setWordWrap(True)
+        self.report_note.setStyleSheet("color: #868e96")
+        page.layout().insertWidget(0, self.report_note)
+        return page
 
     def _build_gallery(self) -> QtWidgets.QWidget:
         self.gallery_title = message_label("The most confident mistakes")  # "(no saliency: why)" can be long
@@ -331,10 +364,13 @@ class EvaluationTab(QtWidgets.QWidget):
         return try_box
 
     def _show_network_loss(self) -> None:
-        """Until the user sets another loss here, the combo shows the network's own."""
-        if self.loss_choice is None and self.network.loss is not None:
-            select_entry(self.loss_combo, self.network.loss.type)
-            self.loss_label.setText(f"Loss: {self.network.loss.type} (the network's)")
+        """Until the user sets another loss here, the combo shows the loss of the network
+        the weights belong to (which is measured), or of the open one while there are none."""
+        network = self.trained.network if self.trained is not None else self.network
+        if self.loss_choice is None and network.loss is not None:
+            select_entry(self.loss_combo, network.loss.type)
+            whose = "the trained network's" if self.trained is not None else "the network's"
+            self.loss_label.setText(f"Loss: {network.loss.type} ({whose})")
 
     # -- choices -------------------------------------------------------------------------
     def _workspace_changed(self, event) -> None:
@@ -349,17 +385,86 @@ class EvaluationTab(QtWidgets.QWidget):
         choice = self.weights_combo.currentData()
         if choice != self.chosen_weights:
             self.chosen_weights = choice
-            self.trained = None  # Try it predicts with the weights now chosen, not the last measured
-            self._try_it_shown()
+            self._model_changed()
 
-    def update_sets(self) -> None:
+    def _network_replaced(self) -> None:
+        """Another network opened, or an undo: the results go with the network they were
+        measured beside, and weights from a file belong to the network now in the editor."""
+        name = self.workspace.document.display_name
+        choice = self.weights_combo.currentData()
+        if name != self.network_name or (isinstance(choice, Path) and choice.is_file()):
+            self.network_name = name
+            self._model_changed()
+
+    def _model_changed(self) -> None:
+        """Other weights, or another network for a weights file: Try it predicts with them,
+        the results of the last ones go, and the data offered follow them."""
+        self.trained = None
+        self.clear_results()
+        self.update_sets(follow_run=True)  # builds the model of the weights chosen
+        self._show_network_loss()
+        self._try_it_shown()
+
+    def _chosen_model(self) -> TrainedModel | None:
+        """The model of the weights chosen, built once per choice; None when there is none
+        (`model_problem` says why)."""
+        if self.trained is None:
+            try:
+                self.trained = self.trained_model()
+            except PyTorchGUIError as error:
+                self.model_problem = str(error)
+        return self.trained
+
+    def update_sets(self, follow_run: bool = False) -> None:
+        """Offer the data the chosen weights can be measured on; a set that does not fit
+        them is greyed out with the reason. The choice is kept while it fits, unless
+        `follow_run` (other weights): then it is the run's test set, else its validation split."""
+        trained = self._chosen_model()
         current = self.dataset_combo.currentText()
+        sets = self.workspace.evaluation_sets(trained)
+        blocker = QtCore.QSignalBlocker(self.dataset_combo)
         self.dataset_combo.clear()
-        for entry in self.workspace.test_sets() + self.workspace.training_sets():
-            self.dataset_combo.addItem(f"{entry.name} [{entry.role}]", entry.dataset)
-        index = self.dataset_combo.findText(current)
-        # the test set by default: a choice of another set is kept only while it is a test set
-        self.dataset_combo.setCurrentIndex(index if index >= 0 and current.endswith("[test]") else 0)
+        for index, choice in enumerate(sets):
+            self.dataset_combo.addItem(choice.label, choice)
+            if choice.problem:
+                self.dataset_combo.model().item(index).setEnabled(False)
+                self.dataset_combo.setItemData(index, choice.problem, QtCore.Qt.ToolTipRole)
+        kept = next((choice for choice in sets if choice.label == current and not choice.problem), None)
+        chosen = kept if kept is not None and not follow_run else self.workspace.default_evaluation_set(sets, trained)
+        self.dataset_combo.setCurrentIndex(sets.index(chosen) if chosen is not None else -1)
+        del blocker
+        refused = [choice for choice in sets if choice.problem]
+        self.offer_note.setVisible(bool(refused))
+        if refused:
+            others = f" ({len(refused) - 1} more: hover the list)" if len(refused) > 1 else ""
+            self.offer_note.setText(f"Not offered for these weights: {refused[0].name}: {refused[0].problem}{others}")
+
+    def clear_results(self) -> None:
+        """Forget the last measurement: its figures belong to other weights or another network."""
+        self.result, self.evaluated = None, None
+        self.summary_label.setText("Measure the weights chosen on the data chosen: press Launch test.")
+        self.progress.setValue(0)
+        self._show_report(None)
+        self.show_samples([], "The most confident mistakes")
+        self._show_empty_pages()
+
+    def _show_empty_pages(self) -> None:
+        """What the result pages say without a result of their kind: that they do not
+        apply to the task of these weights, or that there is nothing yet."""
+        task = self.trained.task if self.trained is not None else None
+        if self.result is not None:
+            task = "regression" if self.result.is_regression else "classification"
+        regression = task == "regression"
+        for_classification = self.FOR_CLASSIFICATION.format
+        if self.result is None or regression:
+            self.matrix_plot.show_empty(for_classification(page="The confusion matrix") if regression
+                                        else self.NO_RESULTS)
+        self.report_note.setText(for_classification(page="The per-class report") if regression else "")
+        self.report_note.setVisible(regression)
+        if regression:
+            self.gallery_title.setText(for_classification(page="The gallery of mistakes"))
+        if self.result is None or not regression:
+            self.regression_view.show_message(self.FOR_REGRESSION if task == "classification" else self.NO_RESULTS)
 
     def update_weights(self, select_latest: bool = False) -> None:
         current = self.weights_combo.currentData()
@@ -376,9 +481,10 @@ class EvaluationTab(QtWidgets.QWidget):
         index = 0 if select_latest else max(self.weights_combo.findData(current), 0)
         self.weights_combo.setCurrentIndex(index)
         del blocker
-        self._weights_chosen()
-        if select_latest:
-            self.trained = None
+        if select_latest and self.weights_combo.currentData() == self.chosen_weights:
+            self._model_changed()  # "the network just trained" is now another run's
+        else:
+            self._weights_chosen()
 
     def open_weights_file(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Weights for the current network", str(paths.runs_dir()),
@@ -419,23 +525,26 @@ class EvaluationTab(QtWidgets.QWidget):
     def launch(self) -> Task | None:
         if self.loading is not None:
             return None
-        dataset = self.dataset_combo.currentData()
+        choice: EvaluationSet | None = self.dataset_combo.currentData()
         try:
-            if dataset is None:
+            if choice is None:
                 raise EvaluationError("import a test set in the Data tab first")
-            trained = self.trained_model()
-            dataset = with_tokenizer(dataset, trained.tokenizer)  # text: the ids the network learned
-            check_fits(trained.input_shape, dataset)
-            loss = self._loss(dataset)
+            trained = self._chosen_model()
+            if trained is None:
+                raise EvaluationError(self.model_problem)
+            dataset = with_tokenizer(choice.dataset(), trained.tokenizer)  # text: the ids the network learned
+            trained.check_data(dataset)
+            loss = trained.loss_for(dataset, self.loss_choice)
         except PyTorchGUIError as error:
             show_error(self, "Cannot evaluate", str(error))
             return None
         device, batch_size = self.device_combo.currentData(), self.batch_spin.value()
         self.trained = trained
+        self.measured = html.escape(choice.name, quote=False)
 
         def measure(control: TaskControl) -> EvaluationResult:
             return evaluate(trained.model, dataset, trained.normalization_for(dataset), loss=loss, batch_size=batch_size,
-                            device=device, control=control)
+                            device=device, control=control, target_normalization=trained.target_normalization)
 
         self.launch_button.setEnabled(False)
         self.progress.setValue(0)
@@ -450,17 +559,6 @@ class EvaluationTab(QtWidgets.QWidget):
         progress = [event for event in events if isinstance(event, Progress)]
         if progress:
             self.progress.setValue(int(100 * progress[-1].done / max(progress[-1].total, 1)))
-
-    def _loss(self, dataset: TensorDataset):
-        from pytorchgui.core.training.losses import loss_adapter
-
-        choice = self.loss_choice or self.network.loss
-        if choice is None:
-            return None
-        try:
-            return loss_adapter(self.catalog, choice, dataset)
-        except PyTorchGUIError as error:
-            raise EvaluationError(f"the loss cannot be measured on this data: {error}") from None
 
     def _finish(self) -> None:
         self.loading = None
@@ -477,19 +575,34 @@ class EvaluationTab(QtWidgets.QWidget):
         self._finish()
         self.progress.setValue(100)
         self.result = result
-        parts = [f"<b>{result.samples:,}</b> samples in {result.seconds:.2f} s"]
-        if result.loss is not None:
-            parts.append(f"loss <b>{result.loss:.4f}</b>")
-        if result.classes is not None:
-            parts.append(f"accuracy <b>{result.accuracy:.2%}</b>")
-            if result.top5_accuracy is not None:
-                parts.append(f"top-5 <b>{result.top5_accuracy:.2%}</b>")
-        else:
-            parts.append(f"MSE <b>{result.mse:.4g}</b>, MAE <b>{result.mae:.4g}</b>, R² <b>{result.r2:.4f}</b>")
-        self.summary_label.setText("<br>".join(parts))
+        self.summary_label.setText("<br>".join(self._summary(result)))
         self._show_matrix(result)
         self._show_report(result)
         self.show_samples(result.worst_errors(), "The most confident mistakes")
+        if result.is_regression:
+            self.regression_view.show_result(result.targets, result.outputs,
+                                             f"{self.measured}: {result.samples:,} samples, in the target's units")
+            self.result_tabs.setCurrentWidget(self.regression_view)
+        self._show_empty_pages()
+
+    def _summary(self, result: EvaluationResult) -> list[str]:
+        """The lines of the summary: which weights, on which data, then the figures."""
+        trained = self.trained
+        weights = f" ({trained.weights.name})" if trained.weights and trained.weights.name != trained.name else ""
+        lines = [f"<b>{html.escape(trained.name, quote=False)}</b>{html.escape(weights, quote=False)} on "
+                 f"<b>{self.measured}</b>",
+                 f"<b>{result.samples:,}</b> samples in {result.seconds:.2f} s"]
+        if result.loss is not None:
+            scaled = " (standardised target, as in training)" if trained.target_normalization else ""
+            lines.append(f"loss <b>{result.loss:.4f}</b>{scaled}")
+        if result.classes is not None:
+            lines.append(f"accuracy <b>{result.accuracy:.2%}</b>")
+            if result.top5_accuracy is not None:
+                lines.append(f"top-5 <b>{result.top5_accuracy:.2%}</b>")
+        else:
+            lines.append(f"MSE <b>{result.mse:.4g}</b>, MAE <b>{result.mae:.4g}</b>, R² <b>{result.r2:.4f}</b> "
+                         "(the target's units)")
+        return lines
 
     def _show_matrix(self, result: EvaluationResult) -> None:
         self.matrix_plot.show_matrix(result.confusion.numpy() if result.confusion is not None else None,
@@ -508,8 +621,8 @@ class EvaluationTab(QtWidgets.QWidget):
                                    f"{counted(int(self.result.confusion[true_class, predicted_class]), 'sample')}")
         self.result_tabs.setCurrentIndex(2)
 
-    def _show_report(self, result: EvaluationResult) -> None:
-        rows = result.report_rows() if result.classes is not None else []
+    def _show_report(self, result: EvaluationResult | None) -> None:
+        rows = result.report_rows() if result is not None and result.classes is not None else []
         self.report_table.setRowCount(len(rows))
         for index, row in enumerate(rows):
             values = [row["name"], f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}",
@@ -580,27 +693,26 @@ class EvaluationTab(QtWidgets.QWidget):
 
     # -- try it -----------------------------------------------------------------------------
     def _prediction_model(self) -> TrainedModel | None:
-        if self.trained is None:
-            try:
-                self.trained = self.trained_model()
-            except PyTorchGUIError as error:
-                self.prediction_label.setText(str(error))
-                return None
-        return self.trained
+        trained = self._chosen_model()
+        if trained is None:
+            self.prediction_label.setText(self.model_problem)
+        return trained
 
     def _try_it_shown(self) -> None:
-        """Try it takes text for a network trained on text, a drawing otherwise."""
+        """Try it takes text for a network trained on text, a drawing otherwise; a
+        regression network gives a value, with no class probabilities or heat map."""
         if self.result_tabs.currentIndex() != 3:
             return
-        try:
-            self.trained = self.trained or self.trained_model()
-        except PyTorchGUIError:
-            self.trained = None  # no weights yet: the pad stays, and says why on the first stroke
+        self._chosen_model()  # no weights yet: the pad stays, and says why on the first stroke
         text = self.trained is not None and self.trained.tokenizer is not None
+        regression = self.trained is not None and self.trained.task == "regression"
         self.text_edit.setVisible(text)
         self.tokens_label.setVisible(text)
-        for widget in (self.pad, self.pad_tools, self.prepared_label, self.saliency_check, self.saliency_label):
+        for widget in (self.pad, self.pad_tools, self.prepared_label):
             widget.setVisible(not text)
+        for widget in (self.saliency_check, self.saliency_label):
+            widget.setVisible(not text and not regression)
+        self.probability_plot.setVisible(not regression)
         self.prediction_label.setText("Type a text." if text else "Draw a shape or a digit, or open an image.")
 
     def _pad_changed(self) -> None:
@@ -725,6 +837,8 @@ class EvaluationTab(QtWidgets.QWidget):
     def _predict(self, trained: TrainedModel, sample: torch.Tensor, normalization=None) -> torch.Tensor:
         """normalization: the statistics the sample's dataset is measured with (by default
         the training's)."""
+        if trained.task == "regression":
+            return self._predict_value(trained, sample)
         normalization = normalization or trained.normalization
         if sample.dtype != torch.int64:
             self._show_prepared(sample)
@@ -761,3 +875,12 @@ class EvaluationTab(QtWidgets.QWidget):
         self.saliency_label.setToolTip(f"{heat.method}: the brighter, the more a place raises the score of "
                                        "the predicted class")
 
+    def _predict_value(self, trained: TrainedModel, sample: torch.Tensor) -> torch.Tensor:
+        """A regression network's prediction: a value in the target's units, no class probabilities."""
+        if sample.dtype != torch.int64:
+            self._show_prepared(sample)
+        values = predict_values(trained.model, sample, trained.normalization, trained.target_normalization)
+        self.probability_plot.clear()
+        shown = ", ".join(f"{float(value):.4g}" for value in values[:8])
+        self.prediction_label.setText(f"Predicted value: <b>{shown}</b> (the target's units)")
+        return values

@@ -197,7 +197,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.actionExportNormalization.setCheckable(True)
         self.actionExportNormalization.setChecked(True)
         self.actionExportNormalization.setToolTip("The exported model then takes raw input (images as pixels in "
-                                                  "[0, 1]), normalised as in training")
+                                                  "[0, 1]), normalised as in training, and gives a regression "
+                                                  "target in its own units")
         self.menuExport.addSeparator()
         export = self.menuExport.addAction("Model &summary as CSV…")
         export.triggered.connect(self.network_tab.export_summary)
@@ -232,16 +233,17 @@ class MainWindow(QtWidgets.QMainWindow):
             path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export network", start, f"*.{suffix}")
             if not path:
                 return False
-        network, weights, normalization = self.network_tab.network, None, None
+        network, weights, normalization, target = self.network_tab.network, None, None, None
         try:
             trained = self._last_trained_model()
+            if trained is not None and self.actionExportNormalization.isChecked():
+                normalization, target = trained.normalization, trained.target_normalization
             if trained is not None:
-                normalization = trained.normalization if self.actionExportNormalization.isChecked() else None
                 if format_name != "python":
                     network, weights = self._network_for_weights(network, trained)
                     if network is None:
                         return False
-            export(network, format_name, path, weights, normalization)
+            export(network, format_name, path, weights, normalization, target)
         except PyTorchGUIError as error:
             dialogs.show_error(self, "Cannot export", str(error))
             return False

@@ -22,10 +22,12 @@ from pytorchgui.core.training.options import TrainingConfig, command_line_argume
 from pytorchgui.core.training.runs import RunFolder, list_runs, load_checkpoint, read_metrics
 from pytorchgui.core.graph.shapes import infer_shapes, step_problems
 from pytorchgui.core.training.tasks import LogEvent, TaskControl
-from pytorchgui.core.training.trainer import BatchEvent, EpochEvent, SettingsChangedEvent, Trainer, TrainingResult
+from pytorchgui.core.training.trainer import (BatchEvent, EpochEvent, SettingsChangedEvent, Trainer, TrainingResult,
+                                              frozen_at_random, frozen_at_random_warning)
 from pytorchgui.core.data.samples import sample_noun
 from pytorchgui.core.wording import counted
 from pytorchgui.core.workspace import DATASET_CHANGES, Change, DatasetEntry, Workspace
+from pytorchgui.gui import dialogs
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.paused_settings import PausedSettings
 from pytorchgui.gui.plot_axes import CountAxis, PlainAxis, ScientificAxis
@@ -326,6 +328,8 @@ class TrainTab(QtWidgets.QWidget):
     def _workspace_changed(self, event) -> None:
         if event.kind in DATASET_CHANGES or event.kind is Change.TRAINING_SET_CHOSEN:
             self.update_sets()
+        elif event.kind is Change.NETWORK_FITTED:  # the status bar's message does not last: the log keeps why
+            self.log(f"fit to {event.item.entry.name}: {'; '.join(event.item.changes) or 'the network already fits'}")
         elif event.kind is Change.TRAINING_CONFIG_CHANGED and not self.writing_draft:
             self.options.apply(event.item)  # settings the form did not write: shown, then read back
 
@@ -482,6 +486,8 @@ class TrainTab(QtWidgets.QWidget):
         if prepared is None:
             return False
         train, validation, config = prepared
+        if self.pending_resume is None and not self._frozen_nodes_accepted(config):
+            return False
         network = self.network.copy()  # the user may edit the network while it trains
         resume_from, run_dir = self._run_folder(train)
         self.running_config, self.running_network, self.changed_settings = config, network, {}
@@ -507,6 +513,16 @@ class TrainTab(QtWidgets.QWidget):
         self.workspace.set_training_running(True)
         self._set_running(True)
         return True
+
+    def _frozen_nodes_accepted(self, config: TrainingConfig) -> bool:
+        """Frozen nodes that no weights reach would train to chance without a word: ask
+        first (a weights file that cannot be read is left to the run, which says why)."""
+        try:
+            unset = frozen_at_random(self.network, config.initial_weights)
+        except PyTorchGUIError:
+            return True
+        return not unset or dialogs.ask_to_train_frozen_at_random(
+            self, frozen_at_random_warning(unset, config.initial_weights))
 
     def _run_folder(self, train) -> tuple[Path | None, RunFolder]:
         """(checkpoint to resume from, run folder): the pending resume's, or a new one named

@@ -27,26 +27,84 @@ class Normalization:
     std: list[float]
 
 
+@dataclass
+class TargetNormalization(Normalization):
+    """Per-target mean and std of a regression training set: a network trains on
+    (target - mean) / std, so targets of 25 to 346 do not blow up the first steps, and its
+    outputs are turned back into the target's units before anything is measured or shown."""
+
+    def _along_targets(self, values):
+        import torch  # imported on use: samples is imported without torch by fit at start-up
+
+        mean = torch.tensor(self.mean, dtype=values.dtype, device=values.device)
+        std = torch.tensor(self.std, dtype=values.dtype, device=values.device)
+        return mean, std
+
+    def standardise(self, values):
+        """Targets [N, targets] (or outputs) in the target's units -> standardised units."""
+        mean, std = self._along_targets(values)
+        return (values - mean) / std
+
+    def restore(self, values):
+        """Outputs [N, targets] in standardised units -> the target's units."""
+        mean, std = self._along_targets(values)
+        return values * std + mean
+
+
+class _ComputedOnce:
+    """A statistic of a dataset, computed by the dataset's method `compute` the first time
+    anything reads it and then kept; assigning it gives statistics known from elsewhere
+    (the dataset a part was cut from)."""
+
+    def __init__(self, compute: str):
+        self.compute = compute
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.attribute = f"_{name}_kept"
+
+    def __get__(self, dataset, owner=None):
+        if dataset is None:
+            return self
+        if self.attribute not in vars(dataset):
+            setattr(dataset, self.attribute, getattr(dataset, self.compute)())
+        return vars(dataset)[self.attribute]
+
+    def __set__(self, dataset, value) -> None:
+        setattr(dataset, self.attribute, value)
+
+
 class OwnNormalization:
     """A dataset owns its normalisation: the mean and std of its samples are computed
     once, by its `compute_normalization`, the first time anything asks for
-    `normalization`, and kept. A part of a dataset (a validation split, a subset) keeps
-    the statistics of the whole, as every earlier version did. A run folder records them,
-    and a trained model reads them back from there (training.trained_model)."""
+    `normalization`, and kept; the same for the mean and std of a regression target
+    (`target_normalization`, None for classes). A part of a dataset (a validation split,
+    a subset) keeps the statistics of the whole, as every earlier version did. A run
+    folder records both, and a trained model reads them back from there
+    (training.trained_model)."""
 
-    _normalization_known = False
-    _normalization: Normalization | None = None
+    normalization = _ComputedOnce("compute_normalization")
+    target_normalization = _ComputedOnce("compute_target_normalization")
 
-    @property
-    def normalization(self) -> Normalization | None:
-        if not self._normalization_known:
-            self.normalization = self.compute_normalization()
-        return self._normalization
+    def compute_target_normalization(self) -> TargetNormalization | None:
+        """Mean and std of each regression target; None for classes, which are not scaled."""
+        if self.classes is not None:
+            return None
+        targets = self.targets.double().reshape(len(self.targets), -1)
+        mean, std = targets.mean(0), targets.std(0, unbiased=False)
+        std = std.where(std >= 1e-8, std.new_ones(()))  # a constant target stays as it is
+        return TargetNormalization(mean.tolist(), std.tolist())
 
-    @normalization.setter
-    def normalization(self, value: Normalization | None) -> None:
-        """Statistics known from elsewhere (the dataset a part was cut from)."""
-        self._normalization, self._normalization_known = value, True
+
+@dataclass(frozen=True)
+class SplitPart:
+    """Which part of which dataset a validation split made, and how: enough to draw the
+    same rows again from the same file (a run records its validation split's)."""
+
+    whole: str  # the name of the dataset that was split
+    samples: int  # how many samples it had
+    part: str  # "train" or "validation"
+    percent: float
+    seed: int
 
 
 class LabelledSamples:
@@ -89,6 +147,7 @@ class TensorDataset(LabelledSamples, OwnNormalization):
     notes: list[str] = field(default_factory=list)  # choices made while reading (a transposed layout), shown
     tokenizer: Any = None  # the sequences.Tokenizer that made token ids from a CSV text column
     array_names: tuple[str, str] | None = None  # the arrays of an array file that held inputs and targets
+    split_part: SplitPart | None = None  # the part of a validation split this is, if it is one
 
     def __post_init__(self) -> None:
         if len(self.inputs) != len(self.targets):
@@ -151,11 +210,14 @@ class TensorDataset(LabelledSamples, OwnNormalization):
             raise DatasetError(f"a validation split of {percent:g}% leaves no training samples")
         order = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))
         validation, training = order[:count].sort().values, order[count:].sort().values
-        return self.subset(training, f"{self.name} (train part)"), self.subset(validation, f"{self.name} (validation)")
+        parts = self.subset(training, f"{self.name} (train part)"), self.subset(validation, f"{self.name} (validation)")
+        for part, which in zip(parts, ("train", "validation")):
+            part.split_part = SplitPart(self.name, len(self), which, float(percent), int(seed))
+        return parts
 
     def subset(self, indices: torch.Tensor, name: str) -> "TensorDataset":
-        part = replace(self, name=name, inputs=self.inputs[indices], targets=self.targets[indices])
-        part.normalization = self.normalization
+        part = replace(self, name=name, inputs=self.inputs[indices], targets=self.targets[indices], split_part=None)
+        part.normalization, part.target_normalization = self.normalization, self.target_normalization
         return part
 
 

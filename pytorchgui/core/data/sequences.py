@@ -102,6 +102,7 @@ def with_tokenizer(dataset, tokenizer: Tokenizer | None):
                            "training set's: import it from its file")
     again = dataset.origin.load(tokenizer=tokenizer)
     again.name, again.normalization = dataset.name, dataset.normalization
+    again.target_normalization = dataset.target_normalization
     return again
 
 

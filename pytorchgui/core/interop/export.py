@@ -25,6 +25,7 @@ from pytorchgui.core.training.metrics import load_weights
 
 FORMATS = ("python", "onnx", "pt2")
 NORMALIZATION_MODULE = "input_normalization"
+RESTORATION_MODULE = "target_restoration"
 
 
 class ExportError(PyTorchGUIError):
@@ -46,9 +47,26 @@ class InputNormalization(torch.nn.Module):
         return (x - self.mean) / self.std
 
 
+class TargetRestoration(torch.nn.Module):
+    """Gives a regression network's outputs in the target's units, as PyTorchGUI's
+    evaluation does: the network learned standardised targets, (target - mean) / std."""
+
+    def __init__(self, mean: list[float], std: list[float]):
+        super().__init__()
+        # Not persistent: the network's weights files load into the exported module as they are.
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32), persistent=False)
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32), persistent=False)
+
+    def forward(self, x):
+        return x * self.std + self.mean
+
+
+def _statistics_arguments(statistics) -> str:
+    return f"mean={[round(v, 8) for v in statistics.mean]}, std={[round(v, 8) for v in statistics.std]}"
+
+
 def _normalization_arguments(network: Network, normalization) -> str:
-    return (f"mean={[round(v, 8) for v in normalization.mean]}, std={[round(v, 8) for v in normalization.std]}, "
-            f"dims={len(network.input_spec.shape)}")
+    return f"{_statistics_arguments(normalization)}, dims={len(network.input_spec.shape)}"
 
 
 def _argument(value) -> str:
@@ -57,23 +75,29 @@ def _argument(value) -> str:
     return repr(value)
 
 
-def python_source(network: Network, class_name: str = "Network", normalization=None) -> str:
+def python_source(network: Network, class_name: str = "Network", normalization=None,
+                  target_normalization=None) -> str:
     """A standalone Python module defining `class_name`, equivalent to the compiled network
-    (with `normalization`, preceded by the training data's normalisation)."""
+    (with `normalization`, preceded by the training data's normalisation; with
+    `target_normalization`, followed by the step back to a regression target's units)."""
     report = infer_shapes(network)
     module = compile_network(network, report)  # also refuses a network with problems
     names = module_names(network)
-    if normalization is not None and NORMALIZATION_MODULE in names.values():
-        raise ExportError(f"a node is named {NORMALIZATION_MODULE!r}, the name the exported input normalisation "
-                          "takes: rename the node, or export without the normalisation")
+    for added, name in ((normalization, NORMALIZATION_MODULE), (target_normalization, RESTORATION_MODULE)):
+        if added is not None and name in names.values():
+            raise ExportError(f"a node is named {name!r}, the name a step of the exported normalisation takes: "
+                              "rename the node, or export without the normalisation")
     merge_types = sorted({network.node(n).type for n in report.order if network.entry(n).source == "pytorchgui"})
     takes = "raw input (images as pixels in [0, 1])" if normalization is not None else "normalised input"
+    gives = ("; it gives values in the target's units" if target_normalization is not None else "")
     lines = [f'"""{class_name}: exported by PyTorchGUI {__version__} from a network designed in the app.',
              "",
-             f"Input per sample: {network.input_spec.shape}, {takes}. Load weights saved by PyTorchGUI with",
+             f"Input per sample: {network.input_spec.shape}, {takes}{gives}. Load weights saved by PyTorchGUI with",
              f"    model = {class_name}(); model.load_state_dict(torch.load('best_weights.pt', weights_only=True))",
              '"""', "import functools", "import operator", "", "import torch", "from torch import nn", ""]
-    classes = [inspect.getsource(InputNormalization).replace("torch.nn.Module", "nn.Module")] if normalization else []
+    classes = [inspect.getsource(step).replace("torch.nn.Module", "nn.Module")
+               for step, added in ((InputNormalization, normalization), (TargetRestoration, target_normalization))
+               if added is not None]
     if merge_types:
         classes += [inspect.getsource(merge.pytorchgui_modules()[type_name]) for type_name in merge_types]
     for source in classes:
@@ -82,6 +106,9 @@ def python_source(network: Network, class_name: str = "Network", normalization=N
     if normalization is not None:
         lines.append(f"        self.{NORMALIZATION_MODULE} = InputNormalization("
                      f"{_normalization_arguments(network, normalization)})")
+    if target_normalization is not None:
+        lines.append(f"        self.{RESTORATION_MODULE} = TargetRestoration("
+                     f"{_statistics_arguments(target_normalization)})")
     for name in report.order:
         entry = network.entry(name)
         arguments = entry.constructor_arguments(report.nodes[name].parameters)
@@ -97,6 +124,9 @@ def python_source(network: Network, class_name: str = "Network", normalization=N
     forward = textwrap.dedent(module.code).strip("\n").splitlines()
     if normalization is not None:  # the first line is "def forward(self, x):"
         forward.insert(1, f"    x = self.{NORMALIZATION_MODULE}(x)")
+    if target_normalization is not None:  # the last line is "return OUTPUT"
+        returned = forward[-1].strip().removeprefix("return ")
+        forward[-1] = f"    return self.{RESTORATION_MODULE}({returned})"
     lines += [""] + ["    " + line if line.strip() else "" for line in forward]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -105,17 +135,23 @@ def _normal(value):
     return list(value) if isinstance(value, tuple) else value
 
 
-def export_python(network: Network, path: str | os.PathLike, normalization=None) -> None:
-    atomic_write_text(Path(path), python_source(network, normalization=normalization))
+def export_python(network: Network, path: str | os.PathLike, normalization=None, target_normalization=None) -> None:
+    atomic_write_text(Path(path), python_source(network, normalization=normalization,
+                                                target_normalization=target_normalization))
 
 
-def _model_and_example(network: Network, weights: str | os.PathLike | None, normalization=None):
+def _model_and_example(network: Network, weights: str | os.PathLike | None, normalization=None,
+                       target_normalization=None):
     model = compile_network(network).eval()
     if weights is not None:
         load_weights(model, weights)
+    steps = [model]
     if normalization is not None:
-        model = torch.nn.Sequential(InputNormalization(normalization.mean, normalization.std,
-                                                       len(network.input_spec.shape)), model).eval()
+        steps.insert(0, InputNormalization(normalization.mean, normalization.std, len(network.input_spec.shape)))
+    if target_normalization is not None:
+        steps.append(TargetRestoration(target_normalization.mean, target_normalization.std))
+    if len(steps) > 1:
+        model = torch.nn.Sequential(*steps).eval()
     spec = network.input_spec
     dtype = getattr(torch, spec.dtype)
     example = torch.zeros((2, *spec.shape), dtype=dtype) if dtype == torch.int64 else torch.randn((2, *spec.shape))
@@ -123,9 +159,9 @@ def _model_and_example(network: Network, weights: str | os.PathLike | None, norm
 
 
 def export_pt2(network: Network, path: str | os.PathLike, weights: str | os.PathLike | None = None,
-               normalization=None) -> None:
+               normalization=None, target_normalization=None) -> None:
     """torch.export: a program file that torch.export.load reads back without the app."""
-    model, example = _model_and_example(network, weights, normalization)
+    model, example = _model_and_example(network, weights, normalization, target_normalization)
     batch = torch.export.Dim("batch", min=1)
     try:
         program = torch.export.export(model, (example,), dynamic_shapes=({0: batch},))
@@ -135,7 +171,7 @@ def export_pt2(network: Network, path: str | os.PathLike, weights: str | os.Path
 
 
 def export_onnx(network: Network, path: str | os.PathLike, weights: str | os.PathLike | None = None,
-                normalization=None) -> None:
+                normalization=None, target_normalization=None) -> None:
     """ONNX (opset of the installed exporter), checked with onnx.checker. Needs the onnx
     packages: pip install 'pytorchgui[onnx]'."""
     try:
@@ -143,7 +179,7 @@ def export_onnx(network: Network, path: str | os.PathLike, weights: str | os.Pat
     except ImportError:
         raise ExportError("ONNX export needs the onnx packages: pip install 'pytorchgui[onnx]' "
                           "(onnx, onnxscript)") from None
-    model, example = _model_and_example(network, weights, normalization)
+    model, example = _model_and_example(network, weights, normalization, target_normalization)
     path = Path(path)
     temporary = path.with_name(f".{path.name}.exporting")
     try:
@@ -162,16 +198,18 @@ def export_onnx(network: Network, path: str | os.PathLike, weights: str | os.Pat
 
 
 def export(network: Network, format_name: str, path: str | os.PathLike, weights: str | os.PathLike | None = None,
-           normalization=None):
+           normalization=None, target_normalization=None):
     """Write `network` as `format_name`; `weights` go into ONNX and .pt2, `normalization`
-    (the training data's, a Normalization) becomes the exported model's first step."""
+    (the training data's, a Normalization) becomes the exported model's first step and
+    `target_normalization` (a regression run's TargetNormalization) its last, so that it
+    gives values in the target's units."""
     if format_name == "python":
         if weights is not None:
             raise ExportError("the Python export holds the architecture only: load the weights file into it")
-        export_python(network, path, normalization)
+        export_python(network, path, normalization, target_normalization)
     elif format_name == "onnx":
-        export_onnx(network, path, weights, normalization)
+        export_onnx(network, path, weights, normalization, target_normalization)
     elif format_name == "pt2":
-        export_pt2(network, path, weights, normalization)
+        export_pt2(network, path, weights, normalization, target_normalization)
     else:
         raise ExportError(f"unknown export format {format_name!r}; use one of {', '.join(FORMATS)}")

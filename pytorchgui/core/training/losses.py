@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from pytorchgui.core.data.samples import TensorDataset
+from pytorchgui.core.data.samples import TargetNormalization, TensorDataset
 from pytorchgui.core.errors import TrainingError
 from pytorchgui.core.graph.network import Network
 
@@ -18,13 +18,16 @@ PROBABILITY_OUTPUTS = {"Softmax", "Sigmoid", "Softmin", "Hardsigmoid"}
 
 @dataclass
 class LossAdapter:
-    """The loss, and how network outputs and dataset targets are shaped for it."""
+    """The loss, and how network outputs and dataset targets are shaped for it. With
+    `target_normalization`, regression targets are standardised by it: the network learns,
+    and the loss is measured, in standardised units."""
 
     loss: torch.nn.Module
     output_transform: str  # none, log_softmax, sigmoid
     target_kind: str
     num_classes: int | None
     notes: list[str]
+    target_normalization: TargetNormalization | None = None
 
     def __call__(self, output: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         if self.output_transform == "log_softmax":
@@ -39,7 +42,8 @@ class LossAdapter:
         if kind == "class_indices":
             return targets
         if self.num_classes is None:  # regression: same-shape float targets
-            return targets.to(output.dtype).reshape(output.shape)
+            targets = targets.to(output.dtype).reshape(output.shape)
+            return self.target_normalization.standardise(targets) if self.target_normalization else targets
         one_hot = torch.nn.functional.one_hot(targets, self.num_classes).to(output.dtype)
         if kind in ("probabilities", "same_shape", "multi_hot"):
             return one_hot
@@ -52,18 +56,29 @@ class LossAdapter:
         raise TrainingError(f"cannot prepare {kind} targets")
 
 
-def make_loss(network: Network, dataset: TensorDataset | Any) -> LossAdapter:
-    """Check that the network's loss fits the dataset, and say how targets are made."""
+def make_loss(network: Network, dataset: TensorDataset | Any, standardize_targets: bool = True) -> LossAdapter:
+    """Check that the network's loss fits the dataset, and say how targets are made: a
+    regression target standardised by the dataset's statistics (`standardize_targets`)."""
     if network.loss is None:
         raise TrainingError("the network has no loss function: choose one in the Network tab (\"$loss\" in the "
                             "network file)")
     outputs = network.outputs()
-    return loss_adapter(network.catalog, network.loss, dataset, network.node(outputs[0]).type if outputs else "")
+    adapter = loss_adapter(network.catalog, network.loss, dataset, network.node(outputs[0]).type if outputs else "",
+                           dataset.target_normalization if standardize_targets else None)
+    statistics = adapter.target_normalization
+    if statistics is not None:
+        shown = ", ".join(f"{mean:.4g} ± {std:.4g}" for mean, std in zip(statistics.mean, statistics.std))
+        adapter.notes.append(f"regression targets standardised by the training set's mean and std ({shown}): the "
+                             "losses are in standard deviations of the target; evaluation and exports give values "
+                             "in the target's own units")
+    return adapter
 
 
-def loss_adapter(catalog, choice, dataset: TensorDataset | Any, output_type: str = "") -> LossAdapter:
+def loss_adapter(catalog, choice, dataset: TensorDataset | Any, output_type: str = "",
+                 target_normalization: TargetNormalization | None = None) -> LossAdapter:
     """The loss `choice` (a FunctionChoice) for `dataset`, for a network whose last node is
-    of `output_type` (LogSoftmax, Sigmoid, ...: then no transform is added)."""
+    of `output_type` (LogSoftmax, Sigmoid, ...: then no transform is added); regression
+    targets standardised by `target_normalization` (the training set's) when given."""
     entry = catalog.losses.get(choice.type)
     info = entry.loss
     name = entry.name
@@ -88,4 +103,5 @@ def loss_adapter(catalog, choice, dataset: TensorDataset | Any, output_type: str
                      "(or use BCEWithLogitsLoss, which is more stable)")
     if classes is not None and info.target in ("probabilities", "same_shape", "multi_hot", "plus_minus_one"):
         notes.append(f"{name} gets one-hot targets of {classes} classes")
-    return LossAdapter(entry.build(choice.parameters), transform, info.target, classes, notes)
+    return LossAdapter(entry.build(choice.parameters), transform, info.target, classes, notes,
+                       target_normalization if classes is None else None)

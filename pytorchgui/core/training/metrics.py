@@ -19,7 +19,7 @@ import torch
 
 from pytorchgui.core.atomic import atomic_write_text
 from pytorchgui.core.data.datasets import batches_for
-from pytorchgui.core.data.samples import Normalization, TensorDataset
+from pytorchgui.core.data.samples import Normalization, TargetNormalization, TensorDataset
 from pytorchgui.core.errors import PyTorchGUIError, first_line
 from pytorchgui.core.safe_load import load_state_dict
 from pytorchgui.core.training.tasks import Progress, TaskControl
@@ -56,6 +56,17 @@ class EvaluationResult:
     mse: float | None = None
     mae: float | None = None
     r2: float | None = None
+    outputs: torch.Tensor | None = None  # regression: the predictions [samples, targets], in the target's units
+
+    @property
+    def is_regression(self) -> bool:
+        return self.classes is None
+
+    def residuals(self) -> torch.Tensor | None:
+        """Regression: prediction minus true value of every sample and target, in the target's units."""
+        if self.outputs is None:
+            return None
+        return self.outputs - self.targets.to(self.outputs.dtype).reshape(self.outputs.shape)
 
     def worst_errors(self, count: int = 32) -> list[int]:
         """Indices of wrong predictions, most confident first."""
@@ -153,8 +164,12 @@ def regression_metrics(outputs: torch.Tensor, targets: torch.Tensor) -> tuple[fl
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, dataset: TensorDataset, normalization: Normalization | None, *,
              loss: Callable | None = None, batch_size: int = 256, device: str = "cpu",
-             control: TaskControl | None = None) -> EvaluationResult:
-    """Run `model` over `dataset` (normalised like its training set) and measure it.
+             control: TaskControl | None = None,
+             target_normalization: TargetNormalization | None = None) -> EvaluationResult:
+    """Run `model` over `dataset` (normalised like its training set) and measure it. A
+    regression model trained on standardised targets gives outputs in those units:
+    `target_normalization` (the run's) turns them back, so that MSE, MAE and the
+    predictions are in the target's own units; `loss` is measured as training measured it.
     Progress goes to `control` after every batch; its stop raises tasks.Cancelled."""
     control = control or TaskControl()
     device = torch.device(device)
@@ -202,7 +217,9 @@ def evaluate(model: torch.nn.Module, dataset: TensorDataset, normalization: Norm
         result.report, result.macro, result.weighted = class_report(result.confusion, classes)
     else:
         result.targets = dataset.targets.cpu()
-        result.mse, result.mae, result.r2 = regression_metrics(torch.cat(outputs_kept), result.targets)
+        outputs = torch.cat(outputs_kept).reshape(len(result.targets), -1)
+        result.outputs = target_normalization.restore(outputs) if target_normalization is not None else outputs
+        result.mse, result.mae, result.r2 = regression_metrics(result.outputs, result.targets)
     return result
 
 
@@ -214,12 +231,6 @@ def _check_output(output: torch.Tensor, dataset: TensorDataset) -> None:
     elif output[0].numel() != dataset.targets[0].numel():
         raise EvaluationError(f"the network gives {output[0].numel()} values per sample but {dataset.name}'s target "
                               f"has {dataset.targets[0].numel()}")
-
-
-def check_fits(network_input: list[int] | None, dataset: TensorDataset) -> None:
-    if network_input is None or list(network_input) != list(dataset.sample_shape):
-        raise EvaluationError(f"the network takes input of shape {network_input} but {dataset.name} has samples of "
-                              f"shape {dataset.sample_shape}: choose another dataset or fit the network to it")
 
 
 def load_weights(model: torch.nn.Module, path: str | os.PathLike) -> None:
@@ -282,4 +293,14 @@ def predict(model: torch.nn.Module, sample: torch.Tensor, normalization: Normali
     model.eval()
     with torch.no_grad():
         return model(model_input(model, sample, normalization)).float().softmax(1)[0].cpu()
+
+
+def predict_values(model: torch.nn.Module, sample: torch.Tensor, normalization: Normalization | None,
+                   target_normalization: TargetNormalization | None) -> torch.Tensor:
+    """A regression network's values for one sample, in the target's units (turned back
+    from the standardised units it learned, when `target_normalization` is given)."""
+    model.eval()
+    with torch.no_grad():
+        output = model(model_input(model, sample, normalization)).float().reshape(1, -1).cpu()
+    return (target_normalization.restore(output) if target_normalization is not None else output)[0]
 

@@ -149,6 +149,9 @@ TRAINING_OPTIONS: tuple[TrainingOption, ...] = (
     _option("compile", "bool", False, "Options", "Compile the network (torch.compile)",
             "fuse the network's operations into generated kernels: the first steps take longer (compiling), "
             "later ones are faster on GPUs; needs a C++ compiler on the CPU"),
+    _option("standardize_targets", "bool", True, "Options", "Standardise regression targets",
+            "train on (target - mean) / std of the training set's targets, so that targets of any size neither "
+            "blow up nor stall the first steps; evaluation, exports and predictions give the target's own units"),
     _option("initial_weights", "str", "", "Options", "Start from weights",
             "a weights file (.pt) of this network, or of one with another head: training starts from every "
             "tensor whose name and shape match (fine-tuning); empty: fresh weights", off=""),
@@ -205,6 +208,7 @@ class TrainingConfig:
     mixed_precision: bool = field(default=False, metadata=_option_metadata("mixed_precision"))
     channels_last: bool = field(default=True, metadata=_option_metadata("channels_last"))
     compile: bool = field(default=False, metadata=_option_metadata("compile"))
+    standardize_targets: bool = field(default=True, metadata=_option_metadata("standardize_targets"))
     initial_weights: str = field(default="", metadata=_option_metadata("initial_weights"))
     augmentation: str = field(default="", metadata=_option_metadata("augmentation"))
     schedule_parameters: dict[str, Any] = field(default_factory=dict)  # the chosen schedule's, by name

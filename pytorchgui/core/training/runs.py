@@ -1,7 +1,8 @@
 """The run folder: the one place that writes, lists and reads what a training run leaves.
 
     network.json       the network as trained (after any fit to the data)
-    config.json        the training options, the data sources, classes, normalisation
+    config.json        the training options, the data sources and validation split, classes,
+                       the normalisation of the inputs and of a regression target
     metrics.csv        one row per epoch
     checkpoint.pt      model, optimizer, schedule, epoch, random-number states
     last_weights.pt    the weights after the last epoch
@@ -28,7 +29,7 @@ import torch
 
 from pytorchgui.core.atomic import atomic_write, atomic_write_text
 from pytorchgui.core.data.drawing import DrawingStyle
-from pytorchgui.core.data.samples import Normalization
+from pytorchgui.core.data.samples import Normalization, TargetNormalization
 from pytorchgui.core.data.sequences import Tokenizer
 from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.core.safe_load import load_tensors
@@ -212,21 +213,28 @@ class RunFolder:
         except (OSError, UnicodeDecodeError, ValueError, csv.Error) as error:
             raise RunFolderError(f"{path} is damaged ({error}): it cannot be read") from None
 
-    def normalization(self):
+    def normalization(self) -> Normalization | None:
         """The normalisation the run's batches used (None if the run recorded none)."""
-        values = self.read_config().get("normalization")
+        return self._statistics("normalization", Normalization)
+
+    def target_normalization(self) -> TargetNormalization | None:
+        """The mean and std the run standardised its regression targets by (None: a
+        classifier, a run that kept the targets as they were, or one from before)."""
+        return self._statistics("target_normalization", TargetNormalization)
+
+    def _statistics(self, key: str, kind: type):
+        values = self.read_config().get(key)
         if values is None:
             return None
         try:
-            normalization = Normalization(mean=[float(v) for v in values["mean"]],
-                                          std=[float(v) for v in values["std"]])
+            statistics = kind(mean=[float(v) for v in values["mean"]], std=[float(v) for v in values["std"]])
         except (TypeError, KeyError, ValueError):
-            raise RunFolderError(f"{self.config_file} is damaged: its normalization needs a mean and a std, "
+            raise RunFolderError(f"{self.config_file} is damaged: its {key} needs a mean and a std, "
                                  "lists of numbers") from None
-        if len(normalization.mean) != len(normalization.std) or not all(v > 0 for v in normalization.std):
-            raise RunFolderError(f"{self.config_file} is damaged: its normalization needs as many positive "
+        if len(statistics.mean) != len(statistics.std) or not all(v > 0 for v in statistics.std):
+            raise RunFolderError(f"{self.config_file} is damaged: its {key} needs as many positive "
                                  "std values as mean values")
-        return normalization
+        return statistics
 
     def drawing_style(self) -> DrawingStyle | None:
         """How the run's training images draw (None for other data, or a run from before
@@ -321,3 +329,11 @@ def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
 
 def normalization_dict(normalization) -> dict[str, Any] | None:
     return asdict(normalization) if normalization is not None else None
+
+
+def split_dict(split_part) -> dict[str, Any] | None:
+    """A validation split as config.json records it: the dataset split, the percent and the seed."""
+    if split_part is None or split_part.part != "validation":
+        return None
+    return {"whole": split_part.whole, "samples": split_part.samples, "percent": split_part.percent,
+            "seed": split_part.seed}

@@ -7,7 +7,8 @@ weights, normalisation, classes and tokenizer.
 
 Where each part comes from:
 
-    source                     network                   normalisation, classes, tokenizer, drawing style
+    source                     network                   normalisation (inputs, regression target),
+                                                         classes, tokenizer, drawing style
     a run folder               the run's network.json    the run's config.json (and tokenizer.json)
     a weights file             the network given         the config.json beside the weights, or the
                                                          one given; none without a config
@@ -16,6 +17,8 @@ Where each part comes from:
 """
 from __future__ import annotations
 
+import functools
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,11 +27,13 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from pytorchgui.core.data.drawing import DrawingStyle
-from pytorchgui.core.data.samples import Normalization
+from pytorchgui.core.data.samples import Normalization, TargetNormalization, input_dtype
 from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.core.graph.compiler import compile_network
 from pytorchgui.core.graph.network import Network
+from pytorchgui.core.graph.shapes import infer_shapes
 from pytorchgui.core.training import network_format
+from pytorchgui.core.training.losses import LossAdapter, loss_adapter
 from pytorchgui.core.training.metrics import EvaluationError, load_state, load_weights
 from pytorchgui.core.training.runs import RunFolder, RunFolderError
 
@@ -39,8 +44,9 @@ if TYPE_CHECKING:
 @dataclass
 class TrainedModel:
     """A compiled network with its weights loaded, and what its inputs and outputs need:
-    the normalisation its training used, its class names, the tokenizer of a text network
-    and a description of the data it was trained on."""
+    the normalisation its training used (of the inputs, and of a regression target: the
+    model's outputs are in those standardised units), its class names, the tokenizer of a
+    text network and a description of the data it was trained on."""
 
     name: str  # what a summary calls it: a run folder's or a weights file's name
     network: Network  # the network the weights belong to (a run's own, as trained)
@@ -49,9 +55,10 @@ class TrainedModel:
     normalization: Normalization | None
     classes: list[str] | None
     tokenizer: Any = None  # data.sequences.Tokenizer of a network trained on a CSV text column
-    data: dict[str, Any] = field(default_factory=dict)  # the run's data: train_set, validation_set, sources
+    data: dict[str, Any] = field(default_factory=dict)  # the run's data: sets, sources, validation split
     run: RunFolder | None = None
     drawing_style: DrawingStyle | None = None  # how the training images draw (the Try-it pad's drawings follow)
+    target_normalization: TargetNormalization | None = None
 
     @property
     def input_shape(self) -> list[int] | None:
@@ -64,6 +71,81 @@ class TrainedModel:
             return self.normalization
         return dataset.normalization
 
+    @property
+    def task(self) -> str | None:
+        """"classification" or "regression" as the model was trained, None when nothing
+        recorded it (a weights file without its config)."""
+        if self.classes is not None:
+            return "classification"
+        return "regression" if self.run is not None or self.target_normalization is not None else None
+
+    @functools.cached_property
+    def output_size(self) -> int | None:
+        """The values the network gives per sample (None if its shapes cannot be inferred)."""
+        shape = infer_shapes(self.network).output_shape
+        return math.prod(shape) if shape is not None else None
+
+    def data_problem(self, dataset) -> str | None:
+        """Why measuring the model on `dataset` would mean nothing or fail, in a sentence
+        that says what to do; None when the data fits: its sample shape and dtype, its task,
+        its classes (the same names, in the same order) or its target count."""
+        name, shape = dataset.name, self.input_shape
+        if shape is None or list(shape) != list(dataset.sample_shape):
+            return (f"the network takes input of shape {shape} but {name} has samples of shape "
+                    f"{list(dataset.sample_shape)}: choose another dataset or fit the network to it")
+        wanted, holds = self.network.input_spec.dtype, input_dtype(dataset)
+        if wanted != holds:
+            return (f"the network takes {wanted} input but {name} holds "
+                    f"{'token ids' if holds == 'int64' else 'numbers'}: choose data of the kind it was trained on")
+        if self.task == "classification" and not dataset.is_classification:
+            return (f"{name} has a numeric target, but the network was trained to tell classes "
+                    f"({_names(self.classes)}): choose a set with those classes")
+        if self.task == "regression" and dataset.is_classification:
+            return (f"{name} has classes ({_names(dataset.classes)}), but the network was trained on a numeric "
+                    "target: choose a set with that target")
+        if self.classes is not None and dataset.classes is not None and list(self.classes) != list(dataset.classes):
+            return (f"the classes of {name} ({_names(dataset.classes)}) are not those the network was trained on "
+                    f"({_names(self.classes)}): its labels would be scored against other classes")
+        if self.output_size is not None and self.output_size != dataset.output_size:
+            what = f"{dataset.num_classes} classes" if dataset.is_classification else \
+                f"{dataset.output_size} target(s) per sample"
+            return (f"the network gives {self.output_size} value(s) per sample but {name} has {what}: fit the "
+                    "network to the data and train it again")
+        return None
+
+    def check_data(self, dataset) -> None:
+        """EvaluationError with `data_problem`'s sentence when the data does not fit."""
+        problem = self.data_problem(dataset)
+        if problem:
+            raise EvaluationError(problem)
+
+    def split_part(self, dataset, part: str = "validation"):
+        """The rows of `dataset` the run kept for validation (`part` "validation") or
+        trained on ("train"): the validation split the run recorded, drawn again from the
+        same data. EvaluationError when the run split no such data."""
+        split = self.data.get("validation_split")
+        if not isinstance(split, dict):
+            raise EvaluationError(f"{self.name} recorded no validation split: it validated on "
+                                  f"{self.data.get('validation_set') or 'nothing'}; evaluate on a test set instead")
+        if split.get("whole") != dataset.name or split.get("samples") != len(dataset):
+            raise EvaluationError(f"{self.name} split {split.get('whole')} ({split.get('samples')} samples), not "
+                                  f"{dataset.name} ({len(dataset)} samples): give the data the run was trained on")
+        training, validation = dataset.split(split["percent"], split["seed"])
+        return validation if part == "validation" else training
+
+    def loss_for(self, dataset, choice=None) -> LossAdapter | None:
+        """The loss measured as training measured it: `choice` (a FunctionChoice) or the
+        network's, on targets standardised by the run's statistics; None without a loss."""
+        choice = choice or self.network.loss
+        if choice is None:
+            return None
+        outputs = self.network.outputs()
+        output_type = self.network.node(outputs[0]).type if outputs else ""
+        try:
+            return loss_adapter(self.network.catalog, choice, dataset, output_type, self.target_normalization)
+        except PyTorchGUIError as error:
+            raise EvaluationError(f"the loss cannot be measured on this data: {error}") from None
+
     def mismatch(self, network: Network) -> str | None:
         """Why `network` (the one in the editor, say) is not the network these weights were
         trained as, or None when it is."""
@@ -75,6 +157,10 @@ class TrainedModel:
             return f"the network has changed since {self.name} was trained: {error}"
         return f"the network has changed since {self.name} was trained (its weights still load, but into " \
                "another network)"
+
+
+def _names(classes: list[str]) -> str:
+    return ", ".join(classes[:4]) + (f", … ({len(classes)} classes)" if len(classes) > 4 else "")
 
 
 def _computation(network: Network) -> tuple:
@@ -133,14 +219,15 @@ def _from_result(result, network: Network | None) -> TrainedModel:
         return _described_by(run, run.name, run.load_network(), result.model, run.weights_file("last"))
     if network is None:
         raise EvaluationError("the run kept no run folder: open the network it trained to use its weights")
-    return TrainedModel("the network just trained", network, result.model, None, result.normalization, None)
+    return TrainedModel("the network just trained", network, result.model, None, result.normalization, None,
+                        target_normalization=result.target_normalization)
 
 
 def _described_by(run: RunFolder, name: str, network: Network, model: torch.nn.Module,
                   weights: Path) -> TrainedModel:
     """The model with what `run`'s config records: normalisation, classes, tokenizer, data."""
     return TrainedModel(name, network, model, weights, run.normalization(), run.classes(), run.tokenizer(),
-                        _data_description(run), run, run.drawing_style())
+                        _data_description(run), run, run.drawing_style(), run.target_normalization())
 
 
 def _built(network: Network, weights: Path) -> torch.nn.Module:
@@ -154,5 +241,5 @@ def _built(network: Network, weights: Path) -> torch.nn.Module:
 
 def _data_description(run: RunFolder) -> dict[str, Any]:
     config = run.read_config()
-    return {key: config[key] for key in ("train_set", "train_source", "validation_set", "validation_source")
-            if config.get(key) is not None}
+    return {key: config[key] for key in ("train_set", "train_source", "validation_set", "validation_source",
+                                         "validation_split") if config.get(key) is not None}

@@ -25,11 +25,11 @@ from torch.nn.parallel import DistributedDataParallel
 from pytorchgui.core.data.augmentation import Mix
 from pytorchgui.core.data.datasets import InMemoryBatches, batches_for
 from pytorchgui.core.data.fit import first_embedding
-from pytorchgui.core.data.samples import Normalization, TensorDataset, input_dtype
+from pytorchgui.core.data.samples import Normalization, TargetNormalization, TensorDataset, input_dtype
 from pytorchgui.core.data.drawing import dataset_style
 from pytorchgui.core.data.sequences import with_tokenizer
 from pytorchgui.core.errors import PyTorchGUIError, TrainingError, first_line
-from pytorchgui.core.graph.compiler import compile_network, failing_node, uses_channels_last
+from pytorchgui.core.graph.compiler import compile_network, failing_node, module_names, uses_channels_last
 from pytorchgui.core.graph.network import Network
 from pytorchgui.core.graph.shapes import infer_shapes, step_problems
 from pytorchgui.core.safe_load import load_state_dict
@@ -39,7 +39,8 @@ from pytorchgui.core.training.losses import LossAdapter, make_loss
 from pytorchgui.core.training.memory import available_memory, data_moved_to, does_not_fit, estimate_training_memory
 from pytorchgui.core.training.optimizers import apply_settings, describe_groups, make_optimizer
 from pytorchgui.core.training.options import TrainingConfig
-from pytorchgui.core.training.runs import RunFolder, list_runs, load_checkpoint, normalization_dict, read_metrics
+from pytorchgui.core.training.runs import (RunFolder, list_runs, load_checkpoint, normalization_dict, read_metrics,
+                                           split_dict)
 from pytorchgui.core.training.tasks import Cancelled, LogEvent, TaskControl
 from pytorchgui.core.wording import counted
 
@@ -102,6 +103,58 @@ class TrainingResult:
     model: Any = None
     normalization: Normalization | None = None
     config: TrainingConfig | None = None
+    target_normalization: TargetNormalization | None = None  # the model's outputs are in these standardised units
+
+
+# -- frozen nodes that would never learn -------------------------------------------------------
+def frozen_at_random(network: Network, initial_weights: str = "") -> list[str]:
+    """The frozen nodes with weights that nothing sets before training, in the order of
+    computation: they keep the random values they are built with, never learn, and the
+    layers after them learn from noise. `initial_weights` is the file a run starts from
+    (Start from weights, --initial-weights): its tensors that fit count as set."""
+    if all(node.trainable for node in network.nodes.values()):
+        return []  # nothing frozen: no need to build the network
+    model = compile_network(network)
+    loaded = set(fitting_tensors(model, load_state_dict(Path(initial_weights), TrainingError))) \
+        if initial_weights else set()
+    return _frozen_and_unset(network, model, loaded)
+
+
+def _frozen_and_unset(network: Network, model: torch.nn.Module, loaded: set[str]) -> list[str]:
+    attributes = module_names(network)
+    unset = []
+    for name in network.topological_order():
+        module = getattr(model, attributes[name], None)
+        if network.node(name).trainable or module is None:
+            continue
+        keys = [f"{attributes[name]}.{key}" for key, _ in module.named_parameters()]
+        if keys and not loaded.issuperset(keys):
+            unset.append(name)
+    return unset
+
+
+def fitting_tensors(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The tensors of a weights file whose names and shapes fit `model`."""
+    own = model.state_dict()
+    return {key: value for key, value in state.items() if key in own and own[key].shape == value.shape}
+
+
+def frozen_at_random_warning(nodes: list[str], initial_weights: str = "") -> str:
+    """What `frozen_at_random` found, and how to give those nodes trained weights."""
+    shown = ", ".join(nodes[:3]) + (f" and {len(nodes) - 3} more" if len(nodes) > 3 else "")
+    if len(nodes) > 1:
+        who, they, them, start, learn = f"{len(nodes)} frozen nodes ({shown}) keep", "they", "them", "start", "learn"
+    else:
+        who, they, them, start, learn = f"the frozen node {shown} keeps", "it", "it", "starts", "learns"
+    found = f"{who} the random values {they} {start} with"
+    if initial_weights:
+        return (f"{found}: {Path(initial_weights).name} has no tensor that fits {them}, so {they} never {learn}. "
+                f"Unfreeze {them}, or give the data the shape the weights were made for (3 channels for ImageNet's)")
+    return (f"{found}: no trained weights are loaded into {them}, so {they} never {learn} and the layers after "
+            f"{them} learn from noise (a classifier trained so stays near chance). Give {them} trained weights: "
+            "import the model with them (File > Import torchvision model…, tick 'Download torchvision's pretrained "
+            "weights' when online; pytorchgui import --pretrained), or start from a weights file (Train tab, Start "
+            f"from weights; --initial-weights); or unfreeze {them} (right-click the canvas, Unfreeze all)")
 
 
 # -- the engine ------------------------------------------------------------------------------
@@ -221,7 +274,7 @@ class Trainer:
         finally:
             self._finish(status, message)
         return TrainingResult(status, state.epoch, self.history, self.run_dir, message, state.trained,
-                              state.normalization, self.config)
+                              state.normalization, self.config, state.loss.target_normalization)
 
     def _check_data(self) -> None:
         spec = self.network.input_spec
@@ -292,13 +345,17 @@ class Trainer:
 
     def _build(self) -> _RunState:
         config = self.config
-        loss = make_loss(self.network, self.train_set)
+        loss = make_loss(self.network, self.train_set, config.standardize_targets)
         for note in loss.notes:
             self.log(note)
         torch.manual_seed(config.seed)
         trained = compile_network(self.network)
-        if config.initial_weights and self.resume_from is None:
-            self._load_initial_weights(trained, Path(config.initial_weights))
+        if self.resume_from is None:  # a checkpoint sets every weight
+            loaded = self._load_initial_weights(trained, Path(config.initial_weights)) if config.initial_weights \
+                else set()
+            unset = _frozen_and_unset(self.network, trained, loaded)
+            if unset:
+                self.log("warning: " + frozen_at_random_warning(unset, config.initial_weights))
         trained = trained.to(self.device)
         channels_last = uses_channels_last(self.network, config.channels_last)
         if config.channels_last and not channels_last:
@@ -419,12 +476,12 @@ class Trainer:
         if state.scheduler is not None and checkpoint.get("scheduler"):
             state.scheduler.load_state_dict(checkpoint["scheduler"])
 
-    def _load_initial_weights(self, model: torch.nn.Module, path: Path) -> None:
+    def _load_initial_weights(self, model: torch.nn.Module, path: Path) -> set[str]:
         """Start from the tensors of a weights file whose names and shapes fit (a new
-        classifier keeps its fresh weights); none fitting is refused."""
+        classifier keeps its fresh weights); none fitting is refused. Returns their names."""
         state = load_state_dict(path, TrainingError)
         own = model.state_dict()
-        fitting = {key: value for key, value in state.items() if key in own and own[key].shape == value.shape}
+        fitting = fitting_tensors(model, state)
         if not fitting:
             raise TrainingError(f"no tensor of {path} fits this network (its names: "
                                 f"{', '.join(list(state)[:3])}, ...): choose weights of this network")
@@ -432,11 +489,7 @@ class Trainer:
         fresh = [key for key in own if key not in fitting]
         self.log(f"started from {path.name}: {len(fitting)} of {counted(len(own), 'tensor')}"
                  + (f"; fresh: {', '.join(fresh[:4])}{' …' if len(fresh) > 4 else ''}" if fresh else ""))
-        parameters = dict(model.named_parameters())
-        stuck = [key for key in fresh if key in parameters and not parameters[key].requires_grad]
-        if stuck:  # random and frozen: it will never learn (a first convolution refitted to grey images)
-            self.log(f"warning: {', '.join(stuck[:3])} start fresh but are frozen, so they stay random: unfreeze "
-                     "their nodes, or give the data the shape the weights were made for (3 channels)")
+        return set(fitting)
 
     def _optimizer_file_settings(self) -> dict[str, Any]:
         """The optimizer's arguments as the network sets them (before any change while paused)."""
@@ -452,9 +505,11 @@ class Trainer:
             "train_source": describe_source(self.train_set),
             "validation_set": self.validation_set.name if self.validation_set is not None else None,
             "validation_source": describe_source(self.validation_set),
+            "validation_split": split_dict(getattr(self.validation_set, "split_part", None)),
             "classes": self.train_set.classes,
             "normalization": normalization_dict(state.normalization),
             "drawing_style": _drawing_style_dict(self.train_set),
+            "target_normalization": normalization_dict(state.loss.target_normalization),
             "torch": torch.__version__,
         }, tokenizer=getattr(self.train_set, "tokenizer", None))
         self.log(f"run folder {self.folder.path}")  # once it exists: a run refused before has none

@@ -460,7 +460,8 @@ def test_fine_tuning_starts_from_the_tensors_that_fit_and_keeps_a_new_head_fresh
     network.set_trainable("fc2", True)
     logs.clear()
     Trainer(network, small, config, on_event=lambda e: logs.append(getattr(e, "message", ""))).run()
-    assert any("warning: fc3.weight, fc3.bias start fresh but are frozen" in m for m in logs)
+    assert any("warning: the frozen node fc3 keeps the random values it starts with" in m
+               and "best_weights.pt has no tensor that fits it" in m for m in logs)
     (tmp_path / "other.pt").write_bytes(b"")
     torch.save({"x.weight": torch.zeros(3)}, tmp_path / "other.pt")
     with pytest.raises(TrainingError, match="no tensor of .*other.pt fits this network"):
