@@ -294,7 +294,9 @@ class EvaluationTab(QtWidgets.QWidget):
             "of mass.")
         self.drawing_style_combo.currentIndexChanged.connect(lambda: self.prediction_timer.start())
         style_row = QtWidgets.QHBoxLayout()
-        style_row.addWidget(QtWidgets.QLabel("Prepare the drawing"))
+        style_label = message_label("Prepare the drawing", "drawingStyleLabel")
+        style_label.setMinimumWidth(style_label.sizeHint().width())  # whole, but never wider than its words
+        style_row.addWidget(style_label)
         style_row.addWidget(self.drawing_style_combo, 1)
         tools.addLayout(style_row)
         self.prepared_label = QtWidgets.QLabel()

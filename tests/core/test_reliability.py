@@ -399,6 +399,8 @@ def test_integer_input_into_a_layer_that_computes_in_floating_point_is_refused(t
     large = chain(("Flatten", {}), ("Linear", {"in_features": 300 * 300, "out_features": 20}), shape=(300, 300))
     large.set_input([300, 300], "int64")
     assert "int64" in problems(large)  # too large to run for real: the rule says it
+    large.set_input([300, 300], "float16")  # found by the 20,000-file campaign, in a convolution
+    assert "computes in float32 but gets float16 input" in problems(large)
     embedded = chain(("Embedding", {"num_embeddings": 12, "embedding_dim": 8}), ("Flatten", {}),
                      ("Linear", {"in_features": 128, "out_features": 4}), shape=(16,))
     embedded.set_input([16], "int64")

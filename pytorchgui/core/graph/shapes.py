@@ -472,11 +472,17 @@ def _takes_indices(entry: CatalogEntry) -> bool:
 
 
 def _dtype_problem(entry: CatalogEntry, parameter_count: int, dtype) -> str:
-    """A layer with weights computes in floating point: integer input (token ids) fails in
-    the first step, but the meta device lets it through for a Linear."""
-    if parameter_count == 0 or dtype.is_floating_point or dtype.is_complex or _takes_indices(entry):
+    """A layer with weights computes in their float32: integer input (token ids) fails in
+    the first step, and so does float16 or float64 input, but the meta device lets them
+    through for a Linear, and large nodes do not run for real (_real_step_problem)."""
+    import torch  # imported on use: this module loads at start-up, before torch
+
+    if parameter_count == 0 or dtype == torch.float32 or _takes_indices(entry):
         return ""
     name = str(dtype).removeprefix("torch.")
+    if dtype.is_floating_point:
+        return (f"computes in float32 but gets {name} input: set the input's dtype to float32 (mixed precision "
+                "is a training option)")
     return (f"computes in floating point but gets {name} input: start the network with an Embedding layer "
             "to turn integer ids into vectors, or set the input's dtype to float32")
 
