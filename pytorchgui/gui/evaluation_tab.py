@@ -293,12 +293,9 @@ class EvaluationTab(QtWidgets.QWidget):
             "MNIST-style: thin light strokes whose longer side fills 20 of 28 pixels, centred by their centre "
             "of mass.")
         self.drawing_style_combo.currentIndexChanged.connect(lambda: self.prediction_timer.start())
-        style_row = QtWidgets.QHBoxLayout()
-        style_label = message_label("Prepare the drawing", "drawingStyleLabel")
-        style_label.setMinimumWidth(style_label.sizeHint().width())  # whole, but never wider than its words
-        style_row.addWidget(style_label)
-        style_row.addWidget(self.drawing_style_combo, 1)
-        tools.addLayout(style_row)
+        # The label above its choice: beside it, the combo's width squeezed it to "P".
+        tools.addWidget(message_label("Prepare the drawing:", "drawingStyleLabel"))
+        tools.addWidget(self.drawing_style_combo)
         self.prepared_label = QtWidgets.QLabel()
         self.prepared_label.setObjectName("preparedSample")
         # framed: a white input (dark ink on light) would vanish into the tab's background
