@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from pytorchgui.core.graph.catalog import AUTO, CatalogEntry
 from pytorchgui.core.errors import ParameterError, first_line
@@ -202,22 +202,20 @@ def step_problems(network: Network, report: ShapeReport) -> list[Problem]:
     return problems
 
 
-_SETTINGS_CHECKED: dict[tuple, str] = {}  # a step per optimizer and settings, not one per refresh
-
-
 def _optimizer_settings_problem(entry: CatalogEntry, values: dict) -> str:
     """What torch says of the optimizer's settings when it takes a step, or "": some are
-    refused only then (SGD's nesterov without momentum, Adafactor's negative eps)."""
+    refused only then (SGD's nesterov without momentum, Adafactor's negative eps). One
+    step per optimizer and settings, not one per refresh."""
     from pytorchgui.core.graph.optimizers import probe_step  # imported on use: it loads torch
 
-    key = (entry.name, entry.source, _freeze(values))
-    if key not in _SETTINGS_CHECKED:
+    def step() -> str:
         try:
             probe_step(entry, values)
-            _SETTINGS_CHECKED[key] = ""
         except Exception as error:  # torch's own checks of the settings
-            _SETTINGS_CHECKED[key] = f"the optimizer {entry.name} cannot run with these settings: {first_line(error)}"
-    return _SETTINGS_CHECKED[key]
+            return f"the optimizer {entry.name} cannot run with these settings: {first_line(error)}"
+        return ""
+
+    return _SETTINGS_CHECKED.get_or_compute((entry.name, entry.source, _freeze(values)), step)
 
 
 def weighted_nodes(network: Network, report: ShapeReport) -> list[str]:
@@ -351,11 +349,28 @@ class _NodeOutcome:
     message: str = ""
 
 
+class _Memo(OrderedDict):
+    """The results of a computation that never changes for its key, the `size` last used."""
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+
+    def get_or_compute(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        if key in self:
+            self.move_to_end(key)
+            return self[key]
+        value = self[key] = compute()
+        if len(self) > self.size:
+            self.popitem(last=False)
+        return value
+
+
 # What a node gives for given parameters and input shapes never changes, so after an edit
 # only the nodes whose parameters or inputs changed run again: the meta kernels of
 # BatchNorm and the activations are Python decompositions, about 1 ms each.
-_OUTCOMES: OrderedDict[tuple, _NodeOutcome] = OrderedDict()
-_OUTCOME_CACHE_SIZE = 4096
+_OUTCOMES = _Memo(4096)
+_SETTINGS_CHECKED = _Memo(256)  # _optimizer_settings_problem's steps
 
 
 def _freeze(value: Any) -> Any:
@@ -367,17 +382,9 @@ def _freeze(value: Any) -> Any:
 
 def _evaluate_node(entry: CatalogEntry, label: str, parameters: dict, input_shapes: list[tuple[int, ...]],
                    input_dtypes: list, gives_indices: bool) -> _NodeOutcome:
-    key = (entry.name, label, tuple((k, _freeze(v)) for k, v in parameters.items()), tuple(input_shapes),
-           tuple(input_dtypes), gives_indices)
-    outcome = _OUTCOMES.get(key)
-    if outcome is None:
-        outcome = _evaluate_uncached(entry, label, parameters, input_shapes, input_dtypes, gives_indices)
-        _OUTCOMES[key] = outcome
-        if len(_OUTCOMES) > _OUTCOME_CACHE_SIZE:
-            _OUTCOMES.popitem(last=False)
-    else:
-        _OUTCOMES.move_to_end(key)
-    return outcome
+    key = (entry.name, label, _freeze(parameters), tuple(input_shapes), tuple(input_dtypes), gives_indices)
+    return _OUTCOMES.get_or_compute(key, lambda: _evaluate_uncached(entry, label, parameters, input_shapes,
+                                                                    input_dtypes, gives_indices))
 
 
 def _evaluate_uncached(entry: CatalogEntry, label: str, parameters: dict, input_shapes: list[tuple[int, ...]],
