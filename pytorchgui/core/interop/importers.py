@@ -205,17 +205,23 @@ def _torchvision_model(name: str) -> torch.nn.Module:
     try:
         with torch.device("meta"):
             return torchvision.models.get_model(name, weights=None).eval()
-    except (RuntimeError, NotImplementedError):
-        pass
-    try:
-        parameters = int(torchvision.models.get_model_weights(name).DEFAULT.meta["num_params"])
-    except (ValueError, KeyError, AttributeError):
-        parameters = 0
+    except (RuntimeError, NotImplementedError):  # "Cannot copy out of meta tensor": built for real below
+        parameters = _recorded_parameters(name)
     problem = does_not_fit_in_ram(parameters * FLOAT_BYTES, f"building torchvision's {name} ({parameters:,} weights)",
                                   "close other programs, or choose a smaller model")
     if problem:
         raise ImportError_(problem)
     return torchvision.models.get_model(name, weights=None).eval()
+
+
+def _recorded_parameters(name: str) -> int:
+    """The parameter count torchvision's weights record for model `name` (0 if none)."""
+    import torchvision  # imported on use: torchvision takes a second to import
+
+    try:
+        return int(torchvision.models.get_model_weights(name).DEFAULT.meta["num_params"])
+    except (ValueError, KeyError, AttributeError):
+        return 0
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
