@@ -267,6 +267,27 @@ class EvaluationTab(QtWidgets.QWidget):
         self.pad = DrawingPad()
         self.tried_sample: int | None = None  # the gallery's sample Try it shows, until the user draws
         self.pad.changed.connect(self._pad_changed)
+        self.pad_tools = self._build_pad_tools()
+        self.text_edit = QtWidgets.QPlainTextEdit()
+        self.text_edit.setObjectName("tryTextEdit")
+        self.text_edit.setPlaceholderText("Type a text: the prediction follows as you type")
+        self.text_edit.setFixedWidth(self.pad.width())
+        self.text_edit.textChanged.connect(lambda: self.prediction_timer.start())
+        self.text_edit.hide()
+        try_box = QtWidgets.QWidget()
+        try_layout = QtWidgets.QGridLayout(try_box)
+        try_layout.addWidget(self.pad, 0, 0, QtCore.Qt.AlignTop)
+        try_layout.addWidget(self.text_edit, 0, 0)
+        try_layout.addWidget(self.pad_tools, 1, 0)
+        try_layout.addWidget(self._build_try_it_column(), 0, 1)
+        try_layout.addWidget(self._build_probability_plot(), 0, 2, 3, 1)
+        try_layout.setColumnStretch(1, 1)  # room to spare goes to the chart, once the texts have theirs
+        try_layout.setColumnStretch(2, 2)
+        try_layout.setRowStretch(2, 1)  # pad and its tools together at the top
+        return try_box
+
+    def _build_pad_tools(self) -> QtWidgets.QWidget:
+        """Pen, eraser, clear, open an image, and how a drawing is prepared."""
         pen = QtWidgets.QRadioButton("Pen")
         pen.setChecked(True)
         eraser = QtWidgets.QRadioButton("Eraser")
@@ -296,11 +317,11 @@ class EvaluationTab(QtWidgets.QWidget):
         # The label above its choice: beside it, the combo's width squeezed it to "P".
         tools.addWidget(message_label("Prepare the drawing:", "drawingStyleLabel"))
         tools.addWidget(self.drawing_style_combo)
-        self.prepared_label = QtWidgets.QLabel()
-        self.prepared_label.setObjectName("preparedSample")
-        # framed: a white input (dark ink on light) would vanish into the tab's background
-        self.prepared_label.setFrameShape(QtWidgets.QFrame.Box)
-        self.prepared_label.setFixedSize(86, 86)
+        pad_tools = QtWidgets.QWidget()
+        pad_tools.setLayout(tools)
+        return pad_tools
+
+    def _build_probability_plot(self) -> pyqtgraph.PlotWidget:
         self.probability_plot = pyqtgraph.PlotWidget(title="Class probabilities")
         self.probability_plot.setObjectName("probabilityPlot")
         self.probability_plot.setBackground("w")
@@ -313,6 +334,15 @@ class EvaluationTab(QtWidgets.QWidget):
         probability_axis.setTicks([[(0, "0%"), (0.5, "50%"), (1, "100%")], [(0.25, ""), (0.75, "")]])
         probability_axis.setStyle(hideOverlappingLabels=False)
         self.probability_plot.setMinimumWidth(230)  # the title and the class names in full
+        return self.probability_plot
+
+    def _build_try_it_column(self) -> QtWidgets.QWidget:
+        """The input the network sees, the prediction and what drives it."""
+        self.prepared_label = QtWidgets.QLabel()
+        self.prepared_label.setObjectName("preparedSample")
+        # framed: a white input (dark ink on light) would vanish into the tab's background
+        self.prepared_label.setFrameShape(QtWidgets.QFrame.Box)
+        self.prepared_label.setFixedSize(86, 86)
         self.prediction_label = message_label("Draw a shape or a digit, or open an image.", "predictionLabel")
         self.saliency_check = QtWidgets.QCheckBox("What drives it")
         self.saliency_check.setObjectName("saliencyCheck")
@@ -324,19 +354,6 @@ class EvaluationTab(QtWidgets.QWidget):
         self.saliency_label.setObjectName("saliencyLabel")
         self.saliency_label.setFixedSize(112, 112)
         self.saliency_label.setWordWrap(True)
-        self.text_edit = QtWidgets.QPlainTextEdit()
-        self.text_edit.setObjectName("tryTextEdit")
-        self.text_edit.setPlaceholderText("Type a text: the prediction follows as you type")
-        self.text_edit.setFixedWidth(self.pad.width())
-        self.text_edit.textChanged.connect(lambda: self.prediction_timer.start())
-        self.text_edit.hide()
-        try_box = QtWidgets.QWidget()
-        try_layout = QtWidgets.QGridLayout(try_box)
-        try_layout.addWidget(self.pad, 0, 0, QtCore.Qt.AlignTop)
-        try_layout.addWidget(self.text_edit, 0, 0)
-        self.pad_tools = QtWidgets.QWidget()
-        self.pad_tools.setLayout(tools)
-        try_layout.addWidget(self.pad_tools, 1, 0)
         side = QtWidgets.QVBoxLayout()
         side.setContentsMargins(0, 0, 0, 0)
         self.input_caption = message_label("Network input:", "inputCaption")
@@ -355,12 +372,7 @@ class EvaluationTab(QtWidgets.QWidget):
         side_column.setLayout(side)
         side_column.setMinimumWidth(130)
         side_column.setMaximumWidth(210)
-        try_layout.addWidget(side_column, 0, 1)
-        try_layout.addWidget(self.probability_plot, 0, 2, 3, 1)
-        try_layout.setColumnStretch(1, 1)  # room to spare goes to the chart, once the texts have theirs
-        try_layout.setColumnStretch(2, 2)
-        try_layout.setRowStretch(2, 1)  # pad and its tools together at the top
-        return try_box
+        return side_column
 
     def _show_network_loss(self) -> None:
         """Until the user sets another loss here, the combo shows the loss of the network
