@@ -66,6 +66,13 @@ def _nodes(document: dict) -> list[str]:
     return [key for key in document if not key.startswith("$") and isinstance(document[key], dict)]
 
 
+def _typed_value(spec: tuple, rng: random.Random) -> tuple[str, object]:
+    """(name, a value of its type) for a (name, type, choices) parameter spec."""
+    name, kind, choices = spec
+    pool = list(choices) + [None] if kind == "choice" else TYPED_VALUES.get(kind, [None])
+    return name, copy.deepcopy(rng.choice(pool))
+
+
 def _typed_parameter(document: dict, rng: random.Random, specs: dict) -> None:
     """A parameter of a node's own type (an activation's dim, RReLU's bounds, an
     Embedding's sparse ...) set to a value of its type, often out of range."""
@@ -77,9 +84,8 @@ def _typed_parameter(document: dict, rng: random.Random, specs: dict) -> None:
     parameters = specs[node["type"]]
     if not parameters or not isinstance(node.get("parameters"), dict):
         return
-    name, kind, choices = rng.choice(parameters)
-    pool = list(choices) + [None] if kind == "choice" else TYPED_VALUES.get(kind, [None])
-    node["parameters"][name] = copy.deepcopy(rng.choice(pool))
+    name, value = _typed_value(rng.choice(parameters), rng)
+    node["parameters"][name] = value
 
 
 def _optimizer(document: dict, rng: random.Random, optimizers: dict) -> None:
@@ -87,9 +93,8 @@ def _optimizer(document: dict, rng: random.Random, optimizers: dict) -> None:
     name = rng.choice(sorted(optimizers))
     parameters = {}
     if optimizers[name] and rng.random() < 0.5:
-        key, kind, choices = rng.choice(optimizers[name])
-        pool = list(choices) + [None] if kind == "choice" else TYPED_VALUES.get(kind, [None])
-        parameters[key] = copy.deepcopy(rng.choice(pool))
+        key, value = _typed_value(rng.choice(optimizers[name]), rng)
+        parameters[key] = value
     document["$optimizer"] = {"type": name, "parameters": parameters}
 
 
