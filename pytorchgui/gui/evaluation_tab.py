@@ -334,7 +334,21 @@ class EvaluationTab(QtWidgets.QWidget):
         probability_axis.setTicks([[(0, "0%"), (0.5, "50%"), (1, "100%")], [(0.25, ""), (0.75, "")]])
         probability_axis.setStyle(hideOverlappingLabels=False)
         self.probability_plot.setMinimumWidth(230)  # the title and the class names in full
+        self._show_no_probabilities()
         return self.probability_plot
+
+    def _show_no_probabilities(self) -> None:
+        """The chart before a prediction: what will appear there, not an axis of classes
+        running from 0 to 1."""
+        self.probability_plot.clear()
+        self.probability_plot.getAxis("left").setTicks([[]])
+        self.probability_plot.getAxis("left").setWidth(24)  # room for half of the "0%" below it
+        self.probability_plot.setYRange(0, 1, padding=0)
+        hint = pyqtgraph.TextItem(html="<div style='color:#868e96; text-align:center'>The network's probability "
+                                       "for each class appears here when it predicts</div>", anchor=(0.5, 0.5))
+        hint.setTextWidth(180)
+        hint.setPos(0.57, 0.5)
+        self.probability_plot.addItem(hint)
 
     def _build_try_it_column(self) -> QtWidgets.QWidget:
         """The input the network sees, the prediction and what drives it."""
@@ -724,6 +738,7 @@ class EvaluationTab(QtWidgets.QWidget):
         for widget in (self.saliency_check, self.saliency_label):
             widget.setVisible(not text and not regression)
         self.probability_plot.setVisible(not regression)
+        self._show_no_probabilities()
         self.prediction_label.setText("Type a text." if text else "Draw a shape or a digit, or open an image.")
 
     def _pad_changed(self) -> None:
@@ -860,6 +875,7 @@ class EvaluationTab(QtWidgets.QWidget):
         self.probability_plot.addItem(pyqtgraph.BarGraphItem(x0=0, y=numpy.arange(len(probabilities)),
                                                              width=probabilities.numpy(), height=0.7,
                                                              brush="#4c6ef5"))
+        self.probability_plot.getAxis("left").setWidth(None)  # as wide as the class names
         if len(classes) <= 30:
             self.probability_plot.getAxis("left").setTicks([[(i, name) for i, name in enumerate(classes)]])
         best = int(probabilities.argmax())

@@ -34,11 +34,31 @@ def read_only_table(columns: list[str], object_name: str, stretch: int | None = 
     return table
 
 
+class _WrappedLabel(QtWidgets.QLabel):
+    """A word-wrapped label as tall as its text at the width it was given. Qt sizes a
+    wrapped label's height for the width its text would like, not the one the layout gives
+    a label that ignores its width: the Try-it prompt read "Draw a shape or a digit, or open
+    an" in a narrow column."""
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
+        super().setText(text)
+        self._fit_height()
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        needed = self.heightForWidth(self.width()) if self.text() else 0
+        if needed != self.minimumHeight():
+            self.setMinimumHeight(max(needed, 0))
+
+
 def message_label(text: str = "", object_name: str = "") -> QtWidgets.QLabel:
     """A label for a message of any length (a failed run's reason, an error, a prediction):
-    it wraps, and its width follows the layout, never the text, so no message widens the
-    window (which would then never shrink back)."""
-    label = QtWidgets.QLabel(text)
+    it wraps, its width follows the layout, never the text, so no message widens the
+    window (which would then never shrink back), and its height follows the wrapped text."""
+    label = _WrappedLabel(text)
     label.setObjectName(object_name)
     label.setWordWrap(True)
     label.setSizePolicy(QtWidgets.QSizePolicy.Ignored, QtWidgets.QSizePolicy.Preferred)

@@ -329,3 +329,20 @@ def test_a_mistake_clicked_in_the_gallery_opens_in_try_it_with_what_drove_it(qtb
     assert shown.pixelColor(3 * 14, 3 * 14).red() == int(sample[14, 14])  # the sample itself, at 3x
     qtbot.wait(200)  # nothing comes back to overwrite it (the pad is empty)
     assert tab.prediction_label.text().startswith(f"Prediction: <b>{predicted}</b>")
+
+
+def test_try_it_before_any_prediction_shows_its_whole_prompt_and_no_class_axis(qtbot, window):
+    window.tabs.setCurrentIndex(3)
+    tab = window.evaluation_tab
+    tab.result_tabs.setCurrentIndex(3)
+    qtbot.wait(50)
+    label = tab.prediction_label
+    assert label.text() == "Draw a shape or a digit, or open an image."
+    # the column is narrow: the prompt wraps to three lines, and the label is as tall as they are
+    assert label.height() >= label.heightForWidth(label.width()) > label.fontMetrics().height() * 2
+    label.setText("A much longer message that says why there is no prediction yet, over several lines.")
+    qtbot.wait(20)
+    assert label.height() >= label.heightForWidth(label.width())
+    assert tab.probability_plot.getAxis("left")._tickLevels == [[]]  # no class axis from 0 to 1
+    hints = [item for item in tab.probability_plot.getPlotItem().items if hasattr(item, "textItem")]
+    assert "appears here" in hints[0].textItem.toPlainText()
