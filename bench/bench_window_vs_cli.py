@@ -37,6 +37,7 @@ from bench_end_to_end import write_shapes_as_mnist  # noqa: E402
 from PyQt5 import QtCore, QtWidgets  # noqa: E402
 
 from pytorchgui import paths  # noqa: E402
+from pytorchgui.core.machine import keep_freed_memory_for_reuse  # noqa: E402
 from pytorchgui.core.data import datasets  # noqa: E402
 from pytorchgui.core.training.runs import read_metrics  # noqa: E402
 
@@ -91,15 +92,21 @@ def main() -> None:
     parser.add_argument("--no-timer", action="store_true",
                         help="time the window's runs with no 10 ms timer (the delays come from a run of their own)")
     arguments = parser.parse_args()
+    keep_freed_memory_for_reuse()  # as `pytorchgui` does at start, for the window and the CLI alike
     app = QtWidgets.QApplication(sys.argv)
     from pytorchgui.gui.main_window import MainWindow
+    from pytorchgui.gui.workers import keep_gui_thread_serial
+
+    # This thread is the window's: the app runs its torch work on 1 OpenMP thread, so must the
+    # data written below, or its OpenMP pool would slow the window's training (and only there)
+    keep_gui_thread_serial()
 
     with tempfile.TemporaryDirectory() as folder:
         root = arguments.mnist
         if root is None:
             root = folder
             write_shapes_as_mnist(Path(folder), arguments.train_samples, 10000)
-        window = MainWindow()
+        window = MainWindow(lazy=True)  # as the app starts: torch imported on a worker thread
         window.resize(1400, 900)
         window.show()
         window.document.open_example(paths.example_networks_dir() / "lenet5.json")

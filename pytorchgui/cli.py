@@ -125,6 +125,9 @@ def _add_model_commands(commands, data_spec_help: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    from pytorchgui.core.machine import keep_freed_memory_for_reuse
+
+    keep_freed_memory_for_reuse()  # before any thread allocates: the window's and the CLI's steps alike
     arguments = _parser().parse_args(argv)
     if arguments.command is None:
         from pytorchgui.app import main as run_app

@@ -34,6 +34,10 @@ class MainWindow(QtWidgets.QMainWindow):
     def __init__(self, parent: QtWidgets.QWidget | None = None, *, open_example: bool = True, lazy: bool = False,
                  example_data: bool = False):
         super().__init__(parent)
+        if not lazy:  # the Network tab's first shape check runs torch on this thread at once
+            from pytorchgui.gui.workers import keep_gui_thread_serial
+
+            keep_gui_thread_serial()
         load_ui("main_window", self)
         self.setWindowIcon(app_icon())  # the tabs' notifications (the tray) take it from here
         self.setAcceptDrops(True)
