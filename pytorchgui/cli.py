@@ -190,7 +190,7 @@ def validate(arguments) -> int:
 def train(arguments) -> int:
     from pytorchgui.core.training import network_format
     from pytorchgui.core.data.data_source import load_spec
-    from pytorchgui.core.data.fit import fit_to_data
+    from pytorchgui.core.data.fit import fit_to_data, unfit_reason
     from pytorchgui.core.training.options import TrainingConfig, config_from_arguments
     from pytorchgui.core.data.sequences import with_tokenizer
     from pytorchgui.core.training.distributed import distributed_context
@@ -217,7 +217,9 @@ def train(arguments) -> int:
         for note in getattr(dataset, "notes", ()) if dataset is not None else ():
             print(f"data: {dataset.name}: {note}", file=sys.stderr)
     if arguments.fit:
-        for change in fit_to_data(network, data):
+        changes = fit_to_data(network, data)
+        unfit = unfit_reason(network, data)
+        for change in changes + ([f"the network still does not fit {data.name}: {unfit}"] if unfit else []):
             if context.main:
                 print(f"fit: {change}", file=sys.stderr)
     on_event = _progress_printer(config, show_bars=context.main and not arguments.quiet,

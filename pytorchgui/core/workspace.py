@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from pytorchgui.core.errors import DatasetError
-from pytorchgui.core.data.fit import fit_to_data
+from pytorchgui.core.data.fit import fit_to_data, unfit_reason
 from pytorchgui.core.data.sequences import with_tokenizer
 from pytorchgui.core.graph.network import Network
 from pytorchgui.core.training.options import TrainingConfig
@@ -137,6 +137,7 @@ class NetworkFit:
 
     entry: DatasetEntry
     changes: tuple[str, ...]
+    unfit: str = ""  # why the network still cannot take the data, and what to start from
 
 
 @dataclass(frozen=True)
@@ -262,9 +263,9 @@ class Workspace:
         return getattr(chosen.dataset, "tokenizer", None) if chosen is not None else None
 
     # -- the network and the data ------------------------------------------------------
-    def fit_network(self, entry: DatasetEntry) -> list[str]:
-        """Fit the open network to `entry`'s data as one undoable edit; what changed, in
-        words. Announces NETWORK_FITTED with a NetworkFit."""
+    def fit_network(self, entry: DatasetEntry) -> NetworkFit:
+        """Fit the open network to `entry`'s data as one undoable edit: what changed, in
+        words, and what still does not fit. Announces NETWORK_FITTED with it."""
         changes: list[str] = []
         dataset = entry.dataset
 
@@ -272,8 +273,9 @@ class Workspace:
             changes.extend(fit_to_data(self.network, dataset))
 
         self.document.apply(f"Fit to {dataset.name}", fit)
-        self._announce(Change.NETWORK_FITTED, NetworkFit(entry, tuple(changes)))
-        return changes
+        fitted = NetworkFit(entry, tuple(changes), unfit_reason(self.network, dataset))
+        self._announce(Change.NETWORK_FITTED, fitted)
+        return fitted
 
     # -- evaluation ------------------------------------------------------------------------
     def evaluation_sets(self, trained=None) -> list[EvaluationSet]:

@@ -555,8 +555,11 @@ class DataTab(QtWidgets.QWidget):
         if entry is None:
             show_error(self, "Fit network to data", "Select a dataset in the table first.")
             return
-        changes = self.workspace.fit_network(entry)
-        message = "; ".join(changes) if changes else "the network already fits"
+        fitted = self.workspace.fit_network(entry)
+        if fitted.unfit:
+            show_error(self, "Fit network to data", f"The network was fitted to {entry.name}, but {fitted.unfit}.")
+            return
+        message = "; ".join(fitted.changes) if fitted.changes else "the network already fits"
         show_status(self, f"Fit to {entry.name}: {message}")
 
     # -- views -------------------------------------------------------------------------------

@@ -329,7 +329,9 @@ class TrainTab(QtWidgets.QWidget):
         if event.kind in DATASET_CHANGES or event.kind is Change.TRAINING_SET_CHOSEN:
             self.update_sets()
         elif event.kind is Change.NETWORK_FITTED:  # the status bar's message does not last: the log keeps why
-            self.log(f"fit to {event.item.entry.name}: {'; '.join(event.item.changes) or 'the network already fits'}")
+            fitted = event.item
+            self.log(f"fit to {fitted.entry.name}: {'; '.join(fitted.changes) or 'the network already fits'}"
+                     + (f"; but {fitted.unfit}" if fitted.unfit else ""))
         elif event.kind is Change.TRAINING_CONFIG_CHANGED and not self.writing_draft:
             self.options.apply(event.item)  # settings the form did not write: shown, then read back
 

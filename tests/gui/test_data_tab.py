@@ -4,6 +4,7 @@ from PyQt5 import QtCore, QtWidgets
 
 from gui_helpers import choose_text_csv, error_boxes, open_data
 from tests.data_writers import write_cifar10, write_csv, write_image_folder, write_mnist, write_tensor_files
+from pytorchgui import paths
 
 
 def table_row(tab, row):
@@ -254,3 +255,24 @@ def test_a_large_hdf5_file_is_streamed_and_previewed(qtbot, window, data_tab, tm
     row = table_row(data_tab, 0)
     assert row[3] == "3 x 12 x 12" and row[6] == "streamed" and "read from disk batch by batch" in row[7]
     assert data_tab.sample_grid.count() == 32 and not error_boxes(window)
+
+
+def test_fit_says_when_the_network_still_cannot_take_the_data_and_what_to_start_from(qtbot, window, data_tab,
+                                                                                      tmp_path):
+    from tests.data_writers import write_regression_csv
+
+    data_tab.csv_field.set_path(str(write_regression_csv(tmp_path / "diabetes.csv")))
+    data_tab.target_combo.setCurrentText("target")
+    assert open_data(qtbot, data_tab, "CSV table")
+    data_tab.table.selectRow(0)
+    qtbot.mouseClick(data_tab.fit_button, QtCore.Qt.LeftButton)  # LeNet-5, the example: convolutions
+    boxes = error_boxes(data_tab)
+    assert len(boxes) == 1
+    assert "fitted to diabetes.csv, but its layers cannot take a table's columns (Conv2d 'conv1'" in boxes[0].text()
+    assert "start from the template mlp" in boxes[0].text()
+    boxes[0].grab().save(str(tmp_path / "unfit.png"))
+    boxes[0].close()
+    assert window.start_from_template(paths.example_networks_dir() / "mlp.json")
+    qtbot.mouseClick(data_tab.fit_button, QtCore.Qt.LeftButton)
+    assert not error_boxes(data_tab)
+    assert "Fit to diabetes.csv" in window.statusBar().currentMessage()

@@ -64,6 +64,29 @@ def fit_to_data(network: Network, dataset) -> list[str]:
     return changes + _fit_task(network, dataset)
 
 
+def unfit_reason(network: Network, dataset) -> str:
+    """Why the network still cannot take `dataset` after fitting, with the template that
+    can ("" when it fits): fitting sets sizes, it does not change the kind of layers (LeNet-5's
+    convolutions cannot take the 10 columns of a table)."""
+    problems = infer_shapes(network).problems
+    if not problems:
+        return ""
+    from pytorchgui.core.data.samples import input_dtype  # torch: not loaded at start-up
+
+    axes = len(dataset.sample_shape)
+    if input_dtype(dataset) == "int64":
+        kind, templates = "token ids", "lstm_sequences or transformer_sequences (they start with an Embedding)"
+    elif axes == 1:
+        kind, templates = "a table's columns", "mlp (Linear layers)"
+    elif axes == 2:
+        kind, templates = "series of feature vectors", "lstm_series"
+    else:
+        kind, templates = "images", "lenet5 or small_cnn"
+    found = problems[0].message.split(": ")[0].rstrip(".")  # what is wrong, not the advice for other cases
+    return (f"its layers cannot take {kind} ({found}): start from the template {templates} in the Network "
+            f"tab's palette (Templates), then fit again")
+
+
 def _fit_task(network: Network, dataset) -> list[str]:
     """MSELoss for a numeric target when the network's loss is one for classes (the
     templates' CrossEntropyLoss) or unset, and Adam for its SGD; a loss for values the user

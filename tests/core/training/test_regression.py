@@ -11,7 +11,7 @@ from data_writers import write_regression_csv
 from pytorchgui import paths
 from pytorchgui.cli import main
 from pytorchgui.core.data.data_source import load_spec
-from pytorchgui.core.data.fit import fit_to_data
+from pytorchgui.core.data.fit import fit_to_data, unfit_reason
 from pytorchgui.core.training import network_format
 from pytorchgui.core.training.metrics import evaluate, regression_metrics
 from pytorchgui.core.training.options import TrainingConfig
@@ -111,3 +111,23 @@ def test_evaluate_export_and_predict_in_the_targets_units(table, tmp_path, capsy
     with torch.no_grad():
         predicted = exported.eval()(raw)
     assert predicted.flatten().tolist() == pytest.approx(expected.outputs[:5].flatten().tolist(), abs=1e-3)  # units
+
+
+def test_a_convolutional_network_fitted_to_a_table_says_it_still_cannot_take_it_and_what_to_start_from(table):
+    lenet = network_format.load(paths.example_networks_dir() / "lenet5.json")
+    fit_to_data(lenet, table)  # sets conv1's in_channels to the 10 columns: still not a network for a table
+    reason = unfit_reason(lenet, table)
+    assert "cannot take a table's columns (Conv2d 'conv1' expects input of shape [channels, height, width]" in reason
+    assert "mlp" in reason and ".." not in reason
+    mlp = network_format.load(MLP)
+    fit_to_data(mlp, table)
+    assert unfit_reason(mlp, table) == ""
+
+
+def test_train_fit_says_on_stderr_when_the_network_still_does_not_fit(table, tmp_path, capsys):
+    csv = tmp_path / "diabetes.csv"
+    code = main(["train", str(paths.example_networks_dir() / "lenet5.json"), "--data", f"csv:{csv}?target=target",
+                 "--fit", "--epochs", "1", "--out", str(tmp_path / "run")])
+    error = capsys.readouterr().err
+    assert code != 0
+    assert "fit: the network still does not fit diabetes.csv: its layers cannot take a table's columns" in error
