@@ -265,9 +265,13 @@ class Workspace:
     # -- the network and the data ------------------------------------------------------
     def fit_network(self, entry: DatasetEntry) -> NetworkFit:
         """Fit the open network to `entry`'s data as one undoable edit: what changed, in
-        words, and what still does not fit. Announces NETWORK_FITTED with it."""
+        words, and what still does not fit. Announces NETWORK_FITTED with it; a training
+        set becomes the chosen one."""
         changes: list[str] = []
         dataset = entry.dataset
+
+        if entry.role == "train":  # fitted to be trained on: the next run does (not the set imported last)
+            self.choose_training_set(entry)
 
         def fit() -> None:
             changes.extend(fit_to_data(self.network, dataset))

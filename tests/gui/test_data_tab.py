@@ -276,3 +276,18 @@ def test_fit_says_when_the_network_still_cannot_take_the_data_and_what_to_start_
     qtbot.mouseClick(data_tab.fit_button, QtCore.Qt.LeftButton)
     assert not error_boxes(data_tab)
     assert "Fit to diabetes.csv" in window.statusBar().currentMessage()
+
+
+def test_the_set_the_network_is_fitted_to_is_the_one_the_next_run_trains_on(qtbot, window, data_tab, tmp_path):
+    from tests.data_writers import write_regression_csv
+
+    data_tab.builtin_samples.setValue(500)
+    assert open_data(qtbot, data_tab, "Built-in shapes")
+    data_tab.csv_field.set_path(str(write_regression_csv(tmp_path / "diabetes.csv")))
+    data_tab.target_combo.setCurrentText("target")
+    assert open_data(qtbot, data_tab, "CSV table")
+    assert window.train_tab.train_combo.currentText().startswith("diabetes.csv")  # imported last
+    data_tab.table.selectRow(0)
+    qtbot.mouseClick(data_tab.fit_button, QtCore.Qt.LeftButton)
+    assert window.workspace.chosen_training_set is window.workspace.datasets[0]
+    assert window.train_tab.train_combo.currentText().startswith("Shapes (train)")
