@@ -37,7 +37,6 @@ from typing import Any, Callable, Protocol
 
 from pytorchgui.core.errors import DatasetError
 from pytorchgui.core.data.fit import fit_to_data, unfit_reason
-from pytorchgui.core.data.sequences import with_tokenizer
 from pytorchgui.core.graph.network import Network
 from pytorchgui.core.training.options import TrainingConfig
 
@@ -255,6 +254,8 @@ class Workspace:
         if key not in self._read_with_vocabulary:
             if not read_again:
                 return None
+            from pytorchgui.core.data.sequences import with_tokenizer  # torch: not before the window paints
+
             self._read_with_vocabulary[key] = with_tokenizer(entry.dataset, key[1])
         return self._read_with_vocabulary[key]
 

@@ -86,7 +86,7 @@ class NetworkTab(QtWidgets.QWidget):
         self._fit_after_refresh = True
         self._refresh_paused = defer_first_refresh  # shape inference imports torch: not before the first paint
         if defer_first_refresh:
-            self.scene.sync()  # the canvas shows the nodes at once, their shapes follow
+            self._show_without_shapes()  # the canvas and the inspector at once, the shapes follow
         else:
             self._refresh_timer.start()
         QtCore.QTimer.singleShot(0, self.reload_blocks)  # a bad block file's dialog needs the window shown
@@ -182,9 +182,15 @@ class NetworkTab(QtWidgets.QWidget):
         if event.kind == "reset":
             self._fit_after_refresh = self._fit_after_refresh or not self.document.undo_stack.count()
         if self._refresh_paused:
-            self.scene.sync()
+            self._show_without_shapes()
         else:
             self._refresh_timer.start()
+
+    def _show_without_shapes(self) -> None:
+        """The nodes and the inspector (input shape, loss, optimizer) before torch is loaded;
+        at the first paint the inspector said "Empty: drag a layer" beside LeNet-5."""
+        self.scene.sync()
+        self.inspector.show_selection(self.scene.selected_nodes(), self.report)
 
     def refresh(self) -> None:
         """Rerun shape inference and bring every part of the tab up to date."""

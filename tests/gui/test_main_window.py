@@ -284,3 +284,24 @@ def test_the_app_the_window_and_the_trays_notice_carry_the_icon(qtbot, window, m
     window.train_tab.notify("Training finished after 1 epoch")
     assert not window.train_tab._tray.icon().isNull()
     window.train_tab._tray.hide()
+
+
+def test_the_first_paint_shows_the_examples_settings_without_loading_torch():
+    # Before, the inspector said "Empty: drag a layer" beside LeNet-5's 12 nodes, with no
+    # input shape and no loss, and the workspace imported torch before the window painted.
+    import subprocess
+    import sys
+
+    script = """
+import os, sys
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from PyQt5 import QtWidgets
+app = QtWidgets.QApplication([])
+from pytorchgui.gui.main_window import MainWindow
+window = MainWindow(lazy=True)
+inspector = window.network_tab.inspector
+print("torch" in sys.modules, inspector.findChild(QtWidgets.QLineEdit, "inspectorInput").text(),
+      inspector.forms["loss"].entry.name if "loss" in inspector.forms else None, sep="|")
+"""
+    output = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True).stdout
+    assert output.strip().splitlines()[-1] == "False|1, 28, 28|CrossEntropyLoss"
