@@ -53,6 +53,13 @@ def sample_array(sample: torch.Tensor) -> numpy.ndarray:
     return sample[0].numpy() if sample.shape[0] == 1 else sample[:3].permute(1, 2, 0).contiguous().numpy()
 
 
+def breakable(name: str) -> str:
+    """A name a label may wrap after its underscores: a label breaks lines between words
+    only, and "2026-12-03_03-02-28_transformer_sequences" in bold was wider than the
+    Evaluation column (the zero-width space is not seen)."""
+    return name.replace("_", "_\u200b")
+
+
 class DrawingPad(QtWidgets.QWidget):
     """A 280x280 canvas: left button draws (pen) or erases, the strokes are thick like a marker."""
 
@@ -130,15 +137,14 @@ class EvaluationTab(QtWidgets.QWidget):
         self._measured_style: tuple = (None, None)  # (training set, its style) for runs that recorded none
         self.model_problem = ""  # why there is no model for the weights chosen
         self.measured = ""  # the data of the last measurement, as the summary names it
+        self.prediction_timer = QtCore.QTimer(self, singleShot=True, interval=80)  # <= ~12 updates/s while drawing
         self._build()
         workspace.subscribe(self._workspace_changed)
         self.weights_combo.currentIndexChanged.connect(self._weights_chosen)
         self.update_sets()
         self.update_weights()
         self._show_network_loss()
-        self.prediction_timer = QtCore.QTimer(self, singleShot=True, interval=80)  # <= ~12 updates/s while drawing
         self.prediction_timer.timeout.connect(self._predict_input)
-        self.result_tabs.currentChanged.connect(self._try_it_shown)
         self.network_name = workspace.document.display_name
         self.network.subscribe(lambda event: self._network_replaced() if event.kind == "reset" else None)
 
@@ -192,9 +198,9 @@ class EvaluationTab(QtWidgets.QWidget):
         self.launch_button.clicked.connect(self.launch)
         self.progress = QtWidgets.QProgressBar()
         self.progress.setObjectName("evaluationProgress")
-        self.summary_label = QtWidgets.QLabel("Train a network (Train tab), then measure it here on the test set.")
-        self.summary_label.setObjectName("evaluationSummary")
-        self.summary_label.setWordWrap(True)
+        # a message label: a long run name must not widen the column past its scroll area (it cut the buttons)
+        self.summary_label = message_label("Train a network (Train tab), then measure it here on the test set.",
+                                           "evaluationSummary")
         self.summary_label.setTextFormat(QtCore.Qt.RichText)
         self.offer_note = QtWidgets.QLabel()
         self.offer_note.setObjectName("evaluationOfferNote")
@@ -260,26 +266,29 @@ class EvaluationTab(QtWidgets.QWidget):
         self.gallery_texts.setObjectName("errorTexts")
         self.gallery_texts.setWordWrap(True)
         self.gallery_texts.hide()
+        for signal in (self.gallery_texts.itemClicked, self.gallery_texts.itemActivated):  # a click, or Enter
+            signal.connect(lambda item: self.try_sample(item.data(QtCore.Qt.UserRole)))
         gallery_box_layout.addWidget(self.gallery_texts, 1)
         return gallery_box
 
     def _build_try_it(self) -> QtWidgets.QWidget:
         self.pad = DrawingPad()
         self.tried_sample: int | None = None  # the gallery's sample Try it shows, until the user draws
-        self.pad.changed.connect(self._pad_changed)
+        self.pad.changed.connect(self._input_edited)
         self.pad_tools = self._build_pad_tools()
         self.text_edit = QtWidgets.QPlainTextEdit()
         self.text_edit.setObjectName("tryTextEdit")
         self.text_edit.setPlaceholderText("Type a text: the prediction follows as you type")
         self.text_edit.setFixedWidth(self.pad.width())
-        self.text_edit.textChanged.connect(lambda: self.prediction_timer.start())
+        self.text_edit.textChanged.connect(self._input_edited)
         self.text_edit.hide()
         try_box = QtWidgets.QWidget()
         try_layout = QtWidgets.QGridLayout(try_box)
         try_layout.addWidget(self.pad, 0, 0, QtCore.Qt.AlignTop)
         try_layout.addWidget(self.text_edit, 0, 0)
         try_layout.addWidget(self.pad_tools, 1, 0)
-        try_layout.addWidget(self._build_try_it_column(), 0, 1)
+        # all rows, like the chart: in row 0 alone, its height pushed the pad's tools far below the pad
+        try_layout.addWidget(self._build_try_it_column(), 0, 1, 3, 1)
         try_layout.addWidget(self._build_probability_plot(), 0, 2, 3, 1)
         try_layout.setColumnStretch(1, 1)  # room to spare goes to the chart, once the texts have theirs
         try_layout.setColumnStretch(2, 2)
@@ -295,7 +304,7 @@ class EvaluationTab(QtWidgets.QWidget):
         eraser.toggled.connect(lambda on: setattr(self.pad, "eraser", on))
         clear = QtWidgets.QPushButton("Clear")
         clear.setObjectName("clearPadButton")
-        clear.clicked.connect(self.pad.clear)
+        clear.clicked.connect(self._reset_try_it)
         open_image = QtWidgets.QPushButton("Open image…")
         open_image.clicked.connect(self.open_image)
         tools = QtWidgets.QVBoxLayout()
@@ -428,7 +437,8 @@ class EvaluationTab(QtWidgets.QWidget):
         self.clear_results()
         self.update_sets(follow_run=True)  # builds the model of the weights chosen
         self._show_network_loss()
-        self._try_it_shown()
+        self._fit_inputs_to_model()
+        self._reset_try_it()  # what Try it showed was the last weights' answer
 
     def _chosen_model(self) -> TrainedModel | None:
         """The model of the weights chosen, built once per choice; None when there is none
@@ -614,8 +624,8 @@ class EvaluationTab(QtWidgets.QWidget):
         """The lines of the summary: which weights, on which data, then the figures."""
         trained = self.trained
         weights = f" ({trained.weights.name})" if trained.weights and trained.weights.name != trained.name else ""
-        lines = [f"<b>{html.escape(trained.name, quote=False)}</b>{html.escape(weights, quote=False)} on "
-                 f"<b>{self.measured}</b>",
+        name = breakable(html.escape(trained.name, quote=False))
+        lines = [f"<b>{name}</b>{html.escape(weights, quote=False)} on <b>{breakable(self.measured)}</b>",
                  f"<b>{result.samples:,}</b> samples in {result.seconds:.2f} s"]
         if result.loss is not None:
             scaled = " (standardised target, as in training)" if trained.target_normalization else ""
@@ -701,7 +711,8 @@ class EvaluationTab(QtWidgets.QWidget):
             text = decode(dataset.inputs[index].tolist(), dataset.tokenizer)
             item = QtWidgets.QListWidgetItem(f"true {true_name}, predicted {predicted} "
                                              f"({float(result.confidences[index]):.0%}):  {text}")
-            item.setToolTip(f"sample {index}")
+            item.setToolTip(f"sample {index}: click to try it")
+            item.setData(QtCore.Qt.UserRole, index)
             self.gallery_texts.addItem(item)
 
     def export_report(self) -> None:
@@ -723,53 +734,101 @@ class EvaluationTab(QtWidgets.QWidget):
             self.prediction_label.setText(self.model_problem)
         return trained
 
-    def _try_it_shown(self) -> None:
-        """Try it takes text for a network trained on text, a drawing otherwise; a
-        regression network gives a value, with no class probabilities or heat map."""
-        if self.result_tabs.currentIndex() != 3:
-            return
-        self._chosen_model()  # no weights yet: the pad stays, and says why on the first stroke
-        text = self.trained is not None and self.trained.tokenizer is not None
-        regression = self.trained is not None and self.trained.task == "regression"
-        self.text_edit.setVisible(text)
-        self.tokens_label.setVisible(text)
-        for widget in (self.pad, self.pad_tools, self.prepared_label):
-            widget.setVisible(not text)
-        for widget in (self.saliency_check, self.saliency_label):
-            widget.setVisible(not text and not regression)
-        self.probability_plot.setVisible(not regression)
-        self._show_no_probabilities()
-        self.prediction_label.setText("Type a text." if text else "Draw a shape or a digit, or open an image.")
+    def _input_kind(self) -> str:
+        """What Try it gives the chosen weights: "text" (typed), "image" (drawn or opened),
+        or "none" (a table's columns, a series); "image" while there are no weights yet: the
+        pad stays, and says why on the first stroke."""
+        trained = self._chosen_model()
+        if trained is not None and trained.tokenizer is not None:
+            return "text"
+        if trained is not None and (trained.input_shape is None or len(trained.input_shape) != 3):
+            return "none"
+        return "image"
 
-    def _pad_changed(self) -> None:
+    def _fit_inputs_to_model(self) -> None:
+        """Try it takes text for a network trained on text, a drawing for one on images, and
+        says at once why it takes nothing else; a regression network gives a value, with no
+        class probabilities or heat map. The gallery's heat maps are for images only."""
+        kind = self._input_kind()
+        regression = self.trained is not None and self.trained.task == "regression"
+        self.text_edit.setVisible(kind == "text")
+        self.tokens_label.setVisible(kind == "text")
+        for widget in (self.pad, self.pad_tools, self.prepared_label):
+            widget.setVisible(kind == "image")
+        self.input_caption.setVisible(kind != "none")
+        for widget in (self.saliency_check, self.saliency_label):
+            widget.setVisible(kind == "image" and not regression)
+        self.probability_plot.setVisible(kind != "none" and not regression)
+        self.gallery_saliency.setEnabled(kind != "text")
+        self.gallery_saliency.setToolTip("What drove each prediction is shown over images; this network reads "
+                                         "text (token ids)" if kind == "text" else
+                                         "A heat map over each picture of the places that drove its prediction")
+
+    def _try_it_prompt(self) -> str:
+        """What the prediction label says before a prediction: what to do, or why Try it
+        cannot take an input for these weights."""
+        kind = self._input_kind()
+        if kind == "none":
+            return (f"Try it needs a network whose input is an image or a text column; these weights take input "
+                    f"of shape {self.trained.input_shape}.")
+        return "Type a text." if kind == "text" else "Draw a shape or a digit, or open an image."
+
+    def _reset_try_it(self) -> None:
+        """Try it as before any prediction (Clear, or other weights): no drawing, text or
+        sample tried, no input shown, no prediction, heat map or probabilities."""
+        self.prediction_timer.stop()
+        self.tried_sample = None
+        self.pad.clear(announce=False)
+        blocker = QtCore.QSignalBlocker(self.text_edit)  # emptied, not typed: nothing to predict
+        self.text_edit.clear()
+        del blocker
+        self.prepared_sample = None
+        for label in (self.prepared_label, self.saliency_label, self.tokens_label):
+            label.clear()
+            label.setToolTip("")
+        self.input_caption.setText("Network input:")
+        self.prediction_label.setText(self._try_it_prompt())
+        self._show_no_probabilities()
+
+    def _input_edited(self) -> None:
+        """A stroke on the pad or a key in the text box: the user's input replaces the sample tried."""
         self.tried_sample = None
         self.prediction_timer.start()
 
     def _predict_input(self) -> None:
-        if self.text_edit.isVisible():
-            self.predict_text(self.text_edit.toPlainText())
-        elif self.tried_sample is not None:
+        if self.tried_sample is not None:
             self.try_sample(self.tried_sample)
+        elif self.text_edit.isVisible():
+            self.predict_text(self.text_edit.toPlainText())
         else:
             self.predict_drawing()
 
     def try_sample(self, index: int) -> torch.Tensor | None:
         """A sample of the evaluated set (a mistake clicked in the gallery) in Try it: what the
-        network sees, its prediction as the test measured it, and what drove it."""
+        network sees (a text in the text box), its prediction as the test measured it, and
+        for an image what drove it."""
         dataset, result = self.evaluated, self.result
         self.result_tabs.setCurrentIndex(3)
-        trained = self._image_model()
+        text = isinstance(dataset, TensorDataset) and dataset.kind == "tokens"
+        trained = self._model_taking("text" if text else "image")
         if trained is None or dataset is None:
             return None
+        self._reset_try_it()  # an old drawing or text is not what is shown now
         self.tried_sample = index
-        self.pad.clear(announce=False)  # an old drawing is not what is shown now
-        blocker = QtCore.QSignalBlocker(self.saliency_check)  # checked to be seen, not to predict again
-        self.saliency_check.setChecked(True)
-        del blocker
+        sample = dataset.inputs[index]
+        if text:  # the ids the test gave the network, not the text tokenised again
+            blocker = QtCore.QSignalBlocker(self.text_edit)  # shown, not typed
+            self.text_edit.setPlainText(decode(sample.tolist(), dataset.tokenizer))
+            del blocker
+            self._show_tokens(trained, sample)
+        else:
+            blocker = QtCore.QSignalBlocker(self.saliency_check)  # checked to be seen, not to predict again
+            self.saliency_check.setChecked(True)
+            del blocker
+            self.prepared_label.setToolTip(f"Sample {index} of {dataset.name}, as the test gave it to the network")
         self.input_caption.setText(f"Network input: sample {index} of {dataset.name}, true class "
                                    f"<b>{result.classes[int(result.targets[index])]}</b>")
-        self.prepared_label.setToolTip(f"Sample {index} of {dataset.name}, as the test gave it to the network")
-        return self._predict(trained, dataset.inputs[index], trained.normalization_for(dataset))
+        return self._predict(trained, sample, trained.normalization_for(dataset))
 
     def predict_text(self, text: str) -> torch.Tensor | None:
         """The text tokenised as in training (the run's tokenizer), then classified."""
@@ -780,14 +839,18 @@ class EvaluationTab(QtWidgets.QWidget):
             self.prediction_label.setText("Typing needs a network trained on a CSV text column.")
             return None
         ids = torch.tensor(trained.tokenizer.ids(text), dtype=torch.int64)
-        read = [trained.tokenizer.vocabulary[i] for i in ids.tolist() if i > 0]
         self.input_caption.setText(f"Network input ({trained.tokenizer.describe()}):")
-        self.tokens_label.setText(" ".join(read).replace("<unk>", "<i>unknown</i>") or "<i>no tokens yet</i>")
+        self._show_tokens(trained, ids)
         return self._predict(trained, ids)
+
+    def _show_tokens(self, trained: TrainedModel, ids: torch.Tensor) -> None:
+        """The tokens the network reads, as its vocabulary names them."""
+        read = [trained.tokenizer.vocabulary[i] for i in ids.tolist() if i > 0]
+        self.tokens_label.setText(" ".join(read).replace("<unk>", "<i>unknown</i>") or "<i>no tokens yet</i>")
 
     def predict_drawing(self) -> torch.Tensor | None:
         """The drawing prepared like the training images (or the way MNIST's digits were)."""
-        trained = self._image_model()
+        trained = self._model_taking("image")
         if trained is None:
             return None
         drawing = torch.from_numpy(self.pad.array()).float() / 255.0
@@ -825,7 +888,7 @@ class EvaluationTab(QtWidgets.QWidget):
         """An image file resized to the network's input, with the channels the network takes."""
         from PIL import Image, UnidentifiedImageError
 
-        trained = self._image_model()
+        trained = self._model_taking("image")
         if trained is None:
             return None
         try:
@@ -838,17 +901,18 @@ class EvaluationTab(QtWidgets.QWidget):
             show_error(self, "Cannot open the image", str(error))
             return None
         note = " and inverted (the network was trained on light shapes on a dark background)" if inverted else ""
-        self.input_caption.setText("Network input:")
         self.prepared_label.setToolTip(f"What the network sees: {path.name} resized to "
                                        f"{trained.input_shape[1]} x {trained.input_shape[2]}{note}")
         self.tried_sample = None
         self.input_caption.setText("Network input:")
         return self._predict(trained, sample)
 
-    def _image_model(self) -> TrainedModel | None:
+    def _model_taking(self, kind: str) -> TrainedModel | None:
+        """The chosen weights' model when Try it can give it this kind of input ("image" or
+        "text"); None otherwise, and the prediction label says why."""
         trained = self._prediction_model()
-        if trained is not None and (trained.input_shape is None or len(trained.input_shape) != 3):
-            self.prediction_label.setText("Try it needs a network whose input is an image.")
+        if trained is not None and self._input_kind() != kind:
+            self.prediction_label.setText(self._try_it_prompt())
             return None
         return trained
 

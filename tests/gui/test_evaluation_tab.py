@@ -346,3 +346,138 @@ def test_try_it_before_any_prediction_shows_its_whole_prompt_and_no_class_axis(q
     assert tab.probability_plot.getAxis("left")._tickLevels == [[]]  # no class axis from 0 to 1
     hints = [item for item in tab.probability_plot.getPlotItem().items if hasattr(item, "textItem")]
     assert "appears here" in hints[0].textItem.toPlainText()
+
+
+DRAW_PROMPT = "Draw a shape or a digit, or open an image."
+
+
+def assert_try_it_is_empty(tab, prompt: str = DRAW_PROMPT) -> None:
+    """Try it as before any prediction: nothing of an earlier input, prediction or model."""
+    import pyqtgraph
+
+    assert tab.pad.array().max() == 0 and tab.tried_sample is None and tab.prepared_sample is None
+    for label in (tab.prepared_label, tab.saliency_label):
+        assert label.pixmap() is None or label.pixmap().isNull()
+    assert tab.input_caption.text() == "Network input:" and tab.prediction_label.text() == prompt
+    items = tab.probability_plot.getPlotItem().items
+    assert not [item for item in items if isinstance(item, pyqtgraph.BarGraphItem)]
+    hints = [item.textItem.toPlainText() for item in items if hasattr(item, "textItem")]
+    assert any("appears here" in hint for hint in hints)  # the chart's empty state
+
+
+def test_other_weights_clear_what_try_it_showed_for_the_last_ones(qtbot, trained, tmp_path):
+    """Issue 29: after another run, Try it still showed the last network's drawing, heat map
+    and class probabilities beside the new weights."""
+    tab = trained
+    tab.result_tabs.setCurrentIndex(3)
+    drag(tab.pad, QtCore.QPoint(140, 40), QtCore.QPoint(140, 240), steps=10)
+    qtbot.waitUntil(lambda: "Prediction:" in tab.prediction_label.text(), timeout=5000)
+    assert not tab.saliency_label.pixmap().isNull() and not tab.prepared_label.pixmap().isNull()
+    tab.result_tabs.setCurrentIndex(0)  # the weights change while another page is shown
+    tab.weights_combo.setCurrentIndex(1)
+    tab.result_tabs.setCurrentIndex(3)
+    qtbot.wait(200)  # nothing predicts the old drawing again
+    assert_try_it_is_empty(tab)
+    tab.window().resize(1400, 900)
+    qtbot.wait(50)  # laid out at that size
+    tab.grab().save(str(tmp_path / "try_it_after_other_weights.png"))
+
+
+def test_clear_empties_the_pad_and_forgets_the_sample_tried(qtbot, trained, tmp_path):
+    """Issue 29: Clear emptied the pad but the side still named the gallery's sample and its
+    prediction."""
+    tab = trained
+    launch(qtbot, tab)
+    tab.try_sample(tab._gallery_shown[0][0])
+    assert "sample" in tab.input_caption.text() and "Prediction:" in tab.prediction_label.text()
+    qtbot.mouseClick(tab.findChild(QtWidgets.QPushButton, "clearPadButton"), QtCore.Qt.LeftButton)
+    qtbot.wait(200)  # and the empty pad is not predicted
+    assert_try_it_is_empty(tab)
+    tab.window().resize(1400, 900)
+    qtbot.wait(50)  # laid out at that size
+    tab.grab().save(str(tmp_path / "try_it_cleared.png"))
+
+
+@pytest.fixture
+def text_trained(qtbot, window, tmp_path):
+    """The transformer template fitted to short reviews (a CSV text column) and trained a
+    few epochs, a quarter of the reviews held out: its run's name is a long one
+    ("…_transformer_sequences")."""
+    from gui_helpers import choose_text_csv, open_data
+    from pytorchgui import paths
+    from tests.data_writers import write_text_csv
+
+    data_tab = window.data_tab
+    choose_text_csv(data_tab, write_text_csv(tmp_path / "reviews.csv"), "sentiment", "review", 8)
+    assert open_data(qtbot, data_tab, "CSV table")
+    assert window.start_from_template(paths.example_networks_dir() / "transformer_sequences.json")
+    window.workspace.set_split(window.workspace.datasets[0], 25, 0)
+    data_tab.table.selectRow(0)
+    qtbot.mouseClick(data_tab.fit_button, QtCore.Qt.LeftButton)
+    train_tab = window.train_tab
+    train_tab.validation_combo.setCurrentIndex(train_tab.validation_combo.findData("split"))
+    train_tab.epochs_spin.setValue(3)
+    train_tab.batch_spin.setValue(16)
+    with qtbot.waitSignal(train_tab.training_finished, timeout=60000):
+        assert train_tab.start()
+    window.tabs.setCurrentIndex(3)
+    window.resize(1400, 900)
+    return window.evaluation_tab
+
+
+def test_a_text_clicked_in_the_gallery_opens_in_try_it_as_the_test_predicted_it(qtbot, text_trained, tmp_path):
+    from pytorchgui.core.data.sequences import decode
+
+    tab = text_trained
+    launch(qtbot, tab)
+    result = tab.result
+    tab.show_cell(int(result.targets[0]), int(result.predictions[0]))
+    saliency = tab.gallery_saliency  # no heat map over token ids: offered for images only
+    assert not saliency.isEnabled() and "text" in saliency.toolTip()
+    tab.grab().save(str(tmp_path / "misclassified_texts.png"))
+    index = tab._gallery_shown[0][0]
+    item = tab.gallery_texts.item(0)
+    qtbot.mouseClick(tab.gallery_texts.viewport(), QtCore.Qt.LeftButton,
+                     pos=tab.gallery_texts.visualItemRect(item).center())
+    assert tab.result_tabs.currentIndex() == 3
+    text = decode(tab.evaluated.inputs[index].tolist(), tab.evaluated.tokenizer)
+    assert tab.text_edit.toPlainText() == text and tab.tokens_label.text() == text
+    predicted, true = (result.classes[int(result.predictions[index])], result.classes[int(result.targets[index])])
+    expected = f"Prediction: <b>{predicted}</b> ({float(result.confidences[index]):.0%})"
+    assert tab.prediction_label.text() == expected  # as the test measured it
+    assert f"sample {index} of" in tab.input_caption.text() and f"<b>{true}</b>" in tab.input_caption.text()
+    qtbot.wait(200)  # nothing comes back to predict it otherwise
+    assert tab.prediction_label.text() == expected and f"sample {index}" in tab.input_caption.text()
+    tab.grab().save(str(tmp_path / "try_it_text_sample.png"))
+    tab.text_edit.setPlainText("boring and slow")  # typed over: the sample is forgotten
+    qtbot.waitUntil(lambda: "sample" not in tab.input_caption.text(), timeout=5000)
+    assert tab.tried_sample is None and tab.tokens_label.text() == "boring and slow"
+
+
+def test_a_long_run_name_wraps_in_the_summary_and_clips_no_control(qtbot, text_trained, tmp_path):
+    """Issue 29: "2026-12-03_03-02-28_transformer_sequences" in bold widened the column's
+    content past the column: "Set." for "Set…", and Launch test cut."""
+    from PyQt5 import QtGui
+
+    tab = text_trained
+    launch(qtbot, tab)
+    qtbot.wait(50)
+    label = tab.summary_label
+    assert "transformer_sequences" in label.text().replace("\u200b", "")  # breaks allowed after "_"
+    document = QtGui.QTextDocument()  # the summary laid out as the label lays it out, at its width
+    document.setDocumentMargin(0)
+    option = document.defaultTextOption()
+    option.setWrapMode(QtGui.QTextOption.WordWrap)  # a label breaks lines between words only
+    document.setDefaultTextOption(option)
+    document.setDefaultFont(label.font())
+    document.setHtml(label.text())
+    document.setTextWidth(label.contentsRect().width())
+    assert document.idealWidth() <= label.contentsRect().width()
+    assert label.height() >= document.size().height()
+    column = tab.launch_button.parentWidget()
+    viewport = column.parentWidget()
+    assert column.width() <= viewport.width()
+    for button in column.findChildren(QtWidgets.QPushButton):
+        assert button.width() >= button.sizeHint().width(), button.text()
+        assert button.mapTo(column, button.rect().topRight()).x() < viewport.width(), button.text()
+    tab.grab().save(str(tmp_path / "long_run_name_summary.png"))
