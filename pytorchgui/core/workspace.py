@@ -25,7 +25,8 @@ The document is the GUI's (it owns the undo stack), seen here only through the
 What trained weights can be measured on is the workspace's to say too
 (`evaluation_sets`, `default_evaluation_set`): its test sets, the validation split of each
 training set (the run's own split first) and the whole training sets, each with the reason
-it does not fit the weights, if it does not.
+it does not fit the weights, if it does not. So is what can validate a run on the chosen
+training set (`validation_problem`, `default_validation`): the test sets that match it.
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ from typing import Any, Callable, Protocol
 
 from pytorchgui.core.errors import DatasetError
 from pytorchgui.core.data.fit import fit_to_data
+from pytorchgui.core.data.matching import ExpectedData
 from pytorchgui.core.data.sequences import with_tokenizer
 from pytorchgui.core.graph.network import Network
 from pytorchgui.core.training.options import TrainingConfig
@@ -274,6 +276,25 @@ class Workspace:
         self.document.apply(f"Fit to {dataset.name}", fit)
         self._announce(Change.NETWORK_FITTED, NetworkFit(entry, tuple(changes)))
         return changes
+
+    # -- validation --------------------------------------------------------------------------
+    def validation_problem(self, candidate: DatasetEntry) -> str | None:
+        """Why the test set `candidate` cannot validate a run on the chosen training set:
+        its samples, target or classes are not the training set's (the check the
+        Evaluation tab makes of trained weights); None when it can."""
+        training = self.chosen_training_set
+        if training is None:
+            return None
+        expected = ExpectedData.of_training_set(
+            training.dataset, f"choose a test set like {training.name} under Validation, or Split of the training set")
+        # text is validated as the run reads it: with the training set's vocabulary
+        return expected.problem(self.as_training_reads(candidate, read_again=False) or candidate.dataset)
+
+    def default_validation(self) -> DatasetEntry | str:
+        """What a run on the chosen training set validates on unless the user chooses: the
+        test set imported last that fits it, else "split" (its validation split)."""
+        fitting = [entry for entry in self.test_sets() if self.validation_problem(entry) is None]
+        return fitting[-1] if fitting else "split"
 
     # -- evaluation ------------------------------------------------------------------------
     def evaluation_sets(self, trained=None) -> list[EvaluationSet]:

@@ -42,9 +42,8 @@ from pytorchgui.gui.confusion_plot import ConfusionMatrixPlot
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.forms import FunctionDialog
 from pytorchgui.gui.regression_plot import RegressionView
-from pytorchgui.gui.widgets import (ImageGrid, catalogue_combo, controls_beside, heat_overlay, image_pixmap,
-                                   message_label,
-                                   read_only_table, select_entry, selected_entry_name, with_button)
+from pytorchgui.gui.widgets import (ImageGrid, add_choice, catalogue_combo, controls_beside, heat_overlay, image_pixmap,
+                                   message_label, read_only_table, select_entry, selected_entry_name, with_button)
 from pytorchgui.gui.workers import Task
 
 
@@ -449,11 +448,8 @@ class EvaluationTab(QtWidgets.QWidget):
         sets = self.workspace.evaluation_sets(trained)
         blocker = QtCore.QSignalBlocker(self.dataset_combo)
         self.dataset_combo.clear()
-        for index, choice in enumerate(sets):
-            self.dataset_combo.addItem(choice.label, choice)
-            if choice.problem:
-                self.dataset_combo.model().item(index).setEnabled(False)
-                self.dataset_combo.setItemData(index, choice.problem, QtCore.Qt.ToolTipRole)
+        for choice in sets:
+            add_choice(self.dataset_combo, choice.label, choice, choice.problem)
         kept = next((choice for choice in sets if choice.label == current and not choice.problem), None)
         chosen = kept if kept is not None and not follow_run else self.workspace.default_evaluation_set(sets, trained)
         self.dataset_combo.setCurrentIndex(sets.index(chosen) if chosen is not None else -1)
