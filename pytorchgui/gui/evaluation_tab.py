@@ -129,6 +129,7 @@ class EvaluationTab(QtWidgets.QWidget):
         self._measured_style: tuple = (None, None)  # (training set, its style) for runs that recorded none
         self.model_problem = ""  # why there is no model for the weights chosen
         self.measured = ""  # the data of the last measurement, as the summary names it
+        self.defaulted_set = ""  # the dataset this tab chose itself (not the user): it follows new imports
         self._build()
         workspace.subscribe(self._workspace_changed)
         self.weights_combo.currentIndexChanged.connect(self._weights_chosen)
@@ -441,8 +442,10 @@ class EvaluationTab(QtWidgets.QWidget):
 
     def update_sets(self, follow_run: bool = False) -> None:
         """Offer the data the chosen weights can be measured on; a set that does not fit
-        them is greyed out with the reason. The choice is kept while it fits, unless
-        `follow_run` (other weights): then it is the run's test set, else its validation split."""
+        them is greyed out with the reason. The user's choice is kept while it fits, unless
+        `follow_run` (other weights): then it is the run's test set, else its validation split.
+        Until the user chooses, the default is chosen anew: a training set imported before its
+        test set (the built-in shapes at a fresh start) would otherwise stay chosen."""
         trained = self._chosen_model()
         current = self.dataset_combo.currentText()
         sets = self.workspace.evaluation_sets(trained)
@@ -450,8 +453,10 @@ class EvaluationTab(QtWidgets.QWidget):
         self.dataset_combo.clear()
         for choice in sets:
             add_choice(self.dataset_combo, choice.label, choice, choice.problem)
-        kept = next((choice for choice in sets if choice.label == current and not choice.problem), None)
-        chosen = kept if kept is not None and not follow_run else self.workspace.default_evaluation_set(sets, trained)
+        chosen = next((choice for choice in sets if choice.label == current and not choice.problem), None)
+        if chosen is None or follow_run or current == self.defaulted_set:
+            chosen = self.workspace.default_evaluation_set(sets, trained)
+            self.defaulted_set = chosen.label if chosen is not None else ""
         self.dataset_combo.setCurrentIndex(sets.index(chosen) if chosen is not None else -1)
         del blocker
         refused = [choice for choice in sets if choice.problem]
