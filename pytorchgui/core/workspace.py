@@ -25,7 +25,8 @@ The document is the GUI's (it owns the undo stack), seen here only through the
 What trained weights can be measured on is the workspace's to say too
 (`evaluation_sets`, `default_evaluation_set`): its test sets, the validation split of each
 training set (the run's own split first) and the whole training sets, each with the reason
-it does not fit the weights, if it does not.
+it does not fit the weights, if it does not. So is what can validate a run on the chosen
+training set (`validation_problem`, `default_validation`): the test sets that match it.
 """
 from __future__ import annotations
 
@@ -281,6 +282,27 @@ class Workspace:
         fitted = NetworkFit(entry, tuple(changes), unfit_reason(self.network, dataset))
         self._announce(Change.NETWORK_FITTED, fitted)
         return fitted
+
+    # -- validation --------------------------------------------------------------------------
+    def validation_problem(self, candidate: DatasetEntry) -> str | None:
+        """Why the test set `candidate` cannot validate a run on the chosen training set:
+        its samples, target or classes are not the training set's (the check the
+        Evaluation tab makes of trained weights); None when it can."""
+        training = self.chosen_training_set
+        if training is None:
+            return None
+        from pytorchgui.core.data.matching import ExpectedData  # torch: not before the window paints
+
+        expected = ExpectedData.of_training_set(
+            training.dataset, f"choose a test set like {training.name} under Validation, or Split of the training set")
+        # text is validated as the run reads it: with the training set's vocabulary
+        return expected.problem(self.as_training_reads(candidate, read_again=False) or candidate.dataset)
+
+    def default_validation(self) -> DatasetEntry | str:
+        """What a run on the chosen training set validates on unless the user chooses: the
+        test set imported last that fits it, else "split" (its validation split)."""
+        fitting = [entry for entry in self.test_sets() if self.validation_problem(entry) is None]
+        return fitting[-1] if fitting else "split"
 
     # -- evaluation ------------------------------------------------------------------------
     def evaluation_sets(self, trained=None) -> list[EvaluationSet]:

@@ -42,9 +42,8 @@ from pytorchgui.gui.confusion_plot import ConfusionMatrixPlot
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.forms import FunctionDialog
 from pytorchgui.gui.regression_plot import RegressionView
-from pytorchgui.gui.widgets import (ImageGrid, catalogue_combo, controls_beside, heat_overlay, image_pixmap,
-                                   message_label,
-                                   read_only_table, select_entry, selected_entry_name, with_button)
+from pytorchgui.gui.widgets import (ImageGrid, add_choice, catalogue_combo, controls_beside, heat_overlay, image_pixmap,
+                                   message_label, read_only_table, select_entry, selected_entry_name, with_button)
 from pytorchgui.gui.workers import Task
 
 
@@ -138,6 +137,7 @@ class EvaluationTab(QtWidgets.QWidget):
         self.model_problem = ""  # why there is no model for the weights chosen
         self.measured = ""  # the data of the last measurement, as the summary names it
         self.prediction_timer = QtCore.QTimer(self, singleShot=True, interval=80)  # <= ~12 updates/s while drawing
+        self.defaulted_set = ""  # the dataset this tab chose itself (not the user): it follows new imports
         self._build()
         workspace.subscribe(self._workspace_changed)
         self.weights_combo.currentIndexChanged.connect(self._weights_chosen)
@@ -452,20 +452,21 @@ class EvaluationTab(QtWidgets.QWidget):
 
     def update_sets(self, follow_run: bool = False) -> None:
         """Offer the data the chosen weights can be measured on; a set that does not fit
-        them is greyed out with the reason. The choice is kept while it fits, unless
-        `follow_run` (other weights): then it is the run's test set, else its validation split."""
+        them is greyed out with the reason. The user's choice is kept while it fits, unless
+        `follow_run` (other weights): then it is the run's test set, else its validation split.
+        Until the user chooses, the default is chosen anew: a training set imported before its
+        test set (the built-in shapes at a fresh start) would otherwise stay chosen."""
         trained = self._chosen_model()
         current = self.dataset_combo.currentText()
         sets = self.workspace.evaluation_sets(trained)
         blocker = QtCore.QSignalBlocker(self.dataset_combo)
         self.dataset_combo.clear()
-        for index, choice in enumerate(sets):
-            self.dataset_combo.addItem(choice.label, choice)
-            if choice.problem:
-                self.dataset_combo.model().item(index).setEnabled(False)
-                self.dataset_combo.setItemData(index, choice.problem, QtCore.Qt.ToolTipRole)
-        kept = next((choice for choice in sets if choice.label == current and not choice.problem), None)
-        chosen = kept if kept is not None and not follow_run else self.workspace.default_evaluation_set(sets, trained)
+        for choice in sets:
+            add_choice(self.dataset_combo, choice.label, choice, choice.problem)
+        chosen = next((choice for choice in sets if choice.label == current and not choice.problem), None)
+        if chosen is None or follow_run or current == self.defaulted_set:
+            chosen = self.workspace.default_evaluation_set(sets, trained)
+            self.defaulted_set = chosen.label if chosen is not None else ""
         self.dataset_combo.setCurrentIndex(sets.index(chosen) if chosen is not None else -1)
         del blocker
         refused = [choice for choice in sets if choice.problem]

@@ -32,7 +32,8 @@ from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.paused_settings import PausedSettings
 from pytorchgui.gui.plot_axes import CountAxis, PlainAxis, ScientificAxis
 from pytorchgui.gui.training_form import TrainingOptionsForm
-from pytorchgui.gui.widgets import controls_beside, message_label, notice, read_only_table, show_status, with_button
+from pytorchgui.gui.widgets import (add_choice, controls_beside, message_label, notice, read_only_table, show_status,
+                                   with_button)
 from pytorchgui.gui.workers import Task
 
 # 2 Hz. Measured on 2 cores (bench/bench_training.py): each redraw takes a core from the
@@ -347,7 +348,9 @@ class TrainTab(QtWidgets.QWidget):
 
     def update_sets(self) -> None:
         """Refill the set choices: the workspace's chosen training set (a training set just
-        imported becomes it), and the validation chosen here."""
+        imported becomes it), and the validation: the user's choice while it fits the
+        training set, else the test set imported last that fits it, else the split. A test
+        set that does not fit is greyed out, the reason in its tooltip."""
         training_sets = self.workspace.training_sets()
         blocker = QtCore.QSignalBlocker(self.train_combo)  # refilling is no choice of the user's
         self.train_combo.clear()
@@ -357,17 +360,17 @@ class TrainTab(QtWidgets.QWidget):
         self.train_combo.setCurrentIndex(training_sets.index(training) if training is not None else -1)
         del blocker
         self._memory_timer.start()
-        chosen = self.validation_combo.currentText() if self._validation_chosen else None
+        chosen = self.validation_combo.currentData()
         self.validation_combo.clear()
         self.validation_combo.addItem("None", None)
         self.validation_combo.addItem("Split of the training set", "split")
         for entry in self.workspace.test_sets():
-            self.validation_combo.addItem(entry.name, entry)
-        index = self.validation_combo.findText(chosen) if chosen is not None else -1
-        if index < 0:  # until the user chooses: the test set imported last, else the split
-            index = self.validation_combo.count() - 1 if self.validation_combo.count() > 2 else 1
-            self._validation_chosen = False
-        self.validation_combo.setCurrentIndex(index)
+            add_choice(self.validation_combo, entry.name, entry, self.workspace.validation_problem(entry))
+        choices = [self.validation_combo.itemData(row) for row in range(self.validation_combo.count())]
+        row = choices.index(chosen) if self._validation_chosen and chosen in choices else -1  # entries: by identity
+        if row < 0 or not self.validation_combo.model().item(row).isEnabled():
+            row, self._validation_chosen = choices.index(self.workspace.default_validation()), False
+        self.validation_combo.setCurrentIndex(row)
 
     def _training_set_changed(self, index: int) -> None:
         if index >= 0:
@@ -436,11 +439,16 @@ class TrainTab(QtWidgets.QWidget):
 
     def _chosen_data(self):
         """(training set, validation set or None) as chosen (start() checked there is a
-        training set); DatasetError if a streamed folder cannot be split."""
+        training set); DatasetError if a streamed folder cannot be split, TrainingError if
+        the validation set does not match the training set (chosen by a script: the list
+        greys it out)."""
         entry = self.train_combo.currentData()
         validation = self.validation_combo.currentData()
         if validation == "split":
             return entry.split()  # a 0% split trains without validation, as Validation: None
+        problem = self.workspace.validation_problem(validation) if validation is not None else None
+        if problem:
+            raise TrainingError(problem)
         return entry.dataset, validation.dataset if validation is not None else None
 
     def _offer_builtin_data(self) -> None:

@@ -255,6 +255,16 @@ def select_entry(combo: QtWidgets.QComboBox, name: str) -> None:
         combo.setCurrentIndex(index)
 
 
+def add_choice(combo: QtWidgets.QComboBox, text: str, data, problem: str | None = None) -> None:
+    """Add a choice to `combo`; one with a `problem` is greyed out (it cannot be chosen) and
+    its tooltip says why."""
+    combo.addItem(text, data)
+    if problem:
+        index = combo.count() - 1
+        combo.model().item(index).setEnabled(False)
+        combo.setItemData(index, problem, QtCore.Qt.ToolTipRole)
+
+
 def show_status(widget: QtWidgets.QWidget, message: str, milliseconds: int = 8000) -> None:
     """Show `message` in the status bar of the window that holds `widget`, if it has one."""
     window = widget.window()

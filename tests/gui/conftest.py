@@ -48,3 +48,15 @@ def window(qtbot):
 @pytest.fixture
 def tab(window):
     return window.network_tab
+
+
+@pytest.fixture
+def fresh_window(qtbot):
+    """A window as a fresh start opens it: the LeNet-5 example and, once read, the built-in
+    shapes as training and test set."""
+    win = MainWindow(example_data=True)
+    qtbot.addWidget(win)
+    win.resize(1400, 900)
+    win.show()
+    qtbot.waitUntil(lambda: len(win.workspace.datasets) == 2, timeout=30000)
+    return win

@@ -193,3 +193,18 @@ def test_try_it_says_at_once_why_a_table_network_cannot_be_tried(qtbot, regressi
     for widget in (tab.pad, tab.pad_tools, tab.text_edit, tab.prepared_label, tab.saliency_check):
         assert not widget.isVisible(), widget.objectName()
     grab(tab, tmp_path, "evaluation_table_try_it")
+
+
+def test_a_fresh_start_measures_the_test_set_and_a_choice_outlives_new_imports(qtbot, fresh_window, tmp_path):
+    """Issue 29: at a fresh start the first dataset offered was "Shapes (train) [train, every
+    row]", the training rows, although "Shapes (test)" was there."""
+    tab = fresh_window.evaluation_tab
+    combo = tab.dataset_combo
+    assert combo.currentText() == "Shapes (test) [test]"
+    fresh_window.tabs.setCurrentWidget(fresh_window.evaluationTab)
+    grab(fresh_window, tmp_path, "evaluation_fresh_start")
+    combo.setCurrentIndex(combo.findText("Shapes (train) [train, every row]"))  # the user's own choice
+    _, more = builtin_pair(200, 100)
+    more.name = "More (test)"
+    fresh_window.workspace.add_dataset(more, "test")
+    assert combo.currentText() == "Shapes (train) [train, every row]"

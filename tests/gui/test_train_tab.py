@@ -8,7 +8,9 @@ from PyQt5 import QtCore, QtWidgets
 
 from gui_helpers import choose_text_csv, error_boxes, open_data
 from pytorchgui import paths
-from pytorchgui.core.data.data_source import builtin_pair
+from pytorchgui.core.data.data_source import DataSource, builtin_pair, load_spec
+
+DIGITS = tuple(str(digit) for digit in range(10))
 
 
 @pytest.fixture
@@ -292,13 +294,8 @@ def test_nothing_to_train_on_offers_the_built_in_shapes(qtbot, window):
     assert tab.train_combo.currentText() == "Shapes (train)" and tab.validation_combo.currentText() == "Shapes (test)"
 
 
-def test_a_fresh_start_has_the_built_in_shapes_so_the_first_start_trains(qtbot):
-    from pytorchgui.gui.main_window import MainWindow
-
-    window = MainWindow(example_data=True)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(lambda: len(window.workspace.datasets) == 2, timeout=30000)
+def test_a_fresh_start_has_the_built_in_shapes_so_the_first_start_trains(qtbot, fresh_window):
+    window = fresh_window
     assert [entry.role for entry in window.workspace.datasets] == ["train", "test"]
     tab = window.train_tab
     tab.epochs_spin.setValue(1)
@@ -611,13 +608,11 @@ def test_plots_read_accuracy_in_percent_rates_in_scientific_notation_and_whole_e
 def test_a_failed_runs_message_wraps_and_the_window_keeps_its_width(qtbot, window, tmp_path):
     from tests.data_writers import write_image_folder
 
-    train, _ = builtin_pair(600, 100)
-    window.workspace.add_dataset(train, "train")
     window.data_tab.folder_field.set_path(str(write_image_folder(tmp_path / "pics", size=(12, 10))))
-    assert open_data(qtbot, window.data_tab, "Image folder", "test")  # 3 x 12 x 10: not the training set's shape
+    assert open_data(qtbot, window.data_tab, "Image folder", "train")  # 3 x 12 x 10: not LeNet-5's input
     window.tabs.setCurrentIndex(2)
     tab, width = window.train_tab, window.width()
-    assert tab.validation_combo.currentText() == "pics"
+    assert tab.train_combo.currentText() == "pics"
     tab.epochs_spin.setValue(1)
     assert tab.start()
     wait_done(qtbot, tab)
@@ -626,9 +621,67 @@ def test_a_failed_runs_message_wraps_and_the_window_keeps_its_width(qtbot, windo
     qtbot.wait(10)
     assert window.width() == width and window.minimumSizeHint().width() <= width
     assert "run folder" not in tab.log_view.toPlainText() and not any(paths.runs_dir().iterdir())  # none was made
-    assert tab.progress_label.text().startswith("Failed: the validation set pics has samples of shape [3, 12, 10]")
-    assert "choose validation data of the same shape" in tab.progress_label.toolTip()
+    assert tab.progress_label.text().startswith("Failed: the network takes input of shape [1, 28, 28] but pics has "
+                                                "samples of shape [3, 12, 10]")
+    assert "press 'Fit network to data' in the Data tab" in tab.progress_label.toolTip()
     assert tab.progress_label.height() > tab.progress_label.fontMetrics().height() * 1.5  # wrapped, not cut
+
+
+def test_a_test_set_with_other_classes_cannot_validate_and_start_refuses_it_naming_both(qtbot, window, tmp_path):
+    """Issue 29: digits validated on the built-in shapes (the same 1 x 28 x 28, other classes)
+    trained without a word and logged "validation accuracy 9.4%"."""
+    from data_writers import write_image_folder
+
+    _, shapes = builtin_pair(200, 100)
+    window.workspace.add_dataset(shapes, "test")
+    folder = write_image_folder(tmp_path / "digits", classes=DIGITS, per_class=6, size=(28, 28), mode="L")
+    window.workspace.add_dataset(DataSource("folder", str(folder)).load(), "train")
+    tab = window.train_tab
+    combo = tab.validation_combo
+    shapes_index = combo.findText("Shapes (test)")
+    assert not combo.model().item(shapes_index).isEnabled()
+    assert combo.itemData(shapes_index, QtCore.Qt.ToolTipRole).startswith(
+        "the classes of Shapes (test) (circle, disk, square, filled square, … (10 classes)) are not those the "
+        "training set digits has (0, 1, 2, 3, … (10 classes)), so its labels would be scored against other classes")
+    assert combo.currentData() == "split" and combo.model().item(combo.findData("split")).isEnabled()
+
+    combo.setCurrentIndex(shapes_index)  # chosen anyway (by a script): refused before a run, with what to do
+    tab.epochs_spin.setValue(1)
+    assert not tab.start()
+    [box] = error_boxes(tab)
+    assert box.text().startswith("the classes of Shapes (test)") and "the training set digits" in box.text()
+    assert box.text().endswith("choose a test set like digits under Validation, or Split of the training set")
+    assert tab.task is None and not any(paths.runs_dir().iterdir())
+
+
+def test_validation_defaults_to_a_test_set_that_fits_the_training_set_and_follows_it(qtbot, fresh_window, tmp_path):
+    """Issue 29: after importing diabetes.csv (10 numbers, a numeric target) into a fresh
+    window, Validation was still "Shapes (test)" (1 x 28 x 28 images) and Start failed."""
+    from data_writers import write_regression_csv
+
+    tab, workspace = fresh_window.train_tab, fresh_window.workspace
+    assert tab.validation_combo.currentText() == "Shapes (test)"
+    workspace.add_dataset(load_spec(f"csv:{write_regression_csv(tmp_path / 'diabetes.csv')}?target=target"), "train")
+    assert tab.train_combo.currentText() == "diabetes.csv"
+    assert tab.validation_combo.currentText() == "Split of the training set"
+    reason = tab.validation_combo.itemData(tab.validation_combo.findText("Shapes (test)"), QtCore.Qt.ToolTipRole)
+    assert reason.startswith("the training set diabetes.csv has samples of shape [10] but Shapes (test) has "
+                             "samples of shape [1, 28, 28]")
+
+    def choose(combo, text):  # as a click does
+        combo.setCurrentIndex(combo.findText(text))
+        combo.activated.emit(combo.currentIndex())
+
+    choose(tab.train_combo, "Shapes (train)")
+    assert tab.validation_combo.currentText() == "Shapes (test)"  # it fits the shapes again
+    choose(tab.validation_combo, "Shapes (test)")
+    choose(tab.train_combo, "diabetes.csv")  # the user's choice does not carry over to a set it does not fit
+    assert tab.validation_combo.currentText() == "Split of the training set"
+    choose(tab.validation_combo, "None")
+    choose(tab.train_combo, "Shapes (train)")  # a choice that still fits is kept
+    assert tab.validation_combo.currentText() == "None"
+    fresh_window.tabs.setCurrentWidget(fresh_window.trainTab)
+    tab.grab().save(str(tmp_path / "train_tab_validation.png"))
 
 
 def test_an_untitled_network_runs_under_the_datas_name_and_the_log_counts_right(qtbot, window, train_tab):

@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from pytorchgui.core.data.drawing import DrawingStyle
-from pytorchgui.core.data.samples import Normalization, TargetNormalization, input_dtype
+from pytorchgui.core.data.matching import ExpectedData
+from pytorchgui.core.data.samples import Normalization, TargetNormalization
 from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.core.graph.compiler import compile_network
 from pytorchgui.core.graph.network import Network
@@ -85,33 +86,19 @@ class TrainedModel:
         shape = infer_shapes(self.network).output_shape
         return math.prod(shape) if shape is not None else None
 
+    @property
+    def expected_data(self) -> ExpectedData:
+        """The data these weights can be measured on: of the kind they were trained on."""
+        return ExpectedData("the network takes input", "the network was trained on", "the network gives",
+                            "choose data of the kind it was trained on, or fit the network to this data and train "
+                            "it again", self.input_shape, self.network.input_spec.dtype if self.network.input_spec
+                            else "float32", self.task, self.classes, self.output_size)
+
     def data_problem(self, dataset) -> str | None:
         """Why measuring the model on `dataset` would mean nothing or fail, in a sentence
         that says what to do; None when the data fits: its sample shape and dtype, its task,
         its classes (the same names, in the same order) or its target count."""
-        name, shape = dataset.name, self.input_shape
-        if shape is None or list(shape) != list(dataset.sample_shape):
-            return (f"the network takes input of shape {shape} but {name} has samples of shape "
-                    f"{list(dataset.sample_shape)}: choose another dataset or fit the network to it")
-        wanted, holds = self.network.input_spec.dtype, input_dtype(dataset)
-        if wanted != holds:
-            return (f"the network takes {wanted} input but {name} holds "
-                    f"{'token ids' if holds == 'int64' else 'numbers'}: choose data of the kind it was trained on")
-        if self.task == "classification" and not dataset.is_classification:
-            return (f"{name} has a numeric target, but the network was trained to tell classes "
-                    f"({_names(self.classes)}): choose a set with those classes")
-        if self.task == "regression" and dataset.is_classification:
-            return (f"{name} has classes ({_names(dataset.classes)}), but the network was trained on a numeric "
-                    "target: choose a set with that target")
-        if self.classes is not None and dataset.classes is not None and list(self.classes) != list(dataset.classes):
-            return (f"the classes of {name} ({_names(dataset.classes)}) are not those the network was trained on "
-                    f"({_names(self.classes)}): its labels would be scored against other classes")
-        if self.output_size is not None and self.output_size != dataset.output_size:
-            what = f"{dataset.num_classes} classes" if dataset.is_classification else \
-                f"{dataset.output_size} target(s) per sample"
-            return (f"the network gives {self.output_size} value(s) per sample but {name} has {what}: fit the "
-                    "network to the data and train it again")
-        return None
+        return self.expected_data.problem(dataset)
 
     def check_data(self, dataset) -> None:
         """EvaluationError with `data_problem`'s sentence when the data does not fit."""
@@ -157,10 +144,6 @@ class TrainedModel:
             return f"the network has changed since {self.name} was trained: {error}"
         return f"the network has changed since {self.name} was trained (its weights still load, but into " \
                "another network)"
-
-
-def _names(classes: list[str]) -> str:
-    return ", ".join(classes[:4]) + (f", … ({len(classes)} classes)" if len(classes) > 4 else "")
 
 
 def _computation(network: Network) -> tuple:

@@ -25,6 +25,7 @@ from torch.nn.parallel import DistributedDataParallel
 from pytorchgui.core.data.augmentation import Mix
 from pytorchgui.core.data.datasets import InMemoryBatches, batches_for
 from pytorchgui.core.data.fit import first_embedding
+from pytorchgui.core.data.matching import ExpectedData
 from pytorchgui.core.data.samples import Normalization, TargetNormalization, TensorDataset, input_dtype
 from pytorchgui.core.data.drawing import dataset_style
 from pytorchgui.core.data.sequences import with_tokenizer
@@ -54,6 +55,10 @@ TrainingControl = TaskControl
 # figure waits for the device to finish every queued step, so a GPU run that read the loss
 # after each batch would idle between batches; the GUI draws at a slower pace anyway.
 REPORT_SECONDS = 0.1
+
+# What to do about validation data that does not match the training set, wherever the run was started.
+VALIDATION_REMEDY = ("choose validation data like the training set (Validation in the Train tab, --test or --val-split "
+                     "on the command line)")
 
 
 @dataclass
@@ -282,11 +287,10 @@ class Trainer:
             raise TrainingError(f"the network takes input of shape {spec.shape if spec else 'unset'} but "
                                 f"{self.train_set.name} has samples of shape {self.train_set.sample_shape}: press "
                                 "'Fit network to data' in the Data tab (--fit on the command line)")
-        validation = self.validation_set
-        if validation is not None and list(validation.sample_shape) != list(self.train_set.sample_shape):
-            raise TrainingError(f"the validation set {validation.name} has samples of shape "
-                                f"{list(validation.sample_shape)} but the training set {self.train_set.name} has "
-                                f"{list(self.train_set.sample_shape)}: choose validation data of the same shape")
+        if self.validation_set is not None:  # of another shape it fails, with other classes it scores nonsense
+            problem = ExpectedData.of_training_set(self.train_set, VALIDATION_REMEDY).problem(self.validation_set)
+            if problem:
+                raise TrainingError(problem)
         if self.network.optimizer is None:
             raise TrainingError("the network has no optimizer: choose one in the Network tab (\"$optimizer\" in "
                                 "the network file)")

@@ -346,13 +346,18 @@ def test_data_of_another_dtype_or_beyond_the_embedding_is_refused_before_trainin
     assert result.status == "finished"
 
 
-def test_a_validation_set_of_another_shape_is_refused_before_training(shapes):
+def test_a_validation_set_of_another_shape_or_other_classes_is_refused_before_training(shapes):
     train, _ = shapes
     wide = datasets.TensorDataset("wide", "test", torch.zeros(4, 1, 32, 32, dtype=torch.uint8),
                                   torch.zeros(4, dtype=torch.int64), train.classes, "image")
-    with pytest.raises(TrainingError, match=r"the validation set wide has samples of shape \[1, 32, 32\] but the "
-                                            r"training set .* has \[1, 28, 28\]"):
+    with pytest.raises(TrainingError, match=r"the training set Shapes \(train\) has samples of shape \[1, 28, 28\] but "
+                                            r"wide has samples of shape \[1, 32, 32\]: choose validation data like"):
         Trainer(lenet(), train, TrainingConfig(epochs=1), validation_set=wide).run()
+    digits = datasets.TensorDataset("digits", "test", torch.zeros(4, 1, 28, 28, dtype=torch.uint8),
+                                    torch.zeros(4, dtype=torch.int64), [str(digit) for digit in range(10)], "image")
+    with pytest.raises(TrainingError, match=r"the classes of digits \(0, 1, 2, 3, … \(10 classes\)\) are not those the "
+                                            r"training set Shapes \(train\) has .* --test or --val-split"):
+        Trainer(lenet(), train, TrainingConfig(epochs=1), validation_set=digits).run()
 
 
 def test_settings_changed_while_paused_reach_the_optimizer_and_survive_a_resume(shapes, tmp_path):
