@@ -20,6 +20,7 @@ from pytorchgui import paths
 from pytorchgui.core.errors import PyTorchGUIError, TrainingError, first_line
 from pytorchgui.core.training.options import TrainingConfig, command_line_arguments, option
 from pytorchgui.core.training.runs import RunFolder, list_runs, load_checkpoint, read_metrics
+from pytorchgui.core.training.smoothing import SmoothedLoss
 from pytorchgui.core.graph.shapes import infer_shapes, step_problems
 from pytorchgui.core.training.tasks import LogEvent, TaskControl
 from pytorchgui.core.training.trainer import (BatchEvent, EpochEvent, SettingsChangedEvent, Trainer, TrainingResult,
@@ -109,6 +110,7 @@ class TrainTab(QtWidgets.QWidget):
         self.result: TrainingResult | None = None
         self.batch_losses: list[float] = []
         self.smoothed: list[float] = []
+        self.smoothed_loss = SmoothedLoss(SMOOTHING)
         self.epoch_rows: list[EpochEvent] = []
         self._build()
         self._form_changed()  # the workspace's draft starts as the form shows it (this machine's device)
@@ -714,6 +716,7 @@ class TrainTab(QtWidgets.QWidget):
         self.settings_markers = []
         self.progress.setValue(0)
         self.batch_losses, self.smoothed, self.epoch_rows = [], [], []
+        self.smoothed_loss = SmoothedLoss(SMOOTHING)
         self._show_all_epochs()
 
     def _apply_events(self, events: list) -> None:
@@ -723,9 +726,8 @@ class TrainTab(QtWidgets.QWidget):
             if isinstance(event, BatchEvent):
                 last_batch = event
                 for loss in event.losses or (event.loss,):
-                    previous = self.smoothed[-1] if self.smoothed else loss
                     self.batch_losses.append(loss)
-                    self.smoothed.append(SMOOTHING * previous + (1 - SMOOTHING) * loss)
+                    self.smoothed.append(self.smoothed_loss.add(loss))
             elif isinstance(event, EpochEvent):
                 self.epoch_rows.append(event)
                 new_epochs = True

@@ -654,3 +654,15 @@ def test_an_untitled_network_runs_under_the_datas_name_and_the_log_counts_right(
     assert "(2,400 samples), 1 epoch, batch 64" in log and "Training finished after 1 epoch:" in log
     assert "(s)" not in log and not re.search(r"\b1 [a-zA-Z ]*s\b[,:; )]", log), log
     assert re.match(r"[\d,]+ images/s · ", train_tab.progress_label.text())
+
+
+def test_the_smoothed_loss_follows_the_losses_from_the_first_batches(train_tab):
+    from pytorchgui.core.training.trainer import BatchEvent
+
+    losses = (2.3,) + (0.5,) * 14  # a short run: one high first loss, then the network has learnt
+    train_tab.running_config = train_tab.config()
+    train_tab._apply_events([BatchEvent(1, 15, 15, 0.5, None, 1000.0, losses)])
+    smoothed = train_tab.smooth_curve.getData()[1]
+    assert smoothed[0] == pytest.approx(2.3)  # the first loss is all there is to go on
+    assert smoothed[-1] < 0.75  # the plain average from 2.3 still read about 1.4: far above every loss since
+    assert smoothed[-1] > 0.5  # still smoothed: the high start has not vanished at once
