@@ -17,6 +17,7 @@ from pytorchgui.core.data.data_source import TASKS, TEXT_COLUMNS, DataSource
 from pytorchgui.core.data.datasets import DatasetError, TensorDataset, describe_bytes
 from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.core.data.sequences import TOKEN_MODES, decode
+from pytorchgui.core.wording import counted
 from pytorchgui.core.workspace import DATASET_CHANGES, Change, DatasetEntry, Workspace
 from pytorchgui.gui import dialogs
 from pytorchgui.gui.dialogs import show_error
@@ -50,6 +51,21 @@ def show_page(stack: QtWidgets.QStackedWidget, index: int) -> None:
         stack.widget(page).setSizePolicy(policy, policy)
     stack.setCurrentIndex(index)
     stack.adjustSize()
+
+
+def _describe_normalization(normalization, kind: str) -> str:
+    """The per-channel or per-feature mean and std the batches are normalised with, the first
+    few of them, in one sentence (an ellipsis before its full stop read as a doubled one)."""
+    shown = 3 if kind == "image" else 6
+    noun = "channel" if kind == "image" else "feature"
+    count = len(normalization.mean)
+    which = f"per {noun}" if count <= shown else f"per {noun}, the first {shown} of {counted(count, noun)}"
+
+    def numbers(values) -> str:  # + 0.0 turns the -0.0 that a tiny negative value rounds to into 0.0
+        return ", ".join(f"{round(float(value), 3) + 0.0:.3f}" for value in values[:shown])
+
+    return (f"Normalisation ({which}, from this set): mean {numbers(normalization.mean)}; std "
+            f"{numbers(normalization.std)}. Training and test batches use the training set's values.")
 
 
 class DataTab(QtWidgets.QWidget):
@@ -602,13 +618,7 @@ class DataTab(QtWidgets.QWidget):
             del blocker
         normalization = dataset.normalization
         if normalization is not None:
-            shown = 3 if dataset.kind == "image" else 6
-            mean = ", ".join(f"{v:.3f}" for v in normalization.mean[:shown])
-            std = ", ".join(f"{v:.3f}" for v in normalization.std[:shown])
-            more = " …" if len(normalization.mean) > shown else ""
-            unit = "per channel" if dataset.kind == "image" else "per feature"
-            self.stats_label.setText(f"Normalisation ({unit}, from this set): mean {mean}{more}; std {std}{more}. "
-                                     "Training and test batches use the training set's values.")
+            self.stats_label.setText(_describe_normalization(normalization, dataset.kind))
         if dataset.kind == "tokens":
             self.stats_label.setText(self._describe_tokens(entry, dataset))
         if dataset.kind == "image":

@@ -12,7 +12,7 @@ from pytorchgui.core.workspace import Workspace
 from pytorchgui.gui import dialogs
 from pytorchgui.gui.document import NetworkDocument, autosave_info, discard_autosave
 from pytorchgui.gui.network_tab import NETWORK_FILE_FILTER, NetworkTab
-from pytorchgui.gui.widgets import app_icon
+from pytorchgui.gui.widgets import ElidedLabel, app_icon
 
 START_EXAMPLE = "lenet5.json"
 
@@ -41,6 +41,7 @@ class MainWindow(QtWidgets.QMainWindow):
         load_ui("main_window", self)
         self.setWindowIcon(app_icon())  # the tabs' notifications (the tray) take it from here
         self.setAcceptDrops(True)
+        self._build_status_bar()
         self.document = NetworkDocument(self)
         self.workspace = Workspace(self.document)
         self.network_tab = NetworkTab(self.document, defer_first_refresh=lazy)
@@ -65,6 +66,18 @@ class MainWindow(QtWidgets.QMainWindow):
             self._first_paint_watch = _FirstPaint(self, self._import_in_background)
         else:
             self.finish_startup()
+
+    def _build_status_bar(self) -> None:
+        """The open network's size in a place of its own at the right: the messages of the
+        actions (Fit, Freeze, Import) then stay their time instead of being replaced at the
+        next shape check. A message too long for the bar is cut at its edge: the bar's
+        tooltip holds it whole."""
+        self.report_label = ElidedLabel("reportLabel", "The open network's parameters and output shape, after its "
+                                                       "last change")
+        self.report_label.setContentsMargins(16, 0, 6, 0)  # apart from a message that runs up to it
+        status_bar = self.statusBar()
+        status_bar.addPermanentWidget(self.report_label)
+        status_bar.messageChanged.connect(status_bar.setToolTip)
 
     @staticmethod
     def _place(container: QtWidgets.QWidget, content: QtWidgets.QWidget) -> None:
@@ -223,8 +236,13 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _report_changed(self, report) -> None:
         if report.ok:
-            self.statusBar().showMessage(f"{report.total_parameters:,} parameters, output "
-                                         f"{list(report.output_shape or [])}", 4000)
+            self.report_label.setText(f"{report.total_parameters:,} parameters, output "
+                                      f"{list(report.output_shape or [])}")
+            self.report_label.setStyleSheet("")
+        else:  # no count of a network that does not compile: where to read why
+            count = len(report.problems)
+            self.report_label.setText(f"{counted(count, 'problem')}: the Network tab lists {'it' if count == 1 else 'them'}")
+            self.report_label.setStyleSheet("color: #c92a2a")
 
     def export_network(self, format_name: str, suffix: str, path: str | None = None) -> bool:
         """Export the open network; ONNX and .pt2 carry the weights of the last training run,

@@ -20,6 +20,7 @@ from pytorchgui import paths
 from pytorchgui.core.errors import PyTorchGUIError, TrainingError, first_line
 from pytorchgui.core.training.options import TrainingConfig, command_line_arguments, option
 from pytorchgui.core.training.runs import RunFolder, list_runs, load_checkpoint, read_metrics
+from pytorchgui.core.training.smoothing import SmoothedLoss
 from pytorchgui.core.graph.shapes import infer_shapes, step_problems
 from pytorchgui.core.training.tasks import LogEvent, TaskControl
 from pytorchgui.core.training.trainer import (BatchEvent, EpochEvent, SettingsChangedEvent, Trainer, TrainingResult,
@@ -106,10 +107,12 @@ class TrainTab(QtWidgets.QWidget):
         self.settings_markers: list = []  # where they took effect, on the learning-rate plot
         self.running_config: TrainingConfig | None = None
         self.running_samples = "samples"  # what the run's data counts per second: images, rows, ...
+        self.samples_per_second: float | None = None  # the run's last throughput, said when it ends
         self.pending_resume: tuple[Path, int] | None = None  # (checkpoint, epochs it holds)
         self.result: TrainingResult | None = None
         self.batch_losses: list[float] = []
         self.smoothed: list[float] = []
+        self.smoothed_loss = SmoothedLoss(SMOOTHING)
         self.epoch_rows: list[EpochEvent] = []
         self._build()
         self._form_changed()  # the workspace's draft starts as the form shows it (this machine's device)
@@ -304,6 +307,13 @@ class TrainTab(QtWidgets.QWidget):
         self.train_loss_curve, self.val_loss_curve = _train_and_validation_curves(self.epoch_plot)
         self.train_acc_curve, self.val_acc_curve = _train_and_validation_curves(self.accuracy_plot)
         self.lr_curve = self.lr_plot.plot(pen=pyqtgraph.mkPen("#2b8a3e", width=2), symbol="o", symbolSize=5)
+        # a regression has no accuracy: the plot says so, not the last classifier's axes and nothing drawn
+        self.no_accuracy_text = pyqtgraph.TextItem(
+            html="<div style='color:#868e96; text-align:center'>Accuracy is for classification: this run is a "
+                 "regression</div>", anchor=(0.5, 0.5))
+        self.no_accuracy_text.setTextWidth(300)
+        self.no_accuracy_text.hide()
+        self.accuracy_plot.addItem(self.no_accuracy_text, ignoreBounds=True)
         for plot, place in ((self.batch_plot, (0, 0)), (self.epoch_plot, (0, 1)), (self.accuracy_plot, (1, 0)),
                             (self.lr_plot, (1, 1))):
             plots.addWidget(plot, *place)
@@ -501,8 +511,8 @@ class TrainTab(QtWidgets.QWidget):
         network = self.network.copy()  # the user may edit the network while it trains
         resume_from, run_dir = self._run_folder(train)
         self.running_config, self.running_network, self.changed_settings = config, network, {}
-        self.running_samples = f"{sample_noun(train)}s"
-        self._reset_plots()
+        self.running_samples, self.samples_per_second = f"{sample_noun(train)}s", None
+        self._reset_plots(accuracy_applies=train.is_classification)
         self.progress_label.setToolTip("")  # the last failure's reason
         # the run folder is logged by the run once it exists
         self.log(f"training with {network.optimizer.type} on {train.name} ({counted(len(train), 'sample')}), "
@@ -687,6 +697,9 @@ class TrainTab(QtWidgets.QWidget):
             self.log(result.message)
         self.log(message)
         self.progress.setFormat(text)
+        speed = (f" · {self.samples_per_second:,.0f} {self.running_samples}/s"
+                 if self.samples_per_second is not None else "")
+        self.progress_label.setText(message + speed)  # the run's outcome, not its last countdown ("ends in 0 s")
         self.notify(message)
         self.training_finished.emit(result)
 
@@ -694,10 +707,10 @@ class TrainTab(QtWidgets.QWidget):
         self._end()
         self.workspace.set_training_running(False)
         self.progress.setFormat("Failed")
+        self.progress_label.setText(f"Failed: {first_line(error)}")  # a bug too: not the countdown of the last batch
+        self.progress_label.setToolTip(str(error))
         if isinstance(error, PyTorchGUIError):
             self.log(f"failed: {error}")
-            self.progress_label.setText(f"Failed: {first_line(error)}")
-            self.progress_label.setToolTip(str(error))
             show_error(self, "Training stopped", str(error))
         else:
             raise error
@@ -711,7 +724,7 @@ class TrainTab(QtWidgets.QWidget):
             tray.showMessage("PyTorchGUI", message)
 
     # -- plots -----------------------------------------------------------------------------
-    def _reset_plots(self) -> None:
+    def _reset_plots(self, accuracy_applies: bool) -> None:
         for curve in (self.batch_curve, self.smooth_curve, self.train_loss_curve, self.val_loss_curve,
                       self.train_acc_curve, self.val_acc_curve, self.lr_curve):
             curve.setData([], [])
@@ -724,7 +737,19 @@ class TrainTab(QtWidgets.QWidget):
         self.settings_markers = []
         self.progress.setValue(0)
         self.batch_losses, self.smoothed, self.epoch_rows = [], [], []
+        self.smoothed_loss = SmoothedLoss(SMOOTHING)
+        self._show_whether_accuracy_applies(accuracy_applies)
         self._show_all_epochs()
+
+    def _show_whether_accuracy_applies(self, applies: bool) -> None:
+        """The accuracy plot draws a classifier's run, or says that a regression has no accuracy
+        on a plain 0–100 % axis (left alone, it kept the range of the last classifier's run)."""
+        self.no_accuracy_text.setVisible(not applies)
+        self.accuracy_plot.getPlotItem().legend.setVisible(applies)
+        if applies:
+            self.accuracy_plot.enableAutoRange(axis="y")
+        else:
+            self.accuracy_plot.setYRange(0, 100, padding=0)
 
     def _apply_events(self, events: list) -> None:
         """Show everything the run reported since the last delivery."""
@@ -733,9 +758,8 @@ class TrainTab(QtWidgets.QWidget):
             if isinstance(event, BatchEvent):
                 last_batch = event
                 for loss in event.losses or (event.loss,):
-                    previous = self.smoothed[-1] if self.smoothed else loss
                     self.batch_losses.append(loss)
-                    self.smoothed.append(SMOOTHING * previous + (1 - SMOOTHING) * loss)
+                    self.smoothed.append(self.smoothed_loss.add(loss))
             elif isinstance(event, EpochEvent):
                 self.epoch_rows.append(event)
                 new_epochs = True
@@ -758,6 +782,7 @@ class TrainTab(QtWidgets.QWidget):
                 self.lr_plot.addItem(marker)
                 self.settings_markers.append(marker)
         if last_batch is not None:
+            self.samples_per_second = last_batch.samples_per_second
             x, losses = decimate(self.batch_losses)
             self.batch_curve.setData(x, losses, skipFiniteCheck=True)
             self.smooth_curve.setData(*decimate(self.smoothed), skipFiniteCheck=True)
@@ -798,14 +823,17 @@ class TrainTab(QtWidgets.QWidget):
         self._show_all_epochs()
 
     def _show_all_epochs(self) -> None:
-        """Each epoch plot from its first to its last epoch drawn, half an epoch beyond:
-        a single epoch is a point in the middle, not a range pyqtgraph invents around it."""
-        for plot in (self.epoch_plot, self.accuracy_plot, self.lr_plot):
-            # the whole data: getData() holds only what is in view (clipToView)
-            drawn = [x for x, _ in (item.getOriginalDataset() for item in plot.listDataItems())
-                     if x is not None and len(x)]
-            last = max((float(numpy.nanmax(x)) for x in drawn), default=1.0)
+        """The epoch plots from the first to the last epoch any of them draws, half an epoch
+        beyond: the same epochs on each (a plot with nothing drawn, a regression's accuracy,
+        too), and a single epoch is a point in the middle, not a range pyqtgraph invents."""
+        plots = (self.epoch_plot, self.accuracy_plot, self.lr_plot)
+        # the whole data: getData() holds only what is in view (clipToView)
+        drawn = [x for plot in plots for x, _ in (item.getOriginalDataset() for item in plot.listDataItems())
+                 if x is not None and len(x)]
+        last = max((float(numpy.nanmax(x)) for x in drawn), default=1.0)
+        for plot in plots:
             plot.setXRange(0.5, max(last, 1.0) + 0.5, padding=0)
+        self.no_accuracy_text.setPos((max(last, 1.0) + 1) / 2, 50)  # the middle of the 0–100 % it is shown on
 
     # -- run history -------------------------------------------------------------------------
     def refresh_runs(self) -> None:

@@ -65,6 +65,47 @@ def message_label(text: str = "", object_name: str = "") -> QtWidgets.QLabel:
     return label
 
 
+class ElidedLabel(QtWidgets.QLabel):
+    """One line of plain text that never widens the window: at a width too small for it,
+    it ends in "…" and its tooltip holds it whole (else the tooltip given)."""
+
+    def __init__(self, object_name: str, tooltip: str = ""):
+        super().__init__()
+        self.setObjectName(object_name)
+        self._full_text, self._tooltip = "", tooltip
+        self.setToolTip(tooltip)
+
+    def text(self) -> str:
+        return self._full_text
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
+        self._full_text = text
+        self.updateGeometry()
+        self._elide()
+
+    def sizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt's name
+        margins = self.contentsMargins()
+        width = self.fontMetrics().horizontalAdvance(self._full_text) + margins.left() + margins.right()
+        return QtCore.QSize(width, super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt's name
+        margins = self.contentsMargins()
+        width = self.fontMetrics().horizontalAdvance("0…") * 3 + margins.left() + margins.right()
+        return QtCore.QSize(min(width, self.sizeHint().width()), super().minimumSizeHint().height())
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        metrics, width = self.fontMetrics(), self.contentsRect().width()
+        # elidedText cuts a text exactly as wide as the room (the width sizeHint asks for)
+        shown = (self._full_text if metrics.horizontalAdvance(self._full_text) <= width else
+                 metrics.elidedText(self._full_text, QtCore.Qt.ElideRight, width))
+        super().setText(shown)
+        self.setToolTip(self._full_text if shown != self._full_text else self._tooltip)
+
+
 def notice(name: str, background: str, border: str, buttons) -> tuple[QtWidgets.QFrame, QtWidgets.QLabel]:
     """A coloured box with a wrapped message (`{name}Label`) and buttons at its right,
     each (text, object name or "", slot); hidden until the caller has something to say."""

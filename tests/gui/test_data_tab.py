@@ -291,3 +291,22 @@ def test_the_set_the_network_is_fitted_to_is_the_one_the_next_run_trains_on(qtbo
     qtbot.mouseClick(data_tab.fit_button, QtCore.Qt.LeftButton)
     assert window.workspace.chosen_training_set is window.workspace.datasets[0]
     assert window.train_tab.train_combo.currentText().startswith("Shapes (train)")
+
+
+def test_a_tables_normalisation_reads_plain_numbers_in_one_sentence(qtbot, window, data_tab, tmp_path):
+    columns = [f"x{number}" for number in range(8)]
+    rows = [[-0.0005 if (row, column) == (0, 0) else float(row * column) for column in range(8)] for row in range(5)]
+    table = tmp_path / "table.csv"
+    table.write_text(",".join(columns + ["y"]) + "\n"
+                     + "".join(",".join(map(str, row + [row[1] * 2])) + "\n" for row in rows))
+    data_tab.csv_field.set_path(str(table))
+    data_tab.target_combo.setCurrentText("y")
+    assert open_data(qtbot, data_tab, "CSV table")
+    data_tab.table.selectRow(0)
+    stats = data_tab.stats_label.text()
+    assert "mean 0.000, 2.000, 4.000, 6.000, 8.000, 10.000;" in stats, stats  # x0's mean, -0.0001, is 0 here
+    assert "-0.000" not in stats and "…." not in stats and ".." not in stats, stats
+    assert "the first 6 of 8 features" in stats, stats  # what the shown values are of
+    window.resize(1400, 900)
+    qtbot.wait(50)
+    data_tab.grab().save(str(tmp_path / "data_tab_table_normalisation.png"))

@@ -305,3 +305,23 @@ print("torch" in sys.modules, inspector.findChild(QtWidgets.QLineEdit, "inspecto
 """
     output = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True).stdout
     assert output.strip().splitlines()[-1] == "False|1, 28, 28|CrossEntropyLoss"
+
+
+def test_the_status_bars_messages_last_their_time_beside_the_networks_size(qtbot, window, tmp_path):
+    with qtbot.waitSignal(window.network_tab.report_changed, timeout=5000):  # the edit's shape check has run
+        window.network_tab.freeze_all_but_last()
+    message = window.statusBar().currentMessage()
+    assert message.startswith("Froze 4 nodes; the last layer with weights trains")  # not replaced by the report
+    report = window.findChild(QtWidgets.QLabel, "reportLabel")  # the report has a place of its own
+    assert report.text() == QtWidgets.QLabel.text(report) == "61,706 parameters, output [10]"  # drawn whole
+    network = window.network_tab.network
+    with qtbot.waitSignal(window.network_tab.report_changed, timeout=5000):
+        window.document.apply("break", lambda: network.set_parameters("fc1", {**network.nodes["fc1"].parameters,
+                                                                               "in_features": 123}))
+    assert report.text() == "1 problem: the Network tab lists it"  # no count of a network that does not compile
+    long = "Imported resnet152: 515 nodes, training starts from its weights (" + "a note on a layer; " * 20 + ")"
+    window.statusBar().showMessage(long)
+    assert window.statusBar().toolTip() == long  # cut at the window's edge, but readable in full
+    window.resize(1400, 900)
+    qtbot.wait(50)
+    window.statusBar().grab().save(str(tmp_path / "status_bar.png"))

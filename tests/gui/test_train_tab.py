@@ -43,6 +43,9 @@ def test_train_through_the_tab(qtbot, window, train_tab):
     log = train_tab.log_view.toPlainText()
     assert "epoch 4/4" in log and "Training finished after 4 epochs:" in log
     assert "Training finished" in window.statusBar().currentMessage()
+    progress = train_tab.progress_label.text()  # what the run ended with, not a countdown left at 0 s
+    assert progress.startswith("Training finished after 4 epochs: train loss ") and " images/s" in progress
+    assert "epoch ends in" not in progress
     assert train_tab.runs_table.rowCount() == 1 and train_tab.runs_table.item(0, 1).text() == "finished"
     run = train_tab.runs[0]["path"]
     assert (run / "best_weights.pt").is_file() and run.parent == paths.runs_dir()
@@ -66,6 +69,8 @@ def test_stop_mid_epoch_and_window_stays_responsive(qtbot, window, train_tab):
     wait_done(qtbot, train_tab)
     assert time.perf_counter() - started < 5
     assert train_tab.result.status == "stopped" and train_tab.result.epochs_done < 50
+    assert train_tab.progress_label.text().startswith("Training stopped")
+    assert "epoch ends in" not in train_tab.progress_label.text()
     assert train_tab.epochs_spin.isEnabled()
 
 
@@ -479,7 +484,7 @@ def test_text_data_trains_and_try_it_takes_typed_text(qtbot, window, tmp_path):
     probabilities = evaluation.predict_text("a wonderful film, great acting")
     assert evaluation.trained.classes == ["bad", "good"] and float(probabilities[1]) > 0.5
     assert "Prediction: <b>good</b>" in evaluation.prediction_label.text()
-    assert " sequences/s · " in train_tab.progress_label.text()
+    assert " sequences/s" in train_tab.progress_label.text()
     narrowest = window.minimumSizeHint().width()  # as narrow as the window goes
     # asked again until done: a resize can be lost while the window still lays out its last change
     qtbot.waitUntil(lambda: window.width() == narrowest or window.resize(narrowest, window.height()))
@@ -578,6 +583,7 @@ def test_plots_read_accuracy_in_percent_rates_in_scientific_notation_and_whole_e
     qtbot.wait(50)  # the axes take their range and labels on the next paint
     last = train_tab.result.history[-1]
     accuracy = train_tab.accuracy_plot.getAxis("left")
+    assert not train_tab.no_accuracy_text.isVisible()  # a classifier's run: its accuracy, no notice over it
     assert accuracy.labelString().count("%") == 1 and "(x" not in accuracy.labelString()
     assert train_tab.val_acc_curve.getData()[1].tolist() == pytest.approx([100 * last["validation_accuracy"]])
     rate = train_tab.lr_plot.getAxis("left")
@@ -706,4 +712,49 @@ def test_an_untitled_network_runs_under_the_datas_name_and_the_log_counts_right(
     assert f"run folder {run}" in log  # said once it exists
     assert "(2,400 samples), 1 epoch, batch 64" in log and "Training finished after 1 epoch:" in log
     assert "(s)" not in log and not re.search(r"\b1 [a-zA-Z ]*s\b[,:; )]", log), log
-    assert re.match(r"[\d,]+ images/s · ", train_tab.progress_label.text())
+    assert re.search(r" [\d,]+ images/s", train_tab.progress_label.text())
+
+
+def test_the_smoothed_loss_follows_the_losses_from_the_first_batches(train_tab):
+    from pytorchgui.core.training.trainer import BatchEvent
+
+    losses = (2.3,) + (0.5,) * 14  # a short run: one high first loss, then the network has learnt
+    train_tab.running_config = train_tab.config()
+    train_tab._apply_events([BatchEvent(1, 15, 15, 0.5, None, 1000.0, losses)])
+    smoothed = train_tab.smooth_curve.getData()[1]
+    assert smoothed[0] == pytest.approx(2.3)  # the first loss is all there is to go on
+    assert smoothed[-1] < 0.75  # the plain average from 2.3 still read about 1.4: far above every loss since
+    assert smoothed[-1] > 0.5  # still smoothed: the high start has not vanished at once
+
+
+def test_a_regression_run_clears_the_accuracy_plot_and_says_accuracy_does_not_apply(qtbot, window, train_tab,
+                                                                                     tmp_path):
+    from pytorchgui.core.data.data_source import load_spec
+    from tests.data_writers import write_regression_csv
+
+    train_tab.epochs_spin.setValue(1)
+    with qtbot.waitSignal(train_tab.training_finished, timeout=60000):  # a classifier: its accuracy is drawn
+        assert train_tab.start()
+    accuracy = train_tab.accuracy_plot
+    window.document.open_example(paths.example_networks_dir() / "mlp.json")
+    entry = window.workspace.add_dataset(load_spec(f"csv:{write_regression_csv(tmp_path / 'table.csv')}"
+                                                   "?target=target"), "train")
+    window.workspace.fit_network(entry)
+    train_tab.validation_combo.setCurrentIndex(train_tab.validation_combo.findData("split"))
+    train_tab.epochs_spin.setValue(3)
+    with qtbot.waitSignal(train_tab.training_finished, timeout=60000):
+        assert train_tab.start()
+    qtbot.wait(50)  # the axes take their range on the next paint
+    assert train_tab.train_acc_curve.getData()[1] is None or len(train_tab.train_acc_curve.getData()[1]) == 0
+    assert accuracy.viewRange()[1] == pytest.approx([0, 100])  # not the classifier's range of a moment ago
+    for plot in (train_tab.epoch_plot, accuracy, train_tab.lr_plot):  # the same epochs, 1 to 3, on all three
+        low, high = plot.viewRange()[0]
+        assert low < 1 and 3 < high < 4, (plot, low, high)
+    text = train_tab.no_accuracy_text
+    assert text.isVisible() and "Accuracy is for classification: this run is a regression" in text.toPlainText()
+    view = accuracy.getViewBox()
+    centre = view.mapViewToScene(QtCore.QPointF(*[sum(axis) / 2 for axis in view.viewRange()]))
+    assert text.sceneBoundingRect().contains(centre)  # in the middle of the plot, in view
+    window.resize(1400, 900)
+    qtbot.wait(50)
+    train_tab.grab().save(str(tmp_path / "train_tab_regression.png"))

@@ -44,6 +44,7 @@ def input_shape_problem(shape: Any) -> str:
 
 
 _NAME_PATTERN = re.compile(r"^[^\s$][^\x00-\x1f]*$")
+_COUNTED_NAME = re.compile(r"^(?P<stem>.*\S) (?P<count>[0-9]+)$")  # "hidden 2": a name and its count
 
 
 @dataclass
@@ -194,14 +195,21 @@ class Network:
             raise GraphError(self._describe_cycle()) from None
 
     def unique_name(self, base: str, reserved: Iterable[str] = ()) -> str:
-        """`base` if free, else `base 2`, `base 3`, ... (not taken by a node, nor reserved)."""
-        taken = set(reserved)
-        if base not in self._nodes and base not in taken:
+        """`base` if free, else `base 2`, `base 3`, ... (not taken by a node, nor reserved).
+        A base that ends in its own count counts on: a copy of "hidden 2" is "hidden 3", not
+        "hidden 2 2" (a number written without a space, as in "conv2", is part of the name)."""
+        reserved = set(reserved)
+
+        def taken(name: str) -> bool:  # the nodes are not copied into a set: a large paste asks once a node
+            return name in self._nodes or name in reserved
+
+        if not taken(base):
             return base
-        counter = 2
-        while f"{base} {counter}" in self._nodes or f"{base} {counter}" in taken:
+        counted = _COUNTED_NAME.match(base)
+        stem, counter = (counted["stem"], int(counted["count"]) + 1) if counted else (base, 2)
+        while taken(f"{stem} {counter}"):
             counter += 1
-        return f"{base} {counter}"
+        return f"{stem} {counter}"
 
     def copy(self) -> "Network":
         clone = Network(self.catalog)

@@ -21,6 +21,7 @@ from pytorchgui.core.graph.network import Network
 from pytorchgui.core.graph.shapes import infer_shapes
 from pytorchgui.core.training.losses import make_loss
 from pytorchgui.core.training.optimizers import make_optimizer
+from pytorchgui.core.training.smoothing import SmoothedLoss
 
 SMOOTHING = 0.98  # the exponential moving average of the loss, as fastai's finder
 DIVERGED = 4.0  # stop once the smoothed loss is this many times its lowest value
@@ -76,7 +77,7 @@ def find_learning_rate(network: Network, dataset, *, batch_size: int = 64, start
     generator = torch.Generator().manual_seed(seed)
     factor = (end_lr / start_lr) ** (1 / (steps - 1))
     curve = LearningRateCurve()
-    average, stream = 0.0, iter(())
+    smoothed_loss, stream = SmoothedLoss(SMOOTHING), iter(())
     for step in range(steps):
         if cancelled():
             curve.message = "stopped"
@@ -98,8 +99,7 @@ def find_learning_rate(network: Network, dataset, *, batch_size: int = 64, start
             curve.message = ("the loss is not a number from the first batch: check the data and the loss, no "
                              "learning rate can be suggested") if step == 0 else f"the loss diverged at lr {rate:.3g}"
             break
-        average = SMOOTHING * average + (1 - SMOOTHING) * number
-        smoothed = average / (1 - SMOOTHING ** (step + 1))
+        smoothed = smoothed_loss.add(number)
         curve.learning_rates.append(rate)
         curve.losses.append(number)
         curve.smoothed.append(smoothed)

@@ -36,6 +36,18 @@ def test_add_fills_defaults_and_keeps_required_unset():
     assert net.node(net.add_node("Add")).node_class == "merge"
 
 
+def test_a_copy_of_a_numbered_name_counts_up_instead_of_adding_a_second_number():
+    net = Network()
+    net.add_node("Linear", "hidden 2", {"in_features": 4, "out_features": 4})
+    assert net.unique_name("hidden 2") == "hidden 3"
+    net.add_node("Linear", "hidden 3", {"in_features": 4, "out_features": 4})
+    assert net.unique_name("hidden 2") == "hidden 4"
+    assert net.unique_name("hidden 2", reserved=["hidden 4"]) == "hidden 5"
+    net.add_node("ReLU", "conv2")  # a number written into the name is part of it
+    assert net.unique_name("conv2") == "conv2 2"
+    assert net.unique_name("hidden 7") == "hidden 7"  # free: kept as it is
+
+
 def test_add_refuses_bad_input():
     net = Network()
     with pytest.raises(UnknownEntryError, match="'Conv4d' is not a layer"):
