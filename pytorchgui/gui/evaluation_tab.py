@@ -941,6 +941,7 @@ class EvaluationTab(QtWidgets.QWidget):
                                                              width=probabilities.numpy(), height=0.7,
                                                              brush="#4c6ef5"))
         self.probability_plot.getAxis("left").setWidth(None)  # as wide as the class names
+        self.probability_plot.enableAutoRange(axis="y")  # every class's bar (the empty state fixed 0 to 1)
         if len(classes) <= 30:
             self.probability_plot.getAxis("left").setTicks([[(i, name) for i, name in enumerate(classes)]])
         best = int(probabilities.argmax())

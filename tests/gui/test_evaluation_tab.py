@@ -88,6 +88,9 @@ def test_drawing_pad_predicts_as_the_user_draws(qtbot, trained):
     probabilities = tab.predict_drawing()
     assert probabilities.shape == (10,) and abs(float(probabilities.sum()) - 1) < 1e-4
     assert tab.prepared_label.pixmap() is not None
+    qtbot.wait(50)
+    low, high = tab.probability_plot.getViewBox().viewRange()[1]
+    assert low <= 0 and high >= 9  # every class's bar in view (the empty state's 0-to-1 range hid 9 of 10)
     qtbot.mouseClick(tab.findChild(QtWidgets.QPushButton, "clearPadButton"), QtCore.Qt.LeftButton)
     assert pad.array().max() == 0
 
