@@ -270,7 +270,9 @@ class Workspace:
         words, and what still does not fit. Announces NETWORK_FITTED with it; a training
         set becomes the chosen one."""
         changes: list[str] = []
-        dataset = entry.dataset
+        # a text test set as runs read it: with the training set's vocabulary, not its own
+        # (fitted to its own 566 tokens, the Embedding could not take the training set's 1,312)
+        dataset = self.as_training_reads(entry)
 
         if entry.role == "train":  # fitted to be trained on: the next run does (not the set imported last)
             self.choose_training_set(entry)

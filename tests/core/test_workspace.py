@@ -141,3 +141,22 @@ def test_a_text_test_set_is_read_with_the_chosen_training_sets_vocabulary(worksp
     assert workspace.as_training_reads(test_entry, read_again=False) is read
     workspace.remove_dataset(train_entry)
     assert workspace.as_training_reads(test_entry) is test
+
+
+def test_a_text_test_set_fits_the_network_to_the_training_sets_vocabulary(tmp_path):
+    # Fit on a text test set sized the Embedding for the test file's own 566 tokens; the
+    # run, reading the training set's 1,312, then refused to start.
+    from pytorchgui import paths
+    from pytorchgui.core.training import network_format
+
+    network = network_format.load(paths.example_networks_dir() / "transformer_sequences.json")
+    document = SimpleNamespace(network=network, path=None, apply=lambda label, change: change())
+    workspace = Workspace(document)
+    words = [f"word{number}" for number in range(40)]
+    train = _text_set(tmp_path / "train.csv", [" ".join(words[i:i + 5]) for i in range(0, 40, 5)] * 2, True)
+    test = _text_set(tmp_path / "test.csv", [" ".join(words[i:i + 5]) for i in range(0, 20, 5)] * 2, False)
+    workspace.add_dataset(train)
+    test_entry = workspace.add_dataset(test, "test")
+    assert 12 < test.token_count < train.token_count  # both more than the template's Embedding takes
+    workspace.fit_network(test_entry)
+    assert network.node("embed").parameters["num_embeddings"] == train.token_count

@@ -59,8 +59,11 @@ def fit_to_data(network: Network, dataset) -> list[str]:
     # Imported here: samples loads torch, and fit is loaded at start-up (by the workspace) without it.
     from pytorchgui.core.data.samples import input_dtype
 
-    changes = fit_to_dataset(network, dataset.sample_shape, dataset.output_size, input_dtype(dataset),
-                             getattr(dataset, "token_count", None))
+    tokenizer = getattr(dataset, "tokenizer", None)
+    # text: every id of the vocabulary (a test set, or a text typed in Try it, may hold ids
+    # its own rows do not); token ids from an array: the largest one + 1
+    tokens = len(tokenizer.vocabulary) if tokenizer is not None else getattr(dataset, "token_count", None)
+    changes = fit_to_dataset(network, dataset.sample_shape, dataset.output_size, input_dtype(dataset), tokens)
     return changes + _fit_task(network, dataset)
 
 
