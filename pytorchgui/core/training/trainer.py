@@ -57,6 +57,7 @@ TrainingControl = TaskControl
 REPORT_SECONDS = 0.1
 
 RETIMINGS = 3  # at most, of every core's step time while the first timings say 1 thread is as fast
+RETIMED_STEP_SECONDS = 0.04  # longer steps are not timed again (LeNet-5's takes 0.01 s on 2 cores)
 
 # What to do about validation data that does not match the training set, wherever the run was started.
 VALIDATION_REMEDY = ("choose validation data like the training set (Validation in the Train tab, --test or --val-split "
@@ -413,8 +414,8 @@ class Trainer:
                     # (the window starting the run) slows the timing of every core, not of 1, and
                     # left 1 of 5 window runs of the bench on 1 thread at 0.7 of the speed
                     for _ in range(RETIMINGS):
-                        if timings[most] < 0.9 * timings[1]:
-                            break
+                        if timings[most] < 0.9 * timings[1] or timings[most] > RETIMED_STEP_SECONDS:
+                            break  # decided, or a step so long that timing it again would delay the start
                         timings[most] = min(timings[most], self._time_steps(state, most))
                     chosen = most if timings[most] < 0.9 * timings[1] else 1  # a tie leaves cores free
                 timings = timings if all(map(math.isfinite, timings.values())) else {}
