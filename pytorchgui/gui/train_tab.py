@@ -20,7 +20,7 @@ from pytorchgui import paths
 from pytorchgui.core.errors import PyTorchGUIError, TrainingError, first_line
 from pytorchgui.core.training.options import TrainingConfig, command_line_arguments, option
 from pytorchgui.core.training.runs import RunFolder, list_runs, load_checkpoint, read_metrics
-from pytorchgui.core.training.smoothing import SmoothedLoss
+from pytorchgui.core.training.smoothing import SmoothedLoss, batch_loss_smoothing
 from pytorchgui.core.graph.shapes import infer_shapes, step_problems
 from pytorchgui.core.training.tasks import LogEvent, TaskControl
 from pytorchgui.core.training.trainer import (BatchEvent, EpochEvent, SettingsChangedEvent, Trainer, TrainingResult,
@@ -40,7 +40,6 @@ from pytorchgui.gui.workers import Task
 # 2 Hz. Measured on 2 cores (bench/bench_training.py): each redraw takes a core from the
 # training threads, and at 4 Hz training ran at 0.77 of a plain loop, at 2 Hz at 1.0.
 PLOT_INTERVAL_MS = 500
-SMOOTHING = 0.95
 
 
 def decimate(values: list[float], limit: int = 1500) -> tuple[numpy.ndarray, numpy.ndarray]:
@@ -112,7 +111,7 @@ class TrainTab(QtWidgets.QWidget):
         self.result: TrainingResult | None = None
         self.batch_losses: list[float] = []
         self.smoothed: list[float] = []
-        self.smoothed_loss = SmoothedLoss(SMOOTHING)
+        self.smoothed_loss = SmoothedLoss(0.0)  # its strength is set by the run's first batch
         self.epoch_rows: list[EpochEvent] = []
         self._build()
         self._form_changed()  # the workspace's draft starts as the form shows it (this machine's device)
@@ -737,7 +736,7 @@ class TrainTab(QtWidgets.QWidget):
         self.settings_markers = []
         self.progress.setValue(0)
         self.batch_losses, self.smoothed, self.epoch_rows = [], [], []
-        self.smoothed_loss = SmoothedLoss(SMOOTHING)
+        self.smoothed_loss = SmoothedLoss(0.0)  # its strength is set by the run's first batch
         self._show_whether_accuracy_applies(accuracy_applies)
         self._show_all_epochs()
 
@@ -757,6 +756,8 @@ class TrainTab(QtWidgets.QWidget):
         for event in events:
             if isinstance(event, BatchEvent):
                 last_batch = event
+                if not self.batch_losses:  # the run's first: its epoch's length sets the smoothing
+                    self.smoothed_loss = SmoothedLoss(batch_loss_smoothing(event.batches))
                 for loss in event.losses or (event.loss,):
                     self.batch_losses.append(loss)
                     self.smoothed.append(self.smoothed_loss.add(loss))

@@ -727,6 +727,28 @@ def test_the_smoothed_loss_follows_the_losses_from_the_first_batches(train_tab):
     assert smoothed[-1] > 0.5  # still smoothed: the high start has not vanished at once
 
 
+def test_the_smoothed_loss_of_a_run_of_few_batches_an_epoch_ends_near_its_losses(train_tab):
+    # digits, 12 batches an epoch, 3 epochs: at a fixed 0.95 the smoothed loss ended at 1.15
+    # where the last losses were 0.90 to 0.50, more than twice the last one.
+    from pytorchgui.core.training.trainer import BatchEvent
+
+    losses = [2.3 - 1.8 * step / 35 for step in range(36)]  # falling steadily from 2.3 to 0.5
+    train_tab.running_config = train_tab.config()
+    train_tab._reset_plots(accuracy_applies=True)
+    train_tab._apply_events([BatchEvent(epoch, 12, 12, losses[epoch * 12 - 1], None, 1000.0,
+                                        tuple(losses[(epoch - 1) * 12:epoch * 12])) for epoch in (1, 2, 3)])
+    smoothed = train_tab.smooth_curve.getData()[1]
+    assert smoothed[-1] < 0.5 + 0.3  # within a few batches of the losses (a 0.95 average read 1.1)
+    assert smoothed[-1] > losses[-1]  # still an average of the losses before
+
+
+def test_a_long_epoch_smooths_over_20_batches_as_before():
+    from pytorchgui.core.training.smoothing import batch_loss_smoothing
+
+    assert batch_loss_smoothing(469) == pytest.approx(0.95)
+    assert batch_loss_smoothing(12) < 0.7
+
+
 def test_a_regression_run_clears_the_accuracy_plot_and_says_accuracy_does_not_apply(qtbot, window, train_tab,
                                                                                      tmp_path):
     from pytorchgui.core.data.data_source import load_spec

@@ -18,3 +18,12 @@ class SmoothedLoss:
         self._count += 1
         self._average = self.smoothing * self._average + (1 - self.smoothing) * loss
         return self._average / (1 - self.smoothing ** self._count)
+
+
+def batch_loss_smoothing(batches_per_epoch: int, strongest: float = 0.95) -> float:
+    """The smoothing of the batch-loss curve for a run of `batches_per_epoch`: an average
+    over about a fifth of an epoch, at most 1 / (1 - strongest) batches (20). At 0.95 a
+    run of 12 batches an epoch ended with the smoothed loss at twice the losses: it
+    trails them by about 20 batches."""
+    span = min(1 / (1 - strongest), max(1.0, batches_per_epoch / 5))
+    return 1 - 1 / span
