@@ -372,7 +372,10 @@ class TrainTab(QtWidgets.QWidget):
         chosen = self.validation_combo.currentData()
         self.validation_combo.clear()
         self.validation_combo.addItem("None", None)
-        self.validation_combo.addItem("Split of the training set", "split")
+        percent = training.validation_percent if training is not None else 0
+        self.validation_combo.addItem(f"Split of the training set ({percent:g} %)", "split")
+        self.validation_combo.setItemData(1, "" if percent else "The training set's validation split is 0 %: no "
+                                          "validation. Set the split in the Data tab.", QtCore.Qt.ToolTipRole)
         for entry in self.workspace.test_sets():
             add_choice(self.validation_combo, entry.name, entry, self.workspace.validation_problem(entry))
         choices = [self.validation_combo.itemData(row) for row in range(self.validation_combo.count())]
@@ -517,8 +520,10 @@ class TrainTab(QtWidgets.QWidget):
         self.log(f"training with {network.optimizer.type} on {train.name} ({counted(len(train), 'sample')}), "
                  f"{counted(config.epochs, 'epoch')}, batch {config.batch_size}, {config.device}")
         if validation is None:
-            self.log("no validation data: the validation curves stay empty (choose a test set or a split of the "
-                     "training set under Validation)")
+            where = ("the training set's validation split is 0 %: set it in the Data tab, or choose a test set under "
+                     "Validation" if self.validation_combo.currentData() == "split" else
+                     "choose a test set or a split of the training set under Validation")
+            self.log(f"no validation data: the validation curves stay empty ({where})")
 
         def train_network(control: TaskControl) -> TrainingResult:
             return Trainer(network, train, config, validation_set=validation, run_dir=run_dir,

@@ -669,7 +669,11 @@ def test_validation_defaults_to_a_test_set_that_fits_the_training_set_and_follow
     assert tab.validation_combo.currentText() == "Shapes (test)"
     workspace.add_dataset(load_spec(f"csv:{write_regression_csv(tmp_path / 'diabetes.csv')}?target=target"), "train")
     assert tab.train_combo.currentText() == "diabetes.csv"
-    assert tab.validation_combo.currentText() == "Split of the training set"
+    # its split is 0 %: the choice says it validates on nothing and where to set it
+    assert tab.validation_combo.currentText() == "Split of the training set (0 %)"
+    assert "Set the split in the Data tab" in tab.validation_combo.itemData(1, QtCore.Qt.ToolTipRole)
+    workspace.set_split(workspace.chosen_training_set, 20, 0)
+    assert tab.validation_combo.currentText() == "Split of the training set (20 %)"
     reason = tab.validation_combo.itemData(tab.validation_combo.findText("Shapes (test)"), QtCore.Qt.ToolTipRole)
     assert reason.startswith("the training set diabetes.csv has samples of shape [10] but Shapes (test) has "
                              "samples of shape [1, 28, 28]")
@@ -682,7 +686,7 @@ def test_validation_defaults_to_a_test_set_that_fits_the_training_set_and_follow
     assert tab.validation_combo.currentText() == "Shapes (test)"  # it fits the shapes again
     choose(tab.validation_combo, "Shapes (test)")
     choose(tab.train_combo, "diabetes.csv")  # the user's choice does not carry over to a set it does not fit
-    assert tab.validation_combo.currentText() == "Split of the training set"
+    assert tab.validation_combo.currentText() == "Split of the training set (20 %)"
     choose(tab.validation_combo, "None")
     choose(tab.train_combo, "Shapes (train)")  # a choice that still fits is kept
     assert tab.validation_combo.currentText() == "None"
