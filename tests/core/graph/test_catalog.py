@@ -272,3 +272,14 @@ def test_parameter_spec_size_with_choices_and_nullable_items():
     assert spec.validate(None) is None
     with pytest.raises(ParameterError):
         spec.validate([0, 7])
+
+
+def test_descriptions_read_as_plain_text_not_restructuredtext():
+    # The inspector showed Linear as "… incoming data: :math:`y = xA^T + b`." (torch's docstring markup).
+    import re
+
+    markup = re.compile(r":[a-z]+:`|`")
+    for path in paths.function_db_dir().glob("*.json"):
+        for name, entry in json.loads(path.read_text()).items():
+            for field in ("description", "notes"):
+                assert not markup.search(entry.get(field) or ""), f"{path.name}: {name}.{field}"
