@@ -573,7 +573,8 @@ class DataTab(QtWidgets.QWidget):
             return
         fitted = self.workspace.fit_network(entry)
         if fitted.unfit:
-            show_error(self, "Fit network to data", f"The network was fitted to {entry.name}, but {fitted.unfit}.")
+            show_error(self, "Fit network to data", f"The network was fitted to {entry.name}, but {fitted.unfit}.",
+                       icon=QtWidgets.QMessageBox.Warning)  # advice: the fit itself did what it could
             return
         message = "; ".join(fitted.changes) if fitted.changes else "the network already fits"
         show_status(self, f"Fit to {entry.name}: {message}")

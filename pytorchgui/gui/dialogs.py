@@ -16,12 +16,14 @@ from pytorchgui.bug_log import configure_logging, log_bug, log_file
 _unparented: list[QtWidgets.QMessageBox] = []  # boxes with no window to hold them, kept until closed
 
 
-def show_error(parent: QtWidgets.QWidget | None, title: str, message: str, details: str = "") -> QtWidgets.QMessageBox:
+def show_error(parent: QtWidgets.QWidget | None, title: str, message: str, details: str = "",
+               icon: QtWidgets.QMessageBox.Icon = QtWidgets.QMessageBox.Critical) -> QtWidgets.QMessageBox:
     """A window-modal error box that does not block the caller (tests read it, users close it).
     With no parent, the app's main window holds it (or, with none open, a module list until
-    it is closed): a box nobody holds would be collected before the user sees it."""
+    it is closed): a box nobody holds would be collected before the user sees it. `icon`:
+    Warning for advice after an action that did what it could."""
     parent = parent or QtWidgets.QApplication.activeWindow() or _main_window()
-    box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Critical, title, message, QtWidgets.QMessageBox.Ok, parent)
+    box = QtWidgets.QMessageBox(icon, title, message, QtWidgets.QMessageBox.Ok, parent)
     if parent is None:
         _unparented.append(box)
         box.finished.connect(lambda: _unparented.remove(box))

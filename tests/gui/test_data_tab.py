@@ -270,6 +270,7 @@ def test_fit_says_when_the_network_still_cannot_take_the_data_and_what_to_start_
     assert len(boxes) == 1
     assert "fitted to diabetes.csv, but its layers cannot take a table's columns (Conv2d 'conv1'" in boxes[0].text()
     assert "start from the template mlp" in boxes[0].text()
+    assert boxes[0].icon() == QtWidgets.QMessageBox.Warning  # advice, not an error
     boxes[0].grab().save(str(tmp_path / "unfit.png"))
     boxes[0].close()
     assert window.start_from_template(paths.example_networks_dir() / "mlp.json")
