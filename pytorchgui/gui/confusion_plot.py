@@ -2,11 +2,13 @@
 of the row, each cell its count (up to 20 classes); a click on a cell says which."""
 from __future__ import annotations
 
-import html
-
 import numpy
 import pyqtgraph
 from PyQt5 import QtCore
+
+from pytorchgui.gui.widgets import empty_note, empty_note_html
+
+EMPTY_NOTE_WIDTH = 420  # a long sentence wraps inside the plot instead of running out of view
 
 
 class ConfusionMatrixPlot(pyqtgraph.PlotWidget):
@@ -30,7 +32,7 @@ class ConfusionMatrixPlot(pyqtgraph.PlotWidget):
         self._shown = False
         self.scene().sigMouseClicked.connect(self._clicked)
         # until there is a matrix: a sentence, not axes of numbers that mean nothing
-        self.empty = pyqtgraph.TextItem(empty_text, color="#868e96", anchor=(0.5, 0.5))
+        self.empty = empty_note(empty_text, EMPTY_NOTE_WIDTH)
         self.addItem(self.empty)
         self._show_axes(False)
 
@@ -83,8 +85,7 @@ class ConfusionMatrixPlot(pyqtgraph.PlotWidget):
         """No matrix, and `text` says why (no result yet, a regression result), wrapped
         and centred: a text item does not wrap by itself, and a long sentence ran out of view."""
         self.show_matrix(None, None)
-        self.empty.setHtml(f"<div style='text-align: center'>{html.escape(text, quote=False)}</div>")
-        self.empty.setTextWidth(420)
+        self.empty.setHtml(empty_note_html(text))
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

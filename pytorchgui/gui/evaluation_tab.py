@@ -42,8 +42,9 @@ from pytorchgui.gui.confusion_plot import ConfusionMatrixPlot
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.forms import FunctionDialog
 from pytorchgui.gui.regression_plot import RegressionView
-from pytorchgui.gui.widgets import (ImageGrid, add_choice, catalogue_combo, controls_beside, heat_overlay, image_pixmap,
-                                   message_label, read_only_table, select_entry, selected_entry_name, with_button)
+from pytorchgui.gui.widgets import (ImageGrid, add_choice, catalogue_combo, controls_beside, empty_note, heat_overlay,
+                                   image_pixmap, message_label, read_only_table, select_entry, selected_entry_name,
+                                   with_button)
 from pytorchgui.gui.workers import Task
 
 
@@ -353,9 +354,7 @@ class EvaluationTab(QtWidgets.QWidget):
         self.probability_plot.getAxis("left").setTicks([[]])
         self.probability_plot.getAxis("left").setWidth(24)  # room for half of the "0%" below it
         self.probability_plot.setYRange(0, 1, padding=0)
-        hint = pyqtgraph.TextItem(html="<div style='color:#868e96; text-align:center'>The network's probability "
-                                       "for each class appears here when it predicts</div>", anchor=(0.5, 0.5))
-        hint.setTextWidth(180)
+        hint = empty_note("The network's probability for each class appears here when it predicts", 180)
         hint.setPos(0.57, 0.5)
         self.probability_plot.addItem(hint)
 

@@ -33,8 +33,8 @@ from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.paused_settings import PausedSettings
 from pytorchgui.gui.plot_axes import CountAxis, PlainAxis, ScientificAxis
 from pytorchgui.gui.training_form import TrainingOptionsForm
-from pytorchgui.gui.widgets import (add_choice, controls_beside, message_label, notice, read_only_table, show_status,
-                                   with_button)
+from pytorchgui.gui.widgets import (add_choice, controls_beside, empty_note, message_label, notice, read_only_table,
+                                   show_status, with_button)
 from pytorchgui.gui.workers import Task
 
 # 2 Hz. Measured on 2 cores (bench/bench_training.py): each redraw takes a core from the
@@ -111,7 +111,7 @@ class TrainTab(QtWidgets.QWidget):
         self.result: TrainingResult | None = None
         self.batch_losses: list[float] = []
         self.smoothed: list[float] = []
-        self.smoothed_loss = SmoothedLoss(0.0)  # its strength is set by the run's first batch
+        self.smoothed_loss: SmoothedLoss | None = None  # made at a run's first batch: its epoch's length sets it
         self.epoch_rows: list[EpochEvent] = []
         self._build()
         self._form_changed()  # the workspace's draft starts as the form shows it (this machine's device)
@@ -307,10 +307,7 @@ class TrainTab(QtWidgets.QWidget):
         self.train_acc_curve, self.val_acc_curve = _train_and_validation_curves(self.accuracy_plot)
         self.lr_curve = self.lr_plot.plot(pen=pyqtgraph.mkPen("#2b8a3e", width=2), symbol="o", symbolSize=5)
         # a regression has no accuracy: the plot says so, not the last classifier's axes and nothing drawn
-        self.no_accuracy_text = pyqtgraph.TextItem(
-            html="<div style='color:#868e96; text-align:center'>Accuracy is for classification: this run is a "
-                 "regression</div>", anchor=(0.5, 0.5))
-        self.no_accuracy_text.setTextWidth(300)
+        self.no_accuracy_text = empty_note("Accuracy is for classification: this run is a regression", 300)
         self.no_accuracy_text.hide()
         self.accuracy_plot.addItem(self.no_accuracy_text, ignoreBounds=True)
         for plot, place in ((self.batch_plot, (0, 0)), (self.epoch_plot, (0, 1)), (self.accuracy_plot, (1, 0)),
@@ -741,7 +738,6 @@ class TrainTab(QtWidgets.QWidget):
         self.settings_markers = []
         self.progress.setValue(0)
         self.batch_losses, self.smoothed, self.epoch_rows = [], [], []
-        self.smoothed_loss = SmoothedLoss(0.0)  # its strength is set by the run's first batch
         self._show_whether_accuracy_applies(accuracy_applies)
         self._show_all_epochs()
 

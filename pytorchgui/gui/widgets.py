@@ -1,6 +1,7 @@
 """Small widget recipes shared by the tabs."""
 from __future__ import annotations
 
+import html
 from typing import Callable
 
 import numpy
@@ -104,6 +105,24 @@ class ElidedLabel(QtWidgets.QLabel):
                  metrics.elidedText(self._full_text, QtCore.Qt.ElideRight, width))
         super().setText(shown)
         self.setToolTip(self._full_text if shown != self._full_text else self._tooltip)
+
+
+NOTE_COLOUR = "#868e96"  # the grey of notes that stand where a plot has nothing to draw
+
+
+def empty_note_html(text: str) -> str:
+    """`text` as an empty plot's note shows it: grey, centred, wrapped at the note's width."""
+    return f"<div style='color:{NOTE_COLOUR}; text-align:center'>{html.escape(text, quote=False)}</div>"
+
+
+def empty_note(text: str, width: int):
+    """A pyqtgraph text item for a plot with nothing to draw: what will appear there, or why
+    nothing does, centred on its position (a text item does not wrap by itself: `width`)."""
+    import pyqtgraph  # on use: the window paints before pyqtgraph is imported
+
+    note = pyqtgraph.TextItem(html=empty_note_html(text), anchor=(0.5, 0.5))
+    note.setTextWidth(width)
+    return note
 
 
 def notice(name: str, background: str, border: str, buttons) -> tuple[QtWidgets.QFrame, QtWidgets.QLabel]:

@@ -267,24 +267,21 @@ def test_a_moment_of_load_on_the_first_timing_does_not_leave_the_run_on_one_thre
     monkeypatch.setattr(trainer_module, "training_threads", lambda: 2)
     timings = {2: [0.0104, 0.0106, 0.0079], 1: [0.0115]}
     monkeypatch.setattr(Trainer, "_time_steps", lambda self, state, threads: timings[threads].pop(0))
-    train, _ = shapes
-    logs = []
-    previous = torch.get_num_threads()
-    try:
-        Trainer(lenet(), train.subset(torch.arange(128), "small"), TrainingConfig(epochs=1, batch_size=64),
-                on_event=lambda event: logs.append(getattr(event, "message", ""))).run()
-    finally:
-        torch.set_num_threads(previous)
-    assert "training with 2 CPU threads (measured 1: 11.5 ms/step, 2: 7.9 ms/step)" in logs
+    small = shapes[0].subset(torch.arange(128), "small")
+
+    def thread_choice() -> str:
+        logs, previous = [], torch.get_num_threads()
+        try:
+            Trainer(lenet(), small, TrainingConfig(epochs=1, batch_size=64),
+                    on_event=lambda event: logs.append(getattr(event, "message", ""))).run()
+        finally:
+            torch.set_num_threads(previous)
+        return next(line for line in logs if line.startswith("training with") and "CPU thread" in line)
+
+    assert thread_choice() == "training with 2 CPU threads (measured 1: 11.5 ms/step, 2: 7.9 ms/step)"
     assert timings == {2: [], 1: []}
     timings.update({2: [0.2], 1: [0.21]})  # long steps: not timed again (a 1-epoch run spent 14 s measuring)
-    previous = torch.get_num_threads()
-    try:
-        Trainer(lenet(), train.subset(torch.arange(128), "small"), TrainingConfig(epochs=1, batch_size=64),
-                on_event=lambda event: logs.append(getattr(event, "message", ""))).run()
-    finally:
-        torch.set_num_threads(previous)
-    assert "training with 1 CPU thread (measured 1: 210.0 ms/step, 2: 200.0 ms/step)" in logs
+    assert thread_choice() == "training with 1 CPU thread (measured 1: 210.0 ms/step, 2: 200.0 ms/step)"
 
 
 def test_a_folder_larger_than_memory_trains_streamed_and_evaluates(tmp_path):
