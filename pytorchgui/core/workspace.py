@@ -296,7 +296,7 @@ class Workspace:
         from pytorchgui.core.data.matching import ExpectedData  # torch: not before the window paints
 
         expected = ExpectedData.of_training_set(
-            training.dataset, f"choose a test set like {training.name} under Validation, or Split of the training set")
+            training.dataset, f"choose a test set like {training.name} under Validation, or a split of the training set")
         # text is validated as the run reads it: with the training set's vocabulary
         return expected.problem(self.as_training_reads(candidate, read_again=False) or candidate.dataset)
 

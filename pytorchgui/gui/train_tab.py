@@ -370,9 +370,11 @@ class TrainTab(QtWidgets.QWidget):
         self.validation_combo.clear()
         self.validation_combo.addItem("None", None)
         percent = training.validation_percent if training is not None else 0
-        self.validation_combo.addItem(f"Split of the training set ({percent:g} %)", "split")
-        self.validation_combo.setItemData(1, "" if percent else "The training set's validation split is 0 %: no "
-                                          "validation. Set the split in the Data tab.", QtCore.Qt.ToolTipRole)
+        # short: "Split of the training set (20 %)" was cut to "Split of the training set (" in the form
+        self.validation_combo.addItem(f"{percent:g} % of the training set", "split")
+        self.validation_combo.setItemData(1, "The training set's validation split, kept out of training; set it in "
+                                          "the Data tab" + ("" if percent else ". At 0 %: no validation"),
+                                          QtCore.Qt.ToolTipRole)
         for entry in self.workspace.test_sets():
             add_choice(self.validation_combo, entry.name, entry, self.workspace.validation_problem(entry))
         choices = [self.validation_combo.itemData(row) for row in range(self.validation_combo.count())]

@@ -656,8 +656,14 @@ def test_a_test_set_with_other_classes_cannot_validate_and_start_refuses_it_nami
     assert not tab.start()
     [box] = error_boxes(tab)
     assert box.text().startswith("the classes of Shapes (test)") and "the training set digits" in box.text()
-    assert box.text().endswith("choose a test set like digits under Validation, or Split of the training set")
+    assert box.text().endswith("choose a test set like digits under Validation, or a split of the training set")
     assert tab.task is None and not any(paths.runs_dir().iterdir())
+
+
+def _combo_option(combo):
+    option = QtWidgets.QStyleOptionComboBox()
+    combo.initStyleOption(option)
+    return option
 
 
 def test_validation_defaults_to_a_test_set_that_fits_the_training_set_and_follows_it(qtbot, fresh_window, tmp_path):
@@ -670,10 +676,11 @@ def test_validation_defaults_to_a_test_set_that_fits_the_training_set_and_follow
     workspace.add_dataset(load_spec(f"csv:{write_regression_csv(tmp_path / 'diabetes.csv')}?target=target"), "train")
     assert tab.train_combo.currentText() == "diabetes.csv"
     # its split is 0 %: the choice says it validates on nothing and where to set it
-    assert tab.validation_combo.currentText() == "Split of the training set (0 %)"
-    assert "Set the split in the Data tab" in tab.validation_combo.itemData(1, QtCore.Qt.ToolTipRole)
+    assert tab.validation_combo.currentText() == "0 % of the training set"
+    assert tab.validation_combo.itemData(1, QtCore.Qt.ToolTipRole).endswith("set it in the Data tab. At 0 %: no "
+                                                                             "validation")
     workspace.set_split(workspace.chosen_training_set, 20, 0)
-    assert tab.validation_combo.currentText() == "Split of the training set (20 %)"
+    assert tab.validation_combo.currentText() == "20 % of the training set"
     reason = tab.validation_combo.itemData(tab.validation_combo.findText("Shapes (test)"), QtCore.Qt.ToolTipRole)
     assert reason.startswith("the training set diabetes.csv has samples of shape [10] but Shapes (test) has "
                              "samples of shape [1, 28, 28]")
@@ -686,12 +693,17 @@ def test_validation_defaults_to_a_test_set_that_fits_the_training_set_and_follow
     assert tab.validation_combo.currentText() == "Shapes (test)"  # it fits the shapes again
     choose(tab.validation_combo, "Shapes (test)")
     choose(tab.train_combo, "diabetes.csv")  # the user's choice does not carry over to a set it does not fit
-    assert tab.validation_combo.currentText() == "Split of the training set (20 %)"
+    assert tab.validation_combo.currentText() == "20 % of the training set"
     choose(tab.validation_combo, "None")
     choose(tab.train_combo, "Shapes (train)")  # a choice that still fits is kept
     assert tab.validation_combo.currentText() == "None"
     fresh_window.tabs.setCurrentWidget(fresh_window.trainTab)
     tab.grab().save(str(tmp_path / "train_tab_validation.png"))
+    combo = tab.validation_combo
+    combo.setCurrentIndex(1)
+    shown = combo.style().subControlRect(QtWidgets.QStyle.CC_ComboBox, _combo_option(combo),
+                                         QtWidgets.QStyle.SC_ComboBoxEditField, combo).width()
+    assert combo.fontMetrics().horizontalAdvance(combo.currentText()) <= shown  # read whole, not cut at "("
 
 
 def test_an_untitled_network_runs_under_the_datas_name_and_the_log_counts_right(qtbot, window, train_tab):
