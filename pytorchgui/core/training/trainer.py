@@ -432,8 +432,8 @@ class Trainer:
         try:
             for _ in range(steps + 1):  # the first one warms up
                 started = time.perf_counter()
-                with state.autocast:
-                    value = state.loss(state.model(x), y)
+                with state.autocast:  # the module itself: through DDP each backward would all-reduce,
+                    value = state.loss(state.trained(x), y)  # and ranks may time a different number of steps
                 value.backward()
                 times.append(time.perf_counter() - started)
         except RuntimeError:  # the data does not fit the network: the first real step says how

@@ -284,6 +284,32 @@ def test_a_moment_of_load_on_the_first_timing_does_not_leave_the_run_on_one_thre
     assert thread_choice() == "training with 1 CPU thread (measured 1: 210.0 ms/step, 2: 200.0 ms/step)"
 
 
+def test_timing_the_thread_count_steps_the_module_not_its_distributed_wrapper(shapes):
+    # Through DistributedDataParallel every timed backward all-reduced the gradients; once
+    # one rank timed its steps again and the other did not, gloo aborted the run
+    # ("Received data size doesn't match expected size").
+    import contextlib
+    from types import SimpleNamespace
+
+    from pytorchgui.core.data.datasets import InMemoryBatches
+    from pytorchgui.core.graph.compiler import compile_network
+
+    def no_collectives(*_):
+        raise AssertionError("the distributed wrapper was called")
+
+    train, _ = shapes
+    trained = compile_network(lenet())
+    state = SimpleNamespace(train=InMemoryBatches(train.subset(torch.arange(64), "small"), None), model=no_collectives,
+                            trained=trained, loss=torch.nn.CrossEntropyLoss(), autocast=contextlib.nullcontext(),
+                            optimizer=torch.optim.SGD(trained.parameters(), lr=0.1))
+    previous = torch.get_num_threads()
+    try:
+        seconds = Trainer(lenet(), train, TrainingConfig(batch_size=32))._time_steps(state, 1)
+    finally:
+        torch.set_num_threads(previous)
+    assert 0 < seconds < float("inf")
+
+
 def test_a_folder_larger_than_memory_trains_streamed_and_evaluates(tmp_path):
     from pytorchgui.core.training.metrics import evaluate
     from tests.data_writers import write_image_folder
