@@ -39,6 +39,11 @@ setup(
         # Saliency (Grad-CAM, integrated gradients) on the Evaluation tab: pure Python, 4 MB
         # (with matplotlib, 70 MB beside torch's 1.2 GB), so the page works after a plain install.
         "captum>=0.7",
+        # The views inside the network: ROC, precision-recall and calibration curves, PCA and
+        # t-SNE of the learned features (scikit-learn), and the same views as PNG files from
+        # the CLI and the run folder (matplotlib, already there through Captum).
+        "scikit-learn>=1.3",
+        "matplotlib>=3.5",
     ],
     extras_require={
         "onnx": ["onnx>=1.16", "onnxscript", "onnxruntime"],
@@ -46,10 +51,12 @@ setup(
         "insight": ["safetensors>=0.4"],
         # HDF5 data files (.h5/.hdf5) in the Data tab and --data.
         "hdf5": ["h5py>=3"],
+        # UMAP projections in the embedding view (numba behind it: 60 MB, 3 s to import).
+        "embedding": ["umap-learn>=0.5"],
         # The tests export to ONNX and check the file with onnxruntime, read .safetensors and
         # HDF5 files, so they install those too.
         "test": ["pytest>=7", "pytest-qt>=4.2", "hypothesis>=6", "onnx>=1.16", "onnxscript", "onnxruntime",
-                 "safetensors>=0.4", "h5py>=3"],
+                 "safetensors>=0.4", "h5py>=3", "umap-learn>=0.5"],
     },
     entry_points={"console_scripts": ["pytorchgui = pytorchgui.cli:main"]},
 )
