@@ -73,6 +73,10 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--batch-size", type=int, default=512)
     evaluate.add_argument("--device", default="cpu")
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON only")
+    evaluate.add_argument("--curves", type=Path, metavar="DIR",
+                          help="a classifier's ROC, precision-recall and calibration curves as CSV and curves.png "
+                               "in DIR (default with a run folder: RUN_DIR/evaluation/DATASET)")
+    evaluate.add_argument("--no-curves", action="store_true", help="write no curves, not even into the run folder")
 
     _add_model_commands(commands, DATA_SPEC_HELP)
 
@@ -393,6 +397,7 @@ def evaluate(arguments) -> int:
                      target_normalization=trained.target_normalization)
     if not arguments.json:
         print(f"measured {trained.name} ({trained.weights.name if trained.weights else 'in memory'}) on {data.name}")
+    _write_curves(arguments, result, data.name)
     if arguments.json:
         print(json.dumps(result.to_json()))
         return 0
@@ -404,6 +409,25 @@ def evaluate(arguments) -> int:
         print()
         print(_table(rows, ["class", "precision", "recall", "f1", "support"]))
     return 0
+
+
+def _write_curves(arguments, result, dataset_name: str) -> None:
+    """The curves into --curves DIR, or by default into the run folder evaluated; where
+    they went (or why there are none) on stderr, so that --json's output stays JSON."""
+    from pytorchgui.core.training.runs import RunFolder
+
+    folder = arguments.curves
+    if folder is None and arguments.network.is_dir():
+        folder = RunFolder(arguments.network).evaluation_folder(dataset_name)
+    if folder is None or arguments.no_curves:
+        return
+    if result.is_regression:
+        if arguments.curves is not None:
+            print("no curves: ROC, precision-recall and calibration curves are for classification, and these "
+                  "weights predict a numeric target", file=sys.stderr)
+        return
+    written = result.curves().write(folder)
+    print(f"wrote the curves to {folder}: {', '.join(path.name for path in written)}", file=sys.stderr)
 
 
 def export(arguments) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -57,6 +57,9 @@ class EvaluationResult:
     mae: float | None = None
     r2: float | None = None
     outputs: torch.Tensor | None = None  # regression: the predictions [samples, targets], in the target's units
+    probabilities: torch.Tensor | None = None  # classification: [samples, classes], the softmax of the outputs
+    threshold: float | None = None  # two classes: the second predicted above this probability (None: argmax)
+    _curves: Any = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def is_regression(self) -> bool:
@@ -83,10 +86,37 @@ class EvaluationResult:
         mask = (self.targets == true_class) & (self.predictions == predicted_class)
         return mask.nonzero().flatten()[:count].tolist()
 
+    def curves(self):
+        """Classification: the ROC, precision–recall and calibration curves (core.training.curves),
+        measured on first use (scikit-learn takes a second to import); None for a regression."""
+        if self.probabilities is None:
+            return None
+        if self._curves is None:
+            from pytorchgui.core.training.curves import measure_curves
+
+            self._curves = measure_curves(self.probabilities, self.targets, self.classes)
+        return self._curves
+
+    def at_threshold(self, threshold: float) -> EvaluationResult:
+        """Two classes: this result with the second class predicted where its probability is
+        above `threshold`, its confusion matrix, accuracy and report measured again."""
+        from pytorchgui.core.training.curves import threshold_predictions
+
+        predictions = threshold_predictions(self.probabilities, threshold)
+        confusion = confusion_matrix(self.targets, predictions, len(self.classes))
+        moved = replace(self, predictions=predictions, threshold=threshold, confusion=confusion,
+                        confidences=self.probabilities.gather(1, predictions[:, None])[:, 0],
+                        accuracy=float((predictions == self.targets).double().mean()))
+        moved.report, moved.macro, moved.weighted = class_report(confusion, self.classes)
+        moved._curves = self._curves  # the same probabilities: the same curves
+        return moved
+
     def summary(self) -> dict[str, Any]:
         values = {"samples": self.samples, "seconds": round(self.seconds, 3), "loss": self.loss}
         if self.classes is not None:
             values.update(accuracy=self.accuracy, top5_accuracy=self.top5_accuracy)
+            if self.threshold is not None:
+                values["threshold"] = self.threshold
         else:
             values.update(mse=self.mse, mae=self.mae, r2=self.r2)
         return values
@@ -99,6 +129,7 @@ class EvaluationResult:
             data["macro_average"] = vars(self.macro)
             data["weighted_average"] = vars(self.weighted)
             data["confusion_matrix"] = self.confusion.tolist()
+            data["curves"] = self.curves().to_json()
         return data
 
     def report_rows(self) -> list[dict[str, Any]]:
@@ -109,7 +140,8 @@ class EvaluationResult:
         return rows
 
     def export(self, path: str | os.PathLike) -> None:
-        """The report as .json (everything) or .csv (per class with the averages)."""
+        """The report as .json (everything, the curves too) or .csv (per class with the
+        averages; a classifier's curves beside it: report.csv, report_roc.csv, report_pr.csv...)."""
         path = Path(path)
         if path.suffix.lower() == ".json":
             atomic_write_text(path, json.dumps(self.to_json(), indent=2))
@@ -120,6 +152,7 @@ class EvaluationResult:
             frame = pandas.DataFrame([self.summary()])
         else:
             frame = pandas.DataFrame(self.report_rows(), columns=["name", "precision", "recall", "f1", "support"])
+            self.curves().write_tables(path.parent, prefix=f"{path.stem}_")  # report_roc.csv beside report.csv
         atomic_write_text(path, frame.to_csv(index=False))
 
 
@@ -178,7 +211,7 @@ def evaluate(model: torch.nn.Module, dataset: TensorDataset, normalization: Norm
     total = batches.number_of_batches(batch_size)
     classes = dataset.classes
     started = time.perf_counter()
-    loss_sum, outputs_kept, predictions, confidences, top5 = 0.0, [], [], [], 0
+    loss_sum, outputs_kept, probabilities_kept, top5 = 0.0, [], [], 0
     try:
         for index, (x, y) in enumerate(batches.batches(batch_size, shuffle=False)):
             control.checkpoint()
@@ -188,10 +221,7 @@ def evaluate(model: torch.nn.Module, dataset: TensorDataset, normalization: Norm
             if loss is not None:
                 loss_sum += float(loss(output.float(), y)) * len(y)
             if classes is not None:
-                probabilities = output.float().softmax(1)
-                confidence, predicted = probabilities.max(1)
-                predictions.append(predicted.cpu())
-                confidences.append(confidence.cpu())
+                probabilities_kept.append(output.float().softmax(1).cpu())
                 if len(classes) > 5:
                     top5 += int((output.topk(5, dim=1).indices == y[:, None]).any(1).sum())
             else:
@@ -208,8 +238,8 @@ def evaluate(model: torch.nn.Module, dataset: TensorDataset, normalization: Norm
     samples = len(dataset)
     result = EvaluationResult(samples, seconds, loss_sum / samples if loss is not None else None, classes)
     if classes is not None:
-        result.predictions = torch.cat(predictions)
-        result.confidences = torch.cat(confidences)
+        result.probabilities = torch.cat(probabilities_kept)
+        result.confidences, result.predictions = result.probabilities.max(1)
         result.targets = dataset.targets.cpu()
         result.accuracy = float((result.predictions == result.targets).double().mean())
         result.top5_accuracy = top5 / samples if len(classes) > 5 else None

@@ -19,6 +19,7 @@ import io
 import json
 import math
 import os
+import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -113,6 +114,12 @@ class RunFolder:
 
     def file(self, name: str) -> Path:
         return self.path / name
+
+    def evaluation_folder(self, dataset_name: str) -> Path:
+        """Where the figures of an evaluation on `dataset_name` go (evaluation/NAME), the
+        name made safe as a folder name."""
+        safe = re.sub(r"[^\w.-]+", "_", dataset_name).strip("._") or "data"  # "x.csv (validation)": x.csv_validation
+        return self.path / "evaluation" / safe
 
     # -- writing -------------------------------------------------------------------------
     def write_start(self, network, config: dict[str, Any], tokenizer=None) -> None:
