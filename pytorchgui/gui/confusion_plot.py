@@ -17,6 +17,7 @@ class ConfusionMatrixPlot(pyqtgraph.PlotWidget):
     def __init__(self, title: str, empty_text: str, *, diverging: bool = False):
         """diverging: values are differences (red below zero, blue above), not counts."""
         super().__init__(title=title)
+        self.base_title = title
         self.setBackground("w")
         self.invertY(True)
         self.setAspectLocked(True)
@@ -43,8 +44,10 @@ class ConfusionMatrixPlot(pyqtgraph.PlotWidget):
         if not shown:
             self.setRange(xRange=(-1, 1), yRange=(-1, 1))
 
-    def show_matrix(self, counts, classes: list[str] | None) -> None:
-        """counts: a square array (rows: true class), or None for no matrix."""
+    def show_matrix(self, counts, classes: list[str] | None, condition: str = "") -> None:
+        """counts: a square array (rows: true class), or None for no matrix; `condition`:
+        how its predictions were made, when not by the argmax (a threshold), said in the title."""
+        self.setTitle(f"{self.base_title}: {condition}" if condition else self.base_title)
         for text in self.texts:
             self.removeItem(text)
         self.texts = []

@@ -39,6 +39,7 @@ from pytorchgui.core.wording import counted
 from pytorchgui.core.workspace import DATASET_CHANGES, Change, EvaluationSet, Workspace
 from pytorchgui.gui.confusion_history import ConfusionHistoryView
 from pytorchgui.gui.confusion_plot import ConfusionMatrixPlot
+from pytorchgui.gui.curves_view import CurvesView
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.forms import FunctionDialog
 from pytorchgui.gui.regression_plot import RegressionView
@@ -160,6 +161,9 @@ class EvaluationTab(QtWidgets.QWidget):
         self.result_tabs.addTab(self.history, "By epoch")
         self.regression_view = RegressionView(self.NO_RESULTS)
         self.result_tabs.addTab(self.regression_view, "Predicted vs true")
+        self.curves_view = CurvesView(self.NO_RESULTS)
+        self.curves_view.threshold_moved.connect(self._threshold_moved)
+        self.result_tabs.addTab(self.curves_view, "Curves")
         controls_beside(self, self._build_controls(), self.result_tabs, 410)  # a column that scrolls: long reasons fit
 
     def _build_controls(self) -> QtWidgets.QWidget:
@@ -500,6 +504,8 @@ class EvaluationTab(QtWidgets.QWidget):
             self.gallery_title.setText(for_classification(page="The gallery of mistakes"))
         if self.result is None or not regression:
             self.regression_view.show_message(self.FOR_REGRESSION if task == "classification" else self.NO_RESULTS)
+        if self.result is None or regression:
+            self.curves_view.show_message(for_classification(page="The Curves page") if regression else self.NO_RESULTS)
 
     def update_weights(self, select_latest: bool = False) -> None:
         current = self.weights_combo.currentData()
@@ -578,8 +584,11 @@ class EvaluationTab(QtWidgets.QWidget):
         self.measured = html.escape(choice.name, quote=False)
 
         def measure(control: TaskControl) -> EvaluationResult:
-            return evaluate(trained.model, dataset, trained.normalization_for(dataset), loss=loss, batch_size=batch_size,
-                            device=device, control=control, target_normalization=trained.target_normalization)
+            result = evaluate(trained.model, dataset, trained.normalization_for(dataset), loss=loss,
+                              batch_size=batch_size, device=device, control=control,
+                              target_normalization=trained.target_normalization)
+            result.curves()  # measured here, off the window's thread (scikit-learn takes a second to import)
+            return result
 
         self.launch_button.setEnabled(False)
         self.progress.setValue(0)
@@ -618,6 +627,8 @@ class EvaluationTab(QtWidgets.QWidget):
             self.regression_view.show_result(result.targets, result.outputs,
                                              f"{self.measured}: {result.samples:,} samples, in the target's units")
             self.result_tabs.setCurrentWidget(self.regression_view)
+        else:
+            self.curves_view.show_result(result)
         self._show_empty_pages()
 
     def _summary(self, result: EvaluationResult) -> list[str]:
@@ -641,7 +652,14 @@ class EvaluationTab(QtWidgets.QWidget):
 
     def _show_matrix(self, result: EvaluationResult) -> None:
         self.matrix_plot.show_matrix(result.confusion.numpy() if result.confusion is not None else None,
-                                     result.classes)
+                                     result.classes, "" if result.threshold is None else
+                                     f"{result.classes[1]} predicted above {result.threshold:.2f}")
+
+    def _threshold_moved(self, result: EvaluationResult) -> None:
+        """The two-class threshold moved on the Curves page: the matrix and the report at it."""
+        self.result = result
+        self._show_matrix(result)
+        self._show_report(result)
 
     def _cell_clicked(self, true_class: int, predicted_class: int) -> None:
         if self.result is not None and self.result.confusion is not None:

@@ -10,7 +10,8 @@ from PyQt5 import QtWidgets
 POINTS = {"pen": None, "symbol": "o", "symbolSize": 6, "symbolPen": None, "symbolBrush": (76, 110, 245, 150)}
 
 
-def _plot(title: str, bottom: str, left: str) -> pyqtgraph.PlotWidget:
+def labelled_plot(title: str, bottom: str, left: str) -> pyqtgraph.PlotWidget:
+    """A white plot with its title, axis labels and a light grid (the Evaluation tab's plots)."""
     plot = pyqtgraph.PlotWidget(title=title)
     plot.setBackground("w")
     plot.setLabel("bottom", bottom)
@@ -30,8 +31,8 @@ class RegressionView(QtWidgets.QWidget):
         self.message.setObjectName("regressionMessage")
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #868e96")
-        self.predicted_plot = _plot("Predicted against true value", "true value", "predicted value")
-        self.residual_plot = _plot("Residuals (prediction − true value)", "predicted value", "residual")
+        self.predicted_plot = labelled_plot("Predicted against true value", "true value", "predicted value")
+        self.residual_plot = labelled_plot("Residuals (prediction − true value)", "predicted value", "residual")
         self.scatter = self.predicted_plot.plot([], [], **POINTS)
         self.diagonal = self.predicted_plot.plot([], [], pen=pyqtgraph.mkPen("#c92a2a", width=1.5))
         self.residuals = self.residual_plot.plot([], [], **POINTS)

@@ -15,6 +15,19 @@ def open_data(qtbot, data_tab, source: str, mode: str = "train") -> bool:
     return len(data_tab.workspace.datasets) > before
 
 
+def train_one_epoch(qtbot, window, dataset, network=None) -> None:
+    """`dataset` as the training set with no validation, the network (the open one, or the
+    template file `network`) fitted to it and trained one epoch."""
+    if network is not None:
+        assert window.start_from_template(network)
+    window.workspace.fit_network(window.workspace.add_dataset(dataset, "train"))
+    train_tab = window.train_tab
+    train_tab.validation_combo.setCurrentIndex(0)
+    train_tab.epochs_spin.setValue(1)
+    with qtbot.waitSignal(train_tab.training_finished, timeout=60000):
+        assert train_tab.start(), [box.text() for box in error_boxes(train_tab)]
+
+
 def choose_text_csv(data_tab, path, target: str, column: str, length: int) -> None:
     """The CSV source set to read `column` as token ids of `length`."""
     data_tab.source_combo.setCurrentText("CSV table")

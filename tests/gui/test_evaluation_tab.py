@@ -3,7 +3,7 @@ import pytest
 import torch
 from PyQt5 import QtCore, QtWidgets
 
-from gui_helpers import drag, error_boxes
+from gui_helpers import drag, error_boxes, train_one_epoch
 from pytorchgui.core.data import datasets
 from pytorchgui.core.data.data_source import builtin_pair
 
@@ -27,13 +27,7 @@ def train_one_epoch_on_folder(qtbot, window, folder):
     """The image folder as the training set, the network fitted to it and trained one epoch."""
     from pytorchgui.core.data.data_source import DataSource
 
-    entry = window.workspace.add_dataset(DataSource("folder", str(folder)).load(), "train")
-    window.workspace.fit_network(entry)
-    train_tab = window.train_tab
-    train_tab.validation_combo.setCurrentIndex(0)
-    train_tab.epochs_spin.setValue(1)
-    with qtbot.waitSignal(train_tab.training_finished, timeout=60000):
-        assert train_tab.start(), [box.text() for box in error_boxes(train_tab)]
+    train_one_epoch(qtbot, window, DataSource("folder", str(folder)).load())
 
 
 def launch(qtbot, tab):
