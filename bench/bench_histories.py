@@ -14,7 +14,6 @@ epoch seconds with the histories / without (target <= 1.02).
 """
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import tempfile
@@ -23,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench_end_to_end import on_thread, write_shapes_as_mnist  # noqa: E402
+from bench_end_to_end import alternating_mnist_arguments, on_thread, write_shapes_as_mnist  # noqa: E402
 
 import torch  # noqa: E402
 
@@ -68,12 +67,7 @@ TRAINED_SECONDS = [0.0]  # every epoch of the runs with the histories
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mnist", help="a folder holding real MNIST (MNIST/raw/*-ubyte)")
-    parser.add_argument("--train-samples", type=int, default=60000)
-    parser.add_argument("--epochs", type=int, default=3, help="per run; the first is left out")
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--rounds", type=int, default=3, help="alternating runs of each side")
+    parser = alternating_mnist_arguments(__doc__)
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         root = arguments.mnist
