@@ -50,6 +50,17 @@ def write_shapes_as_mnist(root: Path, train: int, test: int) -> None:
         write_idx_labels(raw / f"{prefix}-labels-idx1-ubyte", data.targets.numpy())
 
 
+def alternating_mnist_arguments(description: str) -> argparse.ArgumentParser:
+    """The options of a bench that alternates two sides training LeNet-5 on MNIST-shaped IDX files."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mnist", help="a folder holding real MNIST (MNIST/raw/*-ubyte)")
+    parser.add_argument("--train-samples", type=int, default=60000)
+    parser.add_argument("--epochs", type=int, default=3, help="per run; the first is left out")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating runs of each side")
+    return parser
+
+
 def on_thread(function):
     """Run on a worker thread with the app's thread count, as the Train tab does."""
     result = {}

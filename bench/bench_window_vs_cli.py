@@ -18,7 +18,6 @@ built-in shapes written as IDX files.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import subprocess
@@ -33,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy  # noqa: E402
-from bench_end_to_end import write_shapes_as_mnist  # noqa: E402
+from bench_end_to_end import alternating_mnist_arguments, write_shapes_as_mnist  # noqa: E402
 from PyQt5 import QtCore, QtWidgets  # noqa: E402
 
 from pytorchgui import paths  # noqa: E402
@@ -83,12 +82,7 @@ def window_epochs(window, epochs: int, batch_size: int, probe: list | None = Non
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mnist", help="a folder holding real MNIST (MNIST/raw/*-ubyte)")
-    parser.add_argument("--train-samples", type=int, default=60000)
-    parser.add_argument("--epochs", type=int, default=3, help="per run; the first is left out")
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--rounds", type=int, default=3, help="alternating runs of each side")
+    parser = alternating_mnist_arguments(__doc__)
     parser.add_argument("--no-timer", action="store_true",
                         help="time the window's runs with no 10 ms timer (the delays come from a run of their own)")
     arguments = parser.parse_args()

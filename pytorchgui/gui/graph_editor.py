@@ -39,6 +39,7 @@ PALETTE_MIME = "application/x-pytorchgui-palette-entry"  # what a palette entry 
 ZOOMED_OUT = 0.35  # below this scale names cannot be read: nodes are drawn as plain boxes
 ERROR_COLOUR = QtGui.QColor("#e03131")
 SELECTED_COLOUR = QtGui.QColor("#1c7ed6")
+TRAINING_WARNING_COLOUR = QtGui.QColor("#f08c00")  # orange: the network compiles, training found a fault
 THIN_LINE = QtGui.QPen(QtGui.QColor("#495057"), 0)  # cosmetic: one pixel at any zoom
 
 
@@ -66,6 +67,8 @@ class NodeItem(QtWidgets.QGraphicsObject):
         self.error = ""
         self._shown: tuple | None = None  # what update_from last drew
         self.frozen = False
+        self.training_warning = ""  # what the last run found wrong with this layer (gradients, dead units)
+        self._tooltip = ""
         self._colour = QtGui.QColor("#f8f9fa")
         self.setFlags(QtWidgets.QGraphicsItem.ItemIsMovable | QtWidgets.QGraphicsItem.ItemIsSelectable
                       | QtWidgets.QGraphicsItem.ItemSendsGeometryChanges)
@@ -88,7 +91,7 @@ class NodeItem(QtWidgets.QGraphicsObject):
     def _resize(self) -> None:
         width, height = self.size
         self._body = QtCore.QRectF(-width / 2, -height / 2, width, height)
-        self._bounds = self._body.adjusted(-4, -14, 4, 10)
+        self._bounds = self._body.adjusted(-11, -14, 4, 10)  # at the left: the training warning's badge
         self.port.setPos(0, height / 2)
 
     def input_point(self) -> QtCore.QPointF:
@@ -126,8 +129,20 @@ class NodeItem(QtWidgets.QGraphicsObject):
         self.shape_text, self.error = shape_text, error
         self._resize()
         tooltip = f"{self.name}: {self.type_name} ({self.category})"
-        self.setToolTip(f"{tooltip}\n⚠ {self.error}" if self.error else tooltip)
+        self._tooltip = f"{tooltip}\n⚠ {self.error}" if self.error else tooltip
+        self._show_tooltip()
         self.update()
+
+    def set_training_warning(self, text: str) -> None:
+        """Mark the node with what the last training run found wrong with it ("" clears it)."""
+        if text != self.training_warning:
+            self.training_warning = text
+            self._show_tooltip()
+            self.update()
+
+    def _show_tooltip(self) -> None:
+        self.setToolTip(f"{self._tooltip}\n⚠ Training: {self.training_warning}" if self.training_warning
+                        else self._tooltip)
 
     def paint(self, painter: QtGui.QPainter, option, widget=None) -> None:
         rect = self.body()
@@ -161,6 +176,8 @@ class NodeItem(QtWidgets.QGraphicsObject):
             painter.setFont(font)
             painter.drawText(rect.adjusted(0, -14, -2, 0), QtCore.Qt.AlignRight | QtCore.Qt.AlignTop, "frozen")
             painter.restore()
+        if self.training_warning:
+            self._paint_warning_badge(painter, rect)
         if self.is_first:
             painter.setBrush(QtGui.QColor("#2b8a3e"))
             painter.setPen(QtCore.Qt.NoPen)
@@ -191,6 +208,21 @@ class NodeItem(QtWidgets.QGraphicsObject):
         small = QtGui.QFontMetrics(font)
         painter.drawText(inner, QtCore.Qt.AlignHCenter | QtCore.Qt.AlignBottom,
                          small.elidedText(text, QtCore.Qt.ElideRight, int(inner.width())))
+
+    @staticmethod
+    def _paint_warning_badge(painter: QtGui.QPainter, rect: QtCore.QRectF) -> None:
+        """An orange disc with "!" on the body's top-left corner (the frozen mark is top right)."""
+        painter.save()
+        badge = QtCore.QRectF(rect.left() - 9, rect.top() - 9, 18, 18)
+        painter.setPen(QtGui.QPen(QtCore.Qt.white, 1.5))
+        painter.setBrush(TRAINING_WARNING_COLOUR)
+        painter.drawEllipse(badge)
+        font = painter.font()
+        font.setPointSizeF(9)
+        font.setBold(True)
+        painter.setFont(font)
+        painter.drawText(badge, QtCore.Qt.AlignCenter, "!")
+        painter.restore()
 
     def itemChange(self, change, value):
         if change == QtWidgets.QGraphicsItem.ItemPositionHasChanged and self.scene() is not None:
@@ -376,6 +408,11 @@ class NetworkScene(QtWidgets.QGraphicsScene):
             self.edge_items = edges
         finally:
             self._syncing = False
+
+    def show_training_warnings(self, warnings: dict[str, str]) -> None:
+        """Mark the nodes the last training run found wrong (node -> why); the others unmarked."""
+        for name, item in self.node_items.items():
+            item.set_training_warning(warnings.get(name, ""))
 
     def _unplaced_layout(self) -> dict[str, tuple[float, float]]:
         """Where nodes without a position are drawn: the layered layout, computed again

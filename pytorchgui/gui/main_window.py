@@ -137,6 +137,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self._place(container, content)
         self.train_tab.change_network_requested.connect(self.show_network_settings)
         self.train_tab.builtin_data_requested.connect(self.data_tab.open_builtin_shapes)
+        self.train_tab.layer_warnings_changed.connect(self.network_tab.scene.show_training_warnings)
         self.network_tab.schedule_refresh()
         if self._example_data and not self.workspace.datasets:
             self.data_tab.open_builtin_shapes()  # the first Start trains the example at once

@@ -23,13 +23,15 @@ from pytorchgui.core.training.runs import RunFolder, list_runs, load_checkpoint,
 from pytorchgui.core.training.smoothing import SmoothedLoss, batch_loss_smoothing
 from pytorchgui.core.graph.shapes import infer_shapes, step_problems
 from pytorchgui.core.training.tasks import LogEvent, TaskControl
-from pytorchgui.core.training.trainer import (BatchEvent, EpochEvent, SettingsChangedEvent, Trainer, TrainingResult,
-                                              frozen_at_random, frozen_at_random_warning)
+from pytorchgui.core.training.histories import layer_warnings
+from pytorchgui.core.training.trainer import (BatchEvent, EpochEvent, LayersRecordedEvent, SettingsChangedEvent, Trainer,
+                                              TrainingResult, frozen_at_random, frozen_at_random_warning)
 from pytorchgui.core.data.samples import sample_noun
 from pytorchgui.core.wording import counted
 from pytorchgui.core.workspace import DATASET_CHANGES, Change, DatasetEntry, Workspace
 from pytorchgui.gui import dialogs
 from pytorchgui.gui.dialogs import show_error
+from pytorchgui.gui.layer_histories import LayerHistoriesView
 from pytorchgui.gui.paused_settings import PausedSettings
 from pytorchgui.gui.plot_axes import CountAxis, PlainAxis, ScientificAxis
 from pytorchgui.gui.training_form import TrainingOptionsForm
@@ -94,6 +96,7 @@ class TrainTab(QtWidgets.QWidget):
     change_network_requested = QtCore.pyqtSignal()
     builtin_data_requested = QtCore.pyqtSignal()
     training_finished = QtCore.pyqtSignal(object)  # TrainingResult, after the workspace has it
+    layer_warnings_changed = QtCore.pyqtSignal(dict)  # node -> why it is marked ({}: no marks), the designer shows them
 
     def __init__(self, workspace: Workspace, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
@@ -289,7 +292,12 @@ class TrainTab(QtWidgets.QWidget):
         right_layout.addWidget(self.progress)
         right_layout.addWidget(self.progress_label)
         split = QtWidgets.QSplitter(QtCore.Qt.Vertical)
-        split.addWidget(self._plots())
+        self.plot_tabs = QtWidgets.QTabWidget()
+        self.plot_tabs.setObjectName("plotTabs")
+        self.plot_tabs.addTab(self._plots(), "Curves")
+        self.layer_view = LayerHistoriesView()
+        self.plot_tabs.addTab(self.layer_view, "Layers")
+        split.addWidget(self.plot_tabs)
         split.addWidget(self._log_and_runs())
         split.setSizes([560, 200])
         right_layout.addWidget(split, 1)
@@ -326,6 +334,7 @@ class TrainTab(QtWidgets.QWidget):
         self.runs_table = read_only_table(["Run", "Status", "Epochs", "Train loss", "Val. loss", "Val. acc."],
                                           "runsTable", stretch=0)
         runs_box = with_button(self.runs_table, "Overlay selected runs", "overlayButton", self.overlay_selected_runs)
+        self.runs_table.itemSelectionChanged.connect(self.show_selected_run_layers)
         self.bottom_tabs = QtWidgets.QTabWidget()
         self.bottom_tabs.addTab(self.log_view, "Log")
         self.bottom_tabs.addTab(runs_box, "Runs")
@@ -740,6 +749,8 @@ class TrainTab(QtWidgets.QWidget):
         self.settings_markers = []
         self.progress.setValue(0)
         self.batch_losses, self.smoothed, self.epoch_rows = [], [], []
+        self.layer_view.clear("this run")
+        self.layer_warnings_changed.emit({})  # the last run's marks on the nodes go
         self._show_whether_accuracy_applies(accuracy_applies)
         self._show_all_epochs()
 
@@ -755,7 +766,7 @@ class TrainTab(QtWidgets.QWidget):
 
     def _apply_events(self, events: list) -> None:
         """Show everything the run reported since the last delivery."""
-        last_batch, new_epochs = None, False
+        last_batch, new_epochs, layers = None, False, None
         for event in events:
             if isinstance(event, BatchEvent):
                 last_batch = event
@@ -776,6 +787,8 @@ class TrainTab(QtWidgets.QWidget):
                     figures += f", accuracy {event.validation_accuracy:.1%}"
                 self.log(f"epoch {event.epoch}/{event.epochs}: {figures}; lr {event.learning_rate:.3g}; "
                          f"{event.seconds:.1f} s")
+            elif isinstance(event, LayersRecordedEvent):
+                layers = event  # each holds the whole history: the last one is enough
             elif isinstance(event, LogEvent):
                 self.log(event.message)
             elif isinstance(event, SettingsChangedEvent):  # marked where it took effect
@@ -801,6 +814,15 @@ class TrainTab(QtWidgets.QWidget):
                                         f"in {left:.0f} s · loss {last_batch.loss:.4f}{accuracy}")
         if new_epochs:
             self._plot_epochs(self.epoch_rows)
+        if layers is not None:
+            self._show_layers(layers.histories, layers.warnings, "this run")
+
+    def _show_layers(self, histories, warnings, source: str) -> None:
+        self.layer_view.show_histories(histories, warnings, source)
+        marks: dict[str, list[str]] = {}
+        for warning in warnings:
+            marks.setdefault(warning.layer, []).append(warning.message)
+        self.layer_warnings_changed.emit({layer: "\n".join(messages) for layer, messages in marks.items()})
 
     def _plot_epochs(self, rows: list[EpochEvent]) -> None:
         epochs = numpy.array([row.epoch for row in rows], dtype=float)
@@ -854,6 +876,21 @@ class TrainTab(QtWidgets.QWidget):
                 item = QtWidgets.QTableWidgetItem(text)
                 item.setToolTip(str(run["path"]))
                 self.runs_table.setItem(row, column, item)
+
+    def show_selected_run_layers(self) -> None:
+        """The layer histories of the one run selected in Runs (not while a run trains: the
+        view follows it)."""
+        rows = {index.row() for index in self.runs_table.selectionModel().selectedRows()}
+        if self.task is not None or len(rows) != 1:
+            return
+        run = self.runs[rows.pop()]
+        try:
+            histories = RunFolder(run["path"]).read_layer_histories()
+        except PyTorchGUIError as error:
+            self.layer_view.clear(run["name"])
+            show_status(self, str(error))
+            return
+        self._show_layers(histories, layer_warnings(histories) if histories is not None else [], run["name"])
 
     def overlay_selected_runs(self) -> None:
         colours = ["#862e9c", "#2f9e44", "#f08c00", "#c2255c"]

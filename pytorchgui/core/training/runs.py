@@ -8,6 +8,9 @@
     last_weights.pt    the weights after the last epoch
     best_weights.pt    the weights of the epoch with the best monitored loss
     summary.json       how the run ended (finished, stopped, early_stopped, failed) and why
+    layer_histories.npz  every epoch's weight and gradient histograms per layer, dead ReLU units
+                       (written after each epoch); at the end of the run also as
+                       layer_statistics.csv, layer_histograms.csv and layer_histories.png
 
 Every file is written atomically. Every read is guarded: a damaged or missing file is a
 `RunFolderError` that names it, never a traceback. Torch files load with weights_only=True.
@@ -35,6 +38,7 @@ from pytorchgui.core.data.sequences import Tokenizer
 from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.core.safe_load import load_tensors
 from pytorchgui.core.training import network_format
+from pytorchgui.core.training.histories import LayerHistories, histograms_csv, histories_figure, statistics_csv
 
 CHECKPOINT_FORMAT = "pytorchgui.checkpoint"
 CHECKPOINT_VERSION = 1
@@ -76,6 +80,10 @@ class RunFolder:
     SUMMARY = "summary.json"
     PREDICTIONS = "validation_predictions.npz"  # the confusion history: every epoch's predicted classes
     TOKENIZER = "tokenizer.json"  # how text was turned into token ids, for evaluation and Try it
+    LAYER_HISTORIES = "layer_histories.npz"
+    LAYER_STATISTICS = "layer_statistics.csv"
+    LAYER_HISTOGRAMS = "layer_histograms.csv"
+    LAYER_FIGURE = "layer_histories.png"
 
     def __init__(self, path: str | os.PathLike, config_file: str | os.PathLike | None = None):
         """`config_file`: where the run's config is, when it is not the folder's config.json
@@ -182,6 +190,32 @@ class RunFolder:
         if predictions.ndim != 2 or predictions.shape != (len(epochs), len(targets)):
             raise RunFolderError(f"{path} is damaged: its arrays do not fit together")
         return ConfusionHistory([int(e) for e in epochs], predictions, targets, self.classes())
+
+    def write_layer_histories(self, histories) -> None:
+        """The run's weight and gradient histories so far (a LayerHistories)."""
+        buffer = io.BytesIO()
+        numpy.savez_compressed(buffer, **histories.to_arrays())
+        atomic_write(self.file(self.LAYER_HISTORIES), lambda stream: stream.write(buffer.getvalue()))
+
+    def read_layer_histories(self):
+        """The run's LayerHistories, or None for a run without them (from before they were
+        kept, or one that ended before its first epoch)."""
+        path = self.file(self.LAYER_HISTORIES)
+        if not path.is_file():
+            return None
+        try:
+            with numpy.load(path, allow_pickle=False) as data:
+                return LayerHistories.from_arrays(data)
+        except (OSError, ValueError, KeyError, EOFError) as error:
+            raise RunFolderError(f"{path} is damaged ({error}): its layer histories cannot be read") from None
+
+    def write_layer_views(self, histories) -> None:
+        """The histories as tables and a figure, for notebooks and papers."""
+        from pytorchgui.core.figures import save_figure
+
+        atomic_write_text(self.file(self.LAYER_STATISTICS), statistics_csv(histories))
+        atomic_write_text(self.file(self.LAYER_HISTOGRAMS), histograms_csv(histories))
+        save_figure(histories_figure(histories), self.file(self.LAYER_FIGURE))
 
     def write_summary(self, status: str, message: str, history: list[dict[str, Any]]) -> None:
         last = history[-1] if history else {}

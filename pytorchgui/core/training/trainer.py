@@ -34,6 +34,8 @@ from pytorchgui.core.graph.compiler import compile_network, failing_node, module
 from pytorchgui.core.graph.network import Network
 from pytorchgui.core.graph.shapes import infer_shapes, step_problems
 from pytorchgui.core.safe_load import load_state_dict
+from pytorchgui.core.training.histories import (LayerHistories, LayerRecorder, LayerWarning, describe_warnings,
+                                                   layer_warnings)
 from pytorchgui.core.training.devices import LARGE_STEP_SECONDS, is_out_of_memory, sum_dtype, training_threads
 from pytorchgui.core.training.distributed import all_reduce, distributed_context, leave_process_group
 from pytorchgui.core.training.losses import LossAdapter, make_loss
@@ -46,7 +48,7 @@ from pytorchgui.core.training.tasks import Cancelled, LogEvent, TaskControl
 from pytorchgui.core.wording import counted
 
 # The names this module has always offered; the objects now live with their one owner.
-__all__ = ["BatchEvent", "EpochEvent", "LogEvent", "SettingsChangedEvent", "Trainer", "TrainingConfig",
+__all__ = ["BatchEvent", "EpochEvent", "LayersRecordedEvent", "LogEvent", "SettingsChangedEvent", "Trainer", "TrainingConfig",
            "TrainingControl", "TrainingError", "TrainingResult", "list_runs", "load_checkpoint", "read_metrics"]
 TrainingControl = TaskControl
 
@@ -88,6 +90,16 @@ class EpochEvent:
     validation_accuracy: float | None
     learning_rate: float
     seconds: float
+
+
+@dataclass
+class LayersRecordedEvent:
+    """The weight and gradient histories up to `epoch` (sent after its EpochEvent), and
+    what is wrong with the layers at that epoch."""
+
+    epoch: int
+    histories: LayerHistories
+    warnings: list[LayerWarning]
 
 
 @dataclass
@@ -204,6 +216,7 @@ class _RunState:
     best: float = math.inf
     patience_left: int = 0
     epoch: int = 0
+    recorder: LayerRecorder | None = None  # the layers' histories, when recorded
 
 
 class Trainer:
@@ -216,7 +229,9 @@ class Trainer:
     def __init__(self, network: Network, train_set: TensorDataset, config: TrainingConfig, *,
                  validation_set: TensorDataset | None = None, run_dir: Path | RunFolder | None = None,
                  on_event: Callable[[Any], None] | None = None, control: TaskControl | None = None,
-                 resume_from: str | os.PathLike | None = None, report_seconds: float = REPORT_SECONDS):
+                 resume_from: str | os.PathLike | None = None, report_seconds: float = REPORT_SECONDS,
+                 record_layers: bool = True):
+        """`record_layers`: keep the weight and gradient histories (histories.py)."""
         config.check()
         self.report_seconds = report_seconds  # 0: an event after every batch
         self.network, self.train_set, self.validation_set = network, train_set, validation_set
@@ -237,6 +252,9 @@ class Trainer:
             self.folder, self.on_event = None, (lambda event: None)
         self.history: list[dict[str, Any]] = []
         self.settings_changes: list[dict[str, Any]] = []  # hyper-parameters changed while paused, in order
+        self.record_layers = record_layers and self.context.main  # the ranks' gradients are the same
+        self.layer_histories: LayerHistories | None = None
+        self.warned: set[tuple[str, str]] = set()  # (layer, kind) said in the log already
 
     @property
     def run_dir(self) -> Path | None:
@@ -263,6 +281,7 @@ class Trainer:
                 self._restore(state)
             self._choose_threads(state)
             self._start_run_folder(state)
+            state.recorder = self._layer_recorder(state)
             status, message = self._train_epochs(state)
         except Cancelled:
             status, message = "stopped", f"stopped during epoch {state.epoch}"
@@ -544,6 +563,7 @@ class Trainer:
                     predictions, targets = (torch.cat(part).cpu().numpy() for part in zip(*kept))
                     self.folder.write_predictions(epoch, predictions, targets)
             self._check_epoch_finite(state, validation_loss)
+            recorded = self._record_layers(state, epoch)
             monitored = validation_loss if validation_loss is not None else train_loss
             learning_rate = state.optimizer.param_groups[0]["lr"]
             self._step_schedule(state, "metric", monitored)
@@ -555,6 +575,8 @@ class Trainer:
             state.best = min(state.best, monitored)
             self._save_epoch(state, improved)
             self.on_event(event)
+            if recorded is not None:
+                self._report_layers(recorded)
             if patience and validation_loss is not None:
                 state.patience_left = patience if improved else state.patience_left - 1
                 if state.patience_left <= 0:
@@ -586,6 +608,8 @@ class Trainer:
                                         "'Compile the network' (--no-compile)") from None
                 raise self._data_error(state, x, error) from None
             self._step_schedule(state, "batch")
+            if state.recorder is not None:
+                state.recorder.after_step(index)
             tally.add(loss, output, y)
             if tally.due():
                 tally.report()
@@ -719,10 +743,46 @@ class Trainer:
             "best": state.best,
         }, improved, self.history)
 
+    def _layer_recorder(self, state: _RunState) -> LayerRecorder | None:
+        """The recorder of the layers' histories; a resumed run continues its folder's."""
+        if not self.record_layers:
+            return None
+        start = None
+        if self.resume_from is not None and self.folder is not None:
+            try:
+                start = self.folder.read_layer_histories()
+            except PyTorchGUIError as error:
+                self.log(f"the layer histories start again: {error}")
+            start = start.before(state.start_epoch) if start is not None else None
+        return LayerRecorder(self.network, state.trained, lambda: state.train.batches(self.config.batch_size,
+                                                                                      shuffle=False),
+                             state.steps, start)
+
+    def _record_layers(self, state: _RunState, epoch: int) -> LayersRecordedEvent | None:
+        if state.recorder is None:
+            return None
+        self.layer_histories = state.recorder.end_epoch(epoch)
+        if self.folder is not None:
+            self.folder.write_layer_histories(self.layer_histories)
+        return LayersRecordedEvent(epoch, self.layer_histories, layer_warnings(self.layer_histories))
+
+    def _report_layers(self, recorded: LayersRecordedEvent) -> None:
+        """Each layer's trouble once in the log, the first epoch it shows; all of it in the event."""
+        new = [warning for warning in recorded.warnings if (warning.layer, warning.kind) not in self.warned]
+        self.warned.update((warning.layer, warning.kind) for warning in new)
+        for line in describe_warnings(new):
+            self.log(f"warning after epoch {recorded.epoch}: {line}")
+        self.on_event(recorded)
+
     def _finish(self, status: str, message: str) -> None:
         try:
             if self.folder is not None and self.folder.path.is_dir():
                 self.folder.write_summary(status, message, self.history)
+                if self.layer_histories is not None and self.layer_histories.epochs:
+                    try:
+                        self.folder.write_layer_views(self.layer_histories)
+                    except PyTorchGUIError as error:  # the run itself is saved: say it, do not fail it
+                        self.log(f"the layer histories' tables and figure were not written: {error}")
         finally:
             leave_process_group(self.context)
 
