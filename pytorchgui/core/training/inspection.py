@@ -264,7 +264,7 @@ def convolution_filters(model: torch.nn.Module, node: str | None = None) -> Filt
     if isinstance(module, torch.nn.Conv3d):
         weight = weight.mean(2)  # a 3-D kernel shown flat: its mean over depth
     if inputs == 3:
-        return Filters(node, _normalised_each(weight).permute(0, 2, 3, 1).numpy(), True, "in colour (RGB)")
+        return Filters(node, _normalised_each(weight).permute(0, 2, 3, 1).numpy(), True, "RGB colour")
     note = "one input channel" if inputs == 1 else f"mean over {inputs} input channels"
     return Filters(node, _normalised_each(weight.mean(1)).numpy(), False, note)
 
@@ -301,3 +301,75 @@ def top_exciting(model: torch.nn.Module, dataset, normalization, node: str, chan
         control.report(Progress(batch + 1, total))
     ranked = sorted(best, key=lambda pair: (-pair[0], pair[1]))
     return Exciting(node, channel, [index for _, index in ranked], [score for score, _ in ranked])
+
+
+# -- pictures ---------------------------------------------------------------------------------------
+MOSAIC_LIMIT = 64  # maps or kernels drawn at most: resnet18's 512 maps of 7x7 would each be a speck
+
+
+def mosaic(images: numpy.ndarray, limit: int = MOSAIC_LIMIT) -> numpy.ndarray:
+    """The first `limit` images ([n, h, w] or [n, h, w, 3]) side by side in a near-square grid,
+    one pixel of NaN between them (drawn as the background)."""
+    images = numpy.asarray(images, dtype=numpy.float32)[:limit]
+    count, height, width = images.shape[:3]
+    columns = math.ceil(math.sqrt(count))
+    rows = math.ceil(count / columns)
+    grid = numpy.full((rows * (height + 1) - 1, columns * (width + 1) - 1, *images.shape[3:]), numpy.nan,
+                      dtype=numpy.float32)
+    for index, image in enumerate(images):
+        top, left = (index // columns) * (height + 1), (index % columns) * (width + 1)
+        grid[top:top + height, left:left + width] = image
+    return grid
+
+
+def _title(output: NodeOutput) -> str:
+    shape = " x ".join(str(size) for size in output.shape)
+    drawn = len(output.values) if output.kind == FEATURE_MAPS else 0
+    more = f", the first {MOSAIC_LIMIT} of {drawn} maps" if drawn > MOSAIC_LIMIT else ""
+    return f"{output.node}: {output.kind} [{shape}]{more}"
+
+
+def draw_node_output(output: NodeOutput, axes) -> None:
+    """`output` on matplotlib `axes`: maps as a mosaic, a vector as bars, a matrix as a heat map."""
+    values = output.values.numpy()
+    if output.kind == VECTOR:
+        axes.bar(numpy.arange(len(values)), values, width=1.0 if len(values) > 64 else 0.8, color="#3b75af")
+        axes.set_xlabel("unit")
+        axes.set_ylabel("value")
+    else:
+        picture = mosaic(values) if output.kind == FEATURE_MAPS else values
+        shown = axes.imshow(picture, cmap="viridis", interpolation="nearest", aspect="equal"
+                            if output.kind == FEATURE_MAPS else "auto")
+        axes.figure.colorbar(shown, ax=axes, shrink=0.8)
+        if output.kind == FEATURE_MAPS:
+            axes.set_axis_off()
+        else:
+            axes.set_xlabel("key" if output.kind == ATTENTION else "column")
+            axes.set_ylabel("query" if output.kind == ATTENTION else "row")
+    axes.set_title(f"{_title(output)}\n{output.statistics.describe()}", fontsize=9)
+
+
+def save_node_output_figure(output: NodeOutput, path) -> None:
+    """`output` as a PNG (the CLI's `inspect`)."""
+    from pytorchgui.core.figures import new_figure, save_figure
+
+    figure = new_figure(8, 7 if output.kind == FEATURE_MAPS else 5)
+    draw_node_output(output, figure.add_subplot())
+    save_figure(figure, path)
+
+
+def save_filters_figure(filters: Filters, path) -> None:
+    """The kernels as a PNG (`inspect --filters`)."""
+    from pytorchgui.core.figures import new_figure, save_figure
+
+    figure = new_figure(7, 7)
+    axes = figure.add_subplot()
+    picture = mosaic(filters.images)
+    if filters.colour:  # an RGB image has no "bad" colour: the gaps are painted white
+        picture = numpy.nan_to_num(picture, nan=1.0)
+    axes.imshow(picture, cmap=None if filters.colour else "gray", interpolation="nearest")
+    axes.set_axis_off()
+    more = f", the first {MOSAIC_LIMIT}" if len(filters.images) > MOSAIC_LIMIT else ""
+    axes.set_title(f"{filters.node}: {len(filters.images)} kernels{more} ({filters.note}), each scaled to its own "
+                   "range", fontsize=9)
+    save_figure(figure, path)
