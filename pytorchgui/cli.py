@@ -5,6 +5,7 @@ the same core from a terminal, a script or a cluster:
     pytorchgui train NET.json --data builtin --epochs 5 --out runs/first
     pytorchgui evaluate runs/first --data builtin --test-mode      (or NET.json --weights FILE)
     pytorchgui export runs/first --format onnx -o net.onnx         (or NET.json [--weights FILE])
+    pytorchgui inspect runs/first --node conv1 --sample 3 --data builtin -o conv1.png   (or --image FILE, --filters)
     torchrun --nproc-per-node 2 -m pytorchgui train NET.json --data builtin --out runs/ddp
 
 User errors print one line on stderr and exit with code 2; a problem in the network
@@ -79,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--no-curves", action="store_true", help="write no curves, not even into the run folder")
 
     _add_model_commands(commands, DATA_SPEC_HELP)
+    _add_inspect_command(commands, DATA_SPEC_HELP)
 
     export = commands.add_parser("export", help="export to Python, ONNX or torch.export")
     export.add_argument("network", type=Path, metavar="RUN_DIR|NET.json",
@@ -127,6 +129,22 @@ def _add_model_commands(commands, data_spec_help: str) -> None:
     finder.add_argument("--download", action="store_true", help="download torchvision datasets if missing")
 
 
+def _add_inspect_command(commands, data_spec_help: str) -> None:
+    inspect = commands.add_parser("inspect", help="draw what a node gives for one sample, or a convolution's "
+                                                  "kernels, as a PNG", epilog=f"SPEC: {data_spec_help}")
+    inspect.add_argument("network", type=Path, metavar="RUN_DIR|NET.json",
+                         help="a run folder (its network, best weights and normalisation), or a network file "
+                              "(with --weights, else its untrained random weights)")
+    inspect.add_argument("--weights", type=Path, help="weights file")
+    inspect.add_argument("--node", required=True, help="the node's name, as the designer shows it")
+    inspect.add_argument("--sample", type=int, metavar="N", help="the sample of --data to run")
+    inspect.add_argument("--data", metavar="SPEC", help="the dataset --sample is taken from")
+    inspect.add_argument("--test-mode", action="store_true", help="read the test split of the source")
+    inspect.add_argument("--image", type=Path, metavar="FILE", help="an image file to run instead of a sample")
+    inspect.add_argument("--filters", action="store_true", help="draw the kernels of --node (a convolution) instead")
+    inspect.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.png")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     from pytorchgui.core.machine import keep_freed_memory_for_reuse
@@ -141,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return {"validate": validate, "train": train, "evaluate": evaluate, "export": export,
-                "lr-find": lr_find, "estimate": estimate, "import": import_model}[arguments.command](arguments)
+                "lr-find": lr_find, "estimate": estimate, "import": import_model,
+                "inspect": inspect}[arguments.command](arguments)
     except PyTorchGUIError as error:
         print(f"pytorchgui {arguments.command}: {error}", file=sys.stderr)
         return USER_ERROR
@@ -444,3 +463,55 @@ def export(arguments) -> int:
         write(network_format.load(arguments.network), arguments.format, arguments.output)
     print(f"wrote {arguments.output}", file=sys.stderr)
     return 0
+
+
+def inspect(arguments) -> int:
+    from pytorchgui.core.training import inspection
+
+    trained = _inspected_model(arguments)
+    if arguments.filters:
+        inspection.save_filters_figure(inspection.convolution_filters(trained.model, arguments.node), arguments.output)
+    else:
+        output = inspection.node_output(trained.model, _inspected_input(arguments, trained), arguments.node)
+        inspection.save_node_output_figure(output, arguments.output)
+        print(f"{output.node}: {output.kind} {output.shape}, {output.statistics.describe()}")
+    print(f"wrote {arguments.output}", file=sys.stderr)
+    return 0
+
+
+def _inspected_model(arguments):
+    """The trained model, or a network file's untrained network (random weights, said so)."""
+    if arguments.network.is_dir() or arguments.weights is not None:
+        return _trained_model(arguments)
+    from pytorchgui.core.graph.compiler import compile_network
+    from pytorchgui.core.training import network_format
+    from pytorchgui.core.training.trained_model import TrainedModel
+
+    network = network_format.load(arguments.network)
+    print(f"{arguments.network.name} has no --weights: its untrained, random weights are shown", file=sys.stderr)
+    return TrainedModel(f"{arguments.network.name} (untrained)", network, compile_network(network), None, None, None)
+
+
+def _inspected_input(arguments, trained):
+    """The batch of one --sample of --data or --image makes, normalised as in training."""
+    from pytorchgui.core.training import inspection
+    from pytorchgui.core.training.metrics import EvaluationError, model_input, prepare_image
+
+    if arguments.image is not None:
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            with Image.open(arguments.image) as image:
+                sample, _inverted = prepare_image(image, trained.input_shape, trained.normalization)
+        except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
+            raise EvaluationError(f"{arguments.image} is not a readable image ({error})") from None
+        return model_input(trained.model, sample, trained.normalization)
+    if arguments.sample is None or arguments.data is None:
+        raise EvaluationError("say what to run: --sample N --data SPEC, or --image FILE (or --filters for a "
+                              "convolution's kernels)")
+    from pytorchgui.core.data.data_source import load_spec
+    from pytorchgui.core.data.sequences import with_tokenizer
+
+    data = with_tokenizer(load_spec(arguments.data, train=not arguments.test_mode), trained.tokenizer)
+    trained.check_data(data)
+    return inspection.sample_batch(data, inspection.raw_sample(data, arguments.sample), trained.normalization_for(data))

@@ -23,14 +23,12 @@ import pyqtgraph
 import torch
 from PyQt5 import QtCore, QtGui, QtWidgets
 
-from pytorchgui import paths
 from pytorchgui.core.data import datasets
 from pytorchgui.core.data.datasets import TensorDataset
 from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.core.data.drawing import MNIST_STYLE, DrawingStyle, dataset_style, prepare_drawing
 from pytorchgui.core.training.metrics import EvaluationError, EvaluationResult, evaluate, prepare_image, \
     predict, predict_values
-from pytorchgui.core.training.runs import list_runs
 from pytorchgui.core.training.trained_model import TrainedModel, open_trained_model
 from pytorchgui.core.training.saliency import saliency
 from pytorchgui.core.data.sequences import decode, with_tokenizer
@@ -43,7 +41,7 @@ from pytorchgui.gui.curves_view import CurvesView
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.forms import FunctionDialog
 from pytorchgui.gui.regression_plot import RegressionView
-from pytorchgui.gui.widgets import (ImageGrid, add_choice, catalogue_combo, controls_beside, empty_note, heat_overlay,
+from pytorchgui.gui.widgets import (ImageGrid, add_choice, add_trained_weights, catalogue_combo, choose_weights_file, controls_beside, empty_note, heat_overlay,
                                    image_pixmap, message_label, read_only_table, select_entry, selected_entry_name,
                                    with_button)
 from pytorchgui.gui.workers import Task
@@ -511,12 +509,7 @@ class EvaluationTab(QtWidgets.QWidget):
         current = self.weights_combo.currentData()
         blocker = QtCore.QSignalBlocker(self.weights_combo)
         self.weights_combo.clear()
-        result = self.workspace.last_result
-        if result is not None and result.model is not None:
-            self.weights_combo.addItem("The network just trained", "latest")
-        for run in list_runs(paths.runs_dir())[:30]:
-            if (run["path"] / "best_weights.pt").is_file():
-                self.weights_combo.addItem(f"Run {run['name']} (best)", run["path"])
+        add_trained_weights(self.weights_combo, self.workspace.last_result)
         if self.weights_combo.count() == 0:
             self.weights_combo.addItem("No trained weights yet", None)
         index = 0 if select_latest else max(self.weights_combo.findData(current), 0)
@@ -528,11 +521,7 @@ class EvaluationTab(QtWidgets.QWidget):
             self._weights_chosen()
 
     def open_weights_file(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Weights for the current network", str(paths.runs_dir()),
-                                                        "Weights (*.pt *.pth);;All files (*)")
-        if path:
-            self.weights_combo.insertItem(0, f"{Path(path).name} (current network)", Path(path))
-            self.weights_combo.setCurrentIndex(0)
+        choose_weights_file(self.weights_combo)
 
     def choose_loss(self) -> FunctionDialog | None:
         type_name = selected_entry_name(self.loss_combo, self.catalog.losses)

@@ -135,6 +135,9 @@ class MainWindow(QtWidgets.QMainWindow):
         for container, content in ((self.dataTab, self.data_tab), (self.trainTab, self.train_tab),
                                    (self.evaluationTab, self.evaluation_tab)):
             self._place(container, content)
+        from pytorchgui.gui.inside_view import InsideView
+
+        self.network_tab.add_inside_view(InsideView(self.workspace))
         self.train_tab.change_network_requested.connect(self.show_network_settings)
         self.train_tab.builtin_data_requested.connect(self.data_tab.open_builtin_shapes)
         self.train_tab.layer_warnings_changed.connect(self.network_tab.scene.show_training_warnings)

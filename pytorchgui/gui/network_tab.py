@@ -128,6 +128,20 @@ class NetworkTab(QtWidgets.QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.designer)
 
+    def add_inside_view(self, view: QtWidgets.QWidget) -> None:
+        """The "Inside" view (gui/inside_view.py: a node's output for one sample), tabbed with
+        the inspector; it is told of every change of the selection."""
+        self.inside_view = view
+        self.inside_dock = _dock("Inside", "insideDock", view)
+        self.designer.tabifyDockWidget(self.inspector_dock, self.inside_dock)
+        self.restore_layout()  # where the user left it, now that it exists
+        self.inspector_dock.raise_()
+        self.scene.selectionChanged.connect(self._show_inside)
+
+    def _show_inside(self) -> None:
+        if not sip.isdeleted(self.scene):  # a window being destroyed clears its selection
+            self.inside_view.show_node(self.scene.selected_nodes())
+
     def save_layout(self) -> None:
         state = bytes(self.designer.saveState().toBase64()).decode("ascii")
         stored = settings.load_settings()

@@ -365,3 +365,29 @@ class PathField(QtWidgets.QWidget):
 
     def path(self) -> str:
         return self.edit.text().strip()
+
+
+def add_trained_weights(combo: QtWidgets.QComboBox, last_result) -> None:
+    """The trained weights there are, as choices of `combo`: the network just trained
+    (data "latest"), then the best weights of the runs, newest first (data: the run folder)."""
+    from pytorchgui import paths
+    from pytorchgui.core.training.runs import list_runs  # on use: the window paints before torch is imported
+
+    if last_result is not None and last_result.model is not None:
+        combo.addItem("The network just trained", "latest")
+    for run in list_runs(paths.runs_dir())[:30]:
+        if (run["path"] / "best_weights.pt").is_file():
+            combo.addItem(f"Run {run['name']} (best)", run["path"])
+
+
+def choose_weights_file(combo: QtWidgets.QComboBox) -> None:
+    """Ask for a weights file for the network in the editor; chosen, it is `combo`'s first choice."""
+    from pathlib import Path
+
+    from pytorchgui import paths
+
+    path, _ = QtWidgets.QFileDialog.getOpenFileName(combo, "Weights for the current network", str(paths.runs_dir()),
+                                                    "Weights (*.pt *.pth);;All files (*)")
+    if path:
+        combo.insertItem(0, f"{Path(path).name} (current network)", Path(path))
+        combo.setCurrentIndex(0)

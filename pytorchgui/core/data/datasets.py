@@ -84,7 +84,8 @@ class _BatchMaker:
         self.multiplier, self.offset = _scale_and_shift(normalization, shape, statistics_axis(kind), self.device)
         self.raw_multiplier = self.multiplier * self.scale  # raw -> normalised in one multiply-add
 
-    def _normalised(self, raw: torch.Tensor) -> torch.Tensor:
+    def normalised(self, raw: torch.Tensor) -> torch.Tensor:
+        """A raw batch (uint8 images, raw features, token ids) as the network takes it."""
         if self.kind == "tokens":
             return raw.long()
         return self._laid_out(torch.addcmul(self.offset, raw.float(), self.raw_multiplier))
@@ -95,7 +96,7 @@ class _BatchMaker:
     def _augmented(self, raw: torch.Tensor, y: torch.Tensor, generator, classification: bool):
         """(normalised inputs, targets, mix) of a training batch."""
         if self.kind == "tokens" or not self.augmentation:
-            return self._normalised(raw), y, None
+            return self.normalised(raw), y, None
         x = raw.float().mul_(self.scale)
         x, y, mix = self.augmentation.apply(x, y, generator, classification)
         return self._laid_out(torch.addcmul(self.offset, x, self.multiplier)), y, mix
@@ -115,7 +116,7 @@ class _BatchMaker:
                 drop_last: bool = False, shard: tuple[int, int] = (0, 1)) -> Iterator:
         """(inputs, targets) in a (seeded) shuffled order, normalised; see sample_order for `shard`."""
         for raw, y in self._raw_batches(batch_size, shuffle, generator, drop_last, shard):
-            yield self._normalised(raw), y
+            yield self.normalised(raw), y
 
 
 class InMemoryBatches(_BatchMaker):
@@ -138,7 +139,7 @@ class InMemoryBatches(_BatchMaker):
         return len(self.dataset)
 
     def make_batch(self, indices: torch.Tensor):
-        return self._normalised(self.inputs.index_select(0, indices)), self.targets.index_select(0, indices)
+        return self.normalised(self.inputs.index_select(0, indices)), self.targets.index_select(0, indices)
 
     def _raw_batches(self, batch_size, shuffle, generator, drop_last, shard) -> Iterator:
         order = sample_order(len(self), shuffle, generator, shard).to(self.device)

@@ -1,0 +1,81 @@
+"""The Network tab's "Inside" view: click a node, see its output for the chosen sample."""
+import numpy
+import torch
+from PyQt5 import QtCore
+
+from pytorchgui.core.training import inspection
+from tests.gui.gui_helpers import settle
+
+
+def click_node(qtbot, tab, name: str) -> None:
+    tab.view.centerOn(tab.scene.node_items[name])
+    qtbot.mouseClick(tab.view.viewport(), QtCore.Qt.LeftButton,
+                     pos=tab.view.mapFromScene(tab.scene.node_items[name].scenePos()))
+
+
+def shown_after(qtbot, view, node: str):
+    qtbot.waitUntil(lambda: view.shown is not None and view.shown.node == node and not view.task.running,
+                    timeout=10000)
+    return view.shown
+
+
+def test_clicking_a_node_shows_its_feature_maps_filters_and_the_samples_that_excite_it(qtbot, fresh_window):
+    tab = fresh_window.network_tab
+    settle(qtbot, tab)
+    view = tab.inside_view
+    tab.inside_dock.raise_()
+    assert view.weights_combo.currentText() == "Untrained: random weights"  # no run yet: said plainly
+    assert view.message.isVisible() and view.message.text().startswith("Train or load weights, pick a sample, then "
+                                                                       "click a node")
+    assert "[test]" in view.data_combo.currentText()
+    view.index_spin.setValue(2)
+    click_node(qtbot, tab, "conv1")
+    shown = shown_after(qtbot, view, "conv1")
+    dataset = view.dataset()
+    x = inspection.sample_batch(dataset, dataset.inputs[2], view.trained.normalization_for(dataset))
+    with torch.no_grad():
+        expected = view.trained.model.conv1(x)[0]
+    torch.testing.assert_close(shown.values, expected)
+    assert shown.kind == inspection.FEATURE_MAPS
+    assert view.picture.isVisible() and not view.bars.isVisible() and not view.message.isVisible()
+    assert view.statistics_label.text().startswith(f"feature maps [{' x '.join(map(str, shown.shape))}]\nmean ")
+    assert view.title_label.text() == f"conv1 for sample 2 of {dataset.name}, with the untrained network " \
+                                      "(random weights)"
+    assert view.convolution_box.isVisible() and view.filters_label.text().startswith("6 kernels")
+    tab.grab().save("/tmp/inside_conv1.png")
+
+    view.channel_spin.setValue(3)
+    search = view.find_exciting()
+    qtbot.waitUntil(lambda: not search.running, timeout=20000)
+    assert view.exciting_grid.count() == 9 and view.search_progress.value() == view.search_progress.maximum()
+    found = inspection.top_exciting(view.trained.model, dataset, view.trained.normalization_for(dataset), "conv1", 3)
+    assert view.exciting_label.text().startswith(f"The samples of {dataset.name} that excite conv1's channel 3 most")
+    assert found.indices[0] in range(len(dataset))
+    view.ensureWidgetVisible(view.exciting_grid)
+    tab.inside_view.grab().save("/tmp/inside_exciting.png")
+    assert view.widget().width() <= view.viewport().width()  # nothing cut at the dock's right edge
+
+    click_node(qtbot, tab, "fc3")
+    shown = shown_after(qtbot, view, "fc3")
+    assert shown.kind == inspection.VECTOR and view.bars.isVisible() and not view.picture.isVisible()
+    assert not view.convolution_box.isVisible()
+    tab.inside_view.grab().save("/tmp/inside_fc3.png")
+
+
+def test_a_view_image_is_drawn_and_a_node_the_weights_lack_is_said(qtbot, fresh_window, tmp_path):
+    from PIL import Image
+
+    tab = fresh_window.network_tab
+    settle(qtbot, tab)
+    view = tab.inside_view
+    Image.fromarray(numpy.full((40, 40, 3), 200, numpy.uint8)).save(tmp_path / "grey.png")
+    view.choose_image(tmp_path / "grey.png")
+    click_node(qtbot, tab, "relu1")
+    shown_after(qtbot, view, "relu1")
+    assert view.title_label.text().startswith("relu1 for grey.png")
+    picture = view.picture.pixmap().toImage()
+    assert picture.width() > 100  # a mosaic of 6 maps, scaled up to be seen
+    view.node = None
+    view.show_node(["no such node"])
+    qtbot.waitUntil(lambda: view.message.isVisible(), timeout=10000)
+    assert "the network has no node 'no such node'" in view.message.text()
