@@ -19,7 +19,7 @@ CORE_DIR = Path(pytorchgui.core.__file__).parent
 
 # The groups in the order they build on each other: a module may import its own group
 # and the groups before it. The package itself holds only the finder of old module names.
-RANKS = {"errors": 0, "atomic": 0, "safe_load": 0, "machine": 0, "wording": 0, "": 0,
+RANKS = {"errors": 0, "atomic": 0, "safe_load": 0, "machine": 0, "wording": 0, "figures": 0, "": 0,
          "graph": 1, "data": 2, "training": 3, "interop": 4, "workspace": 5}
 
 
