@@ -7,9 +7,7 @@ t-SNE and UMAP, for
   3 x 64 x 64 images of 10 classes.
 
 Each projection is timed once after a warm-up on 200 points (scikit-learn's and numba's
-first-call costs are paid there, as the window pays them once per session). t-SNE runs
-with scikit-learn's OpenMP threads as found and with one thread: on a machine whose cores
-are busy elsewhere, OpenMP threads that wait for each other make it several times slower.
+first-call costs are paid there, as the window pays them once per session).
 """
 from __future__ import annotations
 
@@ -19,7 +17,6 @@ import time
 from pathlib import Path
 
 import numpy
-import threadpoolctl
 import torch
 
 from pytorchgui import paths
@@ -69,10 +66,6 @@ def measure(name: str, network, dataset, methods: list[str], batch_size: int) ->
         project(values[:200], method)  # warm-up: imports, numba's compilation
         _, seconds = timed(lambda: project(values, method))
         print(f"  + {method:<15} {seconds:7.2f} s   (gather + {method}: {gathering + seconds:.2f} s)")
-        if method == "tsne":
-            with threadpoolctl.threadpool_limits(1):
-                _, serial = timed(lambda: project(values, method))
-            print(f"  + tsne, 1 thread  {serial:7.2f} s")
 
 
 def main() -> None:

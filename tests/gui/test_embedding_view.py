@@ -126,3 +126,16 @@ def test_a_regression_is_coloured_by_its_target_value(qtbot, window, tmp_path):
     view.grab().save(str(tmp_path / "regression.png"))
     view.clear()
     assert view.colour_bar is None and not view.scatters
+
+
+def test_umap_is_greyed_with_what_to_install_when_umap_learn_is_missing(qtbot, monkeypatch):
+    from pytorchgui.gui import embedding_view
+
+    monkeypatch.setattr(embedding_view, "umap_problem",
+                        lambda: "UMAP needs umap-learn, an optional extra: pip install pytorchgui[embedding]")
+    view = embedding_view.EmbeddingView(None)
+    qtbot.addWidget(view)
+    combo = view.method_combo
+    umap = combo.findData("umap")
+    assert not combo.model().item(umap).isEnabled() and combo.model().item(combo.findData("tsne")).isEnabled()
+    assert "pip install pytorchgui[embedding]" in combo.itemData(umap, QtCore.Qt.ToolTipRole)
