@@ -61,14 +61,7 @@ def _parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="measure trained weights on a dataset",
                                    epilog=f"SPEC: {DATA_SPEC_HELP}")
-    evaluate.add_argument("network", type=Path, metavar="RUN_DIR|NET.json",
-                          help="a run folder (its network, best weights and normalisation), or a network file")
-    evaluate.add_argument("--weights", type=Path, help="weights file (needed with a network file)")
-    evaluate.add_argument("--data", required=True, metavar="SPEC")
-    evaluate.add_argument("--test-mode", action="store_true", help="read the test split of the source")
-    evaluate.add_argument("--part", choices=["all", "validation", "train"], default="all",
-                          help="with a run folder that kept a validation split of --data: its validation rows or "
-                               "its training rows, drawn again as the run drew them (default: all rows)")
+    _add_model_and_data_arguments(evaluate)
     evaluate.add_argument("--normalization", type=Path, metavar="CONFIG_JSON",
                           help="the run's config.json (default: beside the weights, else from the data)")
     evaluate.add_argument("--batch-size", type=int, default=512)
@@ -81,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
 
     _add_model_commands(commands, DATA_SPEC_HELP)
     _add_inspect_command(commands, DATA_SPEC_HELP)
+    _add_embed_command(commands, DATA_SPEC_HELP)
 
     export = commands.add_parser("export", help="export to Python, ONNX or torch.export")
     export.add_argument("network", type=Path, metavar="RUN_DIR|NET.json",
@@ -145,6 +139,36 @@ def _add_inspect_command(commands, data_spec_help: str) -> None:
     inspect.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.png")
 
 
+def _add_model_and_data_arguments(command) -> None:
+    """The trained model and the data of `evaluate` and `embed` (see _trained_model and _data)."""
+    command.add_argument("network", type=Path, metavar="RUN_DIR|NET.json",
+                         help="a run folder (its network, best weights and normalisation), or a network file")
+    command.add_argument("--weights", type=Path, help="weights file (needed with a network file)")
+    command.add_argument("--data", required=True, metavar="SPEC")
+    command.add_argument("--test-mode", action="store_true", help="read the test split of the source")
+    command.add_argument("--part", choices=["all", "validation", "train"], default="all",
+                         help="with a run folder that kept a validation split of --data: its validation rows or "
+                              "its training rows, drawn again as the run drew them (default: all rows)")
+
+
+def _add_embed_command(commands, data_spec_help: str) -> None:
+    from pytorchgui.core.training.embedding import MAX_SAMPLES, METHODS
+
+    embed = commands.add_parser("embed", help="the features feeding the classifier, projected to 2-D: a PNG of the "
+                                              "points coloured by class, or a CSV", epilog=f"SPEC: {data_spec_help}")
+    _add_model_and_data_arguments(embed)
+    embed.add_argument("--node", metavar="NAME", help="project this node's output (default: the input of the last "
+                                                      "Linear node, the features the classifier reads)")
+    embed.add_argument("--method", choices=list(METHODS), default="pca",
+                       help="pca (at once), tsne, or umap (pip install pytorchgui[embedding])")
+    embed.add_argument("--samples", type=int, default=MAX_SAMPLES, metavar="N",
+                       help=f"at most N samples, a fixed random subset of a larger set (default {MAX_SAMPLES:,})")
+    embed.add_argument("--batch-size", type=int, default=256)
+    embed.add_argument("--device", default="cpu")
+    embed.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.png|OUT.csv",
+                       help="a PNG of the points, or a CSV of index,x,y,true,predicted")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     from pytorchgui.core.machine import keep_freed_memory_for_reuse
@@ -160,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return {"validate": validate, "train": train, "evaluate": evaluate, "export": export,
                 "lr-find": lr_find, "estimate": estimate, "import": import_model,
-                "inspect": inspect}[arguments.command](arguments)
+                "inspect": inspect, "embed": embed}[arguments.command](arguments)
     except PyTorchGUIError as error:
         print(f"pytorchgui {arguments.command}: {error}", file=sys.stderr)
         return USER_ERROR
@@ -401,15 +425,21 @@ def _trained_model(arguments):
                               config_file=getattr(arguments, "normalization", None))
 
 
-def evaluate(arguments) -> int:
+def _data(arguments, trained):
+    """The data --data names (its test split with --test-mode, a run's --part of it), read
+    as the trained model reads them (a text network: with its tokenizer)."""
     from pytorchgui.core.data.data_source import load_spec
-    from pytorchgui.core.training.metrics import evaluate as measure
     from pytorchgui.core.data.sequences import with_tokenizer
 
-    trained = _trained_model(arguments)
     data = with_tokenizer(load_spec(arguments.data, train=not arguments.test_mode), trained.tokenizer)
-    if arguments.part != "all":
-        data = trained.split_part(data, arguments.part)
+    return trained.split_part(data, arguments.part) if arguments.part != "all" else data
+
+
+def evaluate(arguments) -> int:
+    from pytorchgui.core.training.metrics import evaluate as measure
+
+    trained = _trained_model(arguments)
+    data = _data(arguments, trained)
     trained.check_data(data)
     result = measure(trained.model, data, trained.normalization_for(data), loss=trained.loss_for(data),
                      batch_size=arguments.batch_size, device=arguments.device,
@@ -515,3 +545,31 @@ def _inspected_input(arguments, trained):
     data = with_tokenizer(load_spec(arguments.data, train=not arguments.test_mode), trained.tokenizer)
     trained.check_data(data)
     return inspection.sample_batch(data, inspection.raw_sample(data, arguments.sample), trained.normalization_for(data))
+
+
+def embed(arguments) -> int:
+    from pytorchgui.core.training.embedding import EmbeddingError, Projecting, embed as project_features
+    from pytorchgui.core.training.tasks import TaskControl
+
+    suffix = arguments.output.suffix.lower()
+    if suffix not in (".png", ".csv"):
+        raise EmbeddingError(f"-o {arguments.output}: give a .png (the points drawn) or a .csv (their coordinates)")
+    if arguments.samples < 3:
+        raise EmbeddingError(f"--samples {arguments.samples}: give at least 3")
+    trained = _trained_model(arguments)
+    data = _data(arguments, trained)
+
+    def said(event) -> None:
+        if isinstance(event, Projecting):
+            print(f"projecting {event.samples:,} samples of {event.features:,} values with {event.method}",
+                  file=sys.stderr)
+
+    result = project_features(trained, data, arguments.node, arguments.method, samples=arguments.samples,
+                              batch_size=arguments.batch_size, device=arguments.device, control=TaskControl(said))
+    if suffix == ".png":
+        result.save_png(arguments.output)
+    else:
+        result.to_csv(arguments.output)
+    print(f"{result.title()}: gathered in {result.seconds_gathering:.1f} s, projected in "
+          f"{result.seconds_projecting:.1f} s; wrote {arguments.output}", file=sys.stderr)
+    return 0

@@ -39,10 +39,12 @@ from pytorchgui.gui.confusion_history import ConfusionHistoryView
 from pytorchgui.gui.confusion_plot import ConfusionMatrixPlot
 from pytorchgui.gui.curves_view import CurvesView
 from pytorchgui.gui.dialogs import show_error
+from pytorchgui.gui.embedding_view import EmbeddingView
 from pytorchgui.gui.forms import FunctionDialog
 from pytorchgui.gui.regression_plot import RegressionView
-from pytorchgui.gui.widgets import (ImageGrid, add_choice, add_trained_weights, catalogue_combo, choose_weights_file, controls_beside, empty_note, heat_overlay,
-                                   image_pixmap, message_label, read_only_table, select_entry, selected_entry_name,
+from pytorchgui.gui.widgets import (ImageGrid, add_choice, add_trained_weights, catalogue_combo, choose_weights_file,
+                                   controls_beside, empty_note, heat_overlay, image_pixmap, message_label,
+                                   read_only_table, select_entry, selected_entry_name,
                                    with_button)
 from pytorchgui.gui.workers import Task
 
@@ -162,6 +164,8 @@ class EvaluationTab(QtWidgets.QWidget):
         self.curves_view = CurvesView(self.NO_RESULTS)
         self.curves_view.threshold_moved.connect(self._threshold_moved)
         self.result_tabs.addTab(self.curves_view, "Curves")
+        self.embedding_view = EmbeddingView(self)
+        self.result_tabs.addTab(self.embedding_view, "Embedding")
         controls_beside(self, self._build_controls(), self.result_tabs, 410)  # a column that scrolls: long reasons fit
 
     def _build_controls(self) -> QtWidgets.QWidget:
@@ -277,6 +281,7 @@ class EvaluationTab(QtWidgets.QWidget):
     def _build_try_it(self) -> QtWidgets.QWidget:
         self.pad = DrawingPad()
         self.tried_sample: int | None = None  # the gallery's sample Try it shows, until the user draws
+        self.tried_from: TensorDataset | None = None  # the dataset of that sample
         self.pad.changed.connect(self._input_edited)
         self.pad_tools = self._build_pad_tools()
         self.text_edit = QtWidgets.QPlainTextEdit()
@@ -484,6 +489,7 @@ class EvaluationTab(QtWidgets.QWidget):
         self._show_report(None)
         self.show_samples([], "The most confident mistakes")
         self._show_empty_pages()
+        self.embedding_view.clear()
 
     def _show_empty_pages(self) -> None:
         """What the result pages say without a result of their kind: that they do not
@@ -552,18 +558,24 @@ class EvaluationTab(QtWidgets.QWidget):
         return open_trained_model(choice, network=self.network)
 
     # -- measuring --------------------------------------------------------------------------
+    def chosen_model_and_data(self) -> tuple[TrainedModel, object, EvaluationSet]:
+        """(the model of the weights chosen, the data chosen as it reads them, that choice);
+        EvaluationError says why there is none or why they do not fit."""
+        choice: EvaluationSet | None = self.dataset_combo.currentData()
+        if choice is None:
+            raise EvaluationError("import a test set in the Data tab first")
+        trained = self._chosen_model()
+        if trained is None:
+            raise EvaluationError(self.model_problem)
+        dataset = with_tokenizer(choice.dataset(), trained.tokenizer)  # text: the ids the network learned
+        trained.check_data(dataset)
+        return trained, dataset, choice
+
     def launch(self) -> Task | None:
         if self.loading is not None:
             return None
-        choice: EvaluationSet | None = self.dataset_combo.currentData()
         try:
-            if choice is None:
-                raise EvaluationError("import a test set in the Data tab first")
-            trained = self._chosen_model()
-            if trained is None:
-                raise EvaluationError(self.model_problem)
-            dataset = with_tokenizer(choice.dataset(), trained.tokenizer)  # text: the ids the network learned
-            trained.check_data(dataset)
+            trained, dataset, choice = self.chosen_model_and_data()
             loss = trained.loss_for(dataset, self.loss_choice)
         except PyTorchGUIError as error:
             show_error(self, "Cannot evaluate", str(error))
@@ -804,25 +816,25 @@ class EvaluationTab(QtWidgets.QWidget):
 
     def _predict_input(self) -> None:
         if self.tried_sample is not None:
-            self.try_sample(self.tried_sample)
+            self.try_sample(self.tried_sample, self.tried_from)
         elif self.text_edit.isVisible():
             self.predict_text(self.text_edit.toPlainText())
         else:
             self.predict_drawing()
 
-    def try_sample(self, index: int) -> torch.Tensor | None:
-        """A sample of the evaluated set (a mistake clicked in the gallery) in Try it: what the
-        network sees (a text in the text box), its prediction as the test measured it, and
-        for an image what drove it."""
-        dataset, result = self.evaluated, self.result
+    def try_sample(self, index: int, dataset=None) -> torch.Tensor | None:
+        """A sample of the evaluated set (a mistake clicked in the gallery), or of `dataset`
+        (a point clicked in the embedding), in Try it: what the network sees (a text in the
+        text box), its prediction, and for an image what drove it."""
+        dataset = self.evaluated if dataset is None else dataset
         self.result_tabs.setCurrentIndex(3)
         text = isinstance(dataset, TensorDataset) and dataset.kind == "tokens"
         trained = self._model_taking("text" if text else "image")
         if trained is None or dataset is None:
             return None
         self._reset_try_it()  # an old drawing or text is not what is shown now
-        self.tried_sample = index
-        sample = dataset.inputs[index]
+        self.tried_sample, self.tried_from = index, dataset
+        sample = dataset.inputs[index] if isinstance(dataset, TensorDataset) else dataset[index][0]  # or streamed
         if text:  # the ids the test gave the network, not the text tokenised again
             blocker = QtCore.QSignalBlocker(self.text_edit)  # shown, not typed
             self.text_edit.setPlainText(decode(sample.tolist(), dataset.tokenizer))
@@ -833,8 +845,10 @@ class EvaluationTab(QtWidgets.QWidget):
             self.saliency_check.setChecked(True)
             del blocker
             self.prepared_label.setToolTip(f"Sample {index} of {dataset.name}, as the test gave it to the network")
-        self.input_caption.setText(f"Network input: sample {index} of {dataset.name}, true class "
-                                   f"<b>{result.classes[int(result.targets[index])]}</b>")
+        target = dataset.targets[index]
+        truth = (f"true class <b>{dataset.classes[int(target)]}</b>" if dataset.classes is not None else
+                 f"true value <b>{float(target.reshape(-1)[0]):.4g}</b>")
+        self.input_caption.setText(f"Network input: sample {index} of {dataset.name}, {truth}")
         return self._predict(trained, sample, trained.normalization_for(dataset))
 
     def predict_text(self, text: str) -> torch.Tensor | None:
