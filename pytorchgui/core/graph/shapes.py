@@ -160,10 +160,13 @@ def _precheck(entry: CatalogEntry, label: str, values: dict, shapes: list[tuple[
         return f"{label} expects {values['in_features']} input features but gets {shape[-1]}{hint}"
     if entry.category == "merge" and entry.name != "Concatenate" and len(set(shapes)) > 1:
         listed = ", ".join(describe_shape(s[1:]) for s in shapes)
-        if entry.name != "Multiply":
+        if entry.name not in ("Add", "Multiply"):
             return f"{label} needs inputs of one shape but gets {listed}"
-        if not _broadcast_to_largest(shapes):  # gating: [C, 1, 1] weights on [C, H, W]
-            return f"{label} needs inputs of one shape, or gates that broadcast such as [C, 1, 1], but gets {listed}"
+        # gating ([C, 1, 1] weights on [C, H, W]), a layer scale, a position embedding
+        # ([1, tokens, features] from a LearnedTensor) broadcast onto the largest input
+        if not _broadcast_to_largest(shapes):
+            return (f"{label} needs inputs of one shape, or ones that broadcast onto the largest such as "
+                    f"[C, 1, 1], but gets {listed}")
     return ""
 
 
