@@ -163,3 +163,15 @@ def test_a_position_embedding_broadcasts_onto_every_sample_through_add():
     model = compile_network(network, report)
     x = torch.randn(3, 5, 8)
     torch.testing.assert_close(model(x), x + model.position.weight)
+
+
+def test_moving_an_input_first_changes_what_subtract_computes_and_nothing_else():
+    network = network_around(default_catalog().layers.get("Subtract"))
+    network.move_input_first("operation", "branch1")
+    assert network.inputs_of("operation") == ["branch1", "branch0"]
+    x = torch.zeros(2, 3, 4)
+    torch.testing.assert_close(compile_network(network)(x), torch.full((2, 3, 4), 0.5))
+    network.move_input_first("operation", "branch1")  # already first: unchanged
+    assert network.inputs_of("operation") == ["branch1", "branch0"]
+    with pytest.raises(Exception, match="'operation' is not an input of 'branch0'"):
+        network.move_input_first("branch0", "operation")
