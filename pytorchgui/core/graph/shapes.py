@@ -174,7 +174,9 @@ def _broadcast_to_largest(shapes: list[tuple[int, ...]]) -> bool:
     """Every shape broadcasts onto the largest one, which it leaves unchanged."""
     largest = max(shapes, key=lambda shape: (len(shape), math.prod(shape)))
     for shape in shapes:
-        if len(shape) != len(largest) or any(size not in (1, full) for size, full in zip(shape, largest)):
+        # aligned from the right, as torch broadcasts: a layer scale [1, 32] onto [N, 7, 7, 32]
+        if len(shape) > len(largest) or any(size not in (1, full) for size, full in
+                                            zip(reversed(shape), reversed(largest))):
             return False
     return True
 
@@ -499,7 +501,8 @@ def _real_step_problem(entry: CatalogEntry, parameters: dict, input_shapes: list
     if parameter_count > REAL_STEP_PARAMETERS:
         return ""
     if sum(math.prod(shape[1:]) for shape in input_shapes) + output_per_sample <= REAL_STEP_ELEMENTS:
-        shapes = [(2, *shape[1:]) for shape in input_shapes]
+        # a batch of 1 stays 1: a LearnedTensor's [1, ...] broadcasts onto the other input
+        shapes = [(min(shape[0], 2), *shape[1:]) for shape in input_shapes]
     elif entry.same_shape and len(input_shapes) == 1:
         shape = input_shapes[0]
         shapes = [(2, *shape[1:2], *[1] * (len(shape) - 2))]
