@@ -128,6 +128,8 @@ def main() -> None:
     window.grab().save(str(OUT / "network_resnet.png"))
     tab.palette.search.clear()
 
+    vit_screenshot(app, window)
+
     window.open_file(str(paths.example_networks_dir() / "lenet5.json"))
     settle(app)
     tab.select(["conv1"])
@@ -147,6 +149,26 @@ def main() -> None:
     window.document.undo_stack.setClean()
     regression_screenshot(app, window)
     print(f"screenshots written to {OUT}")
+
+
+def vit_screenshot(app: QtWidgets.QApplication, window: MainWindow) -> None:
+    """The vit_tiny template: a transformer drawn with tensor operations (a learned class
+    token and position embedding, a transpose, a select), the palette's group open."""
+    tab = window.network_tab
+    window.open_file(str(paths.example_networks_dir() / "vit_tiny.json"))
+    settle(app)
+    tree = tab.palette.tree
+    for index in range(tree.topLevelItemCount()):
+        group = tree.topLevelItem(index)
+        group.setExpanded(group.text(0) == "Tensor operations")
+        for child in range(group.childCount()):
+            group.child(child).setExpanded(group.child(child).text(0) in ("Reshape", "Split and slice", "Tensors"))
+    tab.view.resetTransform()
+    tab.view.scale(0.75, 0.75)
+    tab.view.centerOn(tab.scene.node_items["embedded"])
+    tab.select(["class_token"])
+    settle(app)
+    window.grab().save(str(OUT / "network_vit_tiny.png"))
 
 
 def regression_screenshot(app: QtWidgets.QApplication, window: MainWindow) -> None:

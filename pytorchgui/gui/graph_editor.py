@@ -33,6 +33,14 @@ CATEGORY_COLOURS = {
     "recurrent": "#ffdeeb",
     "transformer": "#ffdeeb",
     "merge": "#ffc9c9",
+    # tensor operations (function_db/tensor_ops.json)
+    "split and slice": "#fff9db",
+    "products": "#ffe8cc",
+    "reductions": "#e6fcf5",
+    "arithmetic": "#fce4ec",
+    "with a constant": "#f3f0ff",
+    "regularisation": "#e9ecef",
+    "tensors": "#d3f9d8",
 }
 ACTIVATION_COLOUR = "#c5f6fa"
 PALETTE_MIME = "application/x-pytorchgui-palette-entry"  # what a palette entry drags as: its key

@@ -107,7 +107,8 @@ class Inspector(QtWidgets.QScrollArea):
         self.name_edit.setObjectName("inspectorName")
         self.name_edit.editingFinished.connect(self._rename)
         top.addRow("Name", self.name_edit)
-        kind = {"activation_function": "activation function", "merge": "merge"}.get(node.node_class, "layer")
+        kind = ("tensor operation" if entry.tensor_operation
+                else {"activation_function": "activation function", "merge": "merge"}.get(node.node_class, "layer"))
         top.addRow("Type", _label(f"<b>{entry.name}</b> · {kind}, {entry.category}", "inspectorType"))
         self.shape_label = _label(name="inspectorShape")
         top.addRow("Output", self.shape_label)
@@ -121,6 +122,16 @@ class Inspector(QtWidgets.QScrollArea):
         self.trainable_box.setObjectName("inspectorTrainable")
         self.trainable_box.clicked.connect(self._set_trainable)
         top.addRow(self.trainable_box)
+        self.input_order_label = self.first_input_combo = None
+        if entry.inputs >= 2:  # Subtract, MatMul, attention, Concatenate: the order of the inputs matters
+            self.input_order_label = _label(name="inspectorInputOrder")
+            top.addRow("Inputs", self.input_order_label)
+            self.first_input_combo = QtWidgets.QComboBox()
+            self.first_input_combo.setObjectName("inspectorFirstInput")
+            self.first_input_combo.setToolTip("The input that comes first (Subtract: the one subtracted from; MatMul: "
+                                              "the left factor; attention: the query)")
+            self.first_input_combo.activated.connect(self._choose_first_input)
+            top.addRow("First input", self.first_input_combo)
         layout.addLayout(top)
         self.error_label = _label(name="inspectorError", style="color: #c92a2a;")
         layout.addWidget(self.error_label)
@@ -215,6 +226,15 @@ class Inspector(QtWidgets.QScrollArea):
         self.error_label.setVisible(bool(problems))
         self.first_box.setChecked(name in self.network.first_layers)
         self.trainable_box.setChecked(self.network.node(name).trainable)
+        if self.first_input_combo is not None:
+            inputs = self.network.inputs_of(name)
+            self.input_order_label.setText(" · ".join(f"{index}. {source}" for index, source in enumerate(inputs, 1))
+                                           or "none linked yet")
+            blocker = QtCore.QSignalBlocker(self.first_input_combo)
+            self.first_input_combo.clear()
+            self.first_input_combo.addItems(inputs)
+            self.first_input_combo.setEnabled(len(inputs) > 1)
+            del blocker
         self.forms["node"].show_values(self.network.node(name).parameters)
 
     def _update_network(self) -> None:
@@ -264,6 +284,10 @@ class Inspector(QtWidgets.QScrollArea):
         name = self.names[0]
         self._run(f"{'Set' if checked else 'Unset'} first layer {name}",
                   lambda: self.network.set_first_layer(name, checked))
+
+    def _choose_first_input(self) -> None:
+        name, source = self.names[0], self.first_input_combo.currentText()
+        self._run(f"Make {source} the first input of {name}", lambda: self.network.move_input_first(name, source))
 
     def _set_trainable(self, checked: bool) -> None:
         name = self.names[0]

@@ -106,11 +106,13 @@ class Palette(QtWidgets.QWidget):
         expanded = {self.tree.topLevelItem(i).text(0) for i in range(self.tree.topLevelItemCount())
                     if self.tree.topLevelItem(i).isExpanded()}
         self.tree.clear()
-        layers = [entry for entry in self.catalog.layers if entry.category != "merge"]
+        layers = [entry for entry in self.catalog.layers if entry.category != "merge" and not entry.tensor_operation]
         merges = [entry for entry in self.catalog.layers if entry.category == "merge"]
+        operations = [entry for entry in self.catalog.layers if entry.tensor_operation]
         self._entry_group("Layers", layers, by_category=True)
         self._entry_group("Activations", list(self.catalog.activations), by_category=True)
         self._entry_group("Merges", merges, by_category=False)
+        self._entry_group("Tensor operations", operations, by_category=True)
         blocks = self._group("Blocks")
         for index, block in enumerate(self.blocks):
             label = block.name if block.builtin else f"{block.name} (mine)"

@@ -28,7 +28,11 @@ def test_the_palette_holds_the_whole_catalogue_and_filters_as_you_type(qtbot, wi
     assert {key for key in keys if key.startswith("block:")} == {f"block:{i}" for i in range(6)}
     assert any(key.endswith("lenet5.json") for key in keys if key.startswith("template:"))
     groups = [palette.tree.topLevelItem(i).text(0) for i in range(palette.tree.topLevelItemCount())]
-    assert groups == ["Layers", "Activations", "Merges", "Blocks", "Templates"]
+    assert groups == ["Layers", "Activations", "Merges", "Tensor operations", "Blocks", "Templates"]
+    qtbot.keyClicks(palette.search, "permute")
+    assert [item.text(0) for item in palette.visible_leaves()] == ["Permute"]
+    assert palette_item(palette, "entry:Permute").parent().parent().text(0) == "Tensor operations"
+    palette.search.clear()
     assert palette_item(palette, "entry:Conv2d").toolTip(0).startswith("Applies a 2D convolution")
     qtbot.keyClicks(palette.search, "batchnorm")
     shown = [item.text(0) for item in palette.visible_leaves()]
@@ -317,3 +321,25 @@ def test_the_stages_of_an_imported_model_collapse_into_boxes_and_expand_without_
     expand.trigger()
     assert not tab.scene.group_items and all(item.isVisible() for item in tab.scene.node_items.values())
     window.document.undo_stack.setClean()
+
+
+def test_the_inspector_shows_and_changes_the_order_of_an_operations_inputs(qtbot, window, tab):
+    network = tab.network
+    tab.document.apply("build", lambda: (
+        network.add_node("Identity", "minuend", first_layer=True),
+        network.add_node("Scale", "subtrahend", {"factor": 0.5}, first_layer=True),
+        network.add_node("Subtract", "difference"),
+        network.connect("minuend", "difference"),
+        network.connect("subtrahend", "difference")))
+    settle(qtbot, tab)
+    select(tab, "difference")
+    settle(qtbot, tab)
+    assert tab.inspector.input_order_label.text() == "1. minuend · 2. subtrahend"
+    combo = tab.inspector.first_input_combo
+    combo.setCurrentIndex(combo.findText("subtrahend"))
+    combo.activated.emit(combo.currentIndex())
+    settle(qtbot, tab)
+    assert network.inputs_of("difference") == ["subtrahend", "minuend"]
+    assert tab.inspector.input_order_label.text() == "1. subtrahend · 2. minuend"
+    tab.document.undo_stack.undo()
+    assert network.inputs_of("difference") == ["minuend", "subtrahend"]

@@ -26,6 +26,9 @@ from pytorchgui import paths
 from pytorchgui.core.errors import CatalogError, ParameterError, UnknownEntryError
 
 KINDS = ("layers", "activations", "losses", "optimizers")
+# Tensor operations (reshape, permute, reductions, arithmetic, learned tensors) are nodes
+# like layers, kept in a file of their own so the palette and the docs can tell them apart.
+TENSOR_OPERATIONS_FILE = "tensor_ops.json"
 PARAMETER_TYPES = ("int", "float", "bool", "str", "choice", "size", "floats")
 AUTO = "auto"
 # Constructor parameters no entry lists: the device comes from the Train tab and the
@@ -251,6 +254,7 @@ class CatalogEntry:
     source: str = ""
     new: Mapping[str, Any] = field(default_factory=dict)  # what a node added from the palette starts with
     gradients: str = "dense"  # optimizers: the gradients they step, "dense", "sparse" or "any"
+    tensor_operation: bool = False  # listed in tensor_ops.json: the palette's "Tensor operations"
 
     @property
     def node_class(self) -> str:
@@ -414,6 +418,11 @@ def read_database_file(path: Path) -> dict[str, Any]:
     return data
 
 
+def _entries_of(path: Path, kind: str) -> list[CatalogEntry]:
+    return [CatalogEntry.from_json(name, value, kind=kind, source=str(path))
+            for name, value in read_database_file(path).items()]
+
+
 class FunctionDatabase:
     """The ordered entries of one kind, looked up by name."""
 
@@ -429,10 +438,13 @@ class FunctionDatabase:
             self._entries[entry.name] = entry
 
     @classmethod
-    def from_file(cls, path: str | Path, kind: str) -> "FunctionDatabase":
+    def from_file(cls, path: str | Path, kind: str, *, tensor_operations: str | Path | None = None) -> "FunctionDatabase":
+        """The entries of `path`, followed (for layers) by those of a tensor operations file."""
         path = Path(path)
-        data = read_database_file(path)
-        entries = [CatalogEntry.from_json(name, value, kind=kind, source=str(path)) for name, value in data.items()]
+        entries = _entries_of(path, kind)
+        if tensor_operations is not None:
+            entries += [dataclasses.replace(entry, tensor_operation=True)
+                        for entry in _entries_of(Path(tensor_operations), kind)]
         return cls(kind, entries, source=str(path))
 
     def __iter__(self) -> Iterator[CatalogEntry]:
@@ -476,7 +488,11 @@ class Catalog:
     @classmethod
     def from_folder(cls, folder: str | Path) -> "Catalog":
         folder = Path(folder)
-        return cls({kind: FunctionDatabase.from_file(folder / f"{kind}.json", kind) for kind in KINDS})
+        operations = folder / TENSOR_OPERATIONS_FILE
+        databases = {kind: FunctionDatabase.from_file(folder / f"{kind}.json", kind) for kind in KINDS[1:]}
+        databases["layers"] = FunctionDatabase.from_file(folder / "layers.json", "layers",
+                                                         tensor_operations=operations if operations.is_file() else None)
+        return cls(databases)
 
     def database(self, kind: str) -> FunctionDatabase:
         if kind not in KINDS:

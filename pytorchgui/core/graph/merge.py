@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from pytorchgui.core.graph.sequence_layers import SEQUENCE_MODULES
+from pytorchgui.core.graph.tensor_ops import TENSOR_OPERATIONS
 
 
 class Add(nn.Module):
@@ -60,4 +61,4 @@ MERGE_MODULES: dict[str, type[nn.Module]] = {
 
 def pytorchgui_modules() -> dict[str, type[nn.Module]]:
     """Every class a catalogue entry with "source": "pytorchgui" may name."""
-    return {**MERGE_MODULES, **SEQUENCE_MODULES}
+    return {**MERGE_MODULES, **SEQUENCE_MODULES, **TENSOR_OPERATIONS}

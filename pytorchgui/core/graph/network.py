@@ -97,7 +97,7 @@ class Problem:
 @dataclass(frozen=True)
 class NetworkEvent:
     """A change of the network. kind: node_added, node_removed, node_renamed,
-    parameters_changed, link_added, link_removed, first_layers_changed, node_moved,
+    parameters_changed, link_added, link_removed, first_layers_changed, node_moved, inputs_reordered,
     input_changed, loss_changed, optimizer_changed, reset."""
 
     kind: str
@@ -370,6 +370,20 @@ class Network:
             node.next_layers = old
             raise
         self._announce("link_removed", name)
+
+    def move_input_first(self, name: str, source: str) -> None:
+        """Make `source` the first input of `name` (Subtract, MatMul, Concatenate take their
+        inputs in network order): `source` moves to just before name's first input."""
+        inputs = self.inputs_of(name)
+        if source not in inputs:
+            raise GraphError(f"'{source}' is not an input of '{name}': link it to '{name}' first")
+        if inputs[0] == source:
+            return
+        items = [(key, node) for key, node in self._nodes.items() if key != source]
+        position = [key for key, _ in items].index(inputs[0])
+        items.insert(position, (source, self._nodes[source]))
+        self._nodes = dict(items)
+        self._announce("inputs_reordered", name)
 
     def set_first_layer(self, name: str, first: bool = True) -> None:
         """Mark (or unmark) a node as one the network input goes to."""

@@ -160,10 +160,13 @@ def _precheck(entry: CatalogEntry, label: str, values: dict, shapes: list[tuple[
         return f"{label} expects {values['in_features']} input features but gets {shape[-1]}{hint}"
     if entry.category == "merge" and entry.name != "Concatenate" and len(set(shapes)) > 1:
         listed = ", ".join(describe_shape(s[1:]) for s in shapes)
-        if entry.name != "Multiply":
+        if entry.name not in ("Add", "Multiply"):
             return f"{label} needs inputs of one shape but gets {listed}"
-        if not _broadcast_to_largest(shapes):  # gating: [C, 1, 1] weights on [C, H, W]
-            return f"{label} needs inputs of one shape, or gates that broadcast such as [C, 1, 1], but gets {listed}"
+        # gating ([C, 1, 1] weights on [C, H, W]), a layer scale, a position embedding
+        # ([1, tokens, features] from a LearnedTensor) broadcast onto the largest input
+        if not _broadcast_to_largest(shapes):
+            return (f"{label} needs inputs of one shape, or ones that broadcast onto the largest such as "
+                    f"[C, 1, 1], but gets {listed}")
     return ""
 
 
@@ -171,7 +174,9 @@ def _broadcast_to_largest(shapes: list[tuple[int, ...]]) -> bool:
     """Every shape broadcasts onto the largest one, which it leaves unchanged."""
     largest = max(shapes, key=lambda shape: (len(shape), math.prod(shape)))
     for shape in shapes:
-        if len(shape) != len(largest) or any(size not in (1, full) for size, full in zip(shape, largest)):
+        # aligned from the right, as torch broadcasts: a layer scale [1, 32] onto [N, 7, 7, 32]
+        if len(shape) > len(largest) or any(size not in (1, full) for size, full in
+                                            zip(reversed(shape), reversed(largest))):
             return False
     return True
 
@@ -496,7 +501,8 @@ def _real_step_problem(entry: CatalogEntry, parameters: dict, input_shapes: list
     if parameter_count > REAL_STEP_PARAMETERS:
         return ""
     if sum(math.prod(shape[1:]) for shape in input_shapes) + output_per_sample <= REAL_STEP_ELEMENTS:
-        shapes = [(2, *shape[1:]) for shape in input_shapes]
+        # a batch of 1 stays 1: a LearnedTensor's [1, ...] broadcasts onto the other input
+        shapes = [(min(shape[0], 2), *shape[1:]) for shape in input_shapes]
     elif entry.same_shape and len(input_shapes) == 1:
         shape = input_shapes[0]
         shapes = [(2, *shape[1:2], *[1] * (len(shape) - 2))]

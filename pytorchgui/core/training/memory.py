@@ -138,6 +138,11 @@ def estimate_training_memory(network: Network, batch_size: int, *, bf16: bool = 
         raise TrainingError(f"no memory estimate: {report.problems[0].message}")
     with torch.device("meta"):
         model = compile_network(network, report).train()
+    for module in model.modules():
+        # momentum None (a cumulative average) divides by num_batches_tracked.item(), which
+        # the meta device cannot read; the step's memory is the same with any momentum
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm) and module.momentum is None:
+            module.momentum = 0.1
     parameters = sum(p.numel() for p in model.parameters()) * FLOAT_BYTES
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad) * FLOAT_BYTES
     dtype = getattr(torch, network.input_spec.dtype)

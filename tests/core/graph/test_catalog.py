@@ -27,8 +27,8 @@ def run_forward(entry, module, x):
         pool = getattr(torch.nn, f"MaxPool{dims}d")(kernel_size=2, return_indices=True)
         values, indices = pool(x)
         return module(values, indices)
-    if entry.inputs == 2:
-        return module(x, x.clone())
+    if entry.inputs in (2, 3):  # Bilinear, merges, MatMul, arithmetic; attention's query, key, value
+        return module(*[x] + [x.clone() for _ in range(entry.inputs - 1)])
     if entry.call == "self_attention":
         return module(x, x, x)[entry.output_index]
     output = module(x)
@@ -147,7 +147,9 @@ def test_catalogue_covers_the_original_design_and_the_issue():
 
 def test_order_and_categories_follow_the_file():
     raw = json.loads((paths.function_db_dir() / "layers.json").read_text())
-    assert CATALOG.layers.names() == list(raw)
+    operations = json.loads((paths.function_db_dir() / "tensor_ops.json").read_text())
+    assert CATALOG.layers.names() == list(raw) + list(operations)  # layers first, then tensor operations
+    assert [e.name for e in CATALOG.layers if e.tensor_operation] == list(operations)
     groups = CATALOG.layers.categories()
     assert [e.name for e in groups["merge"]] == ["Add", "Concatenate", "Multiply", "Mean"]
     assert CATALOG.node_entry("ReLU").node_class == "activation_function"

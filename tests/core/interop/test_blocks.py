@@ -148,14 +148,15 @@ def test_a_block_with_two_ends_cannot_go_into_a_link(lenet, tmp_path):
         insert_block(lenet, block, into=("conv1", "relu1"))
 
 
-def test_multiply_takes_gates_that_broadcast_but_add_does_not():
+def test_multiply_and_add_take_inputs_that_broadcast_but_mean_does_not():
     network = Network()
     network.set_input([4, 8, 8])
-    network.add_node("Identity", "x", first_layer=True, next_layers=["pool", "mul", "add"])
-    network.add_node("AdaptiveAvgPool2d", "pool", {"output_size": 1}, next_layers=["mul", "add"])
-    network.add_node("Multiply", "mul")
-    network.add_node("Add", "add")
+    network.add_node("Identity", "x", first_layer=True, next_layers=["pool", "mul", "add", "mean"])
+    network.add_node("AdaptiveAvgPool2d", "pool", {"output_size": 1}, next_layers=["mul", "add", "mean"])
+    network.add_node("Multiply", "mul")  # squeeze-and-excitation's gate
+    network.add_node("Add", "add")  # a bias, a position embedding
+    network.add_node("Mean", "mean")
     problems = {problem.node: problem.message for problem in infer_shapes(network).problems}
-    assert "mul" not in problems and "one shape" in problems["add"]
+    assert "mul" not in problems and "add" not in problems and "one shape" in problems["mean"]
     with pytest.raises(NetworkFormatError):
         read_block(paths.example_networks_dir() / "lenet5.json")

@@ -23,6 +23,8 @@ NOT_IMPORTED_BACK = {
     "lstm_sequences": r"node 'node_embedding' \(Gather\): an Embedding",
     "lstm_series": r"\(LSTM\): an LSTM",
     "transformer_sequences": r"node 'node_embedding' \(Gather\): an Embedding",
+    "convnext_tiny": r"\(LayerNormalization\): a layer normalisation",
+    "vit_tiny": r"\(LayerNormalization\): a layer normalisation",
 }
 IMPORTED_BACK = [name for name in EXAMPLES if name not in NOT_IMPORTED_BACK]
 

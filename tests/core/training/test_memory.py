@@ -147,3 +147,14 @@ def test_a_long_sequence_is_estimated_in_a_moment_and_like_the_step_by_step_coun
     monkeypatch.setattr(memory, "ESTIMATE_STEPS", 10**9)
     step_by_step = estimate_training_memory(network, 64).activations
     assert abs(shortened / step_by_step - 1) < 0.05
+
+
+def test_a_batch_norm_with_a_cumulative_average_is_estimated():
+    # momentum None reads num_batches_tracked.item(), which the meta device refused (a fuzzed file found it)
+    from pytorchgui.core.graph.network import Network
+
+    network = Network()
+    network.set_input([3, 8, 8])
+    network.add_node("BatchNorm2d", "bn", {"num_features": "auto", "momentum": None}, first_layer=True)
+    network.set_optimizer("Adam")
+    assert estimate_training_memory(network, 2).total > 0

@@ -1,0 +1,454 @@
+"""Tensor operations as nodes: everything modern networks write *between* modules.
+
+A `permute`, `x.flatten(1)`, `x.mean((2, 3))`, a split, a matmul of two activations, a
+learned class token: each is a small module here, catalogued in function_db/tensor_ops.json
+beside the layers, so a node of the designer can be one, its form is generated, shapes are
+inferred on the meta device, and the Python, ONNX and torch.export exports carry it like
+any other node (the Python export copies these classes' source).
+
+Dimensions count as torch counts them: 0 is the batch, 1 the first dimension of a sample,
+negative numbers from the end. Shapes a node gives per sample (Reshape, LearnedTensor)
+leave the batch out, so no network hard-codes its batch size. Operations of several
+inputs take them in the order the network defines (see Network.inputs_of): Subtract is
+the first minus the second, MatMul the first times the second.
+
+Each class stands alone (it names only torch, nn and functools): the Python export copies
+its source into a file of its own.
+"""
+from __future__ import annotations
+
+import functools
+
+import torch
+from torch import nn
+
+
+class Reshape(nn.Module):
+    """Each sample reshaped to `shape` (the batch kept; one -1 takes what is left)."""
+
+    def __init__(self, shape):
+        super().__init__()
+        self.shape = tuple(shape) if isinstance(shape, (list, tuple)) else (shape,)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(x.shape[0], *self.shape)
+
+    def extra_repr(self) -> str:
+        return f"shape={self.shape}"
+
+
+class Permute(nn.Module):
+    """The dimensions reordered (`dims` names every dimension, the batch first: 0)."""
+
+    def __init__(self, dims):
+        super().__init__()
+        self.dims = tuple(dims)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.permute(self.dims)
+
+    def extra_repr(self) -> str:
+        return f"dims={self.dims}"
+
+
+class Transpose(nn.Module):
+    """Two dimensions swapped."""
+
+    def __init__(self, dim0: int = 1, dim1: int = 2):
+        super().__init__()
+        self.dim0, self.dim1 = dim0, dim1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.transpose(self.dim0, self.dim1)
+
+    def extra_repr(self) -> str:
+        return f"dim0={self.dim0}, dim1={self.dim1}"
+
+
+class Squeeze(nn.Module):
+    """A dimension of size 1 removed."""
+
+    def __init__(self, dim: int = -1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.squeeze(self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Unsqueeze(nn.Module):
+    """A dimension of size 1 inserted."""
+
+    def __init__(self, dim: int = 1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.unsqueeze(self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Chunk(nn.Module):
+    """One of `chunks` equal pieces along `dim` (piece 0 is the first)."""
+
+    def __init__(self, chunks: int = 2, dim: int = 1, piece: int = 0):
+        super().__init__()
+        self.chunks, self.dim, self.piece = chunks, dim, piece
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.chunk(self.chunks, self.dim)[self.piece]
+
+    def extra_repr(self) -> str:
+        return f"chunks={self.chunks}, dim={self.dim}, piece={self.piece}"
+
+
+class Split(nn.Module):
+    """One piece of a split along `dim`: pieces of `split_size` each (the last may be
+    shorter), or of the listed sizes."""
+
+    def __init__(self, split_size, dim: int = 1, piece: int = 0):
+        super().__init__()
+        self.split_size = list(split_size) if isinstance(split_size, (list, tuple)) else split_size
+        self.dim, self.piece = dim, piece
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.split(self.split_size, self.dim)[self.piece]
+
+    def extra_repr(self) -> str:
+        return f"split_size={self.split_size}, dim={self.dim}, piece={self.piece}"
+
+
+class Slice(nn.Module):
+    """`x[..., start:end:step, ...]` along `dim` (end None: to the end; negative from the end)."""
+
+    def __init__(self, dim: int = 1, start: int = 0, end: int | None = None, step: int = 1):
+        super().__init__()
+        self.dim, self.start, self.end, self.step = dim, start, end, step
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        index = [slice(None)] * x.dim()
+        index[self.dim] = slice(self.start, self.end, self.step)
+        return x[tuple(index)]
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, start={self.start}, end={self.end}, step={self.step}"
+
+
+class Select(nn.Module):
+    """The entry at `index` along `dim`, that dimension removed (`x[:, 0]`: a class token)."""
+
+    def __init__(self, dim: int = 1, index: int = 0):
+        super().__init__()
+        self.dim, self.index = dim, index
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.select(self.dim, self.index)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, index={self.index}"
+
+
+class MatMul(nn.Module):
+    """The matrix product of two inputs over their last two dimensions, batched over the
+    others (`q @ k.transpose(-2, -1)` with transpose_second)."""
+
+    def __init__(self, transpose_second: bool = False):
+        super().__init__()
+        self.transpose_second = transpose_second
+
+    def forward(self, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+        return first @ (second.transpose(-2, -1) if self.transpose_second else second)
+
+    def extra_repr(self) -> str:
+        return f"transpose_second={self.transpose_second}"
+
+
+class ScaledDotProductAttention(nn.Module):
+    """softmax(q kᵀ · scale) v of three inputs (query, key, value), as
+    torch.nn.functional.scaled_dot_product_attention computes it (fused where it can)."""
+
+    def __init__(self, dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None):
+        super().__init__()
+        self.dropout_p, self.is_causal, self.scale = dropout_p, is_causal, scale
+
+    def forward(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.scaled_dot_product_attention(query, key, value, dropout_p=self.dropout_p if self.training else 0.0,
+                                              is_causal=self.is_causal, scale=self.scale)
+
+    def extra_repr(self) -> str:
+        return f"dropout_p={self.dropout_p}, is_causal={self.is_causal}, scale={self.scale}"
+
+
+class Reduce(nn.Module):
+    """A reduction over one or more dimensions: mean, sum, max (amax), min (amin), var,
+    std (unbiased: `correction` 1) or logsumexp."""
+
+    def __init__(self, operation: str = "mean", dim=-1, keepdim: bool = False, correction: int = 1):
+        super().__init__()
+        self.operation = operation
+        self.dim = tuple(dim) if isinstance(dim, (list, tuple)) else dim
+        self.keepdim, self.correction = keepdim, correction
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.operation in ("var", "std"):
+            return getattr(torch, self.operation)(x, dim=self.dim, keepdim=self.keepdim, correction=self.correction)
+        # max and min reduce as amax and amin: the values x.max(dim) gives, over several dims too
+        function = {"max": "amax", "min": "amin"}.get(self.operation, self.operation)
+        return getattr(torch, function)(x, dim=self.dim, keepdim=self.keepdim)
+
+    def extra_repr(self) -> str:
+        return f"operation={self.operation!r}, dim={self.dim}, keepdim={self.keepdim}"
+
+
+class Subtract(nn.Module):
+    """The first input minus the second, broadcast."""
+
+    def forward(self, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+        return first - second
+
+
+class Divide(nn.Module):
+    """The first input divided by the second, broadcast."""
+
+    def forward(self, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+        return first / second
+
+
+class Power(nn.Module):
+    """The first input to the power of the second, broadcast."""
+
+    def forward(self, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+        return torch.pow(first, second)
+
+
+class Maximum(nn.Module):
+    """The element-wise maximum of the inputs, broadcast."""
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return functools.reduce(torch.maximum, inputs)
+
+
+class Minimum(nn.Module):
+    """The element-wise minimum of the inputs, broadcast."""
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return functools.reduce(torch.minimum, inputs)
+
+
+class Stack(nn.Module):
+    """The inputs stacked along a new dimension `dim`."""
+
+    def __init__(self, dim: int = 1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return torch.stack(inputs, dim=self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Scale(nn.Module):
+    """The input times a constant (`x * 0.5`, attention's 1/√d)."""
+
+    def __init__(self, factor: float = 1.0):
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.factor
+
+    def extra_repr(self) -> str:
+        return f"factor={self.factor}"
+
+
+class Shift(nn.Module):
+    """The input plus a constant."""
+
+    def __init__(self, offset: float = 0.0):
+        super().__init__()
+        self.offset = offset
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.offset
+
+    def extra_repr(self) -> str:
+        return f"offset={self.offset}"
+
+
+class PowerOf(nn.Module):
+    """The input to a constant power (`x ** 2`)."""
+
+    def __init__(self, exponent: float = 2.0):
+        super().__init__()
+        self.exponent = exponent
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x ** self.exponent
+
+    def extra_repr(self) -> str:
+        return f"exponent={self.exponent}"
+
+
+class Clamp(nn.Module):
+    """The input limited to [min, max] (either may be left open)."""
+
+    def __init__(self, min: float | None = None, max: float | None = None):  # noqa: A002 (torch's names)
+        super().__init__()
+        self.min, self.max = min, max
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.clamp(self.min, self.max)
+
+    def extra_repr(self) -> str:
+        return f"min={self.min}, max={self.max}"
+
+
+class Negate(nn.Module):
+    """-x."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return -x
+
+
+class Absolute(nn.Module):
+    """|x|."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.abs()
+
+
+class Exp(nn.Module):
+    """eˣ."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.exp()
+
+
+class Log(nn.Module):
+    """The natural logarithm."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.log()
+
+
+class Sqrt(nn.Module):
+    """The square root."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.sqrt()
+
+
+class Rsqrt(nn.Module):
+    """1/√x."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.rsqrt()
+
+
+class Pad(nn.Module):
+    """Explicit padding, as torch.nn.functional.pad reads `pads`: (left, right) of the last
+    dimension first, then (left, right) of the one before, and so on."""
+
+    def __init__(self, pads, mode: str = "constant", value: float = 0.0):
+        super().__init__()
+        self.pads = tuple(pads) if isinstance(pads, (list, tuple)) else (pads, pads)
+        self.mode, self.value = mode, value
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mode == "constant":
+            return torch.nn.functional.pad(x, self.pads, mode="constant", value=self.value)
+        return torch.nn.functional.pad(x, self.pads, mode=self.mode)
+
+    def extra_repr(self) -> str:
+        return f"pads={self.pads}, mode={self.mode!r}, value={self.value}"
+
+
+class StochasticDepth(nn.Module):
+    """Drops a residual branch at random while training (Huang et al., 2016), scaled so its
+    expected value is unchanged: per sample ("row") or for the whole batch ("batch"). The
+    identity when evaluating."""
+
+    def __init__(self, p: float = 0.1, mode: str = "row"):
+        super().__init__()
+        self.p, self.mode = p, mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = 1.0 - self.p
+        shape = [x.shape[0]] + [1] * (x.dim() - 1) if self.mode == "row" else [1] * x.dim()
+        noise = torch.empty(shape, dtype=x.dtype, device=x.device).bernoulli_(keep)
+        return x * noise.div_(keep) if keep > 0.0 else x * noise
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, mode={self.mode!r}"
+
+
+class LearnedTensor(nn.Module):
+    """A tensor of `shape` (per sample) that training learns: a class token, a position
+    embedding, a layer scale, a relative position bias. Its input only lends the batch
+    size: "broadcast" gives [1, *shape] (to add or multiply), "expand" one copy per sample
+    (to concatenate). Starts at zeros, ones, a constant or a normal of std `value`
+    (truncated at two std, as ViT's class token)."""
+
+    def __init__(self, shape, init: str = "normal", value: float = 0.02, batch: str = "broadcast"):
+        super().__init__()
+        shape = tuple(shape) if isinstance(shape, (list, tuple)) else (shape,)
+        self.init, self.value, self.batch = init, value, batch
+        self.weight = nn.Parameter(torch.empty(shape))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        with torch.no_grad():
+            if self.init == "normal":
+                nn.init.trunc_normal_(self.weight, std=self.value, a=-2 * self.value, b=2 * self.value)
+            elif self.init == "zeros":
+                self.weight.zero_()
+            elif self.init == "ones":
+                self.weight.fill_(1.0)
+            else:
+                self.weight.fill_(self.value)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # [1, *shape] to add or multiply (broadcast), or one copy per sample to join (expand)
+        one = self.weight.unsqueeze(0)
+        return one.expand(x.shape[0], *self.weight.shape) if self.batch == "expand" else one
+
+    def extra_repr(self) -> str:
+        return f"shape={tuple(self.weight.shape)}, init={self.init!r}, batch={self.batch!r}"
+
+
+class ConstantTensor(nn.Module):
+    """A fixed tensor of `shape` (per sample), filled with `value` and saved with the weights
+    (a buffer: an imported model's masks and index tables keep their values). Its input only
+    lends the batch size, as for LearnedTensor."""
+
+    def __init__(self, shape, value: float = 0.0, batch: str = "broadcast"):
+        super().__init__()
+        shape = tuple(shape) if isinstance(shape, (list, tuple)) else (shape,)
+        self.batch = batch
+        self.register_buffer("tensor", torch.full(shape, float(value)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        one = (self.tensor.to(x.dtype) if x.is_floating_point() else self.tensor).unsqueeze(0)
+        return one.expand(x.shape[0], *self.tensor.shape) if self.batch == "expand" else one
+
+    def extra_repr(self) -> str:
+        return f"shape={tuple(self.tensor.shape)}, batch={self.batch!r}"
+
+
+TENSOR_OPERATIONS: dict[str, type[nn.Module]] = {
+    cls.__name__: cls for cls in (
+        Reshape, Permute, Transpose, Squeeze, Unsqueeze, Chunk, Split, Slice, Select, MatMul,
+        ScaledDotProductAttention, Reduce, Subtract, Divide, Power, Maximum, Minimum, Stack, Scale, Shift,
+        PowerOf, Clamp, Negate, Absolute, Exp, Log, Sqrt, Rsqrt, Pad, StochasticDepth, LearnedTensor,
+        ConstantTensor,
+    )
+}
