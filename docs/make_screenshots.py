@@ -114,6 +114,7 @@ def main() -> None:
     history.show_cell(7, 6)  # crosses taken for pluses, if any
     settle(app)
     window.grab().save(str(OUT / "evaluation_by_epoch.png"))
+    inside_screenshots(app, window)
     window.tabs.setCurrentIndex(1)
 
     window.open_file(str(paths.example_networks_dir() / "small_resnet.json"))
@@ -149,6 +150,50 @@ def main() -> None:
     window.document.undo_stack.setClean()
     regression_screenshot(app, window)
     print(f"screenshots written to {OUT}")
+
+
+def wait_until(app: QtWidgets.QApplication, done) -> None:
+    while not done():
+        app.processEvents()
+    settle(app)
+
+
+def inside_screenshots(app: QtWidgets.QApplication, window: MainWindow) -> None:
+    """The views inside the trained LeNet-5: a node's feature maps and filters (Network tab,
+    Inside), the layer histories (Train tab, Layers), ROC curves and the embedding
+    (Evaluation tab)."""
+    tab = window.network_tab
+    window.tabs.setCurrentIndex(1)
+    tab.inside_dock.raise_()
+    inside = tab.inside_view
+    inside.index_spin.setValue(3)
+    tab.select(["conv1"])
+    wait_until(app, lambda: inside.task is not None and not inside.task.running)
+    inside.find_exciting()
+    wait_until(app, lambda: inside.search is not None and not inside.search.running)
+    window.grab().save(str(OUT / "network_inside_conv1.png"))
+    tab.inspector_dock.raise_()
+
+    window.tabs.setCurrentIndex(2)
+    train_tab = window.train_tab
+    train_tab.plot_tabs.setCurrentWidget(train_tab.layer_view)
+    train_tab.layer_view.choose_layer("conv2")
+    settle(app)
+    window.grab().save(str(OUT / "train_layers.png"))
+    train_tab.plot_tabs.setCurrentIndex(0)
+
+    window.tabs.setCurrentIndex(3)
+    evaluation = window.evaluation_tab
+    evaluation.result_tabs.setCurrentWidget(evaluation.curves_view)
+    settle(app)
+    window.grab().save(str(OUT / "evaluation_curves.png"))
+    evaluation.result_tabs.setCurrentWidget(evaluation.embedding_view)
+    embedding = evaluation.embedding_view
+    embedding.method_combo.setCurrentIndex(embedding.method_combo.findData("tsne"))
+    embedding.samples_spin.setValue(1500)
+    embedding.project()
+    wait_until(app, lambda: embedding.task is None)
+    window.grab().save(str(OUT / "evaluation_embedding.png"))
 
 
 def vit_screenshot(app: QtWidgets.QApplication, window: MainWindow) -> None:

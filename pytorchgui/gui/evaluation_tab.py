@@ -506,6 +506,9 @@ class EvaluationTab(QtWidgets.QWidget):
         self.report_note.setVisible(regression)
         if regression:
             self.gallery_title.setText(for_classification(page="The gallery of mistakes"))
+        # A page that cannot apply to these weights' task is hidden, so the others fit the tab bar
+        self.result_tabs.setTabVisible(self.result_tabs.indexOf(self.regression_view), task != "classification")
+        self.result_tabs.setTabVisible(self.result_tabs.indexOf(self.curves_view), task != "regression")
         if self.result is None or not regression:
             self.regression_view.show_message(self.FOR_REGRESSION if task == "classification" else self.NO_RESULTS)
         if self.result is None or regression:
@@ -643,7 +646,9 @@ class EvaluationTab(QtWidgets.QWidget):
             scaled = " (standardised target, as in training)" if trained.target_normalization else ""
             lines.append(f"loss <b>{result.loss:.4f}</b>{scaled}")
         if result.classes is not None:
-            lines.append(f"accuracy <b>{result.accuracy:.2%}</b>")
+            at = "" if result.threshold is None else f" ({html.escape(result.classes[1], quote=False)} above " \
+                                                     f"{result.threshold:.2f})"
+            lines.append(f"accuracy <b>{result.accuracy:.2%}</b>{at}")
             if result.top5_accuracy is not None:
                 lines.append(f"top-5 <b>{result.top5_accuracy:.2%}</b>")
         else:
@@ -659,8 +664,10 @@ class EvaluationTab(QtWidgets.QWidget):
     def _threshold_moved(self, result: EvaluationResult) -> None:
         """The two-class threshold moved on the Curves page: the matrix and the report at it."""
         self.result = result
+        self.summary_label.setText("<br>".join(self._summary(result)))
         self._show_matrix(result)
         self._show_report(result)
+        self.show_samples(result.worst_errors(), "The most confident mistakes")
 
     def _cell_clicked(self, true_class: int, predicted_class: int) -> None:
         if self.result is not None and self.result.confusion is not None:

@@ -68,6 +68,7 @@ class NetworkTab(QtWidgets.QWidget):
         self._shown_rows: list[dict[str, Any]] | None = None  # what the summary table shows
         self.dialog: FunctionDialog | None = None
         self.popup: AddNodePopup | None = None
+        self.inside_view: QtWidgets.QWidget | None = None  # added by the main window (add_inside_view)
         self.scene = NetworkScene(self.network, self)
         self.view = NetworkView(self.scene)
         self.view.menu_for = self.context_menu
@@ -136,11 +137,6 @@ class NetworkTab(QtWidgets.QWidget):
         self.designer.tabifyDockWidget(self.inspector_dock, self.inside_dock)
         self.restore_layout()  # where the user left it, now that it exists
         self.inspector_dock.raise_()
-        self.scene.selectionChanged.connect(self._show_inside)
-
-    def _show_inside(self) -> None:
-        if not sip.isdeleted(self.scene):  # a window being destroyed clears its selection
-            self.inside_view.show_node(self.scene.selected_nodes())
 
     def save_layout(self) -> None:
         state = bytes(self.designer.saveState().toBase64()).decode("ascii")
@@ -280,8 +276,12 @@ class NetworkTab(QtWidgets.QWidget):
             self.view.centerOn(node)
 
     def _selection_changed(self) -> None:
-        if not self.scene.syncing:
-            self.inspector.show_selection(self.scene.selected_nodes(), self.report)
+        if self.scene.syncing or sip.isdeleted(self.scene):  # a window being destroyed clears its selection
+            return
+        names = self.scene.selected_nodes()
+        self.inspector.show_selection(names, self.report)
+        if self.inside_view is not None:  # also after select() (a problem clicked, a search), which blocks signals
+            self.inside_view.show_node(names)
 
     def select(self, names: list[str]) -> None:
         self.scene.sync()

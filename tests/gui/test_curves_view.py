@@ -51,6 +51,7 @@ def test_two_classes_the_threshold_moves_the_confusion_matrix(qtbot, two_classes
     launch(qtbot, tab)
     show_curves(tab, tmp_path / "curves_two_classes.png")
     measured = tab.result
+    assert not tab.result_tabs.isTabVisible(tab.result_tabs.indexOf(tab.regression_view))  # for regressions only
     assert measured.classes == ["cat", "dog"] and view.content.isVisible() and not view.message.isVisible()
     assert view.threshold_box.isVisible() and "Predict <b>dog</b>" in view.threshold_caption.text()
     assert [view.class_combo.itemText(i) for i in range(3)] == ["All classes", "cat", "dog"]
@@ -68,6 +69,8 @@ def test_two_classes_the_threshold_moves_the_confusion_matrix(qtbot, two_classes
     assert view.threshold_value.text() == "0.00" and "accuracy <b>50.0%</b>" in view.threshold_figures.text()
     assert "recall <b>1.000</b>" in view.threshold_figures.text()
     assert tab.report_table.item(1, 2).text() == "1.000"  # dog's recall in the per-class report
+    assert "accuracy <b>50.00%</b> (dog above 0.00)" in tab.summary_label.text()  # the summary follows too
+    assert tab.gallery.count() == 20  # every cat is now a mistake
     view.set_threshold(0.3)
     assert tab.result.confusion.tolist() == measured.at_threshold(0.3).confusion.tolist()
     tab.result_tabs.setCurrentIndex(0)
@@ -76,6 +79,7 @@ def test_two_classes_the_threshold_moves_the_confusion_matrix(qtbot, two_classes
 
     qtbot.mouseClick(view.findChild(QtWidgets.QPushButton, "thresholdResetButton"), QtCore.Qt.LeftButton)
     assert tab.result is measured and matrix_counts(tab) == argmax_counts
+    assert f"accuracy <b>{measured.accuracy:.2%}</b><br>" in tab.summary_label.text() + "<br>"
     assert "predicted above" not in tab.matrix_plot.plotItem.titleLabel.text and view.threshold_value.text() == "0.50"
 
 
@@ -122,6 +126,9 @@ def test_a_regression_page_says_curves_are_for_classification(qtbot, window, tmp
     window.tabs.setCurrentIndex(3)
     launch(qtbot, tab)
     assert tab.result.is_regression
+    tabs = tab.result_tabs
+    assert not tabs.isTabVisible(tabs.indexOf(tab.curves_view))  # hidden for a regression, so the others fit
+    assert tabs.isTabVisible(tabs.indexOf(tab.regression_view))
     show_curves(tab, tmp_path / "curves_regression.png")
     assert tab.curves_view.message.text() == ("The Curves page is for classification: these weights predict a numeric "
                                               "target; see Predicted vs true.")

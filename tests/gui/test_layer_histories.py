@@ -54,7 +54,6 @@ def test_the_layers_view_draws_each_epochs_histograms_and_a_past_runs(qtbot, win
     assert view.dead_curve.getData()[0].tolist() == [1, 2, 3]
     grab = view.grab()
     grab.save(str(tmp_path / "layers.png"))
-    grab.save("/tmp/layers_view.png")
     image = grab.toImage()
     assert coloured_pixels(image, "#1c7ed6") > 10 * coloured_pixels(empty, "#1c7ed6") + 50  # the weights drawn
     assert coloured_pixels(image, "#e8590c") > 50  # and the gradients
@@ -67,7 +66,7 @@ def test_the_layers_view_draws_each_epochs_histograms_and_a_past_runs(qtbot, win
     assert view.source_label.text() == train_tab.runs[0]["name"]
 
 
-def test_a_vanishing_gradient_marks_the_node_until_the_next_run(qtbot, window, train_tab):
+def test_a_vanishing_gradient_marks_the_node_until_the_next_run(qtbot, window, train_tab, tmp_path):
     window.document.network.replace_with(mlp("Sigmoid", 10))
     qtbot.waitUntil(lambda: "linear1" in window.network_tab.scene.node_items)
     run(qtbot, train_tab, 1)
@@ -83,7 +82,7 @@ def test_a_vanishing_gradient_marks_the_node_until_the_next_run(qtbot, window, t
     window.tabs.setCurrentIndex(0)
     window.network_tab.view.centerOn(item)
     canvas = window.network_tab.view.grab()
-    canvas.save("/tmp/designer_warning.png")
+    canvas.save(str(tmp_path / "designer_warning.png"))
 
     window.tabs.setCurrentIndex(2)
     train_tab.epochs_spin.setValue(1)

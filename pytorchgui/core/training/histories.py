@@ -362,7 +362,9 @@ class LayerRecorder:
                 gradients = [t.grad for t in tensors]
                 if any(g is None for g in gradients):
                     continue  # frozen, or not reached by this loss
-                flat = torch.cat([g.detach().reshape(-1).float() for g in gradients])
+                # an Embedding with sparse=True gives sparse gradients, which cannot reshape
+                flat = torch.cat([(g.to_dense() if g.is_sparse else g).detach().reshape(-1).float()
+                                  for g in gradients])
                 squares = flat.square().sum()
                 self.squares[name] = self.squares[name] + squares if name in self.squares else squares
                 chosen = self.sample_indices[name]
