@@ -260,6 +260,11 @@ def train(arguments) -> int:
     elif arguments.val_split:
         split_seed = config.seed if arguments.split_seed is None else arguments.split_seed
         data, validation = data.split(arguments.val_split, split_seed)
+        if arguments.val_split < 1 and context.main:  # 0.25 meant as a quarter kept 0.25 %: one sample of 569
+            percent = arguments.val_split
+            kept = counted(len(validation), "sample")
+            print(f"train: --val-split is a percentage: {percent:g} keeps {percent:g} % ({kept}) for validation; for "
+                  f"a fraction of {percent:g} give --val-split {percent * 100:g}", file=sys.stderr)
     for dataset in (data, validation) if context.main else ():
         for note in getattr(dataset, "notes", ()) if dataset is not None else ():
             print(f"data: {dataset.name}: {note}", file=sys.stderr)

@@ -29,6 +29,11 @@ from pytorchgui.core.errors import SaveError
 
 CALIBRATION_BINS = 10
 TABLE_FILES = ("auc.csv", "roc.csv", "pr.csv", "calibration.csv")
+# Their columns, written even when a table has no row (one sample: no curve is defined)
+TABLE_COLUMNS = (("class", "samples", "auc", "average_precision", "problem"),
+                 ("class", "false_positive_rate", "true_positive_rate", "threshold"),
+                 ("class", "recall", "precision", "threshold"),
+                 ("bin_start", "bin_end", "samples", "accuracy", "mean_confidence"))
 FIGURE_FILE = "curves.png"
 
 
@@ -127,10 +132,10 @@ class Curves:
             raise SaveError(error.errno, f"cannot create the folder {folder} for the curves: "
                                          f"{error.strerror or error}") from None
         written = []
-        for name, rows in zip(TABLE_FILES, (self.auc_rows(), self.roc_rows(), self.pr_rows(),
-                                            self.calibration.rows())):
+        for name, columns, rows in zip(TABLE_FILES, TABLE_COLUMNS, (self.auc_rows(), self.roc_rows(), self.pr_rows(),
+                                                                   self.calibration.rows())):
             path = folder / f"{prefix}{name}"
-            atomic_write_text(path, _csv_text(rows))
+            atomic_write_text(path, _csv_text(rows, columns))
             written.append(path)
         return written
 
@@ -154,9 +159,9 @@ def _mean_of_defined(values) -> float | None:
     return float(numpy.mean(defined)) if defined else None
 
 
-def _csv_text(rows: list[dict[str, Any]]) -> str:
+def _csv_text(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()

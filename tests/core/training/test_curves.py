@@ -215,3 +215,15 @@ def test_evaluate_says_a_regression_has_no_curves(tmp_path, capsys):
     assert main(["evaluate", str(run), "--data", spec, "--curves", str(tmp_path / "curves")]) == 0
     assert "no curves: ROC, precision-recall and calibration curves are for classification" in capsys.readouterr().err
     assert not (tmp_path / "curves").exists() and not (run / "evaluation").exists()
+
+
+def test_one_sample_writes_tables_with_their_columns_and_no_rows(tmp_path):
+    # a validation split of 0.25 % kept one sample: `evaluate` ended in an internal error (IndexError)
+    curves = two_class([0.9], [0]).curves()
+    curves.write(tmp_path)
+    with open(tmp_path / "roc.csv", newline="") as stream:
+        assert list(csv.DictReader(stream)) == [] and stream.seek(0) == 0 and \
+            stream.readline().strip() == "class,false_positive_rate,true_positive_rate,threshold"
+    with open(tmp_path / "auc.csv", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    assert rows[0]["auc"] == "" and "no other class" in rows[0]["problem"]

@@ -249,3 +249,15 @@ def test_a_torch_error_from_the_data_is_one_line_and_exit_2(capsys, tmp_path):
     errors = [line for line in err.splitlines() if line.startswith("pytorchgui train:")]
     assert code == 2 and len(errors) == 1 and err.endswith(errors[0] + "\n") and "Traceback" not in err
     assert "Embedding 'embed' cannot take input of shape [6]" in errors[0] and "torch.float32" in errors[0]
+
+
+def test_a_validation_split_below_one_percent_says_it_is_a_percentage(capsys, tmp_path):
+    # 0.25 meant as a quarter kept 0.25 % of 569 rows: one sample, measured at 100 %
+    code, _, err = run(capsys, "train", LENET, "--data", "builtin:400", "--val-split", "0.25", "--epochs", "1",
+                       "--out", tmp_path / "r", "--quiet")
+    assert code == 0, err
+    assert "--val-split is a percentage: 0.25 keeps 0.25 % (1 sample) for validation; for a fraction of 0.25 " \
+           "give --val-split 25" in err
+    code, _, err = run(capsys, "train", LENET, "--data", "builtin:400", "--val-split", "25", "--epochs", "1",
+                       "--out", tmp_path / "q", "--quiet")
+    assert code == 0 and "is a percentage" not in err
