@@ -16,6 +16,8 @@ tab holds a reference to another. Every change is announced to subscribers as a
 - TRAINING_STOPPED: a run ended without a result (it failed); item: None.
 - TRAINING_FINISHED: a run ended with a result; item: the TrainingResult.
 - TRAINING_CONFIG_CHANGED: the draft training settings changed; item: the new TrainingConfig.
+- TRIED_INPUT_CHANGED: the Evaluation tab's Try it predicted for a new input (a drawing,
+  an image, a text, a sample); item: the TriedInput, which the Inside view can look at.
 
 The network itself announces its own edits (Network.subscribe).
 
@@ -124,10 +126,22 @@ class Change(enum.Enum):
     TRAINING_STOPPED = "training_stopped"
     TRAINING_FINISHED = "training_finished"
     TRAINING_CONFIG_CHANGED = "training_config_changed"
+    TRIED_INPUT_CHANGED = "tried_input_changed"
 
 
 # a subscriber that lists the datasets redraws on any of these
 DATASET_CHANGES = frozenset({Change.DATASET_ADDED, Change.DATASET_REMOVED, Change.DATASET_CHANGED})
+
+
+@dataclass(frozen=True)
+class TriedInput:
+    """The input Try it last predicted for: one sample as the network's data gives it
+    (uint8 pixels [C, H, W] or token ids [T]), the normalisation it was measured with, and
+    what it is, in words ("a drawing", "sample 4 of Shapes (test)")."""
+
+    sample: Any
+    normalization: Any
+    caption: str
 
 
 @dataclass(frozen=True)
@@ -158,6 +172,7 @@ class Workspace:
         self._read_with_vocabulary: dict[tuple[DatasetEntry, Any], Any] = {}
         self.training_running = False
         self.last_result = None  # TrainingResult of the last run in this session
+        self.tried_input: TriedInput | None = None  # what Try it last predicted for
         # the settings the next run starts with, as the Train tab's form shows them (not yet
         # checked: a field the user is typing keeps its last valid value here)
         self.training_config = TrainingConfig()
@@ -177,6 +192,11 @@ class Workspace:
         event = WorkspaceEvent(kind, item)
         for callback in list(self._subscribers):
             callback(event)
+
+    def set_tried_input(self, tried: TriedInput) -> None:
+        """Try it predicted for `tried`; announces TRIED_INPUT_CHANGED."""
+        self.tried_input = tried
+        self._announce(Change.TRIED_INPUT_CHANGED, tried)
 
     # -- datasets --------------------------------------------------------------------
     def add_dataset(self, dataset, role: str = "train") -> DatasetEntry:

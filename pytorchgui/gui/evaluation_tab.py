@@ -16,6 +16,7 @@ clears the results shown.
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 
 import numpy
@@ -34,7 +35,7 @@ from pytorchgui.core.training.saliency import saliency
 from pytorchgui.core.data.sequences import decode, with_tokenizer
 from pytorchgui.core.training.tasks import Progress, TaskControl
 from pytorchgui.core.wording import counted
-from pytorchgui.core.workspace import DATASET_CHANGES, Change, EvaluationSet, Workspace
+from pytorchgui.core.workspace import DATASET_CHANGES, Change, EvaluationSet, TriedInput, Workspace
 from pytorchgui.gui.confusion_history import ConfusionHistoryView
 from pytorchgui.gui.confusion_plot import ConfusionMatrixPlot
 from pytorchgui.gui.curves_view import CurvesView
@@ -932,7 +933,7 @@ class EvaluationTab(QtWidgets.QWidget):
         self.prepared_label.setToolTip(f"What the network sees: {path.name} resized to "
                                        f"{trained.input_shape[1]} x {trained.input_shape[2]}{note}")
         self.tried_sample = None
-        self.input_caption.setText("Network input:")
+        self.input_caption.setText(f"Network input: {html.escape(path.name, quote=False)}")
         return self._predict(trained, sample)
 
     def _model_taking(self, kind: str) -> TrainedModel | None:
@@ -955,6 +956,11 @@ class EvaluationTab(QtWidgets.QWidget):
     def _predict(self, trained: TrainedModel, sample: torch.Tensor, normalization=None) -> torch.Tensor:
         """normalization: the statistics the sample's dataset is measured with (by default
         the training's)."""
+        shown = html.unescape(re.sub(r"<[^>]+>", "", self.input_caption.text()))  # "Network input: sample 4 of …"
+        what = shown.partition(":")[2].strip() if shown.startswith("Network input:") else ""
+        kind = "text" if sample.dtype == torch.int64 else "drawing or image"
+        self.workspace.set_tried_input(TriedInput(sample, normalization or trained.normalization,
+                                                  what or f"the {kind} in Try it"))
         if trained.task == "regression":
             return self._predict_value(trained, sample)
         normalization = normalization or trained.normalization

@@ -75,6 +75,7 @@ class InsideView(QtWidgets.QScrollArea):
         self.trained: TrainedModel | None = None  # built once per choice of weights
         self.node: str | None = None
         self.image: Path | None = None  # the image file chosen as the sample, if any
+        self.use_tried = False  # the sample is Try it's input (workspace.tried_input)
         self.task: Task | None = None
         self.search: Task | None = None
         self._look_again = False
@@ -113,6 +114,11 @@ class InsideView(QtWidgets.QScrollArea):
             combo.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(12)
         form.addRow("Sample", sample_row)
+        self.tried_button = QtWidgets.QPushButton("Try it's input", objectName="insideTriedButton", enabled=False)
+        self.tried_button.setToolTip("What the Evaluation tab's Try it last predicted for: a drawing, an image file, "
+                                     "a text or a sample")
+        self.tried_button.clicked.connect(self.use_tried_input)
+        form.addRow("", self.tried_button)
         column.addLayout(form)
         self.sample_label = QtWidgets.QLabel(objectName="insideSampleLabel")
         self.title_label = message_label("", "insideTitleLabel")
@@ -162,6 +168,10 @@ class InsideView(QtWidgets.QScrollArea):
             self.update_sets()
         elif event.kind is Change.TRAINING_FINISHED:
             self.update_weights(select_latest=True)
+        elif event.kind is Change.TRIED_INPUT_CHANGED:
+            self.tried_button.setEnabled(True)
+            if self.use_tried:
+                self.look()
 
     def update_weights(self, select_latest: bool = False) -> None:
         """Offer the weights there are: the network just trained, the runs' best, untrained."""
@@ -228,8 +238,13 @@ class InsideView(QtWidgets.QScrollArea):
         return choice.dataset() if choice is not None and not choice.problem else None
 
     def _data_sample_chosen(self) -> None:
-        self.image = None  # a sample of the data chosen now, not the image file
+        self.image, self.use_tried = None, False  # a sample of the data chosen now, not a file or Try it's input
         self._sample_chosen()
+
+    def use_tried_input(self) -> None:
+        """Look at what Try it last predicted for (and follow it as it changes)."""
+        self.image, self.use_tried = None, True
+        self.look()
 
     def _sample_chosen(self) -> None:
         dataset = self.dataset()
@@ -244,7 +259,7 @@ class InsideView(QtWidgets.QScrollArea):
             self.choose_image(Path(path))
 
     def choose_image(self, path: Path) -> None:
-        self.image = path
+        self.image, self.use_tried = path, False
         self.look()
 
     def show_node(self, names: list[str]) -> None:
@@ -263,6 +278,16 @@ class InsideView(QtWidgets.QScrollArea):
             with Image.open(self.image) as image:
                 sample, _inverted = prepare_image(image, trained.input_shape, trained.normalization)
             return model_input(trained.model, sample, trained.normalization), sample, self.image.name
+        if self.use_tried:
+            tried = self.workspace.tried_input
+            if tried is None:
+                raise inspection.InspectionError("draw, open or pick an input in the Evaluation tab's Try it first")
+            if trained.input_shape is not None and list(tried.sample.shape) != list(trained.input_shape):
+                raise inspection.InspectionError(
+                    f"Try it's input ({tried.caption}) has shape {list(tried.sample.shape)}, but these weights take "
+                    f"{trained.input_shape}: choose the weights Try it used, or another sample")
+            raw = tried.sample if tried.sample.dtype != torch.int64 else None
+            return model_input(trained.model, tried.sample, tried.normalization), raw, f"Try it's input: {tried.caption}"
         dataset = self.dataset()
         if dataset is None:
             raise inspection.InspectionError("pick data the weights can run on (import it in the Data tab), or an "

@@ -83,3 +83,36 @@ def test_a_view_image_is_drawn_and_a_node_the_weights_lack_is_said(qtbot, fresh_
     view.show_node(["no such node"])
     qtbot.waitUntil(lambda: view.message.isVisible(), timeout=10000)
     assert "the network has no node 'no such node'" in view.message.text()
+
+
+def test_the_inside_view_looks_at_what_try_it_predicted_for(qtbot, window, tmp_path):
+    from pytorchgui.core.data.data_source import builtin_pair
+    from pytorchgui.core.training.metrics import model_input
+    from tests.gui.gui_helpers import train_one_epoch
+
+    train_one_epoch(qtbot, window, builtin_pair(400, 100)[0])
+    tab, evaluation = window.network_tab, window.evaluation_tab
+    view = tab.inside_view
+    assert not view.tried_button.isEnabled()  # nothing tried yet
+    for start, end in (((70, 140), (210, 140)), ((140, 70), (140, 210))):  # a plus sign on the pad
+        evaluation.pad.draw_line(QtCore.QPoint(*start), QtCore.QPoint(*end))
+    assert evaluation.predict_drawing() is not None
+    tried = window.workspace.tried_input
+    assert tried is not None and tried.sample.shape == (1, 28, 28) and "Try it" in tried.caption
+    assert view.tried_button.isEnabled()
+    tab.inside_dock.raise_()
+    view.tried_button.click()
+    click_node(qtbot, tab, "conv1")
+    shown = shown_after(qtbot, view, "conv1")
+    with torch.no_grad():
+        expected = view.trained.model.conv1(model_input(view.trained.model, tried.sample, tried.normalization))[0]
+    torch.testing.assert_close(shown.values, expected)
+    assert view.title_label.text().startswith("conv1 for Try it's input: the drawing or image in Try it")
+
+    evaluation.pad.clear()  # a new drawing: the view follows it
+    evaluation.pad.draw_line(QtCore.QPoint(70, 70), QtCore.QPoint(210, 210))
+    evaluation.predict_drawing()
+    qtbot.waitUntil(lambda: not view.task.running and view.shown is not None
+                    and not torch.equal(view.shown.values, expected), timeout=10000)
+    view.index_spin.setValue(1)  # a sample of the data again
+    assert not view.use_tried

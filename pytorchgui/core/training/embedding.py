@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -213,8 +214,11 @@ def gather_features(trained, dataset, node: str | None = None, *, samples: int =
     normalization = trained.normalization_for(dataset)
     indices = chosen_samples(len(dataset), samples, seed)
     caught: list[torch.Tensor] = []
+    gathering = threading.get_ident()  # the window may predict with this model meanwhile (Try it): not caught
 
     def keep(value) -> None:
+        if threading.get_ident() != gathering:
+            return
         if isinstance(value, (tuple, list)):
             value = value[output_index]
         caught.append(value.detach().float().reshape(len(value), -1).cpu())

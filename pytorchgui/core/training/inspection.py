@@ -20,6 +20,7 @@ import difflib
 import heapq
 import math
 import operator
+import threading
 from dataclasses import dataclass
 
 import numpy
@@ -157,17 +158,26 @@ def _run_capturing(model: torch.nn.Module, x: torch.Tensor, call: fx.Node):
         return _interpreted(model, x, call)
     module = model.get_submodule(call.target)
     captured = []
+    # The model may be the one the window predicts with at the same time (Try it, saliency,
+    # on the GUI thread while this runs in the background): the hooks act on this thread's
+    # pass only, and leave every other pass through the module as it is.
+    looking = threading.get_ident()
 
     def keep(_module, _args, output):
+        if threading.get_ident() != looking:
+            return None
         captured.append(output[1] if attention else _chosen_output(call, output))
         raise _Captured()
+
+    def with_weights(_module, args, kwargs):
+        if threading.get_ident() != looking:
+            return None
+        return args, {**kwargs, "need_weights": True, "average_attn_weights": True}
 
     attention = isinstance(module, torch.nn.MultiheadAttention)
     handles = [module.register_forward_hook(keep)]
     if attention:  # compiled with need_weights=False; the weights are what this view is for
-        handles.append(module.register_forward_pre_hook(
-            lambda _module, args, kwargs: (args, {**kwargs, "need_weights": True, "average_attn_weights": True}),
-            with_kwargs=True))
+        handles.append(module.register_forward_pre_hook(with_weights, with_kwargs=True))
     try:
         model(x)
     except _Captured:

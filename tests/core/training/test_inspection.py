@@ -138,3 +138,35 @@ def test_a_traced_model_s_function_nodes_are_run_by_the_interpreter():
     x = torch.randn(1, 4)
     added = node_output(model, x, "add")
     torch.testing.assert_close(added.values, (model.linear(x) + x)[0].detach())
+
+
+def test_a_look_inside_leaves_other_threads_passes_through_the_model_alone():
+    # The Inside view looks in the background while the window predicts with the same model
+    # (Try it, saliency): its hook stopped the window's pass too ("_Captured" in the GUI thread).
+    import threading
+
+    model = compile_network(network_format.load(paths.example_networks_dir() / "lenet5.json")).eval()
+    x = torch.randn(1, 1, 28, 28)
+    with torch.no_grad():
+        expected = model(x)
+    passes, problems = [], []
+    entered = threading.Event()
+
+    def predict_meanwhile(module, args, output):
+        if threading.current_thread() is threading.main_thread() and not passes:
+            other = threading.Thread(target=lambda: passes.append(model(x)) if not problems else None)
+            entered.set()
+            try:
+                other.start()
+                other.join()
+            except BaseException as error:  # noqa: BLE001
+                problems.append(error)
+
+    handle = model.conv1.register_forward_hook(predict_meanwhile)
+    try:
+        shown = node_output(model, x, "conv2")
+    finally:
+        handle.remove()
+    assert entered.is_set() and problems == []
+    torch.testing.assert_close(passes[0], expected)  # the other thread's pass ran whole
+    assert shown.node == "conv2"
