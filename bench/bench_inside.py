@@ -8,7 +8,8 @@ slowest node's time / 1 s last.
 from __future__ import annotations
 
 import statistics
-import time
+import sys
+from pathlib import Path
 
 import torch
 
@@ -17,15 +18,13 @@ from pytorchgui.core.graph.compiler import compile_network
 from pytorchgui.core.interop.importers import import_torchvision
 from pytorchgui.core.training import inspection, network_format
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_levers import timed  # noqa: E402
+
 
 def median_seconds(function, repeats: int = 5) -> float:
     function()  # warm-up: first-use costs
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+    return timed(function, repeats)
 
 
 def measure(name: str, network) -> float:
