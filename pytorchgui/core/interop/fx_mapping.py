@@ -11,7 +11,6 @@ implicit (Reshape reshapes each sample, LearnedTensor expands to the batch).
 """
 from __future__ import annotations
 
-import math
 import operator
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -77,11 +76,28 @@ class BatchDependent:
 
 @dataclass
 class Pieces:
-    """The tuple a split, chunk or unbind gives: getitem picks one piece as a node."""
+    """The tuple a split, chunk or unbind gives: getitem picks one piece as a node, then
+    permutes it when the pieces came from a permute that moved the batch (`then`)."""
     type_name: str
     values: dict[str, Any]
     source: fx.Node
     piece_parameter: str = "piece"
+    then: list[int] | None = None
+
+
+@dataclass
+class Permuted:
+    """A permute that moves the batch away from the first dimension (timm's
+    `qkv.permute(2, 0, 3, 1, 4)`): no node holds it, since every node keeps the batch
+    first; selecting along its first dimension (unbind(0), qkv[0]) becomes a Select on
+    the tensor before the permute, then a permute that keeps the batch first."""
+    source: fx.Node
+    dims: list[int]
+
+    def selected(self) -> tuple[int, list[int]]:
+        """The dimension of the source selected, and the permutation of what is left."""
+        chosen = self.dims[0]
+        return chosen, [dim - (dim > chosen) for dim in self.dims[1:]]
 
 
 class Call:
@@ -201,7 +217,18 @@ def _flatten(call: Call, builder):
 def _permute(call: Call, builder):
     dims = [call.argument(index, "dims") for index in range(1, len(call.args))] if len(call.args) > 2 \
         else call.argument(1, "dims")
-    return builder.add("Permute", {"dims": plain(dims)}, call.tensors()[:1])
+    source = call.tensors()[0]
+    rank = len(call.shape_of(source))
+    dims = [dim % rank for dim in plain(dims)]
+    if dims[0] != 0:
+        return Permuted(source, dims)
+    return builder.add("Permute", {"dims": dims}, [source])
+
+
+def _select_permuted(builder, permuted: Permuted, index: int):
+    chosen, rest = permuted.selected()
+    selected = builder.add("Select", {"dim": chosen, "index": index}, [permuted.source])
+    return selected if rest == sorted(rest) else builder.add("Permute", {"dims": rest}, [selected])
 
 
 def _transpose(call: Call, builder):
@@ -233,16 +260,26 @@ def _pieces(type_name: str, size_parameter: str, *names: str):
 
 
 def _unbind(call: Call, builder):
-    return Pieces("Select", {"dim": call.argument(1, "dim", 0)}, call.tensors()[0], piece_parameter="index")
+    dim, source = call.argument(1, "dim", 0), call.tensors()[0]
+    held = builder.held(source)
+    if isinstance(held, Permuted) and dim == 0:
+        chosen, rest = held.selected()
+        return Pieces("Select", {"dim": chosen}, held.source, piece_parameter="index", then=rest)
+    return Pieces("Select", {"dim": dim}, source, piece_parameter="index")
 
 
 def _getitem(call: Call, builder):
     container, index = call.node.args[0], call.args[1]
     held = builder.held(container)
     if isinstance(held, Pieces):
-        return builder.add(held.type_name, {**held.values, held.piece_parameter: index}, [held.source])
+        piece = builder.add(held.type_name, {**held.values, held.piece_parameter: index}, [held.source])
+        if held.then is not None and held.then != sorted(held.then):
+            return builder.add("Permute", {"dims": held.then}, [piece])
+        return piece
     if isinstance(held, tuple):
         return held[index]
+    if isinstance(held, Permuted) and isinstance(index, int):
+        return _select_permuted(builder, held, index)
     return _index(call, builder, container, index)
 
 
@@ -334,6 +371,24 @@ def _attention(call: Call, builder):
     values = {"dropout_p": call.argument(4, "dropout_p", 0.0), "is_causal": bool(call.argument(5, "is_causal", False)),
               "scale": call.argument(6, "scale")}
     return builder.add("ScaledDotProductAttention", values, call.tensors()[:3])
+
+
+def _einsum(call: Call, builder):
+    """The einsums that are batched matrix products: "...ik,...kj->...ij", and
+    "...ik,...jk->...ij" (q kᵀ, as attention writes it)."""
+    equation = call.args[0].replace(" ", "")
+    operands = call.tensors()
+    inputs, _, output = equation.partition("->")
+    terms = inputs.split(",")
+    if len(operands) == 2 and len(terms) == 2 and len({len(terms[0]), len(terms[1]), len(output)}) == 1 \
+            and "." not in equation and terms[0][:-2] == terms[1][:-2] == output[:-2]:
+        (i, k), second, (row, column) = terms[0][-2:], terms[1][-2:], output[-2:]
+        if (row, column) == (i, second[1]) and second[0] == k and k not in (i, second[1]):
+            return builder.add("MatMul", {"transpose_second": False}, operands)
+        if (row, column) == (i, second[0]) and second[1] == k and k not in (i, second[0]):
+            return builder.add("MatMul", {"transpose_second": True}, operands)
+    raise MappingError(f"computes the einsum '{call.args[0]}', which is not a batched matrix product",
+                       "write it with matmul, permute and reductions")
 
 
 def _stochastic_depth(call: Call, builder):
@@ -456,6 +511,7 @@ def calls() -> dict[Any, Callable]:
     both([torch.split], ["split"], _pieces("Split", "split_size", "split_size_or_sections"))
     both([torch.unbind], ["unbind"], _unbind)
     both([operator.getitem], [], _getitem)
+    both([torch.einsum], [], _einsum)
     both([], ["expand", "expand_as"], _expand)
     both([], ["contiguous", "clone", "detach"], _pass_through)
     both([], ["to", "float", "type_as"], _to)
@@ -499,7 +555,5 @@ def describe(node: fx.Node) -> str:
     if node.op == "call_function":
         module = getattr(node.target, "__module__", None) or ""
         return f"calls {module + '.' if module else ''}{getattr(node.target, '__name__', node.target)}"
-    if node.op == "get_attr":
-        return f"uses the tensor '{node.target}' directly"
-    return node.op
+    return f"calls its module '{node.target}'"
 

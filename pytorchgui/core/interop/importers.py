@@ -28,7 +28,7 @@ from pytorchgui.core.graph.catalog import Catalog, default_catalog
 from pytorchgui.core.graph.compiler import compile_network, module_names
 from pytorchgui.core.graph.layout import tidy_positions
 from pytorchgui.core.graph.network import Network
-from pytorchgui.core.interop.fx_mapping import Call, MappingError, calls, plain, describe, record_values
+from pytorchgui.core.interop.fx_mapping import Call, MappingError, Permuted, calls, describe, plain, record_values
 from pytorchgui.core.safe_load import load_state_dict
 
 IMAGE_INPUT = [3, 224, 224]  # what torchvision's classification models expect
@@ -101,6 +101,8 @@ class _Builder:
         self.order: dict[str, int] = {}
         self.learned_names: dict[tuple[str, str], str] = {}
         self.base = ""
+        self.parameters = {name for name, _ in model.named_parameters()}
+        self.buffers = {name for name, _ in model.named_buffers()} & set(model.state_dict(keep_vars=True))
 
     def unique(self, base: str) -> str:
         while True:
@@ -143,6 +145,9 @@ class _Builder:
             return held
         if source.op == "get_attr":
             return self.learned(source, "broadcast")
+        if isinstance(held, Permuted):
+            raise MappingError(f"uses '{source.name}', a permute that moves the batch away from the first dimension",
+                               "keep the batch first, or select along the moved dimension right after (unbind(0))")
         if held is None and source in self.name_of:
             raise MappingError("uses the attention weights of a MultiheadAttention", "call it with need_weights=False")
         raise MappingError(f"uses '{source.name}', a tensor computed from the model's parameters alone",
@@ -158,10 +163,8 @@ class _Builder:
         return self.runs[0][node].dtype
 
     def parameter_tensor(self, node: fx.Node) -> torch.Tensor | None:
-        return self.model.get_parameter(node.target) if node.op == "get_attr" and self._is_parameter(node) else None
-
-    def _is_parameter(self, node: fx.Node) -> bool:
-        return node.target in dict(self.model.named_parameters())
+        return self.model.get_parameter(node.target) if node.op == "get_attr" and node.target in self.parameters \
+            else None
 
     def learned(self, node: fx.Node, batch: str) -> str:
         """A parameter or buffer used directly: a LearnedTensor or ConstantTensor node whose
@@ -170,9 +173,9 @@ class _Builder:
         key = (node.target, batch)
         if key in self.learned_names:
             return self.learned_names[key]
-        if self._is_parameter(node):
+        if node.target in self.parameters:
             type_name, tensor_key, tensor = "LearnedTensor", "weight", self.model.get_parameter(node.target)
-        elif node.target in self.model.state_dict(keep_vars=True):
+        elif node.target in self.buffers:
             type_name, tensor_key, tensor = "ConstantTensor", "tensor", self.model.get_buffer(node.target)
         else:
             raise MappingError(f"uses '{node.target}', a tensor saved neither as a parameter nor as a buffer",
@@ -253,6 +256,10 @@ def trace(model: torch.nn.Module, catalog: Catalog | None = None, *, where: str 
         raise ImportError_(f"{where} gives several outputs: PyTorchGUI imports a model with one tensor output; "
                            "wrap it in a module that returns the one to keep")
     needed = _needed(graph, runs)
+    from_input = set(placeholders)
+    for node in graph.nodes:
+        if any(argument in from_input for argument in node.all_input_nodes):
+            from_input.add(node)
     network = Network(catalog)
     network.set_input(input_shape)
     imported = ImportedModel(network, {})
@@ -268,6 +275,9 @@ def trace(model: torch.nn.Module, catalog: Catalog | None = None, *, where: str 
             continue  # parameters used directly become nodes where they are used
         builder.base = node.target if node.op == "call_module" else _function_name(node)
         try:
+            if node not in from_input:
+                raise MappingError(f"computes a tensor from the model's parameters alone ({node.name})",
+                                   "make that tensor a parameter of its own, used directly (a LearnedTensor node)")
             if node.op == "call_module":
                 builder.name_of[node] = builder.module(node, catalog)
             elif node.target in readers:
@@ -278,7 +288,8 @@ def trace(model: torch.nn.Module, catalog: Catalog | None = None, *, where: str 
         except MappingError as error:
             what = f"{describe(node)}" + (f": it {error.what}" if error.what else ", which PyTorchGUI cannot map "
                                                                                  "to a catalogue entry yet")
-            raise ImportError_(f"{where}: node '{_function_name(node)}' {what} ({error.advice})") from None
+            name = node.target if node.op == "call_module" else _function_name(node)
+            raise ImportError_(f"{where}: node '{name}' {what} ({error.advice})") from None
     last = builder.name_of.get(output.args[0])
     if last == INPUT or not isinstance(last, str):
         builder.base = "output"

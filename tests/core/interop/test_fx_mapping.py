@@ -137,6 +137,32 @@ def test_functional_pooling_dropout_and_arithmetic_with_constants():
     assert {"Scale", "Shift", "GELU", "Subtract"} <= set(types(imported))
 
 
+class Attention(nn.Module):
+    """timm's way: q, k, v from one Linear, heads by reshape and permute (the batch moved
+    to dimension 1 and back), attention written out and fused."""
+
+    def __init__(self):
+        super().__init__()
+        self.qkv, self.proj = nn.Linear(8, 24), nn.Linear(8, 8)
+
+    def forward(self, x):
+        b, n, c = x.shape
+        q, k, v = self.qkv(x).reshape(b, n, 3, 2, c // 2).permute(2, 0, 3, 1, 4).unbind(0)
+        attention = torch.einsum("bhid,bhjd->bhij", q, k).mul(c ** -0.5).softmax(dim=-1)
+        written = (attention @ v).transpose(1, 2).reshape(b, n, c)
+        fused = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, n, c)
+        return self.proj(written + fused)
+
+
+def test_attention_written_with_einsum_matmul_and_the_fused_function():
+    imported = imported_exactly(Attention(), [5, 8])
+    network = imported.network
+    assert network.node("einsum").type == "MatMul" and network.node("einsum").parameters["transpose_second"]
+    assert sorted(node.parameters["index"] for node in network.nodes.values() if node.type == "Select") == [0, 1, 2]
+    assert {"Scale", "Softmax", "ScaledDotProductAttention"} <= set(types(imported))
+    assert len(network.inputs_of("scaled_dot_product_attention")) == 3
+
+
 class ReadsTheInputTwice(nn.Module):
     def forward(self, x):
         return x - x.abs()
@@ -152,15 +178,23 @@ class Einsum(nn.Module):
         return torch.einsum("bi,bj->bij", x, x)
 
 
+class Unmapped(nn.Module):
+    def forward(self, x):
+        return torch.erf(x)
+
+
 class MixesTheBatch(nn.Module):
     def forward(self, x):
         return x.reshape(-1)
 
 
 def test_what_cannot_be_mapped_names_the_node_the_call_and_what_to_do():
-    with pytest.raises(ImportError_, match=r"the model: node 'einsum' calls torch.functional.einsum, which PyTorchGUI "
-                                           r"cannot map to a catalogue entry yet \(rewrite"):
+    with pytest.raises(ImportError_, match=r"the model: node 'einsum' calls torch.functional.einsum: it computes the "
+                                           r"einsum 'bi,bj->bij', which is not a batched matrix product \(write it"):
         trace(Einsum(), input_shape=[3])
+    with pytest.raises(ImportError_, match=r"node 'erf' calls torch.erf, which PyTorchGUI cannot map to a catalogue "
+                                           r"entry yet \(rewrite that part"):
+        trace(Unmapped(), input_shape=[3])
     with pytest.raises(ImportError_, match=r"node 'reshape' calls .reshape\(\): it reshapes across the batch .*keep "
                                            r"the batch as the first dimension"):
         trace(MixesTheBatch(), input_shape=[3])
