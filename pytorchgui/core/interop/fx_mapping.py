@@ -176,6 +176,8 @@ def _binary(tensor_type: str, constant: Callable[[Any], tuple[str, dict]] | None
 
     def read(call: Call, builder):
         first, second = call.argument(0, "input"), call.argument(1, "other")
+        if call.argument(2, "alpha", 1) != 1:
+            raise MappingError("scales its second operand (alpha)", "multiply the second operand first")
         tensors = [value for value in (first, second) if isinstance(value, fx.Node)]
         if len(tensors) == 2:
             return builder.add(tensor_type, {}, [first, second])
@@ -525,7 +527,7 @@ def calls() -> dict[Any, Callable]:
         both([getattr(torch, operation)], [operation], _reduce(operation))
     both([F.relu, torch.relu], ["relu"], _activation("ReLU"))
     both([F.relu6], [], _activation("ReLU6"))
-    both([F.gelu], [], _simple("GELU", lambda call: {"approximate": call.kwargs.get("approximate", "none")}))
+    both([F.gelu], [], _simple("GELU", lambda call: {"approximate": call.argument(1, "approximate", "none")}))
     both([F.silu], [], _activation("SiLU"))
     both([F.hardswish], [], _activation("Hardswish"))
     both([F.hardsigmoid], [], _activation("Hardsigmoid"))

@@ -277,7 +277,7 @@ def trace(model: torch.nn.Module, catalog: Catalog | None = None, *, where: str 
         try:
             if node not in from_input:
                 raise MappingError(f"computes a tensor from the model's parameters alone ({node.name})",
-                                   "make that tensor a parameter of its own, used directly (a LearnedTensor node)")
+                                   "make that tensor a parameter of its own, used directly: a LearnedTensor node")
             if node.op == "call_module":
                 builder.name_of[node] = builder.module(node, catalog)
             elif node.target in readers:
