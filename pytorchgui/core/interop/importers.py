@@ -12,7 +12,6 @@ the model, never a traceback.
 from __future__ import annotations
 
 import hashlib
-import operator
 import os
 import urllib.request
 from dataclasses import dataclass, field
@@ -20,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import fx
 
 from pytorchgui.core.atomic import atomic_write
@@ -30,6 +28,7 @@ from pytorchgui.core.graph.catalog import Catalog, default_catalog
 from pytorchgui.core.graph.compiler import compile_network, module_names
 from pytorchgui.core.graph.layout import tidy_positions
 from pytorchgui.core.graph.network import Network
+from pytorchgui.core.interop.fx_mapping import Call, MappingError, Permuted, calls, describe, plain, record_values
 from pytorchgui.core.safe_load import load_state_dict
 
 IMAGE_INPUT = [3, 224, 224]  # what torchvision's classification models expect
@@ -44,38 +43,8 @@ class ImportedModel:
     network: Network
     module_of: dict[str, str]  # node name -> the module path in the original model (for its weights)
     notes: list[str] = field(default_factory=list)
-
-
-def _functions() -> dict[Any, tuple[str, Any]]:
-    """Function called between modules -> (catalogue type, how to read its parameters)."""
-    try:
-        from torchvision.ops import stochastic_depth  # imported on use: torchvision takes a second to import
-    except ImportError:  # torchvision is a dependency; tolerated missing all the same
-        stochastic_depth = None
-    table: dict[Any, tuple[str, Any]] = {
-        operator.add: ("Add", lambda args, kwargs: {}),
-        torch.add: ("Add", lambda args, kwargs: {}),
-        operator.mul: ("Multiply", lambda args, kwargs: {}),
-        torch.mul: ("Multiply", lambda args, kwargs: {}),
-        torch.cat: ("Concatenate", lambda args, kwargs: {"dim": kwargs.get("dim", args[1] if len(args) > 1 else 0)}),
-        torch.flatten: ("Flatten", lambda args, kwargs: {"start_dim": kwargs.get("start_dim", args[1] if len(args) > 1
-                                                                               else 0),
-                                                         "end_dim": kwargs.get("end_dim", args[2] if len(args) > 2
-                                                                               else -1)}),
-        F.relu: ("ReLU", lambda args, kwargs: {}),
-        torch.relu: ("ReLU", lambda args, kwargs: {}),
-        F.adaptive_avg_pool2d: ("AdaptiveAvgPool2d", lambda args, kwargs: {
-            "output_size": _plain(kwargs.get("output_size", args[1] if len(args) > 1 else None))}),
-    }
-    if stochastic_depth is not None:  # an identity when evaluating; training without it is noted
-        table[stochastic_depth] = ("Identity", lambda args, kwargs: {})
-    return table
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    return value
+    tensor_of: dict[str, dict[str, str]] = field(default_factory=dict)  # node -> {its tensor: the original's key}
+    unused_modules: list[str] = field(default_factory=list)  # called by training only; their weights are ignored
 
 
 def _module_values(module: torch.nn.Module, entry) -> dict[str, Any]:
@@ -89,17 +58,8 @@ def _module_values(module: torch.nn.Module, entry) -> dict[str, Any]:
             value = value is not None
         if isinstance(value, torch.Tensor) or callable(value):
             continue
-        values[spec.name] = _plain(value)
+        values[spec.name] = plain(value)
     return values
-
-
-def _inputs(argument: Any) -> list:
-    """The traced nodes an argument refers to (a list, for torch.cat), in order."""
-    if isinstance(argument, fx.Node):
-        return [argument]
-    if isinstance(argument, (list, tuple)):
-        return [node for item in argument for node in _inputs(item)]
-    return []
 
 
 def _function_name(node) -> str:
@@ -119,63 +79,233 @@ def _function_name(node) -> str:
     return node.name
 
 
-def trace(model: torch.nn.Module, catalog: Catalog | None = None, *, where: str = "the model") -> ImportedModel:
-    """The network of a traceable model; ImportError_ naming what could not be mapped."""
+INPUT = ""  # the network input, as the source of a node
+COMMUTATIVE = {"Add", "Multiply", "Maximum", "Minimum"}  # the other operations of several inputs mind their order
+
+
+def _holds_tensor(value: Any) -> bool:
+    if isinstance(value, torch.Tensor):
+        return True
+    return isinstance(value, (list, tuple)) and any(_holds_tensor(item) for item in value)
+
+
+class _Builder:
+    """Adds the nodes of a traced model to the network, one traced node at a time: names
+    (`base`, `base_2`, ...), first layers, links in the order the operation takes its
+    inputs, and the original tensors each node's weights come from."""
+
+    def __init__(self, model: torch.nn.Module, imported: ImportedModel, runs: list[dict[fx.Node, Any]]):
+        self.model, self.imported, self.network, self.runs = model, imported, imported.network, runs
+        self.name_of: dict[fx.Node, Any] = {}
+        self.used: dict[str, int] = {}
+        self.order: dict[str, int] = {}
+        self.learned_names: dict[tuple[str, str], str] = {}
+        self.base = ""
+        self.parameters = {name for name, _ in model.named_parameters()}
+        self.buffers = {name for name, _ in model.named_buffers()} & set(model.state_dict(keep_vars=True))
+
+    def unique(self, base: str) -> str:
+        while True:
+            self.used[base] = self.used.get(base, 0) + 1
+            name = base if self.used[base] == 1 else f"{base}_{self.used[base]}"
+            if name not in self.network:
+                return name
+
+    def add(self, type_name: str, values: dict[str, Any], sources: list, *, module: str | None = None,
+            tensors: dict[str, str] | None = None, base: str | None = None) -> str:
+        """A node of `type_name` fed by `sources` (traced nodes or node names) in that order."""
+        name = self.unique(base or self.base)
+        names = [self.source(source) for source in sources]
+        if len(names) > 1 and (INPUT in names or len(set(names)) < len(names)
+                               or (type_name not in COMMUTATIVE
+                                   and [self.order[n] for n in names] != sorted(self.order[n] for n in names))):
+            # an operation takes its inputs in network order: a copy of each, made in order, fixes it
+            names = [self._node("Identity", self.unique(f"{name}.input{index}"), {}, [source])
+                     for index, source in enumerate(names)]
+        self._node(type_name, name, values, names)
+        if module is not None:
+            self.imported.module_of[name] = module
+        if tensors:
+            self.imported.tensor_of[name] = dict(tensors)
+        return name
+
+    def _node(self, type_name: str, name: str, values: dict[str, Any], names: list[str]) -> str:
+        self.network.add_node(type_name, name, values, strict=False, first_layer=INPUT in names)
+        self.order[name] = len(self.order)
+        for source in names:
+            if source != INPUT:
+                self.network.connect(source, name)
+        return name
+
+    def source(self, source: Any) -> str:
+        if isinstance(source, str):
+            return source
+        held = self.name_of.get(source)
+        if isinstance(held, str):
+            return held
+        if source.op == "get_attr":
+            return self.learned(source, "broadcast")
+        if isinstance(held, Permuted):
+            raise MappingError(f"uses '{source.name}', a permute that moves the batch away from the first dimension",
+                               "keep the batch first, or select along the moved dimension right after (unbind(0))")
+        if held is None and source in self.name_of:
+            raise MappingError("uses the attention weights of a MultiheadAttention", "call it with need_weights=False")
+        raise MappingError(f"uses '{source.name}', a tensor computed from the model's parameters alone",
+                           "use a LearnedTensor node for it")
+
+    def same(self, source: fx.Node) -> str:
+        return self.source(source)
+
+    def held(self, source: fx.Node) -> Any:
+        return self.name_of.get(source)
+
+    def dtype(self, node: fx.Node) -> torch.dtype:
+        return self.runs[0][node].dtype
+
+    def parameter_tensor(self, node: fx.Node) -> torch.Tensor | None:
+        return self.model.get_parameter(node.target) if node.op == "get_attr" and node.target in self.parameters \
+            else None
+
+    def learned(self, node: fx.Node, batch: str) -> str:
+        """A parameter or buffer used directly: a LearnedTensor or ConstantTensor node whose
+        input lends only the batch size. A leading dimension of 1 (ViT's [1, 1, 768] class
+        token) is the batch's, which the node adds itself."""
+        key = (node.target, batch)
+        if key in self.learned_names:
+            return self.learned_names[key]
+        if node.target in self.parameters:
+            type_name, tensor_key, tensor = "LearnedTensor", "weight", self.model.get_parameter(node.target)
+        elif node.target in self.buffers:
+            type_name, tensor_key, tensor = "ConstantTensor", "tensor", self.model.get_buffer(node.target)
+        else:
+            raise MappingError(f"uses '{node.target}', a tensor saved neither as a parameter nor as a buffer",
+                               "register it as a buffer (register_buffer) so its values are saved")
+        shape = list(tensor.shape)
+        if batch == "expand" or (len(shape) >= 2 and shape[0] == 1):
+            shape = shape[1:]
+        values = {"shape": shape or [1], "batch": batch}
+        name = self.add(type_name, values, [INPUT], tensors={tensor_key: node.target}, base=node.target)
+        self.learned_names[key] = name
+        return name
+
+    def module(self, node: fx.Node, catalog: Catalog) -> Any:
+        module = self.model.get_submodule(node.target)
+        type_name = type(module).__name__
+        if type_name not in catalog.layers and type_name not in catalog.activations:
+            raise MappingError(f"is a {type(module).__module__}.{type_name}, which is not in PyTorchGUI's catalogue",
+                               "replace it with layers of the catalogue")
+        values = _module_values(module, catalog.node_entry(type_name))
+        tensors = [argument for argument in node.args if isinstance(argument, fx.Node)]
+        if isinstance(module, torch.nn.MultiheadAttention):
+            if len(set(tensors[:3])) != 1 or any(node.kwargs.get(key) is not None
+                                                 for key in ("attn_mask", "key_padding_mask")):
+                raise MappingError("is a MultiheadAttention of different queries, keys or values, or with a mask",
+                                   "only self-attention without a mask is in the catalogue")
+            values.update(bias=module.in_proj_bias is not None, add_bias_kv=module.bias_k is not None)
+            return self.add(type_name, values, tensors[:1], module=node.target), None
+        return self.add(type_name, values, tensors[:1], module=node.target)
+
+
+def _needed(graph: fx.Graph, runs: list[dict[fx.Node, Any]]) -> set[fx.Node]:
+    """The traced nodes whose tensors the output is computed from (a tensor read only for
+    its shape, or an attention's unused weights, is not)."""
+    output = next(node for node in graph.nodes if node.op == "output")
+    needed, pending = set(), [output]
+    while pending:
+        node = pending.pop()
+        for argument in node.all_input_nodes:
+            if argument not in needed and _holds_tensor(runs[0].get(argument)):
+                needed.add(argument)
+                pending.append(argument)
+    return needed
+
+
+def _unused_modules(model: torch.nn.Module, graph: fx.Graph) -> list[str]:
+    """The modules with weights that evaluation never calls (GoogLeNet's auxiliary heads)."""
+    used = [str(node.target) for node in graph.nodes if node.op in ("call_module", "get_attr")]
+    unused: list[str] = []
+    for name, module in model.named_modules():
+        if not name or any(name.startswith(outer + ".") for outer in unused):
+            continue
+        if any(True for _ in module.parameters()) and not any(
+                target == name or target.startswith(name + ".") or name.startswith(target + ".") for target in used):
+            unused.append(name)
+    return unused
+
+
+def trace(model: torch.nn.Module, catalog: Catalog | None = None, *, where: str = "the model",
+          input_shape: list[int] | None = None) -> ImportedModel:
+    """The network of a traceable model taking one sample of `input_shape` (an image by
+    default); ImportError_ naming the node that could not be mapped and what to do."""
     catalog = catalog or default_catalog()
+    input_shape = list(input_shape or IMAGE_INPUT)
     try:
-        graph = fx.symbolic_trace(model).graph
+        graph_module = fx.symbolic_trace(model)
     except Exception as error:  # noqa: BLE001 - any tracing failure is the model's, said in one line
         raise ImportError_(f"{where} cannot be traced by torch.fx ({type(error).__name__}: "
-                           f"{str(error).splitlines()[0] if str(error) else ''}): it has Python control flow "
-                           "that depends on the data") from None
-    functions = _functions()
-    network = Network(catalog)
-    imported = ImportedModel(network, {})
-    name_of: dict[Any, str] = {}
-    used: dict[str, int] = {}
-    inputs: list[Any] = []
+                           f"{_first_line(error)}): it has Python control flow that depends on the data") from None
+    try:
+        runs = record_values(graph_module, input_shape)
+    except Exception as error:  # noqa: BLE001 - the model's own failure on this input, said in one line
+        raise ImportError_(f"{where} does not run on an input of shape {input_shape} ({type(error).__name__}: "
+                           f"{_first_line(error)}): give the input shape it expects") from None
+    graph = graph_module.graph
+    placeholders = [node for node in graph.nodes if node.op == "placeholder"]
+    output = next(node for node in graph.nodes if node.op == "output")
+    if not isinstance(output.args[0], fx.Node) or not isinstance(runs[0][output.args[0]], torch.Tensor):
+        raise ImportError_(f"{where} gives several outputs: PyTorchGUI imports a model with one tensor output; "
+                           "wrap it in a module that returns the one to keep")
+    needed = _needed(graph, runs)
+    from_input = set(placeholders)
     for node in graph.nodes:
-        if node.op == "placeholder":
-            inputs.append(node)
-            continue
-        if node.op == "output":
-            continue
-        if node.op == "call_module":
-            module = model.get_submodule(node.target)
-            type_name = type(module).__name__
-            if type_name not in catalog.layers and type_name not in catalog.activations:
-                raise ImportError_(f"{where}: module '{node.target}' is a {type(module).__module__}.{type_name}, which "
-                                   "is not in PyTorchGUI's catalogue")
-            values = _module_values(module, catalog.node_entry(type_name))
-            base = node.target
-        elif node.op in ("call_function", "call_method") and node.target in functions:
-            type_name, read = functions[node.target]
-            values = read(node.args, node.kwargs)
-            base = _function_name(node)
-            if type_name == "Concatenate" and len(_inputs(node.args)) == 1:
-                type_name, values = "Identity", {}  # DenseNet's first layer joins a list of one
-            if node.target is not torch.cat and type_name == "Identity" and not imported.notes:
-                imported.notes.append("stochastic depth became Identity: the same in evaluation, but training "
-                                      "no longer drops residual branches at random")
-        else:
-            what = {"get_attr": "uses a parameter or buffer directly", "call_method": f"calls .{node.target}()",
-                    "call_function": f"calls {getattr(node.target, '__module__', '')}."
-                                     f"{getattr(node.target, '__name__', node.target)}"}.get(node.op, node.op)
-            raise ImportError_(f"{where}: node '{_function_name(node)}' {what}, which PyTorchGUI cannot map to a "
-                               "catalogue entry yet")
-        used[base] = used.get(base, 0) + 1
-        name = base if used[base] == 1 else f"{base}_{used[base]}"
-        sources = [name_of[argument] for argument in _inputs(node.args) if argument in name_of]
-        network.add_node(type_name, name, values, strict=False,
-                         first_layer=any(argument in inputs for argument in _inputs(node.args)))
-        for source in sources:
-            network.connect(source, name)
-        name_of[node] = name
-        if node.op == "call_module":
-            imported.module_of[name] = node.target
+        if any(argument in from_input for argument in node.all_input_nodes):
+            from_input.add(node)
+    network = Network(catalog)
+    network.set_input(input_shape)
+    imported = ImportedModel(network, {})
+    builder = _Builder(model, imported, runs)
+    readers = calls()
+    for node in graph.nodes:
+        if node.op == "placeholder" and node in needed:
+            if node is not placeholders[0]:
+                raise ImportError_(f"{where}: its input '{node.name}' is a second input, which PyTorchGUI does not "
+                                   "import yet: give the model one input")
+            builder.name_of[node] = INPUT
+        if node not in needed or node.op in ("placeholder", "get_attr"):
+            continue  # parameters used directly become nodes where they are used
+        builder.base = node.target if node.op == "call_module" else _function_name(node)
+        try:
+            if node not in from_input:
+                raise MappingError(f"computes a tensor from the model's parameters alone ({node.name})",
+                                   "make that tensor a parameter of its own, used directly: a LearnedTensor node")
+            if node.op == "call_module":
+                builder.name_of[node] = builder.module(node, catalog)
+            elif node.target in readers:
+                builder.name_of[node] = readers[node.target](Call(node, runs, needed.__contains__), builder)
+            else:
+                raise MappingError("", "rewrite that part with modules of the catalogue, or tell us which call "
+                                       "it is")
+        except MappingError as error:
+            what = f"{describe(node)}" + (f": it {error.what}" if error.what else ", which PyTorchGUI cannot map "
+                                                                                 "to a catalogue entry yet")
+            name = node.target if node.op == "call_module" else _function_name(node)
+            raise ImportError_(f"{where}: node '{name}' {what} ({error.advice})") from None
+    last = builder.name_of.get(output.args[0])
+    if last == INPUT or not isinstance(last, str):
+        builder.base = "output"
+        builder.add("Identity", {}, [output.args[0]])
+    unused = _unused_modules(model, graph)
+    if unused:
+        imported.unused_modules = unused
+        imported.notes.append(f"{', '.join(unused)} {'is' if len(unused) == 1 else 'are'} not used when evaluating "
+                              "(an auxiliary head for training): left out, and their weights are ignored")
     for name, position in tidy_positions(network).items():
         network.move_node(name, position)
     return imported
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).splitlines()[0] if str(error) else ""
 
 
 def import_torchvision(name: str, catalog: Catalog | None = None) -> ImportedModel:
@@ -284,14 +414,19 @@ def convert_weights(imported: ImportedModel, state_dict: dict[str, torch.Tensor]
     attribute = module_names(imported.network)
     wanted: dict[str, str] = {}  # original key -> our key
     for node, module in imported.module_of.items():
-        for key in (k for k in state_dict if k.startswith(module + ".") and "." not in k[len(module) + 1:]):
+        for key in (k for k in state_dict if k.startswith(module + ".")):
             wanted[key] = f"{attribute[node]}.{key[len(module) + 1:]}"
+    for node, tensors in imported.tensor_of.items():
+        for ours, original in tensors.items():
+            wanted[original] = f"{attribute[node]}.{ours}"
 
     with torch.device("meta"):
         expected = compile_network(imported.network).state_dict()
-    converted = {ours: state_dict[original] for original, ours in wanted.items()}
+    converted = {ours: _as_shape(state_dict[original], expected.get(ours)) for original, ours in wanted.items()
+                 if original in state_dict}
     missing = [key for key in expected if key not in converted]
-    unexpected = [key for key in state_dict if key not in wanted]
+    unexpected = [key for key in state_dict if key not in wanted
+                  and not any(key.startswith(module + ".") for module in imported.unused_modules)]
     mismatched = [f"{key} {list(converted[key].shape)} instead of {list(expected[key].shape)}"
                   for key in converted if key in expected and converted[key].shape != expected[key].shape]
     if missing or unexpected or mismatched:
@@ -305,3 +440,10 @@ def convert_weights(imported: ImportedModel, state_dict: dict[str, torch.Tensor]
         raise PyTorchGUIError(f"{source} are not this model's ({'; '.join(parts)}): choose the weights of the same "
                               "architecture")
     return converted
+
+
+def _as_shape(tensor: torch.Tensor, expected: torch.Tensor | None) -> torch.Tensor:
+    """A parameter used directly, without the leading 1 its LearnedTensor node adds itself."""
+    if expected is not None and tensor.shape != expected.shape and tensor.numel() == expected.numel():
+        return tensor.reshape(expected.shape)
+    return tensor

@@ -1,0 +1,561 @@
+"""What the torch.fx importer makes of each function and method a traced model calls
+between its modules: a table from the call (`torch.permute`, `"flatten"`, `operator.getitem`,
+...) to a reader that adds the matching catalogue nodes (function_db/tensor_ops.json and
+the layers) through a `Builder`.
+
+Values that are not tensors (`x.shape`, `x.size(0)`, `h // patch`) are never nodes: the
+traced model is run node by node on the meta device twice, at batch 2 and at batch 3
+(`record_values`), and every such value is read from those runs. A value equal in both is
+a constant; one that differs depends on the batch, which the catalogue's operations keep
+implicit (Reshape reshapes each sample, LearnedTensor expands to the batch).
+"""
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+from torch import fx
+
+BATCHES = (2, 3)  # the two batch sizes a traced model is run at; ints differing between them depend on the batch
+
+
+class MappingError(Exception):
+    """A call with no catalogue equivalent: `what` says what it does, `advice` what to do."""
+
+    def __init__(self, what: str, advice: str = "rewrite that part of the model with modules of the catalogue"):
+        super().__init__(what)
+        self.what, self.advice = what, advice
+
+
+def record_values(graph_module: fx.GraphModule, input_shape: list[int]) -> list[dict[fx.Node, Any]]:
+    """Every node's value when the model runs on meta tensors, once per batch size of
+    BATCHES. Parameters and buffers are replaced by meta tensors of their shape, so a
+    model with real weights is run without computing anything."""
+    meta = {name: torch.empty_like(tensor, device="meta")
+            for name, tensor in [*graph_module.named_parameters(), *graph_module.named_buffers()]}
+
+    class Recorder(fx.Interpreter):
+        def __init__(self):
+            super().__init__(graph_module)
+            self.values: dict[fx.Node, Any] = {}
+
+        def run_node(self, node):
+            value = super().run_node(node)
+            self.values[node] = value
+            return value
+
+        def call_module(self, target, args, kwargs):
+            module = self.fetch_attr(target)
+            prefix = target + "."
+            state = {name[len(prefix):]: tensor for name, tensor in meta.items() if name.startswith(prefix)}
+            return torch.func.functional_call(module, state, args, kwargs)
+
+        def fetch_attr(self, target):
+            value = super().fetch_attr(target)
+            if isinstance(value, torch.Tensor):
+                return meta[target] if target in meta else torch.empty_like(value, device="meta")
+            return value
+
+    runs = []
+    with torch.no_grad():
+        for batch in BATCHES:
+            recorder = Recorder()
+            recorder.run(torch.empty(batch, *input_shape, device="meta"))
+            runs.append(recorder.values)
+    return runs
+
+
+@dataclass
+class BatchDependent:
+    """An int read from a shape that changes with the batch size (x.size(0))."""
+    name: str
+
+
+@dataclass
+class Pieces:
+    """The tuple a split, chunk or unbind gives: getitem picks one piece as a node, then
+    permutes it when the pieces came from a permute that moved the batch (`then`)."""
+    type_name: str
+    values: dict[str, Any]
+    source: fx.Node
+    piece_parameter: str = "piece"
+    then: list[int] | None = None
+
+
+@dataclass
+class Permuted:
+    """A permute that moves the batch away from the first dimension (timm's
+    `qkv.permute(2, 0, 3, 1, 4)`): no node holds it, since every node keeps the batch
+    first; selecting along its first dimension (unbind(0), qkv[0]) becomes a Select on
+    the tensor before the permute, then a permute that keeps the batch first."""
+    source: fx.Node
+    dims: list[int]
+
+    def selected(self) -> tuple[int, list[int]]:
+        """The dimension of the source selected, and the permutation of what is left."""
+        chosen = self.dims[0]
+        return chosen, [dim - (dim > chosen) for dim in self.dims[1:]]
+
+
+class Call:
+    """One traced call seen with the recorded values: its arguments with every non-tensor
+    node replaced by its value, tensors left as the nodes they are."""
+
+    def __init__(self, node: fx.Node, runs: list[dict[fx.Node, Any]], is_tensor: Callable[[fx.Node], bool]):
+        self.node, self.runs, self._is_tensor = node, runs, is_tensor
+        self.args = tuple(self.resolve(argument) for argument in node.args)
+        self.kwargs = {key: self.resolve(argument) for key, argument in node.kwargs.items()}
+
+    def resolve(self, argument: Any) -> Any:
+        if isinstance(argument, fx.Node):
+            if self._is_tensor(argument):
+                return argument
+            first, *others = (run[argument] for run in self.runs)
+            if any(_differs(first, other) for other in others):
+                return BatchDependent(argument.name)
+            return first
+        if isinstance(argument, (list, tuple)):
+            return type(argument)(self.resolve(item) for item in argument)
+        if isinstance(argument, slice):
+            return slice(self.resolve(argument.start), self.resolve(argument.stop), self.resolve(argument.step))
+        return argument
+
+    def argument(self, index: int, name: str, default: Any = None) -> Any:
+        """An argument given by position or keyword; MappingError if it depends on the batch."""
+        value = self.kwargs[name] if name in self.kwargs else self.args[index] if len(self.args) > index else default
+        if isinstance(value, BatchDependent) or (isinstance(value, (list, tuple))
+                                                 and any(isinstance(item, BatchDependent) for item in value)):
+            raise MappingError("uses a value that depends on the batch size", "compute it from the shape of one "
+                                                                               "sample instead")
+        return value
+
+    def shape(self, run: int = 0) -> tuple[int, ...]:
+        return tuple(self.runs[run][self.node].shape)
+
+    def shape_of(self, node: fx.Node) -> tuple[int, ...]:
+        return tuple(self.runs[0][node].shape)
+
+    def tensors(self) -> list[fx.Node]:
+        """The tensor arguments, in order (a list argument, as torch.cat's, flattened)."""
+        found = []
+
+        def visit(argument):
+            if isinstance(argument, fx.Node):
+                found.append(argument)
+            elif isinstance(argument, (list, tuple)):
+                for item in argument:
+                    visit(item)
+
+        visit(self.args)
+        visit(list(self.kwargs.values()))
+        return found
+
+
+def _differs(first: Any, other: Any) -> bool:
+    try:
+        return bool(first != other)
+    except (RuntimeError, TypeError):
+        return False
+
+
+def plain(value: Any) -> Any:
+    if isinstance(value, (tuple, list, torch.Size)):
+        return [plain(v) for v in value]
+    return value
+
+
+def _dims(value: Any) -> Any:
+    return plain(value) if isinstance(value, (tuple, list, torch.Size)) else value
+
+
+def _binary(tensor_type: str, constant: Callable[[Any], tuple[str, dict]] | None):
+    """x op y between two tensors, or with a constant number on either side."""
+
+    def read(call: Call, builder):
+        first, second = call.argument(0, "input"), call.argument(1, "other")
+        if call.argument(2, "alpha", 1) != 1:
+            raise MappingError("scales its second operand (alpha)", "multiply the second operand first")
+        tensors = [value for value in (first, second) if isinstance(value, fx.Node)]
+        if len(tensors) == 2:
+            return builder.add(tensor_type, {}, [first, second])
+        number = second if isinstance(first, fx.Node) else first
+        if constant is None or not isinstance(number, (int, float)) or isinstance(number, bool):
+            raise MappingError(f"combines a tensor with {number!r}")
+        if not isinstance(first, fx.Node) and tensor_type in ("Subtract", "Divide", "Power"):
+            if tensor_type == "Subtract":
+                negated = builder.add("Negate", {}, [second])
+                return builder.add("Shift", {"offset": first}, [negated])
+            raise MappingError(f"computes a number {tensor_type.lower()} a tensor")
+        type_name, values = constant(number)
+        return builder.add(type_name, values, tensors)
+
+    return read
+
+
+def _simple(type_name: str, read_values: Callable[[Call], dict] = lambda call: {}):
+    return lambda call, builder: builder.add(type_name, read_values(call), call.tensors()[:1])
+
+
+def _reshape(call: Call, builder):
+    """view/reshape: each sample's shape as recorded, the batch kept."""
+    first, second = call.shape(0), call.shape(1)
+    source = call.tensors()[0]
+    if first[:1] != (BATCHES[0],) or second[:1] != (BATCHES[1],) or first[1:] != second[1:]:
+        raise MappingError(f"reshapes across the batch ({list(call.shape_of(source))} to {list(first)} at batch "
+                           f"{BATCHES[0]})", "keep the batch as the first dimension")
+    if call.shape_of(source) == first:
+        return builder.same(source)
+    return builder.add("Reshape", {"shape": list(first[1:])}, [source])
+
+
+def _flatten(call: Call, builder):
+    return builder.add("Flatten", {"start_dim": call.argument(1, "start_dim", 0),
+                                   "end_dim": call.argument(2, "end_dim", -1)}, call.tensors()[:1])
+
+
+def _permute(call: Call, builder):
+    dims = [call.argument(index, "dims") for index in range(1, len(call.args))] if len(call.args) > 2 \
+        else call.argument(1, "dims")
+    source = call.tensors()[0]
+    rank = len(call.shape_of(source))
+    dims = [dim % rank for dim in plain(dims)]
+    if dims[0] != 0:
+        return Permuted(source, dims)
+    return builder.add("Permute", {"dims": dims}, [source])
+
+
+def _select_permuted(builder, permuted: Permuted, index: int):
+    chosen, rest = permuted.selected()
+    selected = builder.add("Select", {"dim": chosen, "index": index}, [permuted.source])
+    return selected if rest == sorted(rest) else builder.add("Permute", {"dims": rest}, [selected])
+
+
+def _transpose(call: Call, builder):
+    return builder.add("Transpose", {"dim0": call.argument(1, "dim0"), "dim1": call.argument(2, "dim1")},
+                       call.tensors()[:1])
+
+
+def _reduce(operation: str):
+    def read(call: Call, builder):
+        dim = call.argument(1, "dim")
+        if dim is None:
+            raise MappingError(f"takes the {operation} of the whole tensor, batch included",
+                               f"give the dimensions to reduce (x.{operation}(dim=...))")
+        values = {"operation": operation, "dim": _dims(dim), "keepdim": bool(call.argument(2, "keepdim", False))}
+        return builder.add("Reduce", values, call.tensors()[:1])
+
+    return read
+
+
+def _pieces(type_name: str, size_parameter: str, *names: str):
+    """chunk, split: a tuple of pieces; `names` are the other keyword names of the size."""
+
+    def read(call: Call, builder):
+        size = next((call.kwargs[name] for name in (size_parameter, *names) if name in call.kwargs),
+                    call.args[1] if len(call.args) > 1 else None)
+        return Pieces(type_name, {size_parameter: _dims(size), "dim": call.argument(2, "dim", 0)}, call.tensors()[0])
+
+    return read
+
+
+def _unbind(call: Call, builder):
+    dim, source = call.argument(1, "dim", 0), call.tensors()[0]
+    held = builder.held(source)
+    if isinstance(held, Permuted) and dim == 0:
+        chosen, rest = held.selected()
+        return Pieces("Select", {"dim": chosen}, held.source, piece_parameter="index", then=rest)
+    return Pieces("Select", {"dim": dim}, source, piece_parameter="index")
+
+
+def _getitem(call: Call, builder):
+    container, index = call.node.args[0], call.args[1]
+    held = builder.held(container)
+    if isinstance(held, Pieces):
+        piece = builder.add(held.type_name, {**held.values, held.piece_parameter: index}, [held.source])
+        if held.then is not None and held.then != sorted(held.then):
+            return builder.add("Permute", {"dims": held.then}, [piece])
+        return piece
+    if isinstance(held, tuple):
+        return held[index]
+    if isinstance(held, Permuted) and isinstance(index, int):
+        return _select_permuted(builder, held, index)
+    return _index(call, builder, container, index)
+
+
+def _index(call: Call, builder, tensor: fx.Node, index: Any):
+    """x[...] with ints, slices, None and one Ellipsis: a chain of Select, Slice and Unsqueeze."""
+    items = list(index) if isinstance(index, tuple) else [index]
+    if any(isinstance(item, (fx.Node, torch.Tensor, list)) for item in items):
+        raise MappingError("indexes a tensor with another tensor or a list", "use a Select or Slice node instead")
+    rank = len(call.shape_of(tensor))
+    if items.count(Ellipsis) > 1:
+        raise MappingError("indexes with two ellipses")
+    current, dim = tensor, 0
+    for position, item in enumerate(items):
+        if item is Ellipsis:
+            consumed = sum(1 for later in items[position + 1:] if later is not None)
+            dim = rank - consumed
+        elif item is None:
+            current = builder.add("Unsqueeze", {"dim": dim}, [current])
+            rank += 1
+            dim += 1
+        elif isinstance(item, int):
+            current = builder.add("Select", {"dim": dim, "index": item}, [current])
+            rank -= 1
+        elif isinstance(item, slice):
+            if item != slice(None):
+                current = builder.add("Slice", {"dim": dim, "start": item.start or 0, "end": item.stop,
+                                                "step": item.step or 1}, [current])
+            dim += 1
+        else:
+            raise MappingError(f"indexes a tensor with {item!r}")
+    return current if current is not tensor else builder.same(tensor)
+
+
+def _expand(call: Call, builder):
+    source = call.tensors()[0]
+    if call.shape_of(source) == call.shape(0):
+        return builder.same(source)
+    parameter = builder.parameter_tensor(source)
+    first, second = call.shape(0), call.shape(1)
+    if (parameter is not None and parameter.shape[0] == 1 and first[0] == BATCHES[0] and second[0] == BATCHES[1]
+            and tuple(first[1:]) == tuple(parameter.shape[1:])):
+        return builder.learned(source, batch="expand")
+    raise MappingError(f"expands a tensor from {list(call.shape_of(source))} to {list(first)}",
+                       "use a LearnedTensor node with batch 'expand' for a class token")
+
+
+def _pool(type_name: str):
+    def read(call: Call, builder):
+        kernel = call.argument(1, "kernel_size")
+        stride = call.argument(2, "stride")
+        values = {"kernel_size": plain(kernel), "stride": plain(stride) if stride not in (None, [], ()) else None,
+                  "padding": plain(call.argument(3, "padding", 0))}
+        if type_name == "MaxPool2d":
+            values["dilation"] = plain(call.argument(4, "dilation", 1))
+            values["ceil_mode"] = bool(call.argument(5, "ceil_mode", False))
+            if call.argument(6, "return_indices", False):
+                raise MappingError("max-pools with return_indices", "use a MaxPool2d module")
+        else:
+            values["ceil_mode"] = bool(call.argument(4, "ceil_mode", False))
+            values["count_include_pad"] = bool(call.argument(5, "count_include_pad", True))
+            values["divisor_override"] = call.argument(6, "divisor_override")
+        return builder.add(type_name, values, call.tensors()[:1])
+
+    return read
+
+
+def _layer_norm(call: Call, builder):
+    weight, bias = call.argument(2, "weight"), call.argument(3, "bias")
+    tensors = {}
+    for key, value in (("weight", weight), ("bias", bias)):
+        if value is not None:
+            if not isinstance(value, fx.Node) or value.op != "get_attr":
+                raise MappingError(f"normalises with a {key} computed inside the model", "use an nn.LayerNorm module")
+            tensors[key] = value.target
+    values = {"normalized_shape": plain(call.argument(1, "normalized_shape")), "eps": call.argument(4, "eps", 1e-5),
+              "elementwise_affine": weight is not None, "bias": bias is not None}
+    if weight is None and bias is not None:
+        raise MappingError("normalises with a bias but no weight", "use an nn.LayerNorm module")
+    return builder.add("LayerNorm", values, [call.args[0]], tensors=tensors)
+
+
+def _dropout(call: Call, builder):
+    return builder.add("Dropout", {"p": call.argument(1, "p", 0.5)}, call.tensors()[:1])
+
+
+def _attention(call: Call, builder):
+    if call.argument(3, "attn_mask") is not None:
+        raise MappingError("computes attention with a mask", "use is_causal, or a MultiheadAttention node")
+    values = {"dropout_p": call.argument(4, "dropout_p", 0.0), "is_causal": bool(call.argument(5, "is_causal", False)),
+              "scale": call.argument(6, "scale")}
+    return builder.add("ScaledDotProductAttention", values, call.tensors()[:3])
+
+
+def _einsum(call: Call, builder):
+    """The einsums that are batched matrix products: "...ik,...kj->...ij", and
+    "...ik,...jk->...ij" (q kᵀ, as attention writes it)."""
+    equation = call.args[0].replace(" ", "")
+    operands = call.tensors()
+    inputs, _, output = equation.partition("->")
+    terms = inputs.split(",")
+    if len(operands) == 2 and len(terms) == 2 and len({len(terms[0]), len(terms[1]), len(output)}) == 1 \
+            and "." not in equation and terms[0][:-2] == terms[1][:-2] == output[:-2]:
+        (i, k), second, (row, column) = terms[0][-2:], terms[1][-2:], output[-2:]
+        if (row, column) == (i, second[1]) and second[0] == k and k not in (i, second[1]):
+            return builder.add("MatMul", {"transpose_second": False}, operands)
+        if (row, column) == (i, second[0]) and second[1] == k and k not in (i, second[0]):
+            return builder.add("MatMul", {"transpose_second": True}, operands)
+    raise MappingError(f"computes the einsum '{call.args[0]}', which is not a batched matrix product",
+                       "write it with matmul, permute and reductions")
+
+
+def _stochastic_depth(call: Call, builder):
+    return builder.add("StochasticDepth", {"p": call.argument(1, "p"), "mode": call.argument(2, "mode")},
+                       call.tensors()[:1])
+
+
+def _pad(call: Call, builder):
+    mode = call.argument(2, "mode", "constant")
+    value = call.argument(3, "value", None)
+    return builder.add("Pad", {"pads": plain(call.argument(1, "pad")), "mode": mode,
+                               "value": 0.0 if value is None else value}, call.tensors()[:1])
+
+
+def _pass_through(call: Call, builder):
+    return builder.same(call.tensors()[0])
+
+
+def _to(call: Call, builder):
+    """.to(), .float(), .type_as(): the same tensor when the dtype does not change."""
+    source = call.tensors()[0]
+    if builder.dtype(source) != builder.dtype(call.node):
+        raise MappingError(f"converts to {builder.dtype(call.node)}", "keep the network in one dtype")
+    return builder.same(source)
+
+
+def _softmax(type_name: str):
+    return _simple(type_name, lambda call: {"dim": call.argument(1, "dim")})
+
+
+def _activation(type_name: str, parameters: tuple[tuple[str, int, Any], ...] = ()):
+    return _simple(type_name, lambda call: {name: call.argument(index, name, default)
+                                            for name, index, default in parameters})
+
+
+def _variadic(type_name: str):
+    return lambda call, builder: builder.add(type_name, {}, call.tensors())
+
+
+def _stack(type_name: str):
+    return lambda call, builder: builder.add(type_name, {"dim": call.argument(1, "dim", 0)}, call.tensors())
+
+
+def _concatenate(call: Call, builder):
+    tensors = call.tensors()
+    if len(tensors) == 1:  # DenseNet's first layer joins a list of one: kept as a node, where the later ones are
+        return builder.add("Identity", {}, tensors)
+    return builder.add("Concatenate", {"dim": call.argument(1, "dim", 0)}, tensors)
+
+
+def _clamp(call: Call, builder):
+    return builder.add("Clamp", {"min": call.argument(1, "min"), "max": call.argument(2, "max")}, call.tensors()[:1])
+
+
+def _squeeze(type_name: str):
+    def read(call: Call, builder):
+        dim = call.argument(1, "dim")
+        if dim is None:
+            raise MappingError(f"{type_name.lower()}s every dimension of size 1", "give the dimension")
+        return builder.add(type_name, {"dim": dim}, call.tensors()[:1])
+
+    return read
+
+
+def _scale(number):
+    return "Scale", {"factor": number}
+
+
+def _divide(number):
+    return "Scale", {"factor": 1.0 / number}
+
+
+def _shift(number):
+    return "Shift", {"offset": number}
+
+
+def _subtract(number):
+    return "Shift", {"offset": -number}
+
+
+def _power(number):
+    return "PowerOf", {"exponent": number}
+
+
+def calls() -> dict[Any, Callable]:
+    """Function (the object) or method (its name) -> reader(call, builder)."""
+    try:
+        from torchvision.ops import stochastic_depth  # imported on use: torchvision takes a second to import
+    except ImportError:  # torchvision is a dependency; tolerated missing all the same
+        stochastic_depth = None
+    add, multiply = _binary("Add", _shift), _binary("Multiply", _scale)
+    subtract, divide = _binary("Subtract", _subtract), _binary("Divide", _divide)
+    power, matmul = _binary("Power", _power), _binary("MatMul", None)
+    table: dict[Any, Callable] = {}
+
+    def both(function_targets, method_names, reader):
+        for target in function_targets:
+            table[target] = reader
+        for name in method_names:
+            table[name] = reader
+
+    both([operator.add, torch.add], ["add"], add)
+    both([operator.mul, torch.mul], ["mul"], multiply)
+    both([operator.sub, torch.sub], ["sub"], subtract)
+    both([operator.truediv, torch.div], ["div"], divide)
+    both([operator.pow, torch.pow], ["pow"], power)
+    both([operator.matmul, torch.matmul, torch.bmm], ["matmul", "bmm"], matmul)
+    both([operator.neg, torch.neg], ["neg"], _simple("Negate"))
+    both([torch.maximum], ["maximum"], _variadic("Maximum"))
+    both([torch.minimum], ["minimum"], _variadic("Minimum"))
+    both([torch.cat, torch.concat], [], _concatenate)
+    both([torch.stack], [], _stack("Stack"))
+    both([torch.flatten], ["flatten"], _flatten)
+    both([torch.reshape], ["reshape", "view"], _reshape)
+    both([torch.permute], ["permute"], _permute)
+    both([torch.transpose, torch.swapaxes], ["transpose", "swapaxes"], _transpose)
+    both([torch.squeeze], ["squeeze"], _squeeze("Squeeze"))
+    both([torch.unsqueeze], ["unsqueeze"], _squeeze("Unsqueeze"))
+    both([torch.chunk], ["chunk"], _pieces("Chunk", "chunks"))
+    both([torch.split], ["split"], _pieces("Split", "split_size", "split_size_or_sections"))
+    both([torch.unbind], ["unbind"], _unbind)
+    both([operator.getitem], [], _getitem)
+    both([torch.einsum], [], _einsum)
+    both([], ["expand", "expand_as"], _expand)
+    both([], ["contiguous", "clone", "detach"], _pass_through)
+    both([], ["to", "float", "type_as"], _to)
+    both([torch.clamp, torch.clip], ["clamp", "clip"], _clamp)
+    both([torch.abs], ["abs"], _simple("Absolute"))
+    both([torch.exp], ["exp"], _simple("Exp"))
+    both([torch.log], ["log"], _simple("Log"))
+    both([torch.sqrt], ["sqrt"], _simple("Sqrt"))
+    both([torch.rsqrt], ["rsqrt"], _simple("Rsqrt"))
+    for operation in ("mean", "sum", "amax", "amin", "logsumexp"):
+        both([getattr(torch, operation)], [operation], _reduce(operation))
+    both([F.relu, torch.relu], ["relu"], _activation("ReLU"))
+    both([F.relu6], [], _activation("ReLU6"))
+    both([F.gelu], [], _simple("GELU", lambda call: {"approximate": call.argument(1, "approximate", "none")}))
+    both([F.silu], [], _activation("SiLU"))
+    both([F.hardswish], [], _activation("Hardswish"))
+    both([F.hardsigmoid], [], _activation("Hardsigmoid"))
+    both([torch.sigmoid, F.sigmoid], ["sigmoid"], _activation("Sigmoid"))
+    both([torch.tanh, F.tanh], ["tanh"], _activation("Tanh"))
+    both([F.softmax, torch.softmax], ["softmax"], _softmax("Softmax"))
+    both([F.log_softmax, torch.log_softmax], ["log_softmax"], _softmax("LogSoftmax"))
+    both([F.adaptive_avg_pool2d], [], _simple("AdaptiveAvgPool2d", lambda call: {
+        "output_size": plain(call.argument(1, "output_size"))}))
+    both([F.avg_pool2d], [], _pool("AvgPool2d"))
+    both([F.max_pool2d, getattr(F, "_max_pool2d", F.max_pool2d)], [], _pool("MaxPool2d"))
+    both([F.dropout], [], _dropout)
+    both([F.layer_norm], [], _layer_norm)
+    both([F.scaled_dot_product_attention], [], _attention)
+    both([F.pad], [], _pad)
+    both([torch.channel_shuffle, F.channel_shuffle], [], _simple("ChannelShuffle", lambda call: {
+        "groups": call.argument(1, "groups")}))
+    if stochastic_depth is not None:
+        table[stochastic_depth] = _stochastic_depth
+    return table
+
+
+def describe(node: fx.Node) -> str:
+    """What a traced call does, in the words of the code (`calls .permute()`)."""
+    if node.op == "call_method":
+        return f"calls .{node.target}()"
+    if node.op == "call_function":
+        module = getattr(node.target, "__module__", None) or ""
+        return f"calls {module + '.' if module else ''}{getattr(node.target, '__name__', node.target)}"
+    return f"calls its module '{node.target}'"
+
