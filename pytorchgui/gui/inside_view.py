@@ -37,6 +37,7 @@ EMPTY = ("Train or load weights, pick a sample, then click a node in the designe
          "shows here.")
 BACKGROUND = numpy.array([240, 240, 240], dtype=numpy.uint8)  # the gaps between maps and kernels
 PICTURE_WIDTH = 240  # pixels the pictures are scaled to fit: the dock's width beside the canvas
+SAMPLE_WIDTH = 96  # the sample's thumbnail: 28 x 28 and 32 x 32 images three times their size
 
 
 def coloured(values: numpy.ndarray) -> numpy.ndarray:
@@ -59,10 +60,15 @@ def grey_or_colour(images: numpy.ndarray) -> numpy.ndarray:
 
 
 def fitted_pixmap(rgb: numpy.ndarray):
+    """The picture as wide as the dock allows: whole pixels where they fit (sharp), else
+    scaled, so 64 maps of 16 x 16 (resnet18's conv1 on small images) are not 135 pixels wide."""
     scale = max(1, PICTURE_WIDTH // max(rgb.shape[:2]))
     pixmap = image_pixmap(rgb, scale)
-    return pixmap if pixmap.width() <= PICTURE_WIDTH else pixmap.scaledToWidth(PICTURE_WIDTH,
-                                                                                QtCore.Qt.SmoothTransformation)
+    if pixmap.width() > PICTURE_WIDTH:
+        return pixmap.scaledToWidth(PICTURE_WIDTH, QtCore.Qt.SmoothTransformation)
+    if pixmap.width() < PICTURE_WIDTH * 3 // 4:  # cells stay cells: nearest neighbour
+        return pixmap.scaledToWidth(PICTURE_WIDTH, QtCore.Qt.FastTransformation)
+    return pixmap
 
 
 class InsideView(QtWidgets.QScrollArea):
@@ -337,7 +343,7 @@ class InsideView(QtWidgets.QScrollArea):
     def _show_sample(self, raw, caption: str, trained: TrainedModel) -> None:
         if raw is not None and raw.dim() == 3:
             array = sample_array(raw)
-            self.sample_label.setPixmap(image_pixmap(array, max(1, 56 // max(array.shape[:2]))))
+            self.sample_label.setPixmap(image_pixmap(array, max(1, SAMPLE_WIDTH // max(array.shape[:2]))))
         else:
             self.sample_label.clear()
         self.sample_label.setToolTip(f"{caption}, with {trained.name}")

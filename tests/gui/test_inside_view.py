@@ -4,6 +4,7 @@ import torch
 from PyQt5 import QtCore
 
 from pytorchgui.core.training import inspection
+from pytorchgui.gui.inside_view import PICTURE_WIDTH
 from tests.gui.gui_helpers import settle
 
 
@@ -39,6 +40,8 @@ def test_clicking_a_node_shows_its_feature_maps_filters_and_the_samples_that_exc
     torch.testing.assert_close(shown.values, expected)
     assert shown.kind == inspection.FEATURE_MAPS
     assert view.picture.isVisible() and not view.bars.isVisible() and not view.message.isVisible()
+    assert view.picture.pixmap().width() == PICTURE_WIDTH  # six small maps drawn as wide as the dock allows
+    assert view.sample_label.pixmap().width() == 28 * 3
     assert view.statistics_label.text().startswith(f"feature maps [{' x '.join(map(str, shown.shape))}]\nmean ")
     assert view.title_label.text() == f"conv1 for sample 2 of {dataset.name}, with the untrained network " \
                                       "(random weights)"
