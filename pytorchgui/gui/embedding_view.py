@@ -88,9 +88,11 @@ class EmbeddingView(QtWidgets.QWidget):
         self.progress = QtWidgets.QProgressBar()
         self.progress.setObjectName("embeddingProgress")
         choices = QtWidgets.QHBoxLayout()  # in one row with the buttons, the node's name was cut
-        for label, widget in (("Features", self.node_combo), ("Projection", self.method_combo),
-                              ("Samples", self.samples_spin)):
-            choices.addWidget(QtWidgets.QLabel(label))
+        for text, widget in (("&Features", self.node_combo), ("P&rojection", self.method_combo),
+                             ("Sa&mples", self.samples_spin)):
+            label = QtWidgets.QLabel(text)
+            label.setBuddy(widget)  # Alt+the underlined letter reaches the field
+            choices.addWidget(label)
             choices.addWidget(widget)
         choices.addStretch(1)
         actions = QtWidgets.QHBoxLayout()

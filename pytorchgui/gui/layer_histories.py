@@ -12,7 +12,7 @@ from PyQt5 import QtCore, QtWidgets
 
 from pytorchgui.core.training.histories import PROBE_SAMPLES, LayerHistories, LayerWarning
 from pytorchgui.gui.plot_axes import CountAxis, PlainAxis
-from pytorchgui.gui.widgets import empty_note, message_label
+from pytorchgui.gui.widgets import ElidedLabel, empty_note, message_label
 
 EMPTY = ("Each layer's weights and gradients appear here as histograms over the epochs, with its share of dead "
          "ReLU units, after the first epoch of a run (or when you select a past run in Runs)")
@@ -36,8 +36,7 @@ class LayerHistoriesView(QtWidgets.QWidget):
         self.layer_combo = QtWidgets.QComboBox()
         self.layer_combo.setObjectName("layerHistoryCombo")
         self.layer_combo.currentIndexChanged.connect(lambda _index: self._draw())
-        self.source_label = QtWidgets.QLabel()
-        self.source_label.setObjectName("layerHistorySource")
+        self.source_label = ElidedLabel("layerHistorySource")  # a run's name can be long: it never widens the tab
         self.warning_label = message_label("", "layerWarningLabel")
         self.warning_label.setStyleSheet("color: #c92a2a")
         self.plots = {kind: _ridgeline_plot(f"{kind.capitalize()} per epoch") for kind in COLOURS}
@@ -55,9 +54,11 @@ class LayerHistoriesView(QtWidgets.QWidget):
             self.notes[name] = empty_note("", 260)
             plot.addItem(self.notes[name], ignoreBounds=True)
         top = QtWidgets.QHBoxLayout()
-        top.addWidget(QtWidgets.QLabel("Layer"))
+        name = QtWidgets.QLabel("&Layer")
+        name.setBuddy(self.layer_combo)
+        top.addWidget(name)
         top.addWidget(self.layer_combo, 1)
-        top.addWidget(self.source_label)
+        top.addWidget(self.source_label, 1)
         grid = QtWidgets.QHBoxLayout()  # side by side: the plot area is wider than it is tall
         for plot, stretch in ((self.plots["weights"], 2), (self.plots["gradients"], 2), (self.dead_plot, 1)):
             plot.setMinimumSize(120, 120)  # pyqtgraph asks for more: three would not fit the tab

@@ -319,7 +319,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
         if not self.maybe_save():
             return None
-        dialog = TemplateDialog(paths.example_networks_dir(), self)
+        dialog = TemplateDialog(paths.example_networks_dir(), self, first=START_EXAMPLE)
         dialog.accepted.connect(lambda: self._start_from(dialog.chosen()))
         dialog.open()
         return dialog

@@ -29,7 +29,7 @@ def thumbnail(template: Template) -> QtGui.QPixmap:
 
 
 class TemplateDialog(QtWidgets.QDialog):
-    def __init__(self, folder: Path, parent: QtWidgets.QWidget | None = None):
+    def __init__(self, folder: Path, parent: QtWidgets.QWidget | None = None, first: str = ""):
         super().__init__(parent)
         self.setWindowTitle("New from template")
         self.templates = templates(folder)
@@ -45,7 +45,9 @@ class TemplateDialog(QtWidgets.QDialog):
             item.setToolTip(str(template.path))
             item.setTextAlignment(QtCore.Qt.AlignHCenter | QtCore.Qt.AlignTop)
             self.list.addItem(item)
-        self.list.setCurrentRow(0)
+        # The example a first run trains (LeNet-5) is chosen first, not the first by name (convnext_tiny)
+        starts = [row for row, template in enumerate(self.templates) if template.path.name == first]
+        self.list.setCurrentRow(starts[0] if starts else 0)
         self.list.itemDoubleClicked.connect(self.accept)
         buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Open | QtWidgets.QDialogButtonBox.Cancel)
         buttons.accepted.connect(self.accept)

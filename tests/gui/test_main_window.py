@@ -206,8 +206,9 @@ def test_the_gui_thread_runs_torch_serially_and_jobs_use_every_core(qtbot, windo
 
 
 def _form_field_names(window) -> set:
-    """The labels that name a form's fields: fixed words, never a message."""
-    names = set()
+    """The labels that name a form's fields: fixed words, never a message (in a form, or a
+    field's buddy in a row of controls)."""
+    names = {label for label in window.findChildren(QtWidgets.QLabel) if label.buddy() is not None}
     for form in window.findChildren(QtWidgets.QFormLayout):
         for row in range(form.rowCount()):
             item = form.itemAt(row, QtWidgets.QFormLayout.LabelRole)
