@@ -390,7 +390,9 @@ def test_the_memory_estimate_follows_the_batch_size_and_refuses_a_batch_that_doe
         return train_tab.memory_label.text().split(" of ")[0]
 
     train_tab.batch_spin.setValue(64)
-    qtbot.waitUntil(lambda: "needs about" in train_tab.memory_label.text(), timeout=5000)
+    # the estimate follows edits after a 300 ms pause: the label may still show the one for batch 128
+    qtbot.waitUntil(lambda: not train_tab._memory_timer.isActive() and "needs about" in train_tab.memory_label.text(),
+                    timeout=5000)
     small = needed()
     assert "free in RAM; the largest batch that fits is about" in train_tab.memory_label.text()
     train_tab.options.fields["channels_last"].set_value(False)  # contiguous: oneDNN's copy is added
