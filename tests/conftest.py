@@ -11,3 +11,11 @@ def user_home(tmp_path, monkeypatch):
     home = tmp_path / "pytorchgui-home"
     monkeypatch.setenv("PYTORCHGUI_HOME", str(home))
     return home
+
+
+@pytest.fixture(autouse=True)
+def no_layer_figure(request, monkeypatch):
+    """Every training run ends by drawing its layer histories (0.5 to 1 s of matplotlib, over
+    a hundred runs here): only the tests marked layer_figure, which look at it, draw it."""
+    if "layer_figure" not in request.keywords:
+        monkeypatch.setenv("PYTORCHGUI_NO_LAYER_FIGURE", "1")

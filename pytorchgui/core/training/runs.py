@@ -210,12 +210,15 @@ class RunFolder:
             raise RunFolderError(f"{path} is damaged ({error}): its layer histories cannot be read") from None
 
     def write_layer_views(self, histories) -> None:
-        """The histories as tables and a figure, for notebooks and papers."""
+        """The histories as tables and a figure, for notebooks and papers. The figure is most
+        of a short run's ending (0.5 to 1 s of matplotlib): a test suite whose runs last
+        seconds may leave it out with PYTORCHGUI_NO_LAYER_FIGURE=1 (tests/conftest.py)."""
         from pytorchgui.core.figures import save_figure
 
         atomic_write_text(self.file(self.LAYER_STATISTICS), statistics_csv(histories))
         atomic_write_text(self.file(self.LAYER_HISTOGRAMS), histograms_csv(histories))
-        save_figure(histories_figure(histories), self.file(self.LAYER_FIGURE))
+        if not os.environ.get("PYTORCHGUI_NO_LAYER_FIGURE"):
+            save_figure(histories_figure(histories), self.file(self.LAYER_FIGURE))
 
     def write_summary(self, status: str, message: str, history: list[dict[str, Any]]) -> None:
         last = history[-1] if history else {}

@@ -49,6 +49,7 @@ def train(network, data, tmp_path=None, **options):
     return result, [e for e in events if isinstance(e, LayersRecordedEvent)], warnings
 
 
+@pytest.mark.layer_figure
 def test_every_epoch_records_each_layer_in_fixed_bins_and_the_run_folder_keeps_them(shapes, tmp_path):
     network = network_format.load(paths.example_networks_dir() / "lenet5.json")
     result, recorded, _ = train(network, shapes[0], tmp_path / "run", epochs=3)
@@ -169,6 +170,7 @@ def test_warning_thresholds_on_a_made_up_history():
     assert layer_warnings(history, 0)[0].kind == "vanishing"
 
 
+@pytest.mark.layer_figure
 def test_the_command_line_run_leaves_the_histories_tables_and_figure(capsys, tmp_path):
     from pytorchgui.cli import main
 
