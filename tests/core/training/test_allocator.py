@@ -52,7 +52,8 @@ def test_a_warm_training_step_on_a_worker_thread_maps_no_new_memory():
                             capture_output=True, text=True).stdout
     result = json.loads(output.splitlines()[-1])
     assert result["set_up"] is True
-    assert result["faults_per_step"] < 5, result
+    # 0 to 2 on a quiet machine, 14 once in a fresh clone's run; the failure it guards against is 1,000 or more
+    assert result["faults_per_step"] < 100, result
 
 
 def test_the_command_line_and_the_window_set_malloc_up_first(monkeypatch, capsys):
