@@ -15,6 +15,11 @@ from pytorchgui.core.interop.export import export, python_source
 from pytorchgui.core.training import network_format
 
 OPERATIONS = [entry for entry in default_catalog().layers if entry.tensor_operation]
+# The operations whose torch.export file is also loaded back and run (a batch-dependent
+# shape, several inputs, a parameter, a buffer, randomness): every one is exported to ONNX,
+# which goes through torch.export on the way.
+TRACED_AGAIN = {"Reshape", "MatMul", "ScaledDotProductAttention", "LearnedTensor", "ConstantTensor", "StochasticDepth",
+                "Split", "Slice"}
 # Inputs that stay positive, so Log, Sqrt, Rsqrt and Power give numbers to compare.
 POSITIVE = {"Log", "Sqrt", "Rsqrt", "Power", "PowerOf", "Divide"}
 
@@ -77,8 +82,10 @@ def test_onnx_and_torch_export_agree_with_the_compiled_network(entry, tmp_path):
     torch.save(compiled.state_dict(), tmp_path / "weights.pt")
     x = sample(entry)
     expected = compiled(x).detach()
-    export(network, "pt2", tmp_path / "net.pt2", tmp_path / "weights.pt")
-    torch.testing.assert_close(torch.export.load(tmp_path / "net.pt2").module()(x), expected, rtol=1e-5, atol=1e-5)
+    if entry.name in TRACED_AGAIN:  # the ONNX export is a torch.export program already: the rest once each there
+        export(network, "pt2", tmp_path / "net.pt2", tmp_path / "weights.pt")
+        torch.testing.assert_close(torch.export.load(tmp_path / "net.pt2").module()(x), expected, rtol=1e-5,
+                                   atol=1e-5)
     export(network, "onnx", tmp_path / "net.onnx", tmp_path / "weights.pt")
     session = runtime.InferenceSession(str(tmp_path / "net.onnx"))
     output = session.run(None, {"input": x.numpy()})[0]
