@@ -15,6 +15,24 @@ def open_data(qtbot, data_tab, source: str, mode: str = "train") -> bool:
     return len(data_tab.workspace.datasets) > before
 
 
+def trained_on_shapes(qtbot, window, train_samples: int, test_samples: int, epochs: int):
+    """The built-in shapes as training and test set, the open network trained `epochs` on
+    them (batch 64, validated on the test set), then the Evaluation tab shown and returned."""
+    from pytorchgui.core.data.data_source import builtin_pair
+
+    train, test = builtin_pair(train_samples, test_samples)
+    window.workspace.add_dataset(train, "train")
+    window.workspace.add_dataset(test, "test")
+    train_tab = window.train_tab
+    train_tab.validation_combo.setCurrentIndex(train_tab.validation_combo.findText("Shapes (test)"))
+    train_tab.epochs_spin.setValue(epochs)
+    train_tab.batch_spin.setValue(64)
+    with qtbot.waitSignal(train_tab.training_finished, timeout=60000):
+        train_tab.start()
+    window.tabs.setCurrentIndex(3)
+    return window.evaluation_tab
+
+
 def train_one_epoch(qtbot, window, dataset, network=None) -> None:
     """`dataset` as the training set with no validation, the network (the open one, or the
     template file `network`) fitted to it and trained one epoch."""

@@ -3,23 +3,13 @@ import numpy
 import pytest
 from PyQt5 import QtCore
 
-from pytorchgui.core.data.data_source import builtin_pair
+from gui_helpers import trained_on_shapes
 from pytorchgui.core.training.embedding import class_colours
 
 
 @pytest.fixture
 def evaluation(qtbot, window):
-    train, test = builtin_pair(600, 200)
-    for dataset, role in ((train, "train"), (test, "test")):
-        window.workspace.add_dataset(dataset, role)
-    train_tab = window.train_tab
-    train_tab.validation_combo.setCurrentIndex(train_tab.validation_combo.findText("Shapes (test)"))
-    train_tab.epochs_spin.setValue(2)
-    train_tab.batch_spin.setValue(64)
-    with qtbot.waitSignal(train_tab.training_finished, timeout=60000):
-        train_tab.start()
-    window.tabs.setCurrentIndex(3)
-    tab = window.evaluation_tab
+    tab = trained_on_shapes(qtbot, window, 600, 200, epochs=2)
     tab.result_tabs.setCurrentWidget(tab.embedding_view)
     return tab
 

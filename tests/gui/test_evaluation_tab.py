@@ -3,24 +3,13 @@ import pytest
 import torch
 from PyQt5 import QtCore, QtWidgets
 
-from gui_helpers import drag, error_boxes, train_one_epoch
+from gui_helpers import drag, error_boxes, train_one_epoch, trained_on_shapes
 from pytorchgui.core.data import datasets
-from pytorchgui.core.data.data_source import builtin_pair
 
 
 @pytest.fixture
 def trained(qtbot, window):
-    train, test = builtin_pair(2400, 400)
-    for dataset in (train, test):
-        window.workspace.add_dataset(dataset, "test" if dataset.name.endswith("(test)") else "train")
-    tab = window.train_tab
-    tab.validation_combo.setCurrentIndex(tab.validation_combo.findText("Shapes (test)"))
-    tab.epochs_spin.setValue(5)
-    tab.batch_spin.setValue(64)
-    with qtbot.waitSignal(tab.training_finished, timeout=60000):
-        tab.start()
-    window.tabs.setCurrentIndex(3)
-    return window.evaluation_tab
+    return trained_on_shapes(qtbot, window, 2400, 400, epochs=5)
 
 
 def train_one_epoch_on_folder(qtbot, window, folder):
