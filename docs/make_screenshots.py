@@ -141,15 +141,22 @@ def main() -> None:
     window.import_chosen("resnet18")  # File > Import torchvision model…, then frozen for fine-tuning
     tab.freeze_all_but_last()
     settle(app)
-    tab.view.resetTransform()
-    tab.view.scale(0.8, 0.8)
-    tab.view.centerOn(tab.scene.node_items["layer1.0.conv2"])
-    tab.select(["layer1.0.conv1"])
-    settle(app)
-    window.grab().save(str(OUT / "network_imported_resnet18.png"))
+    grab_canvas(app, window, 0.8, "layer1.0.conv2", "layer1.0.conv1", "network_imported_resnet18.png")
     window.document.undo_stack.setClean()
     regression_screenshot(app, window)
     print(f"screenshots written to {OUT}")
+
+
+def grab_canvas(app: QtWidgets.QApplication, window: MainWindow, scale: float, centre: str, selected: str,
+                name: str) -> None:
+    """The window, its canvas at `scale` centred on node `centre`, node `selected` in the inspector."""
+    tab = window.network_tab
+    tab.view.resetTransform()
+    tab.view.scale(scale, scale)
+    tab.view.centerOn(tab.scene.node_items[centre])
+    tab.select([selected])
+    settle(app)
+    window.grab().save(str(OUT / name))
 
 
 def wait_until(app: QtWidgets.QApplication, done) -> None:
@@ -208,12 +215,7 @@ def vit_screenshot(app: QtWidgets.QApplication, window: MainWindow) -> None:
         group.setExpanded(group.text(0) == "Tensor operations")
         for child in range(group.childCount()):
             group.child(child).setExpanded(group.child(child).text(0) in ("Reshape", "Split and slice", "Tensors"))
-    tab.view.resetTransform()
-    tab.view.scale(0.75, 0.75)
-    tab.view.centerOn(tab.scene.node_items["embedded"])
-    tab.select(["class_token"])
-    settle(app)
-    window.grab().save(str(OUT / "network_vit_tiny.png"))
+    grab_canvas(app, window, 0.75, "embedded", "class_token", "network_vit_tiny.png")
 
 
 def regression_screenshot(app: QtWidgets.QApplication, window: MainWindow) -> None:
