@@ -70,12 +70,17 @@ def _copy_nodes(nodes: dict[str, Node]) -> dict[str, Node]:
     return {name: node.copy() for name, node in nodes.items()}
 
 
+DEFAULT_INPUT = "input"
+
+
 @dataclass
 class InputSpec:
-    """What one sample looks like, without the batch dimension: [1, 28, 28] for MNIST."""
+    """What one sample of a named network input looks like, without the batch dimension:
+    [1, 28, 28] for MNIST."""
 
     shape: list[int]
     dtype: str = "float32"
+    name: str = DEFAULT_INPUT
 
 
 @dataclass
@@ -84,6 +89,15 @@ class FunctionChoice:
 
     type: str
     parameters: dict[str, Any]
+
+
+@dataclass
+class OutputLoss:
+    """The loss of one output of a network with several, and its weight in the total
+    (the total is the weighted sum of every output's loss)."""
+
+    choice: FunctionChoice
+    weight: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -109,9 +123,10 @@ class Network:
     def __init__(self, catalog: Catalog | None = None):
         self.catalog = catalog or default_catalog()
         self._nodes: dict[str, Node] = {}
-        self._first: set[str] = set()
-        self.input_spec: InputSpec | None = None
-        self.loss: FunctionChoice | None = None
+        self._first: dict[str, str] = {}  # first layer -> the name of the input that feeds it
+        self._inputs: list[InputSpec] = []
+        self.loss: FunctionChoice | None = None  # the loss of every output without one of its own
+        self.output_losses: dict[str, OutputLoss] = {}
         self.optimizer: FunctionChoice | None = None
         # Training options the network was designed with ("$recipe": option name -> value,
         # as config.json stores them), offered when the file is opened and used by the CLI.
@@ -131,9 +146,49 @@ class Network:
 
     # -- reading ---------------------------------------------------------------------
     @property
+    def inputs(self) -> list[InputSpec]:
+        """The network's inputs, in the order the compiled module takes them."""
+        return self._inputs
+
+    @property
+    def input_spec(self) -> InputSpec | None:
+        """The first input (the only one of most networks), None when none is set."""
+        return self._inputs[0] if self._inputs else None
+
+    @input_spec.setter
+    def input_spec(self, spec: InputSpec | None) -> None:
+        self._inputs[:1] = [spec] if spec is not None else []
+
+    def input_names(self) -> list[str]:
+        return [spec.name for spec in self._inputs]
+
+    def input_named(self, name: str) -> InputSpec:
+        for spec in self._inputs:
+            if spec.name == name:
+                return spec
+        raise NetworkError(f"the network has no input named '{name}' (its inputs: "
+                           f"{', '.join(self.input_names()) or 'none'})")
+
+    @property
     def first_layers(self) -> list[str]:
-        """The nodes the network input goes to, in network order."""
+        """The nodes a network input goes to, in network order."""
         return [name for name in self._nodes if name in self._first]
+
+    def input_feeding(self, name: str) -> str | None:
+        """The name of the input that feeds first layer `name` (None if it is not one)."""
+        return self._first.get(name)
+
+    def first_layers_of(self, input_name: str) -> list[str]:
+        """The first layers fed by the input named `input_name`, in network order."""
+        return [name for name in self._nodes if self._first.get(name) == input_name]
+
+    def output_loss(self, output: str) -> OutputLoss | None:
+        """The loss `output` is trained with and its weight: its own, else the network's
+        loss with weight 1 (None when neither is set)."""
+        own = self.output_losses.get(output)
+        if own is not None:
+            return own
+        return OutputLoss(self.loss, 1.0) if self.loss is not None else None
 
     def is_first_layer(self, name: str) -> bool:
         return name in self._first
@@ -221,9 +276,11 @@ class Network:
             return NotImplemented
         return (
             list(self._nodes.items()) == list(other._nodes.items())
-            and self.first_layers == other.first_layers
-            and self.input_spec == other.input_spec
+            and [(name, self._first[name]) for name in self.first_layers]
+            == [(name, other._first[name]) for name in other.first_layers]
+            and self._inputs == other._inputs
             and self.loss == other.loss
+            and self.output_losses == other.output_losses
             and self.optimizer == other.optimizer
             and self.recipe == other.recipe
         )
@@ -247,12 +304,13 @@ class Network:
         parameters: dict[str, Any] | None = None,
         *,
         position: tuple[float, float] | None = None,
-        first_layer: bool = False,
+        first_layer: bool | str = False,
         next_layers: Iterable[str] = (),
         strict: bool = True,
     ) -> str:
         """Add a node of catalogue type `type_name` and return its name.
 
+        `first_layer`: True (fed by the first input) or the name of the input that feeds it.
         Missing parameters take their defaults (required ones stay unset). With strict
         (the editor), values must validate; without (loading a file), they are kept as
         they are and reported by problems(), so an old file opens and can be fixed.
@@ -264,9 +322,12 @@ class Network:
         self._nodes[name] = Node(name, type_name, entry.node_class, values, list(next_layers),
                                  tuple(position) if position is not None else None)
         if first_layer:
-            self._first.add(name)
+            self._first[name] = self._default_input() if first_layer is True else first_layer
         self._announce("node_added", name)
         return name
+
+    def _default_input(self) -> str:
+        return self._inputs[0].name if self._inputs else DEFAULT_INPUT
 
     def _checked_parameters(self, entry: CatalogEntry, node: str, values: dict[str, Any], strict: bool) -> dict:
         known = {spec.name for spec in entry.parameters}
@@ -291,11 +352,12 @@ class Network:
         del self._nodes[name]
         for node in self._nodes.values():
             node.next_layers = [x for x in node.next_layers if x != name]
-        self._first.discard(name)
+        self._first.pop(name, None)
+        self.output_losses.pop(name, None)
         self._announce("node_removed", name)
         return removed
 
-    def restore_node(self, node: Node, index: int, inputs: Iterable[str], first_layer: bool) -> None:
+    def restore_node(self, node: Node, index: int, inputs: Iterable[str], first_layer: bool | str) -> None:
         """Put back a node removed by remove_node, where it stood (the undo of remove)."""
         self._check_new_name(node.name)
         items = list(self._nodes.items())
@@ -305,7 +367,7 @@ class Network:
             if source in self._nodes and node.name not in self._nodes[source].next_layers:
                 self._nodes[source].next_layers.append(node.name)
         if first_layer:
-            self._first.add(node.name)
+            self._first[node.name] = self._default_input() if first_layer is True else first_layer
         self._announce("node_added", node.name)
 
     def rename_node(self, old: str, new: str) -> None:
@@ -317,8 +379,8 @@ class Network:
         self._nodes = {(new if key == old else key): value for key, value in self._nodes.items()}
         for other in self._nodes.values():
             other.next_layers = [new if x == old else x for x in other.next_layers]
-        if old in self._first:
-            self._first = (self._first - {old}) | {new}
+        self._first = {(new if key == old else key): value for key, value in self._first.items()}
+        self.output_losses = {(new if key == old else key): value for key, value in self.output_losses.items()}
         self._announce("node_renamed", new, old)
 
     def set_parameters(self, name: str, values: dict[str, Any]) -> None:
@@ -385,21 +447,26 @@ class Network:
         self._nodes = dict(items)
         self._announce("inputs_reordered", name)
 
-    def set_first_layer(self, name: str, first: bool = True) -> None:
-        """Mark (or unmark) a node as one the network input goes to."""
+    def set_first_layer(self, name: str, first: bool = True, input: str | None = None) -> None:  # noqa: A002
+        """Mark (or unmark) a node as one a network input goes to: the input named `input`
+        (None: the first input)."""
         self.node(name)
-        if first == (name in self._first):
+        if input is not None and self._inputs:
+            self.input_named(input)
+        source = input if input is not None else self._default_input()
+        if first and self._first.get(name) == source or not first and name not in self._first:
             return
         if first:
-            self._first.add(name)
+            self._first[name] = source
         else:
-            self._first.discard(name)
+            del self._first[name]
         self._announce("first_layers_changed", name)
 
     def set_first_layers(self, names: list[str]) -> None:
+        """Make `names` the first layers, all fed by the first input."""
         for name in names:
             self.node(name)
-        self._first = set(names)
+        self._first = dict.fromkeys(names, self._default_input())
         self._announce("first_layers_changed")
 
     def set_trainable(self, name: str, trainable: bool) -> None:
@@ -413,17 +480,82 @@ class Network:
         self.node(name).position = tuple(position) if position is not None else None
         self._announce("node_moved", name)
 
-    def set_input(self, shape: list[int] | None, dtype: str = "float32") -> None:
+    def set_input(self, shape: list[int] | None, dtype: str = "float32", name: str | None = None) -> None:
+        """Set the shape and dtype of the input `name` (None: the first; created when the
+        network has none). A shape of None removes that input."""
+        if name is None and not self._inputs:
+            name = DEFAULT_INPUT
+        index = self._input_index(name) if name is not None else 0
         if shape is None:
-            self.input_spec = None
+            if index is not None:
+                del self._inputs[index]
         else:
-            problem = input_shape_problem(shape)
-            if problem:
-                raise NetworkError(problem)
-            if dtype not in INPUT_DTYPES:
-                raise NetworkError(f"the input dtype must be one of {', '.join(INPUT_DTYPES)}, got {dtype!r}")
-            self.input_spec = InputSpec(list(shape), dtype)
+            spec = self._checked_input(shape, dtype, self._inputs[index].name if index is not None else name)
+            if index is None:
+                self._check_input_name(spec.name)
+                self._inputs.append(spec)
+            else:
+                self._inputs[index] = spec
         self._announce("input_changed")
+
+    def add_input(self, name: str, shape: list[int], dtype: str = "float32") -> None:
+        """Add a named input (after the existing ones: the compiled module takes it last)."""
+        self._check_input_name(name)
+        self._inputs.append(self._checked_input(shape, dtype, name))
+        self._announce("input_changed", other=name)
+
+    def remove_input(self, name: str) -> None:
+        """Remove an input; the first layers it fed are first layers no more."""
+        self._inputs.remove(self.input_named(name))
+        self._first = {node: source for node, source in self._first.items() if source != name}
+        self._announce("input_changed", other=name)
+
+    def rename_input(self, old: str, new: str) -> None:
+        spec = self.input_named(old)
+        if new == old:
+            return
+        self._check_input_name(new)
+        spec.name = new
+        self._first = {node: (new if source == old else source) for node, source in self._first.items()}
+        self._announce("input_changed", other=new)
+
+    def _input_index(self, name: str) -> int | None:
+        return next((index for index, spec in enumerate(self._inputs) if spec.name == name), None)
+
+    def _check_input_name(self, name: str) -> None:
+        if (not isinstance(name, str) or not _NAME_PATTERN.match(name) or len(name) > MAX_NAME_LENGTH
+                or any(0xD800 <= ord(c) <= 0xDFFF for c in name)):
+            raise NetworkError(f"'{name}' cannot name an input: use up to {MAX_NAME_LENGTH} characters, not "
+                               "starting with a space or '$'")
+        if self._input_index(name) is not None:
+            raise NetworkError(f"an input named '{name}' exists already; choose another name")
+        if name in self._nodes:
+            raise NetworkError(f"a node is named '{name}': give the input another name (inputs and nodes share "
+                               "the names of the compiled module's arguments and outputs)", node=name)
+
+    @staticmethod
+    def _checked_input(shape: list[int], dtype: str, name: str) -> InputSpec:
+        problem = input_shape_problem(shape)
+        if problem:
+            raise NetworkError(problem if name == DEFAULT_INPUT else f"input '{name}': {problem}")
+        if dtype not in INPUT_DTYPES:
+            raise NetworkError(f"the input dtype must be one of {', '.join(INPUT_DTYPES)}, got {dtype!r}")
+        return InputSpec(list(shape), dtype, name)
+
+    def set_output_loss(self, output: str, type_name: str | None, values: dict[str, Any] | None = None,
+                        weight: float = 1.0) -> None:
+        """Give the output node `output` a loss of its own with `weight` in the total
+        (type None: it takes the network's loss again, with weight 1)."""
+        self.node(output)
+        if type_name is None:
+            self.output_losses.pop(output, None)
+        else:
+            if not isinstance(weight, (int, float)) or isinstance(weight, bool) or not math.isfinite(weight) \
+                    or weight < 0:
+                raise NetworkError(f"the weight of the loss of '{output}' must be a number of 0 or more, got "
+                                   f"{weight!r}", node=output)
+            self.output_losses[output] = OutputLoss(self._function_choice("losses", type_name, values), float(weight))
+        self._announce("loss_changed", output)
 
     def set_loss(self, type_name: str | None, values: dict[str, Any] | None = None) -> None:
         self.loss = self._function_choice("losses", type_name, values)
@@ -447,9 +579,10 @@ class Network:
     def _take_content(self, other: "Network") -> None:
         """An independent copy of `other`'s nodes, links, input, loss, optimizer and recipe."""
         self._nodes = _copy_nodes(other._nodes)
-        self._first = set(other._first)
-        self.input_spec = copy.deepcopy(other.input_spec)
+        self._first = dict(other._first)
+        self._inputs = copy.deepcopy(other._inputs)
         self.loss = copy.deepcopy(other.loss)
+        self.output_losses = copy.deepcopy(other.output_losses)
         self.optimizer = copy.deepcopy(other.optimizer)
         self.recipe = copy.deepcopy(other.recipe)
 
@@ -471,6 +604,7 @@ class Network:
         first = self.first_layers
         if not first:
             problems.append(Problem("no first layer: mark the node the input goes to as first layer"))
+        problems.extend(self.input_problems())
         graph = self.graph()
         if not nx.is_directed_acyclic_graph(graph):
             problems.append(Problem(self._describe_cycle()))
@@ -481,15 +615,40 @@ class Network:
         for name in self._nodes:
             if first and name not in reachable:
                 problems.append(Problem(f"'{name}' is not reachable from a first layer: link a node to it", name))
-        outputs = [name for name in self.outputs() if name in reachable]
-        if len(outputs) > 1:
-            names = ", ".join(f"'{name}'" for name in outputs)
-            problems.append(Problem(
-                f"the network has {len(outputs)} outputs ({names}): join them with a merge node or remove the extra ones"
-            ))
         input_map = self.input_map()
         for name in self._nodes:
             problems.extend(self._arity_problems(name, first, input_map[name]))
+        return problems
+
+    def input_problems(self) -> list[Problem]:
+        """Inputs and first layers that do not match: a first layer fed by an input the
+        network does not have, an input that feeds nothing, two inputs of one name, an
+        input named like a node; and a loss of its own on a node that is not an output."""
+        problems: list[Problem] = []
+        names = self.input_names()
+        for name in sorted({name for name in names if names.count(name) > 1}):
+            problems.append(Problem(f"two inputs are named '{name}': rename one"))
+        for name in names:
+            if name in self._nodes:
+                problems.append(Problem(f"the input '{name}' is named like a node: rename the input or the node",
+                                        name))
+        known = set(names) | ({DEFAULT_INPUT} if not names else set())
+        for node in self.first_layers:
+            if self._first[node] not in known:
+                problems.append(Problem(f"first layer '{node}' is fed by the input '{self._first[node]}', which the "
+                                        f"network does not have (its inputs: {', '.join(names) or 'none'}): choose "
+                                        "one of them", node))
+        if len(names) > 1:
+            fed = set(self._first.values())
+            for name in names:
+                if name not in fed:
+                    problems.append(Problem(f"the input '{name}' feeds no layer: mark the layer it goes to as a first "
+                                            "layer fed by it, or remove the input"))
+        outputs = set(self.outputs())
+        for node in self.output_losses:
+            if node in self._nodes and node not in outputs:
+                problems.append(Problem(f"'{node}' has a loss of its own but is not an output (it links to "
+                                        f"{', '.join(self._nodes[node].next_layers)}): remove its loss", node))
         return problems
 
     def _arity_problems(self, name: str, first: list[str], inputs: list[str]) -> list[Problem]:

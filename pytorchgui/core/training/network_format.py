@@ -5,9 +5,10 @@ keys that start with "$" (no node name may):
 
     {
       "$format": "pytorchgui.network",
-      "$version": 3,
-      "$input": {"shape": [1, 28, 28], "dtype": "float32"},
+      "$version": 4,
+      "$inputs": [{"name": "input", "shape": [1, 28, 28], "dtype": "float32"}],
       "$loss": {"type": "CrossEntropyLoss", "parameters": {...}},
+      "$losses": {"aux": {"type": "CrossEntropyLoss", "parameters": {...}, "weight": 0.3}},
       "$optimizer": {"type": "Adam", "parameters": {...}},
       "$recipe": {"epochs": 15, "augmentation": "RandomCrop(padding=2)", ...},
       "conv1": {"class": "layer", "type": "Conv2d", "parameters": {...},
@@ -16,11 +17,17 @@ keys that start with "$" (no node name may):
     }
 
 `nextLayer` is a name, or a list of names where the node branches; it is absent on the
-last node; `"trainable": false` marks a frozen node (absent: it trains). Version 1 is
-the first PyTorchGUI's format (lowercase `nextlayer` and `firstlayer`, no "$" keys);
-`migrate_v1` turns it into version 2 on load. Version 3 added `trainable`; a version 2
-file reads as it is (every node trains). `$recipe` (optional) holds training options as
-a run's config.json does; they are checked on load.
+last node; `"trainable": false` marks a frozen node (absent: it trains). `firstLayer` is
+true for a node fed by the first input, or the name of the input that feeds it. Every
+node without a next layer is an output; `$loss` is the loss of every output that has no
+entry of its own in `$losses` (whose `weight`, 1 when absent, scales it in the total).
+
+Version 1 is the first PyTorchGUI's format (lowercase `nextlayer` and `firstlayer`, no
+"$" keys); `migrate_v1` turns it into the current one on load. Version 3 added
+`trainable`; a version 2 file reads as it is (every node trains). Version 4 named the
+inputs (`$inputs`, a list, instead of version 3's one `$input`) and added `$losses`;
+`migrate_v3` turns an older `$input` into a one-input list named "input". `$recipe`
+(optional) holds training options as a run's config.json does; they are checked on load.
 
 Nothing in a file is imported or evaluated: types must be in the catalogue, parameter
 values are plain JSON scalars or short lists of them, and the file size, node count and
@@ -38,11 +45,11 @@ from typing import Any
 from pytorchgui.core.atomic import atomic_write_text
 from pytorchgui.core.errors import NetworkFormatError, PyTorchGUIError
 from pytorchgui.core.graph.catalog import Catalog, default_catalog
-from pytorchgui.core.graph.network import FunctionChoice, Network
+from pytorchgui.core.graph.network import DEFAULT_INPUT, FunctionChoice, Network, OutputLoss
 from pytorchgui.core.training.options import TrainingConfig
 
 FORMAT_NAME = "pytorchgui.network"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_NODES = 2000
 MAX_DEPTH = 6
@@ -146,8 +153,10 @@ def from_document(document: Any, source: str = "<document>", catalog: Catalog | 
         )
     if version == 1:
         document = migrate_v1(document, source)
+    elif version < 4:
+        document = migrate_v3(document, source)
     try:
-        return _read_current(document, source, catalog)
+        return _read_current(document, source, catalog, inputs_named=version >= 4)
     except NetworkFormatError:
         raise
     except PyTorchGUIError as error:  # a model operation refused what the file says
@@ -165,6 +174,26 @@ def migrate_v1(document: dict, source: str) -> dict:
             node = {renames.get(key.lower(), key) if isinstance(key, str) else key: value
                     for key, value in node.items()}
         migrated[name] = node
+    return migrated
+
+
+def migrate_v3(document: dict, source: str) -> dict:
+    """A version 2 or 3 file -> version 4: its one `$input` becomes the input named "input"."""
+    if "$inputs" in document or "$losses" in document:
+        raise NetworkFormatError(f"{source}: $inputs and $losses are settings of format version 4, but the file "
+                                 f"says version {document.get('$version')}: set \"$version\": 4")
+    migrated = {"$version": FORMAT_VERSION}
+    for key, value in document.items():
+        if key == "$input":
+            if not isinstance(value, dict) or not isinstance(value.get("shape"), list):
+                raise NetworkFormatError(f"{source}: $input must be {{\"shape\": [...], \"dtype\": ...}}")
+            unknown = sorted(set(value) - {"shape", "dtype"})
+            if unknown:
+                raise NetworkFormatError(f"{source}: $input has no setting {unknown[0]!r}: it takes a shape and a "
+                                         "dtype")
+            key, value = "$inputs", [{"name": DEFAULT_INPUT, **value}]
+        if key != "$version":
+            migrated[key] = value
     return migrated
 
 
@@ -205,23 +234,18 @@ def _read_function(document: dict, key: str, kind: str, source: str, catalog: Ca
         raise NetworkFormatError(f"{source}: {key}: {error}") from None
 
 
-def _read_current(document: dict, source: str, catalog: Catalog) -> Network:
+def _read_current(document: dict, source: str, catalog: Catalog, inputs_named: bool = True) -> Network:
+    """`inputs_named`: firstLayer may name an input (version 4), else it is true or false."""
     network = Network(catalog)
     nodes = {name: node for name, node in document.items() if not (isinstance(name, str) and name.startswith("$"))}
     unknown = [key for key in document if key.startswith("$")
-               and key not in ("$format", "$version", "$input", "$loss", "$optimizer", "$recipe")]
+               and key not in ("$format", "$version", "$inputs", "$loss", "$losses", "$optimizer", "$recipe")]
     if unknown:
-        raise NetworkFormatError(f"{source}: unknown setting {unknown[0]!r}")
+        hint = ": version 4 names its inputs in a list, \"$inputs\"" if unknown[0] == "$input" else ""
+        raise NetworkFormatError(f"{source}: unknown setting {unknown[0]!r}{hint}")
     if len(nodes) > MAX_NODES:
         raise NetworkFormatError(f"{source} has {len(nodes)} nodes; PyTorchGUI opens networks of up to {MAX_NODES}")
-    spec = document.get("$input")
-    if spec is not None:
-        if not isinstance(spec, dict) or not isinstance(spec.get("shape"), list):
-            raise NetworkFormatError(f"{source}: $input must be {{\"shape\": [...], \"dtype\": ...}}")
-        unknown = sorted(set(spec) - {"shape", "dtype"})
-        if unknown:
-            raise NetworkFormatError(f"{source}: $input has no setting {unknown[0]!r}: it takes a shape and a dtype")
-        network.set_input(spec["shape"], spec.get("dtype", "float32"))
+    _read_inputs(network, document.get("$inputs"), source)
     network.loss = _read_function(document, "$loss", "losses", source, catalog)
     network.optimizer = _read_function(document, "$optimizer", "optimizers", source, catalog)
     network.recipe = _read_recipe(document.get("$recipe"), source)
@@ -256,8 +280,9 @@ def _read_current(document: dict, source: str, catalog: Catalog) -> Network:
         if len(set(next_layers)) != len(next_layers):
             raise NetworkFormatError(f"{where} names the same next layer twice")
         first = node.get("firstLayer", False)
-        if not isinstance(first, bool):
-            raise NetworkFormatError(f"{where}: firstLayer must be true or false")
+        if not isinstance(first, (bool, str) if inputs_named else bool) or first == "":
+            raise NetworkFormatError(f"{where}: firstLayer must be true or false"
+                                     + (" or the name of an input" if inputs_named else ""))
         position = node.get("position")
         if position is not None and not (
             isinstance(position, list) and len(position) == 2
@@ -272,7 +297,57 @@ def _read_current(document: dict, source: str, catalog: Catalog) -> Network:
         network.add_node(type_name, name, values, position=position, first_layer=first,
                          next_layers=next_layers, strict=False)
         network.set_trainable(name, trainable)
+    network.output_losses = _read_output_losses(document.get("$losses"), source, catalog)
     return network
+
+
+def _read_inputs(network: Network, inputs: Any, source: str) -> None:
+    """The "$inputs" list: each input's name, shape and dtype, in the order the network takes them."""
+    if inputs is None:
+        return
+    if not isinstance(inputs, list):
+        raise NetworkFormatError(f"{source}: $inputs must be a list of {{\"name\": ..., \"shape\": [...], "
+                                 "\"dtype\": ...}")
+    for index, spec in enumerate(inputs):
+        where = f"{source}: input {index + 1} of $inputs"
+        if not isinstance(spec, dict) or not isinstance(spec.get("shape"), list):
+            raise NetworkFormatError(f"{where} must be {{\"name\": ..., \"shape\": [...], \"dtype\": ...}}")
+        unknown = sorted(set(spec) - {"name", "shape", "dtype"})
+        if unknown:
+            raise NetworkFormatError(f"{where} has no setting {unknown[0]!r}: it takes a name, a shape and a dtype")
+        name = spec.get("name", DEFAULT_INPUT if index == 0 else None)
+        if not isinstance(name, str):
+            raise NetworkFormatError(f"{where} has no name: give it one (\"name\": \"image\")")
+        try:
+            network.add_input(name, spec["shape"], spec.get("dtype", "float32"))
+        except PyTorchGUIError as error:
+            raise NetworkFormatError(f"{where} ('{name}'): {error}") from None
+
+
+def _read_output_losses(losses: Any, source: str, catalog: Catalog) -> dict[str, OutputLoss]:
+    """The "$losses" object: output node -> its own loss and weight (the nodes are
+    checked by Network.problems: an unknown one is named there)."""
+    if losses is None:
+        return {}
+    if not isinstance(losses, dict):
+        raise NetworkFormatError(f"{source}: $losses must map output node names to {{\"type\": ..., "
+                                 "\"parameters\": {...}, \"weight\": ...}")
+    read = {}
+    for node, value in losses.items():
+        where = f"$losses of '{node}'"
+        if not isinstance(value, dict):
+            raise NetworkFormatError(f"{source}: {where} must be an object with a \"type\"")
+        unknown = sorted(set(value) - {"type", "parameters", "weight"})
+        if unknown:
+            raise NetworkFormatError(f"{source}: {where} has no setting {unknown[0]!r}")
+        weight = value.get("weight", 1.0)
+        if not isinstance(weight, (int, float)) or isinstance(weight, bool) or not math.isfinite(weight) \
+                or weight < 0:
+            raise NetworkFormatError(f"{source}: {where}: weight must be a number of 0 or more, got {weight!r}")
+        choice = _read_function({where: {k: v for k, v in value.items() if k != "weight"}}, where, "losses",
+                                source, catalog)
+        read[node] = OutputLoss(choice, float(weight))
+    return read
 
 
 def _read_recipe(recipe: Any, source: str) -> dict[str, Any]:
@@ -297,14 +372,19 @@ def _read_recipe(recipe: Any, source: str) -> dict[str, Any]:
 # -- writing ---------------------------------------------------------------------------
 def to_document(network: Network) -> dict[str, Any]:
     document: dict[str, Any] = {"$format": FORMAT_NAME, "$version": FORMAT_VERSION}
-    if network.input_spec is not None:
-        document["$input"] = {"shape": list(network.input_spec.shape), "dtype": network.input_spec.dtype}
+    if network.inputs:
+        document["$inputs"] = [{"name": spec.name, "shape": list(spec.shape), "dtype": spec.dtype}
+                               for spec in network.inputs]
     for key, choice in (("$loss", network.loss), ("$optimizer", network.optimizer)):
         if choice is not None:
             document[key] = {"type": choice.type, "parameters": dict(choice.parameters)}
+    if network.output_losses:
+        document["$losses"] = {node: {"type": own.choice.type, "parameters": dict(own.choice.parameters),
+                                      "weight": own.weight} for node, own in network.output_losses.items()}
     if network.recipe:
         document["$recipe"] = dict(network.recipe)
     first = set(network.first_layers)
+    first_input = network.input_spec.name if network.input_spec is not None else DEFAULT_INPUT
     for node in network.nodes.values():
         item: dict[str, Any] = {"class": node.node_class, "type": node.type, "parameters": dict(node.parameters)}
         if len(node.next_layers) == 1:
@@ -312,7 +392,8 @@ def to_document(network: Network) -> dict[str, Any]:
         elif node.next_layers:
             item["nextLayer"] = list(node.next_layers)
         if node.name in first:
-            item["firstLayer"] = True
+            feeding = network.input_feeding(node.name)
+            item["firstLayer"] = True if feeding == first_input else feeding
         if node.position is not None:
             item["position"] = [round(float(v), 2) for v in node.position]
         if not node.trainable:

@@ -203,8 +203,8 @@ def test_topology_problems_name_the_nodes():
     net.add_node("Tanh", "y")
     net.connect("a", "x")
     net.connect("a", "y")
-    assert messages(net) == ["the network has 2 outputs ('x', 'y'): join them with a merge node or remove the "
-                             "extra ones"]
+    assert messages(net) == []  # two outputs: the network returns both (see test_several_inputs_and_outputs)
+    assert net.outputs() == ["x", "y"]
     net.remove_node("x")
     net.remove_node("y")
     net.add_node("Add", "sum")
@@ -250,3 +250,87 @@ def test_replace_with_and_equality(network, events):
     assert network == other and network is not other
     assert events == [("reset", "", "")]
     assert network.copy() == network
+
+
+# -- several inputs and outputs (issue 27 item 2) -------------------------------------------------
+def two_input_network():
+    net = Network()
+    net.set_input([4], name="image")
+    net.add_input("extra", [3])
+    net.add_node("Linear", "a", {"in_features": 4, "out_features": 5}, first_layer=True)
+    net.add_node("Linear", "b", {"in_features": 3, "out_features": 5})
+    net.set_first_layer("b", True, input="extra")
+    net.add_node("Add", "sum")
+    net.connect("a", "sum")
+    net.connect("b", "sum")
+    return net
+
+
+def test_several_inputs_feed_their_first_layers():
+    net = two_input_network()
+    assert [spec.name for spec in net.inputs] == ["image", "extra"]
+    assert net.input_spec.name == "image" and net.input_spec.shape == [4]
+    assert net.input_feeding("a") == "image" and net.input_feeding("b") == "extra"
+    assert net.input_feeding("sum") is None
+    assert net.first_layers_of("extra") == ["b"]
+    assert net.problems() == []
+    net.rename_input("extra", "side")
+    assert net.input_feeding("b") == "side"
+    copy = net.copy()
+    assert copy == net and copy.input_feeding("b") == "side"
+    net.set_input([6], name="side")
+    assert net.inputs[1].shape == [6] and copy != net
+    net.remove_input("side")
+    assert net.input_names() == ["image"] and not net.is_first_layer("b")
+
+
+def test_input_problems_name_the_input_or_node():
+    net = two_input_network()
+    with pytest.raises(NetworkError, match="an input named 'extra' exists already"):
+        net.add_input("extra", [2])
+    with pytest.raises(NetworkError, match="a node is named 'a'"):
+        net.add_input("a", [2])
+    with pytest.raises(NetworkError, match="no input named 'nope'"):
+        net.set_first_layer("b", True, input="nope")
+    net.add_input("unused", [2])
+    assert [p.message for p in net.problems()] == [
+        "the input 'unused' feeds no layer: mark the layer it goes to as a first layer fed by it, or remove the input"]
+    net.remove_input("unused")
+    net._first["b"] = "ghost"  # as a hand-written file can say
+    ghost, unused = net.problems()
+    assert ghost.node == "b" and "fed by the input 'ghost', which the network does not have" in ghost.message
+    assert unused.message.startswith("the input 'extra' feeds no layer")
+    net._first["b"] = "extra"
+    net.rename_node("sum", "total")
+    net._inputs[1].name = "total"  # an input named like a node, and two inputs of one name
+    net._inputs[0].name = "total"
+    found = [p.message for p in net.problems()]
+    assert "two inputs are named 'total': rename one" in found
+    assert "the input 'total' is named like a node: rename the input or the node" in found
+
+
+def test_output_losses_have_weights_and_follow_the_node():
+    net = Network()
+    net.set_input([4])
+    net.add_node("Linear", "trunk", {"in_features": 4, "out_features": 4}, first_layer=True)
+    net.add_node("Linear", "main", {"in_features": 4, "out_features": 2})
+    net.add_node("Linear", "aux", {"in_features": 4, "out_features": 2})
+    net.connect("trunk", "main")
+    net.connect("trunk", "aux")
+    assert net.outputs() == ["main", "aux"] and net.problems() == []
+    assert net.output_loss("main") is None
+    net.set_loss("CrossEntropyLoss")
+    net.set_output_loss("aux", "CrossEntropyLoss", {"label_smoothing": 0.1}, weight=0.3)
+    assert net.output_loss("main").weight == 1.0 and net.output_loss("main").choice.type == "CrossEntropyLoss"
+    assert net.output_loss("aux").weight == 0.3
+    assert net.output_loss("aux").choice.parameters["label_smoothing"] == 0.1
+    with pytest.raises(NetworkError, match="weight of the loss of 'aux'"):
+        net.set_output_loss("aux", "MSELoss", weight=-1)
+    net.rename_node("aux", "auxiliary")
+    assert net.output_loss("auxiliary").weight == 0.3
+    net.add_node("ReLU", "after")
+    net.connect("auxiliary", "after")
+    problem, = net.problems()
+    assert problem.node == "auxiliary" and "has a loss of its own but is not an output" in problem.message
+    net.remove_node("auxiliary")
+    assert net.output_losses == {}

@@ -53,7 +53,7 @@ def test_legacy_file_loads_and_reports_each_unset_value():
 def test_legacy_file_is_migrated_to_the_current_version(tmp_path):
     network = network_format.load(LEGACY)
     document = network_format.to_document(network)
-    assert document["$version"] == network_format.FORMAT_VERSION == 3
+    assert document["$version"] == network_format.FORMAT_VERSION == 4
     assert document["Layer 1"]["nextLayer"] == "Layer 2" and document["Layer 1"]["firstLayer"] is True
     network_format.save(network, tmp_path / "new.json")
     assert network_format.load(tmp_path / "new.json") == network
@@ -141,7 +141,7 @@ def test_leftovers_of_a_killed_save_are_removed_by_the_next_save(tmp_path):
         ("{", "is not valid JSON (line 1"),
         ("[]", "a network file is a JSON object"),
         ('{"$format": "other"}', "not a PyTorchGUI network file"),
-        ('{"$format": "pytorchgui.network", "$version": 4}', "written by a newer PyTorchGUI (format version 4"),
+        ('{"$format": "pytorchgui.network", "$version": 5}', "written by a newer PyTorchGUI (format version 5"),
         ('{"$format": "pytorchgui.network", "$version": "2"}', "$version must be a positive whole number"),
         ('{"$version": 2}', "has $version but no $format"),
         ('{"a": {"class": "layer", "type": "os.system"}}', "'os.system' is not a layer or activation"),
@@ -300,3 +300,65 @@ def test_a_nan_parameter_is_refused_with_the_node_and_parameter_named():
     document["$optimizer"]["parameters"]["betas"] = [0.9, float("nan")]
     with pytest.raises(NetworkFormatError, match=r"parameter 'betas' is NaN"):
         network_format.loads(json.dumps(document))
+
+
+# -- version 4: named inputs, a loss per output (issue 27 item 2) --------------------------------
+V3_MLP = Path(__file__).parents[2] / "data" / "mlp_format_v3.json"
+
+
+def test_a_version_3_file_migrates_to_one_input_named_input():
+    text = V3_MLP.read_text()
+    assert '"$version": 3' in text and '"$input": {"shape": [1, 28, 28]' in text
+    network = network_format.loads(text)
+    assert [(spec.name, spec.shape, spec.dtype) for spec in network.inputs] == [("input", [1, 28, 28], "float32")]
+    assert network.input_feeding("flatten") == "input"
+    saved = network_format.dumps(network)
+    assert '"$version": 4' in saved
+    assert '"$inputs": [{"name": "input", "shape": [1, 28, 28], "dtype": "float32"}]' in saved
+    assert '"firstLayer": true' in saved  # fed by the first input: as before
+    assert network_format.loads(saved) == network
+
+
+def test_version_4_keeps_several_inputs_first_layers_and_output_losses():
+    network = Network()
+    network.set_input([1, 8, 8], name="image")
+    network.add_input("metadata", [3])
+    network.add_node("Flatten", "flat", first_layer=True)
+    network.add_node("Linear", "meta", {"in_features": 3, "out_features": 4}, first_layer="metadata")
+    network.add_node("Concatenate", "join")
+    network.add_node("Linear", "main", {"in_features": 68, "out_features": 2})
+    network.add_node("Linear", "aux", {"in_features": 68, "out_features": 2})
+    for source, target in (("flat", "join"), ("meta", "join"), ("join", "main"), ("join", "aux")):
+        network.connect(source, target)
+    network.set_loss("CrossEntropyLoss")
+    network.set_output_loss("aux", "MSELoss", weight=0.3)
+    document = network_format.to_document(network)
+    assert document["$inputs"] == [{"name": "image", "shape": [1, 8, 8], "dtype": "float32"},
+                                   {"name": "metadata", "shape": [3], "dtype": "float32"}]
+    assert document["flat"]["firstLayer"] is True and document["meta"]["firstLayer"] == "metadata"
+    assert document["$losses"] == {"aux": {"type": "MSELoss", "parameters": {"reduction": "mean"}, "weight": 0.3}}
+    again = network_format.loads(network_format.dumps(network))
+    assert again == network
+    assert again.input_feeding("meta") == "metadata" and again.output_loss("aux").weight == 0.3
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"$input": {"shape": [4]}}, "unknown setting '$input': version 4 names its inputs in a list"),
+    ({"$inputs": {"shape": [4]}}, "$inputs must be a list"),
+    ({"$inputs": [{"shape": [4]}, {"shape": [3]}]}, "input 2 of $inputs has no name"),
+    ({"$inputs": [{"name": "a", "shape": [4], "size": 3}]}, "input 1 of $inputs has no setting 'size'"),
+    ({"$inputs": [{"name": "a", "shape": [4]}, {"name": "a", "shape": [3]}]}, "an input named 'a' exists already"),
+    ({"$losses": {"x": {"type": "MSELoss", "weight": -2}}}, "$losses of 'x': weight must be a number of 0 or more"),
+    ({"$losses": {"x": {"type": "NoSuchLoss"}}}, "'NoSuchLoss' is not in the losses catalogue"),
+])
+def test_version_4_settings_are_checked(change, message):
+    document = {"$format": "pytorchgui.network", "$version": 4, "x": {"type": "ReLU", "firstLayer": True}}
+    document.update(change)
+    with pytest.raises(NetworkFormatError, match=message.replace("$", r"\$").replace("(", r"\(")):
+        network_format.from_document(document)
+
+
+def test_a_version_3_file_cannot_hold_version_4_settings():
+    document = {"$format": "pytorchgui.network", "$version": 3, "$inputs": [], "x": {"type": "ReLU"}}
+    with pytest.raises(NetworkFormatError, match=r"settings of format version 4.*set \"\$version\": 4"):
+        network_format.from_document(document)
