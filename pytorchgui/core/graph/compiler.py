@@ -26,9 +26,11 @@ from pytorchgui.core.graph.shapes import ShapeReport, infer_shapes, maxunpool_so
 
 @functools.lru_cache(maxsize=1)
 def _reserved_names() -> frozenset[str]:
-    # a submodule named like an attribute of nn.Module ("forward", "train", "parameters")
-    # cannot be added, and "x" and "self" are the generated forward's own names
-    return frozenset(dir(torch.nn.Module)) | frozenset(vars(torch.nn.Module())) | {"x", "self"}
+    # a submodule named like an attribute of nn.Module ("forward", "train", "parameters") or of
+    # the GraphModule it goes into ("meta", "graph", "code") cannot be added, and "x" and "self"
+    # are the generated forward's own names
+    return (frozenset(dir(torch.nn.Module)) | frozenset(vars(torch.nn.Module())) | frozenset(dir(fx.GraphModule))
+            | {"meta", "x", "self"})
 
 
 def module_names(network: Network) -> dict[str, str]:
@@ -45,6 +47,32 @@ def module_names(network: Network) -> dict[str, str]:
         taken.add(candidate)
         names[node] = candidate
     return names
+
+
+def argument_names(network: Network, taken: set[str] | None = None) -> dict[str, str]:
+    """Input name -> the compiled forward's argument: "x" for a network's only input (its
+    code reads as it always did), else the input's name made a Python identifier, unique
+    and clear of the submodules' names (`taken`)."""
+    if len(network.inputs) <= 1:
+        return {spec.name: "x" for spec in network.inputs} or {"": "x"}
+    taken = set(module_names(network).values()) if taken is None else set(taken)
+    names: dict[str, str] = {}
+    for spec in network.inputs:
+        base = re.sub(r"\W", "_", spec.name)
+        if not base or base[0].isdigit() or keyword.iskeyword(base) or base in _reserved_names():
+            base = f"{base}_input" if base and not base[0].isdigit() else f"input_{base}"
+        candidate, counter = base, 2
+        while candidate in taken:
+            candidate, counter = f"{base}_{counter}", counter + 1
+        taken.add(candidate)
+        names[spec.name] = candidate
+    return names
+
+
+def forward_inputs(batch) -> tuple:
+    """A batch's inputs as the compiled forward takes them: a tensor (one input) or a
+    tuple of tensors in `network.inputs` order (several)."""
+    return tuple(batch) if isinstance(batch, (tuple, list)) else (batch,)
 
 
 def compile_network(network: Network, report: ShapeReport | None = None):
@@ -75,7 +103,9 @@ def compile_network(network: Network, report: ShapeReport | None = None):
         root.add_module(names[name], module)
 
     graph = fx.Graph()
-    network_input = graph.placeholder("x")
+    placeholders = {name: graph.placeholder(argument) for name, argument in argument_names(
+        network, set(names.values())).items()}
+    only_input = next(iter(placeholders.values())) if len(placeholders) == 1 else None
     first = set(network.first_layers)
     values: dict[str, fx.Node] = {}
     indices: dict[str, fx.Node] = {}
@@ -83,7 +113,7 @@ def compile_network(network: Network, report: ShapeReport | None = None):
         entry = network.entry(name)
         target = names[name]
         if name in first:
-            arguments = (network_input,)
+            arguments = (only_input if only_input is not None else placeholders[network.input_feeding(name)],)
         elif entry.name.startswith("MaxUnpool"):
             source, pool = maxunpool_sources(network, name)
             arguments = (values[source], indices[pool])
@@ -100,7 +130,8 @@ def compile_network(network: Network, report: ShapeReport | None = None):
         elif entry.output_index is not None:
             output = graph.call_function(operator.getitem, (output, entry.output_index))
         values[name] = output
-    graph.output(values[report.output])
+    # several outputs: a tuple in the report's (network) order, as torch.fx and the exports return them
+    graph.output(values[report.output] if len(report.outputs) <= 1 else tuple(values[o] for o in report.outputs))
     module = fx.GraphModule(root, graph, class_name="CompiledNetwork")
     module.node_names = {attribute: node for node, attribute in names.items()}
     # frozen normalisation layers keep their running statistics in training too
@@ -123,7 +154,7 @@ def failing_node(network: Network, model, x) -> str | None:
             handles.append(module.register_forward_hook(lambda *_: running.pop()))
     try:
         with torch.no_grad():
-            model(x)
+            model(*forward_inputs(x))
     except Exception:  # noqa: BLE001 - the error itself is the caller's; here only where it happens
         return running[-1] if running else None
     finally:

@@ -47,8 +47,13 @@ class ShapeReport:
     nodes: dict[str, NodeShape]
     problems: list[Problem]
     order: list[str] = field(default_factory=list)
-    output: str = ""
+    output: str = ""  # the single output; of several, the first (the one accuracy is measured on by default)
     gives_indices: set[str] = field(default_factory=set)
+    outputs: list[str] = field(default_factory=list)  # every output, in network order: the compiled module's
+
+    def output_shape_of(self, output: str) -> tuple[int, ...] | None:
+        node = self.nodes.get(output)
+        return node.output_shape if node else None
 
     @property
     def ok(self) -> bool:
@@ -230,7 +235,8 @@ def weighted_nodes(network: Network, report: ShapeReport) -> list[str]:
 
 
 def infer_shapes(network: Network, input_shape: list[int] | None = None, input_dtype: str | None = None) -> ShapeReport:
-    """Infer every node's output shape; problems name the node and say what to do."""
+    """Infer every node's output shape; problems name the node and say what to do.
+    `input_shape` and `input_dtype` stand for the first input's (a network's only one, mostly)."""
     import torch  # imported on use: this module loads at start-up, before torch
 
     problems = list(network.problems())
@@ -243,16 +249,20 @@ def infer_shapes(network: Network, input_shape: list[int] | None = None, input_d
     if shape is None:
         problems.append(Problem("the input shape is not set: set it, or fit the network to a dataset"))
         return report
-    shape_problem = input_shape_problem(shape)
-    if shape_problem:
-        problems.append(Problem(shape_problem))
-        return report
+    shapes = {spec.name if spec else "": (shape, dtype_name)}
+    shapes.update({other.name: (other.shape, other.dtype) for other in network.inputs[1:]})
+    for name, (each, _) in shapes.items():
+        shape_problem = input_shape_problem(each)
+        if shape_problem:
+            problems.append(Problem(shape_problem if len(shapes) == 1 else f"input '{name}': {shape_problem}"))
+            return report
     report.order = network.topological_order()
-    reachable_outputs = [name for name in network.outputs() if name in report.order]
-    report.output = reachable_outputs[-1] if reachable_outputs else ""
+    report.outputs = [name for name in network.outputs() if name in report.order]
+    report.output = report.outputs[0] if report.outputs else ""
     report.gives_indices = _pools_giving_indices(network, report.order)
-    network_input = torch.empty((BATCH, *shape), dtype=getattr(torch, dtype_name), device="meta")
-    _infer_nodes(network, report, network_input)
+    network_inputs = {name: torch.empty((BATCH, *each), dtype=getattr(torch, dtype), device="meta")
+                      for name, (each, dtype) in shapes.items()}
+    _infer_nodes(network, report, network_inputs)
     if report.total_parameters > MAX_PARAMETERS and all(node.parameter_count <= MAX_PARAMETERS
                                                         for node in report.nodes.values()):
         problems.append(Problem(f"the network has {report.total_parameters:,} parameters in all; PyTorchGUI builds "
@@ -260,8 +270,9 @@ def infer_shapes(network: Network, input_shape: list[int] | None = None, input_d
     return report
 
 
-def _infer_nodes(network: Network, report: ShapeReport, network_input) -> None:
-    """Each node's shape, parameters and problems into `report`, in topological order."""
+def _infer_nodes(network: Network, report: ShapeReport, network_inputs: dict) -> None:
+    """Each node's shape, parameters and problems into `report`, in topological order.
+    `network_inputs`: a meta tensor per input name (the first under "" when none is set)."""
     import torch  # imported on use: this module loads at start-up, before torch
 
     problems = report.problems
@@ -274,8 +285,8 @@ def _infer_nodes(network: Network, report: ShapeReport, network_input) -> None:
         entry = network.entry(name)
         label = f"{entry.name} '{name}'"
         result = NodeShape(name)
-        inputs = _node_inputs(network, name, network_input if name in first else None, input_map, values_of,
-                              indices_of)
+        inputs = _node_inputs(network, name, _fed_input(network, name, network_inputs) if name in first else None,
+                              input_map, values_of, indices_of)
         if isinstance(inputs, str):  # the node is wired so that it cannot run
             result.error = inputs
             problems.append(Problem(inputs, name))
@@ -314,6 +325,14 @@ def _infer_nodes(network: Network, report: ShapeReport, network_input) -> None:
             problems.append(Problem(message, name))
 
 
+def _fed_input(network: Network, name: str, network_inputs: dict):
+    """The meta tensor of the input that feeds first layer `name` (None for an input the
+    network does not have: Network.problems names it)."""
+    if len(network_inputs) == 1:  # the only input feeds every first layer, as it always did
+        return next(iter(network_inputs.values()))
+    return network_inputs.get(network.input_feeding(name))
+
+
 def _pools_giving_indices(network: Network, order: list[str]) -> set[str]:
     """The MaxPool nodes whose indices a MaxUnpool uses (they must return them)."""
     pools = set()
@@ -330,6 +349,8 @@ def _node_inputs(network: Network, name: str, network_input, input_map, values_o
     a list, None while one of its sources has no value, or the message of a wiring problem."""
     if network_input is not None:
         return [network_input]
+    if network.is_first_layer(name):
+        return None  # fed by an input the network does not have
     entry = network.entry(name)
     if entry.name.startswith("MaxUnpool"):
         sources = maxunpool_sources(network, name)

@@ -82,6 +82,7 @@ def python_source(network: Network, class_name: str = "Network", normalization=N
     `target_normalization`, followed by the step back to a regression target's units)."""
     report = infer_shapes(network)
     module = compile_network(network, report)  # also refuses a network with problems
+    _check_statistics_fit(network, report, normalization, target_normalization)
     names = module_names(network)
     for added, name in ((normalization, NORMALIZATION_MODULE), (target_normalization, RESTORATION_MODULE)):
         if added is not None and name in names.values():
@@ -92,7 +93,7 @@ def python_source(network: Network, class_name: str = "Network", normalization=N
     gives = ("; it gives values in the target's units" if target_normalization is not None else "")
     lines = [f'"""{class_name}: exported by PyTorchGUI {__version__} from a network designed in the app.',
              "",
-             f"Input per sample: {network.input_spec.shape}, {takes}{gives}. Load weights saved by PyTorchGUI with",
+             f"{_inputs_line(network, report)}, {takes}{gives}. Load weights saved by PyTorchGUI with",
              f"    model = {class_name}(); model.load_state_dict(torch.load('best_weights.pt', weights_only=True))",
              '"""', "import functools", "import operator", "", "import torch", "from torch import nn", ""]
     classes = [inspect.getsource(step).replace("torch.nn.Module", "nn.Module")
@@ -131,6 +132,28 @@ def python_source(network: Network, class_name: str = "Network", normalization=N
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _inputs_line(network: Network, report) -> str:
+    """What the exported module's docstring says it takes (and gives, with several outputs)."""
+    if len(network.inputs) <= 1:
+        line = f"Input per sample: {network.input_spec.shape}"
+    else:
+        line = "Inputs per sample, in order: " + ", ".join(f"{spec.name} {spec.shape}" for spec in network.inputs)
+    if len(report.outputs) > 1:
+        line += f"; it returns a tuple of {', '.join(report.outputs)}"
+    return line
+
+
+def _check_statistics_fit(network: Network, report, normalization, target_normalization) -> None:
+    """The training data's statistics are those of one input and one target: a network
+    with several is exported without them (its runs do not normalise them)."""
+    if normalization is not None and len(network.inputs) > 1:
+        raise ExportError(f"the network takes {len(network.inputs)} inputs and the normalisation is one input's: "
+                          "export without the normalisation (--no-normalization)")
+    if target_normalization is not None and len(report.outputs) > 1:
+        raise ExportError(f"the network gives {len(report.outputs)} outputs and the target's units are one "
+                          "output's: export without the normalisation (--no-normalization)")
+
+
 def _normal(value):
     return list(value) if isinstance(value, tuple) else value
 
@@ -142,7 +165,9 @@ def export_python(network: Network, path: str | os.PathLike, normalization=None,
 
 def _model_and_example(network: Network, weights: str | os.PathLike | None, normalization=None,
                        target_normalization=None):
-    model = compile_network(network).eval()
+    report = infer_shapes(network)
+    model = compile_network(network, report).eval()
+    _check_statistics_fit(network, report, normalization, target_normalization)
     if weights is not None:
         load_weights(model, weights)
     steps = [model]
@@ -152,19 +177,31 @@ def _model_and_example(network: Network, weights: str | os.PathLike | None, norm
         steps.append(TargetRestoration(target_normalization.mean, target_normalization.std))
     if len(steps) > 1:
         model = torch.nn.Sequential(*steps).eval()
-    spec = network.input_spec
-    dtype = getattr(torch, spec.dtype)
-    example = torch.zeros((2, *spec.shape), dtype=dtype) if dtype == torch.int64 else torch.randn((2, *spec.shape))
-    return model, example
+    return model, example_inputs(network)
+
+
+def example_inputs(network: Network) -> tuple[torch.Tensor, ...]:
+    """A batch of 2 for each input, in the order the compiled module takes them."""
+    examples = []
+    for spec in network.inputs:
+        dtype = getattr(torch, spec.dtype)
+        examples.append(torch.zeros((2, *spec.shape), dtype=dtype) if dtype == torch.int64
+                        else torch.randn((2, *spec.shape)))
+    return tuple(examples)
+
+
+def _batch_dimensions(examples: tuple) -> tuple[dict, ...]:
+    """Every input's first axis is the batch, one size for all of them."""
+    batch = torch.export.Dim("batch", min=1)
+    return tuple({0: batch} for _ in examples)
 
 
 def export_pt2(network: Network, path: str | os.PathLike, weights: str | os.PathLike | None = None,
                normalization=None, target_normalization=None) -> None:
     """torch.export: a program file that torch.export.load reads back without the app."""
-    model, example = _model_and_example(network, weights, normalization, target_normalization)
-    batch = torch.export.Dim("batch", min=1)
+    model, examples = _model_and_example(network, weights, normalization, target_normalization)
     try:
-        program = torch.export.export(model, (example,), dynamic_shapes=({0: batch},))
+        program = torch.export.export(model, examples, dynamic_shapes=_batch_dimensions(examples))
     except Exception as error:  # noqa: BLE001 - torch.export's reasons are many and all mean the same here
         raise ExportError(f"torch.export could not trace the network: {first_line(error)}") from None
     atomic_write(Path(path), lambda stream: torch.export.save(program, stream))
@@ -179,12 +216,17 @@ def export_onnx(network: Network, path: str | os.PathLike, weights: str | os.Pat
     except ImportError:
         raise ExportError("ONNX export needs the onnx packages: pip install 'pytorchgui[onnx]' "
                           "(onnx, onnxscript)") from None
-    model, example = _model_and_example(network, weights, normalization, target_normalization)
+    model, examples = _model_and_example(network, weights, normalization, target_normalization)
+    outputs = infer_shapes(network).outputs
+    # one input and one output keep the names "input" and "output"; several are named after the
+    # network's inputs and output nodes, so that onnxruntime's feeds and results read as the design
+    input_names = [spec.name for spec in network.inputs] if len(examples) > 1 else ["input"]
+    output_names = list(outputs) if len(outputs) > 1 else ["output"]
     path = Path(path)
     temporary = path.with_name(f".{path.name}.exporting")
     try:
-        torch.onnx.export(model, (example,), str(temporary), input_names=["input"], output_names=["output"],
-                          dynamic_shapes=({0: torch.export.Dim("batch", min=1)},), dynamo=True,
+        torch.onnx.export(model, examples, str(temporary), input_names=input_names, output_names=output_names,
+                          dynamic_shapes=_batch_dimensions(examples), dynamo=True,
                           external_data=False, verbose=False)
         onnx.checker.check_model(onnx.load(str(temporary)))
         os.replace(temporary, path)
