@@ -67,6 +67,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--batch-size", type=int, default=512)
     evaluate.add_argument("--device", default="cpu")
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON only")
+    evaluate.add_argument("--output", metavar="NODE",
+                          help="of a network with several outputs, the output node to measure (default: the first)")
     evaluate.add_argument("--curves", type=Path, metavar="DIR",
                           help="a classifier's ROC, precision-recall and calibration curves as CSV and curves.png "
                                "in DIR (default with a run folder: RUN_DIR/evaluation/DATASET)")
@@ -236,7 +238,7 @@ def validate(arguments) -> int:
 
 def train(arguments) -> int:
     from pytorchgui.core.training import network_format
-    from pytorchgui.core.data.data_source import load_spec
+    from pytorchgui.core.data.named_inputs import load_for_network
     from pytorchgui.core.data.fit import fit_to_data, unfit_reason
     from pytorchgui.core.training.options import TrainingConfig, config_from_arguments
     from pytorchgui.core.data.sequences import with_tokenizer
@@ -252,10 +254,10 @@ def train(arguments) -> int:
     if context.main and recipe:
         print(f"recipe: the network's training options ({', '.join(sorted(recipe))}); options given here win; "
               "--no-recipe ignores it", file=sys.stderr)
-    data = load_spec(arguments.data, train=True, download=arguments.download)
+    data = load_for_network(arguments.data, network, train=True, download=arguments.download)
     validation = None
     if arguments.test:
-        validation = with_tokenizer(load_spec(arguments.test, train=False, download=arguments.download),
+        validation = with_tokenizer(load_for_network(arguments.test, network, train=False, download=arguments.download),
                                     getattr(data, "tokenizer", None))  # text: the training vocabulary
     elif arguments.val_split:
         split_seed = config.seed if arguments.split_seed is None else arguments.split_seed
@@ -402,7 +404,8 @@ def _progress_printer(config, show_bars: bool, samples: str = "samples"):
                 bar = None
             figures = {"epoch": event.epoch, "train_loss": event.train_loss, "train_accuracy": event.train_accuracy,
                        "validation_loss": event.validation_loss, "validation_accuracy": event.validation_accuracy,
-                       "learning_rate": event.learning_rate, "seconds": round(event.seconds, 3)}
+                       "learning_rate": event.learning_rate, "seconds": round(event.seconds, 3),
+                       **event.output_losses}
             print(json.dumps({key: _finite_or_none(value) for key, value in figures.items()}), flush=True)
 
     return on_event
@@ -432,11 +435,12 @@ def _trained_model(arguments):
 
 def _data(arguments, trained):
     """The data --data names (its test split with --test-mode, a run's --part of it), read
-    as the trained model reads them (a text network: with its tokenizer)."""
-    from pytorchgui.core.data.data_source import load_spec
+    as the trained model reads them (a text network: with its tokenizer; several inputs: by name)."""
+    from pytorchgui.core.data.named_inputs import load_for_network
     from pytorchgui.core.data.sequences import with_tokenizer
 
-    data = with_tokenizer(load_spec(arguments.data, train=not arguments.test_mode), trained.tokenizer)
+    data = with_tokenizer(load_for_network(arguments.data, trained.network, train=not arguments.test_mode),
+                          trained.tokenizer)
     return trained.split_part(data, arguments.part) if arguments.part != "all" else data
 
 
@@ -445,12 +449,16 @@ def evaluate(arguments) -> int:
 
     trained = _trained_model(arguments)
     data = _data(arguments, trained)
-    trained.check_data(data)
-    result = measure(trained.model, data, trained.normalization_for(data), loss=trained.loss_for(data),
-                     batch_size=arguments.batch_size, device=arguments.device,
-                     target_normalization=trained.target_normalization)
+    output = arguments.output
+    trained.check_data(data, output)
+    result = measure(trained.model, trained.data_for_output(data, output), trained.normalization_for(data),
+                     loss=trained.loss_for(data, output=output), batch_size=arguments.batch_size,
+                     device=arguments.device, target_normalization=trained.target_normalization,
+                     output_index=trained.output_index(output))
     if not arguments.json:
-        print(f"measured {trained.name} ({trained.weights.name if trained.weights else 'in memory'}) on {data.name}")
+        measured = f"output '{trained.outputs[trained.output_index(output)]}' of " if len(trained.outputs) > 1 else ""
+        print(f"measured {measured}{trained.name} ({trained.weights.name if trained.weights else 'in memory'}) on "
+              f"{data.name}")
     _write_curves(arguments, result, data.name)
     if arguments.json:
         print(json.dumps(result.to_json()))

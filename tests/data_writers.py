@@ -165,3 +165,15 @@ def write_regression_csv(path: Path, rows: int = 442, seed: int = 0) -> Path:
     frame["target"] = target
     frame.to_csv(path, index=False)
     return path
+
+
+def write_two_input_npz(path: Path, samples: int = 96, seed: int = 0, **extra) -> Path:
+    """Inputs 'image' [1, 6, 6] and 'metadata' [3] whose class (of 2) the metadata's first
+    value tells; `extra` arrays (targets per output, say) are added as given."""
+    rng = numpy.random.default_rng(seed)
+    labels = rng.integers(0, 2, samples)
+    metadata = rng.normal(size=(samples, 3)).astype("float32")
+    metadata[:, 0] += numpy.where(labels == 1, 2.0, -2.0)
+    image = rng.normal(size=(samples, 1, 6, 6)).astype("float32")
+    numpy.savez(path, image=image, metadata=metadata, y=labels, **extra)
+    return path

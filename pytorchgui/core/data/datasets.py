@@ -27,6 +27,7 @@ import torch
 from pytorchgui.core.data import sequences
 from pytorchgui.core.data.arrays import read_array_file
 from pytorchgui.core.data.augmentation import Pipeline
+from pytorchgui.core.data.named_inputs import NamedInputBatches, NamedInputsDataset
 # The shared types live in samples; they are offered here too, where callers have always found them.
 from pytorchgui.core.data.samples import (IN_MEMORY_LIMIT_BYTES, MAX_CLASSES, LabelledSamples, OwnNormalization,  # noqa: F401
                                           Normalization, TensorDataset, class_count, input_dtype, pixel_scale)
@@ -433,6 +434,8 @@ class StreamingBatches(_BatchMaker):
 
 def batches_for(dataset, normalization: Normalization | None, device, **options):
     """The fast batches of a dataset held in memory, or streaming ones for a folder that is not."""
+    if isinstance(dataset, NamedInputsDataset):  # several inputs: taken as they are, the targets it serves
+        return NamedInputBatches(dataset, device)
     if not isinstance(dataset, TensorDataset):
         return StreamingBatches(dataset, normalization, device, **options)
     options.pop("workers", None)

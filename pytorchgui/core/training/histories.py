@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 import numpy
 import torch
 
-from pytorchgui.core.graph.compiler import module_names
+from pytorchgui.core.graph.compiler import forward_inputs, module_names
 from pytorchgui.core.graph.network import Network
 
 BINS = 40
@@ -417,8 +417,9 @@ class LayerRecorder:
             with torch.inference_mode():
                 seen = 0
                 for x, _ in self.probe_batches():
-                    self.model(x[:PROBE_SAMPLES - seen])
-                    seen += len(x)
+                    inputs = forward_inputs(x)
+                    self.model(*(values[:PROBE_SAMPLES - seen] for values in inputs))
+                    seen += len(inputs[0])
                     if seen >= PROBE_SAMPLES:
                         break
         finally:

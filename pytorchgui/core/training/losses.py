@@ -3,7 +3,7 @@ the network's outputs and the dataset's targets are shaped for it (`LossAdapter`
 Trainer, the LR finder, the Evaluation tab and the CLI share it."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -37,6 +37,12 @@ class LossAdapter:
         value = self.loss(output, self.prepare(targets, output))
         return value if value.dim() == 0 else value.mean()  # reduction="none": train on the mean
 
+    def scored(self, output, targets):
+        """(output, targets) that accuracy is measured on: the network's one output."""
+        return output, targets
+
+    parts = None  # a network with one output has no per-output losses (OutputLosses has)
+
     def prepare(self, targets: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
         kind = self.target_kind
         if kind == "class_indices":
@@ -56,14 +62,100 @@ class LossAdapter:
         raise TrainingError(f"cannot prepare {kind} targets")
 
 
-def make_loss(network: Network, dataset: TensorDataset | Any, standardize_targets: bool = True) -> LossAdapter:
+@dataclass
+class OutputLosses:
+    """The loss of a network with several outputs: each output's loss (a LossAdapter)
+    scaled by its weight, summed. It takes the tuple the network returns and targets that
+    are one tensor for every output, or a tuple of one per output (in `outputs` order);
+    accuracy is measured on output `outputs[chosen]`. After each call, `parts` holds every
+    output's (unweighted) loss, detached, on the device."""
+
+    outputs: list[str]
+    adapters: list[LossAdapter]
+    weights: list[float]
+    chosen: int = 0
+    notes: list[str] = field(default_factory=list)
+    target_normalization: TargetNormalization | None = None  # per output (see make_loss): none in all
+    parts: torch.Tensor | None = None
+
+    @property
+    def num_classes(self) -> int | None:
+        return self.adapters[self.chosen].num_classes
+
+    @property
+    def chosen_output(self) -> str:
+        return self.outputs[self.chosen]
+
+    @staticmethod
+    def target_of(targets, index: int):
+        return targets[index] if isinstance(targets, (tuple, list)) else targets
+
+    def __call__(self, output: tuple, targets) -> torch.Tensor:
+        parts = [adapter(each.float() if each.dtype != torch.float32 else each, self.target_of(targets, index))
+                 for index, (adapter, each) in enumerate(zip(self.adapters, output))]
+        self.parts = torch.stack([part.detach() for part in parts])
+        return sum(weight * part for weight, part in zip(self.weights, parts))
+
+    def scored(self, output: tuple, targets):
+        return output[self.chosen], self.target_of(targets, self.chosen)
+
+    def describe(self, values: list[float]) -> str:
+        """"main 0.53, aux 0.61 (weight 0.3)": each output's loss, as the log shows it."""
+        return ", ".join(f"{output} {value:.4g}" + (f" (weight {weight:g})" if weight != 1 else "")
+                         for output, value, weight in zip(self.outputs, values, self.weights))
+
+
+def chosen_output_index(outputs: list[str], output: str | None) -> int:
+    """The index of `output` among the network's outputs (None: the first)."""
+    if output is None:
+        return 0
+    if output not in outputs:
+        raise TrainingError(f"'{output}' is not an output of the network; its outputs are {', '.join(outputs)}")
+    return outputs.index(output)
+
+
+def make_output_losses(network: Network, dataset: TensorDataset | Any, output: str | None = None) -> OutputLosses:
+    """The weighted losses of a network with several outputs, each checked against its
+    targets (the dataset's own for that output, when it has them). Regression targets are
+    not standardised here: each output's statistics would differ."""
+    outputs = network.outputs()
+    adapters, weights, notes = [], [], []
+    for name in outputs:
+        own = network.output_loss(name)
+        if own is None:
+            raise TrainingError(f"the output '{name}' has no loss: choose the network's loss in the Network tab "
+                                "(\"$loss\" in the network file), or one for this output (\"$losses\")")
+        targets = dataset.for_output(name) if hasattr(dataset, "for_output") else dataset
+        try:
+            adapter = loss_adapter(network.catalog, own.choice, targets, network.node(name).type)
+        except TrainingError as error:
+            raise TrainingError(f"output '{name}': {error}") from None
+        adapters.append(adapter)
+        weights.append(own.weight)
+        notes.extend(f"output '{name}': {note}" for note in adapter.notes)
+    chosen = chosen_output_index(outputs, output)
+    shown = ", ".join(f"{name} ({choice.type}{'' if weight == 1 else f' x {weight:g}'})" for name, choice, weight
+                      in zip(outputs, (network.output_loss(name).choice for name in outputs), weights))
+    notes.append(f"{len(outputs)} outputs: the loss is the weighted sum of {shown}; accuracy is measured on "
+                 f"'{outputs[chosen]}'")
+    return OutputLosses(outputs, adapters, weights, chosen, notes)
+
+
+def make_loss(network: Network, dataset: TensorDataset | Any, standardize_targets: bool = True,
+              output: str | None = None) -> LossAdapter | OutputLosses:
     """Check that the network's loss fits the dataset, and say how targets are made: a
-    regression target standardised by the dataset's statistics (`standardize_targets`)."""
-    if network.loss is None:
+    regression target standardised by the dataset's statistics (`standardize_targets`).
+    A network with several outputs gets OutputLosses, measuring accuracy on `output`
+    (None: the first)."""
+    if len(network.outputs()) > 1:
+        return make_output_losses(network, dataset, output)
+    outputs = network.outputs()
+    own = network.output_losses.get(outputs[0]) if outputs else None  # the one output's own loss, if it has one
+    choice = own.choice if own is not None else network.loss
+    if choice is None:
         raise TrainingError("the network has no loss function: choose one in the Network tab (\"$loss\" in the "
                             "network file)")
-    outputs = network.outputs()
-    adapter = loss_adapter(network.catalog, network.loss, dataset, network.node(outputs[0]).type if outputs else "",
+    adapter = loss_adapter(network.catalog, choice, dataset, network.node(outputs[0]).type if outputs else "",
                            dataset.target_normalization if standardize_targets else None)
     statistics = adapter.target_normalization
     if statistics is not None:

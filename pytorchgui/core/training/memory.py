@@ -145,15 +145,16 @@ def estimate_training_memory(network: Network, batch_size: int, *, bf16: bool = 
             module.momentum = 0.1
     parameters = sum(p.numel() for p in model.parameters()) * FLOAT_BYTES
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad) * FLOAT_BYTES
-    dtype = getattr(torch, network.input_spec.dtype)
     tracker = _LiveBytes()
     _shorten_long_recurrences(model, tracker)
     with tracker:
-        x = torch.empty(batch_size, *network.input_spec.shape, device="meta", dtype=dtype)
+        x = tuple(torch.empty(batch_size, *spec.shape, device="meta", dtype=getattr(torch, spec.dtype))
+                  for spec in network.inputs)
         batch = tracker.live
-        output = model(x)
-        loss = output.float().square().mean()  # any loss: its own memory is one value per output
-        del output
+        output = model(*x)
+        outputs = output if isinstance(output, tuple) else (output,)
+        loss = sum(each.float().square().mean() for each in outputs)  # any loss: its memory is one value per output
+        del output, outputs
         if loss.requires_grad:
             loss.backward()
         del loss, x

@@ -21,6 +21,7 @@ from pytorchgui.core.atomic import atomic_write_text
 from pytorchgui.core.data.datasets import batches_for
 from pytorchgui.core.data.samples import Normalization, TargetNormalization, TensorDataset
 from pytorchgui.core.errors import PyTorchGUIError, first_line
+from pytorchgui.core.graph.compiler import forward_inputs
 from pytorchgui.core.safe_load import load_state_dict
 from pytorchgui.core.training.tasks import Progress, TaskControl
 
@@ -198,12 +199,14 @@ def regression_metrics(outputs: torch.Tensor, targets: torch.Tensor) -> tuple[fl
 def evaluate(model: torch.nn.Module, dataset: TensorDataset, normalization: Normalization | None, *,
              loss: Callable | None = None, batch_size: int = 256, device: str = "cpu",
              control: TaskControl | None = None,
-             target_normalization: TargetNormalization | None = None) -> EvaluationResult:
+             target_normalization: TargetNormalization | None = None, output_index: int = 0) -> EvaluationResult:
     """Run `model` over `dataset` (normalised like its training set) and measure it. A
     regression model trained on standardised targets gives outputs in those units:
     `target_normalization` (the run's) turns them back, so that MSE, MAE and the
     predictions are in the target's own units; `loss` is measured as training measured it.
-    Progress goes to `control` after every batch; its stop raises tasks.Cancelled."""
+    Progress goes to `control` after every batch; its stop raises tasks.Cancelled. A model
+    with several outputs is measured on the one at `output_index` (TrainedModel.output_index),
+    against `dataset`'s targets (TrainedModel.data_for_output gives that output's)."""
     control = control or TaskControl()
     device = torch.device(device)
     model = model.to(device).eval()
@@ -215,7 +218,9 @@ def evaluate(model: torch.nn.Module, dataset: TensorDataset, normalization: Norm
     try:
         for index, (x, y) in enumerate(batches.batches(batch_size, shuffle=False)):
             control.checkpoint()
-            output = model(x)
+            output = model(*forward_inputs(x))
+            if isinstance(output, tuple):
+                output = output[output_index]
             if index == 0:
                 _check_output(output, dataset)
             if loss is not None:

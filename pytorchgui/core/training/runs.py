@@ -154,7 +154,10 @@ class RunFolder:
 
     def write_metrics(self, history: list[dict[str, Any]]) -> None:
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=METRIC_COLUMNS, extrasaction="ignore")
+        # a network with several outputs adds each one's loss ("train_loss.aux") after the usual columns
+        per_output = [key for key in dict.fromkeys(key for row in history for key in row)
+                      if key.startswith(("train_loss.", "validation_loss."))]
+        writer = csv.DictWriter(buffer, fieldnames=[*METRIC_COLUMNS, *per_output], extrasaction="ignore")
         writer.writeheader()
         for row in history:
             writer.writerow(row)

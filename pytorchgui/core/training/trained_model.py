@@ -82,27 +82,57 @@ class TrainedModel:
 
     @functools.cached_property
     def output_size(self) -> int | None:
-        """The values the network gives per sample (None if its shapes cannot be inferred)."""
+        """The values the network gives per sample (None if its shapes cannot be inferred);
+        of a network with several outputs, the first output's."""
         shape = infer_shapes(self.network).output_shape
         return math.prod(shape) if shape is not None else None
+
+    @functools.cached_property
+    def outputs(self) -> list[str]:
+        """The network's output nodes, in the order its module returns them."""
+        return infer_shapes(self.network).outputs or self.network.outputs()
+
+    def output_index(self, output: str | None) -> int:
+        """Where `output` (an output node; None: the first) stands in what the module returns."""
+        if output is None:
+            return 0
+        if output not in self.outputs:
+            raise EvaluationError(f"'{output}' is not an output of {self.name}'s network; its outputs are "
+                                  f"{', '.join(self.outputs)}")
+        return self.outputs.index(output)
+
+    def data_for_output(self, dataset, output: str | None = None):
+        """`dataset` with the targets of `output` (None: the first output) serving as its targets."""
+        if not hasattr(dataset, "for_output") or not self.outputs:
+            return dataset
+        return dataset.for_output(self.outputs[self.output_index(output)])
 
     @property
     def expected_data(self) -> ExpectedData:
         """The data these weights can be measured on: of the kind they were trained on."""
+        return self.expected_data_of(None)
+
+    def expected_data_of(self, output: str | None) -> ExpectedData:
+        """What `expected_data` says, measuring output `output` (None: the first)."""
+        size = self.output_size
+        if output is not None and self.output_index(output) > 0:
+            shape = infer_shapes(self.network).output_shape_of(output)
+            size = math.prod(shape) if shape is not None else None
         return ExpectedData("the network takes input", "the network was trained on", "the network gives",
                             "choose data of the kind it was trained on, or fit the network to this data and train "
                             "it again", self.input_shape, self.network.input_spec.dtype if self.network.input_spec
-                            else "float32", self.task, self.classes, self.output_size)
+                            else "float32", self.task, self.classes, size)
 
-    def data_problem(self, dataset) -> str | None:
-        """Why measuring the model on `dataset` would mean nothing or fail, in a sentence
-        that says what to do; None when the data fits: its sample shape and dtype, its task,
-        its classes (the same names, in the same order) or its target count."""
-        return self.expected_data.problem(dataset)
+    def data_problem(self, dataset, output: str | None = None) -> str | None:
+        """Why measuring the model (its output `output`, None: the first) on `dataset` would
+        mean nothing or fail, in a sentence that says what to do; None when the data fits:
+        its sample shape and dtype, its task, its classes (the same names, in the same
+        order) or its target count."""
+        return self.expected_data_of(output).problem(self.data_for_output(dataset, output))
 
-    def check_data(self, dataset) -> None:
+    def check_data(self, dataset, output: str | None = None) -> None:
         """EvaluationError with `data_problem`'s sentence when the data does not fit."""
-        problem = self.data_problem(dataset)
+        problem = self.data_problem(dataset, output)
         if problem:
             raise EvaluationError(problem)
 
@@ -120,14 +150,18 @@ class TrainedModel:
         training, validation = dataset.split(split["percent"], split["seed"])
         return validation if part == "validation" else training
 
-    def loss_for(self, dataset, choice=None) -> LossAdapter | None:
+    def loss_for(self, dataset, choice=None, output: str | None = None) -> LossAdapter | None:
         """The loss measured as training measured it: `choice` (a FunctionChoice) or the
-        network's, on targets standardised by the run's statistics; None without a loss."""
-        choice = choice or self.network.loss
+        loss of `output` (None: the first output; the network's loss unless the output has
+        its own), on targets standardised by the run's statistics; None without a loss."""
+        outputs = self.outputs
+        name = outputs[self.output_index(output)] if outputs else None
+        own = self.network.output_loss(name) if name is not None else None
+        choice = choice or (own.choice if own is not None else self.network.loss)
         if choice is None:
             return None
-        outputs = self.network.outputs()
-        output_type = self.network.node(outputs[0]).type if outputs else ""
+        output_type = self.network.node(name).type if name is not None else ""
+        dataset = self.data_for_output(dataset, output)
         try:
             return loss_adapter(self.network.catalog, choice, dataset, output_type, self.target_normalization)
         except PyTorchGUIError as error:
@@ -151,7 +185,7 @@ def _computation(network: Network) -> tuple:
     the input; not where the nodes sit on the canvas, which are frozen, nor the loss and
     optimizer it trains with."""
     nodes = [(n.name, n.type, n.parameters, n.next_layers) for n in network.nodes.values()]
-    return nodes, network.first_layers, network.input_spec
+    return nodes, [(name, network.input_feeding(name)) for name in network.first_layers], network.inputs
 
 
 def open_trained_model(source: str | os.PathLike | "TrainingResult", *, network: Network | str | os.PathLike | None = None,

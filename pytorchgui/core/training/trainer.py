@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -26,11 +26,13 @@ from pytorchgui.core.data.augmentation import Mix
 from pytorchgui.core.data.datasets import InMemoryBatches, batches_for
 from pytorchgui.core.data.fit import first_embedding
 from pytorchgui.core.data.matching import ExpectedData
+from pytorchgui.core.data.named_inputs import NamedInputBatches, NamedInputsDataset, batch_length
 from pytorchgui.core.data.samples import Normalization, TargetNormalization, TensorDataset, input_dtype
 from pytorchgui.core.data.drawing import dataset_style
 from pytorchgui.core.data.sequences import with_tokenizer
 from pytorchgui.core.errors import PyTorchGUIError, TrainingError, first_line
-from pytorchgui.core.graph.compiler import compile_network, failing_node, module_names, uses_channels_last
+from pytorchgui.core.graph.compiler import (compile_network, failing_node, forward_inputs, module_names,
+                                            uses_channels_last)
 from pytorchgui.core.graph.network import Network
 from pytorchgui.core.graph.shapes import infer_shapes, step_problems
 from pytorchgui.core.safe_load import load_state_dict
@@ -38,7 +40,7 @@ from pytorchgui.core.training.histories import (LayerHistories, LayerRecorder, L
                                                    layer_warnings)
 from pytorchgui.core.training.devices import LARGE_STEP_SECONDS, is_out_of_memory, sum_dtype, training_threads
 from pytorchgui.core.training.distributed import all_reduce, distributed_context, leave_process_group
-from pytorchgui.core.training.losses import LossAdapter, make_loss
+from pytorchgui.core.training.losses import LossAdapter, OutputLosses, make_loss
 from pytorchgui.core.training.memory import available_memory, data_moved_to, does_not_fit, estimate_training_memory
 from pytorchgui.core.training.optimizers import apply_settings, describe_groups, make_optimizer
 from pytorchgui.core.training.options import TrainingConfig
@@ -90,6 +92,13 @@ class EpochEvent:
     validation_accuracy: float | None
     learning_rate: float
     seconds: float
+    # several outputs: each one's loss, "train_loss.NODE" and "validation_loss.NODE" (the
+    # history and metrics.csv hold them as columns of their own)
+    output_losses: dict[str, float] = field(default_factory=dict)
+
+    def history_row(self) -> dict[str, Any]:
+        row = asdict(self)
+        return {**{key: value for key, value in row.items() if key != "output_losses"}, **self.output_losses}
 
 
 @dataclass
@@ -217,6 +226,7 @@ class _RunState:
     patience_left: int = 0
     epoch: int = 0
     recorder: LayerRecorder | None = None  # the layers' histories, when recorded
+    epoch_parts: list[float] | None = None  # several outputs: each one's mean training loss this epoch
 
 
 class Trainer:
@@ -230,8 +240,11 @@ class Trainer:
                  validation_set: TensorDataset | None = None, run_dir: Path | RunFolder | None = None,
                  on_event: Callable[[Any], None] | None = None, control: TaskControl | None = None,
                  resume_from: str | os.PathLike | None = None, report_seconds: float = REPORT_SECONDS,
-                 record_layers: bool = True):
-        """`record_layers`: keep the weight and gradient histories (histories.py)."""
+                 record_layers: bool = True, measured_output: str | None = None):
+        """`record_layers`: keep the weight and gradient histories (histories.py).
+        `measured_output`: of a network with several outputs, the one whose accuracy is
+        measured (None: the first); every output's loss counts in training."""
+        self.measured_output = measured_output
         config.check()
         self.report_seconds = report_seconds  # 0: an event after every batch
         self.network, self.train_set, self.validation_set = network, train_set, validation_set
@@ -305,7 +318,9 @@ class Trainer:
 
     def _check_data(self) -> None:
         spec = self.network.input_spec
-        if spec is None or list(spec.shape) != list(self.train_set.sample_shape):
+        if len(self.network.inputs) > 1 or isinstance(self.train_set, NamedInputsDataset):
+            self._check_named_inputs()
+        elif spec is None or list(spec.shape) != list(self.train_set.sample_shape):
             raise TrainingError(f"the network takes input of shape {spec.shape if spec else 'unset'} but "
                                 f"{self.train_set.name} has samples of shape {self.train_set.sample_shape}: press "
                                 "'Fit network to data' in the Data tab (--fit on the command line)")
@@ -325,14 +340,41 @@ class Trainer:
                                 "command line) or turn early stopping off")
         if self.device.type == "cuda" and not torch.cuda.is_available():
             raise TrainingError(f"device {self.config.device} is not available: no CUDA GPU found; train on the CPU")
-        self.config.pipeline().check_data(self.train_set.kind, self.train_set.sample_shape, self.train_set.name)
-        wanted_dtype = input_dtype(self.train_set)
-        if spec is not None and spec.dtype != wanted_dtype:
+        if isinstance(self.train_set, NamedInputsDataset):
+            if self.config.pipeline():
+                raise TrainingError(f"augmentation works on one input, and {self.train_set.name} feeds "
+                                    f"{len(self.network.inputs)}: turn augmentation off (Train tab, --augment none)")
+        else:
+            self.config.pipeline().check_data(self.train_set.kind, self.train_set.sample_shape, self.train_set.name)
+        wanted_dtype = input_dtype(self.train_set) if not isinstance(self.train_set, NamedInputsDataset) else None
+        if spec is not None and wanted_dtype is not None and spec.dtype != wanted_dtype:
             raise TrainingError(f"the network takes {spec.dtype} input but {self.train_set.name} holds "
                                 f"{wanted_dtype} {'token ids' if wanted_dtype == 'int64' else 'values'}: press "
                                 "'Fit network to data' in the Data tab (--fit on the command line)")
         self._check_token_ids()
         self._check_network_fits()
+
+    def _check_named_inputs(self) -> None:
+        """Each input of the network finds its tensor in the data, of its shape and dtype."""
+        data = self.train_set
+        names = [spec.name for spec in self.network.inputs]
+        if not isinstance(data, NamedInputsDataset):
+            raise TrainingError(f"the network takes {len(names)} inputs ({', '.join(names)}) but {data.name} gives "
+                                "one: give an .npz file with one array per input, named after it, or a CSV table with "
+                                "columns per input (NAME.0, NAME.1, ...)")
+        for spec in self.network.inputs:
+            if spec.name not in data.inputs:
+                raise TrainingError(f"{data.name} has no values for the input '{spec.name}' (it has "
+                                    f"{', '.join(data.inputs)}): name an array or columns after it")
+            shape = data.input_shapes[spec.name]
+            if list(spec.shape) != shape:
+                raise TrainingError(f"the network's input '{spec.name}' takes samples of shape {spec.shape} but "
+                                    f"{data.name} gives {shape}: set the input's shape to {shape} in the Network tab "
+                                    "(\"$inputs\" in the network file), or reshape the array")
+            if spec.dtype != data.input_dtype(spec.name):
+                raise TrainingError(f"the network's input '{spec.name}' takes {spec.dtype} but {data.name} holds "
+                                    f"{data.input_dtype(spec.name)} values for it: set the input's dtype to "
+                                    f"{data.input_dtype(spec.name)}")
 
     def _check_token_ids(self) -> None:
         """A token id beyond the first Embedding's table: torch would fail deep in a step."""
@@ -351,16 +393,8 @@ class Trainer:
             return  # compile_network reports the problems
         for problem in step_problems(self.network, report):
             raise TrainingError(problem.message)
-        output = report.output_shape
-        if self.train_set.is_classification and output is not None and len(output) != 1:
-            raise TrainingError(f"the network's output is {list(output)} per sample, but classifying "
-                                f"{self.train_set.name} needs one score per class ([{self.train_set.num_classes}]): "
-                                "add a Flatten before the last Linear in the Network tab or the network file")
-        wanted = self.train_set.output_size
-        if not self.train_set.is_classification and output is not None and math.prod(output) != wanted:
-            raise TrainingError(f"the network gives {math.prod(output)} value(s) per sample but {self.train_set.name} "
-                                f"has {wanted} target(s) per sample: set the last Linear's out_features to {wanted} "
-                                "('Fit network to data' in the Data tab, --fit on the command line)")
+        for name in report.outputs:
+            self._check_output_fits(name, report, len(report.outputs) > 1)
         estimate = estimate_training_memory(self.network, self.config.batch_size, bf16=self.config.mixed_precision,
                                             device=self.device.type, channels_last=self.config.channels_last)
         device = str(self.device)
@@ -369,9 +403,26 @@ class Trainer:
         if problem:
             raise TrainingError(problem)
 
+    def _check_output_fits(self, name: str, report, several: bool) -> None:
+        """Output `name` gives what its targets need (`several`: say which output it is)."""
+        data = self.train_set.for_output(name) if hasattr(self.train_set, "for_output") else self.train_set
+        output = report.output_shape_of(name)
+        whose, which = (f"output '{name}'", f"the output '{name}'") if several else ("network's output", "the last")
+        if data.is_classification and output is not None and len(output) != 1:
+            raise TrainingError(f"the {whose} is {list(output)} per sample, but classifying "
+                                f"{data.name} needs one score per class ([{data.num_classes}]): "
+                                "add a Flatten before the last Linear in the Network tab or the network file")
+        wanted = data.output_size
+        if not data.is_classification and output is not None and math.prod(output) != wanted:
+            gives = f"the {whose} gives" if several else "the network gives"
+            last = f"{which} Linear's" if several else "the last Linear's"
+            raise TrainingError(f"{gives} {math.prod(output)} value(s) per sample but {data.name} "
+                                f"has {wanted} target(s) per sample: set {last} out_features to {wanted} "
+                                "('Fit network to data' in the Data tab, --fit on the command line)")
+
     def _build(self) -> _RunState:
         config = self.config
-        loss = make_loss(self.network, self.train_set, config.standardize_targets)
+        loss = make_loss(self.network, self.train_set, config.standardize_targets, self.measured_output)
         for note in loss.notes:
             self.log(note)
         torch.manual_seed(config.seed)
@@ -402,10 +453,16 @@ class Trainer:
         pipeline = config.pipeline()
         if pipeline:
             self.log(f"augmentation of every training batch: {pipeline.text()}")
-        train = batches_for(self.train_set, normalization, self.device, augmentation=pipeline,
-                            channels_last=channels_last, workers=config.workers)
-        validation = (batches_for(self.validation_set, normalization, self.device, channels_last=channels_last,
-                                  workers=config.workers) if self.validation_set is not None else None)
+        if isinstance(self.train_set, NamedInputsDataset):
+            outputs = self.network.outputs()
+            train = NamedInputBatches(self.train_set, self.device, outputs)
+            validation = (NamedInputBatches(self.validation_set, self.device, outputs)
+                          if self.validation_set is not None else None)
+        else:
+            train = batches_for(self.train_set, normalization, self.device, augmentation=pipeline,
+                                channels_last=channels_last, workers=config.workers)
+            validation = (batches_for(self.validation_set, normalization, self.device, channels_last=channels_last,
+                                      workers=config.workers) if self.validation_set is not None else None)
         steps = math.ceil(len(train) // self.context.world / config.batch_size)
         schedule = config.schedule()
         scheduler = (schedule.build(optimizer, config.schedule_values(), epochs=config.epochs, steps_per_epoch=steps)
@@ -452,7 +509,7 @@ class Trainer:
             for _ in range(steps + 1):  # the first one warms up
                 started = time.perf_counter()
                 with state.autocast:  # the module itself: through DDP each backward would all-reduce,
-                    value = state.loss(state.trained(x), y)  # and ranks may time a different number of steps
+                    value = state.loss(state.trained(*forward_inputs(x)), y)  # and ranks may time another count
                 value.backward()
                 times.append(time.perf_counter() - started)
         except RuntimeError:  # the data does not fit the network: the first real step says how
@@ -555,10 +612,14 @@ class Trainer:
             started = time.perf_counter()
             train_loss, train_accuracy = self._train_one_epoch(state)
             validation_loss = validation_accuracy = None
+            output_losses = self._output_losses(state, "train_loss", tally_parts=state.epoch_parts)
             if state.validation is not None:  # every rank measures the whole set: the same figures everywhere
                 kept: list | None = [] if state.loss.num_classes is not None else None
+                parts: list | None = [] if isinstance(state.loss, OutputLosses) else None
                 validation_loss, validation_accuracy = evaluate_loss(state.trained, state.validation, state.loss,
-                                                                     self.config.batch_size, state.autocast, kept)
+                                                                     self.config.batch_size, state.autocast, kept,
+                                                                     parts)
+                output_losses.update(self._output_losses(state, "validation_loss", parts))
                 if kept and self.folder is not None:  # only rank 0 has a run folder
                     predictions, targets = (torch.cat(part).cpu().numpy() for part in zip(*kept))
                     self.folder.write_predictions(epoch, predictions, targets)
@@ -569,8 +630,8 @@ class Trainer:
             self._step_schedule(state, "metric", monitored)
             self._step_schedule(state, "epoch")
             event = EpochEvent(epoch, self.config.epochs, train_loss, train_accuracy, validation_loss,
-                               validation_accuracy, learning_rate, time.perf_counter() - started)
-            self.history.append(asdict(event))
+                               validation_accuracy, learning_rate, time.perf_counter() - started, output_losses)
+            self.history.append(event.history_row())
             improved = monitored < state.best
             state.best = min(state.best, monitored)
             self._save_epoch(state, improved)
@@ -583,6 +644,13 @@ class Trainer:
                     return "early_stopped", (f"early stopping after epoch {epoch}: the validation loss did not "
                                              f"improve for {counted(patience, 'epoch')}")
         return "finished", ""
+
+    def _output_losses(self, state: _RunState, key: str, tally_parts: list[float] | None) -> dict[str, float]:
+        """Each output's mean loss over an epoch ({} for one output), logged as well."""
+        if not isinstance(state.loss, OutputLosses) or not tally_parts:
+            return {}
+        self.log(f"epoch {state.epoch}, {key.replace('_', ' ')} per output: {state.loss.describe(tally_parts)}")
+        return {f"{key}.{output}": value for output, value in zip(state.loss.outputs, tally_parts)}
 
     def _train_one_epoch(self, state: _RunState) -> tuple[float, float | None]:
         state.model.train()
@@ -614,6 +682,10 @@ class Trainer:
             if tally.due():
                 tally.report()
         tally.report()
+        totals = tally.part_totals()
+        if totals is not None:  # every rank's sums: the means of the whole epoch
+            *sums, seen = all_reduce(totals, self.context, self.device)
+            state.epoch_parts = [value / seen for value in sums]
         total_loss, total_correct, total_seen = all_reduce([tally.loss_sum, tally.correct_seen, tally.seen],
                                                             self.context, self.device)
         return total_loss / total_seen, (total_correct / total_seen if tally.classification else None)
@@ -659,19 +731,26 @@ class Trainer:
         by the end-of-epoch check of the weights before anything is saved.
         """
         first: dict[str, torch.Tensor] = {}
+        inputs = forward_inputs(x)
 
         def closure() -> torch.Tensor:
             state.optimizer.zero_grad(set_to_none=True)
             with state.autocast:
-                output = state.model(x)
+                output = state.model(*inputs)
                 value = state.loss(output, y)
                 if mix is not None:
+                    parts = state.loss.parts
                     value = mix.weight * value + (1 - mix.weight) * state.loss(output, mix.other)
+                    if parts is not None:
+                        state.loss.parts = mix.weight * parts + (1 - mix.weight) * state.loss.parts
             value.backward()
             if self.config.gradient_clip > 0:
                 torch.nn.utils.clip_grad_norm_(state.model.parameters(), self.config.gradient_clip)
             first.setdefault("loss", value.detach())
-            first.setdefault("output", output.detach())
+            first.setdefault("output", tuple(each.detach() for each in output) if isinstance(output, tuple)
+                             else output.detach())
+            if state.loss.parts is not None:
+                first.setdefault("parts", state.loss.parts)
             return value
 
         check_now = self.check_each_step
@@ -684,6 +763,7 @@ class Trainer:
             if check_now:
                 self._check_finite(state, float(first["loss"]), index)  # before the step: the weights stay good
             state.optimizer.step()
+        state.loss.parts = first.get("parts")  # the step's own, not LBFGS's later evaluations'
         return first["loss"], first["output"]
 
     def _data_error(self, state: _RunState, x: torch.Tensor, error: RuntimeError) -> TrainingError:
@@ -691,8 +771,9 @@ class Trainer:
         node = failing_node(self.network, state.trained, x)
         where = (f"node '{node}' ({self.network.node(node).type})" if node is not None
                  else f"the loss {self.network.loss.type if self.network.loss else ''}".rstrip())
-        return TrainingError(f"{where} cannot take the data of {self.train_set.name} (batches of {x.dtype} "
-                             f"{list(x.shape[1:])}): {first_line(error)}. Check the network's input and layers in the Network "
+        batches = " and ".join(f"{each.dtype} {list(each.shape[1:])}" for each in forward_inputs(x))
+        return TrainingError(f"{where} cannot take the data of {self.train_set.name} (batches of {batches}): "
+                             f"{first_line(error)}. Check the network's input and layers in the Network "
                              "tab (the network file) against the data")
 
     @staticmethod
@@ -806,33 +887,41 @@ def checkpoint_problem(checkpoint: dict, generator: torch.Generator) -> str:
 
 
 @torch.inference_mode()
-def evaluate_loss(model, batches: InMemoryBatches, loss: LossAdapter, batch_size: int, autocast=None,
-                  predictions: list | None = None):
+def evaluate_loss(model, batches: InMemoryBatches, loss: LossAdapter | OutputLosses, batch_size: int, autocast=None,
+                  predictions: list | None = None, parts: list | None = None):
     """(mean loss, accuracy or None) of `model` over all `batches`, in eval mode; a
     classifier's (predicted classes, targets) of each batch go into `predictions` if given,
-    on the device. The sums stay on the device and are read once, at the end."""
+    on the device; with several outputs, each one's mean loss goes into `parts` if given.
+    The sums stay on the device and are read once, at the end."""
     was_training = model.training
     model.eval()
-    total_loss = correct = None  # on the device of the first output
+    total_loss = correct = part_sums = None  # on the device of the first output
     seen = 0
     for x, y in batches.batches(batch_size, shuffle=False):
         if autocast is not None:
             with autocast:
-                output = model(x)
+                output = model(*forward_inputs(x))
         else:
-            output = model(x)
+            output = model(*forward_inputs(x))
+        scored, targets = loss.scored(output, y)
+        count = batch_length(y)
         if total_loss is None:
-            total_loss = torch.zeros((), dtype=sum_dtype(output.device), device=output.device)
-            correct = torch.zeros((), dtype=torch.int64, device=output.device)
-        total_loss += loss(output.float(), y).to(total_loss.dtype) * len(y)
+            total_loss = torch.zeros((), dtype=sum_dtype(scored.device), device=scored.device)
+            correct = torch.zeros((), dtype=torch.int64, device=scored.device)
+        total_loss += loss(output if isinstance(output, tuple) else output.float(), y).to(total_loss.dtype) * count
+        if loss.parts is not None:
+            part_sums = loss.parts.to(total_loss.dtype) * count + (0 if part_sums is None else part_sums)
         if loss.num_classes is not None:
-            predicted = output.argmax(1)
-            correct += (predicted == y).sum()
+            predicted = scored.argmax(1)
+            correct += (predicted == targets).sum()
             if predictions is not None:
-                predictions.append((predicted, y))
-        seen += len(y)
+                predictions.append((predicted, targets))
+        seen += count
     model.train(was_training)
-    total_loss, correct = torch.stack([total_loss, correct.to(total_loss.dtype)]).tolist()
+    total_loss, correct, *sums = torch.cat([torch.stack([total_loss, correct.to(total_loss.dtype)]),
+                                            part_sums if part_sums is not None else total_loss.new_zeros(0)]).tolist()
+    if parts is not None:
+        parts.extend(value / seen for value in sums)
     return total_loss / seen, (correct / seen if loss.num_classes is not None else None)
 
 
@@ -851,13 +940,25 @@ class _EpochTally:
         self.loss_sum, self.correct_seen, self.seen = 0.0, 0, 0
         self.reported = self.window_start = time.perf_counter()
         self.window_seen = 0
+        self.part_sums: torch.Tensor | None = None  # several outputs: each one's loss times its batch sizes
 
-    def add(self, loss: torch.Tensor, output: torch.Tensor, targets: torch.Tensor) -> None:
+    def add(self, loss: torch.Tensor, output, targets) -> None:
+        count = batch_length(targets)
         self.pending.append(loss)
-        self.counts.append(len(targets))
+        self.counts.append(count)
         self.done += 1
+        parts = self.state.loss.parts
+        if parts is not None:
+            added = parts.to(sum_dtype(parts.device)) * count
+            self.part_sums = added if self.part_sums is None else self.part_sums + added
         if self.classification:
-            self.correct += correct_count(output, targets)
+            self.correct += correct_count(*self.state.loss.scored(output, targets))
+
+    def part_totals(self) -> list[float] | None:
+        """Each output's training loss summed over the samples, then the samples (None for one output)."""
+        if self.part_sums is None:
+            return None
+        return [*self.part_sums.tolist(), float(self.seen)]
 
     def due(self) -> bool:
         return time.perf_counter() - self.reported >= self.trainer.report_seconds
