@@ -227,7 +227,12 @@ def validate(arguments) -> int:
     rows = [[row["node"], row["type"], row["output_shape"],
              "?" if row["parameters"] is None else f"{row['parameters']:,}"] for row in summary_rows(network, report)]
     print(_table(rows, ["node", "type", "output shape", "parameters"]))
-    print(f"\n{len(network)} nodes, {report.total_parameters:,} parameters, output {describe_shape(report.output_shape)}")
+    if len(report.outputs) > 1:
+        gives = "outputs " + ", ".join(f"{name} {describe_shape(report.output_shape_of(name))}"
+                                       for name in report.outputs)
+    else:
+        gives = f"output {describe_shape(report.output_shape)}"
+    print(f"\n{len(network)} nodes, {report.total_parameters:,} parameters, {gives}")
     refused = report.problems + step_problems(network, report)
     for problem in refused:
         print(f"problem: {problem.message}")

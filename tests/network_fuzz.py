@@ -101,6 +101,8 @@ def _optimizer(document: dict, rng: random.Random, optimizers: dict) -> None:
 def _input(document: dict, rng: random.Random) -> None:
     """The declared input: another dtype, or a very long axis (a sequence of 10^6 steps)."""
     spec = document.get("$input")
+    if isinstance(document.get("$inputs"), list) and document["$inputs"]:  # version 4
+        spec = document["$inputs"][0]
     if not isinstance(spec, dict):
         return
     if rng.random() < 0.5:
@@ -233,7 +235,9 @@ def check_file(path: Path, work: Path, timings: list | None = None) -> str:
 
         def closure():
             optimizer.zero_grad()
-            loss = model(batch).float().square().mean()  # any loss: the step is what is checked
+            output = model(batch)
+            outputs = output if isinstance(output, tuple) else (output,)  # several outputs are a tuple
+            loss = sum(each.float().square().mean() for each in outputs)  # any loss: the step is what is checked
             loss.backward()
             return loss
 

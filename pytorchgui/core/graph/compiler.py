@@ -75,6 +75,12 @@ def forward_inputs(batch) -> tuple:
     return tuple(batch) if isinstance(batch, (tuple, list)) else (batch,)
 
 
+def first_output(output):
+    """The first output of what a compiled module returns (a tuple when it has several):
+    what views made for one output (Try it, the embedding of the last layer) show."""
+    return output[0] if isinstance(output, tuple) else output
+
+
 def compile_network(network: Network, report: ShapeReport | None = None):
     """Build the network's module. Raises GraphError / ShapeError listing the problems."""
     report = report or infer_shapes(network)

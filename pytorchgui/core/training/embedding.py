@@ -27,6 +27,7 @@ import torch
 from pytorchgui.core.atomic import atomic_write_text
 from pytorchgui.core.data.datasets import TensorDataset, batches_for
 from pytorchgui.core.errors import PyTorchGUIError, first_line
+from pytorchgui.core.graph.compiler import first_output
 from pytorchgui.core.training.tasks import Progress, TaskControl
 from pytorchgui.core.wording import counted
 
@@ -231,7 +232,7 @@ def gather_features(trained, dataset, node: str | None = None, *, samples: int =
         for done, chunk in enumerate(_chunks(dataset, indices, batch_size), 1):
             control.checkpoint()
             x, _ = next(batches_for(chunk, normalization, device).batches(len(chunk), shuffle=False))
-            outputs.append(model(x).float().reshape(len(x), -1).cpu())
+            outputs.append(first_output(model(x)).float().reshape(len(x), -1).cpu())
             if done == 1:
                 _check_size(caught[0].shape[1], len(indices), node)
             control.report(Progress(done, total))

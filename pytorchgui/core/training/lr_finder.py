@@ -16,7 +16,7 @@ import torch
 
 from pytorchgui.core.data.datasets import batches_for
 from pytorchgui.core.errors import TrainingError
-from pytorchgui.core.graph.compiler import compile_network
+from pytorchgui.core.graph.compiler import compile_network, forward_inputs
 from pytorchgui.core.graph.network import Network
 from pytorchgui.core.graph.shapes import infer_shapes
 from pytorchgui.core.training.losses import make_loss
@@ -91,7 +91,7 @@ def find_learning_rate(network: Network, dataset, *, batch_size: int = 64, start
         for group in optimizer.param_groups:
             group["lr"] = rate
         optimizer.zero_grad(set_to_none=True)
-        value = loss(model(x), y)
+        value = loss(model(*forward_inputs(x)), y)
         value.backward()
         optimizer.step()
         number = float(value.detach())  # one sync per step is the test's point: every loss is plotted

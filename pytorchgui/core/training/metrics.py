@@ -21,7 +21,7 @@ from pytorchgui.core.atomic import atomic_write_text
 from pytorchgui.core.data.datasets import batches_for
 from pytorchgui.core.data.samples import Normalization, TargetNormalization, TensorDataset
 from pytorchgui.core.errors import PyTorchGUIError, first_line
-from pytorchgui.core.graph.compiler import forward_inputs
+from pytorchgui.core.graph.compiler import first_output, forward_inputs
 from pytorchgui.core.safe_load import load_state_dict
 from pytorchgui.core.training.tasks import Progress, TaskControl
 
@@ -327,7 +327,7 @@ def predict(model: torch.nn.Module, sample: torch.Tensor, normalization: Normali
     """Class probabilities for one uint8 sample [C, H, W] (or token ids [T])."""
     model.eval()
     with torch.no_grad():
-        return model(model_input(model, sample, normalization)).float().softmax(1)[0].cpu()
+        return first_output(model(model_input(model, sample, normalization))).float().softmax(1)[0].cpu()
 
 
 def predict_values(model: torch.nn.Module, sample: torch.Tensor, normalization: Normalization | None,
@@ -336,6 +336,6 @@ def predict_values(model: torch.nn.Module, sample: torch.Tensor, normalization: 
     from the standardised units it learned, when `target_normalization` is given)."""
     model.eval()
     with torch.no_grad():
-        output = model(model_input(model, sample, normalization)).float().reshape(1, -1).cpu()
+        output = first_output(model(model_input(model, sample, normalization))).float().reshape(1, -1).cpu()
     return (target_normalization.restore(output) if target_normalization is not None else output)[0]
 

@@ -26,7 +26,8 @@ Version 1 is the first PyTorchGUI's format (lowercase `nextlayer` and `firstlaye
 "$" keys); `migrate_v1` turns it into the current one on load. Version 3 added
 `trainable`; a version 2 file reads as it is (every node trains). Version 4 named the
 inputs (`$inputs`, a list, instead of version 3's one `$input`) and added `$losses`;
-`migrate_v3` turns an older `$input` into a one-input list named "input". `$recipe`
+`migrate_v3` turns an older `$input` into a one-input list named "input" (read so in a
+version 4 file too: tools and hand-written files keep using it). `$recipe`
 (optional) holds training options as a run's config.json does; they are checked on load.
 
 Nothing in a file is imported or evaluated: types must be in the catalogue, parameter
@@ -155,6 +156,10 @@ def from_document(document: Any, source: str = "<document>", catalog: Catalog | 
         document = migrate_v1(document, source)
     elif version < 4:
         document = migrate_v3(document, source)
+    elif "$input" in document:  # a one-input file written by hand or by a tool that knows version 3's key
+        if "$inputs" in document:
+            raise NetworkFormatError(f"{source}: has both $input and $inputs: keep $inputs (the list of inputs)")
+        document = migrate_v3({key: value for key, value in document.items() if key != "$version"}, source)
     try:
         return _read_current(document, source, catalog, inputs_named=version >= 4)
     except NetworkFormatError:
@@ -241,8 +246,7 @@ def _read_current(document: dict, source: str, catalog: Catalog, inputs_named: b
     unknown = [key for key in document if key.startswith("$")
                and key not in ("$format", "$version", "$inputs", "$loss", "$losses", "$optimizer", "$recipe")]
     if unknown:
-        hint = ": version 4 names its inputs in a list, \"$inputs\"" if unknown[0] == "$input" else ""
-        raise NetworkFormatError(f"{source}: unknown setting {unknown[0]!r}{hint}")
+        raise NetworkFormatError(f"{source}: unknown setting {unknown[0]!r}")
     if len(nodes) > MAX_NODES:
         raise NetworkFormatError(f"{source} has {len(nodes)} nodes; PyTorchGUI opens networks of up to {MAX_NODES}")
     _read_inputs(network, document.get("$inputs"), source)

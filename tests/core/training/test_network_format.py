@@ -343,7 +343,7 @@ def test_version_4_keeps_several_inputs_first_layers_and_output_losses():
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"$input": {"shape": [4]}}, "unknown setting '$input': version 4 names its inputs in a list"),
+    ({"$input": {"shape": [4]}, "$inputs": []}, "has both $input and $inputs: keep $inputs"),
     ({"$inputs": {"shape": [4]}}, "$inputs must be a list"),
     ({"$inputs": [{"shape": [4]}, {"shape": [3]}]}, "input 2 of $inputs has no name"),
     ({"$inputs": [{"name": "a", "shape": [4], "size": 3}]}, "input 1 of $inputs has no setting 'size'"),
@@ -356,6 +356,13 @@ def test_version_4_settings_are_checked(change, message):
     document.update(change)
     with pytest.raises(NetworkFormatError, match=message.replace("$", r"\$").replace("(", r"\(")):
         network_format.from_document(document)
+
+
+def test_a_version_4_file_may_name_its_one_input_as_version_3_did():
+    document = {"$format": "pytorchgui.network", "$version": 4, "$input": {"shape": [4], "dtype": "float32"},
+                "x": {"type": "ReLU", "firstLayer": True}}
+    network = network_format.from_document(document)
+    assert [(spec.name, spec.shape) for spec in network.inputs] == [("input", [4])]
 
 
 def test_a_version_3_file_cannot_hold_version_4_settings():

@@ -121,6 +121,8 @@ def test_csv_columns_give_each_inputs_values_by_prefix(tmp_path):
 def test_the_auxiliary_head_template_trains_evaluates_and_exports_from_the_cli(tmp_path, capsys):
     network = network_format.load(AUXILIARY)
     assert network.outputs() == ["classifier", "aux"] and network.output_loss("aux").weight == 0.3
+    assert main(["validate", str(AUXILIARY)]) == 0
+    assert "parameters, outputs classifier [10], aux [10]" in capsys.readouterr().out
     run = tmp_path / "run"
     assert main(["train", str(AUXILIARY), "--data", "builtin:256", "--epochs", "1", "--batch-size", "64",
                  "--threads", "1", "--out", str(run), "--quiet"]) == 0
@@ -133,3 +135,17 @@ def test_the_auxiliary_head_template_trains_evaluates_and_exports_from_the_cli(t
     assert "'nope' is not an output" in capsys.readouterr().err
     assert main(["export", str(run), "--format", "python", "-o", str(tmp_path / "net.py")]) == 0
     assert "return (classifier, aux)" in (tmp_path / "net.py").read_text()
+
+
+def test_the_cli_names_the_missing_array_and_the_wrong_shape(tmp_path, capsys):
+    network_format.save(two_input_classifier(), tmp_path / "net.json")
+    numpy.savez(tmp_path / "missing.npz", image=numpy.zeros((4, 1, 6, 6), "float32"), y=numpy.zeros(4, "int64"))
+    arguments = ["train", str(tmp_path / "net.json"), "--epochs", "1", "--out", str(tmp_path / "run"), "--quiet"]
+    assert main([*arguments, "--data", str(tmp_path / "missing.npz")]) == 2
+    assert "has no array for the input 'metadata'" in capsys.readouterr().err
+    numpy.savez(tmp_path / "wide.npz", image=numpy.zeros((4, 1, 6, 6), "float32"),
+                metadata=numpy.zeros((4, 5), "float32"), y=numpy.arange(4) % 2)
+    assert main([*arguments, "--data", str(tmp_path / "wide.npz")]) == 2
+    assert "input 'metadata' takes samples of shape [3] but wide.npz gives [5]" in capsys.readouterr().err
+    assert main([*arguments, "--data", f"csv:{tmp_path / 'nothing.csv'}?target=label"]) == 2
+    assert "nothing.csv does not exist" in capsys.readouterr().err
