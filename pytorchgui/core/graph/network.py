@@ -123,7 +123,9 @@ class Network:
     def __init__(self, catalog: Catalog | None = None):
         self.catalog = catalog or default_catalog()
         self._nodes: dict[str, Node] = {}
-        self._first: dict[str, str] = {}  # first layer -> the name of the input that feeds it
+        # first layer -> the name of the input that feeds it; None: the first input, whatever its name
+        # (so a network built before its input is named, or whose first input is renamed, stays wired)
+        self._first: dict[str, str | None] = {}
         self._inputs: list[InputSpec] = []
         self.loss: FunctionChoice | None = None  # the loss of every output without one of its own
         self.output_losses: dict[str, OutputLoss] = {}
@@ -176,11 +178,13 @@ class Network:
 
     def input_feeding(self, name: str) -> str | None:
         """The name of the input that feeds first layer `name` (None if it is not one)."""
-        return self._first.get(name)
+        if name not in self._first:
+            return None
+        return self._first[name] or self._default_input()
 
     def first_layers_of(self, input_name: str) -> list[str]:
         """The first layers fed by the input named `input_name`, in network order."""
-        return [name for name in self._nodes if self._first.get(name) == input_name]
+        return [name for name in self._nodes if self.input_feeding(name) == input_name]
 
     def output_loss(self, output: str) -> OutputLoss | None:
         """The loss `output` is trained with and its weight: its own, else the network's
@@ -276,8 +280,8 @@ class Network:
             return NotImplemented
         return (
             list(self._nodes.items()) == list(other._nodes.items())
-            and [(name, self._first[name]) for name in self.first_layers]
-            == [(name, other._first[name]) for name in other.first_layers]
+            and [(name, self.input_feeding(name)) for name in self.first_layers]
+            == [(name, other.input_feeding(name)) for name in other.first_layers]
             and self._inputs == other._inputs
             and self.loss == other.loss
             and self.output_losses == other.output_losses
@@ -322,7 +326,7 @@ class Network:
         self._nodes[name] = Node(name, type_name, entry.node_class, values, list(next_layers),
                                  tuple(position) if position is not None else None)
         if first_layer:
-            self._first[name] = self._default_input() if first_layer is True else first_layer
+            self._first[name] = None if first_layer is True else first_layer
         self._announce("node_added", name)
         return name
 
@@ -367,7 +371,7 @@ class Network:
             if source in self._nodes and node.name not in self._nodes[source].next_layers:
                 self._nodes[source].next_layers.append(node.name)
         if first_layer:
-            self._first[node.name] = self._default_input() if first_layer is True else first_layer
+            self._first[node.name] = None if first_layer is True else first_layer
         self._announce("node_added", node.name)
 
     def rename_node(self, old: str, new: str) -> None:
@@ -453,11 +457,11 @@ class Network:
         self.node(name)
         if input is not None and self._inputs:
             self.input_named(input)
-        source = input if input is not None else self._default_input()
-        if first and self._first.get(name) == source or not first and name not in self._first:
+        if first and name in self._first and self.input_feeding(name) == (input or self._default_input()) \
+                or not first and name not in self._first:
             return
         if first:
-            self._first[name] = source
+            self._first[name] = input
         else:
             del self._first[name]
         self._announce("first_layers_changed", name)
@@ -466,7 +470,7 @@ class Network:
         """Make `names` the first layers, all fed by the first input."""
         for name in names:
             self.node(name)
-        self._first = dict.fromkeys(names, self._default_input())
+        self._first = dict.fromkeys(names)
         self._announce("first_layers_changed")
 
     def set_trainable(self, name: str, trainable: bool) -> None:
@@ -506,8 +510,10 @@ class Network:
 
     def remove_input(self, name: str) -> None:
         """Remove an input; the first layers it fed are first layers no more."""
-        self._inputs.remove(self.input_named(name))
-        self._first = {node: source for node, source in self._first.items() if source != name}
+        spec = self.input_named(name)
+        fed = set(self.first_layers_of(name))
+        self._inputs.remove(spec)
+        self._first = {node: source for node, source in self._first.items() if node not in fed}
         self._announce("input_changed", other=name)
 
     def rename_input(self, old: str, new: str) -> None:
@@ -634,12 +640,12 @@ class Network:
                                         name))
         known = set(names) | ({DEFAULT_INPUT} if not names else set())
         for node in self.first_layers:
-            if self._first[node] not in known:
+            if self.input_feeding(node) not in known:
                 problems.append(Problem(f"first layer '{node}' is fed by the input '{self._first[node]}', which the "
                                         f"network does not have (its inputs: {', '.join(names) or 'none'}): choose "
                                         "one of them", node))
         if len(names) > 1:
-            fed = set(self._first.values())
+            fed = {self.input_feeding(node) for node in self._first}
             for name in names:
                 if name not in fed:
                     problems.append(Problem(f"the input '{name}' feeds no layer: mark the layer it goes to as a first "

@@ -334,3 +334,16 @@ def test_output_losses_have_weights_and_follow_the_node():
     assert problem.node == "auxiliary" and "has a loss of its own but is not an output" in problem.message
     net.remove_node("auxiliary")
     assert net.output_losses == {}
+
+
+def test_a_first_layer_marked_before_the_input_is_named_follows_the_first_input():
+    net = Network()
+    net.add_node("ReLU", "a", first_layer=True)  # as importers and the editor do, before the input is set
+    net.set_input([4], name="image")
+    assert net.input_feeding("a") == "image" and net.problems() == []
+    net.rename_input("image", "picture")
+    assert net.input_feeding("a") == "picture"
+    net.add_input("side", [2])
+    net.add_node("ReLU", "b", first_layer="side")
+    net.remove_input("picture")  # "side" is now the first input; "a" was fed by the removed one
+    assert net.first_layers == ["b"] and net.input_feeding("b") == "side"
