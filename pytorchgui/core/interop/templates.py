@@ -41,5 +41,12 @@ def templates(folder: Path) -> list[Template]:
         report = infer_shapes(network)
         found.append(Template(path.stem, path, network, report.total_parameters if report.ok else None,
                               describe_shape(tuple(network.input_spec.shape) if network.input_spec else None),
-                              describe_shape(report.output_shape)))
+                              _outputs_shape(report)))
     return sorted(found, key=lambda template: (template.parameters is None, template.name))
+
+
+def _outputs_shape(report) -> str:
+    """The output's shape, or each output's ("[10], [10]") for a network with several."""
+    if len(report.outputs) > 1:
+        return ", ".join(describe_shape(report.output_shape_of(name)) for name in report.outputs)
+    return describe_shape(report.output_shape)

@@ -149,3 +149,11 @@ def test_the_cli_names_the_missing_array_and_the_wrong_shape(tmp_path, capsys):
     assert "input 'metadata' takes samples of shape [3] but wide.npz gives [5]" in capsys.readouterr().err
     assert main([*arguments, "--data", f"csv:{tmp_path / 'nothing.csv'}?target=label"]) == 2
     assert "nothing.csv does not exist" in capsys.readouterr().err
+
+
+def test_the_template_chooser_shows_each_outputs_shape():
+    from pytorchgui.core.interop.templates import templates
+
+    auxiliary, = [template for template in templates(paths.example_networks_dir())
+                  if template.name == "auxiliary_head_cnn"]
+    assert auxiliary.summary().endswith("input [1, 28, 28] → [10], [10]")
