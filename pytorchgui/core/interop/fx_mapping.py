@@ -559,3 +559,80 @@ def describe(node: fx.Node) -> str:
         return f"calls {module + '.' if module else ''}{getattr(node.target, '__name__', node.target)}"
     return f"calls its module '{node.target}'"
 
+
+
+# Swin and MaxViT (torchvision): the window attention is traced whole, as one node
+# (see pytorchgui/core/graph/window_attention.py for why), patch merging's wrapped
+# function is a SpaceToChannels node, and MaxViT's relative position bias, computed from
+# a parameter table and an index buffer, a RelativePositionBias node.
+
+def _shifted_window_attention(module: torch.nn.Module, node: fx.Node, builder):
+    """torchvision's ShiftedWindowAttention or ShiftedWindowAttentionV2, whose weights keep their names."""
+    values = {"embed_dim": module.qkv.in_features, "num_heads": module.num_heads,
+              "window_size": plain(module.window_size), "shift_size": plain(module.shift_size),
+              "qkv_bias": module.qkv.bias is not None, "proj_bias": module.proj.bias is not None,
+              "attention_dropout": module.attention_dropout, "dropout": module.dropout,
+              "v2": hasattr(module, "cpb_mlp")}
+    return builder.add("ShiftedWindowAttention", values, [node.args[0]], module=node.target)
+
+
+def whole_modules() -> dict[type, Callable]:
+    """Module classes traced as one call (leaves), each with its reader(module, node, builder)."""
+    try:
+        from torchvision.models.swin_transformer import ShiftedWindowAttention, ShiftedWindowAttentionV2
+    except ImportError:  # torchvision is a dependency; tolerated missing all the same
+        return {}
+    return {ShiftedWindowAttention: _shifted_window_attention, ShiftedWindowAttentionV2: _shifted_window_attention}
+
+
+def vision_calls() -> dict[Any, Callable]:
+    """The functions torchvision's Swin wraps with torch.fx.wrap, which a trace sees as one call."""
+    try:
+        from torchvision.models.swin_transformer import _patch_merging_pad
+    except ImportError:  # torchvision is a dependency; tolerated missing all the same
+        return {}
+    return {_patch_merging_pad: _simple("SpaceToChannels")}
+
+
+def _method_arguments(node: fx.Node) -> tuple:
+    arguments = node.args[1:]
+    return tuple(arguments[0]) if len(arguments) == 1 and isinstance(arguments[0], (list, tuple)) else tuple(arguments)
+
+
+def relative_position_bias(node: fx.Node, builder) -> str | None:
+    """`table[index].view(N, N, -1).permute(2, 0, 1).unsqueeze(0)` of a parameter table
+    [(2 s - 1)², heads] and an index buffer of N² = s⁴ entries (MaxViT's bias of a square
+    window of side s): a RelativePositionBias node, its weights from the table and the
+    index; None for any other tensor computed from parameters alone."""
+    steps, current = [], node
+    while current.op == "call_method" and current.target in ("contiguous", "unsqueeze", "permute", "view", "reshape"):
+        steps.append(current)
+        current = current.args[0]
+    if not (current.op == "call_function" and current.target is operator.getitem and len(current.args) == 2):
+        return None
+    table, index = current.args
+    while isinstance(index, fx.Node) and index.op == "call_method" and index.target in ("view", "reshape", "flatten"):
+        index = index.args[0]
+    if not (isinstance(table, fx.Node) and isinstance(index, fx.Node) and table.op == index.op == "get_attr"
+            and table.target in builder.parameters):
+        return None
+    # the index is a buffer of the table's module, or a view of one that the trace kept as a constant
+    positions, owner = builder.runs[0][index].numel(), table.target.rpartition(".")[0]
+    keys = [index.target] if index.target in builder.buffers else [
+        key for key in builder.buffers if key.rpartition(".")[0] == owner
+        and builder.model.get_buffer(key).numel() == positions]
+    if len(keys) != 1:
+        return None
+    rows, heads = builder.model.get_parameter(table.target).shape
+    side = round(positions ** 0.25)
+    kinds = [step.target for step in reversed(steps) if step.target != "contiguous"]
+    if (side ** 4 != positions or (2 * side - 1) ** 2 != rows or kinds[:1] not in (["view"], ["reshape"])
+            or kinds[1:] != ["permute", "unsqueeze"]):
+        return None
+    permute, unsqueeze = (next(step for step in steps if step.target == kind) for kind in ("permute", "unsqueeze"))
+    if _method_arguments(permute) != (2, 0, 1) or _method_arguments(unsqueeze) != (0,) \
+            or tuple(builder.runs[0][node].shape) != (1, heads, side * side, side * side):
+        return None
+    return builder.add("RelativePositionBias", {"window_size": [side, side], "num_heads": heads},
+                       [""],  # the network input (importers.INPUT): it lends only its place
+                       tensors={"relative_position_bias_table": table.target, "relative_position_index": keys[0]})

@@ -28,7 +28,8 @@ from pytorchgui.core.graph.catalog import Catalog, default_catalog
 from pytorchgui.core.graph.compiler import compile_network, module_names
 from pytorchgui.core.graph.layout import tidy_positions
 from pytorchgui.core.graph.network import Network
-from pytorchgui.core.interop.fx_mapping import Call, MappingError, Permuted, calls, describe, plain, record_values
+from pytorchgui.core.interop.fx_mapping import (Call, MappingError, Permuted, calls, describe, plain, record_values,
+                                                relative_position_bias, vision_calls, whole_modules)
 from pytorchgui.core.safe_load import load_state_dict
 
 IMAGE_INPUT = [3, 224, 224]  # what torchvision's classification models expect
@@ -240,7 +241,7 @@ def trace(model: torch.nn.Module, catalog: Catalog | None = None, *, where: str 
     catalog = catalog or default_catalog()
     input_shape = list(input_shape or IMAGE_INPUT)
     try:
-        graph_module = fx.symbolic_trace(model)
+        graph_module = _traced(model)
     except Exception as error:  # noqa: BLE001 - any tracing failure is the model's, said in one line
         raise ImportError_(f"{where} cannot be traced by torch.fx ({type(error).__name__}: "
                            f"{_first_line(error)}): it has Python control flow that depends on the data") from None
@@ -264,7 +265,8 @@ def trace(model: torch.nn.Module, catalog: Catalog | None = None, *, where: str 
     network.set_input(input_shape)
     imported = ImportedModel(network, {})
     builder = _Builder(model, imported, runs)
-    readers = calls()
+    readers = {**calls(), **vision_calls()}
+    whole = whole_modules()
     for node in graph.nodes:
         if node.op == "placeholder" and node in needed:
             if node is not placeholders[0]:
@@ -276,9 +278,16 @@ def trace(model: torch.nn.Module, catalog: Catalog | None = None, *, where: str 
         builder.base = node.target if node.op == "call_module" else _function_name(node)
         try:
             if node not in from_input:
-                raise MappingError(f"computes a tensor from the model's parameters alone ({node.name})",
-                                   "make that tensor a parameter of its own, used directly: a LearnedTensor node")
-            if node.op == "call_module":
+                if not any(user in from_input for user in node.users):
+                    continue  # a step of a computation from parameters alone, mapped whole where it is used
+                builder.name_of[node] = relative_position_bias(node, builder)
+                if builder.name_of[node] is None:
+                    raise MappingError(f"computes a tensor from the model's parameters alone ({node.name})",
+                                       "make that tensor a parameter of its own, used directly: a LearnedTensor node")
+            elif node.op == "call_module" and type(model.get_submodule(node.target)) in whole:
+                module = model.get_submodule(node.target)
+                builder.name_of[node] = whole[type(module)](module, node, builder)
+            elif node.op == "call_module":
                 builder.name_of[node] = builder.module(node, catalog)
             elif node.target in readers:
                 builder.name_of[node] = readers[node.target](Call(node, runs, needed.__contains__), builder)
@@ -302,6 +311,18 @@ def trace(model: torch.nn.Module, catalog: Catalog | None = None, *, where: str 
     for name, position in tidy_positions(network).items():
         network.move_node(name, position)
     return imported
+
+
+def _traced(model: torch.nn.Module) -> fx.GraphModule:
+    """torch.fx's trace of `model`, with the modules the importer maps whole (Swin's window
+    attention) kept as one call each."""
+    whole = tuple(whole_modules())
+
+    class Tracer(fx.Tracer):
+        def is_leaf_module(self, module: torch.nn.Module, qualified_name: str) -> bool:
+            return isinstance(module, whole) or super().is_leaf_module(module, qualified_name)
+
+    return fx.GraphModule(model, Tracer().trace(model), type(model).__name__)
 
 
 def _first_line(error: Exception) -> str:
