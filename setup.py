@@ -47,6 +47,8 @@ setup(
     ],
     extras_require={
         "onnx": ["onnx>=1.16", "onnxscript", "onnxruntime"],
+        # timm's image models in `pytorchgui import timm:NAME` and the import dialog.
+        "timm": ["timm>=1.0"],
         # .safetensors weights (Captum, once in this extra, is installed with the app).
         "insight": ["safetensors>=0.4"],
         # HDF5 data files (.h5/.hdf5) in the Data tab and --data.
