@@ -74,31 +74,28 @@ def free_offset(occupied: list[tuple[float, float]], placing: list[tuple[float, 
         dx += float(across[clash].max()) + COLUMN_GAP  # past the rightmost node in the way
 
 
-def close_up(positions: dict[str, tuple[float, float]], groups: dict[str, list[str]]
+def close_up(positions: dict[str, tuple[float, float]], groups: dict[str, list[str]],
+             entries: dict[str, list[str]] | None = None
              ) -> tuple[dict[str, tuple[float, float]], dict[str, tuple[float, float]]]:
     """Where the nodes and collapsed groups are drawn once each group (name -> its member
-    nodes) is one box: a group takes the place of its topmost member, and everything
-    below it moves up by the height the group's members spanned, so a collapsed stage
-    leaves no gap. Returns (positions of the nodes outside groups, positions of the groups).
-
-    The columns stay where they are (a group sits at its members' median x, which is the
-    main chain's column when side branches are fewer than the chain's nodes)."""
-    spans = sorted((min(positions[name][1] for name in members), max(positions[name][1] for name in members))
-                   for members in groups.values() if members)
-    merged: list[list[float]] = []
-    for top, bottom in spans:  # groups side by side at the same height close up once
-        if merged and top <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], bottom)
-        else:
-            merged.append([top, bottom])
+    nodes) is one box: a group takes the place of its topmost entry (`entries`: the
+    members a link from outside the group comes into; the topmost member where none is
+    given), and every row of the layout left holding only hidden members closes up (what
+    is below moves up by the row's gap), so a collapsed stage leaves no gap and nodes
+    beside a group keep their rows. Returns (positions of the nodes outside groups,
+    positions of the groups)."""
+    entries = entries or {}
+    tops = {group: min(entries.get(group) or members, key=lambda name: (positions[name][1], positions[name][0]))
+            for group, members in groups.items() if members}
+    hidden = {name for members in groups.values() for name in members}
+    kept_rows = {positions[name][1] for name in positions if name not in hidden}
+    kept_rows |= {positions[top][1] for top in tops.values()}
+    rows = sorted({y for _, y in positions.values()})
+    closed = [(row, row - above) for above, row in zip(rows, rows[1:]) if row not in kept_rows]
 
     def raised(y: float) -> float:
-        # a place inside a span goes to its top; below a span, up by the span's height
-        return y - sum(min(y, bottom) - top for top, bottom in merged if y > top)
+        return y - sum(gap for row, gap in closed if row <= y)
 
-    members_of = {name for members in groups.values() for name in members}
-    nodes = {name: (x, raised(y)) for name, (x, y) in positions.items() if name not in members_of}
-    boxes = {group: (float(numpy.median([positions[name][0] for name in members])),
-                     raised(min(positions[name][1] for name in members)))
-             for group, members in groups.items() if members}
+    nodes = {name: (x, raised(y)) for name, (x, y) in positions.items() if name not in hidden}
+    boxes = {group: (positions[top][0], raised(positions[top][1])) for group, top in tops.items()}
     return nodes, boxes

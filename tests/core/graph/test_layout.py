@@ -14,10 +14,20 @@ def test_a_collapsed_group_takes_one_nodes_place_and_the_rest_closes_up():
     assert close_up(chain, {}) == (chain, {})  # nothing collapsed: every node where it was
 
 
-def test_groups_side_by_side_close_up_once_and_later_groups_follow():
+def test_only_rows_left_with_hidden_nodes_close_up_so_nodes_beside_a_group_keep_their_rows():
     positions = {"a.0": (0.0, 0.0), "a.1": (0.0, 300.0), "b.0": (230.0, 100.0), "b.1": (230.0, 400.0),
-                 "join": (100.0, 500.0), "c.0": (0.0, 600.0), "c.1": (0.0, 900.0), "out": (0.0, 1000.0)}
+                 "join": (100.0, 500.0), "c.0": (0.0, 600.0), "c.1": (0.0, 900.0), "out": (0.0, 1000.0),
+                 "beside": (460.0, 300.0)}
     nodes, boxes = close_up(positions, {"a": ["a.0", "a.1"], "b": ["b.0", "b.1"], "c": ["c.0", "c.1"]})
-    # a and b overlap in height (0 to 400): they close up as one span, then c's 300
-    assert boxes == {"a": (0.0, 0.0), "b": (230.0, 0.0), "c": (0.0, 200.0)}
-    assert nodes == {"join": (100.0, 100.0), "out": (0.0, 300.0)}
+    # rows 400 (b.1) and 900 (c.1) hold only hidden nodes; row 300 keeps "beside"
+    assert boxes == {"a": (0.0, 0.0), "b": (230.0, 100.0), "c": (0.0, 500.0)}
+    assert nodes == {"join": (100.0, 400.0), "out": (0.0, 600.0), "beside": (460.0, 300.0)}
+
+
+def test_a_group_entered_from_outside_takes_the_place_of_its_entry_not_of_a_learned_tensor_above_it():
+    # vit_b_16's encoder: its position embedding (no input) sits in the first row, beside the stem
+    positions = {"conv_proj": (0.0, 0.0), "encoder.pos_embedding": (230.0, 0.0), "encoder.reshape": (0.0, 96.0),
+                 "encoder.add": (0.0, 192.0), "heads": (0.0, 288.0)}
+    members = ["encoder.pos_embedding", "encoder.reshape", "encoder.add"]
+    nodes, boxes = close_up(positions, {"encoder": members}, {"encoder": ["encoder.reshape"]})
+    assert boxes == {"encoder": (0.0, 96.0)} and nodes == {"conv_proj": (0.0, 0.0), "heads": (0.0, 192.0)}
