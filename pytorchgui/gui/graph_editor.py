@@ -65,18 +65,21 @@ def name_font() -> QtGui.QFont:
 
 
 def elide_path(name: str, metrics: QtGui.QFontMetrics, width: int) -> str:
-    """`name` as it fits `width`: a module path loses whole parts from its middle, where
-    they tell least ("features.1…block.1.avgpool"), keeping as much of the end (the node's
-    own name) as fits; other names are elided in the middle."""
+    """`name` as it fits `width`. A module path loses whole parts from its middle
+    ("features.1…block.1.avgpool"), always keeping its last part (the node's own name);
+    of the ways that fit, the one keeping most digits wins, since the indices are what tell
+    the blocks' nodes apart ("…encoder_layer_0.ln_1", not "encoder.layers…ln_1"), then
+    the longest. If no whole parts fit, the end is kept as far as it fits."""
     if metrics.horizontalAdvance(name) <= width:
         return name
     parts = name.split(".")
-    candidates = [".".join(parts[:head]) + "…" + ".".join(parts[len(parts) - tail:])
-                  for head in range(1, len(parts)) for tail in range(1, len(parts) - head + 1)]
-    fitting = [text for text in candidates if metrics.horizontalAdvance(text) <= width]
-    if fitting:
-        return max(fitting, key=lambda text: (len(text), len(text.split("…")[1])))
-    return metrics.elidedText(name, QtCore.Qt.ElideMiddle, width)
+    whole = [".".join(parts[:first]) + "…" + ".".join(parts[last:])
+             for first in range(len(parts) - 1) for last in range(first + 1, len(parts))]
+    candidates = [(text, True) for text in whole] + [(metrics.elidedText(name, QtCore.Qt.ElideLeft, width), False)]
+    fitting = [(text, kept_whole) for text, kept_whole in candidates if metrics.horizontalAdvance(text) <= width]
+    if not fitting:
+        return metrics.elidedText(name, QtCore.Qt.ElideMiddle, width)
+    return max(fitting, key=lambda choice: (sum(c.isdigit() for c in choice[0]), choice[1], len(choice[0])))[0]
 
 
 class PortItem(QtWidgets.QGraphicsEllipseItem):
@@ -320,7 +323,7 @@ class GroupItem(QtWidgets.QGraphicsObject):
         painter.setFont(font)
         inner = self._body.adjusted(10, 8, -10, -8)
         painter.drawText(inner, QtCore.Qt.AlignHCenter | QtCore.Qt.AlignTop,
-                         QtGui.QFontMetrics(font).elidedText(self.prefix, QtCore.Qt.ElideMiddle, int(inner.width())))
+                         elide_path(self.prefix, QtGui.QFontMetrics(font), int(inner.width())))
         font.setBold(False)
         font.setPointSizeF(SMALL_TEXT_POINTS)
         painter.setFont(font)
@@ -345,6 +348,7 @@ class EdgeItem(QtWidgets.QGraphicsPathItem):
         self.setZValue(0)
         self.setToolTip(f"{source} → {target}" + (f" (input {order})" if order else ""))
         self.drop_target = False  # a palette entry dragged over it would go into this link
+        self.into_group = False  # it ends at a collapsed group's box
         self._ends: tuple[QtCore.QPointF, QtCore.QPointF] | None = None
         self._bounds = QtCore.QRectF()
 
@@ -389,7 +393,7 @@ class EdgeItem(QtWidgets.QGraphicsPathItem):
         right = tip - QtCore.QPointF(math.cos(angle + 0.4) * 10, math.sin(angle + 0.4) * 10)
         painter.setBrush(colour)
         painter.drawPolygon(QtGui.QPolygonF([tip, left, right]))
-        if self.order:
+        if self.order and not self.into_group:
             painter.setPen(QtGui.QColor("#862e9c"))
             painter.drawText(QtCore.QRectF(tip.x() + 4, tip.y() - 20, 20, 14), QtCore.Qt.AlignLeft, str(self.order))
 
@@ -431,7 +435,7 @@ class NetworkScene(QtWidgets.QGraphicsScene):
             self._stored_positions = {name: node.position if node.position is not None else layout[name]
                                       for name, node in self.network.nodes.items()}
             members = self._group_members()
-            shown, boxes = close_up(self._stored_positions, members)
+            shown, boxes = close_up(self._stored_positions, members, self._group_entries(members))
             for name in self.network.nodes:
                 item = self.node_items.get(name)
                 if item is None:
@@ -503,6 +507,14 @@ class NetworkScene(QtWidgets.QGraphicsScene):
         self.collapsed &= set(members)
         return members
 
+    def _group_entries(self, members: dict[str, list[str]]) -> dict[str, list[str]]:
+        """The members of each collapsed group that a link from outside it comes into."""
+        if not members:
+            return {}
+        inputs = self.network.input_map()
+        return {group: [name for name in names if any(self.group_of(source) != group for source in inputs.get(name, ()))]
+                for group, names in members.items()}
+
     def _sync_groups(self, members: dict[str, list[str]], boxes: dict[str, tuple[float, float]]) -> None:
         for prefix in list(self.group_items):
             if prefix not in members:
@@ -554,6 +566,7 @@ class NetworkScene(QtWidgets.QGraphicsScene):
     def _adjust(self, edge: EdgeItem) -> None:
         source, target = self._shown_item(edge.source), self._shown_item(edge.target)
         edge.setVisible(source is not target)  # a link inside a collapsed stage is in its box
+        edge.into_group = isinstance(target, GroupItem)  # which input of a hidden node it is says nothing there
         if source is not target:
             edge.adjust(source.output_point(), target.input_point())
 

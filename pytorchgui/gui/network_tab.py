@@ -539,6 +539,9 @@ class NetworkTab(QtWidgets.QWidget):
                 menu.addSeparator()
                 menu.addAction(f"Collapse the {len(stages)} stages", lambda: self.scene.collapse(set(stages))
                                ).setEnabled(bool(stages))
+                blocks = self.blocks()
+                if blocks:  # a stage of 150 nodes is one box too many: its blocks, one box each
+                    menu.addAction(f"Collapse the {len(blocks)} blocks", lambda: self.scene.request_collapsed(set(blocks)))
                 menu.addAction("Expand all", lambda: self.scene.expand()).setEnabled(bool(self.scene.collapsed))
         return menu
 
@@ -633,6 +636,30 @@ class NetworkTab(QtWidgets.QWidget):
             if "." in name:
                 counts[name.split(".")[0]] = counts.get(name.split(".")[0], 0) + 1
         return [prefix for prefix, count in counts.items() if count > 1]
+
+    def blocks(self) -> list[str]:
+        """The module paths one level inside the stages that hold several nodes (mobilenet's
+        features.0 ... features.12, resnet's layer1.0 ...); inside a path that holds most of
+        its stage, the level below (vit's encoder.layers.encoder_layer_0 ...)."""
+        blocks: list[str] = []
+        for stage in self.stages():
+            prefix = stage
+            while True:
+                counts: dict[str, int] = {}
+                depth = prefix.count(".") + 2
+                for name in self.network.nodes:
+                    if name.startswith(prefix + ".") and name.count(".") >= depth:
+                        child = ".".join(name.split(".")[:depth])
+                        counts[child] = counts.get(child, 0) + 1
+                # a path that is a node's own name holds that node's helpers (vit's encoder.cat.input0), not a block
+                several = [child for child, count in counts.items() if count > 1 and child not in self.network]
+                biggest = max(several, key=counts.get, default=None)
+                if biggest is None or counts[biggest] <= sum(counts.values()) / 2:
+                    blocks.extend(several)
+                    break
+                blocks.extend(child for child in several if child != biggest)
+                prefix = biggest
+        return blocks
 
     def freeze_all_but_last(self) -> None:
         """Fine-tuning: every node with weights frozen but the classifier, one undo step."""

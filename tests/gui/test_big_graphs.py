@@ -4,6 +4,7 @@ from PyQt5 import QtCore, QtGui
 
 from pytorchgui.core.graph.layout import LAYER_GAP, tidy_positions
 from pytorchgui.core.graph.network import Network
+from pytorchgui.gui.graph_editor import elide_path, name_font
 
 from gui_helpers import settle
 
@@ -22,7 +23,11 @@ def imported_like(blocks: int = 12) -> Network:
             name = network.add_node(type_name, f"features.{block}.block.{layer}", parameters)
             network.connect(previous, name)
             previous = name
-    for name, type_name, parameters in (("features.1.block.1.avgpool", "AdaptiveAvgPool2d", {"output_size": 1}),
+        if block == 1:  # a long name (mobilenet's squeeze-excitation pools are named so)
+            name = network.add_node("AdaptiveAvgPool2d", "features.1.block.1.avgpool", {"output_size": 32})
+            network.connect(previous, name)
+            previous = name
+    for name, type_name, parameters in (("avgpool", "AdaptiveAvgPool2d", {"output_size": 1}),
                                         ("flatten", "Flatten", {}),
                                         ("classifier.0", "Linear", {"in_features": "auto", "out_features": 10}),
                                         ("classifier.1", "ReLU", {})):
@@ -45,12 +50,13 @@ def test_collapsing_closes_the_graph_up_and_is_undone_like_every_edit(qtbot, win
     tab = show(qtbot, window, imported_like())
     flatten_at = tab.scene.node_items["flatten"].pos()
     empty = tab.scene.shown_rect().bottomRight() + QtCore.QPointF(500, 500)
-    [collapse] = [a for a in tab.context_menu(empty).actions() if a.text().startswith("Collapse the")]
+    [collapse] = [a for a in tab.context_menu(empty).actions() if a.text().startswith("Collapse the") and a.text().endswith("stages")]
     collapse.trigger()
     box = tab.scene.group_items["features"]
     assert box.pos() == tab.scene.node_items["features.0.0"].pos() == QtCore.QPointF(0, 0)  # the first member's place
-    assert tab.scene.node_items["flatten"].pos() == QtCore.QPointF(0, LAYER_GAP)  # right below it: no gap
-    assert tab.scene.shown_rect().height() < 3 * LAYER_GAP  # features, flatten, classifier
+    assert tab.scene.node_items["avgpool"].pos() == QtCore.QPointF(0, LAYER_GAP)  # right below it: no gap
+    assert tab.scene.node_items["flatten"].pos() == QtCore.QPointF(0, 2 * LAYER_GAP)
+    assert tab.scene.shown_rect().height() < 4 * LAYER_GAP  # features, avgpool, flatten, classifier
     assert window.document.undo_stack.undoText() == "Collapse classifier, features"
     window.actionUndo.trigger()
     assert not tab.scene.group_items and tab.scene.node_items["flatten"].pos() == flatten_at
@@ -61,6 +67,10 @@ def test_collapsing_closes_the_graph_up_and_is_undone_like_every_edit(qtbot, win
     qtbot.mouseDClick(tab.view.viewport(), QtCore.Qt.LeftButton, pos=tab.view.mapFromScene(box.scenePos()))
     assert "features" not in tab.scene.group_items and tab.scene.node_items["flatten"].pos() == flatten_at
     assert window.document.undo_stack.undoText() == "Expand features"
+    [blocks] = [a for a in tab.context_menu(empty).actions() if a.text() == "Collapse the 12 blocks"]
+    blocks.trigger()  # features.1 ... features.12 (features.0 is one node)
+    assert set(tab.scene.group_items) == {f"features.{block}" for block in range(1, 13)}
+    assert tab.scene.group_items["features.2"].pos() == QtCore.QPointF(0, 2 * LAYER_GAP)
     window.document.undo_stack.setClean()
 
 
@@ -87,6 +97,9 @@ def test_long_names_elide_in_the_middle_with_the_whole_name_on_hover(qtbot, wind
     assert "…" in shown and "." not in shown.split("…")[0][-1] + shown.split("…")[1][0]  # whole parts cut
     assert QtGui.QFontMetrics(QtGui.QFont()).horizontalAdvance(shown) <= item.body().width()
     assert tab.scene.node_items["classifier.0"].shown_name() == "classifier.0"
+    # the part that tells vit's 12 encoder layers apart is kept, not the stage's name
+    metrics = QtGui.QFontMetrics(name_font())
+    assert elide_path("encoder.layers.encoder_layer_0.ln_1", metrics, 174) == "…encoder_layer_0.ln_1"
     assert item.toolTip().startswith("features.1.block.1.avgpool: AdaptiveAvgPool2d")
     window.document.undo_stack.setClean()
 
@@ -100,7 +113,7 @@ def test_ctrl_f_finds_a_node_by_any_part_of_its_name_and_expands_its_group(qtbot
     assert tab.find_field.hasFocus()
     qtbot.keyClicks(tab.find_field, "avgpool")
     completer = tab.find_field.completer()
-    assert completer.completionCount() == 1 and completer.currentCompletion() == "features.1.block.1.avgpool"
+    assert completer.completionCount() == 2 and completer.currentCompletion() == "features.1.block.1.avgpool"
     completer.popup().setCurrentIndex(completer.completionModel().index(0, 0))
     qtbot.keyClick(completer.popup(), QtCore.Qt.Key_Return)
     item = tab.scene.node_items["features.1.block.1.avgpool"]

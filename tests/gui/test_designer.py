@@ -300,7 +300,7 @@ def test_the_stages_of_an_imported_model_collapse_into_boxes_and_expand_without_
     settle(qtbot, tab)
     before = network_format.dumps(tab.network)
     empty = tab.scene.itemsBoundingRect().bottomRight() + QtCore.QPointF(500, 500)
-    [collapse] = [a for a in tab.context_menu(empty).actions() if a.text().startswith("Collapse the")]
+    [collapse] = [a for a in tab.context_menu(empty).actions() if a.text().startswith("Collapse the") and a.text().endswith("stages")]
     assert collapse.text() == "Collapse the 4 stages"  # layer1 ... layer4
     collapse.trigger()
     assert set(tab.scene.group_items) == {"layer1", "layer2", "layer3", "layer4"}
