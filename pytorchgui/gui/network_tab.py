@@ -229,7 +229,8 @@ class NetworkTab(QtWidgets.QWidget):
 
     def _collapse_requested(self, prefixes: set[str]) -> None:
         """Collapsing and expanding groups changes only the view, but is an undo step like
-        every edit: the canvas's layout changes as much as after a move."""
+        every edit (the canvas's layout changes as much as after a move); it marks nothing
+        to save."""
         self.document.undo_stack.push(CollapseCommand(self.scene, prefixes))
 
     def _build_side_tabs(self) -> QtWidgets.QTabWidget:
@@ -708,7 +709,10 @@ class NetworkTab(QtWidgets.QWidget):
 
 
 class CollapseCommand(QtWidgets.QUndoCommand):
-    """One undo step: the canvas's collapsed groups (module paths) from one set to another."""
+    """One undo step: the canvas's collapsed groups (module paths) from one set to another.
+    It changes the view, not the network: the document stays unmodified (nothing to save)."""
+
+    view_only = True
 
     def __init__(self, scene: NetworkScene, prefixes: set[str]):
         before, after = set(scene.collapsed), set(prefixes)

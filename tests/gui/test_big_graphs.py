@@ -58,6 +58,7 @@ def test_collapsing_closes_the_graph_up_and_is_undone_like_every_edit(qtbot, win
     assert tab.scene.node_items["flatten"].pos() == QtCore.QPointF(0, 2 * LAYER_GAP)
     assert tab.scene.shown_rect().height() < 4 * LAYER_GAP  # features, avgpool, flatten, classifier
     assert window.document.undo_stack.undoText() == "Collapse classifier, features"
+    assert not window.document.is_modified and not window.isWindowModified()  # only the view changed: nothing to save
     window.actionUndo.trigger()
     assert not tab.scene.group_items and tab.scene.node_items["flatten"].pos() == flatten_at
     assert tab.scene.node_items["features.5.block.0"].isVisible()
@@ -67,6 +68,10 @@ def test_collapsing_closes_the_graph_up_and_is_undone_like_every_edit(qtbot, win
     qtbot.mouseDClick(tab.view.viewport(), QtCore.Qt.LeftButton, pos=tab.view.mapFromScene(box.scenePos()))
     assert "features" not in tab.scene.group_items and tab.scene.node_items["flatten"].pos() == flatten_at
     assert window.document.undo_stack.undoText() == "Expand features"
+    window.document.apply("Rename flatten", lambda: window.document.network.rename_node("flatten", "flat"))
+    assert window.document.is_modified and window.isWindowModified()  # an edit after view steps is one to save
+    window.actionUndo.trigger()
+    assert not window.document.is_modified and not window.isWindowModified()
     [blocks] = [a for a in tab.context_menu(empty).actions() if a.text() == "Collapse the 12 blocks"]
     blocks.trigger()  # features.1 ... features.12 (features.0 is one node)
     assert set(tab.scene.group_items) == {f"features.{block}" for block in range(1, 13)}
