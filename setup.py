@@ -47,12 +47,16 @@ setup(
     ],
     extras_require={
         "onnx": ["onnx>=1.16", "onnxscript", "onnxruntime"],
+        # timm's image models in `pytorchgui import timm:NAME` and the import dialog.
+        "timm": ["timm>=1.0"],
         # .safetensors weights (Captum, once in this extra, is installed with the app).
         "insight": ["safetensors>=0.4"],
         # HDF5 data files (.h5/.hdf5) in the Data tab and --data.
         "hdf5": ["h5py>=3"],
         # UMAP projections in the embedding view (numba behind it: 60 MB, 3 s to import).
         "embedding": ["umap-learn>=0.5"],
+        # bench/bench_onnx_corpus.py runs onnx2torch beside the ONNX importer.
+        "bench": ["onnx>=1.16", "onnxruntime", "onnx2torch"],
         # The tests export to ONNX and check the file with onnxruntime, read .safetensors and
         # HDF5 files, so they install those too.
         "test": ["pytest>=7", "pytest-qt>=4.2", "hypothesis>=6", "onnx>=1.16", "onnxscript", "onnxruntime",

@@ -92,14 +92,17 @@ def _parser() -> argparse.ArgumentParser:
 
 def _add_model_commands(commands, data_spec_help: str) -> None:
     """import, estimate and lr-find: commands about a model before (or instead of) training."""
-    importer = commands.add_parser("import", help="import a torchvision model or an ONNX file as a network file "
-                                                  "(with its weights)")
-    importer.add_argument("model", metavar="torchvision:NAME|MODEL.onnx", help="such as torchvision:resnet18")
+    importer = commands.add_parser("import", help="import a torchvision or timm model or an ONNX file as a network "
+                                                  "file (with its weights)")
+    importer.add_argument("model", metavar="torchvision:NAME|timm:NAME|MODEL.onnx",
+                          help="such as torchvision:resnet18 or timm:vit_tiny_patch16_224 (timm: random weights "
+                               "unless --pretrained; needs the timm extra)")
     importer.add_argument("-o", "--output", type=Path, required=True, metavar="NET.json")
     importer.add_argument("--weights", type=Path,
                           help="the model's state_dict (.pth/.pt read with weights_only, or .safetensors)")
     importer.add_argument("--pretrained", action="store_true",
-                          help="download torchvision's default pretrained weights (cached after the first time)")
+                          help="download the default pretrained weights (torchvision's, or timm's from the "
+                               "Hugging Face Hub; cached after the first time)")
     importer.add_argument("--weights-out", type=Path, metavar="OUT.pt",
                           help="where the weights go under the network's node names (torchvision: needs --weights)")
 
@@ -301,24 +304,32 @@ def import_model(arguments) -> int:
     if arguments.model.lower().endswith(".onnx"):
         return _import_onnx(arguments)
     kind, _, name = arguments.model.partition(":")
-    if kind != "torchvision" or not name:
-        raise PyTorchGUIError(f"{arguments.model!r}: give torchvision:NAME (such as torchvision:resnet18) or an "
-                              ".onnx file")
+    if kind not in ("torchvision", "timm") or not name:
+        raise PyTorchGUIError(f"{arguments.model!r}: give torchvision:NAME (such as torchvision:resnet18), timm:NAME "
+                              "(such as timm:resnet50) or an .onnx file")
     given = arguments.weights is not None or arguments.pretrained
     if given != (arguments.weights_out is not None) or (arguments.weights is not None and arguments.pretrained):
         raise PyTorchGUIError("--weights-out goes with one of --weights FILE or --pretrained: where the weights come "
                               "from and where they go")
-    imported = import_torchvision(name)
-    converted = None
-    if given:
-        state = read_state_dict(arguments.weights) if arguments.weights else download_weights(name, progress=True)
-        converted = convert_weights(imported, state, source=str(arguments.weights or f"{name}'s pretrained weights"))
+    if kind == "timm":
+        from pytorchgui.core.interop.timm_import import import_timm
+
+        imported, converted = import_timm(name, pretrained=arguments.pretrained)
+        if arguments.weights is not None:
+            converted = convert_weights(imported, read_state_dict(arguments.weights), source=str(arguments.weights))
+    else:
+        imported, converted = import_torchvision(name), None
+        if given:
+            state = read_state_dict(arguments.weights) if arguments.weights else download_weights(name, progress=True)
+            converted = convert_weights(imported, state,
+                                        source=str(arguments.weights or f"{name}'s pretrained weights"))
     network_format.save(imported.network, arguments.output)
     if converted is not None:
         atomic_write(arguments.weights_out, lambda stream: stream.write(torch_bytes(converted)))
     for note in imported.notes:
         print(f"note: {note}", file=sys.stderr)
-    print(f"imported torchvision:{name}: {len(imported.network)} nodes into {arguments.output}"
+    print(f"imported {kind}:{name} (input {'x'.join(map(str, imported.network.input_spec.shape))}): "
+          f"{len(imported.network)} nodes into {arguments.output}"
           + (f", weights into {arguments.weights_out}" if converted is not None else ""), file=sys.stderr)
     return 0
 

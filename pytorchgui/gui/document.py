@@ -67,6 +67,8 @@ class NetworkDocument(QtCore.QObject):
         # A bound method, not a lambda: PyQt disconnects it when the document is destroyed,
         # and the undo stack emits cleanChanged while it is destroyed with it.
         self.undo_stack.cleanChanged.connect(self._clean_changed)
+        self.undo_stack.indexChanged.connect(self._index_changed)
+        self._was_modified = False
         self._recovered = False  # content from an autosave: modified though nothing is on the stack
         self.example_name = ""  # the shipped example (or imported model) this untitled network started from
         self.untitled_kind = "example"
@@ -82,12 +84,34 @@ class NetworkDocument(QtCore.QObject):
             # after a crash and bring back what the user undid
             discard_autosave()
             self._autosaved_index = self.undo_stack.index()
-        self.modified_changed.emit(self.is_modified)
+        self._announce_modified()
+
+    def _index_changed(self, _index: int) -> None:
+        # a view-only step (collapsing groups) after an edit, or an edit after one, leaves
+        # the stack unclean either way: cleanChanged alone would miss the change
+        if self.is_modified != self._was_modified:
+            self._announce_modified()
+
+    def _announce_modified(self) -> None:
+        self._was_modified = self.is_modified
+        self.modified_changed.emit(self._was_modified)
 
     # -- state -----------------------------------------------------------------------
     @property
     def is_modified(self) -> bool:
-        return self._recovered or not self.undo_stack.isClean()
+        """Changed since saved: a step between the saved state and now that edits the
+        network. Steps that change only the view (collapsing groups, `view_only`) are
+        undoable but leave nothing to save."""
+        if self._recovered:
+            return True
+        stack = self.undo_stack
+        if stack.isClean():
+            return False
+        clean = stack.cleanIndex()
+        if clean < 0:  # the saved state was undone past and cannot be reached again
+            return True
+        low, high = sorted((clean, stack.index()))
+        return any(not getattr(stack.command(index), "view_only", False) for index in range(low, high))
 
     @property
     def file_name(self) -> str:
@@ -131,7 +155,7 @@ class NetworkDocument(QtCore.QObject):
         self.undo_stack.setClean()
         self._autosaved_index = 0
         self.path_changed.emit()
-        self.modified_changed.emit(self.is_modified)
+        self._announce_modified()
 
     def new(self) -> None:
         """An empty network that trains once it has layers: a classifier's loss and Adam, as
@@ -173,7 +197,7 @@ class NetworkDocument(QtCore.QObject):
         self._recovered = False
         self.undo_stack.setClean()
         self.path_changed.emit()
-        self.modified_changed.emit(self.is_modified)
+        self._announce_modified()
         settings.add_recent_file(target)
         discard_autosave()
 

@@ -13,7 +13,7 @@ from typing import Callable
 
 from PyQt5 import QtCore, QtGui, QtWidgets
 
-from pytorchgui.core.graph.layout import tidy_positions
+from pytorchgui.core.graph.layout import close_up, tidy_positions
 from pytorchgui.core.graph.network import Network
 from pytorchgui.core.graph.shapes import ShapeReport, describe_shape
 
@@ -45,10 +45,41 @@ CATEGORY_COLOURS = {
 ACTIVATION_COLOUR = "#c5f6fa"
 PALETTE_MIME = "application/x-pytorchgui-palette-entry"  # what a palette entry drags as: its key
 ZOOMED_OUT = 0.35  # below this scale names cannot be read: nodes are drawn as plain boxes
+# Fit zooms out no further than where the nodes' smallest text (SMALL_TEXT_POINTS, the
+# type and shape lines) is this many pixels high: below that it cannot be read.
+READABLE_TEXT_PIXELS = 8.0
+SMALL_TEXT_POINTS = 8.5
+NAME_POINTS = 9.5
 ERROR_COLOUR = QtGui.QColor("#e03131")
 SELECTED_COLOUR = QtGui.QColor("#1c7ed6")
 TRAINING_WARNING_COLOUR = QtGui.QColor("#f08c00")  # orange: the network compiles, training found a fault
 THIN_LINE = QtGui.QPen(QtGui.QColor("#495057"), 0)  # cosmetic: one pixel at any zoom
+
+
+def name_font() -> QtGui.QFont:
+    """The font node names are drawn in (bold, NAME_POINTS), from the application's."""
+    font = QtGui.QFont(QtWidgets.QApplication.font())
+    font.setPointSizeF(NAME_POINTS)
+    font.setBold(True)
+    return font
+
+
+def elide_path(name: str, metrics: QtGui.QFontMetrics, width: int) -> str:
+    """`name` as it fits `width`. A module path loses whole parts from its middle
+    ("features.1…block.1.avgpool"), always keeping its last part (the node's own name);
+    of the ways that fit, the one keeping most digits wins, since the indices are what tell
+    the blocks' nodes apart ("…encoder_layer_0.ln_1", not "encoder.layers…ln_1"), then
+    the longest. If no whole parts fit, the end is kept as far as it fits."""
+    if metrics.horizontalAdvance(name) <= width:
+        return name
+    parts = name.split(".")
+    whole = [".".join(parts[:first]) + "…" + ".".join(parts[last:])
+             for first in range(len(parts) - 1) for last in range(first + 1, len(parts))]
+    candidates = [(text, True) for text in whole] + [(metrics.elidedText(name, QtCore.Qt.ElideLeft, width), False)]
+    fitting = [(text, kept_whole) for text, kept_whole in candidates if metrics.horizontalAdvance(text) <= width]
+    if not fitting:
+        return metrics.elidedText(name, QtCore.Qt.ElideMiddle, width)
+    return max(fitting, key=lambda choice: (sum(c.isdigit() for c in choice[0]), choice[1], len(choice[0])))[0]
 
 
 class PortItem(QtWidgets.QGraphicsEllipseItem):
@@ -74,6 +105,7 @@ class NodeItem(QtWidgets.QGraphicsObject):
         self.shape_text = ""
         self.error = ""
         self._shown: tuple | None = None  # what update_from last drew
+        self._elided: tuple[tuple, str] = ((), "")  # (font, name, shape) -> the name as drawn: not elided every frame
         self.frozen = False
         self.training_warning = ""  # what the last run found wrong with this layer (gradients, dead units)
         self._tooltip = ""
@@ -200,15 +232,13 @@ class NodeItem(QtWidgets.QGraphicsObject):
             painter.drawText(QtCore.QRectF(12, top - 14, 60, 12), QtCore.Qt.AlignLeft, "input")
         painter.setPen(QtGui.QColor("#212529"))
         font = painter.font()
-        font.setPointSizeF(9.5)
+        font.setPointSizeF(NAME_POINTS)
         font.setBold(True)
         painter.setFont(font)
         inner = rect.adjusted(8, 5, -8, -5)
-        metrics = QtGui.QFontMetrics(font)
-        painter.drawText(inner, QtCore.Qt.AlignHCenter | QtCore.Qt.AlignTop,
-                         metrics.elidedText(self.name, QtCore.Qt.ElideRight, int(inner.width())))
+        painter.drawText(inner, QtCore.Qt.AlignHCenter | QtCore.Qt.AlignTop, self.shown_name(font))
         font.setBold(False)
-        font.setPointSizeF(8.5)
+        font.setPointSizeF(SMALL_TEXT_POINTS)
         painter.setFont(font)
         painter.drawText(inner, QtCore.Qt.AlignCenter, self.type_name)
         painter.setPen(ERROR_COLOUR if self.error else QtGui.QColor("#495057"))
@@ -216,6 +246,17 @@ class NodeItem(QtWidgets.QGraphicsObject):
         small = QtGui.QFontMetrics(font)
         painter.drawText(inner, QtCore.Qt.AlignHCenter | QtCore.Qt.AlignBottom,
                          small.elidedText(text, QtCore.Qt.ElideRight, int(inner.width())))
+
+    def shown_name(self, font: QtGui.QFont | None = None) -> str:
+        """The name as it fits the box in `font` (by default the canvas's bold name font):
+        elided in the middle, so that an imported node keeps its stage and its own name
+        ("features.1…block.1.avgpool"); the tooltip has it whole."""
+        font = font or name_font()
+        key = (font.key(), self.name, self.is_merge)
+        if key != self._elided[0]:
+            width = int(self.body().width() - 16)
+            self._elided = (key, elide_path(self.name, QtGui.QFontMetrics(font), width))
+        return self._elided[1]
 
     @staticmethod
     def _paint_warning_badge(painter: QtGui.QPainter, rect: QtCore.QRectF) -> None:
@@ -277,15 +318,20 @@ class GroupItem(QtWidgets.QGraphicsObject):
             painter.drawRoundedRect(self._body.adjusted(inset, inset, -inset, -inset), 8, 8)
         painter.setPen(QtGui.QColor("#212529"))
         font = painter.font()
-        font.setPointSizeF(9.5)
+        font.setPointSizeF(NAME_POINTS)
         font.setBold(True)
         painter.setFont(font)
         inner = self._body.adjusted(10, 8, -10, -8)
-        painter.drawText(inner, QtCore.Qt.AlignHCenter | QtCore.Qt.AlignTop, self.prefix)
+        painter.drawText(inner, QtCore.Qt.AlignHCenter | QtCore.Qt.AlignTop,
+                         elide_path(self.prefix, QtGui.QFontMetrics(font), int(inner.width())))
         font.setBold(False)
-        font.setPointSizeF(8.5)
+        font.setPointSizeF(SMALL_TEXT_POINTS)
         painter.setFont(font)
-        painter.drawText(inner, QtCore.Qt.AlignHCenter | QtCore.Qt.AlignBottom, f"{self.summary} · collapsed")
+        metrics = QtGui.QFontMetrics(font)
+        painter.drawText(inner, QtCore.Qt.AlignCenter, metrics.elidedText(self.summary, QtCore.Qt.ElideRight,
+                                                                         int(inner.width())))
+        painter.setPen(QtGui.QColor("#495057"))
+        painter.drawText(inner, QtCore.Qt.AlignHCenter | QtCore.Qt.AlignBottom, "collapsed · double-click")
 
     def mouseDoubleClickEvent(self, event) -> None:
         self.scene().expand(self.prefix)
@@ -302,6 +348,7 @@ class EdgeItem(QtWidgets.QGraphicsPathItem):
         self.setZValue(0)
         self.setToolTip(f"{source} → {target}" + (f" (input {order})" if order else ""))
         self.drop_target = False  # a palette entry dragged over it would go into this link
+        self.into_group = False  # it ends at a collapsed group's box
         self._ends: tuple[QtCore.QPointF, QtCore.QPointF] | None = None
         self._bounds = QtCore.QRectF()
 
@@ -346,7 +393,7 @@ class EdgeItem(QtWidgets.QGraphicsPathItem):
         right = tip - QtCore.QPointF(math.cos(angle + 0.4) * 10, math.sin(angle + 0.4) * 10)
         painter.setBrush(colour)
         painter.drawPolygon(QtGui.QPolygonF([tip, left, right]))
-        if self.order:
+        if self.order and not self.into_group:
             painter.setPen(QtGui.QColor("#862e9c"))
             painter.drawText(QtCore.QRectF(tip.x() + 4, tip.y() - 20, 20, 14), QtCore.Qt.AlignLeft, str(self.order))
 
@@ -355,6 +402,7 @@ class NetworkScene(QtWidgets.QGraphicsScene):
     connect_requested = QtCore.pyqtSignal(str, str)
     nodes_moved = QtCore.pyqtSignal(dict)  # name -> (x, y) after a drag
     edit_requested = QtCore.pyqtSignal(str)
+    collapse_requested = QtCore.pyqtSignal(object)  # the set of module paths to show collapsed
 
     def __init__(self, network: Network, parent: QtCore.QObject | None = None):
         super().__init__(parent)
@@ -369,6 +417,7 @@ class NetworkScene(QtWidgets.QGraphicsScene):
         self._layout_cache: tuple[tuple, dict] = ((), {})  # (nodes and links, tidy layout) for unplaced nodes
         self.collapsed: set[str] = set()  # module-path prefixes shown as one box (the view only)
         self.group_items: dict[str, GroupItem] = {}
+        self._stored_positions: dict[str, tuple[float, float]] = {}  # the network's, or the tidy layout's
         self.setBackgroundBrush(QtGui.QColor("#fbfbfc"))
 
     # -- model -> view ---------------------------------------------------------------
@@ -383,16 +432,22 @@ class NetworkScene(QtWidgets.QGraphicsScene):
             for name in list(self.node_items):
                 if name not in self.network:
                     self.removeItem(self.node_items.pop(name))
-            for name, node in self.network.nodes.items():
+            self._stored_positions = {name: node.position if node.position is not None else layout[name]
+                                      for name, node in self.network.nodes.items()}
+            members = self._group_members()
+            shown, boxes = close_up(self._stored_positions, members, self._group_entries(members))
+            for name in self.network.nodes:
                 item = self.node_items.get(name)
                 if item is None:
                     item = self.node_items[name] = NodeItem(name)
                     self.addItem(item)
-                position = node.position if node.position is not None else layout[name]
+                # a member of a collapsed group stays (hidden) where it is stored, for when it is expanded
+                position = shown.get(name, self._stored_positions[name])
                 if item.pos() != QtCore.QPointF(*position):
                     item.setPos(*position)
+                item.setVisible(name in shown)
                 item.update_from(self.network, self.report, problems.get(name, []))
-            self._sync_groups()
+            self._sync_groups(members, boxes)
             # Arrows are kept where the link is unchanged: a refresh after one edit then
             # moves existing items instead of rebuilding hundreds of them.
             links = self.network.links()
@@ -441,14 +496,26 @@ class NetworkScene(QtWidgets.QGraphicsScene):
         group = self.group_of(name)
         return self.group_items[group] if group is not None else self.node_items[name]
 
-    def _sync_groups(self) -> None:
+    def _group_members(self) -> dict[str, list[str]]:
+        """The nodes drawn in each collapsed group; a group whose nodes are gone is not
+        collapsed any more."""
         members: dict[str, list[str]] = {}
-        for name, item in self.node_items.items():
+        for name in self.network.nodes:
             group = self.group_of(name)
-            item.setVisible(group is None)
             if group is not None:
                 members.setdefault(group, []).append(name)
-        self.collapsed &= set(members)  # a stage whose nodes are gone is not collapsed any more
+        self.collapsed &= set(members)
+        return members
+
+    def _group_entries(self, members: dict[str, list[str]]) -> dict[str, list[str]]:
+        """The members of each collapsed group that a link from outside it comes into."""
+        if not members:
+            return {}
+        inputs = self.network.input_map()
+        return {group: [name for name in names if any(self.group_of(source) != group for source in inputs.get(name, ()))]
+                for group, names in members.items()}
+
+    def _sync_groups(self, members: dict[str, list[str]], boxes: dict[str, tuple[float, float]]) -> None:
         for prefix in list(self.group_items):
             if prefix not in members:
                 self.removeItem(self.group_items.pop(prefix))
@@ -457,24 +524,49 @@ class NetworkScene(QtWidgets.QGraphicsScene):
             if item is None:
                 item = self.group_items[prefix] = GroupItem(prefix)
                 self.addItem(item)
-            positions = [self.node_items[name].pos() for name in names]
-            item.setPos(sum(p.x() for p in positions) / len(positions), min(p.y() for p in positions))
+            item.setPos(*boxes[prefix])
             parameters = sum(self.report.nodes[name].parameter_count for name in names
                              if self.report is not None and name in self.report.nodes)
             item.show_members(len(names), parameters)
 
     def collapse(self, prefixes: set[str]) -> None:
-        self.collapsed |= prefixes
-        self.sync()
+        self.request_collapsed(self.collapsed | prefixes)
 
     def expand(self, prefix: str | None = None) -> None:
         """Expand one collapsed stage, or every one."""
-        self.collapsed -= {prefix} if prefix is not None else set(self.collapsed)
+        self.request_collapsed(self.collapsed - {prefix} if prefix is not None else set())
+
+    def request_collapsed(self, prefixes: set[str]) -> None:
+        """Ask for `prefixes` to be the collapsed groups: the controller makes it an undo
+        step (collapse_requested); a scene without one changes at once."""
+        if prefixes == self.collapsed:
+            return
+        if self.receivers(self.collapse_requested):
+            self.collapse_requested.emit(set(prefixes))
+        else:
+            self.set_collapsed(prefixes)
+
+    def set_collapsed(self, prefixes: set[str]) -> None:
+        self.collapsed = set(prefixes)
         self.sync()
+
+    def shown_rect(self) -> QtCore.QRectF:
+        """The bounding rectangle of what is drawn (itemsBoundingRect counts hidden items:
+        the members of collapsed groups)."""
+        rect = QtCore.QRectF()
+        for item in (*self.node_items.values(), *self.group_items.values()):
+            if item.isVisible():
+                rect = rect.united(item.sceneBoundingRect())
+        return rect
+
+    def first_items(self) -> list[QtWidgets.QGraphicsItem]:
+        """What the first layers are drawn as (their node, or their collapsed group)."""
+        return [self._shown_item(name) for name in self.network.first_layers if name in self.node_items]
 
     def _adjust(self, edge: EdgeItem) -> None:
         source, target = self._shown_item(edge.source), self._shown_item(edge.target)
         edge.setVisible(source is not target)  # a link inside a collapsed stage is in its box
+        edge.into_group = isinstance(target, GroupItem)  # which input of a hidden node it is says nothing there
         if source is not target:
             edge.adjust(source.output_point(), target.input_point())
 
@@ -535,9 +627,14 @@ class NetworkScene(QtWidgets.QGraphicsScene):
             event.accept()
             return
         super().mouseReleaseEvent(event)
-        moved = {name: (self.node_items[name].pos().x(), self.node_items[name].pos().y())
-                 for name, start in self._press_positions.items()
-                 if name in self.node_items and self.node_items[name].pos() != start}
+        moved = {}
+        for name, start in self._press_positions.items():
+            if name in self.node_items and self.node_items[name].pos() != start:
+                # by the distance dragged: while groups are collapsed, nodes are drawn closed up
+                # from where the network has them
+                delta = self.node_items[name].pos() - start
+                x, y = self._stored_positions.get(name, (start.x(), start.y()))
+                moved[name] = (x + delta.x(), y + delta.y())
         self._press_positions = {}
         if moved:
             self.nodes_moved.emit(moved)
@@ -646,26 +743,34 @@ class NetworkView(QtWidgets.QGraphicsView):
     def wheelEvent(self, event: QtGui.QWheelEvent) -> None:
         self.zoom(1.0015 ** event.angleDelta().y())
 
+    def readable_scale(self) -> float:
+        """The smallest zoom at which the nodes' smallest text (the type and shape lines)
+        is READABLE_TEXT_PIXELS high on this screen."""
+        text_pixels = SMALL_TEXT_POINTS * self.viewport().logicalDpiY() / 72
+        return READABLE_TEXT_PIXELS / text_pixels
+
     def fit(self) -> None:
-        rect = self.scene().itemsBoundingRect().adjusted(-40, -40, 40, 40)
+        """The whole graph in view, but never so small that names cannot be read: a big
+        graph then shows its first nodes at the top, at the readable scale, and scrolls,
+        as a document does."""
+        scene = self.scene()
+        rect = scene.shown_rect().adjusted(-40, -40, 40, 40)
         if rect.isEmpty():
             return
         self.fitInView(rect, QtCore.Qt.KeepAspectRatio)
-        if self.transform().m11() > 1.25:  # small networks: readable size, not giant
-            self.resetTransform()
-            self.scale(1.25, 1.25)
+        scale = self.transform().m11()
+        if self.readable_scale() <= scale <= 1.25:
+            return
+        scale = min(max(scale, self.readable_scale()), 1.25)  # small networks: readable size, not giant
+        self.resetTransform()
+        self.scale(scale, scale)
+        visible = self.mapToScene(self.viewport().rect()).boundingRect()
+        if visible.height() >= rect.height() and visible.width() >= rect.width():
             self.centerOn(rect.center())
-
-    def show_readable(self) -> None:
-        """Fit, but never so small that names cannot be read: a long chain then starts at
-        its first layer and scrolls down, as in a document."""
-        self.fit()
-        if self.transform().m11() < 0.8:
-            rect = self.scene().itemsBoundingRect().adjusted(-40, -40, 40, 40)
-            self.resetTransform()
-            self.scale(0.8, 0.8)
-            visible = self.mapToScene(self.viewport().rect()).boundingRect()
-            self.centerOn(rect.center().x(), rect.top() + visible.height() / 2)
+            return
+        first = scene.first_items()
+        x = sum(item.scenePos().x() for item in first) / len(first) if first else rect.center().x()
+        self.centerOn(x, rect.top() + visible.height() / 2)
 
     def mousePressEvent(self, event: QtGui.QMouseEvent) -> None:
         if event.button() == QtCore.Qt.MiddleButton:

@@ -1,5 +1,5 @@
-"""File > Import torchvision model…: choose a model (and, optionally, its weights file),
-and it opens as an untitled network whose converted weights the Train tab starts from."""
+"""File > Import model…: choose a torchvision or timm model (and, optionally, its weights
+file), and it opens as an untitled network whose converted weights the Train tab starts from."""
 from __future__ import annotations
 
 from PyQt5 import QtCore, QtWidgets
@@ -13,11 +13,32 @@ def classification_models() -> list[str]:
     return sorted(torchvision.models.list_models(module=torchvision.models))
 
 
+def timm_models() -> list[str]:
+    """timm's model names, or none when timm (an optional extra) is not installed."""
+    try:
+        import timm
+    except ImportError:
+        return []
+    return timm.list_models()
+
+
+SOURCES = {"torchvision": ("resnet18", "Download torchvision's pretrained weights (ImageNet)"),
+           "timm": ("resnet50", "Fetch timm's pretrained weights (from the Hugging Face Hub)")}
+
+
 class ImportDialog(QtWidgets.QDialog):
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
-        self.setWindowTitle("Import a torchvision model")
+        self.setWindowTitle("Import a model")
         self.setObjectName("importDialog")
+        self.source_combo = QtWidgets.QComboBox()
+        self.source_combo.setObjectName("importSourceCombo")
+        self.source_combo.addItem("torchvision")
+        self.timm_names = timm_models()
+        if self.timm_names:
+            self.source_combo.addItem("timm")
+        else:
+            self.source_combo.setToolTip("timm is not installed: pip install 'pytorchgui[timm]' for its models")
         self.model_combo = QtWidgets.QComboBox()
         self.model_combo.setObjectName("importModelCombo")
         self.model_combo.setEditable(True)
@@ -31,10 +52,13 @@ class ImportDialog(QtWidgets.QDialog):
                                        object_name="importWeightsEdit")
         self.pretrained_box = QtWidgets.QCheckBox("Download torchvision's pretrained weights (ImageNet)")
         self.pretrained_box.setObjectName("importPretrainedCheck")
-        self.pretrained_box.setToolTip("Through torchvision's cache: downloaded once, then read from disk; without "
-                                       "internet, choose the file instead")
+        self.pretrained_box.setToolTip("Through torchvision's or timm's cache: downloaded once, then read from disk; "
+                                       "without internet, choose the file instead")
+        self.torchvision_names = [self.model_combo.itemText(i) for i in range(self.model_combo.count())]
+        self.source_combo.currentTextChanged.connect(self._show_source)
         self.pretrained_box.toggled.connect(lambda on: self.weights_field.setEnabled(not on))
         form = QtWidgets.QFormLayout()
+        form.addRow("Source", self.source_combo)
         form.addRow("Model", self.model_combo)
         form.addRow("Weights", self.weights_field)
         form.addRow("", self.pretrained_box)
@@ -63,8 +87,17 @@ class ImportDialog(QtWidgets.QDialog):
         if needed != self.minimumHeight():
             self.setMinimumHeight(needed)
 
+    def _show_source(self, source: str) -> None:
+        default, pretrained = SOURCES[source]
+        self.model_combo.clear()
+        self.model_combo.addItems(self.timm_names if source == "timm" else self.torchvision_names)
+        self.model_combo.setCurrentText(default)
+        self.pretrained_box.setText(pretrained)
+
     def model_name(self) -> str:
-        return self.model_combo.currentText().strip()
+        """The model's name; timm's with its source first (timm:resnet50)."""
+        name = self.model_combo.currentText().strip()
+        return f"timm:{name}" if self.source_combo.currentText() == "timm" else name
 
     def weights_path(self) -> str:
         return self.weights_field.path()

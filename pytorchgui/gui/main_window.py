@@ -159,7 +159,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.actionNewFromTemplate.setShortcut(QtGui.QKeySequence("Ctrl+Shift+N"))
         self.actionNewFromTemplate.triggered.connect(self.new_from_template)
         self.menuFile.insertAction(self.actionOpen, self.actionNewFromTemplate)
-        self.actionImportModel = QtWidgets.QAction("&Import torchvision model…", self)
+        self.actionImportModel = QtWidgets.QAction("&Import model (torchvision, timm)…", self)
         self.actionImportModel.triggered.connect(self.import_model)
         self.menuFile.insertAction(self.actionOpen, self.actionImportModel)
         self.actionImportOnnx = QtWidgets.QAction("Import &ONNX model…", self)
@@ -351,30 +351,37 @@ class MainWindow(QtWidgets.QMainWindow):
         return dialog
 
     def import_chosen(self, name: str, weights: str = "", pretrained: bool = False) -> bool:
-        """Import torchvision's `name` as an untitled network; with `weights` (a file) or
-        `pretrained` (downloaded, with a progress bar), convert them and set them as the
-        weights the Train tab starts from."""
+        """Import torchvision's `name` (timm's with timm:NAME) as an untitled network; with
+        `weights` (a file) or `pretrained` (downloaded, with a progress bar), convert them
+        and set them as the weights the Train tab starts from."""
         from pytorchgui.core.interop.importers import convert_weights, import_torchvision, read_state_dict
 
-        state = self._download_pretrained(name) if pretrained and not weights else None
+        source, _, timm_name = name.partition(":") if name.startswith("timm:") else ("torchvision", "", name)
+        state = self._download_pretrained(timm_name, source) if pretrained and not weights else None
         if pretrained and not weights and state is None:
             return False
 
         def read():
-            imported = import_torchvision(name)
+            if source == "timm":
+                from pytorchgui.core.interop.timm_import import import_timm
+
+                imported = import_timm(timm_name)[0]
+            else:
+                imported = import_torchvision(name)
             converted = None
             if weights or state is not None:
                 converted = convert_weights(imported, read_state_dict(weights) if weights else state,
                                             source=weights or f"{name}'s pretrained weights")
             return imported.network, converted, imported.notes
 
-        return self._open_imported(read, name, f"torchvision:{name}")
+        return self._open_imported(read, timm_name, name if source == "timm" else f"torchvision:{name}")
 
-    def _download_pretrained(self, name: str) -> dict | None:
-        """torchvision's pretrained weights of `name` on a worker thread, with a progress
-        dialog (from the cache at once after the first time); None if it failed or was
-        cancelled (the failure is shown)."""
+    def _download_pretrained(self, name: str, source: str = "torchvision") -> dict | None:
+        """torchvision's (or timm's) pretrained weights of `name` on a worker thread, with a
+        progress dialog (from the cache at once after the first time); None if it failed or
+        was cancelled (the failure is shown)."""
         from pytorchgui.core.interop.importers import download_weights
+        from pytorchgui.core.interop.timm_import import pretrained_weights
         from pytorchgui.core.training.tasks import Cancelled, Progress
         from pytorchgui.gui.workers import Task
 
@@ -388,6 +395,8 @@ class MainWindow(QtWidgets.QMainWindow):
                 control.report(Progress(done, total))
                 control.checkpoint()  # a cancel stops the download between chunks
 
+            if source == "timm":  # timm fetches through the Hugging Face Hub, which reports no bytes here
+                return pretrained_weights(name)
             return download_weights(name, on_bytes=on_bytes)
 
         def reported(events: list) -> None:

@@ -79,6 +79,7 @@ class NetworkTab(QtWidgets.QWidget):
         self.scene.nodes_moved.connect(self.move_nodes)
         self.scene.edit_requested.connect(self.edit_node)
         self.scene.selectionChanged.connect(self._selection_changed)
+        self.scene.collapse_requested.connect(self._collapse_requested)
         # Coalesce bursts of model events (a load announces every node) into one refresh.
         self._refresh_timer = QtCore.QTimer(self, singleShot=True, interval=0)
         self._refresh_timer.timeout.connect(self.refresh)
@@ -164,6 +165,7 @@ class NetworkTab(QtWidgets.QWidget):
         self.summary_label.setObjectName("summaryLabel")
         self.summary_label.setWordWrap(True)  # a long line must not widen the canvas and squeeze the docks
         toolbar.addWidget(self.summary_label, 1)
+        toolbar.addWidget(self._build_find_field())
         for text, name, slot in (("Fit", "fitButton", self.view.fit), ("Tidy", "tidyButton", self.tidy_layout),
                                  ("−", "zoomOutButton", lambda: self.view.zoom(1 / 1.25)),
                                  ("+", "zoomInButton", lambda: self.view.zoom(1.25))):
@@ -173,6 +175,63 @@ class NetworkTab(QtWidgets.QWidget):
         canvas_layout.addLayout(toolbar)
         canvas_layout.addWidget(self.view, 1)
         return canvas
+
+    def _build_find_field(self) -> QtWidgets.QLineEdit:
+        """Ctrl+F: a node by name, completed from any part of it (an imported model's
+        names are module paths: "avgpool" finds every block's)."""
+        self.find_field = QtWidgets.QLineEdit()
+        self.find_field.setObjectName("findNodeEdit")
+        self.find_field.setPlaceholderText("Find a node (Ctrl+F)")
+        self.find_field.setClearButtonEnabled(True)
+        self.find_field.setMinimumWidth(180)
+        self.find_field.setMaximumWidth(240)
+        self._find_names = QtCore.QStringListModel(self)
+        completer = QtWidgets.QCompleter(self._find_names, self.find_field)
+        completer.setFilterMode(QtCore.Qt.MatchContains)
+        completer.setCaseSensitivity(QtCore.Qt.CaseInsensitive)
+        completer.setCompletionMode(QtWidgets.QCompleter.PopupCompletion)
+        completer.setMaxVisibleItems(12)
+        completer.popup().setMinimumWidth(340)  # module paths are longer than the field is wide
+        completer.activated[str].connect(self.find_node)
+        self.find_field.setCompleter(completer)
+        self.find_field.returnPressed.connect(lambda: self.find_node(self.find_field.text()))
+        shortcut = QtWidgets.QShortcut(QtGui.QKeySequence.Find, self, context=QtCore.Qt.WidgetWithChildrenShortcut)
+        shortcut.activated.connect(self.open_find)
+        return self.find_field
+
+    def open_find(self) -> None:
+        self.find_field.setFocus(QtCore.Qt.ShortcutFocusReason)
+        self.find_field.selectAll()
+
+    def _update_find_names(self) -> None:
+        names = list(self.network.nodes)
+        if names != self._find_names.stringList():
+            self._find_names.setStringList(names)
+
+    def find_node(self, text: str) -> bool:
+        """Select the node named `text` (or else the first whose name contains it), expand
+        the collapsed groups it is drawn in, and centre the view on it at a readable zoom."""
+        text = text.strip()
+        name = text if text in self.network else next(
+            (n for n in self.network.nodes if text and text.lower() in n.lower()), None)
+        if name is None:
+            show_status(self, f"No node's name contains “{text}”")
+            return False
+        inside = {prefix for prefix in self.scene.collapsed if name.startswith(prefix + ".")}
+        if inside:
+            self.scene.request_collapsed(self.scene.collapsed - inside)
+        self.select([name])
+        if self.view.transform().m11() < self.view.readable_scale():
+            self.view.resetTransform()
+            self.view.scale(self.view.readable_scale(), self.view.readable_scale())
+        self.view.centerOn(self.scene.node_items[name])
+        return True
+
+    def _collapse_requested(self, prefixes: set[str]) -> None:
+        """Collapsing and expanding groups changes only the view, but is an undo step like
+        every edit (the canvas's layout changes as much as after a move); it marks nothing
+        to save."""
+        self.document.undo_stack.push(CollapseCommand(self.scene, prefixes))
 
     def _build_side_tabs(self) -> QtWidgets.QTabWidget:
         self.problem_list = QtWidgets.QListWidget()
@@ -200,6 +259,7 @@ class NetworkTab(QtWidgets.QWidget):
         """The nodes and the inspector (input shape, loss, optimizer) before torch is loaded;
         at the first paint the inspector said "Empty: drag a layer" beside LeNet-5."""
         self.scene.sync()
+        self._update_find_names()
         self.inspector.show_selection(self.scene.selected_nodes(), self.report)
 
     def refresh(self) -> None:
@@ -211,12 +271,13 @@ class NetworkTab(QtWidgets.QWidget):
             return
         self.scene.report = self.report
         self.scene.sync()
+        self._update_find_names()
         self._update_problems()
         self._update_summary()
         self.inspector.show_selection(self.scene.selected_nodes(), self.report)
         if self._fit_after_refresh:
             self._fit_after_refresh = False
-            self.view.show_readable()
+            self.view.fit()
         self.report_changed.emit(self.report)
 
     def _update_problems(self) -> None:
@@ -479,6 +540,9 @@ class NetworkTab(QtWidgets.QWidget):
                 menu.addSeparator()
                 menu.addAction(f"Collapse the {len(stages)} stages", lambda: self.scene.collapse(set(stages))
                                ).setEnabled(bool(stages))
+                blocks = self.blocks()
+                if blocks:  # a stage of 150 nodes is one box too many: its blocks, one box each
+                    menu.addAction(f"Collapse the {len(blocks)} blocks", lambda: self.scene.request_collapsed(set(blocks)))
                 menu.addAction("Expand all", lambda: self.scene.expand()).setEnabled(bool(self.scene.collapsed))
         return menu
 
@@ -574,6 +638,30 @@ class NetworkTab(QtWidgets.QWidget):
                 counts[name.split(".")[0]] = counts.get(name.split(".")[0], 0) + 1
         return [prefix for prefix, count in counts.items() if count > 1]
 
+    def blocks(self) -> list[str]:
+        """The module paths one level inside the stages that hold several nodes (mobilenet's
+        features.0 ... features.12, resnet's layer1.0 ...); inside a path that holds most of
+        its stage, the level below (vit's encoder.layers.encoder_layer_0 ...)."""
+        blocks: list[str] = []
+        for stage in self.stages():
+            prefix = stage
+            while True:
+                counts: dict[str, int] = {}
+                depth = prefix.count(".") + 2
+                for name in self.network.nodes:
+                    if name.startswith(prefix + ".") and name.count(".") >= depth:
+                        child = ".".join(name.split(".")[:depth])
+                        counts[child] = counts.get(child, 0) + 1
+                # a path that is a node's own name holds that node's helpers (vit's encoder.cat.input0), not a block
+                several = [child for child, count in counts.items() if count > 1 and child not in self.network]
+                biggest = max(several, key=counts.get, default=None)
+                if biggest is None or counts[biggest] <= sum(counts.values()) / 2:
+                    blocks.extend(several)
+                    break
+                blocks.extend(child for child in several if child != biggest)
+                prefix = biggest
+        return blocks
+
     def freeze_all_but_last(self) -> None:
         """Fine-tuning: every node with weights frozen but the classifier, one undo step."""
         frozen: list[str] = []
@@ -618,6 +706,28 @@ class NetworkTab(QtWidgets.QWidget):
             atomic_write_text(path, frame.to_csv(index=False))
         except OSError as error:
             show_error(self, "Export failed", f"Cannot write {path}: {error.strerror or error}")
+
+
+class CollapseCommand(QtWidgets.QUndoCommand):
+    """One undo step: the canvas's collapsed groups (module paths) from one set to another.
+    It changes the view, not the network: the document stays unmodified (nothing to save)."""
+
+    view_only = True
+
+    def __init__(self, scene: NetworkScene, prefixes: set[str]):
+        before, after = set(scene.collapsed), set(prefixes)
+        if after - before:
+            text = "Collapse " + ", ".join(sorted(after - before))
+        else:
+            text = "Expand all" if not after else "Expand " + ", ".join(sorted(before - after))
+        super().__init__(text)
+        self.scene, self.before, self.after = scene, before, after
+
+    def redo(self) -> None:
+        self.scene.set_collapsed(self.after)
+
+    def undo(self) -> None:
+        self.scene.set_collapsed(self.before)
 
 
 class AddNodePopup(QtWidgets.QFrame):

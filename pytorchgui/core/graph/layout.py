@@ -72,3 +72,30 @@ def free_offset(occupied: list[tuple[float, float]], placing: list[tuple[float, 
         if not clash.any():
             return dx, dy
         dx += float(across[clash].max()) + COLUMN_GAP  # past the rightmost node in the way
+
+
+def close_up(positions: dict[str, tuple[float, float]], groups: dict[str, list[str]],
+             entries: dict[str, list[str]] | None = None
+             ) -> tuple[dict[str, tuple[float, float]], dict[str, tuple[float, float]]]:
+    """Where the nodes and collapsed groups are drawn once each group (name -> its member
+    nodes) is one box: a group takes the place of its topmost entry (`entries`: the
+    members a link from outside the group comes into; the topmost member where none is
+    given), and every row of the layout left holding only hidden members closes up (what
+    is below moves up by the row's gap), so a collapsed stage leaves no gap and nodes
+    beside a group keep their rows. Returns (positions of the nodes outside groups,
+    positions of the groups)."""
+    entries = entries or {}
+    tops = {group: min(entries.get(group) or members, key=lambda name: (positions[name][1], positions[name][0]))
+            for group, members in groups.items() if members}
+    hidden = {name for members in groups.values() for name in members}
+    kept_rows = {positions[name][1] for name in positions if name not in hidden}
+    kept_rows |= {positions[top][1] for top in tops.values()}
+    rows = sorted({y for _, y in positions.values()})
+    closed = [(row, row - above) for above, row in zip(rows, rows[1:]) if row not in kept_rows]
+
+    def raised(y: float) -> float:
+        return y - sum(gap for row, gap in closed if row <= y)
+
+    nodes = {name: (x, raised(y)) for name, (x, y) in positions.items() if name not in hidden}
+    boxes = {group: (positions[top][0], raised(positions[top][1])) for group, top in tops.items()}
+    return nodes, boxes

@@ -14,6 +14,7 @@ from torch import nn
 
 from pytorchgui.core.graph.sequence_layers import SEQUENCE_MODULES
 from pytorchgui.core.graph.tensor_ops import TENSOR_OPERATIONS
+from pytorchgui.core.graph.window_attention import WINDOW_MODULES
 
 
 class Add(nn.Module):
@@ -61,4 +62,4 @@ MERGE_MODULES: dict[str, type[nn.Module]] = {
 
 def pytorchgui_modules() -> dict[str, type[nn.Module]]:
     """Every class a catalogue entry with "source": "pytorchgui" may name."""
-    return {**MERGE_MODULES, **SEQUENCE_MODULES, **TENSOR_OPERATIONS}
+    return {**MERGE_MODULES, **SEQUENCE_MODULES, **TENSOR_OPERATIONS, **WINDOW_MODULES}

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from pytorchgui.core.graph.catalog import AUTO, CatalogEntry
@@ -408,9 +408,15 @@ def _freeze(value: Any) -> Any:
 
 def _evaluate_node(entry: CatalogEntry, label: str, parameters: dict, input_shapes: list[tuple[int, ...]],
                    input_dtypes: list, gives_indices: bool) -> _NodeOutcome:
-    key = (entry.name, label, _freeze(parameters), tuple(input_shapes), tuple(input_dtypes), gives_indices)
-    return _OUTCOMES.get_or_compute(key, lambda: _evaluate_uncached(entry, label, parameters, input_shapes,
-                                                                    input_dtypes, gives_indices))
+    # Keyed without the node's label: the repeated blocks of a big model (vit_b_16's 12
+    # encoder layers) are checked once, not once each. The label goes into the message after.
+    key = (entry.name, _freeze(parameters), tuple(input_shapes), tuple(input_dtypes), gives_indices)
+    outcome = _OUTCOMES.get_or_compute(key, lambda: _evaluate_uncached(entry, _LABEL, parameters, input_shapes,
+                                                                       input_dtypes, gives_indices))
+    return replace(outcome, message=outcome.message.replace(_LABEL, label)) if outcome.message else outcome
+
+
+_LABEL = "\x00node\x00"  # where the node's label goes in a cached outcome's message
 
 
 def _evaluate_uncached(entry: CatalogEntry, label: str, parameters: dict, input_shapes: list[tuple[int, ...]],
@@ -436,7 +442,8 @@ def _evaluate_uncached(entry: CatalogEntry, label: str, parameters: dict, input_
     problem = _dtype_problem(entry, parameter_count, input_dtypes[0])
     if problem:
         return _NodeOutcome(parameter_count=parameter_count, message=f"{label} {problem}")
-    if entry.same_shape:  # element-wise: the output has the input's shape (see function_db/README.md)
+    if entry.same_shape or _normalizes_own_last_dims(module, input_shapes[0]):
+        # element-wise (see function_db/README.md), or a LayerNorm: the output has the input's shape
         output_shape, output_dtype, indices_shape = input_shapes[0], input_dtypes[0], None
     else:
         recurrent = isinstance(module, torch.nn.RNNBase)
@@ -542,6 +549,19 @@ def _real_step_problem(entry: CatalogEntry, parameters: dict, input_shapes: list
     except Exception as error:  # torch says why the step cannot run
         return first_line(error)
     return ""
+
+
+def _normalizes_own_last_dims(module, shape: tuple[int, ...]) -> bool:
+    """A LayerNorm over the last dims its input has keeps the input's shape. Told without
+    torch's meta kernel, whose first call in a session loads layer_norm's decomposition
+    (2 to 7 s: the Network tab showed an imported vit_b_16 that much later). A mismatch
+    still runs torch, for its message."""
+    import torch
+
+    if not isinstance(module, torch.nn.LayerNorm):
+        return False
+    normalized = tuple(module.normalized_shape)
+    return len(shape) > len(normalized) and tuple(shape[len(shape) - len(normalized):]) == normalized
 
 
 def _run(entry: CatalogEntry, module, inputs: list):

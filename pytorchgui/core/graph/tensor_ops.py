@@ -444,11 +444,51 @@ class ConstantTensor(nn.Module):
         return f"shape={tuple(self.tensor.shape)}, batch={self.batch!r}"
 
 
+class RelativePositionBias(nn.Module):
+    """A learned bias for each pair of positions in a window of `window_size`, one per
+    head: [1, heads, positions, positions], to add to attention scores (MaxViT, Swin).
+    It is gathered from a table of one value per relative offset and head, so pairs at the
+    same offset share it; the index from pair to offset is a constant buffer. Its input
+    lends nothing but its place in the network."""
+
+    def __init__(self, window_size=(7, 7), num_heads: int = 1):
+        super().__init__()
+        height, width = tuple(window_size) if isinstance(window_size, (list, tuple)) else (window_size, window_size)
+        self.window_size, self.num_heads = (height, width), num_heads
+        self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * height - 1) * (2 * width - 1), num_heads))
+        nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
+        # one index per pair of positions: their offset, counted row by row in the table
+        coords = torch.stack(torch.meshgrid(torch.arange(height), torch.arange(width), indexing="ij")).flatten(1)
+        offsets = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0)
+        index = (offsets[..., 0] + height - 1) * (2 * width - 1) + offsets[..., 1] + width - 1
+        self.register_buffer("relative_position_index", index.flatten())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        positions = self.window_size[0] * self.window_size[1]
+        bias = self.relative_position_bias_table[self.relative_position_index]
+        return bias.view(positions, positions, -1).permute(2, 0, 1).unsqueeze(0)
+
+    def extra_repr(self) -> str:
+        return f"window_size={self.window_size}, num_heads={self.num_heads}"
+
+
+class SpaceToChannels(nn.Module):
+    """Each 2 x 2 neighbourhood of a channels-last map [N, H, W, C] made one position of
+    4 C channels, in the order (0, 0), (1, 0), (0, 1), (1, 1) (row, column): Swin's patch
+    merging before its norm and linear layer. An odd height or width is padded with zeros."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        height, width = x.shape[-3], x.shape[-2]
+        x = torch.nn.functional.pad(x, (0, 0, 0, width % 2, 0, height % 2))
+        return torch.cat([x[..., 0::2, 0::2, :], x[..., 1::2, 0::2, :], x[..., 0::2, 1::2, :], x[..., 1::2, 1::2, :]],
+                         -1)
+
+
 TENSOR_OPERATIONS: dict[str, type[nn.Module]] = {
     cls.__name__: cls for cls in (
         Reshape, Permute, Transpose, Squeeze, Unsqueeze, Chunk, Split, Slice, Select, MatMul,
         ScaledDotProductAttention, Reduce, Subtract, Divide, Power, Maximum, Minimum, Stack, Scale, Shift,
         PowerOf, Clamp, Negate, Absolute, Exp, Log, Sqrt, Rsqrt, Pad, StochasticDepth, LearnedTensor,
-        ConstantTensor,
+        ConstantTensor, RelativePositionBias, SpaceToChannels,
     )
 }

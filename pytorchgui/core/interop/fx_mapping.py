@@ -324,8 +324,19 @@ def _expand(call: Call, builder):
     if (parameter is not None and parameter.shape[0] == 1 and first[0] == BATCHES[0] and second[0] == BATCHES[1]
             and tuple(first[1:]) == tuple(parameter.shape[1:])):
         return builder.learned(source, batch="expand")
+    if parameter is None and call.node.users and all(_broadcasts(user) for user in call.node.users):
+        return builder.same(source)  # an attention gate expanded for a product that broadcasts it anyway
     raise MappingError(f"expands a tensor from {list(call.shape_of(source))} to {list(first)}",
                        "use a LearnedTensor node with batch 'expand' for a class token")
+
+
+BROADCASTING = {operator.mul, operator.add, operator.sub, operator.truediv, torch.mul, torch.add, torch.sub,
+                torch.div, "mul", "add", "sub", "div"}
+
+
+def _broadcasts(node: fx.Node) -> bool:
+    """An element-wise operation of two tensors that broadcasts its operands itself."""
+    return node.op in ("call_function", "call_method") and node.target in BROADCASTING
 
 
 def _pool(type_name: str):
@@ -361,6 +372,64 @@ def _layer_norm(call: Call, builder):
     if weight is None and bias is not None:
         raise MappingError("normalises with a bias but no weight", "use an nn.LayerNorm module")
     return builder.add("LayerNorm", values, [call.args[0]], tensors=tensors)
+
+
+def _attribute_tensors(call: Call, named: dict[str, Any], what: str) -> dict[str, str]:
+    """The parameters and buffers a functional normalisation takes, by the node's tensor
+    names: each must be one the model holds (get_attr), not one computed inside it."""
+    tensors = {}
+    for key, value in named.items():
+        if value is None:
+            continue
+        if not isinstance(value, fx.Node) or value.op != "get_attr":
+            raise MappingError(f"normalises with a {key} computed inside the model", f"use an nn.{what} module")
+        tensors[key] = value.target
+    return tensors
+
+
+def _batch_norm(call: Call, builder):
+    """F.batch_norm in evaluation (a BatchNorm subclass traced through): BatchNorm1d/2d/3d
+    by the input's rank, its four tensors and the counter the module keeps beside them."""
+    if call.argument(5, "training", False):
+        raise MappingError("normalises with the batch's statistics (training=True)", "use an nn.BatchNorm2d module")
+    named = {"running_mean": call.argument(1, "running_mean"), "running_var": call.argument(2, "running_var"),
+             "weight": call.argument(3, "weight"), "bias": call.argument(4, "bias")}
+    if named["running_mean"] is None or named["running_var"] is None:
+        raise MappingError("normalises without running statistics", "use an nn.BatchNorm2d module")
+    tensors = _attribute_tensors(call, named, "BatchNorm2d")
+    counter = tensors["running_mean"].rpartition(".")[0] + ".num_batches_tracked"
+    if counter in builder.buffers:
+        tensors["num_batches_tracked"] = counter
+    rank = len(call.shape_of(call.tensors()[0]))
+    type_name = {2: "BatchNorm1d", 3: "BatchNorm1d", 4: "BatchNorm2d", 5: "BatchNorm3d"}.get(rank)
+    if type_name is None or (named["weight"] is None) != (named["bias"] is None):
+        raise MappingError(f"normalises a tensor of rank {rank}, or with only one of weight and bias",
+                           "use an nn.BatchNorm2d module")
+    channels = call.shape_of(call.tensors()[0])[1]
+    values = {"num_features": channels, "eps": call.argument(7, "eps", 1e-5), "affine": named["weight"] is not None,
+              "track_running_stats": True}
+    return builder.add(type_name, values, call.tensors()[:1], tensors=tensors)
+
+
+def _linear(call: Call, builder):
+    """F.linear with the model's own weight (an nn.Linear subclass traced through)."""
+    weight, bias = call.argument(1, "weight"), call.argument(2, "bias")
+    if not isinstance(weight, fx.Node) or weight.op != "get_attr":
+        raise MappingError("multiplies by a weight computed inside the model", "use an nn.Linear module")
+    tensors = _attribute_tensors(call, {"weight": weight, "bias": bias}, "Linear")
+    out_features, in_features = call.shape_of(weight)
+    return builder.add("Linear", {"in_features": in_features, "out_features": out_features, "bias": bias is not None},
+                       call.tensors()[:1], tensors=tensors)
+
+
+def _group_norm(call: Call, builder):
+    weight, bias = call.argument(2, "weight"), call.argument(3, "bias")
+    if (weight is None) != (bias is None):
+        raise MappingError("normalises with only one of weight and bias", "use an nn.GroupNorm module")
+    tensors = _attribute_tensors(call, {"weight": weight, "bias": bias}, "GroupNorm")
+    values = {"num_groups": call.argument(1, "num_groups"), "num_channels": call.shape_of(call.tensors()[0])[1],
+              "eps": call.argument(4, "eps", 1e-5), "affine": weight is not None}
+    return builder.add("GroupNorm", values, call.tensors()[:1], tensors=tensors)
 
 
 def _dropout(call: Call, builder):
@@ -540,6 +609,9 @@ def calls() -> dict[Any, Callable]:
     both([F.avg_pool2d], [], _pool("AvgPool2d"))
     both([F.max_pool2d, getattr(F, "_max_pool2d", F.max_pool2d)], [], _pool("MaxPool2d"))
     both([F.dropout], [], _dropout)
+    both([F.batch_norm], [], _batch_norm)
+    both([F.group_norm], [], _group_norm)
+    both([F.linear], [], _linear)
     both([F.layer_norm], [], _layer_norm)
     both([F.scaled_dot_product_attention], [], _attention)
     both([F.pad], [], _pad)
@@ -559,3 +631,80 @@ def describe(node: fx.Node) -> str:
         return f"calls {module + '.' if module else ''}{getattr(node.target, '__name__', node.target)}"
     return f"calls its module '{node.target}'"
 
+
+
+# Swin and MaxViT (torchvision): the window attention is traced whole, as one node
+# (see pytorchgui/core/graph/window_attention.py for why), patch merging's wrapped
+# function is a SpaceToChannels node, and MaxViT's relative position bias, computed from
+# a parameter table and an index buffer, a RelativePositionBias node.
+
+def _shifted_window_attention(module: torch.nn.Module, node: fx.Node, builder):
+    """torchvision's ShiftedWindowAttention or ShiftedWindowAttentionV2, whose weights keep their names."""
+    values = {"embed_dim": module.qkv.in_features, "num_heads": module.num_heads,
+              "window_size": plain(module.window_size), "shift_size": plain(module.shift_size),
+              "qkv_bias": module.qkv.bias is not None, "proj_bias": module.proj.bias is not None,
+              "attention_dropout": module.attention_dropout, "dropout": module.dropout,
+              "v2": hasattr(module, "cpb_mlp")}
+    return builder.add("ShiftedWindowAttention", values, [node.args[0]], module=node.target)
+
+
+def whole_modules() -> dict[type, Callable]:
+    """Module classes traced as one call (leaves), each with its reader(module, node, builder)."""
+    try:
+        from torchvision.models.swin_transformer import ShiftedWindowAttention, ShiftedWindowAttentionV2
+    except ImportError:  # torchvision is a dependency; tolerated missing all the same
+        return {}
+    return {ShiftedWindowAttention: _shifted_window_attention, ShiftedWindowAttentionV2: _shifted_window_attention}
+
+
+def vision_calls() -> dict[Any, Callable]:
+    """The functions torchvision's Swin wraps with torch.fx.wrap, which a trace sees as one call."""
+    try:
+        from torchvision.models.swin_transformer import _patch_merging_pad
+    except ImportError:  # torchvision is a dependency; tolerated missing all the same
+        return {}
+    return {_patch_merging_pad: _simple("SpaceToChannels")}
+
+
+def _method_arguments(node: fx.Node) -> tuple:
+    arguments = node.args[1:]
+    return tuple(arguments[0]) if len(arguments) == 1 and isinstance(arguments[0], (list, tuple)) else tuple(arguments)
+
+
+def relative_position_bias(node: fx.Node, builder) -> str | None:
+    """`table[index].view(N, N, -1).permute(2, 0, 1).unsqueeze(0)` of a parameter table
+    [(2 s - 1)², heads] and an index buffer of N² = s⁴ entries (MaxViT's bias of a square
+    window of side s): a RelativePositionBias node, its weights from the table and the
+    index; None for any other tensor computed from parameters alone."""
+    steps, current = [], node
+    while current.op == "call_method" and current.target in ("contiguous", "unsqueeze", "permute", "view", "reshape"):
+        steps.append(current)
+        current = current.args[0]
+    if not (current.op == "call_function" and current.target is operator.getitem and len(current.args) == 2):
+        return None
+    table, index = current.args
+    while isinstance(index, fx.Node) and index.op == "call_method" and index.target in ("view", "reshape", "flatten"):
+        index = index.args[0]
+    if not (isinstance(table, fx.Node) and isinstance(index, fx.Node) and table.op == index.op == "get_attr"
+            and table.target in builder.parameters):
+        return None
+    # the index is a buffer of the table's module, or a view of one that the trace kept as a constant
+    positions, owner = builder.runs[0][index].numel(), table.target.rpartition(".")[0]
+    keys = [index.target] if index.target in builder.buffers else [
+        key for key in builder.buffers if key.rpartition(".")[0] == owner
+        and builder.model.get_buffer(key).numel() == positions]
+    if len(keys) != 1:
+        return None
+    rows, heads = builder.model.get_parameter(table.target).shape
+    side = round(positions ** 0.25)
+    kinds = [step.target for step in reversed(steps) if step.target != "contiguous"]
+    if (side ** 4 != positions or (2 * side - 1) ** 2 != rows or kinds[:1] not in (["view"], ["reshape"])
+            or kinds[1:] != ["permute", "unsqueeze"]):
+        return None
+    permute, unsqueeze = (next(step for step in steps if step.target == kind) for kind in ("permute", "unsqueeze"))
+    if _method_arguments(permute) != (2, 0, 1) or _method_arguments(unsqueeze) != (0,) \
+            or tuple(builder.runs[0][node].shape) != (1, heads, side * side, side * side):
+        return None
+    return builder.add("RelativePositionBias", {"window_size": [side, side], "num_heads": heads},
+                       [""],  # the network input (importers.INPUT): it lends only its place
+                       tensors={"relative_position_bias_table": table.target, "relative_position_index": keys[0]})

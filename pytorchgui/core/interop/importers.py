@@ -12,6 +12,7 @@ the model, never a traceback.
 from __future__ import annotations
 
 import hashlib
+import operator
 import os
 import urllib.request
 from dataclasses import dataclass, field
@@ -28,7 +29,8 @@ from pytorchgui.core.graph.catalog import Catalog, default_catalog
 from pytorchgui.core.graph.compiler import compile_network, module_names
 from pytorchgui.core.graph.layout import tidy_positions
 from pytorchgui.core.graph.network import Network
-from pytorchgui.core.interop.fx_mapping import Call, MappingError, Permuted, calls, describe, plain, record_values
+from pytorchgui.core.interop.fx_mapping import (Call, MappingError, Permuted, calls, describe, plain, record_values,
+                                                relative_position_bias, vision_calls, whole_modules)
 from pytorchgui.core.safe_load import load_state_dict
 
 IMAGE_INPUT = [3, 224, 224]  # what torchvision's classification models expect
@@ -166,11 +168,27 @@ class _Builder:
         return self.model.get_parameter(node.target) if node.op == "get_attr" and node.target in self.parameters \
             else None
 
-    def learned(self, node: fx.Node, batch: str) -> str:
+    def reshaped_parameter(self, node: fx.Node) -> str | None:
+        """A parameter only reshaped before use (ConvNeXt's layer scale, gamma.reshape(1, -1,
+        1, 1)): a LearnedTensor of the reshaped shape (its weights are reshaped on conversion);
+        None for anything else computed from parameters alone."""
+        source = node.args[0] if node.args else None
+        if not (isinstance(source, fx.Node) and source.op == "get_attr" and source.target in self.parameters):
+            return None
+        reshaping = node.op == "call_method" and node.target in ("reshape", "view", "unsqueeze") or (
+            node.op == "call_function" and node.target in (torch.reshape, torch.unsqueeze))
+        if node.op == "call_function" and node.target is operator.getitem:
+            index = node.args[1] if isinstance(node.args[1], tuple) else (node.args[1],)
+            reshaping = all(item is None or item == slice(None) or item is Ellipsis for item in index)
+        if not reshaping:
+            return None
+        return self.learned(source, "broadcast", shape=list(self.runs[0][node].shape))
+
+    def learned(self, node: fx.Node, batch: str, shape: list[int] | None = None) -> str:
         """A parameter or buffer used directly: a LearnedTensor or ConstantTensor node whose
         input lends only the batch size. A leading dimension of 1 (ViT's [1, 1, 768] class
         token) is the batch's, which the node adds itself."""
-        key = (node.target, batch)
+        key = (node.target, batch, tuple(shape or ()))
         if key in self.learned_names:
             return self.learned_names[key]
         if node.target in self.parameters:
@@ -180,7 +198,7 @@ class _Builder:
         else:
             raise MappingError(f"uses '{node.target}', a tensor saved neither as a parameter nor as a buffer",
                                "register it as a buffer (register_buffer) so its values are saved")
-        shape = list(tensor.shape)
+        shape = list(tensor.shape) if shape is None else shape
         if batch == "expand" or (len(shape) >= 2 and shape[0] == 1):
             shape = shape[1:]
         values = {"shape": shape or [1], "batch": batch}
@@ -234,13 +252,18 @@ def _unused_modules(model: torch.nn.Module, graph: fx.Graph) -> list[str]:
 
 
 def trace(model: torch.nn.Module, catalog: Catalog | None = None, *, where: str = "the model",
-          input_shape: list[int] | None = None) -> ImportedModel:
+          input_shape: list[int] | None = None, tracer: fx.Tracer | None = None,
+          module_readers: dict[type, Any] | None = None, function_readers: dict[Any, Any] | None = None
+          ) -> ImportedModel:
     """The network of a traceable model taking one sample of `input_shape` (an image by
-    default); ImportError_ naming the node that could not be mapped and what to do."""
+    default); ImportError_ naming the node that could not be mapped and what to do.
+    `tracer` decides which modules stay whole; `module_readers` maps the classes of such
+    modules outside the catalogue (reader(Call, builder, module) -> node name), and
+    `function_readers` the functions such a tracer keeps whole (reader(Call, builder))."""
     catalog = catalog or default_catalog()
     input_shape = list(input_shape or IMAGE_INPUT)
     try:
-        graph_module = fx.symbolic_trace(model)
+        graph_module = _traced(model, tracer)
     except Exception as error:  # noqa: BLE001 - any tracing failure is the model's, said in one line
         raise ImportError_(f"{where} cannot be traced by torch.fx ({type(error).__name__}: "
                            f"{_first_line(error)}): it has Python control flow that depends on the data") from None
@@ -264,7 +287,8 @@ def trace(model: torch.nn.Module, catalog: Catalog | None = None, *, where: str 
     network.set_input(input_shape)
     imported = ImportedModel(network, {})
     builder = _Builder(model, imported, runs)
-    readers = calls()
+    readers = {**calls(), **vision_calls(), **(function_readers or {})}
+    whole = whole_modules()
     for node in graph.nodes:
         if node.op == "placeholder" and node in needed:
             if node is not placeholders[0]:
@@ -276,9 +300,22 @@ def trace(model: torch.nn.Module, catalog: Catalog | None = None, *, where: str 
         builder.base = node.target if node.op == "call_module" else _function_name(node)
         try:
             if node not in from_input:
-                raise MappingError(f"computes a tensor from the model's parameters alone ({node.name})",
-                                   "make that tensor a parameter of its own, used directly: a LearnedTensor node")
-            if node.op == "call_module":
+                if not any(user in from_input for user in node.users):
+                    continue  # a step of a computation from parameters alone, mapped whole where it is used
+                builder.name_of[node] = relative_position_bias(node, builder) or builder.reshaped_parameter(node)
+                if builder.name_of[node] is None:
+                    raise MappingError(f"computes a tensor from the model's parameters alone ({node.name})",
+                                       "make that tensor a parameter of its own, used directly: a LearnedTensor node")
+                continue
+            module_reader = (module_readers or {}).get(type(model.get_submodule(node.target))) \
+                if node.op == "call_module" else None
+            if module_reader is not None:
+                builder.name_of[node] = module_reader(Call(node, runs, needed.__contains__), builder,
+                                                      model.get_submodule(node.target))
+            elif node.op == "call_module" and type(model.get_submodule(node.target)) in whole:
+                module = model.get_submodule(node.target)
+                builder.name_of[node] = whole[type(module)](module, node, builder)
+            elif node.op == "call_module":
                 builder.name_of[node] = builder.module(node, catalog)
             elif node.target in readers:
                 builder.name_of[node] = readers[node.target](Call(node, runs, needed.__contains__), builder)
@@ -302,6 +339,21 @@ def trace(model: torch.nn.Module, catalog: Catalog | None = None, *, where: str 
     for name, position in tidy_positions(network).items():
         network.move_node(name, position)
     return imported
+
+
+def _traced(model: torch.nn.Module, tracer: fx.Tracer | None = None) -> fx.GraphModule:
+    """torch.fx's trace of `model` by `tracer` (timm's keeps its own layers whole), or by
+    one that keeps the modules the importer maps whole (Swin's window attention) as one
+    call each."""
+    if tracer is None:
+        whole = tuple(whole_modules())
+
+        class Tracer(fx.Tracer):
+            def is_leaf_module(self, module: torch.nn.Module, qualified_name: str) -> bool:
+                return isinstance(module, whole) or super().is_leaf_module(module, qualified_name)
+
+        tracer = Tracer()
+    return fx.GraphModule(model, tracer.trace(model), type(model).__name__)
 
 
 def _first_line(error: Exception) -> str:

@@ -11,6 +11,8 @@ from pytorchgui.core.graph.compiler import compile_network
 from pytorchgui.core.interop.export import export
 from pytorchgui.core.interop.onnx_import import OnnxImportError, import_onnx
 from tests.readme import paragraph
+from bench import onnx_corpus as corpus
+import numpy as np
 
 onnx = pytest.importorskip("onnx")
 
@@ -20,11 +22,11 @@ EXAMPLES = sorted(path.stem for path in paths.example_networks_dir().glob("*.jso
 # the same ones (the last test here).
 NOT_IMPORTED_BACK = {
     "legacy_example": r"does not compile",  # nothing to export until its zeros are set
-    "lstm_sequences": r"node 'node_embedding' \(Gather\): an Embedding",
+    "lstm_sequences": r"\(LSTM\): an LSTM",
     "lstm_series": r"\(LSTM\): an LSTM",
-    "transformer_sequences": r"node 'node_embedding' \(Gather\): an Embedding",
-    "convnext_tiny": r"\(LayerNormalization\): a layer normalisation",
-    "vit_tiny": r"\(LayerNormalization\): a layer normalisation",
+    # PyTorch's attention is exported with the tokens first, the batch second
+    "transformer_sequences": r"\(Transpose\): moves the batch away from the first dimension",
+    "vit_tiny": r"\(Transpose\): moves the batch away from the first dimension",
 }
 IMPORTED_BACK = [name for name in EXAMPLES if name not in NOT_IMPORTED_BACK]
 
@@ -52,7 +54,8 @@ def test_our_onnx_export_of_each_example_imports_back_to_the_same_outputs(name, 
     for mine, original in zip(*(o if isinstance(o, tuple) else (o,) for o in (ours, theirs)), strict=True):
         assert (mine - original).abs().max() <= 1e-5  # every output (auxiliary_head_cnn has two)
     weighted = {name.split(".")[0] for name in weights}
-    assert weighted and weighted <= set(network.nodes)  # named after the weights' module paths
+    if name != "convnext_tiny":  # its export spells a layer scale and a channels-first norm as MatMul and Mul
+        assert weighted and weighted <= set(network.nodes)  # named after the weights' module paths
 
 
 @pytest.mark.parametrize("name", sorted(NOT_IMPORTED_BACK))
@@ -83,8 +86,10 @@ def _single_node_model(tmp_path, op_type, **attributes):
 
 
 def test_an_operator_without_a_catalogue_entry_is_named_with_its_node(tmp_path):
-    with pytest.raises(OnnxImportError, match=r"node 'the_node' \(LRN\): the operator LRN has no PyTorchGUI"):
-        import_onnx(_single_node_model(tmp_path, "LRN", size=3))
+    with pytest.raises(OnnxImportError, match=r"node 'the_node' \(Sign\): the operator Sign has no PyTorchGUI"):
+        import_onnx(_single_node_model(tmp_path, "Sign"))
+    lrn, _ = import_onnx(_single_node_model(tmp_path, "LRN", size=3))
+    assert [node.type for node in lrn.nodes.values()] == ["LocalResponseNorm"]
     relu, _ = import_onnx(_single_node_model(tmp_path, "Relu"))
     assert [node.type for node in relu.nodes.values()] == ["ReLU"] and relu.input_spec.shape == [3, 8, 8]
 
@@ -105,3 +110,106 @@ def test_the_command_line_imports_an_onnx_file_with_its_weights(tmp_path, capsys
     imported = network_format.load(tmp_path / "lenet.json")
     compile_network(imported).load_state_dict(torch.load(tmp_path / "lenet.pt", weights_only=True))
     assert "12 nodes" in capsys.readouterr().err
+
+
+def _operator_file(name):
+    data = corpus.data_dir()
+    if data is None:
+        pytest.skip("the onnx package ships no backend test data here")
+    return data / "pytorch-operator" / name / "model.onnx"
+
+
+def test_a_gemm_of_three_inputs_from_addmm_is_refused_cleanly_not_with_an_internal_error(tmp_path, capsys):
+    # It ended in "internal error (a bug in PyTorchGUI): KeyError: '1'" with exit 3.
+    path = _operator_file("test_operator_addmm")
+    with pytest.raises(OnnxImportError, match=r"has 3 inputs \(0, 1, 2\): PyTorchGUI imports an ONNX model of one"):
+        import_onnx(path)
+    assert cli.main(["import", str(path), "-o", str(tmp_path / "x.json")]) == cli.USER_ERROR
+    assert "has 3 inputs" in capsys.readouterr().err
+
+
+def _imports_exactly(case):
+    network, weights = import_onnx(case.path)
+    model = compile_network(network).eval()
+    model.load_state_dict(weights)
+    references = case.outputs or corpus.onnxruntime_outputs(case.path, case.inputs)
+    with torch.no_grad():
+        output = model(torch.from_numpy(case.inputs[0])).numpy()
+    assert corpus.close(output, references[0]), abs(output - references[0]).max()
+    return network
+
+
+def test_a_model_zoo_cnn_computing_its_weights_with_constant_of_shape_gives_onnxruntimes_output(tmp_path):
+    # SqueezeNet: ConstantOfShape weights folded, Concat, GlobalAveragePool (the nine run in
+    # bench/bench_onnx_corpus.py: AlexNet alone takes a minute). The light models' weights
+    # are all 0.02: random ones make a wrong mapping show.
+    name = "light_squeezenet"
+    path = next((path for path in corpus.light_models() if path.stem == name), None)
+    if path is None:
+        pytest.skip("the onnx package ships no light models here")
+    model = corpus.with_random_weights(onnx.load(str(path)))
+    onnx.save(model, str(tmp_path / "random.onnx"))
+    network = _imports_exactly(corpus.Case("light", name, tmp_path / "random.onnx", [corpus.random_input(model)], None))
+    assert "ConstantOfShape" not in {node.type for node in network.nodes.values()}
+
+
+def _graph_file(tmp_path, nodes, initializers=(), input_shape=(2, 3, 4, 5), output_rank=4, opset=18):
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(input_shape))],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT,
+                                                             [f"d{index}" for index in range(output_rank)])],
+                              [numpy_helper.from_array(np.asarray(value), name) for name, value in initializers])
+    path = tmp_path / "graph.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)]), str(path))
+    return path
+
+
+def _check(path, input_shape=(2, 3, 4, 5)):
+    x = np.random.default_rng(0).standard_normal(input_shape).astype(np.float32)
+    return _imports_exactly(corpus.Case("made", "graph", path, [x], corpus.onnxruntime_outputs(path, [x])))
+
+
+def test_a_shape_chain_to_reshape_is_folded_at_two_batch_sizes_and_keeps_the_batch(tmp_path):
+    from onnx import helper
+
+    nodes = [helper.make_node("Shape", ["x"], ["shape"]),
+             helper.make_node("Gather", ["shape", "zero"], ["batch"], axis=0),
+             helper.make_node("Unsqueeze", ["batch", "axes"], ["batch1"]),
+             helper.make_node("Concat", ["batch1", "rest"], ["target"], axis=0),
+             helper.make_node("Reshape", ["x", "target"], ["y"])]
+    path = _graph_file(tmp_path, nodes, [("zero", np.array(0)), ("axes", np.array([0])),
+                                         ("rest", np.array([-1, 5]))], output_rank=3)
+    network = _check(path)
+    assert [(node.type, node.parameters) for node in network.nodes.values()] == [("Reshape", {"shape": [12, 5]})]
+
+
+def test_operations_of_the_catalogue_with_constants_and_on_any_axis_give_onnxruntimes_output(tmp_path):
+    from onnx import helper
+
+    nodes = [helper.make_node("Transpose", ["x"], ["t"], perm=[0, 2, 1, 3]),
+             helper.make_node("Softmax", ["t"], ["s"], axis=2),
+             helper.make_node("Mul", ["s", "scale"], ["m"]),
+             helper.make_node("Sub", ["one", "m"], ["d"]),
+             helper.make_node("Split", ["d", "sizes"], ["a", "b"], axis=3),
+             helper.make_node("Pad", ["a", "pads"], ["p"], mode="reflect"),
+             helper.make_node("Slice", ["p", "starts", "ends", "slice_axes"], ["sl"]),
+             helper.make_node("Sum", ["sl", "b", "b"], ["sum"]),
+             helper.make_node("Clip", ["sum", "low", "high"], ["c"]),
+             helper.make_node("ReduceMean", ["c", "mean_axes"], ["y"], keepdims=0)]
+    initializers = [("scale", np.arange(5, dtype=np.float32)), ("one", np.float32(1.0)), ("sizes", np.array([2, 3])),
+                    ("pads", np.array([0, 0, 0, 1, 0, 0, 0, 1])), ("starts", np.array([1])), ("ends", np.array([4])),
+                    ("slice_axes", np.array([-1])), ("low", np.float32(-0.5)), ("high", np.float32(2.0)),
+                    ("mean_axes", np.array([1]))]
+    types = {node.type for node in _check(_graph_file(tmp_path, nodes, initializers, output_rank=3)).nodes.values()}
+    assert {"Permute", "Softmax", "ConstantTensor", "Multiply", "Negate", "Split", "Pad", "Slice", "Add", "Clamp",
+            "Reduce"} <= types
+
+
+def test_an_operation_across_the_batch_is_refused_naming_the_node_and_what_to_do(tmp_path):
+    from onnx import helper
+
+    path = _graph_file(tmp_path, [helper.make_node("Transpose", ["x"], ["y"], name="swap", perm=[1, 0, 2, 3])])
+    with pytest.raises(OnnxImportError, match=r"node 'swap' \(Transpose\): moves the batch away from the first "
+                                              r"dimension \(perm \[1, 0, 2, 3\]\) \(keep the batch"):
+        import_onnx(path)
