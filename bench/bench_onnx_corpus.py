@@ -61,7 +61,7 @@ def ours(case: Case, references: list[np.ndarray]) -> tuple[str, str]:
         model = compile_network(network).eval()
         model.load_state_dict(weights)
         with torch.no_grad():
-            outputs = _as_list(model(torch.from_numpy(np.ascontiguousarray(case.inputs[0]))))
+            outputs = _as_list(model(*[torch.from_numpy(np.ascontiguousarray(value)) for value in case.inputs]))
     except Exception as error:  # noqa: BLE001 - an imported network that does not run: counted apart
         return "fails", f"{type(error).__name__}: {str(error).splitlines()[0][:120] if str(error) else ''}"
     if len(outputs) == len(references) and all(close(o, r) for o, r in zip(outputs, references)):

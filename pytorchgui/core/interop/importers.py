@@ -224,6 +224,35 @@ class _Builder:
         return self.add(type_name, values, tensors[:1], module=node.target)
 
 
+def _results(output: fx.Node, runs: list[dict[fx.Node, Any]], where: str) -> dict[str, fx.Node]:
+    """The model's outputs by name: one tensor ("output"), or a tuple, list or dict of
+    tensors (GoogLeNet's in training, detection-style heads), in their order."""
+    returned = output.args[0]
+    if isinstance(returned, dict):
+        results = {str(key): value for key, value in returned.items()}
+    elif isinstance(returned, (tuple, list)):
+        results = {f"output{index}": value for index, value in enumerate(returned)}
+    else:
+        results = {"output": returned}
+    for name, value in results.items():
+        if not isinstance(value, fx.Node) or not isinstance(runs[0].get(value), torch.Tensor):
+            raise ImportError_(f"{where} returns '{name}', which is not a tensor: PyTorchGUI imports models whose "
+                               "outputs are tensors; wrap it in a module that returns those to keep")
+    return results
+
+
+def _ends_in_order(network: Network, builder: "_Builder", results: dict[str, fx.Node]) -> None:
+    """Every output an end of the network, in the model's order: an output that is the
+    input itself, one that other nodes also take, the same tensor returned twice, or ends
+    in another order get Identity nodes named after the outputs."""
+    producers = [builder.name_of.get(value) for value in results.values()]
+    if producers == network.outputs() and INPUT not in producers:
+        return
+    for name, value in results.items():
+        builder.base = name if len(results) > 1 else "output"
+        builder.add("Identity", {}, [value])
+
+
 def _needed(graph: fx.Graph, runs: list[dict[fx.Node, Any]]) -> set[fx.Node]:
     """The traced nodes whose tensors the output is computed from (a tensor read only for
     its shape, or an attention's unused weights, is not)."""
@@ -275,9 +304,7 @@ def trace(model: torch.nn.Module, catalog: Catalog | None = None, *, where: str 
     graph = graph_module.graph
     placeholders = [node for node in graph.nodes if node.op == "placeholder"]
     output = next(node for node in graph.nodes if node.op == "output")
-    if not isinstance(output.args[0], fx.Node) or not isinstance(runs[0][output.args[0]], torch.Tensor):
-        raise ImportError_(f"{where} gives several outputs: PyTorchGUI imports a model with one tensor output; "
-                           "wrap it in a module that returns the one to keep")
+    results = _results(output, runs, where)
     needed = _needed(graph, runs)
     from_input = set(placeholders)
     for node in graph.nodes:
@@ -327,10 +354,7 @@ def trace(model: torch.nn.Module, catalog: Catalog | None = None, *, where: str 
                                                                                  "to a catalogue entry yet")
             name = node.target if node.op == "call_module" else _function_name(node)
             raise ImportError_(f"{where}: node '{name}' {what} ({error.advice})") from None
-    last = builder.name_of.get(output.args[0])
-    if last == INPUT or not isinstance(last, str):
-        builder.base = "output"
-        builder.add("Identity", {}, [output.args[0]])
+    _ends_in_order(network, builder, results)
     unused = _unused_modules(model, graph)
     if unused:
         imported.unused_modules = unused

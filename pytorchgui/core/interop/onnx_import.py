@@ -30,11 +30,12 @@ from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.core.graph.catalog import Catalog, default_catalog
 from pytorchgui.core.graph.compiler import module_names
 from pytorchgui.core.graph.layout import tidy_positions
-from pytorchgui.core.graph.network import INPUT_DTYPES, Network
+from pytorchgui.core.graph.network import INPUT_DTYPES, MAX_NAME_LENGTH, Network
 from pytorchgui.core.machine import does_not_fit_in_ram
 
 MAX_ONNX_BYTES = 512 * 1024 * 1024
-INPUT = ""  # the network input, as the source of a node
+INPUT = ""  # the network's first input, as the source of a node
+INPUT_MARK = "\0"  # the source of a node fed by another input: the mark and its name (no node name holds it)
 # Operations of several inputs whose order does not matter (the others take theirs in network order).
 COMMUTATIVE = {"Add", "Multiply", "Mean", "Maximum", "Minimum"}
 # Layers an ONNX file holds as one operator the importer has no mapping for. They are named
@@ -102,23 +103,21 @@ def _load(path: Path, source: str):
     return model
 
 
-def _single_input_and_output(model, source: str):
-    """The graph's one input and one output. This is the one place that refuses several:
-    the network format gains named inputs and outputs with issue 27's second item, and
-    the importer is wired to them here."""
+def _graph_inputs_and_outputs(model, source: str):
+    """The graph's inputs (the initialisers aside: old exporters list weights as inputs)
+    and outputs, each input a tensor of a type a network input can take."""
     initialised = {tensor.name for tensor in model.graph.initializer}
     inputs = [value for value in model.graph.input if value.name not in initialised]
-    outputs = list(model.graph.output)
-    if len(inputs) != 1 or len(outputs) != 1:
-        several = (f"{len(inputs)} inputs ({', '.join(value.name for value in inputs[:4])})" if len(inputs) != 1
-                   else f"{len(outputs)} outputs ({', '.join(value.name for value in outputs[:4])})")
-        raise OnnxImportError(f"{source} has {several}: PyTorchGUI imports an ONNX model of one input and one "
-                              "output for now; export the model with one input (the others as constants) and "
-                              "one output")
-    value = inputs[0]
-    if not value.type.HasField("tensor_type"):
-        raise OnnxImportError(f"{source}: its input '{value.name}' is not a tensor: export it as a tensor")
-    return value, outputs[0]
+    if not inputs:
+        raise OnnxImportError(f"{source} has no input: there is nothing to import as a network")
+    for value in inputs:
+        if not value.type.HasField("tensor_type"):
+            raise OnnxImportError(f"{source}: its input '{value.name}' is not a tensor: export it as a tensor")
+    return inputs, list(model.graph.output)
+
+
+def _is_input(source: str) -> bool:
+    return source == INPUT or source.startswith(INPUT_MARK)
 
 
 class _Reader:
@@ -130,14 +129,18 @@ class _Reader:
         self.graph = model.graph
         self.opset = next((entry.version for entry in model.opset_import if entry.domain in ("", "ai.onnx")), 1)
         self.network = Network(catalog)
-        self.input, self.output = _single_input_and_output(model, source)
-        dims = self.input.type.tensor_type.shape.dim
+        self.inputs, self.outputs = _graph_inputs_and_outputs(model, source)
+        self.output_names = {value.name for value in self.outputs}
+        dims = self.inputs[0].type.tensor_type.shape.dim
         first = dims[0].dim_value if dims and dims[0].HasField("dim_value") and dims[0].dim_value > 0 else 1
         self.batches = (first, first + 1)
+        self.input_names = _network_input_names(self.inputs)
         self.constants: dict[str, np.ndarray | PerBatch] = {}
         self.shapes: dict[str, list[int | None]] = {}
         self.element_types: dict[str, int] = {}
-        self.produced_by: dict[str, str] = {self.input.name: INPUT}
+        self.produced_by: dict[str, str] = {
+            value.name: INPUT if index == 0 else INPUT_MARK + self.input_names[index]
+            for index, value in enumerate(self.inputs)}
         self.state: dict[str, dict[str, torch.Tensor]] = {}  # our node -> its module's tensors
         self.order: dict[str, int] = {}
         self.used: dict[str, int] = {}
@@ -201,7 +204,7 @@ class _Reader:
         while True:
             self.used[base] = self.used.get(base, 0) + 1
             name = base if self.used[base] == 1 else f"{base}_{self.used[base]}"
-            if name not in self.network:
+            if name not in self.network and name not in self.input_names:  # inputs and nodes share names
                 return name
 
     def base_name(self, node) -> str:
@@ -218,7 +221,7 @@ class _Reader:
         input) in that order; `part` names a second node made for the same ONNX node."""
         base = self.base_name(node) + (f".{part}" if part else "")
         name = self.unique(base)
-        if len(sources) > 1 and (INPUT in sources or len(set(sources)) < len(sources)
+        if len(sources) > 1 and (any(map(_is_input, sources)) or len(set(sources)) < len(sources)
                                  or (type_name not in COMMUTATIVE
                                      and [self.order[s] for s in sources] != sorted(self.order[s] for s in sources))):
             # an operation takes its inputs in network order: a copy of each, made in order, fixes it
@@ -231,10 +234,12 @@ class _Reader:
         return name
 
     def _node(self, type_name: str, name: str, values: dict[str, Any], sources: list[str]) -> str:
-        self.network.add_node(type_name, name, values, strict=False, first_layer=INPUT in sources)
+        fed_by = next((source for source in sources if _is_input(source)), None)
+        self.network.add_node(type_name, name, values, strict=False,
+                              first_layer=fed_by == INPUT or (fed_by is not None and fed_by[len(INPUT_MARK):]))
         self.order[name] = len(self.order)
         for source in sources:
-            if source != INPUT:
+            if not _is_input(source):
                 self.network.connect(source, name)
         return name
 
@@ -278,9 +283,10 @@ def _infer_shapes(reader: _Reader) -> None:
     import onnx  # imported on use: an optional extra (pytorchgui[onnx])
 
     model = reader.model
-    dims = reader.input.type.tensor_type.shape.dim
-    if dims:
-        dims[0].dim_value = reader.batches[0]
+    for value in reader.inputs:
+        dims = value.type.tensor_type.shape.dim
+        if dims:
+            dims[0].dim_value = reader.batches[0]
     try:
         inferred = onnx.shape_inference.infer_shapes(model, strict_mode=False, data_prop=True)
     except Exception:  # noqa: BLE001 - inference is a help: without it, nodes that need a shape say so
@@ -463,7 +469,7 @@ def _matmul(reader: _Reader, node) -> None:
             and not reader.is_constant(first):
         weight = reader.constant(second).T
         bias, users = None, reader.consumers.get(node.output[0], [])
-        if len(users) == 1 and users[0].op_type == "Add" and node.output[0] not in {reader.output.name}:
+        if len(users) == 1 and users[0].op_type == "Add" and node.output[0] not in reader.output_names:
             add = users[0]
             other = next((name for name in add.input if name != node.output[0]), None)
             if other and reader.is_constant(other) and not isinstance(reader.constants[other], PerBatch) \
@@ -927,7 +933,7 @@ def _split(reader: _Reader, node) -> None:
         sizes = [min(size, shape[axis] - size * index) for index in range(pieces)]
     source = reader.source_of(node.input[0])
     for piece, output in enumerate(node.output):
-        if output and (reader.consumers.get(output) or output == reader.output.name):
+        if output and (reader.consumers.get(output) or output in reader.output_names):
             reader.give(node, reader.add(node, "Split", {"split_size": list(sizes), "dim": axis, "piece": piece},
                                          [source]), piece)
 
@@ -1051,7 +1057,7 @@ def _refuse_unmapped_layers(reader: _Reader) -> None:
 def _needed(reader: _Reader) -> set[str]:
     """The tensors the output is computed from."""
     producer = {output: node for node in reader.graph.node for output in node.output if output}
-    needed, pending = set(), [reader.output.name]
+    needed, pending = set(), [value.name for value in reader.outputs]
     while pending:
         name = pending.pop()
         if name in needed:
@@ -1063,12 +1069,65 @@ def _needed(reader: _Reader) -> set[str]:
     return needed
 
 
-def _set_input(reader: _Reader) -> None:
-    tensor_type = reader.input.type.tensor_type
-    dims = [dim.dim_value if dim.HasField("dim_value") else 0 for dim in tensor_type.shape.dim][1:]
-    dtype = ONNX_TO_DTYPE.get(tensor_type.elem_type, "float32")
-    if dims and all(dim > 0 for dim in dims):
-        reader.network.set_input(dims, dtype if dtype in INPUT_DTYPES else "float32")
+def _network_input_names(inputs) -> list[str]:
+    """The network's names of the graph's inputs: their ONNX names, made valid and unique
+    ("input" for a nameless one)."""
+    names: list[str] = []
+    for value in inputs:
+        base = "".join(character for character in value.name if character.isprintable()).strip().lstrip("$") or "input"
+        name, count = base[:MAX_NAME_LENGTH], 2
+        while name in names:
+            name, count = f"{base[:MAX_NAME_LENGTH - 4]}_{count}", count + 1
+        names.append(name)
+    return names
+
+
+def _set_inputs(reader: _Reader) -> None:
+    """The network's inputs, named and shaped as the graph's (its only input keeps the
+    usual name "input")."""
+    several = len(reader.inputs) > 1
+    for index, value in enumerate(reader.inputs):
+        tensor_type = value.type.tensor_type
+        dims = [dim.dim_value if dim.HasField("dim_value") else 0 for dim in tensor_type.shape.dim][1:]
+        dtype = ONNX_TO_DTYPE.get(tensor_type.elem_type, "float32")
+        dtype = dtype if dtype in INPUT_DTYPES else "float32"
+        if not dims or not all(dim > 0 for dim in dims):
+            if several:
+                raise OnnxImportError(f"{reader.source}: its input '{value.name}' has no fixed shape per sample "
+                                      f"({describe_dims(tensor_type)}): export the model with fixed input dimensions")
+            continue
+        if index == 0:
+            reader.network.set_input(dims, dtype)
+            if several:
+                reader.network.rename_input(reader.network.inputs[0].name, reader.input_names[0])
+        else:
+            reader.network.add_input(reader.input_names[index], dims, dtype)
+
+
+def describe_dims(tensor_type) -> str:
+    return "[" + ", ".join(str(dim.dim_value) if dim.HasField("dim_value") else (dim.dim_param or "?")
+                           for dim in tensor_type.shape.dim) + "]"
+
+
+def _outputs(reader: _Reader) -> None:
+    """Every graph output is an end of the network, in the graph's order: an output that
+    is the input itself, one that other operations also take, or outputs whose ends
+    would come in another order get an Identity node named after them."""
+    producers = []
+    for value in reader.outputs:
+        if value.name in reader.constants:
+            raise OnnxImportError(f"{reader.source}: its output '{value.name}' does not depend on its input: there "
+                                  "is nothing to import as a network" if len(reader.outputs) == 1 else
+                                  f"{reader.source}: its output '{value.name}' does not depend on its inputs: export "
+                                  "the model without it")
+        producers.append(reader.source_of(value.name))
+    network = reader.network
+    ends = [name for name in network.outputs()]
+    if producers == ends:
+        return
+    for value, producer in zip(reader.outputs, producers):
+        base = value.name if len(reader.outputs) > 1 else "output"
+        reader._node("Identity", reader.unique(base.strip()[:60] or "output"), {}, [producer])
 
 
 def import_onnx(path: str | Path, catalog: Catalog | None = None):
@@ -1092,14 +1151,9 @@ def import_onnx(path: str | Path, catalog: Catalog | None = None):
             mapping(reader, node)
         except _Refusal as refusal:
             raise OnnxImportError(f"{reader.where(node)}: {refusal.what} ({refusal.advice})") from None
-    output = reader.output.name
-    if output in reader.constants:
-        raise OnnxImportError(f"{source}: its output '{output}' does not depend on its input: there is nothing "
-                              "to import as a network")
-    if reader.produced_by.get(output) == INPUT:
-        reader._node("Identity", reader.unique("output"), {}, [INPUT])
     network = reader.network
-    _set_input(reader)
+    _set_inputs(reader)
+    _outputs(reader)
     for name, position in tidy_positions(network).items():
         network.move_node(name, position)
     attributes = module_names(network)

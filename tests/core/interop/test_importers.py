@@ -115,3 +115,29 @@ def test_safetensors_weights_and_a_download_without_internet(tmp_path, monkeypat
         download_weights("resnet18")
     assert cli.main(["import", "torchvision:resnet18", "-o", str(tmp_path / "x.json"), "--pretrained"]) == \
         cli.USER_ERROR  # --pretrained needs --weights-out
+
+
+class _ThreeHeads(torch.nn.Module):
+    """A dict of outputs, one of them (the features) also taken by the two heads."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.logits, self.aux = torch.nn.Conv2d(3, 4, 3), torch.nn.Linear(4, 5), torch.nn.Linear(4, 2)
+
+    def forward(self, x):
+        features = self.conv(x).mean((2, 3))
+        return {"logits": self.logits(features), "aux": self.aux(features), "features": features}
+
+
+def test_a_model_of_several_outputs_imports_with_one_end_per_output_in_its_order():
+    model = _ThreeHeads().eval()
+    imported = trace(model, input_shape=[3, 8, 8])
+    network = network_format.loads(network_format.dumps(imported.network))
+    # named after the dict's keys, in its order (the heads' own nodes hold "logits" and "aux" already)
+    assert network.outputs() == ["logits_2", "aux_2", "features"]
+    compiled = compile_network(network).eval()
+    compiled.load_state_dict(convert_weights(imported, model.state_dict()))
+    x = torch.randn(2, 3, 8, 8)
+    with torch.no_grad():
+        for output, expected in zip(compiled(x), model(x).values(), strict=True):
+            assert torch.allclose(output, expected, atol=1e-6)

@@ -122,10 +122,12 @@ def _operator_file(name):
 def test_a_gemm_of_three_inputs_from_addmm_is_refused_cleanly_not_with_an_internal_error(tmp_path, capsys):
     # It ended in "internal error (a bug in PyTorchGUI): KeyError: '1'" with exit 3.
     path = _operator_file("test_operator_addmm")
-    with pytest.raises(OnnxImportError, match=r"has 3 inputs \(0, 1, 2\): PyTorchGUI imports an ONNX model of one"):
+    # Its three inputs are read now; the Gemm of two computed tensors is refused naming it.
+    with pytest.raises(OnnxImportError, match=r"node '3' \(Gemm\): multiplies two computed tensors .*export it as "
+                                              r"MatMul, Mul and Add"):
         import_onnx(path)
     assert cli.main(["import", str(path), "-o", str(tmp_path / "x.json")]) == cli.USER_ERROR
-    assert "has 3 inputs" in capsys.readouterr().err
+    assert "node '3' (Gemm)" in capsys.readouterr().err
 
 
 def _imports_exactly(case):
@@ -213,3 +215,38 @@ def test_an_operation_across_the_batch_is_refused_naming_the_node_and_what_to_do
     with pytest.raises(OnnxImportError, match=r"node 'swap' \(Transpose\): moves the batch away from the first "
                                               r"dimension \(perm \[1, 0, 2, 3\]\) \(keep the batch"):
         import_onnx(path)
+
+
+class _TwoInTwoOut(torch.nn.Module):
+    """Two inputs of different widths, two outputs, the second also taken by the first
+    (so it needs an end of its own), returned in the order opposite to the graph's."""
+
+    def __init__(self):
+        super().__init__()
+        self.image_path, self.extra_path = torch.nn.Linear(4, 3), torch.nn.Linear(5, 3)
+
+    def forward(self, image, extra):
+        joined = self.image_path(image) + self.extra_path(extra)
+        return joined, torch.relu(joined)
+
+
+def test_a_graph_of_two_inputs_and_two_outputs_imports_as_a_network_of_named_inputs_and_outputs(tmp_path):
+    runtime = pytest.importorskip("onnxruntime")
+    path = tmp_path / "two.onnx"
+    torch.onnx.export(_TwoInTwoOut(), (torch.randn(2, 4), torch.randn(2, 5)), path, input_names=["image", "extra"],
+                      output_names=["joined", "activated"], dynamo=False)
+    network, weights = import_onnx(path)
+    assert [(spec.name, spec.shape) for spec in network.inputs] == [("image", [4]), ("extra", [5])]
+    assert [network.input_feeding(name) for name in network.first_layers] == ["image", "extra"]
+    network = network_format.loads(network_format.dumps(network))
+    model = compile_network(network).eval()
+    model.load_state_dict(weights)
+    image, extra = np.random.randn(2, 4).astype("float32"), np.random.randn(2, 5).astype("float32")
+    expected = runtime.InferenceSession(str(path)).run(None, {"image": image, "extra": extra})
+    with torch.no_grad():
+        outputs = model(torch.from_numpy(image), torch.from_numpy(extra))
+    assert len(outputs) == 2  # in the graph's order: joined, then activated
+    for output, reference in zip(outputs, expected):
+        assert corpus.close(output.numpy(), reference)
+    assert cli.main(["import", str(path), "-o", str(tmp_path / "two.json")]) == 0
+    assert [spec.name for spec in network_format.load(tmp_path / "two.json").inputs] == ["image", "extra"]
