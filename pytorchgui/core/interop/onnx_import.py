@@ -1120,7 +1120,10 @@ def _outputs(reader: _Reader) -> None:
                                   "is nothing to import as a network" if len(reader.outputs) == 1 else
                                   f"{reader.source}: its output '{value.name}' does not depend on its inputs: export "
                                   "the model without it")
-        producers.append(reader.source_of(value.name))
+        if value.name not in reader.produced_by:  # a Dropout's mask, a MaxPool's indices: nothing here gives it
+            raise OnnxImportError(f"{reader.source}: its output '{value.name}' is not a tensor a PyTorchGUI node "
+                                  "gives (a dropout mask, pooling indices): export the model without that output")
+        producers.append(reader.produced_by[value.name])
     network = reader.network
     ends = [name for name in network.outputs()]
     if producers == ends:

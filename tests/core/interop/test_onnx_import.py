@@ -250,3 +250,20 @@ def test_a_graph_of_two_inputs_and_two_outputs_imports_as_a_network_of_named_inp
         assert corpus.close(output.numpy(), reference)
     assert cli.main(["import", str(path), "-o", str(tmp_path / "two.json")]) == 0
     assert [spec.name for spec in network_format.load(tmp_path / "two.json").inputs] == ["image", "extra"]
+
+
+def test_an_output_no_node_gives_is_refused_naming_it_not_with_an_internal_error(tmp_path):
+    # onnx's node test of Dropout returning its mask ended in an internal error (exit 3).
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Dropout", ["x"], ["y", "mask"], name="drop")], "dropout",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 4]),
+         helper.make_tensor_value_info("mask", TensorProto.BOOL, [1, 3, 4])])
+    path = tmp_path / "dropout.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+    with pytest.raises(OnnxImportError, match=r"its output 'mask' is not a tensor a PyTorchGUI node gives .*export "
+                                              r"the model without that output"):
+        import_onnx(path)
+    assert cli.main(["import", str(path), "-o", str(tmp_path / "x.json")]) == cli.USER_ERROR
