@@ -511,8 +511,9 @@ class StandardizedConv2d(nn.Conv2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         factor = None if self.gain is None else (self.gain * self.scale).view(-1)
-        weight = nn.functional.batch_norm(self.weight.reshape(1, self.out_channels, -1), None, None, weight=factor,
-                                          training=True, momentum=0.0, eps=self.eps).reshape_as(self.weight)
+        weight = nn.functional.batch_norm(self.weight.reshape(1, self.out_channels, -1), None, None,
+                                          weight=factor, training=True, momentum=0.0, eps=self.eps)
+        weight = weight.reshape_as(self.weight)
         return nn.functional.conv2d(x, weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
     def extra_repr(self) -> str:

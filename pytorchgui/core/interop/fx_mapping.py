@@ -216,12 +216,6 @@ def _binary(tensor_type: str, constant: Callable[[Any], tuple[str, dict]] | None
     return read
 
 
-def _in_place(read: Callable):
-    """x.mul_(y) and the like, as x.mul(y): the operations that read x later read this node
-    instead (see `follow_in_place`), and the ones before it the x they saw."""
-    return read
-
-
 def follow_in_place(graph: fx.Graph) -> None:
     """A method that changes its tensor in place and whose result the code drops
     (`out.mul_(gain)`, then `out` used): torch.fx records it, but the later uses still
@@ -643,10 +637,11 @@ def calls() -> dict[Any, Callable]:
     both([operator.mul, torch.mul], ["mul"], multiply)
     both([operator.sub, torch.sub], ["sub"], subtract)
     both([operator.truediv, torch.div], ["div"], divide)
-    both([], ["add_"], _in_place(add))
-    both([], ["mul_"], _in_place(multiply))
-    both([], ["sub_"], _in_place(subtract))
-    both([], ["div_"], _in_place(divide))
+    # x.mul_(y) as x.mul(y): the operations that read x after it read this node (follow_in_place)
+    both([], ["add_"], add)
+    both([], ["mul_"], multiply)
+    both([], ["sub_"], subtract)
+    both([], ["div_"], divide)
     both([operator.pow, torch.pow], ["pow"], power)
     both([operator.matmul, torch.matmul, torch.bmm], ["matmul", "bmm"], matmul)
     both([operator.neg, torch.neg], ["neg"], _simple("Negate"))

@@ -30,8 +30,9 @@ from pytorchgui.core.graph.catalog import Catalog, default_catalog
 from pytorchgui.core.graph.compiler import compile_network, module_names
 from pytorchgui.core.graph.layout import tidy_positions
 from pytorchgui.core.graph.network import Network
-from pytorchgui.core.interop.fx_mapping import (Call, MappingError, Permuted, differs, calls, describe, plain,
-                                                follow_in_place, record_values, relative_position_bias, vision_calls, whole_modules)
+from pytorchgui.core.interop.fx_mapping import (Call, MappingError, Permuted, calls, describe, differs, follow_in_place,
+                                                plain, record_values, relative_position_bias, vision_calls,
+                                                whole_modules)
 from pytorchgui.core.safe_load import load_state_dict
 
 IMAGE_INPUT = [3, 224, 224]  # what torchvision's classification models expect
