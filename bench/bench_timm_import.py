@@ -18,7 +18,8 @@ Results are cached per model in a JSON file (--cache; outside git), so a run sto
 halfway resumes; each model runs in a worker process with a time limit (--timeout).
 
     python bench/bench_timm_import.py --names 'resnet*' --jobs 2
-    python bench/bench_timm_import.py --every 20          # a sample across the families
+    python bench/bench_timm_import.py --every 23          # a sample across the families
+    python bench/bench_timm_import.py --every 23 --offset 11   # another, disjoint
 """
 from __future__ import annotations
 
@@ -188,6 +189,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--names", help="only the names matching this shell pattern (or comma-separated list)")
     parser.add_argument("--every", type=int, default=1, help="every Nth name of the list (a sample)")
+    parser.add_argument("--offset", type=int, default=0,
+                        help="start the sample at this name (--every 23 --offset 11: a sample disjoint from offset 0)")
     parser.add_argument("--limit", type=int, help="at most this many names")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=300, help="seconds per model")
@@ -202,7 +205,7 @@ def main() -> None:
     if arguments.names:
         patterns = arguments.names.split(",")
         names = [name for name in names if any(fnmatch.fnmatch(name, pattern) for pattern in patterns)]
-    names = names[::arguments.every][:arguments.limit]
+    names = names[arguments.offset::arguments.every][:arguments.limit]
     cache: dict[str, dict] = json.loads(arguments.cache.read_text()) if arguments.cache.is_file() else {}
     cache = {name: record for name, record in cache.items() if record.get("timm") == timm.__version__}
     todo = [name for name in names if arguments.again or name not in cache]

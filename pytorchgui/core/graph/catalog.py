@@ -343,7 +343,9 @@ class CatalogEntry:
             ParameterSpec.from_json(pname, pdata, entry=name, source=source) for pname, pdata in raw_parameters.items()
         )
         dimensions = re.search(r"([123])d$", name)
-        if dimensions:  # Conv2d's padding is one int or two: a list of three is refused here, not by torch
+        # the padding layers take sides two by two, last dimension first (ZeroPad2d: left, right, top, bottom)
+        if dimensions and not re.search(r"Pad[123]d$", name):
+            # Conv2d's padding is one int or two: a list of three is refused here, not by torch
             parameters = tuple(dataclasses.replace(spec, length=int(dimensions.group(1)))
                                if spec.type == "size" and spec.length is None else spec for spec in parameters)
         new = data.get("new", {})

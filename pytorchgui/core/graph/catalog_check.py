@@ -33,9 +33,10 @@ NOT_IN_CATALOG = {
 def constructor_parameters(cls: type) -> dict[str, inspect.Parameter]:
     """The parameters a user can set, as torch declares them."""
     init = cls.__init__
-    skip = {"self", "params", "mode", "args", "kwargs"}
+    skip = {"self", "params", "args", "kwargs"}
     if not (issubclass(cls, torch.nn.RNNBase) and "args" in inspect.signature(init).parameters):
         return {name: p for name, p in inspect.signature(init).parameters.items() if name not in skip}
+    skip.add("mode")  # RNNBase's mode is the class itself (LSTM, GRU)
     # RNN, LSTM and GRU declare (*args, **kwargs) and pass them on to RNNBase(mode, ...);
     # their documented parameters are RNNBase's, with proj_size for LSTM only and
     # nonlinearity for RNN only.

@@ -11,6 +11,7 @@ channels but gets 3".
 """
 from __future__ import annotations
 
+import itertools
 import math
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
@@ -168,20 +169,18 @@ def _precheck(entry: CatalogEntry, label: str, values: dict, shapes: list[tuple[
         if entry.name not in ("Add", "Multiply"):
             return f"{label} needs inputs of one shape but gets {listed}"
         # gating ([C, 1, 1] weights on [C, H, W]), a layer scale, a position embedding
-        # ([1, tokens, features] from a LearnedTensor) broadcast onto the largest input
-        if not _broadcast_to_largest(shapes):
-            return (f"{label} needs inputs of one shape, or ones that broadcast onto the largest such as "
-                    f"[C, 1, 1], but gets {listed}")
+        # ([1, tokens, features] from a LearnedTensor), and both ways ([C, 1, 1] times [1, H, W])
+        if not _broadcast(shapes):
+            return (f"{label} needs inputs of one shape, or ones that broadcast together such as "
+                    f"[C, 1, 1] and [C, H, W], but gets {listed}")
     return ""
 
 
-def _broadcast_to_largest(shapes: list[tuple[int, ...]]) -> bool:
-    """Every shape broadcasts onto the largest one, which it leaves unchanged."""
-    largest = max(shapes, key=lambda shape: (len(shape), math.prod(shape)))
-    for shape in shapes:
-        # aligned from the right, as torch broadcasts: a layer scale [1, 32] onto [N, 7, 7, 32]
-        if len(shape) > len(largest) or any(size not in (1, full) for size, full in
-                                            zip(reversed(shape), reversed(largest))):
+def _broadcast(shapes: list[tuple[int, ...]]) -> bool:
+    """The shapes broadcast together as torch (and numpy) broadcast: aligned from the right,
+    each dimension's sizes are one size, or 1."""
+    for sizes in itertools.zip_longest(*(reversed(shape) for shape in shapes), fillvalue=1):
+        if len(set(sizes) - {1}) > 1:
             return False
     return True
 

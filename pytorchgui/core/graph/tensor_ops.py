@@ -484,11 +484,47 @@ class SpaceToChannels(nn.Module):
                          -1)
 
 
+class Normalize(nn.Module):
+    """Each vector along `dim` divided by its `p`-norm, at least `eps` (F.normalize)."""
+
+    def __init__(self, p: float = 2.0, dim: int = 1, eps: float = 1e-12):
+        super().__init__()
+        self.p, self.dim, self.eps = p, dim, eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.normalize(x, p=self.p, dim=self.dim, eps=self.eps)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, dim={self.dim}, eps={self.eps}"
+
+
+class StandardizedConv2d(nn.Conv2d):
+    """A Conv2d whose kernels are standardised (per output channel: mean 0, variance 1,
+    `eps` added) before each use, then with `gain` multiplied by a learned gain per output
+    channel times `scale`: BiT's StdConv2d and NFNet's ScaledStdConv2d."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, bias: bool = True, eps: float = 1e-6, gain: bool = False, scale: float = 1.0):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias)
+        self.eps, self.scale = eps, scale
+        self.gain = nn.Parameter(torch.ones(out_channels, 1, 1, 1)) if gain else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        factor = None if self.gain is None else (self.gain * self.scale).view(-1)
+        weight = nn.functional.batch_norm(self.weight.reshape(1, self.out_channels, -1), None, None,
+                                          weight=factor, training=True, momentum=0.0, eps=self.eps)
+        weight = weight.reshape_as(self.weight)
+        return nn.functional.conv2d(x, weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, eps={self.eps}, gain={self.gain is not None}, scale={self.scale}"
+
+
 TENSOR_OPERATIONS: dict[str, type[nn.Module]] = {
     cls.__name__: cls for cls in (
         Reshape, Permute, Transpose, Squeeze, Unsqueeze, Chunk, Split, Slice, Select, MatMul,
         ScaledDotProductAttention, Reduce, Subtract, Divide, Power, Maximum, Minimum, Stack, Scale, Shift,
         PowerOf, Clamp, Negate, Absolute, Exp, Log, Sqrt, Rsqrt, Pad, StochasticDepth, LearnedTensor,
-        ConstantTensor, RelativePositionBias, SpaceToChannels,
+        ConstantTensor, RelativePositionBias, SpaceToChannels, Normalize, StandardizedConv2d,
     )
 }

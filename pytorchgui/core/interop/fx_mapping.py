@@ -61,11 +61,32 @@ def record_values(graph_module: fx.GraphModule, input_shape: list[int]) -> list[
 
     runs = []
     with torch.no_grad():
-        for batch in BATCHES:
-            recorder = Recorder()
-            recorder.run(torch.empty(batch, *input_shape, device="meta"))
-            runs.append(recorder.values)
+        try:
+            for batch in BATCHES:
+                recorder = Recorder()
+                recorder.run(torch.empty(batch, *input_shape, device="meta"))
+                runs.append(recorder.values)
+        except RuntimeError as error:
+            # a model that makes tensors on its weights' device while it runs (RoPE tables:
+            # torch.arange(..., device=self.weight.device)) mixes them with meta ones: run
+            # it on the CPU, with its own weights, when it has real ones
+            if "meta" not in str(error) or any(tensor.is_meta for tensor in graph_module.state_dict().values()):
+                raise
+            return [_real_run(graph_module, [batch, *input_shape]) for batch in BATCHES]
     return runs
+
+
+def _real_run(graph_module: fx.GraphModule, shape: list[int]) -> dict[fx.Node, Any]:
+    """Every node's value on a real input of zeros, on the CPU."""
+    values: dict[fx.Node, Any] = {}
+
+    class Recorder(fx.Interpreter):
+        def run_node(self, node):
+            values[node] = super().run_node(node)
+            return values[node]
+
+    Recorder(graph_module).run(torch.zeros(shape))
+    return values
 
 
 @dataclass
@@ -114,7 +135,7 @@ class Call:
             if self._is_tensor(argument):
                 return argument
             first, *others = (run[argument] for run in self.runs)
-            if any(_differs(first, other) for other in others):
+            if any(differs(first, other) for other in others):
                 return BatchDependent(argument.name)
             return first
         if isinstance(argument, (list, tuple)):
@@ -154,7 +175,7 @@ class Call:
         return found
 
 
-def _differs(first: Any, other: Any) -> bool:
+def differs(first: Any, other: Any) -> bool:
     try:
         return bool(first != other)
     except (RuntimeError, TypeError):
@@ -193,6 +214,21 @@ def _binary(tensor_type: str, constant: Callable[[Any], tuple[str, dict]] | None
         return builder.add(type_name, values, tensors)
 
     return read
+
+
+def follow_in_place(graph: fx.Graph) -> None:
+    """A method that changes its tensor in place and whose result the code drops
+    (`out.mul_(gain)`, then `out` used): torch.fx records it, but the later uses still
+    read the node before it. They are made to read the in-place node, as the model does."""
+    position = {node: index for index, node in enumerate(graph.nodes)}
+    for node in list(graph.nodes):
+        changed = node.args[0] if node.args else None
+        if not (node.op == "call_method" and node.target.endswith("_") and not node.target.startswith("__")
+                and isinstance(changed, fx.Node)):
+            continue
+        for user in list(changed.users):
+            if position[user] > position[node]:
+                user.replace_input_with(changed, node)
 
 
 def _simple(type_name: str, read_values: Callable[[Call], dict] = lambda call: {}):
@@ -330,6 +366,20 @@ def _expand(call: Call, builder):
                        "use a LearnedTensor node with batch 'expand' for a class token")
 
 
+def _repeat(call: Call, builder):
+    """x.repeat(...) that copies nothing but, at most, a batch of one to the batch size
+    (XCiT's position encoding, pos.repeat(B, 1, 1, 1)): the tensor itself, whose batch of
+    one the operations that combine it with the input broadcast."""
+    source = call.tensors()[0]
+    repeats = list(call.args[1:]) if len(call.args) > 2 or not isinstance(call.args[1], (list, tuple)) \
+        else list(call.args[1])
+    batch_only = len(repeats) == len(call.shape_of(source)) and call.shape_of(source)[0] == 1 \
+        and isinstance(repeats[0], BatchDependent)
+    if all(repeat == 1 for repeat in repeats[1 if batch_only else 0:]) and (batch_only or repeats[0] == 1):
+        return builder.same(source)
+    raise MappingError(f"repeats a tensor {repeats} times", "use Concatenate nodes of copies, or an expand")
+
+
 BROADCASTING = {operator.mul, operator.add, operator.sub, operator.truediv, torch.mul, torch.add, torch.sub,
                 torch.div, "mul", "add", "sub", "div"}
 
@@ -416,10 +466,13 @@ def _linear(call: Call, builder):
     weight, bias = call.argument(1, "weight"), call.argument(2, "bias")
     if not isinstance(weight, fx.Node) or weight.op != "get_attr":
         raise MappingError("multiplies by a weight computed inside the model", "use an nn.Linear module")
-    tensors = _attribute_tensors(call, {"weight": weight, "bias": bias}, "Linear")
+    # a bias computed from parameters (cat of q, k and v biases) is added after, as its own node
+    added = bias if isinstance(bias, fx.Node) and bias.op != "get_attr" else None
+    tensors = _attribute_tensors(call, {"weight": weight, "bias": None if added is not None else bias}, "Linear")
     out_features, in_features = call.shape_of(weight)
-    return builder.add("Linear", {"in_features": in_features, "out_features": out_features, "bias": bias is not None},
-                       call.tensors()[:1], tensors=tensors)
+    linear = builder.add("Linear", {"in_features": in_features, "out_features": out_features,
+                                    "bias": bias is not None and added is None}, call.tensors()[:1], tensors=tensors)
+    return linear if added is None else builder.add("Add", {}, [linear, added])
 
 
 def _group_norm(call: Call, builder):
@@ -472,6 +525,25 @@ def _pad(call: Call, builder):
     value = call.argument(3, "value", None)
     return builder.add("Pad", {"pads": plain(call.argument(1, "pad")), "mode": mode,
                                "value": 0.0 if value is None else value}, call.tensors()[:1])
+
+
+def _normalize(call: Call, builder):
+    values = {"p": float(call.argument(1, "p", 2.0)), "dim": call.argument(2, "dim", 1),
+              "eps": call.argument(3, "eps", 1e-12)}
+    return builder.add("Normalize", values, call.tensors()[:1])
+
+
+def _interpolate(call: Call, builder):
+    """F.interpolate: an Upsample node of the same size or factor, mode and corners."""
+    if call.argument(6, "antialias", False):
+        raise MappingError("interpolates with antialias", "use an Upsample node (without antialias)")
+    size, factor = call.argument(1, "size"), call.argument(2, "scale_factor")
+    values = {"size": plain(size), "mode": call.argument(3, "mode", "nearest"),
+              "scale_factor": [float(f) for f in factor] if isinstance(factor, (list, tuple))
+              else None if factor is None else float(factor),
+              "align_corners": call.argument(4, "align_corners"),
+              "recompute_scale_factor": call.argument(5, "recompute_scale_factor")}
+    return builder.add("Upsample", values, call.tensors()[:1])
 
 
 def _pass_through(call: Call, builder):
@@ -565,6 +637,11 @@ def calls() -> dict[Any, Callable]:
     both([operator.mul, torch.mul], ["mul"], multiply)
     both([operator.sub, torch.sub], ["sub"], subtract)
     both([operator.truediv, torch.div], ["div"], divide)
+    # x.mul_(y) as x.mul(y): the operations that read x after it read this node (follow_in_place)
+    both([], ["add_"], add)
+    both([], ["mul_"], multiply)
+    both([], ["sub_"], subtract)
+    both([], ["div_"], divide)
     both([operator.pow, torch.pow], ["pow"], power)
     both([operator.matmul, torch.matmul, torch.bmm], ["matmul", "bmm"], matmul)
     both([operator.neg, torch.neg], ["neg"], _simple("Negate"))
@@ -584,6 +661,7 @@ def calls() -> dict[Any, Callable]:
     both([operator.getitem], [], _getitem)
     both([torch.einsum], [], _einsum)
     both([], ["expand", "expand_as"], _expand)
+    both([], ["repeat"], _repeat)
     both([], ["contiguous", "clone", "detach"], _pass_through)
     both([], ["to", "float", "type_as"], _to)
     both([torch.clamp, torch.clip], ["clamp", "clip"], _clamp)
@@ -615,6 +693,8 @@ def calls() -> dict[Any, Callable]:
     both([F.layer_norm], [], _layer_norm)
     both([F.scaled_dot_product_attention], [], _attention)
     both([F.pad], [], _pad)
+    both([F.normalize], [], _normalize)
+    both([F.interpolate], [], _interpolate)
     both([torch.channel_shuffle, F.channel_shuffle], [], _simple("ChannelShuffle", lambda call: {
         "groups": call.argument(1, "groups")}))
     if stochastic_depth is not None:

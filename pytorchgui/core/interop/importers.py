@@ -11,6 +11,7 @@ the model, never a traceback.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import operator
 import os
@@ -29,8 +30,9 @@ from pytorchgui.core.graph.catalog import Catalog, default_catalog
 from pytorchgui.core.graph.compiler import compile_network, module_names
 from pytorchgui.core.graph.layout import tidy_positions
 from pytorchgui.core.graph.network import Network
-from pytorchgui.core.interop.fx_mapping import (Call, MappingError, Permuted, calls, describe, plain, record_values,
-                                                relative_position_bias, vision_calls, whole_modules)
+from pytorchgui.core.interop.fx_mapping import (Call, MappingError, Permuted, calls, describe, differs, follow_in_place,
+                                                plain, record_values, relative_position_bias, vision_calls,
+                                                whole_modules)
 from pytorchgui.core.safe_load import load_state_dict
 
 IMAGE_INPUT = [3, 224, 224]  # what torchvision's classification models expect
@@ -47,6 +49,8 @@ class ImportedModel:
     notes: list[str] = field(default_factory=list)
     tensor_of: dict[str, dict[str, str]] = field(default_factory=dict)  # node -> {its tensor: the original's key}
     unused_modules: list[str] = field(default_factory=list)  # called by training only; their weights are ignored
+    constants: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)  # node -> {its tensor: folded value}
+    folded_buffers: list[str] = field(default_factory=list)  # buffers only read into folded constants
 
 
 def _module_values(module: torch.nn.Module, entry) -> dict[str, Any]:
@@ -105,6 +109,7 @@ class _Builder:
         self.base = ""
         self.parameters = {name for name, _ in model.named_parameters()}
         self.buffers = {name for name, _ in model.named_buffers()} & set(model.state_dict(keep_vars=True))
+        self.folded: dict[fx.Node, torch.Tensor] = {}  # the values of the tensors computed from constants alone
 
     def unique(self, base: str) -> str:
         while True:
@@ -145,6 +150,8 @@ class _Builder:
         held = self.name_of.get(source)
         if isinstance(held, str):
             return held
+        if source in self.folded and source.op != "get_attr":
+            return self.constant(source)
         if source.op == "get_attr":
             return self.learned(source, "broadcast")
         if isinstance(held, Permuted):
@@ -184,6 +191,27 @@ class _Builder:
             return None
         return self.learned(source, "broadcast", shape=list(self.runs[0][node].shape))
 
+    def concatenated_parameters(self, node: fx.Node) -> str | None:
+        """torch.cat of parameters and buffers of one rank (the attention's qkv bias made of
+        q_bias, a zero k_bias and v_bias): a Concatenate of their LearnedTensor and
+        ConstantTensor nodes along the same dimension counted from the end; None for
+        anything else."""
+        if not (node.op == "call_function" and node.target in (torch.cat, torch.concat) and node.args
+                and isinstance(node.args[0], (list, tuple))):
+            return None
+        parts = node.args[0]
+        dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim", 0)
+        if not all(isinstance(part, fx.Node) and part.op == "get_attr"
+                   and (part.target in self.parameters or part.target in self.buffers or part in self.folded)
+                   for part in parts):
+            return None
+        ranks = {self.runs[0][part].dim() for part in parts}
+        if len(ranks) != 1 or not isinstance(dim, int):
+            return None
+        rank = ranks.pop()
+        sources = [self.learned(part, "broadcast", shape=list(self.runs[0][part].shape)) for part in parts]
+        return self.add("Concatenate", {"dim": dim % rank - rank}, sources)
+
     def learned(self, node: fx.Node, batch: str, shape: list[int] | None = None) -> str:
         """A parameter or buffer used directly: a LearnedTensor or ConstantTensor node whose
         input lends only the batch size. A leading dimension of 1 (ViT's [1, 1, 768] class
@@ -191,6 +219,8 @@ class _Builder:
         key = (node.target, batch, tuple(shape or ()))
         if key in self.learned_names:
             return self.learned_names[key]
+        if node in self.folded and node.target not in self.parameters and node.target not in self.buffers:
+            return self.constant(node)
         if node.target in self.parameters:
             type_name, tensor_key, tensor = "LearnedTensor", "weight", self.model.get_parameter(node.target)
         elif node.target in self.buffers:
@@ -204,6 +234,22 @@ class _Builder:
         values = {"shape": shape or [1], "batch": batch}
         name = self.add(type_name, values, [INPUT], tensors={tensor_key: node.target}, base=node.target)
         self.learned_names[key] = name
+        return name
+
+    def constant(self, node: fx.Node) -> str:
+        """A tensor computed at trace time from neither the input nor a parameter (a RoPE
+        table, torch.arange): a ConstantTensor node holding its value, exactly. A leading
+        dimension of 1 is the batch's, as for learned()."""
+        if node in self.name_of and isinstance(self.name_of[node], str):
+            return self.name_of[node]
+        value = self.folded[node].detach()
+        shape = list(value.shape)
+        if len(shape) >= 2 and shape[0] == 1:
+            shape = shape[1:]
+        name = self.add("ConstantTensor", {"shape": shape or [1], "batch": "broadcast"}, [INPUT],
+                        base=str(node.target) if node.op == "get_attr" else self.base)
+        self.imported.constants[name] = {"tensor": value.reshape(shape or [1]).clone()}
+        self.name_of[node] = name
         return name
 
     def module(self, node: fx.Node, catalog: Catalog) -> Any:
@@ -306,14 +352,18 @@ def trace(model: torch.nn.Module, catalog: Catalog | None = None, *, where: str 
     output = next(node for node in graph.nodes if node.op == "output")
     results = _results(output, runs, where)
     needed = _needed(graph, runs)
-    from_input = set(placeholders)
-    for node in graph.nodes:
-        if any(argument in from_input for argument in node.all_input_nodes):
-            from_input.add(node)
+    from_input = _computed_from(graph, set(placeholders))
+    folded = _fold_constants(graph_module, model, from_input, runs)
+    # a tensor computed from constants alone is a node (ConstantTensor): what it feeds maps as
+    # what the input feeds does
+    from_input = _computed_from(graph, set(placeholders) | {node for node in folded if node.op != "get_attr"})
     network = Network(catalog)
     network.set_input(input_shape)
     imported = ImportedModel(network, {})
     builder = _Builder(model, imported, runs)
+    builder.folded = folded
+    imported.folded_buffers = sorted({str(node.target) for node in folded if node.op == "get_attr"
+                                      and node.target in builder.buffers})
     readers = {**calls(), **vision_calls(), **(function_readers or {})}
     whole = whole_modules()
     for node in graph.nodes:
@@ -325,11 +375,14 @@ def trace(model: torch.nn.Module, catalog: Catalog | None = None, *, where: str 
         if node not in needed or node.op in ("placeholder", "get_attr"):
             continue  # parameters used directly become nodes where they are used
         builder.base = node.target if node.op == "call_module" else _function_name(node)
+        if node in folded:
+            continue  # a constant becomes a node where it is used (source)
         try:
             if node not in from_input:
                 if not any(user in from_input for user in node.users):
                     continue  # a step of a computation from parameters alone, mapped whole where it is used
-                builder.name_of[node] = relative_position_bias(node, builder) or builder.reshaped_parameter(node)
+                builder.name_of[node] = relative_position_bias(node, builder) or builder.reshaped_parameter(node) \
+                    or builder.concatenated_parameters(node)
                 if builder.name_of[node] is None:
                     raise MappingError(f"computes a tensor from the model's parameters alone ({node.name})",
                                        "make that tensor a parameter of its own, used directly: a LearnedTensor node")
@@ -365,6 +418,59 @@ def trace(model: torch.nn.Module, catalog: Catalog | None = None, *, where: str 
     return imported
 
 
+def _computed_from(graph: fx.Graph, sources: set[fx.Node]) -> set[fx.Node]:
+    """`sources` and every node computed from one of them."""
+    reached = set(sources)
+    for node in graph.nodes:
+        if any(argument in reached for argument in node.all_input_nodes):
+            reached.add(node)
+    return reached
+
+
+def _fold_constants(graph_module: fx.GraphModule, model: torch.nn.Module, from_input: set[fx.Node],
+                    runs: list[dict[fx.Node, Any]]) -> dict[fx.Node, torch.Tensor]:
+    """The value of every tensor the traced model computes from neither its input's values
+    nor a parameter (constants torch.fx saved as `_tensor_constant…`, torch.arange over the
+    input's height, tables computed from buffers), computed once on the CPU. Folding them is
+    exact: what they read of the input is its shape, the same at every batch size (the
+    recorded runs say which). A model built on the meta device has no values to fold."""
+    parameters = {name for name, _ in model.named_parameters()}
+    values: dict[fx.Node, Any] = {}
+    learned: set[fx.Node] = set()  # parameters and tensors computed from them (their shape or device are not)
+    for node in graph_module.graph.nodes:
+        if node in from_input:
+            recorded = [run.get(node) for run in runs]
+            if not any(isinstance(value, torch.Tensor) or value == torch.device("meta") or differs(value, recorded[0])
+                       for value in recorded):
+                values[node] = recorded[0]  # a size read from the input's shape, the same at every batch
+                continue
+        if node.op not in ("get_attr", "call_function", "call_method"):
+            continue
+        if node.op == "get_attr":
+            value = functools.reduce(getattr, node.target.split("."), graph_module)
+            if isinstance(value, torch.Tensor) and value.is_meta:
+                return {}
+            if node.target in parameters:
+                learned.add(node)
+        else:
+            if not all(argument in values for argument in node.all_input_nodes):
+                continue
+            args = fx.node.map_arg(node.args, values.__getitem__)
+            kwargs = fx.node.map_arg(node.kwargs, values.__getitem__)
+            try:
+                with torch.no_grad():
+                    value = node.target(*args, **kwargs) if node.op == "call_function" else \
+                        getattr(args[0], node.target)(*args[1:], **kwargs)
+            except Exception:  # noqa: BLE001 - not computable alone: left to the mapping
+                continue
+            if isinstance(value, torch.Tensor) and (value.is_meta or any(argument in learned
+                                                                         for argument in node.all_input_nodes)):
+                learned.add(node)
+        values[node] = value
+    return {node: value for node, value in values.items()
+            if isinstance(value, torch.Tensor) and node not in learned}
+
+
 def _traced(model: torch.nn.Module, tracer: fx.Tracer | None = None) -> fx.GraphModule:
     """torch.fx's trace of `model` by `tracer` (timm's keeps its own layers whole), or by
     one that keeps the modules the importer maps whole (Swin's window attention) as one
@@ -377,7 +483,9 @@ def _traced(model: torch.nn.Module, tracer: fx.Tracer | None = None) -> fx.Graph
                 return isinstance(module, whole) or super().is_leaf_module(module, qualified_name)
 
         tracer = Tracer()
-    return fx.GraphModule(model, tracer.trace(model), type(model).__name__)
+    graph = tracer.trace(model)
+    follow_in_place(graph)
+    return fx.GraphModule(model, graph, type(model).__name__)
 
 
 def _first_line(error: Exception) -> str:
@@ -495,13 +603,16 @@ def convert_weights(imported: ImportedModel, state_dict: dict[str, torch.Tensor]
     for node, tensors in imported.tensor_of.items():
         for ours, original in tensors.items():
             wanted[original] = f"{attribute[node]}.{ours}"
+    folded = {f"{attribute[node]}.{key}": value for node, tensors in imported.constants.items()
+              for key, value in tensors.items()}
 
     with torch.device("meta"):
         expected = compile_network(imported.network).state_dict()
     converted = {ours: _as_shape(state_dict[original], expected.get(ours)) for original, ours in wanted.items()
                  if original in state_dict}
+    converted.update(folded)
     missing = [key for key in expected if key not in converted]
-    unexpected = [key for key in state_dict if key not in wanted
+    unexpected = [key for key in state_dict if key not in wanted and key not in imported.folded_buffers
                   and not any(key.startswith(module + ".") for module in imported.unused_modules)]
     mismatched = [f"{key} {list(converted[key].shape)} instead of {list(expected[key].shape)}"
                   for key in converted if key in expected and converted[key].shape != expected[key].shape]

@@ -14,6 +14,7 @@ timm is an optional extra (`pip install pytorchgui[timm]`).
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 from typing import Any
 
@@ -49,12 +50,133 @@ class TimmTracer(fx.Tracer):
         return isinstance(module, self.whole) or super().is_leaf_module(module, qualified_name)
 
 
-def timm_graph(model: torch.nn.Module) -> tuple[fx.Tracer, str | None]:
-    """The tracer that traces `model`: through timm's layers if it can, else with timm's own
-    not-traceable modules kept whole; the tracer is None and the reason given when neither does."""
+SHAPE_ATTRIBUTES = {"shape", "ndim", "dtype", "device", "is_cuda"}
+SHAPE_METHODS = {"size", "dim", "numel", "ndimension", "get_device"}
+
+
+class ShapeSpecialisingTracer(TimmTracer):
+    """A TimmTracer that also runs the model on one real input of `input_shape` as it traces,
+    so that Python control flow on shapes (`if H % window:`, timm's checks of the input size)
+    takes the branch this input size takes instead of stopping the trace. Only values read
+    from shapes (x.shape, x.size(), and numbers computed from them alone) are decided so;
+    control flow on the data itself still refuses to trace. The import is of one input
+    size anyway: the network's input shape is fixed."""
+
+    def __init__(self, input_shape: list[int], batch: int = 2):
+        super().__init__(notrace=False)
+        self.example = torch.randn(batch, *input_shape)
+        self.values: dict[fx.Node, Any] = {}
+        self.static: set[fx.Node] = set()
+
+    def trace(self, root, concrete_args=None) -> fx.Graph:
+        self.values, self.static = {}, set()
+        return super().trace(root, concrete_args)
+
+    def create_proxy(self, kind, target, args, kwargs, name=None, type_expr=None, proxy_factory_fn=None):
+        proxy = super().create_proxy(kind, target, args, kwargs, name, type_expr, proxy_factory_fn)
+        node = proxy.node
+        inputs = node.all_input_nodes
+        if kind in ("placeholder", "get_attr"):
+            self._value(node)
+        elif all(self._value(argument) is not _UNKNOWN for argument in inputs):
+            value = self._run(node)
+            self.values[node] = value
+            reads_shape = (kind == "call_function" and target is getattr and args[1] in SHAPE_ATTRIBUTES) or (
+                kind == "call_method" and target in SHAPE_METHODS)
+            if not isinstance(value, torch.Tensor) and (reads_shape or all(argument in self.static
+                                                                           for argument in inputs)):
+                self.static.add(node)
+        return proxy
+
+    def _value(self, node: fx.Node) -> Any:
+        if node not in self.values:
+            if node.op == "placeholder" and not any(known.op == "placeholder" for known in self.values):
+                self.values[node] = self.example
+            elif node.op == "get_attr":
+                self.values[node] = _attribute(self.root, node.target)
+            else:
+                return _UNKNOWN
+        return self.values[node]
+
+    def _run(self, node: fx.Node) -> Any:
+        args = fx.node.map_arg(node.args, self._value)
+        kwargs = fx.node.map_arg(node.kwargs, self._value)
+        try:
+            with torch.no_grad(), _unpatched_modules():
+                if node.op == "call_function":
+                    return node.target(*args, **kwargs)
+                if node.op == "call_method":
+                    return getattr(args[0], node.target)(*args[1:], **kwargs)
+                if node.op == "call_module":
+                    return self.root.get_submodule(node.target)(*args, **kwargs)
+        except Exception:  # noqa: BLE001 - a value not known here only keeps its branch undecided
+            return _UNKNOWN
+        return _UNKNOWN
+
+    def proxy(self, node: fx.Node) -> fx.Proxy:
+        return _KnownDeviceProxy(node, self)
+
+    def to_bool(self, obj) -> bool:
+        if obj.node in self.static:
+            return bool(self.values[obj.node])
+        return super().to_bool(obj)
+
+    def iter(self, obj):
+        if obj.node in self.static:
+            return iter(self.values[obj.node])
+        return super().iter(obj)
+
+
+_UNKNOWN = object()
+
+
+@contextlib.contextmanager
+def _unpatched_modules():
+    """torch.nn.Module's own __call__ and __getattr__, which torch.fx replaces while it traces
+    (a module called then would add nodes, and its parameters would be proxies)."""
+    from torch.fx import _symbolic_trace
+
+    patched = torch.nn.Module.__call__, torch.nn.Module.__getattr__
+    torch.nn.Module.__call__ = _symbolic_trace._orig_module_call
+    torch.nn.Module.__getattr__ = _symbolic_trace._orig_module_getattr
+    try:
+        yield
+    finally:
+        torch.nn.Module.__call__, torch.nn.Module.__getattr__ = patched
+
+
+def _attribute(root: torch.nn.Module, target: str) -> Any:
+    value: Any = root
+    with _unpatched_modules():
+        for part in target.split("."):
+            value = getattr(value, part)
+    return value
+
+
+class _KnownDeviceProxy(fx.Proxy):
+    """A proxy whose tensor's device and dtype are read from the example run: they never
+    depend on the input's values or size (timm's `torch.autocast(device_type=x.device.type)`)."""
+
+    def __getattr__(self, attribute: str):
+        if attribute in ("device", "dtype"):
+            value = self.tracer.values.get(self.node, _UNKNOWN)
+            if isinstance(value, torch.Tensor):
+                return getattr(value, attribute)
+        return super().__getattr__(attribute)
+
+
+def timm_graph(model: torch.nn.Module, input_shape: list[int] | None = None) -> tuple[fx.Tracer, str | None]:
+    """The tracer that traces `model`: through timm's layers if it can; else through them with
+    the control flow on shapes decided for `input_shape` (ShapeSpecialisingTracer); else with
+    timm's own not-traceable modules kept whole; the tracer is None and the reason given when
+    none does."""
     reason = None
-    for notrace in (False, True):
-        tracer = TimmTracer(notrace)
+    tracers = [lambda: TimmTracer(False)]
+    if input_shape is not None:
+        tracers.append(lambda: ShapeSpecialisingTracer(input_shape))
+    tracers.append(lambda: TimmTracer(True))
+    for make in tracers:
+        tracer = make()
         try:
             tracer.trace(model)
             return tracer, None
@@ -67,7 +189,7 @@ def trace_timm(model: torch.nn.Module, name: str, input_shape: list[int], catalo
                ) -> ImportedModel:
     """The network of timm model `model` (named `name`) for one sample of `input_shape`."""
     where = f"timm:{name}"
-    tracer, reason = timm_graph(model)
+    tracer, reason = timm_graph(model, input_shape)
     if tracer is None:
         raise ImportError_(f"{where} cannot be traced by torch.fx ({reason}): its Python control flow depends on "
                            "the data; choose another model of its family, or rewrite that part") from None
@@ -185,6 +307,25 @@ def _conv2d_same(call, builder, module) -> str:
     return builder.add("Conv2d", values, [padded], module=call.node.target)
 
 
+def _standardized_conv(call, builder, module) -> str:
+    """timm's StdConv2d, ScaledStdConv2d and their 'Same' forms: a StandardizedConv2d (with
+    the gain and its scale for the Scaled ones), after a Pad for TensorFlow's 'SAME' padding
+    when the module pads so (`same_pad`), as Conv2dSame does."""
+    catalog = builder.network.catalog
+    source = call.tensors()[0]
+    padded, padding = source, _pair(module.padding)
+    if getattr(module, "same_pad", False):
+        pads = _same_pads(call.shape_of(source), module.kernel_size, module.stride, module.dilation)
+        padded = builder.add("Pad", {"pads": pads, "mode": "constant", "value": 0.0}, [source],
+                             base=f"{call.node.target}.pad") if any(pads) else source
+    values = {**_module_values(module, catalog.node_entry("StandardizedConv2d")), "padding": padding,
+              "gain": getattr(module, "gain", None) is not None}
+    return builder.add("StandardizedConv2d", values, [padded], module=call.node.target)
+
+
+LOWEST = -torch.finfo(torch.float32).max  # max pooling's padding: below every value, and a number JSON can write
+
+
 def _pool2d_same(type_name: str, pad_value: float):
     def read(call, builder, module) -> str:
         source = call.tensors()[0]
@@ -231,8 +372,10 @@ def module_readers() -> dict[type, Any]:
         from timm.layers.conv2d_same import Conv2dSame
         from timm.layers.norm_act import BatchNormAct2d
         from timm.layers.pool2d_same import AvgPool2dSame, MaxPool2dSame
+        from timm.layers.std_conv import ScaledStdConv2d, ScaledStdConv2dSame, StdConv2d, StdConv2dSame
     except ImportError:  # timm missing: nothing of timm's to map
         return {}
-    return {BatchNormAct2d: _batch_norm_act, Conv2dSame: _conv2d_same,
-            AvgPool2dSame: _pool2d_same("AvgPool2d", 0.0), MaxPool2dSame: _pool2d_same("MaxPool2d", float("-inf"))}
+    standardized = dict.fromkeys((StdConv2d, StdConv2dSame, ScaledStdConv2d, ScaledStdConv2dSame), _standardized_conv)
+    return {**standardized, BatchNormAct2d: _batch_norm_act, Conv2dSame: _conv2d_same,
+            AvgPool2dSame: _pool2d_same("AvgPool2d", 0.0), MaxPool2dSame: _pool2d_same("MaxPool2d", LOWEST)}
 

@@ -122,8 +122,8 @@ def test_merge_of_different_shapes_is_refused():
     network.add_node("Add", "sum")
     network.connect("a", "sum")
     network.connect("b", "sum")
-    assert problem_messages(network) == ["Add 'sum' needs inputs of one shape, or ones that broadcast onto the largest "
-                                         "such as [C, 1, 1], but gets [4, 30, 30], [4, 28, 28]"]
+    assert problem_messages(network) == ["Add 'sum' needs inputs of one shape, or ones that broadcast together such as "
+                                         "[C, 1, 1] and [C, H, W], but gets [4, 30, 30], [4, 28, 28]"]
 
 
 def test_missing_input_and_unresolvable_auto():

@@ -29,14 +29,44 @@ def test_a_timm_model_imports_exactly_after_a_json_round_trip(name):
         for parameter in original.parameters():
             if not parameter.any():
                 parameter.normal_(0.0, 0.02)
-    imported = timm_import.trace_timm(original, name, shape)
+    assert_imports_exactly(original, timm_import.trace_timm(original, name, shape), shape)
+
+
+def assert_imports_exactly(original, imported, shape, tolerance=1e-4):
+    """The imported network, after a JSON round trip and with the converted weights, gives
+    the original's output."""
     weights = convert_weights(imported, original.state_dict())
     model = compile_network(network_format.loads(network_format.dumps(imported.network))).eval()
     model.load_state_dict(weights)
     x = torch.randn(2, *shape)
     with torch.no_grad():
         expected = original(x)
-        assert (model(x) - expected).abs().max() <= 1e-4 * expected.abs().max()
+        assert (model(x) - expected).abs().max() <= tolerance * expected.abs().max()
+
+
+class StandardisedConvolutions(torch.nn.Module):
+    """timm's weight-standardised convolutions (BiT, NFNet), with 'SAME' padding or not."""
+
+    def __init__(self):
+        super().__init__()
+        from timm.layers.std_conv import ScaledStdConv2d, ScaledStdConv2dSame, StdConv2d, StdConv2dSame
+
+        self.layers = torch.nn.Sequential(StdConv2d(3, 4, 3, padding=1), StdConv2dSame(4, 4, 3, stride=2),
+                                          ScaledStdConv2d(4, 4, 3, gamma=1.5), ScaledStdConv2dSame(4, 4, 3, stride=2))
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+def test_standardised_convolutions_import_exactly():
+    original = StandardisedConvolutions().eval()
+    with torch.no_grad():
+        for gain in (original.layers[2].gain, original.layers[3].gain):
+            gain.normal_(1.0, 0.2)
+    imported = timm_import.trace_timm(original, "toy", [3, 9, 9])
+    assert [imported.network.node(name).type for name in ("layers.1.pad", "layers.1", "layers.3")] == \
+        ["Pad", "StandardizedConv2d", "StandardizedConv2d"]
+    assert_imports_exactly(original, imported, [3, 9, 9], tolerance=1e-5)
 
 
 def test_timm_modules_kept_whole_become_catalogue_nodes():
@@ -79,8 +109,73 @@ def test_an_untraceable_model_is_refused_with_what_to_do():
         timm_import.trace_timm(DataDependent(), "toy", [4])
 
 
+class ExponentialWeights(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.randn(4, 4))
+
+    def forward(self, x):
+        return x @ self.weight.exp()  # weights computed on every call
+
+
 def test_a_call_without_a_node_names_the_node_and_the_call():
-    original = timm.create_model("test_nfnet").eval()  # weight standardisation: weights computed on every call
-    with pytest.raises(ImportError_, match=r"timm:test_nfnet: node 'stem.\w+' calls .*: it computes a tensor "
+    with pytest.raises(ImportError_, match=r"timm:toy: node '\w+' calls .*exp.*: it computes a tensor "
                                            "from the model's parameters alone .*LearnedTensor"):
-        timm_import.trace_timm(original, "test_nfnet", [3, 32, 32])
+        timm_import.trace_timm(ExponentialWeights(), "toy", [4])
+
+
+class OddSidePadded(torch.nn.Module):
+    """Control flow on a shape: torch.fx alone cannot trace it."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 2, stride=2)
+
+    def forward(self, x):
+        if x.shape[-1] % 2:
+            x = torch.nn.functional.pad(x, (0, 1, 0, 1))
+        return self.conv(x)
+
+
+class TraceTimeTables(torch.nn.Module):
+    """Tensors made while the model runs, from no input and no parameter: a table torch.fx
+    saves as `_tensor_constant0`, and torch.arange over the input's width."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("periods", torch.tensor([1.0, 2.0, 4.0]), persistent=False)
+
+    def forward(self, x):
+        positions = torch.arange(x.shape[-1], dtype=torch.float32)
+        angles = positions[None, None, :] / self.periods[:, None, None]
+        return x * angles.sin() + torch.tensor([0.5, 1.0, 2.0])[:, None, None]
+
+
+class WeightsMadeOfParts(torch.nn.Module):
+    """A qkv bias concatenated from parameters and a zero buffer (BEiT, EVA), a gain
+    multiplied in place, a [C, 1, 1] gate times a [1, H, W] map (both ways), F.normalize
+    and F.interpolate."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.randn(6, 2))
+        self.q_bias, self.v_bias = torch.nn.Parameter(torch.randn(2)), torch.nn.Parameter(torch.randn(2))
+        self.register_buffer("k_bias", torch.zeros(2), persistent=False)
+        self.gain = torch.nn.Parameter(torch.randn(1))
+        self.gate = torch.nn.Parameter(torch.randn(3, 1, 1))
+
+    def forward(self, x):
+        qkv = torch.nn.functional.linear(x, self.weight, torch.cat((self.q_bias, self.k_bias, self.v_bias)))
+        qkv.mul_(self.gain)
+        gated = self.gate * qkv.mean(1, keepdim=True)
+        return torch.nn.functional.normalize(torch.nn.functional.interpolate(gated, scale_factor=2.0, mode="bilinear"),
+                                             dim=1)
+
+
+@pytest.mark.parametrize("toy, shape", [(OddSidePadded, [3, 5, 5]), (TraceTimeTables, [3, 4, 5]),
+                                        (WeightsMadeOfParts, [3, 4, 2])],
+                         ids=lambda value: getattr(value, "__name__", ""))
+def test_what_timm_models_compute_between_modules_imports_exactly(toy, shape):
+    torch.manual_seed(0)
+    original = toy().eval()
+    assert_imports_exactly(original, timm_import.trace_timm(original, "toy", shape), shape, tolerance=1e-5)
