@@ -102,7 +102,7 @@ class NodeItem(QtWidgets.QGraphicsObject):
     def _resize(self) -> None:
         width, height = self.size
         self._body = QtCore.QRectF(-width / 2, -height / 2, width, height)
-        self._bounds = self._body.adjusted(-11, -14, 4, 14)  # at the left: the training warning's badge; below: "output"
+        self._bounds = self._body.adjusted(-11, -14, 4, 11)  # at the left: the training warning's badge; below: "output"
         self.port.setPos(0, height / 2)
 
     def input_point(self) -> QtCore.QPointF:
@@ -203,7 +203,7 @@ class NodeItem(QtWidgets.QGraphicsObject):
             self._paint_mark(painter, QtCore.QRectF(12, top - 14, rect.right() - 12, 12), "#2b8a3e",
                              self.input_mark or "input")
         if self.output_mark:
-            self._paint_mark(painter, QtCore.QRectF(10, rect.bottom() + 1, rect.right() - 10, 12), "#5c7cfa",
+            self._paint_mark(painter, QtCore.QRectF(10, rect.bottom(), rect.right() - 10, 11), "#5c7cfa",
                              self.output_mark)
         painter.setPen(QtGui.QColor("#212529"))
         font = painter.font()

@@ -1,9 +1,12 @@
 """The designer with several inputs and several outputs: the inspector's input rows, the
 input feeding a first layer, each output's loss, and the canvas's marks."""
+import torch
 from PyQt5 import QtCore, QtWidgets
 
-from gui_helpers import edit_in_inspector
+from data_writers import write_two_input_npz
+from gui_helpers import edit_in_inspector, error_boxes, open_data, trained_on_shapes
 from pytorchgui import paths
+from pytorchgui.gui.data_tab import PREVIEW_COUNT
 
 AUXILIARY = paths.example_networks_dir() / "auxiliary_head_cnn.json"
 
@@ -112,3 +115,46 @@ def test_the_canvas_names_the_inputs_and_outputs_when_there_are_several(qtbot, w
                                      network.add_node("Linear", "extra_fc", {"out_features": 8}, first_layer="extra")))
     settle(qtbot, tab)
     assert (items["conv1"].input_mark, items["extra_fc"].input_mark) == ("input: input", "input: extra")
+
+
+def test_train_two_outputs_then_measure_and_try_each_output(qtbot, window):
+    open_auxiliary(qtbot, window)
+    tab = trained_on_shapes(qtbot, window, 128, 64, epochs=1)
+    train_tab = window.train_tab
+    assert {curve.name() for curve in train_tab.output_loss_curves.values()} \
+        == {"train · classifier", "train · aux", "validation · classifier", "validation · aux"}
+    assert "train loss of aux" in train_tab.log_view.toPlainText()
+    assert not tab.output_combo.isHidden()
+    assert [tab.output_combo.itemText(index) for index in range(tab.output_combo.count())] == ["classifier", "aux"]
+    tab.saliency_check.setChecked(False)  # the heat map of each output is measured in tests/core
+    figures = {}
+    for output in ("classifier", "aux"):
+        tab.output_combo.setCurrentText(output)
+        tab.output_combo.activated.emit(tab.output_combo.currentIndex())
+        assert tab.result is None  # the last output's figures went
+        tab.launch()
+        qtbot.waitUntil(lambda: tab.loading is None, timeout=30000)
+        assert f"output <b>{output}</b> of" in tab.summary_label.text()
+        tab.pad.draw_line(QtCore.QPoint(60, 60), QtCore.QPoint(200, 200))
+        figures[output] = (tab.result.loss, tab.predict_drawing())
+    assert figures["classifier"][0] != figures["aux"][0]
+    assert not torch.equal(figures["classifier"][1], figures["aux"][1])
+
+
+def test_the_data_tab_reads_an_array_per_input_and_previews_the_image_input(qtbot, window, tmp_path):
+    path = write_two_input_npz(tmp_path / "two.npz", samples=40)
+    network = window.document.network
+    window.document.apply("two inputs", lambda: (network.set_input([1, 6, 6]), network.rename_input("input", "image"),
+                                                 network.add_input("metadata", [3])))
+    data_tab = window.data_tab
+    data_tab.tensor_field.set_path(str(path))
+    assert open_data(qtbot, data_tab, "Array file (.npz, .pt, .npy, .h5)"), error_boxes(data_tab)
+    [entry] = window.workspace.datasets
+    assert entry.dataset.input_shapes == {"image": [1, 6, 6], "metadata": [3]}
+    assert data_tab.table.item(0, 3).text() == "image 1 x 6 x 6, metadata 3"
+    data_tab.table.selectRow(0)
+    assert data_tab.sample_grid.count() == min(40, PREVIEW_COUNT)
+    view = data_tab.rows_view
+    headers = [view.horizontalHeaderItem(column).text() for column in range(view.columnCount())]
+    assert headers == ["metadata.0", "metadata.1", "metadata.2", "target"]
+    assert "2 inputs" in data_tab.stats_label.text()
