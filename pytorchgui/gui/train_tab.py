@@ -789,9 +789,6 @@ class TrainTab(QtWidgets.QWidget):
                     figures += f"; validation loss {event.validation_loss:.4f}"
                 if event.validation_accuracy is not None:
                     figures += f", accuracy {event.validation_accuracy:.1%}"
-                if event.output_losses:
-                    figures += "; " + ", ".join(f"{key.replace('_loss.', ' loss of ')} {value:.4f}"
-                                                for key, value in event.output_losses.items())
                 self.log(f"epoch {event.epoch}/{event.epochs}: {figures}; lr {event.learning_rate:.3g}; "
                          f"{event.seconds:.1f} s")
             elif isinstance(event, LayersRecordedEvent):
@@ -871,6 +868,8 @@ class TrainTab(QtWidgets.QWidget):
                     pen=pen, name=f"{'train' if training else 'validation'} · {output}")
             data = [row.output_losses.get(key, numpy.nan) for row in rows]
             curve.setData(epochs, numpy.array(data, dtype=float), connect="finite")
+        # the totals and each output's in two columns: one column of six covered the curves
+        self.epoch_plot.getPlotItem().legend.setColumnCount(2 if keys else 1)
 
     def _show_all_epochs(self) -> None:
         """The epoch plots from the first to the last epoch any of them draws, half an epoch
