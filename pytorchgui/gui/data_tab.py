@@ -6,6 +6,8 @@ before stay as they were.
 """
 from __future__ import annotations
 
+import math
+
 import numpy
 import pyqtgraph
 from PyQt5 import QtCore, QtWidgets
@@ -15,6 +17,7 @@ from pytorchgui.core.data.arrays import AmbiguousLayout
 from pytorchgui.core.data.augmentation import Pipeline, preview
 from pytorchgui.core.data.data_source import TASKS, TEXT_COLUMNS, DataSource
 from pytorchgui.core.data.datasets import DatasetError, TensorDataset, describe_bytes
+from pytorchgui.core.data.named_inputs import NamedInputsDataset, load_for_network
 from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.core.data.sequences import TOKEN_MODES, decode
 from pytorchgui.core.wording import counted
@@ -41,6 +44,13 @@ def _spin(minimum: int, maximum: int, value: int, *, name: str = "", tip: str = 
     spin.setObjectName(name)
     spin.setToolTip(tip)
     return spin
+
+
+def _describe_sample_shape(dataset) -> str:
+    """"1 x 28 x 28"; data for several inputs: each input's, by name ("image 1 x 6 x 6, metadata 3")."""
+    if isinstance(dataset, NamedInputsDataset):
+        return ", ".join(f"{name} {' x '.join(map(str, shape))}" for name, shape in dataset.input_shapes.items())
+    return " x ".join(map(str, dataset.sample_shape))
 
 
 def show_page(stack: QtWidgets.QStackedWidget, index: int) -> None:
@@ -408,9 +418,10 @@ class DataTab(QtWidgets.QWidget):
             show_error(self, "Cannot open the data", str(error))
             return None
         role = "train" if self.train_radio.isChecked() else "test"
+        load = self._loader(source, role)
 
         def read():
-            dataset = source.load(train=role == "train")
+            dataset = load()
             if isinstance(dataset, TensorDataset):
                 dataset.normalization  # computed here, off the GUI thread, and kept by the dataset
             return dataset
@@ -419,6 +430,17 @@ class DataTab(QtWidgets.QWidget):
         self.open_button.setText("Reading…")
         self.loading = run_in_thread(self, read, lambda dataset: self._opened(dataset, role), self._failed)
         return self.loading
+
+    def _loader(self, source: DataSource, role: str):
+        """How to read `source`: by the network's input names (an .npz array or CSV columns per
+        input) when it has several inputs, or several outputs and an array file that may hold
+        targets per output; else as any one-input network's data."""
+        network = self.workspace.network
+        train = role == "train"
+        if len(network.inputs) > 1 or (source.kind == "tensor" and len(network.outputs()) > 1):
+            read_for = network.copy()  # read off the window's thread: the editor may change the network meanwhile
+            return lambda: load_for_network(source.to_spec(), read_for, train=train)
+        return lambda: source.load(train=train)
 
     def open_builtin_shapes(self) -> QtCore.QObject | None:
         """Load the built-in shapes as training and test set in the background (a fresh
@@ -591,7 +613,7 @@ class DataTab(QtWidgets.QWidget):
             classes = str(dataset.num_classes) if dataset.is_classification else "regression"
             size = describe_bytes(dataset.memory_bytes) if dataset.memory_bytes else "streamed"
             values = [dataset.name, dataset.source, f"{len(dataset):,}",
-                      " x ".join(map(str, dataset.sample_shape)), classes, mode, size,
+                      _describe_sample_shape(dataset), classes, mode, size,
                       "; ".join(getattr(dataset, "notes", ())) or dataset.kind]
             for column, value in enumerate(values):
                 item = QtWidgets.QTableWidgetItem(value)
@@ -622,7 +644,9 @@ class DataTab(QtWidgets.QWidget):
             self.stats_label.setText(_describe_normalization(normalization, dataset.kind))
         if dataset.kind == "tokens":
             self.stats_label.setText(self._describe_tokens(entry, dataset))
-        if dataset.kind == "image":
+        if isinstance(dataset, NamedInputsDataset):
+            self._preview_named_inputs(dataset)
+        elif dataset.kind == "image":
             self._preview_images(dataset)
             if self.preview_tabs.currentIndex() not in (0, 2, 3):
                 self.preview_tabs.setCurrentIndex(0)
@@ -645,6 +669,35 @@ class DataTab(QtWidgets.QWidget):
                 sample, label = dataset[int(index)]
                 array = datasets.display_array(sample)
             self.sample_grid.add(array, dataset.classes[label] if dataset.is_classification else str(label))
+
+    def _preview_named_inputs(self, dataset: NamedInputsDataset) -> None:
+        """Data for several inputs: the images of the first input that is an image, and the
+        values of the others as rows (NAME.0, NAME.1, ...) beside the target."""
+        self.stats_label.setText(f"{len(dataset.inputs)} inputs, by name: " + ", ".join(
+            f"{name} [{', '.join(map(str, shape))}]" for name, shape in dataset.input_shapes.items())
+            + ". Used as they are (not normalised).")
+        images = [name for name, values in dataset.inputs.items() if values.dim() == 4 and values.shape[1] in (1, 3)]
+        count = min(PREVIEW_COUNT, len(dataset))
+        for index in numpy.linspace(0, len(dataset) - 1, count).astype(int) if images else ():
+            self.sample_grid.add(datasets.display_array(dataset.inputs[images[0]][index]),
+                                 self._target_text(dataset, int(index)))
+        rows = min(50, len(dataset))
+        columns = [(name, position) for name, values in dataset.inputs.items() if name not in images
+                   for position in range(min(math.prod(values.shape[1:]), 20))]
+        self.rows_view.setColumnCount(len(columns) + 1)
+        self.rows_view.setRowCount(rows)
+        self.rows_view.setHorizontalHeaderLabels([f"{name}.{position}" for name, position in columns] + ["target"])
+        for row in range(rows):
+            for column, (name, position) in enumerate(columns):
+                value = float(dataset.inputs[name][row].reshape(-1)[position])
+                self.rows_view.setItem(row, column, QtWidgets.QTableWidgetItem(f"{value:.4g}"))
+            self.rows_view.setItem(row, len(columns), QtWidgets.QTableWidgetItem(self._target_text(dataset, row)))
+        self.preview_tabs.setCurrentIndex(0 if images else 1)
+
+    @staticmethod
+    def _target_text(dataset, index: int) -> str:
+        target = dataset.targets[index]
+        return dataset.classes[int(target)] if dataset.is_classification else f"{float(target.reshape(-1)[0]):.4g}"
 
     def _preview_rows(self, dataset: TensorDataset) -> None:
         if dataset.kind == "tokens":

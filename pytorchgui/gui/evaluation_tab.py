@@ -146,6 +146,7 @@ class EvaluationTab(QtWidgets.QWidget):
         self.weights_combo.currentIndexChanged.connect(self._weights_chosen)
         self.update_sets()
         self.update_weights()
+        self._offer_outputs()
         self._show_network_loss()
         self.prediction_timer.timeout.connect(self._predict_input)
         self.network_name = workspace.document.display_name
@@ -197,6 +198,12 @@ class EvaluationTab(QtWidgets.QWidget):
         loss_row = QtWidgets.QHBoxLayout()
         loss_row.addWidget(self.loss_combo, 1)
         loss_row.addWidget(set_loss)
+        # a network with several outputs: the one measured (hidden for one output)
+        self.output_combo = QtWidgets.QComboBox()
+        self.output_combo.setObjectName("evaluationOutputCombo")
+        self.output_combo.setToolTip("The output whose predictions are measured, shown and tried")
+        self.output_combo.activated.connect(self._output_chosen)
+        self.output_label = QtWidgets.QLabel("Output")
         self.loss_label = QtWidgets.QLabel("Loss: the network's")
         self.network.subscribe(lambda event: self._show_network_loss() if event.kind in ("loss_changed", "reset")
                                else None)
@@ -219,6 +226,7 @@ class EvaluationTab(QtWidgets.QWidget):
         form.addRow(self.offer_note)
         form.addRow("Weights", self.weights_combo)
         form.addRow("", open_weights)
+        form.addRow(self.output_label, self.output_combo)
         form.addRow("Device", self.device_combo)
         form.addRow("Batch size", self.batch_spin)
         form.addRow("Loss", loss_row)
@@ -408,10 +416,14 @@ class EvaluationTab(QtWidgets.QWidget):
         """Until the user sets another loss here, the combo shows the loss of the network
         the weights belong to (which is measured), or of the open one while there are none."""
         network = self.trained.network if self.trained is not None else self.network
-        if self.loss_choice is None and network.loss is not None:
-            select_entry(self.loss_combo, network.loss.type)
+        output = self.chosen_output()
+        own = network.output_losses.get(output) if output is not None else None
+        loss = own.choice if own is not None else network.loss
+        if self.loss_choice is None and loss is not None:
+            select_entry(self.loss_combo, loss.type)
             whose = "the trained network's" if self.trained is not None else "the network's"
-            self.loss_label.setText(f"Loss: {network.loss.type} ({whose})")
+            of = f", of the output '{output}'" if output is not None else ""
+            self.loss_label.setText(f"Loss: {loss.type} ({whose}{of})")
 
     # -- choices -------------------------------------------------------------------------
     def _workspace_changed(self, event) -> None:
@@ -443,9 +455,31 @@ class EvaluationTab(QtWidgets.QWidget):
         self.trained = None
         self.clear_results()
         self.update_sets(follow_run=True)  # builds the model of the weights chosen
+        self._offer_outputs()
         self._show_network_loss()
         self._fit_inputs_to_model()
         self._reset_try_it()  # what Try it showed was the last weights' answer
+
+    def _offer_outputs(self) -> None:
+        """The outputs of the chosen weights' network, when it has several (the first chosen);
+        the row is hidden for a network with one."""
+        outputs = self.trained.outputs if self.trained is not None else []
+        blocker = QtCore.QSignalBlocker(self.output_combo)
+        self.output_combo.clear()
+        self.output_combo.addItems(outputs if len(outputs) > 1 else [])
+        del blocker
+        for widget in (self.output_label, self.output_combo):
+            widget.setVisible(len(outputs) > 1)
+
+    def chosen_output(self) -> str | None:
+        """The output measured: the one chosen, None for a network with one output."""
+        return self.output_combo.currentText() or None if self.output_combo.count() else None
+
+    def _output_chosen(self) -> None:
+        """Another output: the figures shown were the last one's, Try it predicted with it."""
+        self.clear_results()
+        self._show_network_loss()
+        self._reset_try_it()
 
     def _chosen_model(self) -> TrainedModel | None:
         """The model of the weights chosen, built once per choice; None when there is none
@@ -572,7 +606,7 @@ class EvaluationTab(QtWidgets.QWidget):
         if trained is None:
             raise EvaluationError(self.model_problem)
         dataset = with_tokenizer(choice.dataset(), trained.tokenizer)  # text: the ids the network learned
-        trained.check_data(dataset)
+        trained.check_data(dataset, self.chosen_output())
         return trained, dataset, choice
 
     def launch(self) -> Task | None:
@@ -580,7 +614,10 @@ class EvaluationTab(QtWidgets.QWidget):
             return None
         try:
             trained, dataset, choice = self.chosen_model_and_data()
-            loss = trained.loss_for(dataset, self.loss_choice)
+            output = self.chosen_output()
+            loss = trained.loss_for(dataset, self.loss_choice, output=output)
+            output_index = trained.output_index(output)
+            dataset = trained.data_for_output(dataset, output)  # that output's targets
         except PyTorchGUIError as error:
             show_error(self, "Cannot evaluate", str(error))
             return None
@@ -591,7 +628,7 @@ class EvaluationTab(QtWidgets.QWidget):
         def measure(control: TaskControl) -> EvaluationResult:
             result = evaluate(trained.model, dataset, trained.normalization_for(dataset), loss=loss,
                               batch_size=batch_size, device=device, control=control,
-                              target_normalization=trained.target_normalization)
+                              target_normalization=trained.target_normalization, output_index=output_index)
             result.curves()  # measured here, off the window's thread (scikit-learn takes a second to import)
             return result
 
@@ -641,7 +678,9 @@ class EvaluationTab(QtWidgets.QWidget):
         trained = self.trained
         weights = f" ({trained.weights.name})" if trained.weights and trained.weights.name != trained.name else ""
         name = breakable(html.escape(trained.name, quote=False))
-        lines = [f"<b>{name}</b>{html.escape(weights, quote=False)} on <b>{breakable(self.measured)}</b>",
+        output = self.chosen_output()
+        of = f"output <b>{html.escape(output, quote=False)}</b> of " if output is not None else ""
+        lines = [f"{of}<b>{name}</b>{html.escape(weights, quote=False)} on <b>{breakable(self.measured)}</b>",
                  f"<b>{result.samples:,}</b> samples in {result.seconds:.2f} s"]
         if result.loss is not None:
             scaled = " (standardised target, as in training)" if trained.target_normalization else ""
@@ -719,7 +758,7 @@ class EvaluationTab(QtWidgets.QWidget):
             if trained is not None:
                 try:
                     heat = saliency(trained.model, dataset.inputs[index], trained.normalization_for(dataset),
-                                    int(result.predictions[index]))
+                                    int(result.predictions[index]), trained.output_index(self.chosen_output()))
                     picture = heat_overlay(picture, heat.heat)
                 except PyTorchGUIError as error:
                     self.gallery_title.setText(f"{title} (no saliency: {error})")
@@ -966,7 +1005,7 @@ class EvaluationTab(QtWidgets.QWidget):
         normalization = normalization or trained.normalization
         if sample.dtype != torch.int64:
             self._show_prepared(sample)
-        probabilities = predict(trained.model, sample, normalization)
+        probabilities = predict(trained.model, sample, normalization, trained.output_index(self.chosen_output()))
         classes = trained.classes or [str(i) for i in range(len(probabilities))]
         self.probability_plot.clear()
         # Horizontal bars: class names read along the left axis instead of overlapping below.
@@ -989,7 +1028,8 @@ class EvaluationTab(QtWidgets.QWidget):
         if not self.saliency_check.isChecked():
             return
         try:
-            heat = saliency(trained.model, sample, normalization)
+            heat = saliency(trained.model, sample, normalization,
+                            output_index=trained.output_index(self.chosen_output()))
         except PyTorchGUIError as error:
             self.saliency_label.setText(f"<span style='color:#868e96'>{error}</span>")
             self.saliency_label.setToolTip(str(error))
@@ -1005,7 +1045,8 @@ class EvaluationTab(QtWidgets.QWidget):
         """A regression network's prediction: a value in the target's units, no class probabilities."""
         if sample.dtype != torch.int64:
             self._show_prepared(sample)
-        values = predict_values(trained.model, sample, trained.normalization, trained.target_normalization)
+        values = predict_values(trained.model, sample, trained.normalization, trained.target_normalization,
+                                trained.output_index(self.chosen_output()))
         self.probability_plot.clear()
         shown = ", ".join(f"{float(value):.4g}" for value in values[:8])
         self.prediction_label.setText(f"Predicted value: <b>{shown}</b> (the target's units)")

@@ -107,6 +107,9 @@ class NodeItem(QtWidgets.QGraphicsObject):
         self._shown: tuple | None = None  # what update_from last drew
         self._elided: tuple[tuple, str] = ((), "")  # (font, name, shape) -> the name as drawn: not elided every frame
         self.frozen = False
+        # the small marks above a first layer and below an output: "input" / "output", with the
+        # input's or output's name when the network has several
+        self.input_mark = self.output_mark = ""
         self.training_warning = ""  # what the last run found wrong with this layer (gradients, dead units)
         self._tooltip = ""
         self._colour = QtGui.QColor("#f8f9fa")
@@ -131,7 +134,7 @@ class NodeItem(QtWidgets.QGraphicsObject):
     def _resize(self) -> None:
         width, height = self.size
         self._body = QtCore.QRectF(-width / 2, -height / 2, width, height)
-        self._bounds = self._body.adjusted(-11, -14, 4, 10)  # at the left: the training warning's badge
+        self._bounds = self._body.adjusted(-11, -14, 4, 11)  # at the left: the training warning's badge; below: "output"
         self.port.setPos(0, height / 2)
 
     def input_point(self) -> QtCore.QPointF:
@@ -172,6 +175,11 @@ class NodeItem(QtWidgets.QGraphicsObject):
         self._tooltip = f"{tooltip}\n⚠ {self.error}" if self.error else tooltip
         self._show_tooltip()
         self.update()
+
+    def set_marks(self, input_mark: str, output_mark: str) -> None:
+        if (input_mark, output_mark) != (self.input_mark, self.output_mark):
+            self.input_mark, self.output_mark = input_mark, output_mark
+            self.update()
 
     def set_training_warning(self, text: str) -> None:
         """Mark the node with what the last training run found wrong with it ("" clears it)."""
@@ -224,12 +232,11 @@ class NodeItem(QtWidgets.QGraphicsObject):
             top = rect.top()
             painter.drawPolygon(QtGui.QPolygonF([QtCore.QPointF(-9, top - 12), QtCore.QPointF(9, top - 12),
                                                  QtCore.QPointF(0, top - 1)]))
-            painter.setPen(QtGui.QColor("#2b8a3e"))
-            font = painter.font()
-            font.setPointSizeF(7.5)
-            font.setBold(True)
-            painter.setFont(font)
-            painter.drawText(QtCore.QRectF(12, top - 14, 60, 12), QtCore.Qt.AlignLeft, "input")
+            self._paint_mark(painter, QtCore.QRectF(12, top - 14, rect.right() - 12, 12), "#2b8a3e",
+                             self.input_mark or "input")
+        if self.output_mark:
+            self._paint_mark(painter, QtCore.QRectF(10, rect.bottom(), rect.right() - 10, 11), "#5c7cfa",
+                             self.output_mark)
         painter.setPen(QtGui.QColor("#212529"))
         font = painter.font()
         font.setPointSizeF(NAME_POINTS)
@@ -257,6 +264,19 @@ class NodeItem(QtWidgets.QGraphicsObject):
             width = int(self.body().width() - 16)
             self._elided = (key, elide_path(self.name, QtGui.QFontMetrics(font), width))
         return self._elided[1]
+
+    @staticmethod
+    def _paint_mark(painter: QtGui.QPainter, where: QtCore.QRectF, colour: str, text: str) -> None:
+        """A small bold word beside the node ("input", "output: aux"), cut to fit."""
+        painter.save()
+        painter.setPen(QtGui.QColor(colour))
+        font = painter.font()
+        font.setPointSizeF(7.5)
+        font.setBold(True)
+        painter.setFont(font)
+        shown = QtGui.QFontMetrics(font).elidedText(text, QtCore.Qt.ElideRight, int(where.width()))
+        painter.drawText(where, QtCore.Qt.AlignLeft | QtCore.Qt.AlignVCenter, shown)
+        painter.restore()
 
     @staticmethod
     def _paint_warning_badge(painter: QtGui.QPainter, rect: QtCore.QRectF) -> None:
@@ -436,6 +456,7 @@ class NetworkScene(QtWidgets.QGraphicsScene):
                                       for name, node in self.network.nodes.items()}
             members = self._group_members()
             shown, boxes = close_up(self._stored_positions, members, self._group_entries(members))
+            marks = self._input_and_output_marks()
             for name in self.network.nodes:
                 item = self.node_items.get(name)
                 if item is None:
@@ -447,6 +468,7 @@ class NetworkScene(QtWidgets.QGraphicsScene):
                     item.setPos(*position)
                 item.setVisible(name in shown)
                 item.update_from(self.network, self.report, problems.get(name, []))
+                item.set_marks(*marks.get(name, ("", "")))
             self._sync_groups(members, boxes)
             # Arrows are kept where the link is unchanged: a refresh after one edit then
             # moves existing items instead of rebuilding hundreds of them.
@@ -471,6 +493,18 @@ class NetworkScene(QtWidgets.QGraphicsScene):
             self.edge_items = edges
         finally:
             self._syncing = False
+
+    def _input_and_output_marks(self) -> dict[str, tuple[str, str]]:
+        """node -> (its input mark, its output mark): a first layer's input is named when the
+        network has several, an output's name when it has several ("" for the plain word)."""
+        network = self.network
+        several_inputs = len(network.inputs) > 1
+        marks = {name: (f"input: {network.input_feeding(name)}" if several_inputs else "", "")
+                 for name in network.first_layers}
+        outputs = network.outputs()
+        for name in outputs:
+            marks[name] = (marks.get(name, ("", ""))[0], f"output: {name}" if len(outputs) > 1 else "output")
+        return marks
 
     def show_training_warnings(self, warnings: dict[str, str]) -> None:
         """Mark the nodes the last training run found wrong (node -> why); the others unmarked."""

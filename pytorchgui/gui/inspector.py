@@ -1,8 +1,10 @@
 """The inspector: the selection's properties, edited in place.
 
-One node selected: its name, type, documentation, output shape, parameter count and the
-generated form of its parameters. Nothing selected: the network's input shape, loss and
-optimizer. Several: what they add up to. Every committed change is one undo step through
+One node selected: its name, type, documentation, output shape, parameter count, the
+input that feeds it (a check box with one input, a choice with several) and the generated
+form of its parameters. Nothing selected: the network's inputs (one shape row, or a row
+per input), its loss (with several outputs, each output's own loss and weight, or the loss
+of every other output) and optimizer. Several: what they add up to. Every committed change is one undo step through
 NetworkDocument.apply; the keystrokes of one field edit merge into one (its merge key
 holds an edit session that ends when the field's edit is finished).
 
@@ -17,7 +19,8 @@ from typing import Any, Callable
 from PyQt5 import QtCore, QtWidgets
 
 from pytorchgui.core.errors import PyTorchGUIError
-from pytorchgui.core.graph.shapes import ShapeReport, describe_shape
+from pytorchgui.core.graph.network import INPUT_DTYPES
+from pytorchgui.core.graph.shapes import ShapeReport, describe_outputs, describe_shape
 from pytorchgui.gui.document import NetworkDocument
 from pytorchgui.gui.forms import ParameterForm
 from pytorchgui.gui.widgets import catalogue_combo, select_entry, selected_entry_name, show_status
@@ -79,11 +82,19 @@ class Inspector(QtWidgets.QScrollArea):
     def _subject_now(self) -> tuple:
         if len(self.names) == 1:
             node = self.network.node(self.names[0])
-            return ("node", node.name, node.type)
+            return ("node", node.name, node.type, len(self.network.inputs) > 1)
         if self.names:
             return ("many", tuple(self.names))
         loss, optimizer = self.network.loss, self.network.optimizer
-        return ("network", loss.type if loss else None, optimizer.type if optimizer else None)
+        # the rows shown depend on the inputs and, with several outputs, on which have a loss of their own
+        outputs = self.network.outputs()
+        own_losses = tuple((output, self._own_loss_type(output)) for output in outputs) if len(outputs) > 1 else ()
+        return ("network", loss.type if loss else None, optimizer.type if optimizer else None,
+                tuple(self.network.input_names()), own_losses)
+
+    def _own_loss_type(self, output: str) -> str | None:
+        own = self.network.output_losses.get(output)
+        return own.choice.type if own is not None else None
 
     def _build(self, subject: tuple) -> None:
         page = QtWidgets.QWidget()
@@ -112,10 +123,21 @@ class Inspector(QtWidgets.QScrollArea):
         top.addRow("Type", _label(f"<b>{entry.name}</b> · {kind}, {entry.category}", "inspectorType"))
         self.shape_label = _label(name="inspectorShape")
         top.addRow("Output", self.shape_label)
-        self.first_box = QtWidgets.QCheckBox("First layer (takes the input)")
-        self.first_box.setObjectName("inspectorFirstLayer")
-        self.first_box.clicked.connect(self._set_first_layer)
-        top.addRow(self.first_box)
+        self.first_box = self.fed_by_combo = None
+        if len(self.network.inputs) > 1:  # which input feeds the node, if any
+            self.fed_by_combo = QtWidgets.QComboBox()
+            self.fed_by_combo.setObjectName("inspectorFedBy")
+            self.fed_by_combo.setToolTip("A first layer takes one of the network's inputs")
+            self.fed_by_combo.addItem("no input (not a first layer)", None)
+            for input_name in self.network.input_names():
+                self.fed_by_combo.addItem(f"the input '{input_name}'", input_name)
+            self.fed_by_combo.activated.connect(self._choose_fed_by)
+            top.addRow("Network input", self.fed_by_combo)
+        else:
+            self.first_box = QtWidgets.QCheckBox("First layer (takes the input)")
+            self.first_box.setObjectName("inspectorFirstLayer")
+            self.first_box.clicked.connect(self._set_first_layer)
+            top.addRow(self.first_box)
         self.trainable_box = QtWidgets.QCheckBox("Trainable")
         self.trainable_box.setToolTip("Off: the node is frozen, training leaves its weights (and a norm layer's "
                                       "statistics) as they are: fine-tuning")
@@ -157,34 +179,131 @@ class Inspector(QtWidgets.QScrollArea):
         layout.addWidget(_label("<b>The network</b> (select a node to edit it)", "inspectorHeading"))
         self.network_label = _label(name="inspectorNetwork")
         layout.addWidget(self.network_label)
-        inputs = QtWidgets.QFormLayout()
-        inputs.setRowWrapPolicy(QtWidgets.QFormLayout.WrapLongRows)
-        self.input_edit = QtWidgets.QLineEdit()
-        self.input_edit.setObjectName("inspectorInput")
-        self.input_edit.setPlaceholderText("e.g. 1, 28, 28")
-        self.input_edit.setToolTip("The shape of one sample, without the batch: channels, height, width")
-        self.input_edit.editingFinished.connect(self._set_input)
-        inputs.addRow("Input shape", self.input_edit)
-        layout.addLayout(inputs)
-        for what, database, choice, setter in (
-                ("loss", self.catalog.losses, self.network.loss, self.network.set_loss),
-                ("optimizer", self.catalog.optimizers, self.network.optimizer, self.network.set_optimizer)):
-            box = QtWidgets.QGroupBox("Loss function" if what == "loss" else "Optimizer")
-            box_layout = QtWidgets.QVBoxLayout(box)
-            combo = catalogue_combo(database, f"inspector{what.capitalize()}Combo")
-            if choice is None:
-                combo.setCurrentIndex(-1)
-                combo.lineEdit().setPlaceholderText(f"choose the {what}")
-            else:
-                select_entry(combo, choice.type)
-            combo.activated.connect(lambda _=0, c=combo, d=database, s=setter, w=what: self._choose(c, d, s, w))
-            box_layout.addWidget(combo)
-            setattr(self, f"{what}_combo", combo)
-            if choice is not None:
-                entry = database.get(choice.type)
-                self._add_form(box_layout, what, entry, choice.parameters,
-                               lambda values, s=setter, t=choice.type: s(t, values), what)
+        self._build_inputs(layout)
+        outputs = self.network.outputs()
+        several = len(outputs) > 1
+        self._add_function_box(layout, "loss", "Loss of every other output" if several else "Loss function",
+                               self.catalog.losses, self.network.loss, self.network.set_loss)
+        if several:
+            for output in outputs:
+                self._build_output_loss(layout, output)
+        self._add_function_box(layout, "optimizer", "Optimizer", self.catalog.optimizers, self.network.optimizer,
+                               self.network.set_optimizer)
+
+    def _build_inputs(self, layout: QtWidgets.QVBoxLayout) -> None:
+        """One input: its shape on one row, as a network has always had it, with a button to
+        add another. Several: a row per input (name, shape, dtype, remove)."""
+        self.input_rows: dict[str, tuple[QtWidgets.QLineEdit, QtWidgets.QLineEdit, QtWidgets.QComboBox]] = {}
+        add = QtWidgets.QPushButton("Add input")
+        add.setObjectName("inspectorAddInput")
+        add.setToolTip("Give the network another input (two images, an image and a vector, ...); mark the layer it "
+                       "goes to in its inspector")
+        add.clicked.connect(self._add_input)
+        specs = self.network.inputs
+        if len(specs) <= 1:
+            inputs = QtWidgets.QFormLayout()
+            inputs.setRowWrapPolicy(QtWidgets.QFormLayout.WrapLongRows)
+            self.input_edit = self._shape_edit(specs[0].name if specs else None)
+            row = QtWidgets.QHBoxLayout()
+            row.addWidget(self.input_edit, 1)
+            row.addWidget(add)
+            inputs.addRow("Input shape", row)
+            layout.addLayout(inputs)
+            return
+        box = QtWidgets.QGroupBox("Inputs")
+        grid = QtWidgets.QGridLayout(box)
+        grid.setContentsMargins(6, 6, 6, 6)
+        for column, heading in enumerate(("name", "shape", "dtype")):
+            grid.addWidget(_label(f"<i>{heading}</i>", style="color: palette(dark);"), 0, column)
+        for row, spec in enumerate(specs, 1):
+            name_edit = QtWidgets.QLineEdit(spec.name)
+            name_edit.setObjectName(f"inspectorInputName.{spec.name}")
+            name_edit.setMaximumWidth(90)  # the shape gets the room: a narrow dock fits 1, 28, 28
+            name_edit.editingFinished.connect(lambda old=spec.name, edit=name_edit: self._rename_input(old, edit))
+            shape_edit = self._shape_edit(spec.name)
+            dtype_combo = QtWidgets.QComboBox()
+            dtype_combo.setObjectName(f"inspectorInputDtype.{spec.name}")
+            dtype_combo.addItems(INPUT_DTYPES)
+            dtype_combo.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            dtype_combo.setMinimumContentsLength(5)
+            dtype_combo.activated.connect(lambda _=0, name=spec.name, combo=dtype_combo: self._set_input_dtype(name,
+                                                                                                              combo))
+            remove = QtWidgets.QToolButton()
+            remove.setText("✕")
+            remove.setObjectName(f"inspectorRemoveInput.{spec.name}")
+            remove.setToolTip(f"Remove the input '{spec.name}' (the layers it feeds stop being first layers)")
+            remove.clicked.connect(lambda _=False, name=spec.name: self._remove_input(name))
+            for column, widget in enumerate((name_edit, shape_edit, dtype_combo, remove)):
+                grid.addWidget(widget, row, column)
+            self.input_rows[spec.name] = (name_edit, shape_edit, dtype_combo)
+        grid.setColumnStretch(1, 1)
+        grid.addWidget(add, len(specs) + 1, 0, 1, 4, QtCore.Qt.AlignLeft)
+        self.input_edit = self.input_rows[specs[0].name][1]
+        layout.addWidget(box)
+
+    def _shape_edit(self, input_name: str | None) -> QtWidgets.QLineEdit:
+        edit = QtWidgets.QLineEdit()
+        edit.setObjectName("inspectorInput" if input_name is None or input_name == self.network.input_names()[0]
+                           else f"inspectorInput.{input_name}")
+        edit.setPlaceholderText("e.g. 1, 28, 28")
+        edit.setToolTip("The shape of one sample, without the batch: channels, height, width")
+        edit.editingFinished.connect(lambda: self._set_input(input_name, edit))
+        return edit
+
+    def _add_function_box(self, layout: QtWidgets.QVBoxLayout, what: str, title: str, database, choice,
+                          setter) -> None:
+        box = QtWidgets.QGroupBox(title)
+        box_layout = QtWidgets.QVBoxLayout(box)
+        combo = catalogue_combo(database, f"inspector{what.capitalize()}Combo")
+        if choice is None:
+            combo.setCurrentIndex(-1)
+            combo.lineEdit().setPlaceholderText(f"choose the {what}")
+        else:
+            select_entry(combo, choice.type)
+        combo.activated.connect(lambda _=0, c=combo, d=database, s=setter, w=what: self._choose(c, d, s, w))
+        box_layout.addWidget(combo)
+        setattr(self, f"{what}_combo", combo)
+        if choice is not None:
+            entry = database.get(choice.type)
+            self._add_form(box_layout, what, entry, choice.parameters,
+                           lambda values, s=setter, t=choice.type: s(t, values), what)
+        layout.addWidget(box)
+
+    def _build_output_loss(self, layout: QtWidgets.QVBoxLayout, output: str) -> None:
+        """An output's loss: the one of every other output, or its own with a weight in the total."""
+        box = QtWidgets.QGroupBox(f"Output '{output}'")
+        box.setObjectName(f"inspectorOutput.{output}")
+        box_layout = QtWidgets.QVBoxLayout(box)
+        own = self.network.output_losses.get(output)
+        check = QtWidgets.QCheckBox("A loss of its own")
+        check.setObjectName(f"inspectorOwnLoss.{output}")
+        check.setToolTip("Off: the output is trained with the loss of every other output, weight 1")
+        check.setChecked(own is not None)
+        check.clicked.connect(lambda checked: self._set_own_loss(output, checked))
+        box_layout.addWidget(check)
+        if own is None:
             layout.addWidget(box)
+            return
+        database = self.catalog.losses
+        combo = catalogue_combo(database, f"inspectorOutputLossCombo.{output}")
+        select_entry(combo, own.choice.type)
+        combo.activated.connect(lambda _=0: self._choose_output_loss(output, combo))
+        box_layout.addWidget(combo)
+        weight = QtWidgets.QDoubleSpinBox()
+        weight.setObjectName(f"inspectorLossWeight.{output}")
+        weight.setRange(0, 1000)
+        weight.setDecimals(3)
+        weight.setSingleStep(0.1)
+        weight.setValue(own.weight)
+        weight.setToolTip("The total loss is the sum of each output's loss times its weight")
+        weight.valueChanged.connect(lambda value: self._set_output_loss_weight(output, value))
+        weight.editingFinished.connect(self._finish_session)
+        row = QtWidgets.QFormLayout()
+        row.addRow("Weight", weight)
+        box_layout.addLayout(row)
+        self._add_form(box_layout, f"loss.{output}", database.get(own.choice.type), own.choice.parameters,
+                       lambda values: self._set_output_loss(output, parameters=values), f"the loss of {output}")
+        layout.addWidget(box)
 
     def _add_form(self, layout: QtWidgets.QVBoxLayout, key: str, entry, values: dict[str, Any],
                   apply: Callable[[dict[str, Any]], None], subject: str) -> None:
@@ -224,7 +343,10 @@ class Inspector(QtWidgets.QScrollArea):
         problems = [p.message for p in self.report.problems if p.node == name] if self.report else []
         self.error_label.setText("\n".join(f"⚠ {message}" for message in problems))
         self.error_label.setVisible(bool(problems))
-        self.first_box.setChecked(name in self.network.first_layers)
+        if self.fed_by_combo is not None:
+            self.fed_by_combo.setCurrentIndex(max(self.fed_by_combo.findData(self.network.input_feeding(name)), 0))
+        else:
+            self.first_box.setChecked(name in self.network.first_layers)
         self.trainable_box.setChecked(self.network.node(name).trainable)
         if self.first_input_combo is not None:
             inputs = self.network.inputs_of(name)
@@ -240,16 +362,30 @@ class Inspector(QtWidgets.QScrollArea):
     def _update_network(self) -> None:
         count = len(self.network)
         if self.report is not None and count:
-            self.network_label.setText(f"{count} nodes · {self.report.total_parameters:,} parameters · output "
-                                       f"{describe_shape(self.report.output_shape)}")
+            self.network_label.setText(f"{count} nodes · {self.report.total_parameters:,} parameters · "
+                                       f"{describe_outputs(self.report)}")
         else:
             self.network_label.setText("Empty: drag a layer from the palette onto the canvas." if not count else "")
         spec = self.network.input_spec
         if not self.input_edit.hasFocus():
             self.input_edit.setText(", ".join(map(str, spec.shape)) if spec else "")
+        for spec in self.network.inputs:
+            if spec.name in self.input_rows:
+                name_edit, shape_edit, dtype_combo = self.input_rows[spec.name]
+                if not shape_edit.hasFocus():
+                    shape_edit.setText(", ".join(map(str, spec.shape)))
+                dtype_combo.setCurrentText(spec.dtype)
         for what, choice in (("loss", self.network.loss), ("optimizer", self.network.optimizer)):
             if choice is not None and what in self.forms:
                 self.forms[what].show_values(choice.parameters)
+        for output, own in self.network.output_losses.items():
+            if f"loss.{output}" in self.forms:
+                self.forms[f"loss.{output}"].show_values(own.choice.parameters)
+                weight = self.findChild(QtWidgets.QDoubleSpinBox, f"inspectorLossWeight.{output}")
+                if weight is not None and not weight.hasFocus():
+                    blocker = QtCore.QSignalBlocker(weight)
+                    weight.setValue(own.weight)
+                    del blocker
 
     # -- edits -----------------------------------------------------------------------
     def _run(self, text: str, operation: Callable[[], object], merge_key=None) -> bool:
@@ -293,18 +429,93 @@ class Inspector(QtWidgets.QScrollArea):
         name = self.names[0]
         self._run(f"{'Unfreeze' if checked else 'Freeze'} {name}", lambda: self.network.set_trainable(name, checked))
 
-    def _set_input(self) -> None:
-        text = self.input_edit.text()
+    def _set_input(self, input_name: str | None, edit: QtWidgets.QLineEdit) -> None:
+        text = edit.text()
         try:
             shape = parse_shape(text)
         except ValueError:
             show_status(self, f"“{text}” is not a shape: write whole numbers such as 1, 28, 28 "
                               "(channels, height, width)", 10000)
             return
-        current = self.network.input_spec
+        current = self.network.input_named(input_name) if input_name is not None else None
         if shape == (current.shape if current else None):
             return
-        self._run("Set input shape", lambda: self.network.set_input(shape, current.dtype if current else "float32"))
+        if shape is None and len(self.network.inputs) > 1:  # emptied: put it back; ✕ removes an input
+            edit.setText(", ".join(map(str, current.shape)))
+            return
+        what = "input shape" if len(self.network.inputs) <= 1 else f"the shape of input {input_name}"
+        self._run(f"Set {what}", lambda: self.network.set_input(shape, current.dtype if current else "float32",
+                                                                name=input_name))
+
+    def _set_input_dtype(self, input_name: str, combo: QtWidgets.QComboBox) -> None:
+        spec, dtype = self.network.input_named(input_name), combo.currentText()
+        if dtype != spec.dtype:
+            self._run(f"Set the dtype of input {input_name}",
+                      lambda: self.network.set_input(spec.shape, dtype, name=input_name))
+
+    def _add_input(self) -> None:
+        """A new input named input_2 (or the next free number), shaped like the first: the
+        user renames it and sets its shape in its row."""
+        names = set(self.network.input_names()) | set(self.network.nodes)
+        number = 2
+        while f"input_{number}" in names:
+            number += 1
+        name = f"input_{number}"
+        first = self.network.input_spec
+        if first is None:  # the first input is the one the "Input shape" row sets
+            show_status(self, "Set the input shape first, then add another input", 10000)
+            return
+        self._run(f"Add input {name}", lambda: self.network.add_input(name, list(first.shape), first.dtype))
+
+    def _remove_input(self, input_name: str) -> None:
+        self._run(f"Remove input {input_name}", lambda: self.network.remove_input(input_name))
+
+    def _rename_input(self, old: str, edit: QtWidgets.QLineEdit) -> None:
+        new = edit.text().strip()
+        if not new or new == old or old not in self.network.input_names():
+            edit.setText(old)
+            return
+        if not self._run(f"Rename input {old}", lambda: self.network.rename_input(old, new)):
+            edit.setText(old)
+
+    def _choose_fed_by(self) -> None:
+        name, source = self.names[0], self.fed_by_combo.currentData()
+        if source is None:
+            self._run(f"Unset first layer {name}", lambda: self.network.set_first_layer(name, False))
+        else:
+            self._run(f"Feed {name} with input {source}", lambda: self.network.set_first_layer(name, True, input=source))
+
+    def _set_own_loss(self, output: str, own: bool) -> None:
+        """A loss of its own starts as a copy of the loss of every other output (weight 1)."""
+        default = self.network.loss
+        if not own:
+            self._run(f"Train {output} with the loss of every other output",
+                      lambda: self.network.set_output_loss(output, None))
+        elif default is None:
+            show_status(self, "Choose the loss of every other output first", 10000)
+        else:
+            self._run(f"Give {output} a loss of its own",
+                      lambda: self.network.set_output_loss(output, default.type, dict(default.parameters)))
+
+    def _choose_output_loss(self, output: str, combo: QtWidgets.QComboBox) -> None:
+        type_name = selected_entry_name(combo, self.catalog.losses)
+        own = self.network.output_losses.get(output)
+        if type_name is None or own is None or own.choice.type == type_name:
+            return
+        self._run(f"Set the loss of {output} {type_name}",
+                  lambda: self.network.set_output_loss(output, type_name, {}, own.weight))
+
+    def _set_output_loss(self, output: str, parameters: dict[str, Any] | None = None,
+                         weight: float | None = None) -> None:
+        own = self.network.output_losses[output]
+        self.network.set_output_loss(output, own.choice.type, own.choice.parameters if parameters is None
+                                     else parameters, own.weight if weight is None else weight)
+
+    def _set_output_loss_weight(self, output: str, weight: float) -> None:
+        if self._updating or output not in self.network.output_losses:
+            return
+        self._run(f"Set the loss weight of {output}", lambda: self._set_output_loss(output, weight=weight),
+                  merge_key=(output, "weight", self._session))
 
     def _choose(self, combo: QtWidgets.QComboBox, database, setter, what: str) -> None:
         type_name = selected_entry_name(combo, database)

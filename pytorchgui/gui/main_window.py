@@ -7,6 +7,7 @@ from PyQt5 import QtCore, QtGui, QtWidgets, uic
 
 from pytorchgui import __version__, paths, settings
 from pytorchgui.core.errors import PyTorchGUIError
+from pytorchgui.core.graph.shapes import describe_outputs
 from pytorchgui.core.wording import counted
 from pytorchgui.core.workspace import Workspace
 from pytorchgui.gui import dialogs
@@ -240,8 +241,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _report_changed(self, report) -> None:
         if report.ok:
-            self.report_label.setText(f"{report.total_parameters:,} parameters, output "
-                                      f"{list(report.output_shape or [])}")
+            self.report_label.setText(f"{report.total_parameters:,} parameters, {describe_outputs(report)}")
             self.report_label.setStyleSheet("")
         else:  # no count of a network that does not compile: where to read why
             count = len(report.problems)

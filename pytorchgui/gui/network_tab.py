@@ -21,8 +21,8 @@ from pytorchgui.core.errors import PyTorchGUIError
 from pytorchgui.core.graph.layout import LAYER_GAP, tidy_positions
 from pytorchgui.core.graph.network import NetworkEvent
 from pytorchgui.core.data.fit import freeze_all_but_last
-from pytorchgui.core.graph.shapes import (ShapeReport, describe_shape, infer_shapes, step_problems, summary_rows,
-                                          trainable_parameters)
+from pytorchgui.core.graph.shapes import (ShapeReport, describe_outputs, infer_shapes, step_problems,
+                                          summary_rows, trainable_parameters)
 from pytorchgui.core.interop.templates import template_files
 from pytorchgui.core.wording import counted
 from pytorchgui.gui.dialogs import show_error
@@ -321,12 +321,11 @@ class NetworkTab(QtWidgets.QWidget):
             self.summary_label.setText("Empty network: drag a layer from the palette onto the canvas, or "
                                        "double-click one.")
         else:
-            shape = describe_shape(self.report.output_shape)
             status = "compiles" if self.report.ok else counted(len(self.report.problems), "problem")
             trainable = trainable_parameters(self.network, self.report)
             frozen = (f" ({trainable:,} trainable)" if trainable != self.report.total_parameters else "")
             self.summary_label.setText(f"<b>{len(self.network)}</b> nodes · <b>{self.report.total_parameters:,}</b> "
-                                       f"parameters{frozen} · output <b>{shape}</b> · {status}")
+                                       f"parameters{frozen} · {describe_outputs(self.report, bold=True)} · {status}")
 
     def _problem_activated(self, item: QtWidgets.QListWidgetItem) -> None:
         name = item.data(QtCore.Qt.UserRole)

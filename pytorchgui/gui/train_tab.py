@@ -314,6 +314,7 @@ class TrainTab(QtWidgets.QWidget):
         self.train_loss_curve, self.val_loss_curve = _train_and_validation_curves(self.epoch_plot)
         self.train_acc_curve, self.val_acc_curve = _train_and_validation_curves(self.accuracy_plot)
         self.lr_curve = self.lr_plot.plot(pen=pyqtgraph.mkPen("#2b8a3e", width=2), symbol="o", symbolSize=5)
+        self.output_loss_curves: dict[str, pyqtgraph.PlotDataItem] = {}  # "train_loss.aux" -> its curve
         # a regression has no accuracy: the plot says so, not the last classifier's axes and nothing drawn
         self.no_accuracy_text = empty_note("Accuracy is for classification: this run is a regression", 300)
         self.no_accuracy_text.hide()
@@ -747,6 +748,9 @@ class TrainTab(QtWidgets.QWidget):
         for marker in self.settings_markers:
             self.lr_plot.removeItem(marker)
         self.settings_markers = []
+        for curve in self.output_loss_curves.values():
+            self.epoch_plot.removeItem(curve)
+        self.output_loss_curves = {}
         self.progress.setValue(0)
         self.batch_losses, self.smoothed, self.epoch_rows = [], [], []
         self.layer_view.clear("this run")
@@ -840,6 +844,7 @@ class TrainTab(QtWidgets.QWidget):
                 curve.setData([], [])
             else:
                 curve.setData(epochs, data * scale, connect="finite")
+        self._plot_output_losses(rows, epochs)
         rates = values("learning_rate")
         self.lr_curve.setData(epochs, rates)
         if len(rates) and numpy.nanmax(rates) == numpy.nanmin(rates):  # a flat line: show it mid-plot, not at ±400
@@ -847,6 +852,24 @@ class TrainTab(QtWidgets.QWidget):
         else:
             self.lr_plot.enableAutoRange(axis="y")
         self._show_all_epochs()
+
+    def _plot_output_losses(self, rows: list[EpochEvent], epochs: numpy.ndarray) -> None:
+        """A network with several outputs: each output's loss, thin and dashed under the total,
+        named in the legend ("train · aux"), training in blues, validation in oranges."""
+        keys = list(dict.fromkeys(key for row in rows for key in row.output_losses))
+        for index, key in enumerate(keys):
+            curve = self.output_loss_curves.get(key)
+            if curve is None:
+                part, _, output = key.partition(".")
+                training = part == "train_loss"
+                colours = ("#74c0fc", "#1864ab", "#4dabf7") if training else ("#ffa94d", "#d9480f", "#ff922b")
+                pen = pyqtgraph.mkPen(colours[index % len(colours)], width=1.5, style=QtCore.Qt.DashLine)
+                curve = self.output_loss_curves[key] = self.epoch_plot.plot(
+                    pen=pen, name=f"{'train' if training else 'validation'} · {output}")
+            data = [row.output_losses.get(key, numpy.nan) for row in rows]
+            curve.setData(epochs, numpy.array(data, dtype=float), connect="finite")
+        # the totals and each output's in two columns: one column of six covered the curves
+        self.epoch_plot.getPlotItem().legend.setColumnCount(2 if keys else 1)
 
     def _show_all_epochs(self) -> None:
         """The epoch plots from the first to the last epoch any of them draws, half an epoch

@@ -80,6 +80,17 @@ def describe_shape(shape: tuple[int, ...] | None) -> str:
     return "?" if shape is None else "[" + ", ".join(map(str, shape)) + "]"
 
 
+def describe_outputs(report: ShapeReport, bold: bool = False) -> str:
+    """"output [10]", or with several "outputs classifier [10], aux [10]" (`bold`: the
+    shapes in <b>, for a rich-text label)."""
+    def shown(shape) -> str:
+        return f"<b>{describe_shape(shape)}</b>" if bold else describe_shape(shape)
+
+    if len(report.outputs) > 1:
+        return "outputs " + ", ".join(f"{name} {shown(report.output_shape_of(name))}" for name in report.outputs)
+    return f"output {shown(report.output_shape)}"
+
+
 def summary_rows(network: Network, report: ShapeReport) -> list[dict[str, Any]]:
     """One row per node in network order, for the summary table, its CSV and the CLI.
     Nodes inference did not reach (after a failing node) have shape "?", parameters None."""

@@ -323,19 +323,28 @@ def model_input(model: torch.nn.Module, sample: torch.Tensor, normalization: Nor
     return x
 
 
-def predict(model: torch.nn.Module, sample: torch.Tensor, normalization: Normalization | None) -> torch.Tensor:
-    """Class probabilities for one uint8 sample [C, H, W] (or token ids [T])."""
+def _output_at(output, index: int):
+    """Output `index` of what a module returns (a tuple when it has several outputs)."""
+    return output[index] if isinstance(output, tuple) else first_output(output)
+
+
+def predict(model: torch.nn.Module, sample: torch.Tensor, normalization: Normalization | None,
+            output_index: int = 0) -> torch.Tensor:
+    """Class probabilities for one uint8 sample [C, H, W] (or token ids [T]); of a model
+    with several outputs, its output at `output_index`."""
     model.eval()
     with torch.no_grad():
-        return first_output(model(model_input(model, sample, normalization))).float().softmax(1)[0].cpu()
+        output = _output_at(model(model_input(model, sample, normalization)), output_index)
+        return output.float().softmax(1)[0].cpu()
 
 
 def predict_values(model: torch.nn.Module, sample: torch.Tensor, normalization: Normalization | None,
-                   target_normalization: TargetNormalization | None) -> torch.Tensor:
+                   target_normalization: TargetNormalization | None, output_index: int = 0) -> torch.Tensor:
     """A regression network's values for one sample, in the target's units (turned back
     from the standardised units it learned, when `target_normalization` is given)."""
     model.eval()
     with torch.no_grad():
-        output = first_output(model(model_input(model, sample, normalization))).float().reshape(1, -1).cpu()
+        output = _output_at(model(model_input(model, sample, normalization)), output_index).float()
+        output = output.reshape(1, -1).cpu()
     return (target_normalization.restore(output) if target_normalization is not None else output)[0]
 
