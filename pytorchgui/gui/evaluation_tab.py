@@ -748,6 +748,10 @@ class EvaluationTab(QtWidgets.QWidget):
         if texts:
             self._show_texts(dataset, indices)
         if not isinstance(dataset, TensorDataset) or dataset.kind != "image":
+            if indices and getattr(dataset, "kind", "") == "inputs":  # several inputs: which one to draw?
+                self.gallery_title.setText(f"{title} (samples {', '.join(map(str, indices[:12]))}"
+                                           f"{', …' if len(indices) > 12 else ''}; a network of several inputs "
+                                           "has no one picture per sample)")
             return  # tables have no pictures; streamed folders would be read from disk again
         trained = self._prediction_model() if self.gallery_saliency.isChecked() else None
         for index in indices:
@@ -979,6 +983,12 @@ class EvaluationTab(QtWidgets.QWidget):
         """The chosen weights' model when Try it can give it this kind of input ("image" or
         "text"); None otherwise, and the prediction label says why."""
         trained = self._prediction_model()
+        if trained is not None and len(trained.network.inputs) > 1:
+            names = ", ".join(spec.name for spec in trained.network.inputs)
+            self.prediction_label.setText(f"Try it gives a network one input; this one takes "
+                                          f"{len(trained.network.inputs)} ({names}). Measure it on a data set with "
+                                          "<i>Launch test</i>.")
+            return None
         if trained is not None and self._input_kind() != kind:
             self.prediction_label.setText(self._try_it_prompt())
             return None

@@ -157,3 +157,47 @@ def test_the_data_tab_reads_an_array_per_input_and_previews_the_image_input(qtbo
     headers = [view.horizontalHeaderItem(column).text() for column in range(view.columnCount())]
     assert headers == ["metadata.0", "metadata.1", "metadata.2", "target"]
     assert "2 inputs" in data_tab.stats_label.text()
+
+
+def test_a_two_input_network_trains_from_the_train_tab_and_try_it_says_it_takes_one_input(qtbot, window, tmp_path):
+    # Walked by hand: training and measuring worked; a gallery sample clicked into Try it
+    # ended in "'NamedInputsDataset' object is not subscriptable".
+    network = window.document.network
+
+    def build():
+        for name in list(network.nodes):
+            network.remove_node(name)
+        network.set_input([1, 6, 6])
+        network.rename_input("input", "image")
+        network.add_input("metadata", [3])
+        network.add_node("Flatten", "flat", {}, first_layer="image")
+        network.add_node("Linear", "image_fc", {"in_features": 36, "out_features": 8})
+        network.connect("flat", "image_fc")
+        network.add_node("Linear", "metadata_fc", {"in_features": 3, "out_features": 8}, first_layer="metadata")
+        network.add_node("Concatenate", "join", {})
+        network.connect("image_fc", "join")
+        network.connect("metadata_fc", "join")
+        network.add_node("Linear", "classes", {"in_features": 16, "out_features": 2})
+        network.connect("join", "classes")
+        network.set_optimizer("Adam", {"lr": 0.01})
+
+    window.document.apply("two inputs", build)
+    data_tab = window.data_tab
+    for path, mode in ((write_two_input_npz(tmp_path / "train.npz", samples=160), "train"),
+                       (write_two_input_npz(tmp_path / "test.npz", samples=40, seed=1), "test")):
+        data_tab.tensor_field.set_path(str(path))
+        assert open_data(qtbot, data_tab, "Array file (.npz, .pt, .npy, .h5)", mode), error_boxes(data_tab)
+    train_tab = window.train_tab
+    train_tab.validation_combo.setCurrentIndex(train_tab.validation_combo.findText("test.npz"))
+    train_tab.epochs_spin.setValue(3)
+    train_tab.batch_spin.setValue(32)
+    with qtbot.waitSignal(train_tab.training_finished, timeout=60000):
+        assert train_tab.start(), error_boxes(train_tab)
+    evaluation = window.evaluation_tab
+    task = evaluation.launch()
+    qtbot.waitUntil(lambda: not task.running and evaluation.result is not None, timeout=30000)
+    assert evaluation.result.accuracy > 0.8  # the metadata's first value tells the class
+    evaluation.show_samples([0, 3], "True 0, predicted 1")
+    assert "several inputs" in evaluation.gallery_title.text()
+    assert evaluation.try_sample(0) is None
+    assert "this one takes 2 (image, metadata)" in evaluation.prediction_label.text()
