@@ -213,19 +213,19 @@ class Inspector(QtWidgets.QScrollArea):
         box = QtWidgets.QGroupBox("Inputs")
         grid = QtWidgets.QGridLayout(box)
         grid.setContentsMargins(6, 6, 6, 6)
-        for column, heading in enumerate(("name", "shape", "dtype")):
-            grid.addWidget(_label(f"<i>{heading}</i>", style="color: palette(dark);"), 0, column)
-        for row, spec in enumerate(specs, 1):
+        # two lines an input: its name, dtype and remove, then its shape across the dock's
+        # width (one line of four squeezed "1, 28, 28" to "28, 28" in a narrow dock)
+        for row, spec in enumerate(specs):
             name_edit = QtWidgets.QLineEdit(spec.name)
             name_edit.setObjectName(f"inspectorInputName.{spec.name}")
-            name_edit.setMaximumWidth(90)  # the shape gets the room: a narrow dock fits 1, 28, 28
+            name_edit.setToolTip("The input's name: arrays of an .npz file and the compiled network's arguments "
+                                 "are named after it")
             name_edit.editingFinished.connect(lambda old=spec.name, edit=name_edit: self._rename_input(old, edit))
             shape_edit = self._shape_edit(spec.name)
             dtype_combo = QtWidgets.QComboBox()
             dtype_combo.setObjectName(f"inspectorInputDtype.{spec.name}")
             dtype_combo.addItems(INPUT_DTYPES)
-            dtype_combo.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLengthWithIcon)
-            dtype_combo.setMinimumContentsLength(5)
+            dtype_combo.setToolTip("The input's type: float32 for images and tables, int64 for token ids")
             dtype_combo.activated.connect(lambda _=0, name=spec.name, combo=dtype_combo: self._set_input_dtype(name,
                                                                                                               combo))
             remove = QtWidgets.QToolButton()
@@ -233,11 +233,15 @@ class Inspector(QtWidgets.QScrollArea):
             remove.setObjectName(f"inspectorRemoveInput.{spec.name}")
             remove.setToolTip(f"Remove the input '{spec.name}' (the layers it feeds stop being first layers)")
             remove.clicked.connect(lambda _=False, name=spec.name: self._remove_input(name))
-            for column, widget in enumerate((name_edit, shape_edit, dtype_combo, remove)):
-                grid.addWidget(widget, row, column)
+            for column, widget in enumerate((name_edit, dtype_combo, remove)):
+                grid.addWidget(widget, 2 * row, column)
+            shape_row = QtWidgets.QHBoxLayout()
+            shape_row.addWidget(_label("<i>shape</i>", style="color: palette(dark);"))
+            shape_row.addWidget(shape_edit, 1)
+            grid.addLayout(shape_row, 2 * row + 1, 0, 1, 3)
             self.input_rows[spec.name] = (name_edit, shape_edit, dtype_combo)
-        grid.setColumnStretch(1, 1)
-        grid.addWidget(add, len(specs) + 1, 0, 1, 4, QtCore.Qt.AlignLeft)
+        grid.setColumnStretch(0, 1)
+        grid.addWidget(add, 2 * len(specs), 0, 1, 3, QtCore.Qt.AlignLeft)
         self.input_edit = self.input_rows[specs[0].name][1]
         layout.addWidget(box)
 
