@@ -27,29 +27,16 @@ import torch
 from pytorchgui.core.data import sequences
 from pytorchgui.core.data.arrays import read_array_file
 from pytorchgui.core.data.augmentation import Pipeline
-from pytorchgui.core.data.named_inputs import NamedInputBatches, NamedInputsDataset
 # The shared types live in samples; they are offered here too, where callers have always found them.
 from pytorchgui.core.data.samples import (IN_MEMORY_LIMIT_BYTES, MAX_CLASSES, LabelledSamples, OwnNormalization,  # noqa: F401
-                                          Normalization, TensorDataset, class_count, input_dtype, pixel_scale)
+                                          Normalization, TensorDataset, class_count, input_dtype, pixel_scale,
+                                          sample_order)
 from pytorchgui.core.errors import DatasetError  # noqa: F401 - its home before errors.py; callers import it here
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 
 
 # -- batches -------------------------------------------------------------------------------
-def sample_order(count: int, shuffle: bool, generator: torch.Generator | None,
-                 shard: tuple[int, int] = (0, 1)) -> torch.Tensor:
-    """The order of one epoch's samples. With shard=(rank, world) for distributed training,
-    every process draws the same order and takes every world-th sample from `rank` on, so
-    the processes' k-th batches together are the k-th batch of a single process with
-    world x batch_size (and all get the same number of batches)."""
-    order = torch.randperm(count, generator=generator) if shuffle else torch.arange(count)
-    rank, world = shard
-    if world > 1:
-        order = order[: count - count % world][rank::world]
-    return order
-
-
 def _scale_and_shift(normalization: Normalization | None, shape: list[int], axis: int, device):
     """(multiplier, offset) that normalise a batch of 0..1 images or raw features in one
     fused multiply-add, x_normalised = (x - mean) / std = x * multiplier + offset, with the
@@ -434,8 +421,9 @@ class StreamingBatches(_BatchMaker):
 
 def batches_for(dataset, normalization: Normalization | None, device, **options):
     """The fast batches of a dataset held in memory, or streaming ones for a folder that is not."""
-    if isinstance(dataset, NamedInputsDataset):  # several inputs: taken as they are, the targets it serves
-        return NamedInputBatches(dataset, device)
+    own_batches = getattr(dataset, "own_batches", None)
+    if own_batches is not None:  # several inputs: taken as they are, with the targets the dataset serves
+        return own_batches(device)
     if not isinstance(dataset, TensorDataset):
         return StreamingBatches(dataset, normalization, device, **options)
     options.pop("workers", None)

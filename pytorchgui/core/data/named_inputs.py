@@ -24,7 +24,7 @@ from typing import Any, Iterator
 import numpy
 import torch
 
-from pytorchgui.core.data.samples import LabelledSamples, OwnNormalization, SplitPart, class_count
+from pytorchgui.core.data.samples import LabelledSamples, OwnNormalization, SplitPart, class_count, sample_order
 from pytorchgui.core.errors import DatasetError
 
 SHARED_TARGET_NAMES = ("y", "targets")
@@ -70,6 +70,11 @@ class NamedInputsDataset(LabelledSamples, OwnNormalization):
     @property
     def input_shapes(self) -> dict[str, list[int]]:
         return {name: list(values.shape[1:]) for name, values in self.inputs.items()}
+
+    def own_batches(self, device) -> "NamedInputBatches":
+        """Its batches for training and evaluation (datasets.batches_for asks a dataset that
+        brings its own): the inputs as they are, the targets of each output."""
+        return NamedInputBatches(self, device)
 
     def input_dtype(self, name: str) -> str:
         return "int64" if self.inputs[name].dtype == torch.int64 else "float32"
@@ -139,8 +144,6 @@ class NamedInputBatches:
 
     def batches(self, batch_size: int, *, shuffle: bool = True, generator: torch.Generator | None = None,
                 drop_last: bool = False, shard: tuple[int, int] = (0, 1)) -> Iterator:
-        from pytorchgui.core.data.datasets import sample_order  # imported on use: datasets imports this module
-
         order = sample_order(len(self), shuffle, generator, shard)
         stop = len(order) - (len(order) % batch_size if drop_last else 0)
         for start in range(0, stop, batch_size):

@@ -254,3 +254,16 @@ def class_count(labels: torch.Tensor, path: Path) -> int:
         raise DatasetError(f"{path}: the label {high} would make {high + 1:,} classes, more than {MAX_CLASSES:,}; "
                            "class labels are 0, 1, 2, ... (store float targets for regression)")
     return high + 1
+
+
+def sample_order(count: int, shuffle: bool, generator: torch.Generator | None,
+                 shard: tuple[int, int] = (0, 1)) -> torch.Tensor:
+    """The order of one epoch's samples. With shard=(rank, world) for distributed training,
+    every process draws the same order and takes every world-th sample from `rank` on, so
+    the processes' k-th batches together are the k-th batch of a single process with
+    world x batch_size (and all get the same number of batches)."""
+    order = torch.randperm(count, generator=generator) if shuffle else torch.arange(count)
+    rank, world = shard
+    if world > 1:
+        order = order[: count - count % world][rank::world]
+    return order
