@@ -370,6 +370,25 @@ class Pad(nn.Module):
         return f"pads={self.pads}, mode={self.mode!r}, value={self.value}"
 
 
+class Roll(nn.Module):
+    """Entries shifted along `dims` by `shifts`, those pushed off one end coming back at the
+    other (torch.roll): Swin shifts its windows so. The batch (0) is not rolled."""
+
+    def __init__(self, shifts, dims):
+        super().__init__()
+        self.shifts = tuple(shifts) if isinstance(shifts, (list, tuple)) else (shifts,)
+        self.dims = tuple(dims) if isinstance(dims, (list, tuple)) else (dims,)
+        if len(self.shifts) != len(self.dims) or 0 in self.dims:
+            raise ValueError(f"Roll needs one shift per dimension and not the batch (0): shifts {self.shifts}, "
+                             f"dims {self.dims}")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.roll(x, self.shifts, self.dims)
+
+    def extra_repr(self) -> str:
+        return f"shifts={self.shifts}, dims={self.dims}"
+
+
 class StochasticDepth(nn.Module):
     """Drops a residual branch at random while training (Huang et al., 2016), scaled so its
     expected value is unchanged: per sample ("row") or for the whole batch ("batch"). The
@@ -524,7 +543,7 @@ TENSOR_OPERATIONS: dict[str, type[nn.Module]] = {
     cls.__name__: cls for cls in (
         Reshape, Permute, Transpose, Squeeze, Unsqueeze, Chunk, Split, Slice, Select, MatMul,
         ScaledDotProductAttention, Reduce, Subtract, Divide, Power, Maximum, Minimum, Stack, Scale, Shift,
-        PowerOf, Clamp, Negate, Absolute, Exp, Log, Sqrt, Rsqrt, Pad, StochasticDepth, LearnedTensor,
+        PowerOf, Clamp, Negate, Absolute, Exp, Log, Sqrt, Rsqrt, Pad, Roll, StochasticDepth, LearnedTensor,
         ConstantTensor, RelativePositionBias, SpaceToChannels, Normalize, StandardizedConv2d,
     )
 }

@@ -236,15 +236,20 @@ def _simple(type_name: str, read_values: Callable[[Call], dict] = lambda call: {
 
 
 def _reshape(call: Call, builder):
-    """view/reshape: each sample's shape as recorded, the batch kept."""
+    """view/reshape: each sample's shape as recorded, the batch kept. A first dimension of
+    k x the batch at every batch size folds k windows of each sample into the batch
+    (b-major, as windowed attention does): each sample is reshaped to [k, ...] instead
+    (batch_folding.py maps what reads it)."""
     first, second = call.shape(0), call.shape(1)
     source = call.tensors()[0]
-    if first[:1] != (BATCHES[0],) or second[:1] != (BATCHES[1],) or first[1:] != second[1:]:
+    windows = first[0] // BATCHES[0]
+    if first[0] % BATCHES[0] or second[0] != windows * BATCHES[1] or first[1:] != second[1:] \
+            or (windows > 1 and len(first) < 2):
         raise MappingError(f"reshapes across the batch ({list(call.shape_of(source))} to {list(first)} at batch "
                            f"{BATCHES[0]})", "keep the batch as the first dimension")
     if call.shape_of(source) == first:
         return builder.same(source)
-    return builder.add("Reshape", {"shape": list(first[1:])}, [source])
+    return builder.add("Reshape", {"shape": ([windows] if windows > 1 else []) + list(first[1:])}, [source])
 
 
 def _flatten(call: Call, builder):
@@ -490,11 +495,29 @@ def _dropout(call: Call, builder):
 
 
 def _attention(call: Call, builder):
-    if call.argument(3, "attn_mask") is not None:
-        raise MappingError("computes attention with a mask", "use is_causal, or a MultiheadAttention node")
+    mask = call.argument(3, "attn_mask")
+    if isinstance(mask, fx.Node) and builder.dtype(mask).is_floating_point and not call.argument(5, "is_causal"):
+        return _attention_with_bias(call, builder, mask)
+    if mask is not None:
+        raise MappingError("computes attention with a boolean mask", "use is_causal, or a MultiheadAttention node")
     values = {"dropout_p": call.argument(4, "dropout_p", 0.0), "is_causal": bool(call.argument(5, "is_causal", False)),
               "scale": call.argument(6, "scale")}
     return builder.add("ScaledDotProductAttention", values, call.tensors()[:3])
+
+
+def _attention_with_bias(call: Call, builder, bias: fx.Node):
+    """scaled_dot_product_attention with a float mask added to the scores (MaxViT's relative
+    position bias): the product written out, softmax(q kᵀ · scale + bias) v, in nodes."""
+    query, key, value = call.tensors()[:3]
+    scale = call.argument(6, "scale")
+    scale = call.shape_of(query)[-1] ** -0.5 if scale is None else scale
+    scores = builder.add("MatMul", {"transpose_second": True}, [query, key])
+    scores = builder.add("Scale", {"factor": scale}, [scores])
+    scores = builder.add("Add", {}, [scores, bias])
+    weights = builder.add("Softmax", {"dim": -1}, [scores])
+    if call.argument(4, "dropout_p", 0.0):
+        weights = builder.add("Dropout", {"p": call.argument(4, "dropout_p", 0.0)}, [weights])
+    return builder.add("MatMul", {"transpose_second": False}, [weights, value])
 
 
 def _einsum(call: Call, builder):
@@ -525,6 +548,16 @@ def _pad(call: Call, builder):
     value = call.argument(3, "value", None)
     return builder.add("Pad", {"pads": plain(call.argument(1, "pad")), "mode": mode,
                                "value": 0.0 if value is None else value}, call.tensors()[:1])
+
+
+def _roll(call: Call, builder):
+    dims = call.argument(2, "dims")
+    if dims in (None, [], ()):
+        raise MappingError("rolls the tensor flattened, batch included", "give the dimensions to roll")
+    shifts = call.argument(1, "shifts")
+    return builder.add("Roll", {"shifts": plain(shifts) if isinstance(shifts, (list, tuple)) else [shifts],
+                                "dims": plain(dims) if isinstance(dims, (list, tuple)) else [dims]},
+                       call.tensors()[:1])
 
 
 def _normalize(call: Call, builder):
@@ -694,6 +727,7 @@ def calls() -> dict[Any, Callable]:
     both([F.scaled_dot_product_attention], [], _attention)
     both([F.pad], [], _pad)
     both([F.normalize], [], _normalize)
+    both([torch.roll], ["roll"], _roll)
     both([F.interpolate], [], _interpolate)
     both([torch.channel_shuffle, F.channel_shuffle], [], _simple("ChannelShuffle", lambda call: {
         "groups": call.argument(1, "groups")}))
@@ -773,7 +807,10 @@ def relative_position_bias(node: fx.Node, builder) -> str | None:
     keys = [index.target] if index.target in builder.buffers else [
         key for key in builder.buffers if key.rpartition(".")[0] == owner
         and builder.model.get_buffer(key).numel() == positions]
-    if len(keys) != 1:
+    # an index the model does not save (timm's Swin: persistent=False), which the trace keeps as a
+    # constant, is the node's constant
+    unsaved = builder.folded.get(index) if len(keys) != 1 else None
+    if len(keys) != 1 and unsaved is None:
         return None
     rows, heads = builder.model.get_parameter(table.target).shape
     side = round(positions ** 0.25)
@@ -785,6 +822,13 @@ def relative_position_bias(node: fx.Node, builder) -> str | None:
     if _method_arguments(permute) != (2, 0, 1) or _method_arguments(unsqueeze) != (0,) \
             or tuple(builder.runs[0][node].shape) != (1, heads, side * side, side * side):
         return None
-    return builder.add("RelativePositionBias", {"window_size": [side, side], "num_heads": heads},
+    tensors = {"relative_position_bias_table": table.target}
+    if unsaved is None:
+        tensors["relative_position_index"] = keys[0]
+    name = builder.add("RelativePositionBias", {"window_size": [side, side], "num_heads": heads},
                        [""],  # the network input (importers.INPUT): it lends only its place
-                       tensors={"relative_position_bias_table": table.target, "relative_position_index": keys[0]})
+                       tensors=tensors)
+    if unsaved is not None:
+        builder.imported.constants[name] = {"relative_position_index": unsaved.flatten().clone()}
+    return name
+

@@ -30,6 +30,7 @@ from pytorchgui.core.graph.catalog import Catalog, default_catalog
 from pytorchgui.core.graph.compiler import compile_network, module_names
 from pytorchgui.core.graph.layout import tidy_positions
 from pytorchgui.core.graph.network import Network
+from pytorchgui.core.interop.batch_folding import map_folded, windows_of
 from pytorchgui.core.interop.fx_mapping import (Call, MappingError, Permuted, calls, describe, differs, follow_in_place,
                                                 plain, record_values, relative_position_bias, vision_calls,
                                                 whole_modules)
@@ -110,6 +111,7 @@ class _Builder:
         self.parameters = {name for name, _ in model.named_parameters()}
         self.buffers = {name for name, _ in model.named_buffers()} & set(model.state_dict(keep_vars=True))
         self.folded: dict[fx.Node, torch.Tensor] = {}  # the values of the tensors computed from constants alone
+        self.folds: set[fx.Node] = set()  # tensors with windows folded into the batch (batch_folding.py)
 
     def unique(self, base: str) -> str:
         while True:
@@ -389,7 +391,12 @@ def trace(model: torch.nn.Module, catalog: Catalog | None = None, *, where: str 
                 continue
             module_reader = (module_readers or {}).get(type(model.get_submodule(node.target))) \
                 if node.op == "call_module" else None
-            if module_reader is not None:
+            if any(argument in builder.folds for argument in node.all_input_nodes):
+                builder.name_of[node] = map_folded(
+                    Call(node, runs, needed.__contains__), builder, readers,
+                    model.get_submodule(node.target) if node.op == "call_module" else None,
+                    lambda: builder.module(node, catalog))
+            elif module_reader is not None:
                 builder.name_of[node] = module_reader(Call(node, runs, needed.__contains__), builder,
                                                       model.get_submodule(node.target))
             elif node.op == "call_module" and type(model.get_submodule(node.target)) in whole:
@@ -402,11 +409,18 @@ def trace(model: torch.nn.Module, catalog: Catalog | None = None, *, where: str 
             else:
                 raise MappingError("", "rewrite that part with modules of the catalogue, or tell us which call "
                                        "it is")
+            if isinstance(builder.name_of.get(node), str) and windows_of(runs, node) > 1:
+                builder.folds.add(node)
         except MappingError as error:
             what = f"{describe(node)}" + (f": it {error.what}" if error.what else ", which PyTorchGUI cannot map "
                                                                                  "to a catalogue entry yet")
             name = node.target if node.op == "call_module" else _function_name(node)
             raise ImportError_(f"{where}: node '{name}' {what} ({error.advice})") from None
+    folded_results = [name for name, value in results.items() if value in builder.folds]
+    if folded_results:
+        raise ImportError_(f"{where} returns '{folded_results[0]}' with windows or pieces of each sample folded into "
+                           "the batch: PyTorchGUI keeps the batch as the first dimension; return the tensor before "
+                           "it is folded, or put the windows back")
     _ends_in_order(network, builder, results)
     unused = _unused_modules(model, graph)
     if unused:
