@@ -58,9 +58,9 @@ setup(
         # bench/bench_onnx_corpus.py runs onnx2torch beside the ONNX importer.
         "bench": ["onnx>=1.16", "onnxruntime", "onnx2torch"],
         # The tests export to ONNX and check the file with onnxruntime, read .safetensors and
-        # HDF5 files, so they install those too.
+        # HDF5 files and import timm models, so they install those too.
         "test": ["pytest>=7", "pytest-qt>=4.2", "hypothesis>=6", "onnx>=1.16", "onnxscript", "onnxruntime",
-                 "safetensors>=0.4", "h5py>=3", "umap-learn>=0.5"],
+                 "safetensors>=0.4", "h5py>=3", "umap-learn>=0.5", "timm>=1.0"],
     },
     entry_points={"console_scripts": ["pytorchgui = pytorchgui.cli:main"]},
 )
