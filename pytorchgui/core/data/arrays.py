@@ -17,6 +17,7 @@ and .npz are read with allow_pickle=False, .pt with weights_only=True.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import zipfile
 from pathlib import Path
@@ -91,13 +92,13 @@ def pick_names(path: Path, shapes: dict, x_name: str, y_name: str) -> tuple[str,
                        "inputs and targets (x= and y= in the spec, Inputs and Targets in the form)")
 
 
-def _read_npz(path: Path, x_name: str, y_name: str):
+@contextlib.contextmanager
+def open_npz(path: Path):
+    """The arrays of an .npz file, read without pickle; a file that is not one, or holds
+    Python objects, is a DatasetError naming it."""
     try:
         with numpy.load(path, allow_pickle=False) as arrays:
-            x_name, y_name, note = pick_names(path, {name: _npz_shape(arrays, name) for name in arrays.files},
-                                              x_name, y_name)
-            return (_from_numpy(arrays[x_name], path, x_name), _from_numpy(arrays[y_name], path, y_name),
-                    (x_name, y_name), note)
+            yield arrays
     except ValueError as error:
         if "allow_pickle" in str(error):
             raise DatasetError(f"{path}: an array holds Python objects, which are not read (they could run code): "
@@ -105,6 +106,14 @@ def _read_npz(path: Path, x_name: str, y_name: str):
         raise DatasetError(f"{path} is not a readable .npz file ({error})") from None
     except (OSError, EOFError, zipfile.BadZipFile) as error:
         raise DatasetError(f"{path} is not a readable .npz file ({error})") from None
+
+
+def _read_npz(path: Path, x_name: str, y_name: str):
+    with open_npz(path) as arrays:
+        x_name, y_name, note = pick_names(path, {name: _npz_shape(arrays, name) for name in arrays.files},
+                                          x_name, y_name)
+        return (_from_numpy(arrays[x_name], path, x_name), _from_numpy(arrays[y_name], path, y_name),
+                (x_name, y_name), note)
 
 
 def _npz_shape(arrays, name: str) -> tuple:

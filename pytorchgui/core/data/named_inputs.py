@@ -24,6 +24,7 @@ from typing import Any, Iterator
 import numpy
 import torch
 
+from pytorchgui.core.data.arrays import open_npz
 from pytorchgui.core.data.samples import LabelledSamples, OwnNormalization, SplitPart, class_count, sample_order
 from pytorchgui.core.errors import DatasetError
 
@@ -103,20 +104,6 @@ class NamedInputsDataset(LabelledSamples, OwnNormalization):
             return self.for_output(outputs[0]).targets.index_select(0, indices).to(device) if outputs else shared
         return tuple(self.output_targets[output].index_select(0, indices).to(device) if output in self.output_targets
                      else shared for output in outputs)
-
-    def split(self, percent: float, seed: int = 0) -> tuple["NamedInputsDataset", "NamedInputsDataset | None"]:
-        """(training part, validation part), as TensorDataset.split draws them."""
-        count = int(round(len(self) * percent / 100.0))
-        if count <= 0:
-            return self, None
-        if count >= len(self):
-            raise DatasetError(f"a validation split of {percent:g}% leaves no training samples")
-        order = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))
-        validation, training = order[:count].sort().values, order[count:].sort().values
-        parts = self.subset(training, f"{self.name} (train part)"), self.subset(validation, f"{self.name} (validation)")
-        for part, which in zip(parts, ("train", "validation")):
-            part.split_part = SplitPart(self.name, len(self), which, float(percent), int(seed))
-        return parts
 
     def subset(self, indices: torch.Tensor, name: str) -> "NamedInputsDataset":
         part = replace(self, name=name, inputs={key: value[indices] for key, value in self.inputs.items()},
@@ -199,39 +186,31 @@ def read_named_npz(path: str | Path, input_names: list[str], output_names: list[
     path = Path(path)
     if not path.exists():
         raise DatasetError(f"{path} does not exist")
-    try:
-        with numpy.load(path, allow_pickle=False) as arrays:
-            keys = list(arrays.files)
-            listed = ", ".join(f"{key} {list(arrays[key].shape)}" for key in keys) or "none"
-            missing = [name for name in input_names if name not in keys]
-            if missing:
-                raise DatasetError(
-                    f"{path} has no array for the input '{missing[0]}'; it has {listed}. Save one array per network "
-                    f"input, named after it (numpy.savez(file, {', '.join(f'{n}=...' for n in input_names)}, y=...))")
-            shared = next((key for key in SHARED_TARGET_NAMES if key in keys), None)
-            own = [name for name in output_names if name in keys]
-            without = [name for name in output_names if name not in keys]
-            if without and shared is None:
-                raise DatasetError(
-                    f"{path} has no targets for the output '{without[0]}': add an array named 'y' for every output, "
-                    f"or one named after each output node ({', '.join(output_names)}); it has {listed}")
-            inputs, notes = {}, []
-            for name in input_names:
-                inputs[name], note = _input_tensor(arrays[name], path, name)
-                if note:
-                    notes.append(note)
-            first = own[0] if shared is None else shared
-            targets, classes = _target_tensor(arrays[first], path, first)
-            output_targets, output_classes = {}, {}
-            for name in own:
-                output_targets[name], output_classes[name] = _target_tensor(arrays[name], path, name)
-    except ValueError as error:
-        if "allow_pickle" in str(error):
-            raise DatasetError(f"{path}: an array holds Python objects, which are not read (they could run code): "
-                               "save numeric arrays") from None
-        raise DatasetError(f"{path} is not a readable .npz file ({error})") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as error:
-        raise DatasetError(f"{path} is not a readable .npz file ({error})") from None
+    with open_npz(path) as arrays:
+        keys = list(arrays.files)
+        listed = ", ".join(f"{key} {list(arrays[key].shape)}" for key in keys) or "none"
+        missing = [name for name in input_names if name not in keys]
+        if missing:
+            raise DatasetError(
+                f"{path} has no array for the input '{missing[0]}'; it has {listed}. Save one array per network "
+                f"input, named after it (numpy.savez(file, {', '.join(f'{n}=...' for n in input_names)}, y=...))")
+        shared = next((key for key in SHARED_TARGET_NAMES if key in keys), None)
+        own = [name for name in output_names if name in keys]
+        without = [name for name in output_names if name not in keys]
+        if without and shared is None:
+            raise DatasetError(
+                f"{path} has no targets for the output '{without[0]}': add an array named 'y' for every output, "
+                f"or one named after each output node ({', '.join(output_names)}); it has {listed}")
+        inputs, notes = {}, []
+        for name in input_names:
+            inputs[name], note = _input_tensor(arrays[name], path, name)
+            if note:
+                notes.append(note)
+        first = own[0] if shared is None else shared
+        targets, classes = _target_tensor(arrays[first], path, first)
+        output_targets, output_classes = {}, {}
+        for name in own:
+            output_targets[name], output_classes[name] = _target_tensor(arrays[name], path, name)
     notes.append("several inputs are used as they are (not normalised): scale them beforehand")
     return NamedInputsDataset(path.name, f"array file {path}", inputs, targets, classes, output_targets,
                               output_classes, notes)

@@ -131,6 +131,21 @@ class LabelledSamples:
             return []
         return torch.bincount(self.targets, minlength=len(self.classes)).tolist()
 
+    def split(self, percent: float, seed: int = 0):
+        """(training part, validation part) with `percent` of the samples for validation,
+        the same parts for the same seed; each part made by the dataset's `subset`."""
+        count = int(round(len(self) * percent / 100.0))
+        if count <= 0:
+            return self, None
+        if count >= len(self):
+            raise DatasetError(f"a validation split of {percent:g}% leaves no training samples")
+        order = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))
+        validation, training = order[:count].sort().values, order[count:].sort().values
+        parts = self.subset(training, f"{self.name} (train part)"), self.subset(validation, f"{self.name} (validation)")
+        for part, which in zip(parts, ("train", "validation")):
+            part.split_part = SplitPart(self.name, len(self), which, float(percent), int(seed))
+        return parts
+
 
 @dataclass
 class TensorDataset(LabelledSamples, OwnNormalization):
@@ -199,21 +214,6 @@ class TensorDataset(LabelledSamples, OwnNormalization):
             std = self.inputs.double().std(0, unbiased=False)
         std = torch.where(std < 1e-8, torch.ones_like(std), std)  # constant columns stay as they are
         return Normalization(mean.tolist(), std.tolist())
-
-    def split(self, percent: float, seed: int = 0) -> tuple["TensorDataset", "TensorDataset | None"]:
-        """(training part, validation part) with `percent` of the samples for validation,
-        the same parts for the same seed."""
-        count = int(round(len(self) * percent / 100.0))
-        if count <= 0:
-            return self, None
-        if count >= len(self):
-            raise DatasetError(f"a validation split of {percent:g}% leaves no training samples")
-        order = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))
-        validation, training = order[:count].sort().values, order[count:].sort().values
-        parts = self.subset(training, f"{self.name} (train part)"), self.subset(validation, f"{self.name} (validation)")
-        for part, which in zip(parts, ("train", "validation")):
-            part.split_part = SplitPart(self.name, len(self), which, float(percent), int(seed))
-        return parts
 
     def subset(self, indices: torch.Tensor, name: str) -> "TensorDataset":
         part = replace(self, name=name, inputs=self.inputs[indices], targets=self.targets[indices], split_part=None)
