@@ -18,7 +18,7 @@ import os
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import fx
@@ -339,16 +339,7 @@ def trace(model: torch.nn.Module, catalog: Catalog | None = None, *, where: str 
     `function_readers` the functions such a tracer keeps whole (reader(Call, builder))."""
     catalog = catalog or default_catalog()
     input_shape = list(input_shape or IMAGE_INPUT)
-    try:
-        graph_module = _traced(model, tracer)
-    except Exception as error:  # noqa: BLE001 - any tracing failure is the model's, said in one line
-        raise ImportError_(f"{where} cannot be traced by torch.fx ({type(error).__name__}: "
-                           f"{_first_line(error)}): it has Python control flow that depends on the data") from None
-    try:
-        runs = record_values(graph_module, input_shape)
-    except Exception as error:  # noqa: BLE001 - the model's own failure on this input, said in one line
-        raise ImportError_(f"{where} does not run on an input of shape {input_shape} ({type(error).__name__}: "
-                           f"{_first_line(error)}): give the input shape it expects") from None
+    graph_module, runs = _traced_and_recorded(model, tracer, input_shape, where)
     graph = graph_module.graph
     placeholders = [node for node in graph.nodes if node.op == "placeholder"]
     output = next(node for node in graph.nodes if node.op == "output")
@@ -389,26 +380,8 @@ def trace(model: torch.nn.Module, catalog: Catalog | None = None, *, where: str 
                     raise MappingError(f"computes a tensor from the model's parameters alone ({node.name})",
                                        "make that tensor a parameter of its own, used directly: a LearnedTensor node")
                 continue
-            module_reader = (module_readers or {}).get(type(model.get_submodule(node.target))) \
-                if node.op == "call_module" else None
-            if any(argument in builder.folds for argument in node.all_input_nodes):
-                builder.name_of[node] = map_folded(
-                    Call(node, runs, needed.__contains__), builder, readers,
-                    model.get_submodule(node.target) if node.op == "call_module" else None,
-                    lambda: builder.module(node, catalog))
-            elif module_reader is not None:
-                builder.name_of[node] = module_reader(Call(node, runs, needed.__contains__), builder,
-                                                      model.get_submodule(node.target))
-            elif node.op == "call_module" and type(model.get_submodule(node.target)) in whole:
-                module = model.get_submodule(node.target)
-                builder.name_of[node] = whole[type(module)](module, node, builder)
-            elif node.op == "call_module":
-                builder.name_of[node] = builder.module(node, catalog)
-            elif node.target in readers:
-                builder.name_of[node] = readers[node.target](Call(node, runs, needed.__contains__), builder)
-            else:
-                raise MappingError("", "rewrite that part with modules of the catalogue, or tell us which call "
-                                       "it is")
+            builder.name_of[node] = _mapped_call(node, builder, lambda node=node: Call(node, runs, needed.__contains__),
+                                                 catalog, readers, whole, module_readers or {})
             if isinstance(builder.name_of.get(node), str) and windows_of(runs, node) > 1:
                 builder.folds.add(node)
         except MappingError as error:
@@ -430,6 +403,43 @@ def trace(model: torch.nn.Module, catalog: Catalog | None = None, *, where: str 
     for name, position in tidy_positions(network).items():
         network.move_node(name, position)
     return imported
+
+
+def _traced_and_recorded(model: torch.nn.Module, tracer: fx.Tracer | None, input_shape: list[int],
+                         where: str) -> tuple[fx.GraphModule, list[dict[fx.Node, Any]]]:
+    """The model's torch.fx graph and every node's value at the recording batch sizes;
+    ImportError_ if it cannot be traced or does not run on `input_shape`."""
+    try:
+        graph_module = _traced(model, tracer)
+    except Exception as error:  # noqa: BLE001 - any tracing failure is the model's, said in one line
+        raise ImportError_(f"{where} cannot be traced by torch.fx ({type(error).__name__}: "
+                           f"{_first_line(error)}): it has Python control flow that depends on the data") from None
+    try:
+        runs = record_values(graph_module, input_shape)
+    except Exception as error:  # noqa: BLE001 - the model's own failure on this input, said in one line
+        raise ImportError_(f"{where} does not run on an input of shape {input_shape} ({type(error).__name__}: "
+                           f"{_first_line(error)}): give the input shape it expects") from None
+    return graph_module, runs
+
+
+def _mapped_call(node: fx.Node, builder: "_Builder", call: Callable[[], Call], catalog: Catalog, readers: dict,
+                 whole: dict, module_readers: dict) -> Any:
+    """The network node (or pieces) a call computed from the input maps to: through a
+    folded-windows reader, a reader of the tracer's whole modules, a module mapped whole,
+    a catalogue module, or a function/method reader; MappingError for anything else.
+    `call` makes its Call, built only for the readers that take one."""
+    module = builder.model.get_submodule(node.target) if node.op == "call_module" else None
+    if any(argument in builder.folds for argument in node.all_input_nodes):
+        return map_folded(call(), builder, readers, module, lambda: builder.module(node, catalog))
+    if module is not None and type(module) in module_readers:
+        return module_readers[type(module)](call(), builder, module)
+    if module is not None and type(module) in whole:
+        return whole[type(module)](module, node, builder)
+    if module is not None:
+        return builder.module(node, catalog)
+    if node.target in readers:
+        return readers[node.target](call(), builder)
+    raise MappingError("", "rewrite that part with modules of the catalogue, or tell us which call it is")
 
 
 def _computed_from(graph: fx.Graph, sources: set[fx.Node]) -> set[fx.Node]:
