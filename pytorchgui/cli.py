@@ -14,6 +14,7 @@ User errors print one line on stderr and exit with code 2; a problem in the netw
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -41,23 +42,12 @@ def _parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a network (also under torchrun)",
                                 epilog=f"SPEC: {DATA_SPEC_HELP}")
-    train.add_argument("network", type=Path)
-    train.add_argument("--data", required=True, metavar="SPEC", help="training set")
-    train.add_argument("--test", metavar="SPEC", help="validation/test set measured after each epoch")
-    train.add_argument("--val-split", type=float, default=0.0, metavar="PERCENT",
-                       help="validation split of the training set, when there is no --test")
-    train.add_argument("--split-seed", type=int, metavar="N",
-                       help="which samples the validation split takes (default: the --seed)")
-    train.add_argument("--download", action="store_true", help="download torchvision datasets if missing")
+    _add_run_arguments(train)
     train.add_argument("--out", type=Path, required=True, metavar="RUN_DIR",
                        help="run folder (the layout of the app's run history)")
     train.add_argument("--resume", type=Path, metavar="CHECKPOINT")
-    train.add_argument("--no-recipe", action="store_true",
-                       help="ignore the training options the network file carries (\"$recipe\")")
-    train.add_argument("--fit", action="store_true",
-                       help="fit the network's input, first layer and class count to the data")
-    train.add_argument("--quiet", action="store_true", help="no progress bars")
     add_training_arguments(train)
+    _add_sweep_command(commands, DATA_SPEC_HELP)
 
     evaluate = commands.add_parser("evaluate", help="measure trained weights on a dataset",
                                    epilog=f"SPEC: {DATA_SPEC_HELP}")
@@ -88,6 +78,58 @@ def _parser() -> argparse.ArgumentParser:
                              "normalised input and gives a regression target in standardised units)")
     export.add_argument("-o", "--output", type=Path, required=True)
     return parser
+
+
+def _add_run_arguments(command) -> None:
+    """The network, the data and the run's flags that `train` and `sweep` share."""
+    command.add_argument("network", type=Path)
+    command.add_argument("--data", required=True, metavar="SPEC", help="training set")
+    command.add_argument("--test", metavar="SPEC", help="validation/test set measured after each epoch")
+    command.add_argument("--val-split", type=float, default=0.0, metavar="PERCENT",
+                         help="validation split of the training set, when there is no --test")
+    command.add_argument("--split-seed", type=int, metavar="N",
+                         help="which samples the validation split takes (default: the --seed)")
+    command.add_argument("--download", action="store_true", help="download torchvision datasets if missing")
+    command.add_argument("--no-recipe", action="store_true",
+                         help="ignore the training options the network file carries (\"$recipe\")")
+    command.add_argument("--fit", action="store_true",
+                         help="fit the network's input, first layer and class count to the data")
+    command.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _add_sweep_command(commands, data_spec_help: str) -> None:
+    from pytorchgui.core.training.options import add_training_arguments
+    from pytorchgui.core.training.sweeps import OBJECTIVES, PRUNERS, SAMPLERS
+
+    sweep = commands.add_parser(
+        "sweep", help="search training options and node parameters with Optuna; each trial is a run folder",
+        epilog=f"SPACE.json maps a name to a range or choices: {{\"lr\": {{\"low\": 1e-4, \"high\": 0.1, \"log\": "
+               f"true}}, \"batch_size\": {{\"choices\": [64, 128]}}, \"conv1.out_channels\": {{\"low\": 4, "
+               f"\"high\": 32, \"step\": 4}}}}. A name is a training option, a parameter of the optimizer (lr) "
+               f"or of optimizer., loss., schedule. or augment.OPERATION., or NODE.PARAMETER. SPEC: {data_spec_help}")
+    _add_run_arguments(sweep)
+    sweep.add_argument("--space", type=Path, required=True, metavar="SPACE.json", help="what to search")
+    sweep.add_argument("--trials", type=int, metavar="N",
+                       help="trials to finish, all processes together (a grid: every point by default)")
+    sweep.add_argument("--timeout", type=float, metavar="SECONDS", help="start no trial after this time")
+    sweep.add_argument("--sampler", choices=SAMPLERS, default="tpe", help="how trials are chosen (default: tpe)")
+    sweep.add_argument("--sampler-seed", type=int, default=0, metavar="N", help="the sampler's seed (default: 0)")
+    sweep.add_argument("--pruner", choices=PRUNERS, default="median",
+                       help="stop poor trials after an epoch (default: median)")
+    sweep.add_argument("--objective", choices=list(OBJECTIVES),
+                       help="what the sweep optimises (default: validation_accuracy, or validation_loss for a "
+                            "regression)")
+    sweep.add_argument("--jobs", type=int, default=1, metavar="N",
+                       help="trials at once, each in its own process with its share of the CPU threads (or GPU)")
+    sweep.add_argument("--storage", metavar="URL",
+                       help="the study's store, shared by processes and machines: a database URL (sqlite:///F, "
+                            "postgresql://...) or a journal file path (default: OUT/study.db)")
+    sweep.add_argument("--study", metavar="NAME", help="the study's name in the store (default: OUT's name)")
+    sweep.add_argument("--out", type=Path, required=True, metavar="DIR",
+                       help="the experiment folder: trials/ (one run folder each), trials.csv; running the same "
+                            "command again resumes the sweep")
+    sweep.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # a process started by --jobs
+    add_training_arguments(sweep)
 
 
 def _add_model_commands(commands, data_spec_help: str) -> None:
@@ -180,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
 
     keep_freed_memory_for_reuse()  # before any thread allocates: the window's and the CLI's steps alike
     arguments = _parser().parse_args(argv)
+    arguments.argv = argv
     if arguments.command is None:
         from pytorchgui.app import main as run_app
 
@@ -189,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return {"validate": validate, "train": train, "evaluate": evaluate, "export": export,
                 "lr-find": lr_find, "estimate": estimate, "import": import_model,
-                "inspect": inspect, "embed": embed}[arguments.command](arguments)
+                "inspect": inspect, "embed": embed, "sweep": sweep}[arguments.command](arguments)
     except PyTorchGUIError as error:
         print(f"pytorchgui {arguments.command}: {error}", file=sys.stderr)
         return USER_ERROR
@@ -245,45 +288,14 @@ def validate(arguments) -> int:
 
 
 def train(arguments) -> int:
-    from pytorchgui.core.training import network_format
-    from pytorchgui.core.data.named_inputs import load_for_network
-    from pytorchgui.core.data.fit import fit_to_data, unfit_reason
-    from pytorchgui.core.training.options import TrainingConfig, config_from_arguments
-    from pytorchgui.core.data.sequences import with_tokenizer
     from pytorchgui.core.training.distributed import distributed_context
     from pytorchgui.core.training.trainer import Trainer
     from pytorchgui.core.data.samples import sample_noun
     from pytorchgui.core.wording import counted
 
-    network = network_format.load(arguments.network)
-    recipe = network.recipe if network.recipe and not arguments.no_recipe else None
-    config = config_from_arguments(arguments, TrainingConfig.from_dict(recipe) if recipe else None)
+    network, config = _network_and_config(arguments)
     context = distributed_context(config.device)
-    if context.main and recipe:
-        print(f"recipe: the network's training options ({', '.join(sorted(recipe))}); options given here win; "
-              "--no-recipe ignores it", file=sys.stderr)
-    data = load_for_network(arguments.data, network, train=True, download=arguments.download)
-    validation = None
-    if arguments.test:
-        validation = with_tokenizer(load_for_network(arguments.test, network, train=False, download=arguments.download),
-                                    getattr(data, "tokenizer", None))  # text: the training vocabulary
-    elif arguments.val_split:
-        split_seed = config.seed if arguments.split_seed is None else arguments.split_seed
-        data, validation = data.split(arguments.val_split, split_seed)
-        if arguments.val_split < 1 and context.main:  # 0.25 meant as a quarter kept 0.25 %: one sample of 569
-            percent = arguments.val_split
-            kept = counted(len(validation), "sample")
-            print(f"train: --val-split is a percentage: {percent:g} keeps {percent:g} % ({kept}) for validation; for "
-                  f"a fraction of {percent:g} give --val-split {percent * 100:g}", file=sys.stderr)
-    for dataset in (data, validation) if context.main else ():
-        for note in getattr(dataset, "notes", ()) if dataset is not None else ():
-            print(f"data: {dataset.name}: {note}", file=sys.stderr)
-    if arguments.fit:
-        changes = fit_to_data(network, data)
-        unfit = unfit_reason(network, data)
-        for change in changes + ([f"the network still does not fit {data.name}: {unfit}"] if unfit else []):
-            if context.main:
-                print(f"fit: {change}", file=sys.stderr)
+    data, validation = _training_data(arguments, network, config, context.main)
     on_event = _progress_printer(config, show_bars=context.main and not arguments.quiet,
                                  samples=f"{sample_noun(data)}s")
     result = Trainer(network, data, config, validation_set=validation, run_dir=arguments.out, on_event=on_event,
@@ -292,6 +304,167 @@ def train(arguments) -> int:
         print(f"{result.status} after {counted(result.epochs_done, 'epoch')}; run folder {arguments.out}",
               file=sys.stderr)
     return 0
+
+
+def _network_and_config(arguments, says: bool = True):
+    """The network file and the training options: its recipe under the flags given."""
+    from pytorchgui.core.training import network_format
+    from pytorchgui.core.training.distributed import distributed_context
+    from pytorchgui.core.training.options import TrainingConfig, config_from_arguments
+
+    network = network_format.load(arguments.network)
+    recipe = network.recipe if network.recipe and not arguments.no_recipe else None
+    config = config_from_arguments(arguments, TrainingConfig.from_dict(recipe) if recipe else None)
+    if says and distributed_context(config.device).main and recipe:
+        print(f"recipe: the network's training options ({', '.join(sorted(recipe))}); options given here win; "
+              "--no-recipe ignores it", file=sys.stderr)
+    return network, config
+
+
+def _training_data(arguments, network, config, says: bool = True):
+    """The training set and the validation set (--test, or --val-split of the data), read as
+    `train` reads them; with --fit, the network fitted to the data. `says`: print the notes."""
+    from pytorchgui.core.data.named_inputs import load_for_network
+    from pytorchgui.core.data.fit import fit_to_data, unfit_reason
+    from pytorchgui.core.data.sequences import with_tokenizer
+    from pytorchgui.core.wording import counted
+
+    data = load_for_network(arguments.data, network, train=True, download=arguments.download)
+    validation = None
+    if arguments.test:
+        validation = with_tokenizer(load_for_network(arguments.test, network, train=False, download=arguments.download),
+                                    getattr(data, "tokenizer", None))  # text: the training vocabulary
+    elif arguments.val_split:
+        split_seed = config.seed if arguments.split_seed is None else arguments.split_seed
+        data, validation = data.split(arguments.val_split, split_seed)
+        if arguments.val_split < 1 and says:  # 0.25 meant as a quarter kept 0.25 %: one sample of 569
+            percent = arguments.val_split
+            kept = counted(len(validation), "sample")
+            print(f"{arguments.command}: --val-split is a percentage: {percent:g} keeps {percent:g} % ({kept}) for "
+                  f"validation; for a fraction of {percent:g} give --val-split {percent * 100:g}", file=sys.stderr)
+    for dataset in (data, validation) if says else ():
+        for note in getattr(dataset, "notes", ()) if dataset is not None else ():
+            print(f"data: {dataset.name}: {note}", file=sys.stderr)
+    if arguments.fit:
+        changes = fit_to_data(network, data)
+        unfit = unfit_reason(network, data)
+        for change in changes + ([f"the network still does not fit {data.name}: {unfit}"] if unfit else []):
+            if says:
+                print(f"fit: {change}", file=sys.stderr)
+    return data, validation
+
+
+def sweep(arguments) -> int:
+    """Check the space before any trial, write the experiment folder, then run trials in this
+    process (--jobs 1) or in --jobs processes; print the best trial as one JSON line."""
+    from pytorchgui.core.training.sweeps import (OBJECTIVES, Experiment, SearchSpace, SweepWorker, best_trial,
+                                                 check_objective, load_study, read_space_file, write_trials_csv)
+
+    if arguments.jobs < 1:
+        raise _sweep_error("--jobs must be 1 or more")
+    network, config = _network_and_config(arguments, says=not arguments.worker)
+    data, validation = _training_data(arguments, network, config, says=not arguments.worker)
+    classification = getattr(data, "num_classes", None) is not None
+    objective = arguments.objective or ("validation_accuracy" if classification else "validation_loss")
+    if validation is None and objective.startswith("validation") and not arguments.objective:
+        objective = "train_accuracy" if classification else "train_loss"
+    raw_space = read_space_file(arguments.space)
+    space = SearchSpace.parse(raw_space, network, config, str(arguments.space))
+    experiment = Experiment(arguments.out, data=arguments.data, test=arguments.test, val_split=arguments.val_split,
+                            split_seed=arguments.split_seed, space=raw_space, config=config.to_dict(),
+                            objective=objective, direction=OBJECTIVES[objective], sampler=arguments.sampler,
+                            pruner=arguments.pruner, trials=arguments.trials, storage=arguments.storage,
+                            study=arguments.study or "", seed=arguments.sampler_seed)
+    check_objective(experiment, validation is not None, classification)
+    if experiment.budget(space) is None and arguments.timeout is None:
+        raise _sweep_error("give --trials N or --timeout SECONDS: the sweep needs a budget")
+    if not arguments.worker:
+        experiment.create(network)
+        study = load_study(experiment)  # made once here, before the processes race to make it
+        budget = experiment.budget(space)
+        print(f"sweep: {', '.join(d.describe() for d in space.dimensions)}; {experiment.sampler} sampler, "
+              f"{experiment.pruner} pruner, {experiment.objective} ({experiment.direction}); "
+              f"{budget if budget is not None else 'as many'} trials into {arguments.out}", file=sys.stderr)
+    if arguments.jobs > 1:
+        _run_sweep_processes(arguments, config)
+    else:
+        worker = SweepWorker(experiment, data, validation, on_trial=_trial_printer(experiment.objective))
+        with _stopped_on_terminate(worker.control):
+            worker.run(arguments.timeout)
+    if arguments.worker:
+        return 0
+    study = load_study(experiment)
+    write_trials_csv(experiment, study, space)
+    best = best_trial(experiment, study)
+    if best is None:
+        raise _sweep_error(f"no trial finished; see {arguments.out / Experiment.TRIALS} and the trials' run folders")
+    print(json.dumps(best), flush=True)
+    return 0
+
+
+def _sweep_error(message: str):
+    from pytorchgui.core.training.sweeps import SweepError
+
+    return SweepError(message)
+
+
+def _trial_printer(objective: str):
+    def said(event) -> None:
+        figure = "" if event.value is None else f" {objective} {event.value:.4f}"
+        values = ", ".join(f"{name} {value:.4g}" if isinstance(value, float) else f"{name} {value}"
+                           for name, value in event.values.items())
+        print(f"trial {event.number}: {event.state.lower()}{figure} after {event.epochs} epoch(s): {values}"
+              + (f" ({event.message})" if event.message else ""), file=sys.stderr, flush=True)
+
+    return said
+
+
+@contextlib.contextmanager
+def _stopped_on_terminate(control):
+    """SIGTERM (Stop in the window, a cluster's scheduler) stops the sweep between batches:
+    the running trial is marked failed, the finished ones stay."""
+    import signal
+
+    previous = signal.signal(signal.SIGTERM, lambda *_: control.stop())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run_sweep_processes(arguments, config) -> None:
+    """--jobs N: N worker processes on the same experiment, each with its share of the CPU
+    threads (or its own GPU), started with this command's own flags."""
+    import os
+    import signal
+    import subprocess
+
+    import torch
+
+    jobs, argv = arguments.jobs, list(arguments.argv)
+    gpus = torch.cuda.device_count() if config.device.startswith("cuda") else 0
+    threads = config.threads or max(1, (os.cpu_count() or 1) // jobs)
+    children = []
+    for index in range(jobs):
+        extra = ["--jobs", "1", "--worker"]
+        extra += ["--device", f"cuda:{index % gpus}"] if gpus else ["--threads", str(threads)]
+        children.append(subprocess.Popen([sys.executable, "-m", "pytorchgui", *argv, *extra]))
+
+    def forward(signal_number, _frame) -> None:
+        for child in children:
+            child.send_signal(signal_number)
+
+    previous = signal.signal(signal.SIGTERM, forward)
+    try:
+        codes = [child.wait() for child in children]
+    except KeyboardInterrupt:  # Ctrl+C reached the children too (one process group): wait for them
+        codes = [child.wait() for child in children]
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    failed = [code for code in codes if code not in (0, None)]
+    if failed:
+        print(f"sweep: {len(failed)} of {jobs} worker processes ended with an error (codes "
+              f"{', '.join(map(str, failed))})", file=sys.stderr)
 
 
 def import_model(arguments) -> int:

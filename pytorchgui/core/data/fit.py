@@ -45,7 +45,7 @@ def fit_to_dataset(network: Network, sample_shape: list[int], outputs: int | Non
             length = network.node(name).parameters.get("max_length")
             if isinstance(length, int) and length < sample_shape[0]:
                 changes += _set_parameters(network, name, {"max_length": sample_shape[0]})
-    changes += _fit_input_sizes(network)
+    changes += fit_input_sizes(network)
     if outputs:
         linears = [name for name in network.topological_order() if network.node(name).type == "Linear"]
         if linears:
@@ -119,7 +119,7 @@ def first_embedding(network: Network) -> str | None:
     return next((name for name in network.topological_order() if network.node(name).type == "Embedding"), None)
 
 
-def _fit_input_sizes(network: Network) -> list[str]:
+def fit_input_sizes(network: Network) -> list[str]:
     """Set fixed input sizes to the sizes that reach them, node after node: a node after
     a mismatch only gets its input shape once the mismatch is fixed."""
     changes: list[str] = []
