@@ -40,6 +40,7 @@ from pytorchgui.core.errors import ParameterError, PyTorchGUIError, TrainingErro
 from pytorchgui.core.graph.catalog import ParameterSpec
 from pytorchgui.core.training.options import TrainingConfig, training_options
 from pytorchgui.core.training.tasks import TaskControl
+from pytorchgui.core.wording import counted
 
 if TYPE_CHECKING:
     from pytorchgui.core.graph.network import Network
@@ -55,6 +56,9 @@ PRUNERS = ("median", "hyperband", "none")
 # A database store's trials beat every HEARTBEAT seconds; one silent for GRACE seconds
 # belongs to a process that died, and Optuna marks it failed.
 HEARTBEAT_SECONDS, GRACE_SECONDS = 10, 40
+# Failed trials do not spend the budget (a killed one is run again), so a space whose every
+# trial fails would run forever: a worker stops after this many failures in a row.
+FAILURES_IN_A_ROW = 5
 PREFIXED_KINDS = ("optimizer", "loss", "schedule", "augment")
 
 
@@ -310,7 +314,7 @@ def _function_place(kind: str, network: Network, parameter: str, entry: str) -> 
     if choice is None:
         raise SweepError(f"{entry}: the network has no {kind}; choose one in the Network tab first")
     try:
-        spec = network.catalog.database(f"{kind}s").get(choice.type).parameter(parameter)
+        spec = network.catalog.database({"optimizer": "optimizers", "loss": "losses"}[kind]).get(choice.type).parameter(parameter)
     except UnknownEntryError as error:
         raise SweepError(f"{entry}: {error}") from None
     return kind, choice.type, parameter, spec
@@ -416,7 +420,7 @@ def _optuna():
     """Optuna, quiet: the sweep prints its own line per trial."""
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # a failed trial's traceback too
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     return optuna
 
@@ -579,6 +583,7 @@ class SweepWorker:
         self.on_event = on_event or (lambda event: None)
         self.control = control or TaskControl()  # stop(): the running trial fails, the worker ends
         self.study = load_study(experiment)
+        self.failures_in_a_row, self.last_failure = 0, ""
 
     def run(self, timeout: float | None = None) -> int:
         """Trials until the budget is spent, `timeout` seconds have passed or the control
@@ -587,6 +592,9 @@ class SweepWorker:
         budget = self.experiment.budget(self.space)
         started, ran = time.monotonic(), 0
         while not self.control.cancelled and (timeout is None or time.monotonic() - started < timeout):
+            if self.failures_in_a_row >= FAILURES_IN_A_ROW:
+                raise SweepError(f"{counted(self.failures_in_a_row, 'trial')} in a row failed (the last: "
+                                 f"{self.last_failure}); change the space or the options, then run the sweep again")
             with _Lock(self.experiment.folder) as lock:
                 fail_abandoned_trials(self.study, self.experiment)
                 if budget is not None and _counted_trials(self.study) >= budget:
@@ -663,6 +671,8 @@ class SweepWorker:
         return best
 
     def _said(self, number: int, state: str, values, value, epochs: int, message: str = "") -> None:
+        self.failures_in_a_row = self.failures_in_a_row + 1 if state == "FAIL" else 0
+        self.last_failure = message if state == "FAIL" else ""
         self.on_trial(TrialEvent(number, state, dict(values), value, epochs, message))
 
 

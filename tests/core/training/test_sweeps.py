@@ -1,0 +1,205 @@
+"""Sweeps on Optuna: the space and its messages, a trial's network and options, the
+`pytorchgui sweep` command, resuming, and two processes sharing one study."""
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from pytorchgui import paths
+from pytorchgui.cli import main
+from pytorchgui.core.training import network_format
+from pytorchgui.core.training.options import TrainingConfig
+from pytorchgui.core.training.sweeps import Experiment, SearchSpace, SweepError, load_study
+
+LENET = str(paths.example_networks_dir() / "lenet5.json")
+SPACE = {"lr": {"low": 1e-4, "high": 1e-1, "log": True}, "batch_size": {"choices": [32, 64]},
+         "conv1.out_channels": {"low": 4, "high": 12, "step": 4}}
+# tiny and fast: one thread, no auto-measurement, a few batches
+QUICK = ["--data", "builtin:160", "--test", "builtin:60", "--epochs", "2", "--threads", "1", "--quiet"]
+
+
+@pytest.fixture
+def lenet():
+    return network_format.load(LENET)
+
+
+def parse(raw, network, config=None):
+    return SearchSpace.parse(raw, network, config or TrainingConfig())
+
+
+def test_a_space_names_options_optimizer_and_node_parameters(lenet):
+    space = parse(SPACE, lenet)
+    kinds = {d.name: (d.kind, d.target, d.parameter) for d in space.dimensions}
+    assert kinds == {"lr": ("optimizer", "Adam", "lr"), "batch_size": ("option", "", "batch_size"),
+                     "conv1.out_channels": ("node", "conv1", "out_channels")}
+    with pytest.raises(SweepError, match="a grid needs"):
+        space.grid()
+    stepped = parse({"batch_size": {"choices": [32, 64]}, "conv1.out_channels": {"low": 4, "high": 12, "step": 4}},
+                    lenet)
+    assert stepped.grid() == {"batch_size": [32, 64], "conv1.out_channels": [4, 8, 12]}
+    assert stepped.grid_size() == 6
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"learning_rate": {"low": 0.1, "high": 1}}, "'learning_rate' is no training option or parameter of the "
+                                                  "optimizer; sweep one of: epochs, batch_size"),
+    ({"device": {"choices": ["cpu"]}}, "says where trials run"),
+    ({"conv9.out_channels": {"low": 1, "high": 4}}, "the network has no node 'conv9'"),
+    ({"conv1.width": {"low": 1, "high": 4}}, "Conv2d has no parameter 'width'"),
+    ({"conv1.out_channels": {"low": 0, "high": 8}}, "low 0 is refused"),
+    ({"batch_size": {"low": 64, "high": 32}}, "low 64 must be below high 32"),
+    ({"lr": {"low": 0, "high": 0.1, "log": True}}, "a log range must start above 0"),
+    ({"lr": {"low": 0.001, "high": 0.1, "log": True, "step": 0.01}}, "either log or stepped"),
+    ({"batch_size": {"choices": [32, 0]}}, "choice 0 is refused"),
+    ({"batch_size": {"low": 32}}, "needs \"low\" and \"high\""),
+    ({"mixed_precision": {"low": 0, "high": 1}}, "is true or false: give its values as \"choices\""),
+    ({"batch_size": {"low": 16, "high": 64, "step": 1.5}}, "its step must be one too"),
+    ({"batch_size": {"choices": [32, 64], "low": 8}}, "either \"choices\" or a range"),
+    ({"schedule.gamma": {"low": 0.1, "high": 0.9}}, "no learning-rate schedule"),
+    ({"augment.RandomCrop.padding": {"low": 1, "high": 4}}, "add RandomCrop to --augment first"),
+    ([1, 2], "must be a JSON object"),
+])
+def test_a_refused_space_names_the_entry_and_what_to_write(lenet, raw, message):
+    with pytest.raises(SweepError) as caught:
+        parse(raw, lenet)
+    assert message in str(caught.value)
+
+
+def test_a_trials_values_make_its_network_and_options(lenet):
+    config = TrainingConfig(augmentation="RandomCrop(padding=2)", lr_schedule="StepLR")
+    space = parse({**SPACE, "augment.RandomCrop.padding": {"low": 1, "high": 4}, "schedule.gamma": {"low": 0.1,
+                   "high": 0.9}, "loss.label_smoothing": {"low": 0.0, "high": 0.2}}, lenet, config)
+    network, trial_config = space.apply({"lr": 0.02, "batch_size": 32, "conv1.out_channels": 12,
+                                         "augment.RandomCrop.padding": 3, "schedule.gamma": 0.5,
+                                         "loss.label_smoothing": 0.1}, lenet, config)
+    assert network.optimizer.parameters["lr"] == 0.02
+    assert network.node("conv1").parameters["out_channels"] == 12
+    assert network.node("conv2").parameters["in_channels"] == 12  # the next layer follows
+    assert network.loss.parameters["label_smoothing"] == 0.1
+    assert (trial_config.batch_size, trial_config.augmentation) == (32, "RandomCrop(padding=3)")
+    assert trial_config.schedule_parameters["gamma"] == 0.5
+    assert lenet.node("conv1").parameters["out_channels"] == 6 and lenet.optimizer.parameters["lr"] == 0.001
+
+
+def run(capsys, *arguments):
+    code = main(list(arguments))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_sweep_writes_trial_run_folders_trials_csv_and_the_best_as_json(capsys, tmp_path):
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps(SPACE))
+    out = tmp_path / "experiment"
+    arguments = ["sweep", LENET, *QUICK, "--space", str(space), "--trials", "3", "--pruner", "none", "--out", str(out)]
+    code, stdout, stderr = run(capsys, *arguments)
+    assert code == 0, stderr
+    best = json.loads(stdout.strip().splitlines()[-1])
+    with open(out / "trials.csv", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    assert [row["number"] for row in rows] == ["0", "1", "2"]
+    assert {row["state"] for row in rows} == {"COMPLETE"}
+    assert list(rows[0]) == ["number", "state", "lr", "batch_size", "conv1.out_channels", "validation_accuracy",
+                             "epochs", "seconds", "run"]
+    accuracies = [float(row["validation_accuracy"]) for row in rows]
+    assert best["validation_accuracy"] == max(accuracies)
+    assert best["params"] == {key: type(best["params"][key])(rows[best["trial"]][key]) for key in SPACE}
+    for row in rows:  # each trial is an ordinary run folder, its network carrying its values
+        trial_network = network_format.load(os.path.join(row["run"], "network.json"))
+        assert trial_network.node("conv1").parameters["out_channels"] == int(row["conv1.out_channels"])
+        assert json.loads(open(os.path.join(row["run"], "summary.json")).read())["status"] == "finished"
+    assert stderr.count("trial ") >= 3
+    # the same command again: the budget is spent, nothing runs, the same best is printed
+    code, stdout_again, _ = run(capsys, *arguments)
+    assert code == 0 and json.loads(stdout_again.strip().splitlines()[-1])["trial"] == best["trial"]
+    assert len(list((out / "trials").iterdir())) == 3
+    # a larger budget resumes the study: one more trial
+    code, _, _ = run(capsys, *[a if a != "3" else "4" for a in arguments])
+    assert code == 0 and len(list(csv.DictReader(open(out / "trials.csv")))) == 4
+    # another space on the same folder is refused before any trial
+    space.write_text(json.dumps({"batch_size": {"choices": [16, 32]}}))
+    code, _, stderr = run(capsys, *arguments)
+    assert code == 2 and "holds another sweep (space differ)" in stderr
+
+
+def test_a_bad_space_is_refused_before_any_trial(capsys, tmp_path):
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps({"batch_size": {"low": 4, "high": 99999}}))
+    code, _, stderr = run(capsys, "sweep", LENET, *QUICK, "--space", str(space), "--trials", "2",
+                          "--out", str(tmp_path / "e"))
+    assert code == 2 and f"{space}: 'batch_size': high 99999 is refused" in stderr
+    assert not (tmp_path / "e").exists()
+    code, _, stderr = run(capsys, "sweep", LENET, "--data", "builtin:100", "--space", str(tmp_path / "none.json"),
+                          "--trials", "2", "--out", str(tmp_path / "e"))
+    assert code == 2 and "none.json does not exist" in stderr
+
+
+def test_pruning_stops_a_trial_and_says_so_in_its_run_folder(capsys, tmp_path):
+    """lr 1e-5 learns nothing in an epoch; after three trials at lr 0.01, the median pruner
+    stops it after its first epoch."""
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps({"lr": {"choices": [0.01, 0.01001, 0.01002, 1e-5]}}))
+    out = tmp_path / "e"
+    code, _, stderr = run(capsys, "sweep", LENET, *QUICK, "--epochs", "3", "--space", str(space), "--sampler", "grid",
+                          "--out", str(out))
+    assert code == 0, stderr
+    rows = {float(row["lr"]): row for row in csv.DictReader(open(out / "trials.csv"))}
+    assert rows[1e-5]["state"] == "PRUNED" and rows[1e-5]["epochs"] in ("1", "2")
+    summary = json.loads(open(os.path.join(rows[1e-5]["run"], "summary.json")).read())
+    assert summary["status"] == "pruned" and "median pruner" in summary["message"]
+    assert {rows[lr]["state"] for lr in (0.01, 0.01001, 0.01002)} == {"COMPLETE"}
+
+
+def test_a_sweep_whose_trials_all_fail_stops_and_says_why(capsys, tmp_path):
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps({"conv1.kernel_size": {"choices": [29, 30, 31, 32, 33]}}))  # larger than 28 x 28
+    code, _, stderr = run(capsys, "sweep", LENET, *QUICK, "--space", str(space), "--trials", "20",
+                          "--out", str(tmp_path / "e"))
+    assert code == 2
+    assert "5 trials in a row failed (the last: the trial's values (conv1.kernel_size" in stderr
+    assert "change the space or the options" in stderr
+
+
+def _running_trial_of(experiment, pid):
+    import optuna
+
+    study = load_study(experiment)
+    return [t for t in study.get_trials(states=(optuna.trial.TrialState.RUNNING,)) if t.user_attrs.get("pid") == pid]
+
+
+def test_two_processes_share_one_study_and_a_killed_one_resumes(tmp_path):
+    """Two `pytorchgui sweep` processes on one store finish 12 trials between them; one is
+    killed (SIGKILL) mid-trial and started again: its trial is marked failed, none is lost
+    or run twice."""
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps({"lr": {"low": 1e-3, "high": 1e-2, "log": True}}))
+    out = tmp_path / "e"
+    command = [sys.executable, "-m", "pytorchgui", "sweep", LENET, "--data", "builtin:120", "--epochs", "1",
+               "--threads", "1", "--quiet", "--space", str(space), "--trials", "12", "--pruner", "none",
+               "--objective", "train_loss", "--storage", f"sqlite:///{tmp_path / 'shared.db'}", "--study", "shared",
+               "--out", str(out)]
+    environment = {**os.environ, "PYTORCHGUI_NO_LAYER_FIGURE": "1"}
+    first = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    second = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not (out / Experiment.EXPERIMENT).exists() or not _running_trial_of(Experiment.read(out), first.pid):
+        assert time.monotonic() < deadline and first.poll() is None, "the first process never ran a trial"
+        time.sleep(0.05)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    again = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=120)
+    second_out, second_err = second.communicate(timeout=120)
+    assert again.returncode == 0 and second.returncode == 0, (again.stderr, second_err)
+    rows = list(csv.DictReader(open(out / "trials.csv")))
+    states = [row["state"] for row in rows]
+    assert states.count("COMPLETE") == 12 and states.count("FAIL") == 1, states
+    assert sorted(int(row["number"]) for row in rows) == list(range(13))
+    assert len({row["run"] for row in rows}) == 13
+    killed = next(row for row in rows if row["state"] == "FAIL")
+    summary = json.loads(open(os.path.join(killed["run"], "summary.json")).read())
+    assert summary["status"] == "failed" and f"its process ({first.pid}) ended during the trial" in summary["message"]
