@@ -55,12 +55,14 @@ setup(
         "hdf5": ["h5py>=3"],
         # UMAP projections in the embedding view (numba behind it: 60 MB, 3 s to import).
         "embedding": ["umap-learn>=0.5"],
+        # TensorBoard event files in every run folder (core/training/tensorboard_log.py).
+        "tensorboard": ["tensorboard>=2.14"],
         # bench/bench_onnx_corpus.py runs onnx2torch beside the ONNX importer.
         "bench": ["onnx>=1.16", "onnxruntime", "onnx2torch"],
         # The tests export to ONNX and check the file with onnxruntime, read .safetensors and
-        # HDF5 files and import timm models, so they install those too.
+        # HDF5 files, import timm models and read TensorBoard's event files, so they install those too.
         "test": ["pytest>=7", "pytest-qt>=4.2", "hypothesis>=6", "onnx>=1.16", "onnxscript", "onnxruntime",
-                 "safetensors>=0.4", "h5py>=3", "umap-learn>=0.5", "timm>=1.0"],
+                 "safetensors>=0.4", "h5py>=3", "umap-learn>=0.5", "timm>=1.0", "tensorboard>=2.14"],
     },
     entry_points={"console_scripts": ["pytorchgui = pytorchgui.cli:main"]},
 )

@@ -19,3 +19,11 @@ def no_layer_figure(request, monkeypatch):
     a hundred runs here): only the tests marked layer_figure, which look at it, draw it."""
     if "layer_figure" not in request.keywords:
         monkeypatch.setenv("PYTORCHGUI_NO_LAYER_FIGURE", "1")
+
+
+@pytest.fixture(autouse=True)
+def no_tensorboard(request, monkeypatch):
+    """Every training run writes TensorBoard event files when tensorboard is installed (the
+    graph traced, an image an epoch): only the tests marked tensorboard, which read them, do."""
+    if "tensorboard" not in request.keywords:
+        monkeypatch.setenv("PYTORCHGUI_TENSORBOARD", "0")

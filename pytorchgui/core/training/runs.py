@@ -11,6 +11,7 @@
     layer_histories.npz  every epoch's weight and gradient histograms per layer, dead ReLU units
                        (written after each epoch); at the end of the run also as
                        layer_statistics.csv, layer_histograms.csv and layer_histories.png
+    events.out.tfevents.*  TensorBoard's event files, with tensorboard installed (tensorboard_log.py)
 
 Every file is written atomically. Every read is guarded: a damaged or missing file is a
 `RunFolderError` that names it, never a traceback. Torch files load with weights_only=True.

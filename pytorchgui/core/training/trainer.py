@@ -47,6 +47,7 @@ from pytorchgui.core.training.options import TrainingConfig
 from pytorchgui.core.training.runs import (RunFolder, list_runs, load_checkpoint, normalization_dict, read_metrics,
                                            split_dict)
 from pytorchgui.core.training.tasks import Cancelled, LogEvent, TaskControl
+from pytorchgui.core.training.tensorboard_log import TensorBoardLog
 from pytorchgui.core.wording import counted
 
 # The names this module has always offered; the objects now live with their one owner.
@@ -268,6 +269,7 @@ class Trainer:
         self.record_layers = record_layers and self.context.main  # the ranks' gradients are the same
         self.layer_histories: LayerHistories | None = None
         self.warned: set[tuple[str, str]] = set()  # (layer, kind) said in the log already
+        self.tensorboard = TensorBoardLog()  # opened with the run folder
 
     @property
     def run_dir(self) -> Path | None:
@@ -603,6 +605,8 @@ class Trainer:
             "torch": torch.__version__,
         }, tokenizer=getattr(self.train_set, "tokenizer", None))
         self.log(f"run folder {self.folder.path}")  # once it exists: a run refused before has none
+        self.tensorboard = TensorBoardLog.open(self.folder.path, state.start_epoch, self.log)
+        self.tensorboard.write_graph(state.trained, state.train.batches(2, shuffle=False))
 
     def _train_epochs(self, state: _RunState) -> tuple[str, str]:
         """Epoch after epoch; (status, message) of how the loop ended."""
@@ -623,6 +627,7 @@ class Trainer:
                 if kept and self.folder is not None:  # only rank 0 has a run folder
                     predictions, targets = (torch.cat(part).cpu().numpy() for part in zip(*kept))
                     self.folder.write_predictions(epoch, predictions, targets)
+                    self.tensorboard.write_confusion(epoch, predictions, targets, self.train_set.classes)
             self._check_epoch_finite(state, validation_loss)
             recorded = self._record_layers(state, epoch)
             monitored = validation_loss if validation_loss is not None else train_loss
@@ -635,6 +640,7 @@ class Trainer:
             improved = monitored < state.best
             state.best = min(state.best, monitored)
             self._save_epoch(state, improved)
+            self.tensorboard.write_epoch(self.history[-1])
             self.on_event(event)
             if recorded is not None:
                 self._report_layers(recorded)
@@ -865,6 +871,7 @@ class Trainer:
                     except PyTorchGUIError as error:  # the run itself is saved: say it, do not fail it
                         self.log(f"the layer histories' tables and figure were not written: {error}")
         finally:
+            self.tensorboard.close()
             leave_process_group(self.context)
 
 
