@@ -409,12 +409,16 @@ def _sweep_error(message: str):
 
 
 def _trial_printer(objective: str):
+    from pytorchgui.core.training.sweeps import values_text
+    from pytorchgui.core.wording import counted
+
+    states = {"COMPLETE": "finished", "PRUNED": "pruned", "FAIL": "failed"}
+
     def said(event) -> None:
-        figure = "" if event.value is None else f" {objective} {event.value:.4f}"
-        values = ", ".join(f"{name} {value:.4g}" if isinstance(value, float) else f"{name} {value}"
-                           for name, value in event.values.items())
-        print(f"trial {event.number}: {event.state.lower()}{figure} after {event.epochs} epoch(s): {values}"
-              + (f" ({event.message})" if event.message else ""), file=sys.stderr, flush=True)
+        figure = "" if event.value is None else f", {objective} {event.value:.4f}"
+        print(f"trial {event.number} {states[event.state]} after {counted(event.epochs, 'epoch')}{figure}: "
+              f"{values_text(event.values)}" + (f" ({event.message})" if event.message else ""),
+              file=sys.stderr, flush=True)
 
     return said
 

@@ -186,14 +186,14 @@ class SearchSpace:
             fit_input_sizes(network)
             problems = network.problems()
             if problems:
-                raise TrainingError(f"the trial's values ({_values_text(values)}) give a network that does not "
+                raise TrainingError(f"the trial's values ({values_text(values)}) give a network that does not "
                                     f"compile: {problems[0].message}")
         trial_config = config.replace(**options, schedule_parameters=schedule)
         trial_config.check()
         return network, trial_config
 
 
-def _values_text(values: Mapping[str, Any]) -> str:
+def values_text(values: Mapping[str, Any]) -> str:
     return ", ".join(f"{name} {value:.4g}" if isinstance(value, float) else f"{name} {value}"
                      for name, value in values.items())
 
@@ -612,6 +612,7 @@ class SweepWorker:
         return ran
 
     def _objective(self, trial, lock: _Lock) -> float:
+        from pytorchgui.core.training.tensorboard_log import write_hparams  # torch: not loaded by the CLI's parser
         from pytorchgui.core.training.trainer import EpochEvent, Trainer
 
         optuna = _optuna()
@@ -654,6 +655,8 @@ class SweepWorker:
             self._said(trial.number, "FAIL", values, best, epochs, first_line(error))
             raise
         trial.set_user_attr("epochs", result.epochs_done)
+        last = trainer.history[-1] if trainer.history else {}
+        write_hparams(run, values, {name: last.get(name) for name in OBJECTIVES})  # TensorBoard's HParams view
         if pruned_at is not None:
             message = (f"pruned after epoch {pruned_at}: its {objective.replace('_', ' ')} {best:.4g} was behind the "
                        f"other trials' at that epoch ({self.experiment.pruner} pruner)")

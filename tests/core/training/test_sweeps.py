@@ -139,20 +139,28 @@ def test_a_bad_space_is_refused_before_any_trial(capsys, tmp_path):
     assert code == 2 and "none.json does not exist" in stderr
 
 
-def test_pruning_stops_a_trial_and_says_so_in_its_run_folder(capsys, tmp_path):
-    """lr 1e-5 learns nothing in an epoch; after three trials at lr 0.01, the median pruner
-    stops it after its first epoch."""
-    space = tmp_path / "space.json"
-    space.write_text(json.dumps({"lr": {"choices": [0.01, 0.01001, 0.01002, 1e-5]}}))
-    out = tmp_path / "e"
-    code, _, stderr = run(capsys, "sweep", LENET, *QUICK, "--epochs", "3", "--space", str(space), "--sampler", "grid",
-                          "--out", str(out))
-    assert code == 0, stderr
-    rows = {float(row["lr"]): row for row in csv.DictReader(open(out / "trials.csv"))}
-    assert rows[1e-5]["state"] == "PRUNED" and rows[1e-5]["epochs"] in ("1", "2")
-    summary = json.loads(open(os.path.join(rows[1e-5]["run"], "summary.json")).read())
+def test_pruning_stops_a_trial_and_says_so_in_its_run_folder(tmp_path, lenet):
+    """lr 1e-5 learns nothing in an epoch; after three trials at lr 0.01 (queued in the
+    study, so the order is known), the median pruner stops it after its first epoch."""
+    from pytorchgui.core.data.data_source import load_spec
+    from pytorchgui.core.training.sweeps import SweepWorker
+
+    config = TrainingConfig(epochs=3, threads=1)
+    experiment = Experiment(tmp_path / "e", data="builtin:160", test="builtin:60", config=config.to_dict(),
+                            space={"lr": {"low": 1e-6, "high": 0.1, "log": True}}, trials=4)
+    experiment.create(lenet)
+    study = load_study(experiment)
+    for lr in (0.01, 0.011, 0.012, 1e-5):
+        study.enqueue_trial({"lr": lr})
+    said = []
+    SweepWorker(experiment, load_spec("builtin:160"), load_spec("builtin:60", train=False),
+                on_trial=said.append).run()
+    assert [(event.state, event.epochs) for event in said] == [("COMPLETE", 3)] * 3 + [("PRUNED", 1)]
+    rows = list(csv.DictReader(open(experiment.folder / "trials.csv")))
+    assert [row["state"] for row in rows] == ["COMPLETE"] * 3 + ["PRUNED"] and rows[3]["epochs"] == "1"
+    summary = json.loads(open(os.path.join(rows[3]["run"], "summary.json")).read())
     assert summary["status"] == "pruned" and "median pruner" in summary["message"]
-    assert {rows[lr]["state"] for lr in (0.01, 0.01001, 0.01002)} == {"COMPLETE"}
+    assert float(rows[3]["validation_accuracy"]) < min(float(row["validation_accuracy"]) for row in rows[:3])
 
 
 def test_a_sweep_whose_trials_all_fail_stops_and_says_why(capsys, tmp_path):
@@ -161,15 +169,19 @@ def test_a_sweep_whose_trials_all_fail_stops_and_says_why(capsys, tmp_path):
     code, _, stderr = run(capsys, "sweep", LENET, *QUICK, "--space", str(space), "--trials", "20",
                           "--out", str(tmp_path / "e"))
     assert code == 2
-    assert "5 trials in a row failed (the last: the trial's values (conv1.kernel_size" in stderr
+    assert "5 trials in a row failed (the last: the network does not compile: Conv2d 'conv2'" in stderr
     assert "change the space or the options" in stderr
 
 
-def _running_trial_of(experiment, pid):
+def _training_trial_of(folder, pid):
+    """The trial process `pid` is training now (its run folder started), or None."""
     import optuna
 
-    study = load_study(experiment)
-    return [t for t in study.get_trials(states=(optuna.trial.TrialState.RUNNING,)) if t.user_attrs.get("pid") == pid]
+    if not (folder / Experiment.EXPERIMENT).exists():
+        return None
+    study = load_study(Experiment.read(folder))
+    running = [t for t in study.get_trials(states=(optuna.trial.TrialState.RUNNING,)) if t.user_attrs.get("pid") == pid]
+    return next((t for t in running if os.path.exists(os.path.join(t.user_attrs["run"], "config.json"))), None)
 
 
 def test_two_processes_share_one_study_and_a_killed_one_resumes(tmp_path):
@@ -187,7 +199,7 @@ def test_two_processes_share_one_study_and_a_killed_one_resumes(tmp_path):
     first = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     second = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
-    while not (out / Experiment.EXPERIMENT).exists() or not _running_trial_of(Experiment.read(out), first.pid):
+    while _training_trial_of(out, first.pid) is None:
         assert time.monotonic() < deadline and first.poll() is None, "the first process never ran a trial"
         time.sleep(0.05)
     first.send_signal(signal.SIGKILL)
