@@ -44,6 +44,9 @@ setup(
         # the CLI and the run folder (matplotlib, already there through Captum).
         "scikit-learn>=1.3",
         "matplotlib>=3.5",
+        # Hyperparameter sweeps (`pytorchgui sweep`, the Experiments tab): Optuna's samplers,
+        # pruners, parameter importances and its SQLite or journal store (pure Python).
+        "optuna>=4.0",
     ],
     extras_require={
         "onnx": ["onnx>=1.16", "onnxscript", "onnxruntime"],

@@ -6,6 +6,7 @@ the same core from a terminal, a script or a cluster:
     pytorchgui evaluate runs/first --data builtin --test-mode      (or NET.json --weights FILE)
     pytorchgui export runs/first --format onnx -o net.onnx         (or NET.json [--weights FILE])
     pytorchgui inspect runs/first --node conv1 --sample 3 --data builtin -o conv1.png   (or --image FILE, --filters)
+    pytorchgui sweep NET.json --data builtin --test builtin:2000 --space space.json --trials 16 --out experiments/first
     torchrun --nproc-per-node 2 -m pytorchgui train NET.json --data builtin --out runs/ddp
 
 User errors print one line on stderr and exit with code 2; a problem in the network
