@@ -945,6 +945,7 @@ class TrainTab(QtWidgets.QWidget):
         """The right-click menu of the runs table, on the runs selected."""
         menu = QtWidgets.QMenu(self.runs_table)
         menu.setObjectName("runsMenu")
+        menu.setAttribute(QtCore.Qt.WA_DeleteOnClose)  # one made for each right-click
         count = len(self.selected_runs())
         for text, slot, enabled in (("Compare settings…", self.compare_selected_runs, count == 2),
                                     ("Overlay selected runs", self.overlay_selected_runs, count >= 1),
@@ -990,6 +991,8 @@ class TrainTab(QtWidgets.QWidget):
                 RunFolder(run["path"]).delete()
         except PyTorchGUIError as error:
             show_error(self, "Cannot delete the run", str(error))
+        if self.pending_resume is not None and not self.pending_resume[0].exists():
+            self.cancel_resume()  # Start would look for the checkpoint just deleted
         self.refresh_runs()
         where = "moved to the trash" if not left else "deleted"
         self.log(f"{counted(len(names), 'run')} {where}: {', '.join(names)}")
