@@ -35,8 +35,8 @@ from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.layer_histories import LayerHistoriesView
 from pytorchgui.gui.paused_settings import PausedSettings
 from pytorchgui.gui.plot_axes import CountAxis, PlainAxis, ScientificAxis
-from pytorchgui.gui.runs_view import (EDITABLE_COLUMNS, NOTES_COLUMN, RunsDiffDialog, confirm_delete, fill_runs_table,
-                                      move_to_trash, row_path, run_items, runs_table, SORT_ROLE)
+from pytorchgui.gui.runs_view import (EDITABLE_COLUMNS, NOTES_COLUMN, SORT_ROLE, RunsDiffDialog, confirm_delete,
+                                      fill_runs_table, move_to_trash, row_path, run_items, runs_table)
 from pytorchgui.gui.training_form import TrainingOptionsForm
 from pytorchgui.gui.widgets import (add_choice, controls_beside, empty_note, message_label, notice,
                                    show_status, with_buttons)
