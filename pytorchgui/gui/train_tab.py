@@ -19,7 +19,8 @@ from PyQt5 import QtCore, QtWidgets
 from pytorchgui import paths
 from pytorchgui.core.errors import PyTorchGUIError, TrainingError, first_line
 from pytorchgui.core.training.options import TrainingConfig, command_line_arguments, option
-from pytorchgui.core.training.runs import RunFolder, list_runs, load_checkpoint, read_metrics
+from pytorchgui.core.training.run_comparison import distinguishing_labels, overview_rows, parse_tags
+from pytorchgui.core.training.runs import RunFolder, load_checkpoint, read_metrics
 from pytorchgui.core.training.smoothing import SmoothedLoss, batch_loss_smoothing
 from pytorchgui.core.graph.shapes import infer_shapes, step_problems
 from pytorchgui.core.training.tasks import LogEvent, TaskControl
@@ -34,9 +35,11 @@ from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.layer_histories import LayerHistoriesView
 from pytorchgui.gui.paused_settings import PausedSettings
 from pytorchgui.gui.plot_axes import CountAxis, PlainAxis, ScientificAxis
+from pytorchgui.gui.runs_view import (EDITABLE_COLUMNS, NOTES_COLUMN, SORT_ROLE, RunsDiffDialog, confirm_delete,
+                                      fill_runs_table, move_to_trash, row_path, run_items, runs_table)
 from pytorchgui.gui.training_form import TrainingOptionsForm
-from pytorchgui.gui.widgets import (add_choice, controls_beside, empty_note, message_label, notice, read_only_table,
-                                   show_status, with_button)
+from pytorchgui.gui.widgets import (add_choice, controls_beside, empty_note, message_label, notice,
+                                   show_status, with_buttons)
 from pytorchgui.gui.workers import Task
 
 # 2 Hz. Measured on 2 cores (bench/bench_training.py): each redraw takes a core from the
@@ -105,6 +108,7 @@ class TrainTab(QtWidgets.QWidget):
         self.task: Task | None = None
         self.lr_dialog = None  # the learning-rate range test, while open
         self.running_network = None  # the run's copy of the network
+        self.running_folder: Path | None = None  # the folder the run writes (not to be deleted under it)
         self.changed_settings: dict = {}  # the optimizer settings changed while paused in this run
         self.settings_markers: list = []  # where they took effect, on the learning-rate plot
         self.running_config: TrainingConfig | None = None
@@ -332,10 +336,15 @@ class TrainTab(QtWidgets.QWidget):
         self.log_view.setObjectName("logView")
         self.log_view.setReadOnly(True)
         self.log_view.setMaximumBlockCount(5000)
-        self.runs_table = read_only_table(["Run", "Status", "Epochs", "Train loss", "Val. loss", "Val. acc."],
-                                          "runsTable", stretch=0)
-        runs_box = with_button(self.runs_table, "Overlay selected runs", "overlayButton", self.overlay_selected_runs)
+        self.runs_table = runs_table()
         self.runs_table.itemSelectionChanged.connect(self.show_selected_run_layers)
+        self.runs_table.itemChanged.connect(self._run_notes_edited)
+        self.runs_table.customContextMenuRequested.connect(self._runs_menu)
+        self.runs_diff_dialog: RunsDiffDialog | None = None
+        runs_box = with_buttons(self.runs_table, [
+            ("Delete…", "deleteRunsButton", lambda: self.delete_selected_runs()),
+            ("Compare settings…", "compareRunsButton", lambda: self.compare_selected_runs()),
+            ("Overlay selected runs", "overlayButton", self.overlay_selected_runs)])
         self.bottom_tabs = QtWidgets.QTabWidget()
         self.bottom_tabs.addTab(self.log_view, "Log")
         self.bottom_tabs.addTab(runs_box, "Runs")
@@ -522,6 +531,7 @@ class TrainTab(QtWidgets.QWidget):
         network = self.network.copy()  # the user may edit the network while it trains
         resume_from, run_dir = self._run_folder(train)
         self.running_config, self.running_network, self.changed_settings = config, network, {}
+        self.running_folder = run_dir.path
         self.running_samples, self.samples_per_second = f"{sample_noun(train)}s", None
         self._reset_plots(accuracy_applies=train.is_classification)
         self.progress_label.setToolTip("")  # the last failure's reason
@@ -690,6 +700,7 @@ class TrainTab(QtWidgets.QWidget):
     # -- how a run ends --------------------------------------------------------------------
     def _end(self) -> None:
         self.task = None
+        self.running_folder = None
         self.paused_settings.hide()
         self.pause_button.setText("Pause")
         self._set_running(False)
@@ -886,27 +897,23 @@ class TrainTab(QtWidgets.QWidget):
 
     # -- run history -------------------------------------------------------------------------
     def refresh_runs(self) -> None:
-        self.runs = list_runs(paths.runs_dir())
-        self.runs_table.setRowCount(len(self.runs))
-        for row, run in enumerate(self.runs):
-            def figure(key, percent=False):
-                value = run.get(key)
-                return "" if value is None else (f"{value:.1%}" if percent else f"{value:.4f}")
+        """The runs table read again from the run folders, in the order it is sorted by."""
+        self.runs = overview_rows(paths.runs_dir())
+        fill_runs_table(self.runs_table, self.runs)
 
-            for column, text in enumerate((run["name"], run.get("status", ""), str(run.get("epochs_done", "")),
-                                           figure("train_loss"), figure("validation_loss"),
-                                           figure("validation_accuracy", True))):
-                item = QtWidgets.QTableWidgetItem(text)
-                item.setToolTip(str(run["path"]))
-                self.runs_table.setItem(row, column, item)
+    def selected_runs(self) -> list[dict]:
+        """The runs selected in the table, top to bottom as it is sorted."""
+        by_path = {str(run["path"]): run for run in self.runs}
+        rows = sorted({index.row() for index in self.runs_table.selectionModel().selectedRows()})
+        return [by_path[str(row_path(self.runs_table, row))] for row in rows]
 
     def show_selected_run_layers(self) -> None:
         """The layer histories of the one run selected in Runs (not while a run trains: the
         view follows it)."""
-        rows = {index.row() for index in self.runs_table.selectionModel().selectedRows()}
-        if self.task is not None or len(rows) != 1:
+        selected = self.selected_runs()
+        if self.task is not None or len(selected) != 1:
             return
-        run = self.runs[rows.pop()]
+        run = selected[0]
         try:
             histories = RunFolder(run["path"]).read_layer_histories()
         except PyTorchGUIError as error:
@@ -915,14 +922,89 @@ class TrainTab(QtWidgets.QWidget):
             return
         self._show_layers(histories, layer_warnings(histories) if histories is not None else [], run["name"])
 
+    def _run_notes_edited(self, item: QtWidgets.QTableWidgetItem) -> None:
+        """A run's tags or notes typed in the table, kept in its folder (notes.json). The cell
+        is updated in place: the item that announced the edit is not to be replaced in its own
+        signal, as a refresh would."""
+        if item.column() not in EDITABLE_COLUMNS:
+            return
+        run = next(run for run in self.runs if run["path"] == row_path(self.runs_table, item.row()))
+        edited = {"notes": item.text()} if item.column() == NOTES_COLUMN else {"tags": parse_tags(item.text())}
+        try:
+            RunFolder(run["path"]).write_notes(**{"tags": run["tags"], "notes": run["notes"], **edited})
+        except PyTorchGUIError as error:
+            show_error(self, "Cannot keep the notes", str(error))
+            return
+        run.update(edited)
+        shown = run_items(run)[item.column()]
+        with QtCore.QSignalBlocker(self.runs_table):
+            item.setText(shown.text())  # the tags as kept: "a, b" for "a,,b ,"
+            item.setData(SORT_ROLE, shown.data(SORT_ROLE))
+
+    def _runs_menu(self, position: QtCore.QPoint) -> QtWidgets.QMenu:
+        """The right-click menu of the runs table, on the runs selected."""
+        menu = QtWidgets.QMenu(self.runs_table)
+        menu.setObjectName("runsMenu")
+        menu.setAttribute(QtCore.Qt.WA_DeleteOnClose)  # one made for each right-click
+        count = len(self.selected_runs())
+        for text, slot, enabled in (("Compare settings…", self.compare_selected_runs, count == 2),
+                                    ("Overlay selected runs", self.overlay_selected_runs, count >= 1),
+                                    ("Delete…", self.delete_selected_runs, count >= 1)):
+            action = menu.addAction(text)
+            action.setEnabled(enabled)
+            action.triggered.connect(lambda _checked, slot=slot: slot())
+        menu.popup(self.runs_table.viewport().mapToGlobal(position))
+        return menu
+
+    def compare_selected_runs(self) -> RunsDiffDialog | None:
+        """The diff of the two runs selected: their settings and networks side by side."""
+        selected = self.selected_runs()
+        if len(selected) != 2:
+            show_status(self, "Select two runs in the table to compare their settings (Ctrl+click the second)")
+            return None
+        try:
+            self.runs_diff_dialog = RunsDiffDialog(*(RunFolder(run["path"]) for run in selected), parent=self)
+        except PyTorchGUIError as error:
+            show_error(self, "Cannot compare the runs", str(error))
+            return None
+        self.runs_diff_dialog.open()
+        return self.runs_diff_dialog
+
+    def delete_selected_runs(self) -> bool:
+        """The selected runs to the system's trash; where Qt has none, deleted for good once
+        the user confirms. The run training now is refused."""
+        selected = self.selected_runs()
+        if not selected:
+            show_status(self, "Select the runs to delete in the table")
+            return False
+        if self.running_folder is not None and any(run["path"] == self.running_folder for run in selected):
+            show_error(self, "Cannot delete a run", f"{self.running_folder.name} is training now: stop it first, "
+                                                   "then delete it.", icon=QtWidgets.QMessageBox.Warning)
+            return False
+        names = [run["name"] for run in selected]
+        left = [run for run in selected if not move_to_trash(run["path"])]
+        if left and not confirm_delete(self, [run["name"] for run in left]):
+            self.refresh_runs()
+            return False
+        try:
+            for run in left:
+                RunFolder(run["path"]).delete()
+        except PyTorchGUIError as error:
+            show_error(self, "Cannot delete the run", str(error))
+        if self.pending_resume is not None and not self.pending_resume[0].exists():
+            self.cancel_resume()  # Start would look for the checkpoint just deleted
+        self.refresh_runs()
+        where = "moved to the trash" if not left else "deleted"
+        self.log(f"{counted(len(names), 'run')} {where}: {', '.join(names)}")
+        return True
+
     def overlay_selected_runs(self) -> None:
+        """The selected runs' validation curves (training curves for a run without) dashed
+        over this run's, named in the legend by what differs between them."""
         colours = ["#862e9c", "#2f9e44", "#f08c00", "#c2255c"]
-        rows = sorted({index.row() for index in self.runs_table.selectionModel().selectedRows()})
-        for number, row in enumerate(rows[:4]):
-            run = self.runs[row]
-            metrics = read_metrics(run["path"])
-            if not metrics:
-                continue
+        overlaid = [(run, metrics) for run in self.selected_runs() if (metrics := read_metrics(run["path"]))][:4]
+        labels = distinguishing_labels([RunFolder(run["path"]) for run, _ in overlaid])
+        for number, ((run, metrics), label) in enumerate(zip(overlaid, labels)):
             epochs = numpy.array([m["epoch"] for m in metrics])
             pen = pyqtgraph.mkPen(colours[number], width=1.5, style=QtCore.Qt.DashLine)
             for plot, key, scale in ((self.epoch_plot, "validation_loss", 1),
@@ -931,8 +1013,7 @@ class TrainTab(QtWidgets.QWidget):
                 if numpy.isnan(data).all():
                     key = key.replace("validation", "train")
                     data = numpy.array([numpy.nan if m[key] is None else m[key] for m in metrics], dtype=float)
-                curve = plot.plot(epochs, data * scale, pen=pen,
-                                  name=f"{run['name'][-24:]} ({key.split('_')[0][:5]})", connect="finite")
+                curve = plot.plot(epochs, data * scale, pen=pen, name=f"{label} ({key.split('_')[0][:5]})",
+                                  connect="finite")
                 curve.overlay = True
         self._show_all_epochs()
-

@@ -136,6 +136,13 @@ def notice(name: str, background: str, border: str, buttons) -> tuple[QtWidgets.
     label.setObjectName(f"{name}Label")
     label.setWordWrap(True)
     layout.addWidget(label)
+    layout.addLayout(button_row(buttons))
+    frame.hide()
+    return frame, label
+
+
+def button_row(buttons) -> QtWidgets.QHBoxLayout:
+    """Buttons at the right of a row, each (text, object name or "", slot)."""
     row = QtWidgets.QHBoxLayout()
     row.addStretch(1)
     for text, object_name, slot in buttons:
@@ -143,21 +150,21 @@ def notice(name: str, background: str, border: str, buttons) -> tuple[QtWidgets.
         button.setObjectName(object_name)
         button.clicked.connect(slot)
         row.addWidget(button)
-    layout.addLayout(row)
-    frame.hide()
-    return frame, label
+    return row
 
 
 def with_button(widget: QtWidgets.QWidget, text: str, object_name: str, slot: Callable) -> QtWidgets.QWidget:
     """`widget` with a button under its right corner (Export…, Overlay…)."""
-    button = QtWidgets.QPushButton(text)
-    button.setObjectName(object_name)
-    button.clicked.connect(slot)
+    return with_buttons(widget, [(text, object_name, slot)])
+
+
+def with_buttons(widget: QtWidgets.QWidget, buttons: list[tuple[str, str, Callable]]) -> QtWidgets.QWidget:
+    """`widget` with a row of buttons (text, object name, slot) under its right corner."""
     box = QtWidgets.QWidget()
     layout = QtWidgets.QVBoxLayout(box)
     layout.setContentsMargins(0, 0, 0, 0)
     layout.addWidget(widget)
-    layout.addWidget(button, 0, QtCore.Qt.AlignRight)
+    layout.addLayout(button_row(buttons))
     return box
 
 

@@ -8,6 +8,7 @@
     last_weights.pt    the weights after the last epoch
     best_weights.pt    the weights of the epoch with the best monitored loss
     summary.json       how the run ended (finished, stopped, early_stopped, failed) and why
+    notes.json         the user's tags and notes on the run (written by the Runs table, not by training)
     layer_histories.npz  every epoch's weight and gradient histograms per layer, dead ReLU units
                        (written after each epoch); at the end of the run also as
                        layer_statistics.csv, layer_histograms.csv and layer_histories.png
@@ -24,6 +25,7 @@ import json
 import math
 import os
 import re
+import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -85,12 +87,14 @@ class RunFolder:
     LAYER_STATISTICS = "layer_statistics.csv"
     LAYER_HISTOGRAMS = "layer_histograms.csv"
     LAYER_FIGURE = "layer_histories.png"
+    NOTES = "notes.json"
 
     def __init__(self, path: str | os.PathLike, config_file: str | os.PathLike | None = None):
         """`config_file`: where the run's config is, when it is not the folder's config.json
         (a config kept beside a weights file under another name)."""
         self.path = Path(path)
         self.config_file = Path(config_file) if config_file is not None else self.path / self.CONFIG
+        self.network_name: str | None = None  # what the network is called, recorded in config.json when known
 
     def __repr__(self) -> str:
         return f"RunFolder({str(self.path)!r})"
@@ -111,7 +115,9 @@ class RunFolder:
         while path.exists():
             path = base / f"{stamp}_{safe}_{counter}"
             counter += 1
-        return cls(path)
+        folder = cls(path)
+        folder.network_name = network_name
+        return folder
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> "RunFolder":
@@ -139,6 +145,8 @@ class RunFolder:
         except OSError as error:
             raise RunFolderError(f"cannot create the run folder {self.path}: {error.strerror or error}") from None
         network_format.save(network, self.file(self.NETWORK))
+        if self.network_name and "network_name" not in config:
+            config = {"network_name": self.network_name, **config}
         atomic_write_text(self.config_file, json.dumps(config, indent=2))
         if tokenizer is not None:
             tokenizer.save(self.file(self.TOKENIZER))
@@ -230,6 +238,19 @@ class RunFolder:
                    **{key: _finite_or_none(last.get(key)) for key in SUMMARY_FIGURES}}
         atomic_write_text(self.file(self.SUMMARY), json.dumps(summary, indent=2))
 
+    def write_notes(self, tags: list[str], notes: str) -> None:
+        """The user's tags and notes on the run (notes.json)."""
+        atomic_write_text(self.file(self.NOTES), json.dumps({"tags": list(tags), "notes": notes}, indent=2))
+
+    def delete(self) -> None:
+        """Remove the run folder and everything in it, for good."""
+        try:
+            shutil.rmtree(self.path)
+        except FileNotFoundError:
+            pass
+        except OSError as error:
+            raise RunFolderError(f"cannot delete the run folder {self.path}: {error.strerror or error}") from None
+
     # -- reading -------------------------------------------------------------------------
     @staticmethod
     def _read_json(path: Path) -> dict[str, Any]:
@@ -248,6 +269,30 @@ class RunFolder:
 
     def read_summary(self) -> dict[str, Any]:
         return self._read_json(self.file(self.SUMMARY))
+
+    def read_notes(self) -> tuple[list[str], str]:
+        """(tags, notes) the user wrote on the run; ([], "") when there are none."""
+        path = self.file(self.NOTES)
+        if not path.is_file():
+            return [], ""
+        data = self._read_json(path)
+        tags, notes = data.get("tags", []), data.get("notes", "")
+        if not (isinstance(tags, list) and all(isinstance(tag, str) for tag in tags) and isinstance(notes, str)):
+            raise RunFolderError(f"{path} is damaged: its tags must be a list of words and its notes a text; "
+                                 "delete the file to start them afresh")
+        return tags, notes
+
+    def read_network_document(self) -> dict[str, Any]:
+        """network.json as recorded, not built into a network (which needs every node's
+        entry in this version's catalogue): what the runs table and a settings diff read."""
+        path = self.file(self.NETWORK)
+        try:
+            document = network_format.parse_json(network_format.read_text(path), str(path))
+        except PyTorchGUIError as error:
+            raise RunFolderError(str(error)) from None
+        if not isinstance(document, dict):
+            raise RunFolderError(f"{path} is damaged: it holds {type(document).__name__}, not a network")
+        return document
 
     def read_metrics(self) -> list[dict[str, Any]]:
         """The metrics rows; [] when the run has none yet."""
@@ -363,12 +408,16 @@ class ConfusionHistory:
         return numpy.flatnonzero((self.targets == true_class) & (row == predicted_class)).tolist()
 
 
-def list_runs(base: Path) -> list[dict[str, Any]]:
-    """Every run folder under `base`, newest first, with its summary (for the runs table)."""
+def run_folders(base: Path) -> list[RunFolder]:
+    """Every run folder under `base`, newest first (their names start with the time)."""
     if not base.is_dir():
         return []
-    folders = sorted((p for p in base.iterdir() if p.is_dir()), reverse=True)
-    return [RunFolder(folder).summary_row() for folder in folders]
+    return [RunFolder(folder) for folder in sorted((p for p in base.iterdir() if p.is_dir()), reverse=True)]
+
+
+def list_runs(base: Path) -> list[dict[str, Any]]:
+    """Every run folder under `base`, newest first, with its summary (for the runs table)."""
+    return [folder.summary_row() for folder in run_folders(base)]
 
 
 def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
