@@ -417,9 +417,9 @@ def _trial_printer(objective: str):
 
     def said(event) -> None:
         figure = "" if event.value is None else f", {objective} {event.value:.4f}"
+        why = f" ({event.message})" if event.message and event.state != "PRUNED" else ""  # pruned: said already
         print(f"trial {event.number} {states[event.state]} after {counted(event.epochs, 'epoch')}{figure}: "
-              f"{values_text(event.values)}" + (f" ({event.message})" if event.message and event.state != "PRUNED" else ""),
-              file=sys.stderr, flush=True)
+              f"{values_text(event.values)}{why}", file=sys.stderr, flush=True)
 
     return said
 
