@@ -491,7 +491,7 @@ def _fold_constants(graph_module: fx.GraphModule, model: torch.nn.Module, from_i
     for node in graph_module.graph.nodes:
         if node in from_input:
             recorded = [run.get(node) for run in runs]
-            if not any(isinstance(value, torch.Tensor) or value == torch.device("meta") or differs(value, recorded[0])
+            if not any(_holds_tensor(value) or value == torch.device("meta") or differs(value, recorded[0])
                        for value in recorded):
                 values[node] = recorded[0]  # a size read from the input's shape, the same at every batch
                 continue

@@ -234,8 +234,24 @@ class NormsAndLastPieces(torch.nn.Module):
         return torch.nn.functional.rms_norm(x.flatten(1, 2), (6, 4))
 
 
+class PiecesBesideCpuTables(torch.nn.Module):
+    """A table made on the CPU while the model runs (RoPE's), which the meta device cannot
+    mix with its input, so the import records the model on the CPU; then pieces of a tuple
+    computed from the input (DINOv3's q, k, v), which are not constants."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.randn(4))
+
+    def forward(self, x):
+        table = torch.arange(x.shape[-1], dtype=torch.float32, device=torch.device("cpu"))
+        first, second = x.unbind(1)
+        return first * table + second * self.weight
+
+
 @pytest.mark.parametrize("toy, shape", [(OddSidePadded, [3, 5, 5]), (TraceTimeTables, [3, 4, 5]),
-                                        (WeightsMadeOfParts, [3, 4, 2]), (NormsAndLastPieces, [4, 3, 2])],
+                                        (WeightsMadeOfParts, [3, 4, 2]), (NormsAndLastPieces, [4, 3, 2]),
+                                        (PiecesBesideCpuTables, [2, 4])],
                          ids=lambda value: getattr(value, "__name__", ""))
 def test_what_timm_models_compute_between_modules_imports_exactly(toy, shape):
     torch.manual_seed(0)
