@@ -121,6 +121,8 @@ def measure(name: str, max_bytes: float) -> dict:
         frame = traceback.extract_tb(error.__traceback__)[-1]
         return result("internal", f"{type(error).__name__}: {_first_line(error)} "
                                   f"({Path(frame.filename).name}:{frame.lineno})", shape=shape)
+    if isinstance(expected, torch.Tensor) and not isinstance(output, torch.Tensor):
+        return result("differs", f"{len(output)} outputs where the model gives one", shape=shape)
     if not isinstance(expected, torch.Tensor) or expected.shape != output.shape:
         return result("differs", "another output shape", shape=shape)
     scale = float(expected.abs().max())
@@ -220,12 +222,13 @@ def main() -> None:
                 slot.give(pending.pop(0))
             if slot.name is None:
                 continue
+            name = slot.name  # a worker that died is replaced, its slot emptied
             record = slot.poll(arguments.timeout)
             if record is None:
                 continue
             record["timm"] = timm.__version__
-            cache[slot.name] = record
-            print(f"  {slot.name}: {record['status']} {record['reason']} ({record['seconds']} s)", flush=True)
+            cache[name] = record
+            print(f"  {name}: {record['status']} {record['reason']} ({record['seconds']} s)", flush=True)
             slot.name = None
             arguments.cache.parent.mkdir(parents=True, exist_ok=True)
             temporary = arguments.cache.with_suffix(".tmp")

@@ -186,7 +186,7 @@ class ScaledDotProductAttention(nn.Module):
 
 class Reduce(nn.Module):
     """A reduction over one or more dimensions: mean, sum, max (amax), min (amin), var,
-    std (unbiased: `correction` 1) or logsumexp."""
+    std (unbiased: `correction` 1), logsumexp or norm (the vector 2-norm)."""
 
     def __init__(self, operation: str = "mean", dim=-1, keepdim: bool = False, correction: int = 1):
         super().__init__()
@@ -197,6 +197,8 @@ class Reduce(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.operation in ("var", "std"):
             return getattr(torch, self.operation)(x, dim=self.dim, keepdim=self.keepdim, correction=self.correction)
+        if self.operation == "norm":
+            return torch.linalg.vector_norm(x, dim=self.dim, keepdim=self.keepdim)
         # max and min reduce as amax and amin: the values x.max(dim) gives, over several dims too
         function = {"max": "amax", "min": "amin"}.get(self.operation, self.operation)
         return getattr(torch, function)(x, dim=self.dim, keepdim=self.keepdim)

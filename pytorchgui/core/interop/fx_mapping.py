@@ -291,6 +291,39 @@ def _reduce(operation: str):
     return read
 
 
+def _norm(call: Call, builder):
+    """x.norm(p=2, dim, keepdim) over chosen dimensions: a Reduce of operation "norm"
+    (the vector 2-norm; ConvNeXt V2's global response normalisation)."""
+    order, dim = call.argument(1, "p", "fro"), call.argument(2, "dim")
+    if order not in (2, 2.0, "fro"):
+        raise MappingError(f"takes the {order}-norm", "use the 2-norm (a Reduce node of operation 'norm')")
+    if dim is None:
+        raise MappingError("takes the norm of the whole tensor, batch included", "give the dimensions (x.norm(dim=...))")
+    values = {"operation": "norm", "dim": _dims(dim), "keepdim": bool(call.argument(3, "keepdim", False))}
+    return builder.add("Reduce", values, call.tensors()[:1])
+
+
+def _addcmul(call: Call, builder):
+    """torch.addcmul(input, first, second, value=v): input + v · first · second, in nodes."""
+    base, first, second = (call.argument(index, name) for index, name in enumerate(("input", "tensor1", "tensor2")))
+    if not all(isinstance(tensor, fx.Node) for tensor in (base, first, second)):
+        raise MappingError("multiplies or adds a number instead of a tensor", "use Multiply and Add nodes")
+    product = builder.add("Multiply", {}, [first, second])
+    value = call.argument(3, "value", 1)
+    if value != 1:
+        product = builder.add("Scale", {"factor": value}, [product])
+    return builder.add("Add", {}, [base, product])
+
+
+def _rms_norm(call: Call, builder):
+    """F.rms_norm with the model's own weight (or none): an RMSNorm node."""
+    weight = call.argument(2, "weight")
+    tensors = _attribute_tensors(call, {"weight": weight}, "RMSNorm")
+    values = {"normalized_shape": plain(call.argument(1, "normalized_shape")), "eps": call.argument(3, "eps"),
+              "elementwise_affine": weight is not None}
+    return builder.add("RMSNorm", values, call.tensors()[:1], tensors=tensors)
+
+
 def _pieces(type_name: str, size_parameter: str, *names: str):
     """chunk, split: a tuple of pieces; `names` are the other keyword names of the size."""
 
@@ -314,6 +347,8 @@ def _unbind(call: Call, builder):
 def _getitem(call: Call, builder):
     container, index = call.node.args[0], call.args[1]
     held = builder.held(container)
+    if isinstance(index, int) and index < 0 and isinstance(call.runs[0].get(container), (tuple, list)):
+        index += len(call.runs[0][container])  # the last piece (res2net's spx[-1]) by its position
     if isinstance(held, Pieces):
         piece = builder.add(held.type_name, {**held.values, held.piece_parameter: index}, [held.source])
         if held.then is not None and held.then != sorted(held.then):
@@ -724,6 +759,9 @@ def calls() -> dict[Any, Callable]:
     both([F.group_norm], [], _group_norm)
     both([F.linear], [], _linear)
     both([F.layer_norm], [], _layer_norm)
+    both([F.rms_norm], [], _rms_norm)
+    both([torch.norm], ["norm"], _norm)
+    both([torch.addcmul], ["addcmul"], _addcmul)
     both([F.scaled_dot_product_attention], [], _attention)
     both([F.pad], [], _pad)
     both([F.normalize], [], _normalize)

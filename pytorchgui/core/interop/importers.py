@@ -31,6 +31,7 @@ from pytorchgui.core.graph.compiler import compile_network, module_names
 from pytorchgui.core.graph.layout import tidy_positions
 from pytorchgui.core.graph.network import Network
 from pytorchgui.core.interop.batch_folding import map_folded, windows_of
+from pytorchgui.core.interop.derived_tensors import DerivedTensor, derived_tensor
 from pytorchgui.core.interop.fx_mapping import (Call, MappingError, Permuted, calls, describe, differs, follow_in_place,
                                                 plain, record_values, relative_position_bias, vision_calls,
                                                 whole_modules)
@@ -52,6 +53,8 @@ class ImportedModel:
     unused_modules: list[str] = field(default_factory=list)  # called by training only; their weights are ignored
     constants: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)  # node -> {its tensor: folded value}
     folded_buffers: list[str] = field(default_factory=list)  # buffers only read into folded constants
+    derived: dict[str, dict[str, DerivedTensor]] = field(default_factory=dict)  # node -> {its tensor: how it
+    # is computed from the original's parameters}
 
 
 def _module_values(module: torch.nn.Module, entry) -> dict[str, Any]:
@@ -96,6 +99,9 @@ def _holds_tensor(value: Any) -> bool:
     return isinstance(value, (list, tuple)) and any(_holds_tensor(item) for item in value)
 
 
+DERIVED_NOTE = "tensors the model computes from its parameters alone"
+
+
 class _Builder:
     """Adds the nodes of a traced model to the network, one traced node at a time: names
     (`base`, `base_2`, ...), first layers, links in the order the operation takes its
@@ -112,6 +118,7 @@ class _Builder:
         self.buffers = {name for name, _ in model.named_buffers()} & set(model.state_dict(keep_vars=True))
         self.folded: dict[fx.Node, torch.Tensor] = {}  # the values of the tensors computed from constants alone
         self.folds: set[fx.Node] = set()  # tensors with windows folded into the batch (batch_folding.py)
+        self.graph_module: fx.GraphModule | None = None  # the traced model, for tensors computed from parameters
 
     def unique(self, base: str) -> str:
         while True:
@@ -213,6 +220,26 @@ class _Builder:
         rank = ranks.pop()
         sources = [self.learned(part, "broadcast", shape=list(self.runs[0][part].shape)) for part in parts]
         return self.add("Concatenate", {"dim": dim % rank - rank}, sources)
+
+    def derived(self, node: fx.Node) -> str | None:
+        """A tensor computed from parameters alone in a way no node writes (a relative
+        position bias gathered from its table, an exponentiated logit scale): a LearnedTensor
+        holding its value, computed again from the original weights on conversion; None
+        when the model has no real weights to compute it from."""
+        computation = None if self.graph_module is None else \
+            derived_tensor(self.graph_module, node, self.parameters | self.buffers)
+        value = self.runs[0][node]
+        if computation is None or not isinstance(value, torch.Tensor):
+            return None
+        shape = list(value.shape)
+        if len(shape) >= 2 and shape[0] == 1:
+            shape = shape[1:]
+        name = self.add("LearnedTensor", {"shape": shape or [1], "batch": "broadcast"}, [INPUT])
+        self.imported.derived[name] = {"weight": computation}
+        if not any(note.startswith(DERIVED_NOTE) for note in self.imported.notes):
+            self.imported.notes.append(DERIVED_NOTE + " (relative position biases, scales): LearnedTensor nodes "
+                                       "holding their values, exact; training learns those tensors themselves")
+        return name
 
     def learned(self, node: fx.Node, batch: str, shape: list[int] | None = None) -> str:
         """A parameter or buffer used directly: a LearnedTensor or ConstantTensor node whose
@@ -354,7 +381,7 @@ def trace(model: torch.nn.Module, catalog: Catalog | None = None, *, where: str 
     network.set_input(input_shape)
     imported = ImportedModel(network, {})
     builder = _Builder(model, imported, runs)
-    builder.folded = folded
+    builder.folded, builder.graph_module = folded, graph_module
     imported.folded_buffers = sorted({str(node.target) for node in folded if node.op == "get_attr"
                                       and node.target in builder.buffers})
     readers = {**calls(), **vision_calls(), **(function_readers or {})}
@@ -375,7 +402,7 @@ def trace(model: torch.nn.Module, catalog: Catalog | None = None, *, where: str 
                 if not any(user in from_input for user in node.users):
                     continue  # a step of a computation from parameters alone, mapped whole where it is used
                 builder.name_of[node] = relative_position_bias(node, builder) or builder.reshaped_parameter(node) \
-                    or builder.concatenated_parameters(node)
+                    or builder.concatenated_parameters(node) or builder.derived(node)
                 if builder.name_of[node] is None:
                     raise MappingError(f"computes a tensor from the model's parameters alone ({node.name})",
                                        "make that tensor a parameter of its own, used directly: a LearnedTensor node")
@@ -464,7 +491,7 @@ def _fold_constants(graph_module: fx.GraphModule, model: torch.nn.Module, from_i
     for node in graph_module.graph.nodes:
         if node in from_input:
             recorded = [run.get(node) for run in runs]
-            if not any(isinstance(value, torch.Tensor) or value == torch.device("meta") or differs(value, recorded[0])
+            if not any(_holds_tensor(value) or value == torch.device("meta") or differs(value, recorded[0])
                        for value in recorded):
                 values[node] = recorded[0]  # a size read from the input's shape, the same at every batch
                 continue
@@ -487,8 +514,10 @@ def _fold_constants(graph_module: fx.GraphModule, model: torch.nn.Module, from_i
                         getattr(args[0], node.target)(*args[1:], **kwargs)
             except Exception:  # noqa: BLE001 - not computable alone: left to the mapping
                 continue
-            if isinstance(value, torch.Tensor) and (value.is_meta or any(argument in learned
-                                                                         for argument in node.all_input_nodes)):
+            # a tuple of tensors computed from parameters (their chunks) is learned too, and so are its
+            # pieces; a size read from a parameter's shape is not
+            if (isinstance(value, torch.Tensor) and value.is_meta) or (_holds_tensor(value) and any(
+                    argument in learned for argument in node.all_input_nodes)):
                 learned.add(node)
         values[node] = value
     return {node: value for node, value in values.items()
@@ -635,8 +664,16 @@ def convert_weights(imported: ImportedModel, state_dict: dict[str, torch.Tensor]
     converted = {ours: _as_shape(state_dict[original], expected.get(ours)) for original, ours in wanted.items()
                  if original in state_dict}
     converted.update(folded)
+    read = set()
+    for node, tensors in imported.derived.items():
+        for ours, derived in tensors.items():
+            read.update(derived.keys)
+            if all(key in state_dict for key in derived.keys):  # else reported missing
+                converted[f"{attribute[node]}.{ours}"] = _as_shape(derived(state_dict), expected.get(
+                    f"{attribute[node]}.{ours}"))
     missing = [key for key in expected if key not in converted]
     unexpected = [key for key in state_dict if key not in wanted and key not in imported.folded_buffers
+                  and key not in read
                   and not any(key.startswith(module + ".") for module in imported.unused_modules)]
     mismatched = [f"{key} {list(converted[key].shape)} instead of {list(expected[key].shape)}"
                   for key in converted if key in expected and converted[key].shape != expected[key].shape]

@@ -49,6 +49,22 @@ class TimmTracer(fx.Tracer):
     def is_leaf_module(self, module: torch.nn.Module, qualified_name: str) -> bool:
         return isinstance(module, self.whole) or super().is_leaf_module(module, qualified_name)
 
+    def trace(self, root, concrete_args=None) -> fx.Graph:
+        # LeViT, EfficientFormer and EfficientViT keep their attention biases in a cache once
+        # computed in evaluation: traced from an empty cache, the trace computes them from their
+        # parameters; emptied after, no later trace or run reads a value of this trace
+        _forget_attention_biases(root)
+        try:
+            return super().trace(root, concrete_args)
+        finally:
+            _forget_attention_biases(root)
+
+
+def _forget_attention_biases(root) -> None:
+    for module in root.modules() if isinstance(root, torch.nn.Module) else ():
+        if isinstance(getattr(module, "attention_bias_cache", None), dict):
+            module.attention_bias_cache = {}
+
 
 SHAPE_ATTRIBUTES = {"shape", "ndim", "dtype", "device", "is_cuda"}
 SHAPE_METHODS = {"size", "dim", "numel", "ndimension", "get_device"}

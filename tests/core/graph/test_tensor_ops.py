@@ -136,7 +136,7 @@ def test_reduce_matches_the_torch_methods_it_stands_for():
     x = torch.randn(2, 3, 4, 5)
     catalog = default_catalog().layers
     for operation, expected in (("mean", x.mean((2, 3))), ("max", x.amax((2, 3))), ("std", x.std((2, 3))),
-                                ("sum", x.sum((2, 3)))):
+                                ("sum", x.sum((2, 3))), ("norm", x.norm(p=2, dim=(2, 3)))):
         torch.testing.assert_close(catalog.get("Reduce").build({"operation": operation, "dim": [2, 3]})(x), expected)
 
 

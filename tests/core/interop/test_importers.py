@@ -61,7 +61,9 @@ class ScaledByItsOwnWeights(torch.nn.Module):
 def test_models_that_cannot_be_mapped_say_what_and_where():
     with pytest.raises(ImportError_, match=r"the model: node 'exp' calls .exp\(\): it computes a tensor from the "
                                            r"model's parameters alone \(exp\) \(make that tensor a parameter of its own"):
-        trace(ScaledByItsOwnWeights(), input_shape=[3, 4, 4])
+        with torch.device("meta"):  # no weights to compute it from (with weights: a LearnedTensor of its value)
+            model = ScaledByItsOwnWeights()
+        trace(model, input_shape=[3, 4, 4])
     with pytest.raises(ImportError_, match="no classification model 'resnet99'; close: resnet101"):
         import_torchvision("resnet99")
 

@@ -118,10 +118,54 @@ class ExponentialWeights(torch.nn.Module):
         return x @ self.weight.exp()  # weights computed on every call
 
 
+class CachedAttentionBiases(torch.nn.Module):
+    """As LeViT and EfficientViT: attention biases gathered from a table by an index buffer
+    and cached once computed in evaluation, Swin V2's clamped, exponentiated scale and a
+    piece of a chunk of parameters (RoPE's learned frequencies)."""
+
+    def __init__(self):
+        super().__init__()
+        self.attention_biases = torch.nn.Parameter(torch.randn(2, 5))
+        self.register_buffer("attention_bias_idxs", torch.tensor([[0, 1, 2], [1, 0, 3], [4, 3, 0]]), persistent=False)
+        self.attention_bias_cache = {}
+        self.logit_scale = torch.nn.Parameter(torch.randn(2, 1, 1))
+        self.shifts = torch.nn.Parameter(torch.randn(2, 3))
+
+    def biases(self, device):
+        if str(device) not in self.attention_bias_cache:
+            self.attention_bias_cache[str(device)] = self.attention_biases[:, self.attention_bias_idxs]
+        return self.attention_bias_cache[str(device)]
+
+    def forward(self, x):
+        shift, _ = self.shifts.exp().chunk(2)
+        return (x * torch.clamp(self.logit_scale, max=4.6).exp() + self.biases(x.device)).softmax(-1) + shift
+
+
+def test_tensors_computed_from_parameters_alone_are_recomputed_from_the_weights_converted():
+    torch.manual_seed(0)
+    model = CachedAttentionBiases().eval()
+    model(torch.randn(1, 2, 3, 3))  # fills the cache, as timm's models are run before an import
+    imported = timm_import.trace_timm(model, "toy", [2, 3, 3])
+    assert sum(node.type == "LearnedTensor" for node in imported.network.nodes.values()) == 3
+    assert any("from its parameters alone" in note for note in imported.notes)
+    other = CachedAttentionBiases().eval()  # other weights: the tensors follow them
+    assert_imports_exactly(other, imported, [2, 3, 3], tolerance=1e-6)
+
+
 def test_a_call_without_a_node_names_the_node_and_the_call():
     with pytest.raises(ImportError_, match=r"timm:toy: node '\w+' calls .*exp.*: it computes a tensor "
                                            "from the model's parameters alone .*LearnedTensor"):
-        timm_import.trace_timm(ExponentialWeights(), "toy", [4])
+        with torch.device("meta"):  # no weights to compute it from
+            model = ExponentialWeights()
+        timm_import.trace_timm(model, "toy", [4])
+    with pytest.raises(ImportError_, match=r"timm:toy: node 'cumsum' calls .cumsum\(\), "
+                                           "which PyTorchGUI cannot map .* tell us which call it is"):
+        timm_import.trace_timm(RunningSums(), "toy", [2, 3])
+
+
+class RunningSums(torch.nn.Module):
+    def forward(self, x):
+        return x.cumsum(1)
 
 
 class OddSidePadded(torch.nn.Module):
@@ -172,8 +216,42 @@ class WeightsMadeOfParts(torch.nn.Module):
                                              dim=1)
 
 
+class NormsAndLastPieces(torch.nn.Module):
+    """F.rms_norm with and without a weight (AIMv2), the last piece of a split by -1
+    (Res2Net's spx[-1]) and ConvNeXt V2's global response normalisation (x.norm over
+    height and width, torch.addcmul of reshaped parameters)."""
+
+    def __init__(self):
+        super().__init__()
+        self.norm_weight, self.weight, self.bias = (torch.nn.Parameter(torch.randn(4)) for _ in range(3))
+
+    def forward(self, x):
+        pieces = torch.split(x, 2, 1)
+        x = torch.cat([pieces[-1], pieces[0]], 1).permute(0, 2, 3, 1)
+        x = torch.nn.functional.rms_norm(x, (4,), self.norm_weight, 1e-6)
+        norms = x.norm(p=2, dim=(1, 2), keepdim=True)
+        x = x + torch.addcmul(self.bias.view(1, 1, 1, -1), self.weight.view(1, 1, 1, -1), x * norms, value=0.5)
+        return torch.nn.functional.rms_norm(x.flatten(1, 2), (6, 4))
+
+
+class PiecesBesideCpuTables(torch.nn.Module):
+    """A table made on the CPU while the model runs (RoPE's), which the meta device cannot
+    mix with its input, so the import records the model on the CPU; then pieces of a tuple
+    computed from the input (DINOv3's q, k, v), which are not constants."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.randn(4))
+
+    def forward(self, x):
+        table = torch.arange(x.shape[-1], dtype=torch.float32, device=torch.device("cpu"))
+        first, second = x.unbind(1)
+        return first * table + second * self.weight
+
+
 @pytest.mark.parametrize("toy, shape", [(OddSidePadded, [3, 5, 5]), (TraceTimeTables, [3, 4, 5]),
-                                        (WeightsMadeOfParts, [3, 4, 2])],
+                                        (WeightsMadeOfParts, [3, 4, 2]), (NormsAndLastPieces, [4, 3, 2]),
+                                        (PiecesBesideCpuTables, [2, 4])],
                          ids=lambda value: getattr(value, "__name__", ""))
 def test_what_timm_models_compute_between_modules_imports_exactly(toy, shape):
     torch.manual_seed(0)
