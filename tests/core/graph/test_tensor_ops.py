@@ -182,3 +182,26 @@ def test_moving_an_input_first_changes_what_subtract_computes_and_nothing_else()
     assert network.inputs_of("operation") == ["branch1", "branch0"]
     with pytest.raises(Exception, match="'operation' is not an input of 'branch0'"):
         network.move_input_first("branch0", "operation")
+
+
+def test_rms_norm_and_the_vector_norm_export_to_onnx_with_the_same_outputs(tmp_path):
+    """The two entries timm's importer added: RMSNorm (a layer) and Reduce's "norm"."""
+    runtime = pytest.importorskip("onnxruntime")
+    network = Network()
+    network.set_input([4, 8])
+    network.add_node("RMSNorm", "rms", {"normalized_shape": 8, "eps": 1e-6}, first_layer=True)
+    network.add_node("Reduce", "length", {"operation": "norm", "dim": 2, "keepdim": True})
+    network.add_node("Divide", "unit")
+    for source, target in (("rms", "length"), ("rms", "unit"), ("length", "unit")):
+        network.connect(source, target)
+    compiled = compile_network(network).eval()
+    with torch.no_grad():
+        compiled.rms.weight.uniform_(0.5, 1.5)
+    x = torch.randn(3, 4, 8, generator=torch.Generator().manual_seed(1))
+    expected = compiled(x).detach()
+    rms = torch.nn.functional.rms_norm(x, (8,), compiled.rms.weight, 1e-6)
+    torch.testing.assert_close(expected, rms / rms.norm(dim=2, keepdim=True))
+    torch.save(compiled.state_dict(), tmp_path / "weights.pt")
+    export(network, "onnx", tmp_path / "net.onnx", tmp_path / "weights.pt")
+    output = runtime.InferenceSession(str(tmp_path / "net.onnx")).run(None, {"input": x.numpy()})[0]
+    torch.testing.assert_close(torch.from_numpy(output), expected, rtol=1e-4, atol=1e-5)
