@@ -425,22 +425,28 @@ def _optuna():
     return optuna
 
 
-def open_storage(url: str):
+def open_storage(url: str, attempts: int = 5):
     """An Optuna store: a database URL (sqlite:///FILE, postgresql://…, mysql://…), with
     heartbeats so that a dead process's trial is failed; or a journal file (a path, or
-    journal:PATH) that processes on one machine or a shared file system can append to."""
+    journal:PATH) that processes on one machine or a shared file system can append to.
+    Processes started together race to create a new database's tables (one of them gets
+    "table … already exists" or a UNIQUE constraint of Alembic's version): the loser tries
+    again."""
     optuna = _optuna()
-    try:
-        if "://" in url:
-            engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
-            return optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS,
-                                              engine_kwargs=engine)
-        from optuna.storages.journal import JournalFileBackend
+    for attempt in range(attempts):
+        try:
+            if "://" in url:
+                engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
+                return optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_SECONDS,
+                                                  grace_period=GRACE_SECONDS, engine_kwargs=engine)
+            from optuna.storages.journal import JournalFileBackend
 
-        path = url.removeprefix("journal:")
-        return optuna.storages.JournalStorage(JournalFileBackend(path))
-    except Exception as error:  # noqa: BLE001 - SQLAlchemy's and the file system's errors alike
-        raise SweepError(f"the study's store {url} cannot be opened: {first_line(error)}") from None
+            return optuna.storages.JournalStorage(JournalFileBackend(url.removeprefix("journal:")))
+        except Exception as error:  # noqa: BLE001 - SQLAlchemy's and the file system's errors alike
+            if attempt < attempts - 1 and "://" in url:
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            raise SweepError(f"the study's store {url} cannot be opened: {first_line(error)}") from None
 
 
 def _sampler(experiment: Experiment, space: SearchSpace):

@@ -184,29 +184,37 @@ def _training_trial_of(folder, pid):
     return next((t for t in running if os.path.exists(os.path.join(t.user_attrs["run"], "config.json"))), None)
 
 
-def test_two_processes_share_one_study_and_a_killed_one_resumes(tmp_path):
-    """Two `pytorchgui sweep` processes on one store finish 12 trials between them; one is
-    killed (SIGKILL) mid-trial and started again: its trial is marked failed, none is lost
-    or run twice."""
+def test_processes_share_one_study_and_a_killed_one_resumes(tmp_path):
+    """A `pytorchgui sweep` process and a `--jobs 2` one (two workers) on one store finish 12
+    trials between them; the first is killed (SIGKILL) mid-trial and started again: its
+    trial is marked failed, none is lost or run twice."""
+    import optuna
+
     space = tmp_path / "space.json"
     space.write_text(json.dumps({"lr": {"low": 1e-3, "high": 1e-2, "log": True}}))
     out = tmp_path / "e"
-    command = [sys.executable, "-m", "pytorchgui", "sweep", LENET, "--data", "builtin:120", "--epochs", "1",
+    # trials of about a second, so that every process still finds some when it has started
+    command = [sys.executable, "-m", "pytorchgui", "sweep", LENET, "--data", "builtin:600", "--epochs", "2",
                "--threads", "1", "--quiet", "--space", str(space), "--trials", "12", "--pruner", "none",
                "--objective", "train_loss", "--storage", f"sqlite:///{tmp_path / 'shared.db'}", "--study", "shared",
                "--out", str(out)]
     environment = {**os.environ, "PYTORCHGUI_NO_LAYER_FIGURE": "1"}
-    first = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    second = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    started = [subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE)]
+    first = started[0]
     deadline = time.monotonic() + 60
     while _training_trial_of(out, first.pid) is None:
-        assert time.monotonic() < deadline and first.poll() is None, "the first process never ran a trial"
+        assert first.poll() is None, first.communicate()[1].decode()
+        assert time.monotonic() < deadline, "the first process never ran a trial"
         time.sleep(0.05)
-    first.send_signal(signal.SIGKILL)
-    first.wait()
-    again = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=120)
-    second_out, second_err = second.communicate(timeout=120)
-    assert again.returncode == 0 and second.returncode == 0, (again.stderr, second_err)
+    for arguments in ([*command, "--jobs", "2"], command):  # the second sweep, then the killed one again
+        if arguments is command:
+            first.send_signal(signal.SIGKILL)
+            first.wait()
+        started.append(subprocess.Popen(arguments, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    second, again = started[1:]
+    for process in (second, again):
+        _, error = process.communicate(timeout=180)
+        assert process.returncode == 0, error
     rows = list(csv.DictReader(open(out / "trials.csv")))
     states = [row["state"] for row in rows]
     assert states.count("COMPLETE") == 12 and states.count("FAIL") == 1, states
@@ -215,3 +223,7 @@ def test_two_processes_share_one_study_and_a_killed_one_resumes(tmp_path):
     killed = next(row for row in rows if row["state"] == "FAIL")
     summary = json.loads(open(os.path.join(killed["run"], "summary.json")).read())
     assert summary["status"] == "failed" and f"its process ({first.pid}) ended during the trial" in summary["message"]
+    workers = {trial.user_attrs["pid"] for trial in load_study(Experiment.read(out)).get_trials(
+        states=(optuna.trial.TrialState.COMPLETE,))}
+    assert first.pid not in workers and second.pid not in workers  # --jobs 2 trains in its worker processes
+    assert workers - {again.pid}, "no trial ran in --jobs 2's workers"
