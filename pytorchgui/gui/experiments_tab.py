@@ -141,6 +141,9 @@ class ExperimentsTab(QtWidgets.QWidget):
         self.snapshot: Snapshot | None = None
         self.process: QtCore.QProcess | None = None
         self.stopping = False
+        # the sweep's process creates the study's store: reading it meanwhile would create it
+        # too, and both would fail; it says when the store is made ("sweep: … trials into …")
+        self.store_ready = False
         self.sweep_dialog: SweepDialog | None = None
         self._reading = None  # the Task reading the folder, while it runs
         self._read_again = False
@@ -181,14 +184,28 @@ class ExperimentsTab(QtWidgets.QWidget):
         self.space_hint = message_label(HOW_TO_ADD, "spaceHint")
         self.space_hint.setStyleSheet("color: palette(dark);")
         layout.addWidget(self.space_hint)
-        self.space_table = read_only_table(["Swept", "Range", "", ""], "spaceTable", stretch=1)
-        self.space_table.setSelectionMode(QtWidgets.QAbstractItemView.NoSelection)
+        self.space_table = read_only_table(["Swept", "Range"], "spaceTable", stretch=1)
+        self.space_table.setSelectionMode(QtWidgets.QAbstractItemView.SingleSelection)
+        self.space_table.doubleClicked.connect(lambda _index: self._edit_selected())
         layout.addWidget(self.space_table)
+        self.space_buttons = QtWidgets.QWidget()
+        buttons = QtWidgets.QHBoxLayout(self.space_buttons)
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.addStretch(1)
+        for text, name, slot in (("Edit…", "editDimensionButton", self._edit_selected),
+                                 ("Remove", "removeDimensionButton", self._remove_selected)):
+            button = QtWidgets.QPushButton(text)
+            button.setObjectName(name)
+            button.clicked.connect(slot)
+            buttons.addWidget(button)
+        layout.addWidget(self.space_buttons)
         row = QtWidgets.QHBoxLayout()
         self.name_combo = QtWidgets.QComboBox()
         self.name_combo.setObjectName("sweepNameCombo")
         self.name_combo.setEditable(True)
         self.name_combo.setInsertPolicy(QtWidgets.QComboBox.NoInsert)
+        self.name_combo.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.name_combo.setMinimumContentsLength(8)
         self.name_combo.lineEdit().setPlaceholderText("lr, batch_size, conv1.out_channels")
         self.name_combo.setToolTip("A training option, a parameter of the optimizer (lr), loss.NAME, schedule.NAME "
                                    "or a node's parameter as NODE.PARAMETER")
@@ -235,6 +252,8 @@ class ExperimentsTab(QtWidgets.QWidget):
         for item in items:
             combo.addItem(item, item)
         combo.setToolTip(tooltip)
+        combo.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(8)
         return combo
 
     @staticmethod
@@ -262,16 +281,20 @@ class ExperimentsTab(QtWidgets.QWidget):
         self.curves_plot = _plot("Best trials", "bestCurvesPlot", bottom=CountAxis("bottom"))
         self.curves_plot.setLabel("bottom", "epoch")
         self.curves_plot.addLegend(offset=(-10, -10))
-        for plot, stretch in ((self.coordinates_plot, 5), (self.importance_plot, 3), (self.curves_plot, 3)):
-            plots.addWidget(plot)
-            plots.setStretchFactor(plots.count() - 1, stretch)
+        self.coordinates_plot.hideAxis("left")
+        beside = QtWidgets.QSplitter(QtCore.Qt.Vertical)  # the importances over the best curves
+        beside.addWidget(self.importance_plot)
+        beside.addWidget(self.curves_plot)
+        plots.addWidget(self.coordinates_plot)
+        plots.addWidget(beside)
+        plots.setSizes([600, 400])
         split.addWidget(plots)
         self.log_view = QtWidgets.QPlainTextEdit()
         self.log_view.setObjectName("experimentLog")
         self.log_view.setReadOnly(True)
         self.log_view.setMaximumBlockCount(5000)
         split.addWidget(self.log_view)
-        split.setSizes([300, 330, 110])
+        split.setSizes([230, 420, 90])
         layout.addWidget(split, 1)
         return right
 
@@ -321,6 +344,20 @@ class ExperimentsTab(QtWidgets.QWidget):
         self._show_space()
         show_status(self, f"The experiment sweeps {name} ({describe_range(raw)}): start it in the Experiments tab")
 
+    def _selected_dimension(self) -> str | None:
+        rows = self.space_table.selectionModel().selectedRows()
+        return self.space_table.item(rows[0].row(), 0).text() if rows else None
+
+    def _edit_selected(self) -> None:
+        name = self._selected_dimension()
+        if name is not None:
+            self.sweep_this(name)
+
+    def _remove_selected(self) -> None:
+        name = self._selected_dimension()
+        if name is not None:
+            self.remove_dimension(name)
+
     def remove_dimension(self, name: str) -> None:
         self.space.pop(name, None)
         self._show_space()
@@ -331,14 +368,8 @@ class ExperimentsTab(QtWidgets.QWidget):
         for row, (name, raw) in enumerate(self.space.items()):
             table.setItem(row, 0, QtWidgets.QTableWidgetItem(name))
             table.setItem(row, 1, QtWidgets.QTableWidgetItem(describe_range(raw)))
-            for column, (text, slot) in enumerate((("Edit…", self.sweep_this), ("✕", self.remove_dimension)), 2):
-                button = QtWidgets.QToolButton()
-                button.setText(text)
-                button.setObjectName(f"{'edit' if column == 2 else 'remove'}Dimension.{name}")
-                button.setToolTip("Change its range" if column == 2 else "Sweep it no more")
-                button.clicked.connect(lambda _=False, s=slot, n=name: s(n))
-                table.setCellWidget(row, column, button)
         table.setVisible(bool(self.space))
+        self.space_buttons.setVisible(bool(self.space))
         table.setFixedHeight(table.horizontalHeader().height() + sum(table.rowHeight(r) for r in range(len(self.space)))
                              + 4)
         self.space_hint.setVisible(not self.space)
@@ -449,6 +480,7 @@ class ExperimentsTab(QtWidgets.QWidget):
         timeout = self.timeout_spin.value() * 60 or None
         arguments = ["-m", "pytorchgui", *sweep_arguments(experiment, self.jobs_spin.value(), timeout)]
         self.experiment, self.stopping = experiment, False
+        self.store_ready = (experiment.folder / Experiment.EXPERIMENT).exists()  # Resume: the store exists
         self.process = QtCore.QProcess(self)
         self.process.setProgram(sys.executable)
         self.process.setArguments(arguments)
@@ -479,6 +511,8 @@ class ExperimentsTab(QtWidgets.QWidget):
         for line in text.splitlines():
             if line.strip():
                 self.log(line)
+            if line.startswith(("sweep: ", "trial ")):
+                self.store_ready = True
 
     def _read_stdout(self) -> None:
         text = bytes(self.process.readAllStandardOutput()).decode("utf-8", "replace")
@@ -516,7 +550,7 @@ class ExperimentsTab(QtWidgets.QWidget):
         except SweepError as error:
             show_error(self, "Cannot open the experiment", str(error))
             return False
-        self.experiment, self.snapshot = experiment, None
+        self.experiment, self.snapshot, self.store_ready = experiment, None, True
         self.space = dict(experiment.space)
         for combo, value in ((self.sampler_combo, experiment.sampler), (self.pruner_combo, experiment.pruner),
                              (self.objective_combo, experiment.objective)):
@@ -530,7 +564,7 @@ class ExperimentsTab(QtWidgets.QWidget):
 
     def read(self) -> None:
         """Read the shown experiment's study on a worker thread; the tab shows it when done."""
-        if self.experiment is None:
+        if self.experiment is None or (self.running and not self.store_ready):
             return
         if self._reading is not None:
             self._read_again = True  # the sweep's last trial may end while a read runs: read once more after it
@@ -590,6 +624,9 @@ class ExperimentsTab(QtWidgets.QWidget):
                 item.setData(QtCore.Qt.UserRole, values["run"])
                 table.setItem(row, column, item)
         table.setSortingEnabled(True)
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QtWidgets.QHeaderView.ResizeToContents)
+        header.setStretchLastSection(True)
         for row in range(table.rowCount()):
             if table.item(row, 0).data(QtCore.Qt.UserRole) == selected:
                 table.selectRow(row)

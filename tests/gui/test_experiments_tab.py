@@ -47,7 +47,8 @@ def test_sweep_this_adds_a_layer_parameter_and_a_training_option(window):
     assert tab.space["batch_size"] == {"choices": [64, 128]}
     assert [tab.space_table.item(row, 0).text() for row in range(2)] == ["conv1.out_channels", "batch_size"]
     assert tab.space_table.item(0, 1).text() == "3 to 12, step 3" and not tab.space_hint.isVisibleTo(tab)
-    tab.findChild(QtWidgets.QToolButton, "removeDimension.batch_size").click()
+    tab.space_table.selectRow(1)
+    tab.findChild(QtWidgets.QPushButton, "removeDimensionButton").click()
     assert list(tab.space) == ["conv1.out_channels"]
 
 
