@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from pytorchgui.core.training.options import TrainingConfig, command_line_argume
 from pytorchgui.core.training.sweeps import (OBJECTIVES, PRUNERS, SAMPLERS, Experiment, SearchSpace, SweepError,
                                              check_objective, importances, load_study, sweepable_names, swept_value,
                                              trial_rows)
-from pytorchgui.core.workspace import DatasetEntry, Workspace
+from pytorchgui.core.workspace import DATASET_CHANGES, Change, DatasetEntry, Workspace
 from pytorchgui.gui.dialogs import show_error
 from pytorchgui.gui.plot_axes import CountAxis, PlainAxis
 from pytorchgui.gui.sweep_dialog import SweepDialog, describe_range, prefilled
@@ -148,10 +149,15 @@ class ExperimentsTab(QtWidgets.QWidget):
         self._reading = None  # the Task reading the folder, while it runs
         self._read_again = False
         self._build()
+        workspace.subscribe(self._workspace_changed)
         self.timer = QtCore.QTimer(self, interval=READ_INTERVAL_MS)
         self.timer.timeout.connect(self.read)
         self._show_space()
         self._update_buttons()
+
+    def _workspace_changed(self, event) -> None:
+        if event.kind in DATASET_CHANGES or event.kind is Change.TRAINING_SET_CHOSEN:
+            self.data_label.setText(self._data_text())
 
     # -- layout --------------------------------------------------------------------------
     def _build(self) -> None:
@@ -373,11 +379,21 @@ class ExperimentsTab(QtWidgets.QWidget):
         table.setFixedHeight(table.horizontalHeader().height() + sum(table.rowHeight(r) for r in range(len(self.space)))
                              + 4)
         self.space_hint.setVisible(not self.space)
+        self._refresh_names()
+        self._show_status()
+
+    def _refresh_names(self) -> None:
+        """The names the Add… box offers: this network's and these options' (not swept yet)."""
         network, config = self._network_and_config()
         current = self.name_combo.currentText()
         self.name_combo.clear()
         self.name_combo.addItems([name for name in sweepable_names(network, config) if name not in self.space])
         self.name_combo.setEditText(current if current not in self.space else "")
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """Nodes and options may have changed in the other tabs since: offer theirs."""
+        super().showEvent(event)
+        self._refresh_names()
         self._show_status()
 
     # -- settings -> experiment ----------------------------------------------------------
@@ -400,6 +416,10 @@ class ExperimentsTab(QtWidgets.QWidget):
         elif train.validation_percent:
             val_split, split_seed = train.validation_percent, train.split_seed
         objective = self.objective_combo.currentData()
+        if objective.startswith("validation") and test is None and not val_split:
+            raise SweepError(f"The objective {objective.replace('_', ' ')} needs validation data: keep a share of "
+                             f"{train.name} for validation (Data tab) or open a test set like it, or choose a "
+                             "training objective")
         trials = self.trials_spin.value() or None
         experiment = Experiment(self._new_folder(network), data=data, test=test, val_split=val_split,
                                 split_seed=split_seed, space=dict(self.space), config=config.to_dict(),
@@ -484,6 +504,7 @@ class ExperimentsTab(QtWidgets.QWidget):
         self.process = QtCore.QProcess(self)
         self.process.setProgram(sys.executable)
         self.process.setArguments(arguments)
+        self.process.setProcessEnvironment(_environment())
         self.process.readyReadStandardError.connect(self._read_stderr)
         self.process.readyReadStandardOutput.connect(self._read_stdout)
         self.process.finished.connect(self._finished)
@@ -600,6 +621,7 @@ class ExperimentsTab(QtWidgets.QWidget):
     # -- showing ----------------------------------------------------------------------------
     def show_snapshot(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
+        self.status_label.setToolTip(f"The study was read in {snapshot.seconds * 1000:.0f} ms (on a worker thread)")
         self._show_trials(snapshot)
         self._show_coordinates(snapshot)
         self._show_importances(snapshot)
@@ -743,6 +765,18 @@ class ExperimentsTab(QtWidgets.QWidget):
         run = self.selected_run()
         if run is not None:
             self.trial_open_requested.emit(Path(run))
+
+
+def _environment() -> QtCore.QProcessEnvironment:
+    """The window's environment, with this package first on the path: the sweep runs the
+    same pytorchgui as the window, installed or from a checkout."""
+    import pytorchgui
+
+    environment = QtCore.QProcessEnvironment.systemEnvironment()
+    package_root = str(Path(pytorchgui.__file__).resolve().parent.parent)
+    path = environment.value("PYTHONPATH", "")
+    environment.insert("PYTHONPATH", package_root + (os.pathsep + path if path else ""))
+    return environment
 
 
 def experiments_dir() -> Path:

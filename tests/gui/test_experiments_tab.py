@@ -107,3 +107,18 @@ def test_a_sweep_started_in_the_tab_fills_the_table(qtbot, window, tmp_path):
     table.selectRow(0)
     tab.open_trial_button.click()
     assert window.document.display_name.startswith("exp_trial-")
+
+
+def test_data_the_sweep_cannot_read_again_is_refused_with_a_reason(window):
+    from pytorchgui.core.data.data_source import builtin_pair
+
+    train, test = builtin_pair(200, 100)
+    train.origin = None  # as data built in memory: the sweep's processes could not read it
+    window.workspace.add_dataset(train, "train")
+    window.workspace.add_dataset(test, "test")
+    tab = window.experiments_tab
+    tab.set_dimension("lr", {"low": 0.001, "high": 0.1, "log": True})
+    assert not tab.start() and tab.process is None
+    box = window.findChild(QtWidgets.QMessageBox, "errorBox")
+    assert "Shapes" in box.text() and "was not read from a file or source" in box.text()
+    box.close()
