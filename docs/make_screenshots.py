@@ -253,7 +253,7 @@ def regression_screenshot(app: QtWidgets.QApplication, window: MainWindow) -> No
 
 def experiments_screenshot(app: QtWidgets.QApplication, window: MainWindow) -> None:
     """The Experiments tab after a real sweep of 8 trials over the learning rate, the batch
-    size and conv1's width (LeNet-5 on the built-in shapes, 3 epochs each, 2 processes)."""
+    size and conv1's width (LeNet-5 on the built-in shapes, 3 epochs each)."""
     from pytorchgui.core.data.data_source import builtin_pair
 
     window.document.open_example(paths.example_networks_dir() / "lenet5.json")
@@ -266,7 +266,6 @@ def experiments_screenshot(app: QtWidgets.QApplication, window: MainWindow) -> N
     tab.set_dimension("batch_size", {"choices": [32, 64, 128]})
     tab.set_dimension("conv1.out_channels", {"low": 4, "high": 16, "step": 4})
     tab.trials_spin.setValue(8)
-    tab.jobs_spin.setValue(2)
     window.tabs.setCurrentWidget(window.experimentsTab)
     assert tab.start(), "the sweep did not start"
     wait_until(app, lambda: not tab.running and tab._reading is None and tab.snapshot is not None)

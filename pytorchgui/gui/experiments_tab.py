@@ -43,6 +43,9 @@ BEST_SHOWN = 3
 HOW_TO_ADD = ("Nothing to sweep yet. Right-click a training option (Train tab) or a layer's parameter (Network tab's "
               "inspector) and choose Sweep this…, or add one below.")
 GREY = (173, 181, 189, 140)
+COORDINATES_NOTE = "Each trial will be a line across one axis per swept value and the objective"
+IMPORTANCES_NOTE = "Optuna's importances appear once two finished trials differ"
+CURVES_NOTE = "The best finished trials' curves appear here"
 
 
 # -- reading an experiment folder (no Qt: runs on a worker thread) ------------------------------
@@ -153,7 +156,17 @@ class ExperimentsTab(QtWidgets.QWidget):
         self.timer = QtCore.QTimer(self, interval=READ_INTERVAL_MS)
         self.timer.timeout.connect(self.read)
         self._show_space()
+        self._show_empty_plots()
         self._update_buttons()
+
+    def _show_empty_plots(self) -> None:
+        """Before any experiment: what each plot will show."""
+        for plot, text in ((self.coordinates_plot, COORDINATES_NOTE), (self.importance_plot, IMPORTANCES_NOTE),
+                           (self.curves_plot, CURVES_NOTE)):
+            plot.clear()
+            plot.setXRange(0, 1)
+            plot.setYRange(0, 1)
+            plot.addItem(_note(text, 0.5))
 
     def _workspace_changed(self, event) -> None:
         if event.kind in DATASET_CHANGES or event.kind is Change.TRAINING_SET_CHOSEN:
@@ -188,7 +201,7 @@ class ExperimentsTab(QtWidgets.QWidget):
         box = QtWidgets.QGroupBox("Search space")
         layout = QtWidgets.QVBoxLayout(box)
         self.space_hint = message_label(HOW_TO_ADD, "spaceHint")
-        self.space_hint.setStyleSheet("color: palette(dark);")
+        self.space_hint.setStyleSheet("color: #495057;")
         layout.addWidget(self.space_hint)
         self.space_table = read_only_table(["Swept", "Range"], "spaceTable", stretch=1)
         self.space_table.setSelectionMode(QtWidgets.QAbstractItemView.SingleSelection)
@@ -283,10 +296,12 @@ class ExperimentsTab(QtWidgets.QWidget):
         split.addWidget(self._trials_box())
         plots = QtWidgets.QSplitter(QtCore.Qt.Horizontal)
         self.coordinates_plot = _plot("Trials: swept values and objective", "coordinatesPlot")
-        self.importance_plot = _plot("Parameter importances (fANOVA)", "importancePlot")
+        self.importance_plot = _plot("Parameter importances", "importancePlot")
+        self.importance_plot.setToolTip("Optuna's fANOVA: how much of the objective's variance over the finished "
+                                        "trials each swept value explains")
         self.curves_plot = _plot("Best trials", "bestCurvesPlot", bottom=CountAxis("bottom"))
         self.curves_plot.setLabel("bottom", "epoch")
-        self.curves_plot.addLegend(offset=(-10, -10))
+        self.curves_plot.addLegend(offset=(-10, -10), brush=(255, 255, 255, 210))
         self.coordinates_plot.hideAxis("left")
         beside = QtWidgets.QSplitter(QtCore.Qt.Vertical)  # the importances over the best curves
         beside.addWidget(self.importance_plot)
@@ -660,7 +675,7 @@ class ExperimentsTab(QtWidgets.QWidget):
         axes = [*snapshot.space.dimensions, None]  # None: the objective
         names = [*snapshot.space.names, objective]
         if not snapshot.rows:
-            plot.addItem(_note("Each trial will be a line across one axis per swept value and the objective", 0.5))
+            plot.addItem(_note(COORDINATES_NOTE, 0.5))
             return
         positions = [_axis_positions(dimension, [row.get(name) for row in snapshot.rows])
                      for dimension, name in zip(axes, names)]
@@ -684,9 +699,11 @@ class ExperimentsTab(QtWidgets.QWidget):
                 label = pyqtgraph.TextItem(text, color="#495057", anchor=(0, 0.5))
                 label.setPos(index, value)
                 plot.addItem(label)
-        plot.getAxis("bottom").setTicks([[(index, name.replace("_", " ")) for index, name in enumerate(names)]])
-        plot.getAxis("left").setTicks([[]])
-        plot.setXRange(-0.1, len(names) - 0.6, padding=0)
+        # the objective's axis, at the right edge, is named by its last word: a long name there is not drawn
+        ticks = [name.replace("_", " ") for name in names[:-1]] + [objective.rsplit("_", 1)[-1]]
+        plot.getAxis("bottom").setTicks([list(enumerate(ticks))])
+        plot.setTitle(f"Trials: swept values and {objective.replace('_', ' ')}")
+        plot.setXRange(-0.2, len(names) - 0.5, padding=0)
         plot.setYRange(-0.08, 1.08, padding=0)
 
     def _show_importances(self, snapshot: Snapshot) -> None:
@@ -695,14 +712,14 @@ class ExperimentsTab(QtWidgets.QWidget):
         shown = sorted(snapshot.importances.items(), key=lambda item: item[1])
         if not shown:
             plot.getAxis("left").setTicks(None)
-            plot.addItem(_note("Optuna's importances appear once two finished trials differ", 0.5))
+            plot.addItem(_note(IMPORTANCES_NOTE, 0.5))
             return
         plot.addItem(pyqtgraph.BarGraphItem(x0=0, y=list(range(len(shown))), height=0.6,
                                             width=[value for _, value in shown], brush="#1c7ed6"))
         plot.getAxis("left").setTicks([[(index, name) for index, (name, _) in enumerate(shown)]])
-        plot.setXRange(0, max(1e-9, max(value for _, value in shown)) * 1.05)
+        plot.setXRange(0, 1, padding=0.04)  # shares of one whole: the bars of two sweeps compare
         plot.setYRange(-0.6, len(shown) - 0.4, padding=0)
-        plot.setLabel("bottom", "share of the objective's variance")
+        plot.setLabel("bottom", "share of the variance")
 
     def _show_curves(self, snapshot: Snapshot) -> None:
         plot = self.curves_plot
@@ -711,9 +728,12 @@ class ExperimentsTab(QtWidgets.QWidget):
         plot.setTitle(f"Best trials' {objective.replace('_', ' ')}")
         plot.setLabel("left", objective.replace("_", " "))
         if not snapshot.curves:
-            plot.addItem(_note("The best finished trials' curves appear here", 0.5))
+            plot.addItem(_note(CURVES_NOTE, 0.5))
             return
         colours = ("#e8590c", "#1c7ed6", "#2f9e44")
+        epochs = [x for points in snapshot.curves.values() for x, _ in points]
+        if epochs:
+            plot.setXRange(min(epochs), max(epochs), padding=0.06)
         for colour, row in zip(colours, best_rows(snapshot)):
             points = snapshot.curves.get(row["number"], [])
             if points:
