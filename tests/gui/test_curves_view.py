@@ -18,7 +18,7 @@ def launch(qtbot, tab):
 def show_curves(tab, path):
     """The Curves page in front, the window at a common size, grabbed to `path`."""
     tab.window().resize(1400, 900)
-    tab.window().tabs.setCurrentIndex(3)
+    tab.window().tabs.setCurrentWidget(tab.window().evaluationTab)
     tab.result_tabs.setCurrentIndex(tab.result_tabs.indexOf(tab.curves_view))
     QtWidgets.QApplication.processEvents()
     tab.curves_view.grab().save(str(path))
