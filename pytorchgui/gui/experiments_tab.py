@@ -724,6 +724,7 @@ class ExperimentsTab(QtWidgets.QWidget):
     def _show_curves(self, snapshot: Snapshot) -> None:
         plot = self.curves_plot
         plot.clear()
+        plot.enableAutoRange(y=True)  # the empty plot's 0–1 would not hold a loss
         objective = snapshot.experiment.objective
         plot.setTitle(f"Best trials' {objective.replace('_', ' ')}")
         plot.setLabel("left", objective.replace("_", " "))
