@@ -113,7 +113,8 @@ def sweep_arguments(experiment: Experiment, jobs: int, timeout: float | None) ->
         arguments += ["--trials", str(experiment.trials)]
     if timeout:
         arguments += ["--timeout", f"{timeout:g}"]
-    # every option written: the trials train with the settings shown, whatever the defaults become
+    # options at their default are left out (the CLI's are the same); --no-recipe above keeps
+    # a recipe in network.json from replacing them: the trials train with the settings shown
     return arguments + command_line_arguments(experiment.base_config(), always=("device", "seed"))
 
 
