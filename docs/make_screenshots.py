@@ -15,6 +15,7 @@ os.environ.setdefault("PYTORCHGUI_HOME", tempfile.mkdtemp(prefix="pytorchgui-scr
 from PyQt5 import QtCore, QtWidgets  # noqa: E402
 
 from pytorchgui import paths  # noqa: E402
+from pytorchgui.core.training.options import TrainingConfig  # noqa: E402
 from pytorchgui.gui.main_window import MainWindow  # noqa: E402
 
 OUT = Path(__file__).parent / "screenshots"
@@ -27,7 +28,7 @@ def settle(app: QtWidgets.QApplication) -> None:
 
 def measured(app: QtWidgets.QApplication, window: MainWindow):
     """The Evaluation tab, after Launch test has measured the weights chosen."""
-    window.tabs.setCurrentIndex(3)
+    window.tabs.setCurrentWidget(window.evaluationTab)
     evaluation = window.evaluation_tab
     evaluation.launch()
     while evaluation.loading is not None:
@@ -144,6 +145,7 @@ def main() -> None:
     grab_canvas(app, window, 0.8, "layer1.0.conv2", "layer1.0.conv1", "network_imported_resnet18.png")
     window.document.undo_stack.setClean()
     regression_screenshot(app, window)
+    experiments_screenshot(app, window)
     print(f"screenshots written to {OUT}")
 
 
@@ -189,7 +191,7 @@ def inside_screenshots(app: QtWidgets.QApplication, window: MainWindow) -> None:
     window.grab().save(str(OUT / "train_layers.png"))
     train_tab.plot_tabs.setCurrentIndex(0)
 
-    window.tabs.setCurrentIndex(3)
+    window.tabs.setCurrentWidget(window.evaluationTab)
     evaluation = window.evaluation_tab
     evaluation.result_tabs.setCurrentWidget(evaluation.curves_view)
     settle(app)
@@ -249,5 +251,36 @@ def regression_screenshot(app: QtWidgets.QApplication, window: MainWindow) -> No
     window.grab().save(str(OUT / "evaluation_regression.png"))
 
 
+def experiments_screenshot(app: QtWidgets.QApplication, window: MainWindow) -> None:
+    """The Experiments tab after a real sweep of 8 trials over the learning rate, the batch
+    size and conv1's width (LeNet-5 on the built-in shapes, 3 epochs each)."""
+    from pytorchgui.core.data.data_source import builtin_pair
+
+    window.document.open_example(paths.example_networks_dir() / "lenet5.json")
+    workspace = window.workspace
+    for dataset, role in zip(builtin_pair(2400, 400), ("train", "test")):
+        workspace.add_dataset(dataset, role)
+    workspace.set_training_config(TrainingConfig(epochs=3, batch_size=64, threads=1, device="cpu"))
+    tab = window.experiments_tab
+    tab.set_dimension("lr", {"low": 0.0003, "high": 0.1, "log": True})
+    tab.set_dimension("batch_size", {"choices": [32, 64, 128]})
+    tab.set_dimension("conv1.out_channels", {"low": 4, "high": 16, "step": 4})
+    tab.trials_spin.setValue(8)
+    window.tabs.setCurrentWidget(window.experimentsTab)
+    assert tab.start(), "the sweep did not start"
+    wait_until(app, lambda: not tab.running and tab._reading is None and tab.snapshot is not None)
+    tab.trials_table.sortItems(tab.trials_table.columnCount() - 3, QtCore.Qt.DescendingOrder)
+    settle(app)
+    window.grab().save(str(OUT / "experiments_tab.png"))
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["experiments"]:  # this screenshot alone: python docs/make_screenshots.py experiments
+        application = QtWidgets.QApplication(sys.argv)
+        shown = MainWindow()
+        shown.resize(1400, 900)
+        shown.show()
+        settle(application)
+        experiments_screenshot(application, shown)
+    else:
+        main()

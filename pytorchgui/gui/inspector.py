@@ -11,6 +11,9 @@ holds an edit session that ends when the field's edit is finished).
 The network stays the truth: after any change the tab calls `show_selection`, which
 rebuilds the page only when its subject changed and otherwise brings the shown values
 up to date, so a field being typed in keeps its focus and cursor.
+
+A right-click on a node's, the loss's or the optimizer's parameter offers *Sweep this…*
+(`sweep_requested` with its name in a sweep's space: conv1.out_channels, lr, loss.label_smoothing).
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from pytorchgui.core.graph.network import INPUT_DTYPES
 from pytorchgui.core.graph.shapes import ShapeReport, describe_outputs, describe_shape
 from pytorchgui.gui.document import NetworkDocument
 from pytorchgui.gui.forms import ParameterForm
+from pytorchgui.gui.sweep_dialog import offer_sweep
 from pytorchgui.gui.widgets import catalogue_combo, select_entry, selected_entry_name, show_status
 
 
@@ -46,6 +50,7 @@ def _label(text: str = "", name: str = "", style: str = "") -> QtWidgets.QLabel:
 class Inspector(QtWidgets.QScrollArea):
     node_renamed = QtCore.pyqtSignal(str)  # the new name, to keep it selected
     save_block_requested = QtCore.pyqtSignal()
+    sweep_requested = QtCore.pyqtSignal(str)  # a parameter's name in a sweep's space
 
     def __init__(self, document: NetworkDocument, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
@@ -319,6 +324,16 @@ class Inspector(QtWidgets.QScrollArea):
         form.field_finished.connect(self._finish_session)
         layout.addWidget(form)
         self.forms[key] = form
+        self._offer_sweeps(form, key)
+
+    def _offer_sweeps(self, form: ParameterForm, key: str) -> None:
+        """Sweep this… on the fields a space can name: a node's (NODE.PARAMETER), the
+        optimizer's (its bare name, as lr) and the loss's (loss.PARAMETER)."""
+        prefix = {"node": f"{self.names[0]}." if self.names else "", "optimizer": "", "loss": "loss."}.get(key)
+        if prefix is None:  # an output's own loss: a space cannot name it
+            return
+        for name, field in form.fields.items():
+            offer_sweep(field, prefix + name, self.sweep_requested.emit, form.layout().labelForField(field))
 
     def _update(self) -> None:
         kind = self._subject[0]

@@ -24,7 +24,7 @@ def load_ui(name: str, widget: QtWidgets.QWidget) -> None:
 
 
 class MainWindow(QtWidgets.QMainWindow):
-    """The window and its four tabs.
+    """The window and its five tabs.
 
     With lazy=True (how the app starts) the window paints first and only then imports
     torch and builds the Data, Train and Evaluation tabs and the first shape inference:
@@ -47,7 +47,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.workspace = Workspace(self.document)
         self.network_tab = NetworkTab(self.document, defer_first_refresh=lazy)
         self._place(self.networkTab, self.network_tab)
-        self.data_tab = self.train_tab = self.evaluation_tab = None
+        self.data_tab = self.train_tab = self.evaluation_tab = self.experiments_tab = None
         self._example_data = example_data and open_example  # the built-in shapes loaded at start
         self._connect_actions()
         self.document.path_changed.connect(self._update_title)
@@ -60,7 +60,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.document.open_example(paths.example_networks_dir() / START_EXAMPLE)
             self.statusBar().showMessage(f"Opened the example {START_EXAMPLE}: look around, or File > New", 8000)
         if lazy:
-            for container in (self.dataTab, self.trainTab, self.evaluationTab):
+            for container in (self.dataTab, self.trainTab, self.experimentsTab, self.evaluationTab):
                 label = QtWidgets.QLabel("Loading PyTorch…")
                 label.setAlignment(QtCore.Qt.AlignCenter)
                 self._place(container, label)
@@ -128,13 +128,15 @@ class MainWindow(QtWidgets.QMainWindow):
         keep_gui_thread_serial()
         from pytorchgui.gui.data_tab import DataTab
         from pytorchgui.gui.evaluation_tab import EvaluationTab
+        from pytorchgui.gui.experiments_tab import ExperimentsTab
         from pytorchgui.gui.train_tab import TrainTab
 
         self.data_tab = DataTab(self.workspace)
         self.train_tab = TrainTab(self.workspace)
         self.evaluation_tab = EvaluationTab(self.workspace)
+        self.experiments_tab = ExperimentsTab(self.workspace)
         for container, content in ((self.dataTab, self.data_tab), (self.trainTab, self.train_tab),
-                                   (self.evaluationTab, self.evaluation_tab)):
+                                   (self.experimentsTab, self.experiments_tab), (self.evaluationTab, self.evaluation_tab)):
             self._place(container, content)
         from pytorchgui.gui.inside_view import InsideView
 
@@ -142,9 +144,40 @@ class MainWindow(QtWidgets.QMainWindow):
         self.train_tab.change_network_requested.connect(self.show_network_settings)
         self.train_tab.builtin_data_requested.connect(self.data_tab.open_builtin_shapes)
         self.train_tab.layer_warnings_changed.connect(self.network_tab.scene.show_training_warnings)
+        self._connect_experiments()
         self.network_tab.schedule_refresh()
         if self._example_data and not self.workspace.datasets:
             self.data_tab.open_builtin_shapes()  # the first Start trains the example at once
+
+    def _connect_experiments(self) -> None:
+        """Sweep this… in the Train tab's options and the inspector adds to the Experiments
+        tab's space; a trial opened there becomes the current network and settings."""
+        self.train_tab.options.sweep_requested.connect(self.experiments_tab.sweep_this)
+        self.network_tab.inspector.sweep_requested.connect(self.experiments_tab.sweep_this)
+        self.experiments_tab.trial_open_requested.connect(self.open_trial)
+
+    def open_trial(self, run: Path) -> bool:
+        """A sweep's trial as an untitled network (saving never overwrites the trial's copy),
+        its training options in the Train tab; this machine's device and threads stay."""
+        from pytorchgui.core.training.options import TrainingConfig
+        from pytorchgui.core.training.runs import RunFolder
+        from pytorchgui.core.training.sweeps import MACHINE_OPTIONS
+
+        if not self.maybe_save():
+            return False
+        folder = RunFolder(run)
+        try:
+            network = folder.load_network()
+            options = TrainingConfig.from_dict(folder.read_config().get("training", {}))
+        except PyTorchGUIError as error:
+            dialogs.show_error(self, "Cannot open the trial", str(error))
+            return False
+        machine = {name: getattr(self.workspace.training_config, name) for name in MACHINE_OPTIONS}
+        self.document.open_untitled(network, f"{run.parent.parent.name}_{run.name}.json", "trial")
+        self.workspace.set_training_config(options.replace(**machine))
+        self.statusBar().showMessage(f"Opened {run.name} of {run.parent.parent.name}: its network and training "
+                                     "options", 8000)
+        return True
 
     def show_network_settings(self) -> None:
         """The Network tab with the inspector on the network's input, loss and optimizer."""
@@ -541,12 +574,30 @@ class MainWindow(QtWidgets.QMainWindow):
                 return
             self.train_tab.stop()
             self.train_tab.wait()
+        if self.experiments_tab is not None and not self._stop_sweep_to_close():
+            event.ignore()
+            return
         if self.maybe_save():
             discard_autosave()
             self.network_tab.save_layout()
             event.accept()
         else:
             event.ignore()
+
+    def _stop_sweep_to_close(self) -> bool:
+        """A running sweep is stopped (its running trial marked failed) before the window
+        closes, if the user agrees; False keeps the window open."""
+        tab = self.experiments_tab
+        if tab.running:
+            answer = QtWidgets.QMessageBox.question(
+                self, "A sweep is running", "Stop the sweep and quit? Its finished trials stay; Resume in the "
+                "Experiments tab continues it.", QtWidgets.QMessageBox.Yes | QtWidgets.QMessageBox.No)
+            if answer != QtWidgets.QMessageBox.Yes:
+                return False
+            tab.stop()
+            tab.wait()
+        tab.shutdown()
+        return True
 
     def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:
         if any(url.toLocalFile().lower().endswith(".json") for url in event.mimeData().urls()):

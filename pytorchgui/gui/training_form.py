@@ -3,7 +3,8 @@
 One group box per option group, one generated field per option (the catalogue forms'
 editors, compact: help in the tooltip), and the chosen schedule's own parameters in a
 form that follows the schedule choice. Nothing here knows an option by hand but the
-device, whose editor lists this machine's devices by name.
+device, whose editor lists this machine's devices by name. A right-click on an option
+offers *Sweep this…* (`sweep_requested` with its name in a sweep's space).
 """
 from __future__ import annotations
 
@@ -12,14 +13,17 @@ from PyQt5 import QtCore, QtWidgets
 from pytorchgui.core.errors import TrainingError
 from pytorchgui.core.training.devices import available_devices
 from pytorchgui.core.training.options import OPTION_GROUPS, TrainingConfig, schedule_catalog, training_options
+from pytorchgui.core.training.sweeps import MACHINE_OPTIONS
 from pytorchgui.gui.augmentation_editor import AugmentationEditor
 from pytorchgui.gui.forms import ParameterField, ParameterForm
+from pytorchgui.gui.sweep_dialog import offer_sweep
 
 
 class TrainingOptionsForm(QtWidgets.QWidget):
     """Every training option as an editor; `config()` reads them, `apply()` writes them."""
 
     changed = QtCore.pyqtSignal()
+    sweep_requested = QtCore.pyqtSignal(str)  # an option's name in a sweep's space (batch_size, schedule.gamma)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
@@ -42,6 +46,9 @@ class TrainingOptionsForm(QtWidgets.QWidget):
                     form.addRow(field)
                 else:
                     form.addRow(option.label, self._field(option))
+                if option.name not in MACHINE_OPTIONS and option.name != "augmentation":
+                    field = self.fields[option.name]
+                    offer_sweep(field, option.name, self.sweep_requested.emit, form.labelForField(field))
                 if option.name == "lr_schedule":  # the chosen schedule's parameters, under it
                     self.schedule_box = QtWidgets.QWidget()
                     QtWidgets.QVBoxLayout(self.schedule_box).setContentsMargins(16, 0, 0, 0)
@@ -109,6 +116,9 @@ class TrainingOptionsForm(QtWidgets.QWidget):
             self.schedule_form = ParameterForm(schedule.entry, values, compact=True)
             self.schedule_form.setObjectName("scheduleForm")
             self.schedule_form.values_changed.connect(self.changed)
+            for name, field in self.schedule_form.fields.items():
+                offer_sweep(field, f"schedule.{name}", self.sweep_requested.emit,
+                            self.schedule_form.layout().labelForField(field))
             self.schedule_box.layout().addWidget(self.schedule_form)
         self.changed.emit()
 

@@ -29,7 +29,7 @@ def trained_on_shapes(qtbot, window, train_samples: int, test_samples: int, epoc
     train_tab.batch_spin.setValue(64)
     with qtbot.waitSignal(train_tab.training_finished, timeout=60000):
         train_tab.start()
-    window.tabs.setCurrentIndex(3)
+    window.tabs.setCurrentWidget(window.evaluationTab)
     return window.evaluation_tab
 
 

@@ -18,7 +18,7 @@ def launch(qtbot, tab):
 def show_curves(tab, path):
     """The Curves page in front, the window at a common size, grabbed to `path`."""
     tab.window().resize(1400, 900)
-    tab.window().tabs.setCurrentIndex(3)
+    tab.window().tabs.setCurrentWidget(tab.window().evaluationTab)
     tab.result_tabs.setCurrentIndex(tab.result_tabs.indexOf(tab.curves_view))
     QtWidgets.QApplication.processEvents()
     tab.curves_view.grab().save(str(path))
@@ -34,7 +34,7 @@ def two_classes(qtbot, window, tmp_path):
     Evaluation tab measuring it on that folder."""
     folder = write_image_folder(tmp_path / "pets", classes=("cat", "dog"), per_class=20, size=(28, 28))
     train_one_epoch(qtbot, window, DataSource("folder", str(folder)).load())
-    window.tabs.setCurrentIndex(3)
+    window.tabs.setCurrentWidget(window.evaluationTab)
     return window.evaluation_tab
 
 
@@ -92,7 +92,7 @@ def test_many_classes_overlaid_or_one_and_the_exported_report_carries_them(qtbot
     train_tab.epochs_spin.setValue(3)
     with qtbot.waitSignal(train_tab.training_finished, timeout=60000):
         assert train_tab.start()
-    window.tabs.setCurrentIndex(3)
+    window.tabs.setCurrentWidget(window.evaluationTab)
     tab, view = window.evaluation_tab, window.evaluation_tab.curves_view
     launch(qtbot, tab)
     show_curves(tab, tmp_path / "curves_ten_classes.png")
@@ -123,7 +123,7 @@ def test_a_regression_page_says_curves_are_for_classification(qtbot, window, tmp
     tab = window.evaluation_tab
     data = DataSource("csv", str(write_regression_csv(tmp_path / "diabetes.csv", rows=60)), target="target").load()
     train_one_epoch(qtbot, window, data, paths.example_networks_dir() / "mlp.json")
-    window.tabs.setCurrentIndex(3)
+    window.tabs.setCurrentWidget(window.evaluationTab)
     launch(qtbot, tab)
     assert tab.result.is_regression
     tabs = tab.result_tabs

@@ -92,7 +92,7 @@ def test_a_regression_is_coloured_by_its_target_value(qtbot, window, tmp_path):
     from pytorchgui.core.training.embedding import Embedding
 
     view = window.evaluation_tab.embedding_view
-    window.tabs.setCurrentIndex(3)
+    window.tabs.setCurrentWidget(window.evaluationTab)
     window.evaluation_tab.result_tabs.setCurrentWidget(view)
     images = torch.randint(0, 256, (40, 1, 8, 8), dtype=torch.uint8)
     targets = torch.linspace(-1, 3, 40)[:, None]

@@ -30,7 +30,7 @@ def train(qtbot, window, epochs: int = 1) -> None:
     tab.batch_spin.setValue(32)
     with qtbot.waitSignal(tab.training_finished, timeout=60000):
         assert tab.start()
-    window.tabs.setCurrentIndex(3)
+    window.tabs.setCurrentWidget(window.evaluationTab)
 
 
 def launch(qtbot, tab) -> None:

@@ -255,7 +255,7 @@ def test_try_it_prepares_a_drawing_like_the_training_digits_or_the_mnist_way(qtb
         folder.mkdir(parents=True, exist_ok=True)
         Image.fromarray(image[0].numpy()).save(folder / f"{index}.png")
     train_one_epoch_on_folder(qtbot, window, tmp_path / "digits")
-    window.tabs.setCurrentIndex(3)
+    window.tabs.setCurrentWidget(window.evaluationTab)
     tab = window.evaluation_tab
     tab.result_tabs.setCurrentIndex(3)
     assert tab.drawing_style_combo.currentText() == "like the training data"
@@ -318,7 +318,7 @@ def test_a_mistake_clicked_in_the_gallery_opens_in_try_it_with_what_drove_it(qtb
 
 
 def test_try_it_before_any_prediction_shows_its_whole_prompt_and_no_class_axis(qtbot, window):
-    window.tabs.setCurrentIndex(3)
+    window.tabs.setCurrentWidget(window.evaluationTab)
     tab = window.evaluation_tab
     tab.result_tabs.setCurrentIndex(3)
     qtbot.wait(50)
@@ -406,7 +406,7 @@ def text_trained(qtbot, window, tmp_path):
     train_tab.batch_spin.setValue(16)
     with qtbot.waitSignal(train_tab.training_finished, timeout=60000):
         assert train_tab.start()
-    window.tabs.setCurrentIndex(3)
+    window.tabs.setCurrentWidget(window.evaluationTab)
     window.resize(1400, 900)
     return window.evaluation_tab
 

@@ -480,7 +480,7 @@ def test_text_data_trains_and_try_it_takes_typed_text(qtbot, window, tmp_path):
     assert train_tab.result.status == "finished", train_tab.result.message
     assert (train_tab.result.run_dir / "tokenizer.json").is_file()
     evaluation = window.evaluation_tab
-    window.tabs.setCurrentIndex(3)
+    window.tabs.setCurrentWidget(window.evaluationTab)
     evaluation.result_tabs.setCurrentIndex(3)
     assert evaluation.text_edit.isVisible() and not evaluation.pad.isVisible()
     probabilities = evaluation.predict_text("a wonderful film, great acting")
@@ -503,7 +503,7 @@ def test_text_data_trains_and_try_it_takes_typed_text(qtbot, window, tmp_path):
     assert open_data(qtbot, data_tab, "CSV table", "test")
     qtbot.waitUntil(lambda: data_tab.vocabulary_reading is None)  # the Data tab shows it as training reads it
     assert data_tab.shown(window.workspace.datasets[1]).tokenizer == window.workspace.datasets[0].dataset.tokenizer
-    window.tabs.setCurrentIndex(3)
+    window.tabs.setCurrentWidget(window.evaluationTab)
     evaluation.dataset_combo.setCurrentIndex(evaluation.dataset_combo.findText("test.csv [test]"))
     evaluation.launch()
     qtbot.waitUntil(lambda: evaluation.loading is None, timeout=20000)

@@ -309,12 +309,15 @@ def _place(name: str, network: Network, config: TrainingConfig, where: str) -> t
         raise SweepError(f"{entry}: {error}") from None
 
 
+_DATABASES = {"optimizer": "optimizers", "loss": "losses"}
+
+
 def _function_place(kind: str, network: Network, parameter: str, entry: str) -> tuple[str, str, str, ParameterSpec]:
     choice = getattr(network, kind)
     if choice is None:
         raise SweepError(f"{entry}: the network has no {kind}; choose one in the Network tab first")
     try:
-        spec = network.catalog.database({"optimizer": "optimizers", "loss": "losses"}[kind]).get(choice.type).parameter(parameter)
+        spec = network.catalog.database(_DATABASES[kind]).get(choice.type).parameter(parameter)
     except UnknownEntryError as error:
         raise SweepError(f"{entry}: {error}") from None
     return kind, choice.type, parameter, spec
@@ -788,3 +791,41 @@ def check_objective(experiment: Experiment, has_validation: bool, has_accuracy: 
     if name.endswith("accuracy") and not has_accuracy:
         raise SweepError(f"the objective {name} needs classes; this data is a regression: sweep on "
                          f"{name.replace('accuracy', 'loss')}")
+
+
+# -- names for the window's space editor -------------------------------------------------------
+def swept_value(name: str, network: Network, config: TrainingConfig) -> tuple[ParameterSpec, Any]:
+    """(spec, current value) of a space name: what a trial would change, as the network and
+    the options hold it now (the window pre-fills a range around it); SweepError as parse."""
+    kind, target, parameter, spec = _place(name, network, config, "the space")
+    if kind == "option":
+        return spec, getattr(config, parameter)
+    if kind in ("optimizer", "loss"):
+        return spec, getattr(network, kind).parameters.get(parameter, spec.default)
+    if kind == "schedule":
+        return spec, config.schedule_parameters.get(parameter, spec.default)
+    if kind == "augment":
+        step = next(step for step in config.pipeline().steps if step.operation.name == target)
+        return spec, step.values.get(parameter, spec.default)
+    return spec, network.node(target).parameters.get(parameter, spec.default)
+
+
+def sweepable_names(network: Network, config: TrainingConfig) -> list[str]:
+    """The names a space can take for this network and these options, in the order a user
+    reads them: training options, the optimizer's and loss's parameters, the schedule's,
+    then each node's numbers and choices (sizes and tuples cannot be a range; a size taken
+    from the input, auto, follows the layer before it)."""
+    simple = ("int", "float", "bool", "choice")
+    names = [o.name for o in training_options() if o.name not in MACHINE_OPTIONS and o.spec.type in simple]
+    for kind in ("optimizer", "loss"):
+        choice = getattr(network, kind)
+        if choice is not None:
+            entry = network.catalog.database(_DATABASES[kind]).get(choice.type)
+            names += [(p.name if kind == "optimizer" else f"loss.{p.name}") for p in entry.parameters
+                      if p.type in simple]
+    schedule = config.schedule()
+    if schedule is not None:
+        names += [f"schedule.{p.name}" for p in schedule.entry.parameters if p.type in simple]
+    for node in network.nodes:
+        names += [f"{node}.{p.name}" for p in network.entry(node).parameters if p.type in simple and not p.auto]
+    return names
