@@ -392,6 +392,8 @@ def sweep(arguments) -> int:
         worker = SweepWorker(experiment, data, validation, on_trial=_trial_printer(experiment.objective))
         with _stopped_on_terminate(worker.control):
             worker.run(arguments.timeout)
+        if worker.control.cancelled:
+            print("sweep: stopped; the same command resumes it", file=sys.stderr)
     if arguments.worker:
         return 0
     study = load_study(experiment)

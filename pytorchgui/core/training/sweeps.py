@@ -452,16 +452,22 @@ def open_storage(url: str, attempts: int = 5):
             raise SweepError(f"the study's store {url} cannot be opened: {first_line(error)}") from None
 
 
-def _sampler(experiment: Experiment, space: SearchSpace):
+def _sampler(experiment: Experiment, space: SearchSpace, trial_number: int = 0):
+    """The sampler of the trial numbered `trial_number`, seeded by the experiment's seed and
+    that number: every process and every restart made its own sampler with the same seed,
+    so their first trials were the same trial again; numbers are unique across processes,
+    and a sweep run again from the start draws the same trials."""
     optuna = _optuna()
+    seed = experiment.seed + trial_number
     if experiment.sampler == "grid":
-        return optuna.samplers.GridSampler(space.grid(), seed=experiment.seed)
+        return optuna.samplers.GridSampler(space.grid(), seed=seed)
     if experiment.sampler == "random":
-        return optuna.samplers.RandomSampler(seed=experiment.seed)
+        return optuna.samplers.RandomSampler(seed=seed)
     # Optuna's default 10 random trials before TPE models anything would leave a budget of 16
     # trials with 6 guided ones; a third of the budget (at least 4) keeps most of them guided.
+    # The constant liar counts running trials as poor ones, so parallel workers spread out.
     startup = max(4, min(10, (experiment.trials or 30) // 3))
-    return optuna.samplers.TPESampler(seed=experiment.seed, n_startup_trials=startup)
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup, constant_liar=True)
 
 
 def _pruner(experiment: Experiment, epochs: int):
@@ -610,6 +616,8 @@ class SweepWorker:
                     break
                 if self.experiment.sampler == "grid" and _grid_done(self.study, self.space):
                     break
+                # under the lock, the next trial's number is the count of trials in the study
+                self.study.sampler = _sampler(self.experiment, self.space, len(self.study.get_trials(deepcopy=False)))
                 try:
                     self.study.optimize(lambda trial: self._objective(trial, lock), n_trials=1,
                                         catch=(PyTorchGUIError,), gc_after_trial=False)

@@ -227,3 +227,56 @@ def test_processes_share_one_study_and_a_killed_one_resumes(tmp_path):
         states=(optuna.trial.TrialState.COMPLETE,))}
     assert first.pid not in workers and second.pid not in workers  # --jobs 2 trains in its worker processes
     assert workers - {again.pid}, "no trial ran in --jobs 2's workers"
+
+
+def test_workers_and_restarts_draw_other_trials_and_a_new_sweep_the_same_ones(tmp_path, lenet):
+    """Each trial's sampler is seeded by its number: a second worker, or the sweep run again,
+    does not repeat the first one's trials; the same sweep made again draws the same ones."""
+    from pytorchgui.core.training.sweeps import _sampler
+
+    def first_values(folder, trials=1):
+        experiment = Experiment(folder, data="builtin:60", config=TrainingConfig(epochs=1).to_dict(),
+                                space={"lr": {"low": 1e-4, "high": 0.1, "log": True}}, objective="train_loss",
+                                direction="minimize", trials=trials)
+        experiment.create(lenet)
+        study = load_study(experiment)
+        values = []
+        for _ in range(3):  # three processes' samplers in turn, as the worker makes them
+            study.sampler = _sampler(experiment, experiment.search_space(), len(study.trials))
+            trial = study.ask()
+            values.append(experiment.search_space().suggest(trial)["lr"])
+            study.tell(trial, 1.0)
+        return values
+
+    values = first_values(tmp_path / "a")
+    assert len(set(values)) == 3
+    assert first_values(tmp_path / "b") == values
+
+
+def test_a_stopped_sweep_marks_the_running_trial_failed_and_keeps_the_finished_ones(tmp_path, lenet):
+    """Stop (the window's button, SIGTERM) during a trial: that trial fails, the worker ends,
+    the finished trials stay; running the sweep again takes the next trial."""
+    from pytorchgui.core.data.data_source import load_spec
+    from pytorchgui.core.training.sweeps import SweepWorker
+    from pytorchgui.core.training.trainer import EpochEvent
+
+    experiment = Experiment(tmp_path / "e", data="builtin:120", config=TrainingConfig(epochs=2, threads=1).to_dict(),
+                            space={"lr": {"low": 1e-3, "high": 1e-2, "log": True}}, objective="train_loss",
+                            direction="minimize", pruner="none", trials=3)
+    experiment.create(lenet)
+    data = load_spec("builtin:120")
+    epochs = []
+
+    def stop_in_the_second_trial(event):
+        if isinstance(event, EpochEvent):
+            epochs.append(event.epoch)
+            if len(epochs) == 3:  # the second trial's first epoch
+                worker.control.stop()
+
+    worker = SweepWorker(experiment, data, None, on_event=stop_in_the_second_trial)
+    assert worker.run() == 1
+    states = [row["state"] for row in csv.DictReader(open(experiment.folder / "trials.csv"))]
+    assert states == ["COMPLETE", "FAIL"]
+    assert SweepWorker(experiment, data, None).run() == 2
+    states = [row["state"] for row in csv.DictReader(open(experiment.folder / "trials.csv"))]
+    assert states == ["COMPLETE", "FAIL", "COMPLETE", "COMPLETE"]
