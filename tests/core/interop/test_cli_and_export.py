@@ -119,7 +119,8 @@ def test_cli_export(capsys, tmp_path):
 
 def test_distributed_training_with_torchrun_on_two_cpu_processes(tmp_path):
     """2 processes x batch 32 with gloo on loopback = 1 process x batch 64: same accuracy."""
-    common = [LENET, "--data", "builtin:2400", "--test", "builtin:400", "--epochs", "2", "--quiet"]
+    # one thread each: the automatic choice times both counts in every process first
+    common = [LENET, "--data", "builtin:1200", "--test", "builtin:400", "--epochs", "2", "--threads", "1", "--quiet"]
     single = subprocess.run([sys.executable, "-m", "pytorchgui", "train", *common, "--batch-size", "64", "--out",
                              str(tmp_path / "single")], capture_output=True, text=True, timeout=300)
     assert single.returncode == 0, single.stderr
