@@ -541,11 +541,102 @@ class StandardizedConv2d(nn.Conv2d):
         return f"{super().extra_repr()}, eps={self.eps}, gain={self.gain is not None}, scale={self.scale}"
 
 
+class Compare(nn.Module):
+    """The element-wise comparison of the first input with the second, broadcast: a tensor
+    of booleans (less: first < second)."""
+
+    def __init__(self, operation: str = "less"):
+        super().__init__()
+        self.operation = operation
+
+    def forward(self, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+        return getattr(torch, {"less": "lt", "less_equal": "le", "greater": "gt", "greater_equal": "ge",
+                               "equal": "eq", "not_equal": "ne"}[self.operation])(first, second)
+
+    def extra_repr(self) -> str:
+        return f"operation={self.operation!r}"
+
+
+class Logical(nn.Module):
+    """The element-wise logical and, or or xor of two inputs (non-zero counts as true), broadcast."""
+
+    def __init__(self, operation: str = "and"):
+        super().__init__()
+        self.operation = operation
+
+    def forward(self, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+        return getattr(torch, f"logical_{self.operation}")(first, second)
+
+    def extra_repr(self) -> str:
+        return f"operation={self.operation!r}"
+
+
+class LogicalNot(nn.Module):
+    """True where the input is zero (or false)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.logical_not(x)
+
+
+class Where(nn.Module):
+    """The second input where the first is true (non-zero), the third elsewhere, broadcast."""
+
+    def forward(self, condition: torch.Tensor, chosen: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
+        return torch.where(condition.bool(), chosen, other)
+
+
+class ArgReduce(nn.Module):
+    """The index of the largest (argmax) or smallest (argmin) value along `dim`; of its
+    last occurrence with `last` (the first otherwise)."""
+
+    def __init__(self, operation: str = "argmax", dim: int = -1, keepdim: bool = False, last: bool = False):
+        super().__init__()
+        self.operation, self.dim, self.keepdim, self.last = operation, dim, keepdim, last
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.last:
+            return getattr(torch, self.operation)(x, dim=self.dim, keepdim=self.keepdim)
+        flipped = getattr(torch, self.operation)(x.flip(self.dim), dim=self.dim, keepdim=self.keepdim)
+        return x.shape[self.dim] - 1 - flipped
+
+    def extra_repr(self) -> str:
+        return f"operation={self.operation!r}, dim={self.dim}, keepdim={self.keepdim}, last={self.last}"
+
+
+class Cast(nn.Module):
+    """The input converted to `dtype` (x.to(dtype)): floats to integers round towards zero."""
+
+    def __init__(self, dtype: str = "float32"):
+        super().__init__()
+        self.dtype = dtype
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.to(getattr(torch, self.dtype))
+
+    def extra_repr(self) -> str:
+        return f"dtype={self.dtype!r}"
+
+
+class Function(nn.Module):
+    """An element-wise function of the input, torch's of that name (torch.floor(x), torch.erf(x))."""
+
+    def __init__(self, function: str = "floor"):
+        super().__init__()
+        self.function = function
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return getattr(torch, self.function)(x)
+
+    def extra_repr(self) -> str:
+        return f"function={self.function!r}"
+
+
 TENSOR_OPERATIONS: dict[str, type[nn.Module]] = {
     cls.__name__: cls for cls in (
         Reshape, Permute, Transpose, Squeeze, Unsqueeze, Chunk, Split, Slice, Select, MatMul,
         ScaledDotProductAttention, Reduce, Subtract, Divide, Power, Maximum, Minimum, Stack, Scale, Shift,
         PowerOf, Clamp, Negate, Absolute, Exp, Log, Sqrt, Rsqrt, Pad, Roll, StochasticDepth, LearnedTensor,
-        ConstantTensor, RelativePositionBias, SpaceToChannels, Normalize, StandardizedConv2d,
+        ConstantTensor, RelativePositionBias, SpaceToChannels, Normalize, StandardizedConv2d, Compare, Logical,
+        LogicalNot, Where, ArgReduce, Cast, Function,
     )
 }

@@ -113,6 +113,10 @@ def _graph_inputs_and_outputs(model, source: str):
     for value in inputs:
         if not value.type.HasField("tensor_type"):
             raise OnnxImportError(f"{source}: its input '{value.name}' is not a tensor: export it as a tensor")
+        element_type = value.type.tensor_type.elem_type
+        if element_type == 8 or element_type >= 17:  # strings, float8, 4- and 2-bit numbers: no torch tensor holds them
+            raise OnnxImportError(f"{source}: its input '{value.name}' holds {_type_name(element_type)}, a type "
+                                  "PyTorchGUI's networks cannot hold: export the model with float or integer inputs")
     return inputs, list(model.graph.output)
 
 
@@ -1017,17 +1021,87 @@ def _pad(reader: _Reader, node) -> None:
 
 
 def _pass_through(reader: _Reader, node) -> None:
-    """Identity, Dropout (for inference), a Cast to the type it has, an Expand to the shape it has."""
+    """Identity, Dropout (for inference), an Expand to the shape it has."""
     if node.op_type == "Dropout" and len(node.output) > 1 and reader.consumers.get(node.output[1]):
         raise _Refusal("gives its dropout mask", "export the model in eval mode")
-    if node.op_type == "Cast":
-        wanted, have = _attributes(node).get("to"), reader.element_types.get(node.input[0])
-        if wanted != have:
-            raise _Refusal(f"converts to another type ({ONNX_TO_DTYPE.get(wanted, wanted)})",
-                           "keep the network in one type")
     if node.op_type == "Expand" and reader.shapes.get(node.input[0]) != reader.shapes.get(node.output[0]):
         raise _Refusal("expands a tensor to a larger shape", "let the operation that uses it broadcast instead")
     reader.give(node, reader.source_of(node.input[0]))
+
+
+COMPARISONS = {"Less": "less", "LessOrEqual": "less_equal", "Greater": "greater", "GreaterOrEqual": "greater_equal",
+               "Equal": "equal"}
+LOGICAL = {"And": "and", "Or": "or", "Xor": "xor"}
+# ONNX operators that are torch's element-wise function of the same meaning (Function's choices).
+FUNCTIONS = {"Floor": "floor", "Ceil": "ceil", "Round": "round", "Sign": "sign", "Erf": "erf", "Sin": "sin",
+             "Cos": "cos", "Tan": "tan", "Asin": "asin", "Acos": "acos", "Atan": "atan", "Sinh": "sinh",
+             "Cosh": "cosh", "Asinh": "asinh", "Acosh": "acosh", "Atanh": "atanh", "IsNaN": "isnan"}
+# The ONNX element types a Cast node converts to and from: the others (strings, float8, 4-bit
+# integers, complex numbers, unsigned integers wider than 8 bits) have no torch dtype that computes.
+CAST_DTYPES = {1: "float32", 11: "float64", 10: "float16", 16: "bfloat16", 7: "int64", 6: "int32", 5: "int16",
+               3: "int8", 2: "uint8", 9: "bool"}
+
+
+def _type_name(element_type: int | None) -> str:
+    import onnx  # imported on use: an optional extra (pytorchgui[onnx])
+
+    try:
+        return onnx.TensorProto.DataType.Name(element_type).lower()
+    except ValueError:
+        return f"the type {element_type}"
+
+
+def _comparison(reader: _Reader, node) -> None:
+    """Less, Greater, Equal (and their OrEqual), And, Or, Xor: booleans from two inputs."""
+    type_name, operation = ("Compare", COMPARISONS[node.op_type]) if node.op_type in COMPARISONS \
+        else ("Logical", LOGICAL[node.op_type])
+    reader.give(node, reader.add(node, type_name, {"operation": operation}, _operands(reader, node, node.input[:2])))
+
+
+def _where(reader: _Reader, node) -> None:
+    reader.give(node, reader.add(node, "Where", {}, _operands(reader, node, node.input[:3])))
+
+
+def _arg_reduce(reader: _Reader, node) -> None:
+    attributes = _attributes(node)
+    dim = reader.axis(attributes.get("axis", 0), reader.rank(node.input[0]))
+    values = {"operation": node.op_type.lower(), "dim": dim, "keepdim": bool(attributes.get("keepdims", 1)),
+              "last": bool(attributes.get("select_last_index", 0))}
+    reader.give(node, reader.add(node, "ArgReduce", values, [reader.source_of(node.input[0])]))
+
+
+def _function(reader: _Reader, node) -> None:
+    source = reader.source_of(node.input[0])
+    if node.op_type == "Not":
+        reader.give(node, reader.add(node, "LogicalNot", {}, [source]))
+        return
+    if node.op_type == "IsInf":
+        attributes = _attributes(node)
+        if not (attributes.get("detect_negative", 1) and attributes.get("detect_positive", 1)):
+            raise _Refusal("detects infinities of one sign only", "use IsInf for both signs and a Compare node")
+        reader.give(node, reader.add(node, "Function", {"function": "isinf"}, [source]))
+        return
+    reader.give(node, reader.add(node, "Function", {"function": FUNCTIONS[node.op_type]}, [source]))
+
+
+def _cast(reader: _Reader, node) -> None:
+    """Cast to the `to` type, CastLike to the second input's: a Cast node where the type changes."""
+    have = reader.element_types.get(node.input[0])
+    if node.op_type == "Cast":
+        wanted = _attributes(node).get("to")
+    else:
+        from onnx import helper  # imported on use: an optional extra (pytorchgui[onnx])
+
+        like = reader.constants.get(node.input[1])
+        wanted = reader.element_types.get(node.input[1])
+        if wanted is None and isinstance(like, np.ndarray):
+            wanted = helper.np_dtype_to_tensor_dtype(like.dtype)
+    for element_type, side in ((have, "from"), (wanted, "to")):
+        if element_type not in CAST_DTYPES:
+            raise _Refusal(f"converts {side} {_type_name(element_type)}, a type PyTorchGUI's networks cannot hold",
+                           "convert to and from float, integer or bool types only")
+    source = reader.source_of(node.input[0])
+    reader.give(node, source if wanted == have else reader.add(node, "Cast", {"dtype": CAST_DTYPES[wanted]}, [source]))
 
 
 OPERATORS: dict[str, Callable[[_Reader, Any], None]] = {
@@ -1041,7 +1115,10 @@ OPERATORS: dict[str, Callable[[_Reader, Any], None]] = {
     "Transpose": _transpose, "Concat": _concat, "Slice": _slice, "Split": _split, "Gather": _gather,
     "ReduceMean": _reduce, "ReduceSum": _reduce, "ReduceMax": _reduce, "ReduceMin": _reduce,
     "ReduceLogSumExp": _reduce, "Pad": _pad,
-    "Identity": _pass_through, "Dropout": _pass_through, "Cast": _pass_through, "Expand": _pass_through,
+    "Identity": _pass_through, "Dropout": _pass_through, "Cast": _cast, "CastLike": _cast, "Expand": _pass_through,
+    "Where": _where, "ArgMax": _arg_reduce, "ArgMin": _arg_reduce, "Not": _function, "IsInf": _function,
+    **{op: _comparison for op in [*COMPARISONS, *LOGICAL]},
+    **{op: _function for op in FUNCTIONS},
     **{op: _elementwise for op in BETWEEN_TENSORS},
     **{op: _activation for op in ACTIVATIONS},
 }
@@ -1091,7 +1168,8 @@ def _set_inputs(reader: _Reader) -> None:
         dims = [dim.dim_value if dim.HasField("dim_value") else 0 for dim in tensor_type.shape.dim][1:]
         dtype = ONNX_TO_DTYPE.get(tensor_type.elem_type, "float32")
         dtype = dtype if dtype in INPUT_DTYPES else "float32"
-        if not dims or not all(dim > 0 for dim in dims):
+        # a rank-1 input is one number per sample (its only dimension the batch's): shape []
+        if not tensor_type.shape.dim or not all(dim > 0 for dim in dims):
             if several:
                 raise OnnxImportError(f"{reader.source}: its input '{value.name}' has no fixed shape per sample "
                                       f"({describe_dims(tensor_type)}): export the model with fixed input dimensions")

@@ -86,8 +86,8 @@ def _single_node_model(tmp_path, op_type, **attributes):
 
 
 def test_an_operator_without_a_catalogue_entry_is_named_with_its_node(tmp_path):
-    with pytest.raises(OnnxImportError, match=r"node 'the_node' \(Sign\): the operator Sign has no PyTorchGUI"):
-        import_onnx(_single_node_model(tmp_path, "Sign"))
+    with pytest.raises(OnnxImportError, match=r"node 'the_node' \(Hardmax\): the operator Hardmax has no PyTorchGUI"):
+        import_onnx(_single_node_model(tmp_path, "Hardmax"))
     lrn, _ = import_onnx(_single_node_model(tmp_path, "LRN", size=3))
     assert [node.type for node in lrn.nodes.values()] == ["LocalResponseNorm"]
     relu, _ = import_onnx(_single_node_model(tmp_path, "Relu"))
@@ -267,3 +267,37 @@ def test_an_output_no_node_gives_is_refused_naming_it_not_with_an_internal_error
                                               r"the model without that output"):
         import_onnx(path)
     assert cli.main(["import", str(path), "-o", str(tmp_path / "x.json")]) == cli.USER_ERROR
+
+
+def test_comparisons_logic_where_casts_argmax_and_functions_give_onnxruntimes_output(tmp_path):
+    from onnx import TensorProto, helper
+
+    nodes = [helper.make_node("Less", ["x", "zero"], ["negative"]),
+             helper.make_node("Floor", ["x"], ["floor"]),
+             helper.make_node("Greater", ["x", "floor"], ["fraction"]),
+             helper.make_node("Not", ["fraction"], ["whole"]),
+             helper.make_node("Xor", ["negative", "whole"], ["chosen"]),
+             helper.make_node("Erf", ["x"], ["erf"]),
+             helper.make_node("ArgMax", ["x"], ["largest"], axis=3, keepdims=1, select_last_index=1),
+             helper.make_node("Cast", ["largest"], ["index"], to=TensorProto.FLOAT),
+             helper.make_node("Where", ["chosen", "erf", "index"], ["y"])]
+    network = _check(_graph_file(tmp_path, nodes, [("zero", np.float32(0.0))]))
+    assert {"Compare", "Function", "LogicalNot", "Logical", "ArgReduce", "Cast", "Where"} <= {
+        node.type for node in network.nodes.values()}
+
+
+def test_a_rank_1_input_is_one_number_per_sample(tmp_path):
+    from onnx import helper
+
+    network = _check(_graph_file(tmp_path, [helper.make_node("Sign", ["x"], ["y"])], input_shape=(7,), output_rank=1),
+                     input_shape=(7,))
+    assert network.input_spec.shape == [] and network_format.loads(network_format.dumps(network)) == network
+
+
+def test_a_cast_to_a_type_no_network_holds_is_refused_naming_the_type(tmp_path):
+    from onnx import TensorProto, helper
+
+    path = _graph_file(tmp_path, [helper.make_node("Cast", ["x"], ["y"], name="to_text", to=TensorProto.STRING)])
+    with pytest.raises(OnnxImportError, match=r"node 'to_text' \(Cast\): converts to string, a type PyTorchGUI's "
+                                              r"networks cannot hold \(convert to and from float"):
+        import_onnx(path)
