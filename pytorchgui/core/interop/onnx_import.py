@@ -340,6 +340,15 @@ def _fold_constants(reader: _Reader) -> None:
                     values.append(at_batch[attributes.get("start", 0):attributes.get("end", len(shape))])
             reader.constants[node.output[0]] = PerBatch(tuple(values))
             continue
+        if node.op_type == "CastLike" and isinstance(reader.constants.get(node.input[0]), np.ndarray) \
+                and reader.element_types.get(node.input[1]) in CAST_DTYPES:
+            # a constant given the type of a computed tensor (the expanded functions write every
+            # number so): the type is known before the tensor is
+            from onnx import helper  # imported on use: an optional extra (pytorchgui[onnx])
+
+            wanted = helper.tensor_dtype_to_np_dtype(reader.element_types[node.input[1]])
+            reader.constants[node.output[0]] = reader.constants[node.input[0]].astype(wanted)
+            continue
         if not all(name in reader.constants for name in node.input if name):
             continue
         inputs = [reader.constants.get(name) for name in node.input]

@@ -301,3 +301,12 @@ def test_a_cast_to_a_type_no_network_holds_is_refused_naming_the_type(tmp_path):
     with pytest.raises(OnnxImportError, match=r"node 'to_text' \(Cast\): converts to string, a type PyTorchGUI's "
                                               r"networks cannot hold \(convert to and from float"):
         import_onnx(path)
+
+
+def test_a_constant_cast_like_a_computed_tensor_is_folded(tmp_path):
+    from onnx import helper
+
+    nodes = [helper.make_node("CastLike", ["half", "x"], ["typed_half"]),
+             helper.make_node("Mul", ["x", "typed_half"], ["y"])]
+    network = _check(_graph_file(tmp_path, nodes, [("half", np.float64(0.5))]))
+    assert [(node.type, node.parameters) for node in network.nodes.values()] == [("Scale", {"factor": 0.5})]
