@@ -631,12 +631,51 @@ class Function(nn.Module):
         return f"function={self.function!r}"
 
 
+class Attention(nn.Module):
+    """softmax(q kᵀ · scale) v over heads, as ONNX's Attention computes it: inputs of
+    [batch, heads, tokens, size] (`heads` 0), or of [batch, tokens, features] cut into
+    `heads` heads (query) and `kv_heads` heads (key and value; 0: as many). Fewer key and
+    value heads are shared by groups of query heads (grouped-query attention); `softcap`
+    (when above 0) limits the scores to ±softcap with a tanh; `is_causal` lets each query
+    see only the keys up to its own position."""
+
+    def __init__(self, heads: int = 0, kv_heads: int = 0, scale: float | None = None, is_causal: bool = False,
+                 softcap: float = 0.0):
+        super().__init__()
+        self.heads, self.kv_heads, self.scale = heads, kv_heads, scale
+        self.is_causal, self.softcap = is_causal, softcap
+
+    def forward(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+        cut = query.dim() == 3
+        if cut:
+            kv_heads = self.kv_heads or self.heads
+            query = query.unflatten(-1, (self.heads, -1)).transpose(1, 2)
+            key = key.unflatten(-1, (kv_heads, -1)).transpose(1, 2)
+            value = value.unflatten(-1, (kv_heads, -1)).transpose(1, 2)
+        if key.shape[1] != query.shape[1]:
+            groups = query.shape[1] // key.shape[1]
+            key, value = key.repeat_interleave(groups, 1), value.repeat_interleave(groups, 1)
+        scale = self.scale if self.scale is not None else query.shape[-1] ** -0.5
+        scores = query @ key.transpose(-2, -1) * scale
+        if self.softcap > 0:
+            scores = torch.tanh(scores / self.softcap) * self.softcap
+        if self.is_causal:
+            allowed = torch.ones(scores.shape[-2:], dtype=torch.bool, device=scores.device).tril()
+            scores = scores.masked_fill(~allowed, float("-inf"))
+        output = scores.softmax(-1) @ value
+        return output.transpose(1, 2).flatten(2) if cut else output
+
+    def extra_repr(self) -> str:
+        return (f"heads={self.heads}, kv_heads={self.kv_heads}, scale={self.scale}, is_causal={self.is_causal}, "
+                f"softcap={self.softcap}")
+
+
 TENSOR_OPERATIONS: dict[str, type[nn.Module]] = {
     cls.__name__: cls for cls in (
         Reshape, Permute, Transpose, Squeeze, Unsqueeze, Chunk, Split, Slice, Select, MatMul,
         ScaledDotProductAttention, Reduce, Subtract, Divide, Power, Maximum, Minimum, Stack, Scale, Shift,
         PowerOf, Clamp, Negate, Absolute, Exp, Log, Sqrt, Rsqrt, Pad, Roll, StochasticDepth, LearnedTensor,
         ConstantTensor, RelativePositionBias, SpaceToChannels, Normalize, StandardizedConv2d, Compare, Logical,
-        LogicalNot, Where, ArgReduce, Cast, Function,
+        LogicalNot, Where, ArgReduce, Cast, Function, Attention,
     )
 }

@@ -1113,6 +1113,29 @@ def _cast(reader: _Reader, node) -> None:
     reader.give(node, source if wanted == have else reader.add(node, "Cast", {"dtype": CAST_DTYPES[wanted]}, [source]))
 
 
+def _attention(reader: _Reader, node) -> None:
+    """ONNX's Attention of query, key and value: no mask, key-value cache or window (their
+    shapes do not follow the batch, or they change the attention's arithmetic)."""
+    attributes = _attributes(node)
+    extra = [name for name, given in zip(("attn_mask", "past_key", "past_value", "nonpad_kv_seqlen"), node.input[3:])
+             if given]
+    if extra:
+        raise _Refusal(f"takes {' and '.join(extra)}", "export the attention without a mask or key-value cache")
+    if any(output and reader.consumers.get(output) or output in reader.output_names for output in node.output[1:]):
+        raise _Refusal("gives its key-value cache or scores as well", "use only its output")
+    if attributes.get("left_window_size", -1) >= 0 or attributes.get("right_window_size", -1) >= 0:
+        raise _Refusal("attends within a sliding window", "export it with a causal mask or none")
+    rank = reader.rank(node.input[0])
+    heads = (attributes.get("q_num_heads"), attributes.get("kv_num_heads")) if rank == 3 else (0, 0)
+    if rank not in (3, 4) or None in heads:
+        raise _Refusal(f"takes inputs of {rank} dimensions", "give it 4-dimensional inputs, or 3 with q_num_heads "
+                                                             "and kv_num_heads")
+    scale = attributes.get("scale")
+    values = {"heads": int(heads[0]), "kv_heads": int(heads[1]), "scale": None if scale is None else float(scale),
+              "is_causal": bool(attributes.get("is_causal", 0)), "softcap": float(attributes.get("softcap", 0.0))}
+    reader.give(node, reader.add(node, "Attention", values, _operands(reader, node, node.input[:3])))
+
+
 OPERATORS: dict[str, Callable[[_Reader, Any], None]] = {
     "Conv": _convolution, "ConvTranspose": _convolution, "Gemm": _gemm, "MatMul": _matmul,
     "MaxPool": _pool, "AveragePool": _pool, "GlobalAveragePool": _global_pool, "GlobalMaxPool": _global_pool,
@@ -1125,7 +1148,7 @@ OPERATORS: dict[str, Callable[[_Reader, Any], None]] = {
     "ReduceMean": _reduce, "ReduceSum": _reduce, "ReduceMax": _reduce, "ReduceMin": _reduce,
     "ReduceLogSumExp": _reduce, "Pad": _pad,
     "Identity": _pass_through, "Dropout": _pass_through, "Cast": _cast, "CastLike": _cast, "Expand": _pass_through,
-    "Where": _where, "ArgMax": _arg_reduce, "ArgMin": _arg_reduce, "Not": _function, "IsInf": _function,
+    "Attention": _attention, "Where": _where, "ArgMax": _arg_reduce, "ArgMin": _arg_reduce, "Not": _function, "IsInf": _function,
     **{op: _comparison for op in [*COMPARISONS, *LOGICAL]},
     **{op: _function for op in FUNCTIONS},
     **{op: _elementwise for op in BETWEEN_TENSORS},

@@ -310,3 +310,26 @@ def test_a_constant_cast_like_a_computed_tensor_is_folded(tmp_path):
              helper.make_node("Mul", ["x", "typed_half"], ["y"])]
     network = _check(_graph_file(tmp_path, nodes, [("half", np.float64(0.5))]))
     assert [(node.type, node.parameters) for node in network.nodes.values()] == [("Scale", {"factor": 0.5})]
+
+
+@pytest.mark.parametrize("rank", [3, 4])
+def test_onnx_attention_with_grouped_heads_softcap_and_causal_mask_gives_onnxruntimes_output(tmp_path, rank):
+    from onnx import TensorProto, helper
+
+    shapes = {"Q": [2, 4, 12], "K": [2, 5, 6], "V": [2, 5, 6]} if rank == 3 else \
+        {"Q": [2, 4, 3, 3], "K": [2, 2, 5, 3], "V": [2, 2, 5, 3]}
+    heads = {"q_num_heads": 4, "kv_num_heads": 2} if rank == 3 else {}
+    node = helper.make_node("Attention", ["Q", "K", "V"], ["Y"], is_causal=1, softcap=2.0, scale=0.4, **heads)
+    graph = helper.make_graph([node], "attention",
+                              [helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
+                               for name, shape in shapes.items()],
+                              [helper.make_tensor_value_info("Y", TensorProto.FLOAT, shapes["Q"])])
+    path = tmp_path / "attention.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 23)]), path)
+    inputs = [np.random.default_rng(index).standard_normal(shape).astype(np.float32)
+              for index, shape in enumerate(shapes.values())]
+    network, weights = import_onnx(path)
+    assert "Attention" in {node.type for node in network.nodes.values()}
+    with torch.no_grad():
+        output = compile_network(network).eval()(*map(torch.from_numpy, inputs))
+    assert corpus.close(output.numpy(), corpus.onnxruntime_outputs(path, inputs)[0])
