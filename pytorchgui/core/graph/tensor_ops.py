@@ -670,12 +670,57 @@ class Attention(nn.Module):
                 f"softcap={self.softcap}")
 
 
+class Bitwise(nn.Module):
+    """The bitwise and, or or xor of two integer inputs, or the first shifted left or right
+    by the second's number of bits, broadcast."""
+
+    def __init__(self, operation: str = "and"):
+        super().__init__()
+        self.operation = operation
+
+    def forward(self, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+        return getattr(torch, f"bitwise_{self.operation}")(first, second)
+
+    def extra_repr(self) -> str:
+        return f"operation={self.operation!r}"
+
+
+class Remainder(nn.Module):
+    """The remainder of the first input divided by the second, broadcast: with the sign of
+    the divisor (Python's %, torch.remainder), or of the dividend with `fmod` (C's fmod)."""
+
+    def __init__(self, fmod: bool = False):
+        super().__init__()
+        self.fmod = fmod
+
+    def forward(self, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+        return torch.fmod(first, second) if self.fmod else torch.remainder(first, second)
+
+    def extra_repr(self) -> str:
+        return f"fmod={self.fmod}"
+
+
+class Einsum(nn.Module):
+    """torch.einsum of the inputs with `equation` ("bij,bjk->bik"): every operand and the
+    result keep the batch as their first index."""
+
+    def __init__(self, equation: str = "bij,bjk->bik"):
+        super().__init__()
+        self.equation = equation
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return torch.einsum(self.equation, *inputs)
+
+    def extra_repr(self) -> str:
+        return f"equation={self.equation!r}"
+
+
 TENSOR_OPERATIONS: dict[str, type[nn.Module]] = {
     cls.__name__: cls for cls in (
         Reshape, Permute, Transpose, Squeeze, Unsqueeze, Chunk, Split, Slice, Select, MatMul,
         ScaledDotProductAttention, Reduce, Subtract, Divide, Power, Maximum, Minimum, Stack, Scale, Shift,
         PowerOf, Clamp, Negate, Absolute, Exp, Log, Sqrt, Rsqrt, Pad, Roll, StochasticDepth, LearnedTensor,
         ConstantTensor, RelativePositionBias, SpaceToChannels, Normalize, StandardizedConv2d, Compare, Logical,
-        LogicalNot, Where, ArgReduce, Cast, Function, Attention,
+        LogicalNot, Where, ArgReduce, Cast, Function, Attention, Bitwise, Remainder, Einsum,
     )
 }

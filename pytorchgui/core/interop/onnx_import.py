@@ -45,6 +45,7 @@ UNMAPPED_LAYERS = {"LSTM": "an LSTM", "GRU": "a GRU", "RNN": "a recurrent layer"
 # Operators never folded even when their inputs are constants: their value changes from run to run.
 RANDOM = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial", "Bernoulli"}
 ONNX_TO_DTYPE = {1: "float32", 11: "float64", 10: "float16", 16: "bfloat16", 7: "int64"}
+INTEGERS = {2, 3, 4, 5, 6, 9, 12, 13}  # ONNX's (u)int8, 16, 32, 64 but int64, and bool
 
 
 class OnnxImportError(PyTorchGUIError):
@@ -1044,7 +1045,8 @@ LOGICAL = {"And": "and", "Or": "or", "Xor": "xor"}
 # ONNX operators that are torch's element-wise function of the same meaning (Function's choices).
 FUNCTIONS = {"Floor": "floor", "Ceil": "ceil", "Round": "round", "Sign": "sign", "Erf": "erf", "Sin": "sin",
              "Cos": "cos", "Tan": "tan", "Asin": "asin", "Acos": "acos", "Atan": "atan", "Sinh": "sinh",
-             "Cosh": "cosh", "Asinh": "asinh", "Acosh": "acosh", "Atanh": "atanh", "IsNaN": "isnan"}
+             "Cosh": "cosh", "Asinh": "asinh", "Acosh": "acosh", "Atanh": "atanh", "IsNaN": "isnan",
+             "BitwiseNot": "bitwise_not"}
 # The ONNX element types a Cast node converts to and from: the others (strings, float8, 4-bit
 # integers, complex numbers, unsigned integers wider than 8 bits) have no torch dtype that computes.
 CAST_DTYPES = {1: "float32", 11: "float64", 10: "float16", 16: "bfloat16", 7: "int64", 6: "int32", 5: "int16",
@@ -1136,6 +1138,33 @@ def _attention(reader: _Reader, node) -> None:
     reader.give(node, reader.add(node, "Attention", values, _operands(reader, node, node.input[:3])))
 
 
+BITWISE = {"BitwiseAnd": "and", "BitwiseOr": "or", "BitwiseXor": "xor"}
+
+
+def _integer_arithmetic(reader: _Reader, node) -> None:
+    """Mod, BitShift and the bitwise and, or, xor of two inputs."""
+    attributes = _attributes(node)
+    if node.op_type == "Mod":
+        type_name, values = "Remainder", {"fmod": bool(attributes.get("fmod", 0))}
+    elif node.op_type == "BitShift":
+        type_name, values = "Bitwise", {"operation": f"{attributes['direction'].lower()}_shift"}
+    else:
+        type_name, values = "Bitwise", {"operation": BITWISE[node.op_type]}
+    reader.give(node, reader.add(node, type_name, values, _operands(reader, node, node.input[:2])))
+
+
+def _einsum(reader: _Reader, node) -> None:
+    equation = _attributes(node)["equation"].replace(" ", "")
+    operands, _, result = equation.partition("->")
+    indices = [*operands.split(","), result]
+    batch = {term[:3] if term.startswith("...") else term[:1] for term in indices}
+    if "->" not in equation or len(batch) != 1 or "" in batch:
+        raise _Refusal(f"sums over the batch or moves it (equation {equation!r})",
+                       "keep the batch as the first index of every operand and of the result")
+    reader.give(node, reader.add(node, "Einsum", {"equation": equation},
+                                 _operands(reader, node, [name for name in node.input if name])))
+
+
 OPERATORS: dict[str, Callable[[_Reader, Any], None]] = {
     "Conv": _convolution, "ConvTranspose": _convolution, "Gemm": _gemm, "MatMul": _matmul,
     "MaxPool": _pool, "AveragePool": _pool, "GlobalAveragePool": _global_pool, "GlobalMaxPool": _global_pool,
@@ -1148,7 +1177,8 @@ OPERATORS: dict[str, Callable[[_Reader, Any], None]] = {
     "ReduceMean": _reduce, "ReduceSum": _reduce, "ReduceMax": _reduce, "ReduceMin": _reduce,
     "ReduceLogSumExp": _reduce, "Pad": _pad,
     "Identity": _pass_through, "Dropout": _pass_through, "Cast": _cast, "CastLike": _cast, "Expand": _pass_through,
-    "Attention": _attention, "Where": _where, "ArgMax": _arg_reduce, "ArgMin": _arg_reduce, "Not": _function, "IsInf": _function,
+    "Attention": _attention, "Einsum": _einsum, "Mod": _integer_arithmetic, "BitShift": _integer_arithmetic,
+    **{op: _integer_arithmetic for op in BITWISE}, "BitwiseNot": _function, "Where": _where, "ArgMax": _arg_reduce, "ArgMin": _arg_reduce, "Not": _function, "IsInf": _function,
     **{op: _comparison for op in [*COMPARISONS, *LOGICAL]},
     **{op: _function for op in FUNCTIONS},
     **{op: _elementwise for op in BETWEEN_TENSORS},
@@ -1198,7 +1228,9 @@ def _set_inputs(reader: _Reader) -> None:
     for index, value in enumerate(reader.inputs):
         tensor_type = value.type.tensor_type
         dims = [dim.dim_value if dim.HasField("dim_value") else 0 for dim in tensor_type.shape.dim][1:]
-        dtype = ONNX_TO_DTYPE.get(tensor_type.elem_type, "float32")
+        # integers and booleans of other widths are declared int64: shapes are inferred with
+        # integers (bitwise operations take nothing else), and the network takes them as they are
+        dtype = ONNX_TO_DTYPE.get(tensor_type.elem_type, "int64" if tensor_type.elem_type in INTEGERS else "float32")
         dtype = dtype if dtype in INPUT_DTYPES else "float32"
         # a rank-1 input is one number per sample (its only dimension the batch's): shape []
         if not tensor_type.shape.dim or not all(dim > 0 for dim in dims):

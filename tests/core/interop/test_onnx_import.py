@@ -333,3 +333,33 @@ def test_onnx_attention_with_grouped_heads_softcap_and_causal_mask_gives_onnxrun
     with torch.no_grad():
         output = compile_network(network).eval()(*map(torch.from_numpy, inputs))
     assert corpus.close(output.numpy(), corpus.onnxruntime_outputs(path, inputs)[0])
+
+
+def test_bitwise_operations_of_integer_inputs_give_onnxruntimes_output(tmp_path):
+    from onnx import TensorProto, helper
+
+    nodes = [helper.make_node("BitwiseXor", ["a", "b"], ["xor"]), helper.make_node("BitwiseAnd", ["xor", "a"], ["and"]),
+             helper.make_node("BitwiseNot", ["and"], ["y"])]
+    graph = helper.make_graph(nodes, "bits", [helper.make_tensor_value_info(name, TensorProto.INT32, [2, 3])
+                                              for name in "ab"],
+                              [helper.make_tensor_value_info("y", TensorProto.INT32, [2, 3])])
+    path = tmp_path / "bits.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), path)
+    inputs = [np.random.default_rng(index).integers(-50, 50, (2, 3)).astype(np.int32) for index in range(2)]
+    network, _ = import_onnx(path)
+    assert [spec.dtype for spec in network.inputs] == ["int64", "int64"]  # the shapes inferred with integers
+    output = compile_network(network).eval()(*map(torch.from_numpy, inputs))
+    assert np.array_equal(output.numpy(), corpus.onnxruntime_outputs(path, inputs)[0])
+
+
+def test_einsum_keeping_the_batch_and_mod_give_onnxruntimes_output_and_an_einsum_across_it_is_refused(tmp_path):
+    from onnx import helper
+
+    nodes = [helper.make_node("Mod", ["x", "divisor"], ["rest"], fmod=1),
+             helper.make_node("Einsum", ["x", "rest"], ["y"], equation="bcij, bckj -> bcik")]
+    network = _check(_graph_file(tmp_path, nodes, [("divisor", np.float32(0.7))]))
+    assert {"Remainder", "Einsum"} <= {node.type for node in network.nodes.values()}
+    path = _graph_file(tmp_path, [helper.make_node("Einsum", ["x"], ["y"], name="swap", equation="bcij->cbij")])
+    with pytest.raises(OnnxImportError, match=r"node 'swap' \(Einsum\): sums over the batch or moves it \(equation "
+                                              r"'bcij->cbij'\) \(keep the batch as the first index"):
+        import_onnx(path)
