@@ -544,11 +544,15 @@ def _elementwise(reader: _Reader, node) -> None:
             number = float(value.reshape(-1)[0])
             source = reader.source_of(computed[0])
             if names[0] == other and node.op_type in ("Sub", "Div", "Pow"):
-                if node.op_type != "Sub":
+                if node.op_type == "Pow":
                     raise _Refusal(f"computes the number {number} {node.op_type.lower()} a tensor",
                                    "export it with the tensor first")
-                source = reader.add(node, "Negate", {}, [source], part="negate")
-                type_name, values = "Shift", {"offset": number}
+                if node.op_type == "Sub":
+                    source = reader.add(node, "Negate", {}, [source], part="negate")
+                    type_name, values = "Shift", {"offset": number}
+                else:  # number / x: the reciprocal, scaled
+                    source = reader.add(node, "PowerOf", {"exponent": -1.0}, [source], part="reciprocal")
+                    type_name, values = "Scale", {"factor": number}
             else:
                 type_name, values = WITH_A_SCALAR[node.op_type](number)
             reader.give(node, reader.add(node, type_name, values, [source]))
@@ -1165,6 +1169,25 @@ def _einsum(reader: _Reader, node) -> None:
                                  _operands(reader, node, [name for name in node.input if name])))
 
 
+def _lp_normalization(reader: _Reader, node) -> None:
+    attributes = _attributes(node)
+    dim = reader.axis(attributes.get("axis", -1), reader.rank(node.input[0]))
+    # eps 0: a vector of zeros gives NaN, as ONNX's division by its norm does
+    reader.give(node, reader.add(node, "Normalize", {"p": float(attributes.get("p", 2)), "dim": dim, "eps": 0.0},
+                                 [reader.source_of(node.input[0])]))
+
+
+def _swish(reader: _Reader, node) -> None:
+    alpha = float(_attributes(node).get("alpha", 1.0))
+    source = reader.source_of(node.input[0])
+    if alpha == 1.0:
+        reader.give(node, reader.add(node, "SiLU", {}, [source]))
+        return
+    gate = reader.add(node, "Sigmoid", {}, [reader.add(node, "Scale", {"factor": alpha}, [source], part="scale")],
+                      part="gate")
+    reader.give(node, reader.add(node, "Multiply", {}, [source, gate]))
+
+
 OPERATORS: dict[str, Callable[[_Reader, Any], None]] = {
     "Conv": _convolution, "ConvTranspose": _convolution, "Gemm": _gemm, "MatMul": _matmul,
     "MaxPool": _pool, "AveragePool": _pool, "GlobalAveragePool": _global_pool, "GlobalMaxPool": _global_pool,
@@ -1177,7 +1200,7 @@ OPERATORS: dict[str, Callable[[_Reader, Any], None]] = {
     "ReduceMean": _reduce, "ReduceSum": _reduce, "ReduceMax": _reduce, "ReduceMin": _reduce,
     "ReduceLogSumExp": _reduce, "Pad": _pad,
     "Identity": _pass_through, "Dropout": _pass_through, "Cast": _cast, "CastLike": _cast, "Expand": _pass_through,
-    "Attention": _attention, "Einsum": _einsum, "Mod": _integer_arithmetic, "BitShift": _integer_arithmetic,
+    "Attention": _attention, "Einsum": _einsum, "LpNormalization": _lp_normalization, "Swish": _swish, "Mod": _integer_arithmetic, "BitShift": _integer_arithmetic,
     **{op: _integer_arithmetic for op in BITWISE}, "BitwiseNot": _function, "Where": _where, "ArgMax": _arg_reduce, "ArgMin": _arg_reduce, "Not": _function, "IsInf": _function,
     **{op: _comparison for op in [*COMPARISONS, *LOGICAL]},
     **{op: _function for op in FUNCTIONS},

@@ -363,3 +363,14 @@ def test_einsum_keeping_the_batch_and_mod_give_onnxruntimes_output_and_an_einsum
     with pytest.raises(OnnxImportError, match=r"node 'swap' \(Einsum\): sums over the batch or moves it \(equation "
                                               r"'bcij->cbij'\) \(keep the batch as the first index"):
         import_onnx(path)
+
+
+def test_lp_normalization_swish_and_a_number_divided_by_a_tensor_give_onnxruntimes_output(tmp_path):
+    from onnx import helper
+
+    nodes = [helper.make_node("LpNormalization", ["x"], ["unit"], axis=1, p=1),
+             helper.make_node("Swish", ["unit"], ["swished"], alpha=1.5),
+             helper.make_node("Add", ["swished", "two"], ["positive"]),
+             helper.make_node("Div", ["three", "positive"], ["y"])]
+    network = _check(_graph_file(tmp_path, nodes, [("two", np.float32(2.0)), ("three", np.float32(3.0))], opset=24))
+    assert {"Normalize", "Sigmoid", "PowerOf", "Scale"} <= {node.type for node in network.nodes.values()}
