@@ -715,6 +715,24 @@ class Einsum(nn.Module):
         return f"equation={self.equation!r}"
 
 
+class GridSample(nn.Module):
+    """The first input sampled at the positions the second gives (torch.nn.functional.grid_sample):
+    a grid of [batch, height, width, 2] x, y positions from -1 to 1 (3 and a depth for
+    volumes), each read from the input with `mode` interpolation; positions outside it
+    read `padding_mode`'s values."""
+
+    def __init__(self, mode: str = "bilinear", padding_mode: str = "zeros", align_corners: bool = False):
+        super().__init__()
+        self.mode, self.padding_mode, self.align_corners = mode, padding_mode, align_corners
+
+    def forward(self, x: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+        return nn.functional.grid_sample(x, grid, mode=self.mode, padding_mode=self.padding_mode,
+                                         align_corners=self.align_corners)
+
+    def extra_repr(self) -> str:
+        return f"mode={self.mode!r}, padding_mode={self.padding_mode!r}, align_corners={self.align_corners}"
+
+
 TENSOR_OPERATIONS: dict[str, type[nn.Module]] = {
     cls.__name__: cls for cls in (
         Reshape, Permute, Transpose, Squeeze, Unsqueeze, Chunk, Split, Slice, Select, MatMul,
@@ -722,5 +740,6 @@ TENSOR_OPERATIONS: dict[str, type[nn.Module]] = {
         PowerOf, Clamp, Negate, Absolute, Exp, Log, Sqrt, Rsqrt, Pad, Roll, StochasticDepth, LearnedTensor,
         ConstantTensor, RelativePositionBias, SpaceToChannels, Normalize, StandardizedConv2d, Compare, Logical,
         LogicalNot, Where, ArgReduce, Cast, Function, Attention, Bitwise, Remainder, Einsum,
+        GridSample,
     )
 }

@@ -1188,6 +1188,17 @@ def _swish(reader: _Reader, node) -> None:
     reader.give(node, reader.add(node, "Multiply", {}, [source, gate]))
 
 
+def _grid_sample(reader: _Reader, node) -> None:
+    attributes = _attributes(node)
+    mode = {"linear": "bilinear", "bilinear": "bilinear", "nearest": "nearest", "cubic": "bicubic",
+            "bicubic": "bicubic"}.get(attributes.get("mode", "linear" if reader.opset >= 20 else "bilinear"))
+    if mode is None or (mode == "bicubic" and reader.rank(node.input[0]) != 4):
+        raise _Refusal(f"interpolates with {attributes.get('mode')!r} here", "use linear or nearest interpolation")
+    values = {"mode": mode, "padding_mode": attributes.get("padding_mode", "zeros"),
+              "align_corners": bool(attributes.get("align_corners", 0))}
+    reader.give(node, reader.add(node, "GridSample", values, _operands(reader, node, node.input[:2])))
+
+
 OPERATORS: dict[str, Callable[[_Reader, Any], None]] = {
     "Conv": _convolution, "ConvTranspose": _convolution, "Gemm": _gemm, "MatMul": _matmul,
     "MaxPool": _pool, "AveragePool": _pool, "GlobalAveragePool": _global_pool, "GlobalMaxPool": _global_pool,
@@ -1200,7 +1211,8 @@ OPERATORS: dict[str, Callable[[_Reader, Any], None]] = {
     "ReduceMean": _reduce, "ReduceSum": _reduce, "ReduceMax": _reduce, "ReduceMin": _reduce,
     "ReduceLogSumExp": _reduce, "Pad": _pad,
     "Identity": _pass_through, "Dropout": _pass_through, "Cast": _cast, "CastLike": _cast, "Expand": _pass_through,
-    "Attention": _attention, "Einsum": _einsum, "LpNormalization": _lp_normalization, "Swish": _swish, "Mod": _integer_arithmetic, "BitShift": _integer_arithmetic,
+    "Attention": _attention, "Einsum": _einsum, "LpNormalization": _lp_normalization, "Swish": _swish,
+    "GridSample": _grid_sample, "Mod": _integer_arithmetic, "BitShift": _integer_arithmetic,
     **{op: _integer_arithmetic for op in BITWISE}, "BitwiseNot": _function, "Where": _where, "ArgMax": _arg_reduce, "ArgMin": _arg_reduce, "Not": _function, "IsInf": _function,
     **{op: _comparison for op in [*COMPARISONS, *LOGICAL]},
     **{op: _function for op in FUNCTIONS},

@@ -374,3 +374,20 @@ def test_lp_normalization_swish_and_a_number_divided_by_a_tensor_give_onnxruntim
              helper.make_node("Div", ["three", "positive"], ["y"])]
     network = _check(_graph_file(tmp_path, nodes, [("two", np.float32(2.0)), ("three", np.float32(3.0))], opset=24))
     assert {"Normalize", "Sigmoid", "PowerOf", "Scale"} <= {node.type for node in network.nodes.values()}
+
+
+def test_grid_sample_of_an_image_at_a_grid_input_gives_onnxruntimes_output(tmp_path):
+    from onnx import TensorProto, helper
+
+    node = helper.make_node("GridSample", ["X", "grid"], ["Y"], mode="cubic", padding_mode="reflection", align_corners=1)
+    graph = helper.make_graph([node], "warp", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [2, 3, 5, 4]),
+                                               helper.make_tensor_value_info("grid", TensorProto.FLOAT, [2, 6, 7, 2])],
+                              [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [2, 3, 6, 7])])
+    path = tmp_path / "warp.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 22)]), path)
+    rng = np.random.default_rng(0)
+    inputs = [rng.standard_normal((2, 3, 5, 4)).astype(np.float32), rng.uniform(-1.2, 1.2, (2, 6, 7, 2)).astype(np.float32)]
+    network, _ = import_onnx(path)
+    with torch.no_grad():
+        output = compile_network(network).eval()(*map(torch.from_numpy, inputs))
+    assert corpus.close(output.numpy(), corpus.onnxruntime_outputs(path, inputs)[0])
