@@ -733,6 +733,25 @@ class GridSample(nn.Module):
         return f"mode={self.mode!r}, padding_mode={self.padding_mode!r}, align_corners={self.align_corners}"
 
 
+class ClassLoss(nn.Module):
+    """The classification loss of each sample (and position) as a tensor, not reduced:
+    -log p[target] from log-probabilities (`nll`), or from scores through a log-softmax over
+    the classes, dimension 1 (`cross_entropy`). Targets are class indices; those equal to
+    `ignore_index` give 0."""
+
+    def __init__(self, operation: str = "cross_entropy", ignore_index: int = -100):
+        super().__init__()
+        self.operation, self.ignore_index = operation, ignore_index
+
+    def forward(self, scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        log_probabilities = scores.log_softmax(1) if self.operation == "cross_entropy" else scores
+        return nn.functional.nll_loss(log_probabilities, targets.long(), ignore_index=self.ignore_index,
+                                      reduction="none")
+
+    def extra_repr(self) -> str:
+        return f"operation={self.operation!r}, ignore_index={self.ignore_index}"
+
+
 TENSOR_OPERATIONS: dict[str, type[nn.Module]] = {
     cls.__name__: cls for cls in (
         Reshape, Permute, Transpose, Squeeze, Unsqueeze, Chunk, Split, Slice, Select, MatMul,
@@ -740,6 +759,6 @@ TENSOR_OPERATIONS: dict[str, type[nn.Module]] = {
         PowerOf, Clamp, Negate, Absolute, Exp, Log, Sqrt, Rsqrt, Pad, Roll, StochasticDepth, LearnedTensor,
         ConstantTensor, RelativePositionBias, SpaceToChannels, Normalize, StandardizedConv2d, Compare, Logical,
         LogicalNot, Where, ArgReduce, Cast, Function, Attention, Bitwise, Remainder, Einsum,
-        GridSample,
+        GridSample, ClassLoss,
     )
 }

@@ -1199,6 +1199,23 @@ def _grid_sample(reader: _Reader, node) -> None:
     reader.give(node, reader.add(node, "GridSample", values, _operands(reader, node, node.input[:2])))
 
 
+def _class_loss(reader: _Reader, node) -> None:
+    """NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss of each sample (reduction none)."""
+    attributes = _attributes(node)
+    reduction = attributes.get("reduction", "mean")
+    if reduction != "none":
+        raise _Refusal(f"{'averages' if reduction == 'mean' else 'sums'} the loss over the batch (reduction "
+                       f"{reduction!r})", "export it with reduction 'none', or set the loss in the Training tab")
+    if len(node.input) > 2 and node.input[2]:
+        raise _Refusal("weighs the classes", "set class weights on the Training tab's loss instead")
+    operation = "nll" if node.op_type == "NegativeLogLikelihoodLoss" else "cross_entropy"
+    values = {"operation": operation, "ignore_index": int(attributes.get("ignore_index", -100))}
+    sources = _operands(reader, node, node.input[:2])
+    reader.give(node, reader.add(node, "ClassLoss", values, sources))
+    if len(node.output) > 1 and node.output[1]:  # SoftmaxCrossEntropyLoss's log-probabilities
+        reader.give(node, reader.add(node, "LogSoftmax", {"dim": 1}, sources[:1], part="log_prob"), 1)
+
+
 OPERATORS: dict[str, Callable[[_Reader, Any], None]] = {
     "Conv": _convolution, "ConvTranspose": _convolution, "Gemm": _gemm, "MatMul": _matmul,
     "MaxPool": _pool, "AveragePool": _pool, "GlobalAveragePool": _global_pool, "GlobalMaxPool": _global_pool,
@@ -1212,7 +1229,7 @@ OPERATORS: dict[str, Callable[[_Reader, Any], None]] = {
     "ReduceLogSumExp": _reduce, "Pad": _pad,
     "Identity": _pass_through, "Dropout": _pass_through, "Cast": _cast, "CastLike": _cast, "Expand": _pass_through,
     "Attention": _attention, "Einsum": _einsum, "LpNormalization": _lp_normalization, "Swish": _swish,
-    "GridSample": _grid_sample, "Mod": _integer_arithmetic, "BitShift": _integer_arithmetic,
+    "GridSample": _grid_sample, "NegativeLogLikelihoodLoss": _class_loss, "SoftmaxCrossEntropyLoss": _class_loss, "Mod": _integer_arithmetic, "BitShift": _integer_arithmetic,
     **{op: _integer_arithmetic for op in BITWISE}, "BitwiseNot": _function, "Where": _where, "ArgMax": _arg_reduce, "ArgMin": _arg_reduce, "Not": _function, "IsInf": _function,
     **{op: _comparison for op in [*COMPARISONS, *LOGICAL]},
     **{op: _function for op in FUNCTIONS},

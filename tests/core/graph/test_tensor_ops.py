@@ -36,6 +36,8 @@ def network_around(entry) -> Network:
     for index in range(entry.inputs):
         if "dtype" in entry.example:  # integers stay integers: |x| and -x
             branch = network.add_node(("Absolute", "Negate")[index % 2], f"branch{index}", first_layer=True)
+        elif entry.example.get("targets") and index == 1:  # class indices: the largest of dimension 1
+            branch = network.add_node("ArgReduce", f"branch{index}", {"dim": 1}, first_layer=True)
         else:
             branch = network.add_node("Shift", f"branch{index}", {"offset": 0.5 * index + 0.25}, first_layer=True)
         network.connect(branch, "operation")

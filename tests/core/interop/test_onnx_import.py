@@ -391,3 +391,30 @@ def test_grid_sample_of_an_image_at_a_grid_input_gives_onnxruntimes_output(tmp_p
     with torch.no_grad():
         output = compile_network(network).eval()(*map(torch.from_numpy, inputs))
     assert corpus.close(output.numpy(), corpus.onnxruntime_outputs(path, inputs)[0])
+
+
+def test_a_loss_per_sample_with_its_log_probabilities_imports_and_one_averaged_over_the_batch_is_refused(tmp_path):
+    from onnx import TensorProto, helper
+
+    def loss_file(reduction):
+        node = helper.make_node("SoftmaxCrossEntropyLoss", ["scores", "labels"], ["loss", "log_prob"], name="xent",
+                                reduction=reduction, ignore_index=1)
+        graph = helper.make_graph([node], "loss", [helper.make_tensor_value_info("scores", TensorProto.FLOAT, [3, 5, 2]),
+                                                   helper.make_tensor_value_info("labels", TensorProto.INT64, [3, 2])],
+                                  [helper.make_tensor_value_info("loss", TensorProto.FLOAT, [3, 2]),
+                                   helper.make_tensor_value_info("log_prob", TensorProto.FLOAT, [3, 5, 2])])
+        path = tmp_path / f"{reduction}.onnx"
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+        return path
+
+    path = loss_file("none")
+    rng = np.random.default_rng(0)
+    inputs = [rng.standard_normal((3, 5, 2)).astype(np.float32), rng.integers(0, 5, (3, 2))]
+    network, _ = import_onnx(path)
+    with torch.no_grad():
+        outputs = compile_network(network).eval()(*map(torch.from_numpy, inputs))
+    for output, reference in zip(outputs, corpus.onnxruntime_outputs(path, inputs), strict=True):
+        assert corpus.close(output.numpy(), reference)
+    with pytest.raises(OnnxImportError, match=r"node 'xent' \(SoftmaxCrossEntropyLoss\): averages the loss over the "
+                                              r"batch \(reduction 'mean'\) \(export it with reduction 'none'"):
+        import_onnx(loss_file("mean"))
