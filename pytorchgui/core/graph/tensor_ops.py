@@ -752,6 +752,56 @@ class ClassLoss(nn.Module):
         return f"operation={self.operation!r}, ignore_index={self.ignore_index}"
 
 
+class Hardmax(nn.Module):
+    """1 at the largest value along `dim` (the first of equal ones), 0 elsewhere."""
+
+    def __init__(self, dim: int = -1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.zeros_like(x).scatter(self.dim, x.argmax(self.dim, keepdim=True), 1.0)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class GatherElements(nn.Module):
+    """The first input's values at the second input's indices along `dim` (torch.gather):
+    the result has the indices' shape; negative indices count from the end."""
+
+    def __init__(self, dim: int = 1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+        indices = indices.long()
+        return x.gather(self.dim, torch.where(indices < 0, indices + x.shape[self.dim], indices))
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class ScatterElements(nn.Module):
+    """The first input with the third input's values written at the second input's indices
+    along `dim` (torch.scatter_reduce): replacing them, or combined with them by `reduction`
+    (sum, prod, amax, amin); negative indices count from the end."""
+
+    def __init__(self, dim: int = 1, reduction: str = "none"):
+        super().__init__()
+        self.dim, self.reduction = dim, reduction
+
+    def forward(self, x: torch.Tensor, indices: torch.Tensor, updates: torch.Tensor) -> torch.Tensor:
+        indices = indices.long()
+        indices = torch.where(indices < 0, indices + x.shape[self.dim], indices)
+        if self.reduction == "none":
+            return x.scatter(self.dim, indices, updates)
+        return x.scatter_reduce(self.dim, indices, updates, self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, reduction={self.reduction!r}"
+
+
 TENSOR_OPERATIONS: dict[str, type[nn.Module]] = {
     cls.__name__: cls for cls in (
         Reshape, Permute, Transpose, Squeeze, Unsqueeze, Chunk, Split, Slice, Select, MatMul,
@@ -759,6 +809,6 @@ TENSOR_OPERATIONS: dict[str, type[nn.Module]] = {
         PowerOf, Clamp, Negate, Absolute, Exp, Log, Sqrt, Rsqrt, Pad, Roll, StochasticDepth, LearnedTensor,
         ConstantTensor, RelativePositionBias, SpaceToChannels, Normalize, StandardizedConv2d, Compare, Logical,
         LogicalNot, Where, ArgReduce, Cast, Function, Attention, Bitwise, Remainder, Einsum,
-        GridSample, ClassLoss,
+        GridSample, ClassLoss, Hardmax, GatherElements, ScatterElements,
     )
 }

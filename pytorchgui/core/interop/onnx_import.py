@@ -1216,6 +1216,26 @@ def _class_loss(reader: _Reader, node) -> None:
         reader.give(node, reader.add(node, "LogSoftmax", {"dim": 1}, sources[:1], part="log_prob"), 1)
 
 
+def _indexed(reader: _Reader, node) -> None:
+    """Hardmax, GatherElements and ScatterElements along an axis of each sample."""
+    attributes = _attributes(node)
+    rank = reader.rank(node.input[0])
+    if node.op_type == "Hardmax":
+        if reader.opset < 13 and attributes.get("axis", 1) not in (-1, rank - 1):
+            raise _Refusal("takes the largest of several dimensions flattened (before opset 13)",
+                           "export it with opset 13 or later")
+        dim = reader.axis(attributes.get("axis", -1 if reader.opset >= 13 else 1), rank)
+        reader.give(node, reader.add(node, "Hardmax", {"dim": dim}, [reader.source_of(node.input[0])]))
+        return
+    dim = reader.axis(attributes.get("axis", 0), rank)
+    values = {"dim": dim}
+    if node.op_type == "ScatterElements":
+        reduction = {"none": "none", "add": "sum", "mul": "prod", "max": "amax", "min": "amin"}
+        values["reduction"] = reduction[attributes.get("reduction", "none")]
+    inputs = node.input[:3] if node.op_type == "ScatterElements" else node.input[:2]
+    reader.give(node, reader.add(node, node.op_type, values, _operands(reader, node, inputs)))
+
+
 OPERATORS: dict[str, Callable[[_Reader, Any], None]] = {
     "Conv": _convolution, "ConvTranspose": _convolution, "Gemm": _gemm, "MatMul": _matmul,
     "MaxPool": _pool, "AveragePool": _pool, "GlobalAveragePool": _global_pool, "GlobalMaxPool": _global_pool,
@@ -1229,7 +1249,8 @@ OPERATORS: dict[str, Callable[[_Reader, Any], None]] = {
     "ReduceLogSumExp": _reduce, "Pad": _pad,
     "Identity": _pass_through, "Dropout": _pass_through, "Cast": _cast, "CastLike": _cast, "Expand": _pass_through,
     "Attention": _attention, "Einsum": _einsum, "LpNormalization": _lp_normalization, "Swish": _swish,
-    "GridSample": _grid_sample, "NegativeLogLikelihoodLoss": _class_loss, "SoftmaxCrossEntropyLoss": _class_loss, "Mod": _integer_arithmetic, "BitShift": _integer_arithmetic,
+    "GridSample": _grid_sample, "NegativeLogLikelihoodLoss": _class_loss, "SoftmaxCrossEntropyLoss": _class_loss,
+    "Hardmax": _indexed, "GatherElements": _indexed, "ScatterElements": _indexed, "Mod": _integer_arithmetic, "BitShift": _integer_arithmetic,
     **{op: _integer_arithmetic for op in BITWISE}, "BitwiseNot": _function, "Where": _where, "ArgMax": _arg_reduce, "ArgMin": _arg_reduce, "Not": _function, "IsInf": _function,
     **{op: _comparison for op in [*COMPARISONS, *LOGICAL]},
     **{op: _function for op in FUNCTIONS},

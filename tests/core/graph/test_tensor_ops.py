@@ -34,10 +34,11 @@ def network_around(entry) -> Network:
         network.set_first_layer("operation")
         return network
     for index in range(entry.inputs):
-        if "dtype" in entry.example:  # integers stay integers: |x| and -x
+        if "branches" in entry.example:  # inputs of their own kinds (indices, updates of the indices' shape)
+            type_name, values = entry.example["branches"][index]
+            branch = network.add_node(type_name, f"branch{index}", values, first_layer=True)
+        elif "dtype" in entry.example:  # integers stay integers: |x| and -x
             branch = network.add_node(("Absolute", "Negate")[index % 2], f"branch{index}", first_layer=True)
-        elif entry.example.get("targets") and index == 1:  # class indices: the largest of dimension 1
-            branch = network.add_node("ArgReduce", f"branch{index}", {"dim": 1}, first_layer=True)
         else:
             branch = network.add_node("Shift", f"branch{index}", {"offset": 0.5 * index + 0.25}, first_layer=True)
         network.connect(branch, "operation")

@@ -418,3 +418,23 @@ def test_a_loss_per_sample_with_its_log_probabilities_imports_and_one_averaged_o
     with pytest.raises(OnnxImportError, match=r"node 'xent' \(SoftmaxCrossEntropyLoss\): averages the loss over the "
                                               r"batch \(reduction 'mean'\) \(export it with reduction 'none'"):
         import_onnx(loss_file("mean"))
+
+
+def test_hardmax_gather_and_scatter_elements_give_onnxruntimes_output(tmp_path):
+    from onnx import TensorProto, helper
+
+    nodes = [helper.make_node("Hardmax", ["x"], ["hard"], axis=1),
+             helper.make_node("GatherElements", ["x", "positions"], ["picked"], axis=2),
+             helper.make_node("ScatterElements", ["hard", "positions", "picked"], ["y"], axis=2, reduction="add")]
+    graph = helper.make_graph(nodes, "indexed", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4]),
+                                                 helper.make_tensor_value_info("positions", TensorProto.INT64, [2, 3, 2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3, 4])])
+    path = tmp_path / "indexed.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), path)
+    rng = np.random.default_rng(0)
+    inputs = [rng.standard_normal((2, 3, 4)).astype(np.float32), rng.integers(-4, 4, (2, 3, 2))]
+    network, _ = import_onnx(path)
+    assert {"Hardmax", "GatherElements", "ScatterElements"} <= {node.type for node in network.nodes.values()}
+    with torch.no_grad():
+        output = compile_network(network).eval()(*map(torch.from_numpy, inputs))
+    assert corpus.close(output.numpy(), corpus.onnxruntime_outputs(path, inputs)[0])
