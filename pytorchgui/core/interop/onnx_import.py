@@ -277,7 +277,10 @@ class _Reader:
         if not shape:
             shape, value = [1], value.reshape(1)
         tensor = np.asarray(value, dtype=np.float32).reshape(shape)
-        return self.add(node, "ConstantTensor", {"shape": shape}, [INPUT], {"tensor": tensor}, part="constant")
+        name = self.add(node, "ConstantTensor", {"shape": shape}, [INPUT], {"tensor": tensor}, part="constant")
+        if rank == 1:  # the operation's samples are single numbers (a rank-1 input): one number, [1]
+            name = self.add(node, "Squeeze", {"dim": 1}, [name], part="constant")
+        return name
 
 
 # -- constant folding ----------------------------------------------------------------------
@@ -559,7 +562,15 @@ def _elementwise(reader: _Reader, node) -> None:
             return
     if not computed:
         raise _Refusal("computes from constants only")
-    reader.give(node, reader.add(node, BETWEEN_TENSORS[node.op_type], {}, _operands(reader, node, names)))
+    integer_type = reader.element_types.get(node.output[0])
+    if node.op_type == "Div" and integer_type in INTEGERS - set(CAST_DTYPES):
+        raise _Refusal(f"divides integers of the type {_type_name(integer_type)}, whose truncated quotient torch cannot "
+                       "give", "convert them to int64 (Cast) before the division")
+    result = reader.add(node, BETWEEN_TENSORS[node.op_type], {}, _operands(reader, node, names))
+    if node.op_type == "Div" and integer_type in CAST_DTYPES and integer_type in INTEGERS | {7}:
+        # torch divides integers into floats; ONNX's quotient of integers is truncated, as a cast back does
+        result = reader.add(node, "Cast", {"dtype": CAST_DTYPES[integer_type]}, [result], part="truncate")
+    reader.give(node, result)
 
 
 def _pool(reader: _Reader, node) -> None:

@@ -439,3 +439,27 @@ def test_hardmax_gather_and_scatter_elements_give_onnxruntimes_output(tmp_path):
     with torch.no_grad():
         output = compile_network(network).eval()(*map(torch.from_numpy, inputs))
     assert corpus.close(output.numpy(), corpus.onnxruntime_outputs(path, inputs)[0])
+
+
+def test_a_constant_number_beside_a_rank_1_input_keeps_the_output_one_number_per_sample(tmp_path):
+    # LeakyRelu as onnx's expanded function writes it: the constants broadcast to [1], not [1, 1]
+    from onnx import helper
+
+    nodes = [helper.make_node("Less", ["x", "zero"], ["negative"]), helper.make_node("Mul", ["x", "slope"], ["scaled"]),
+             helper.make_node("Where", ["negative", "scaled", "x"], ["y"])]
+    _check(_graph_file(tmp_path, nodes, [("zero", np.float32(0.0)), ("slope", np.float32(0.1))], input_shape=(5,),
+                       output_rank=1), input_shape=(5,))
+
+
+def test_a_quotient_of_integers_is_truncated_as_onnx_does(tmp_path):
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Div", ["a", "b"], ["y"])], "div",
+                              [helper.make_tensor_value_info(name, TensorProto.INT32, [2, 3]) for name in "ab"],
+                              [helper.make_tensor_value_info("y", TensorProto.INT32, [2, 3])])
+    path = tmp_path / "div.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)]), path)
+    inputs = [np.array([[7, -7, 9], [1, -3, 100]], np.int32), np.array([[2, 2, -4], [3, 2, 7]], np.int32)]
+    network, _ = import_onnx(path)
+    output = compile_network(network).eval()(*map(torch.from_numpy, inputs))
+    assert np.array_equal(output.numpy(), corpus.onnxruntime_outputs(path, inputs)[0])  # 3, -3, -2; 0, -1, 14
