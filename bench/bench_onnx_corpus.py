@@ -8,6 +8,10 @@ Prints per-folder counts for both, the causes of PyTorchGUI's refusals grouped, 
 internal errors (anything but PyTorchGUI's typed errors: must be 0).
 
     python bench/bench_onnx_corpus.py [--folders light,pytorch-operator] [--no-onnx2torch]
+        [--only REGEX] [--differences]
+
+`--differences` lists the cases onnx2torch reproduces and PyTorchGUI does not, grouped by
+the file's operators, largest group first, each with our outcome.
 """
 from __future__ import annotations
 
@@ -45,6 +49,12 @@ def _cause(message: str, path: Path) -> str:
         what = re.sub(r"\(.*?\)|'.*?'|\[.*?\]|-?\d+(\.\d+)?", "…", operator.group(2).split(" (")[0])
         return f"{operator.group(1)}: {what[:90]}"
     return re.sub(r"\d+ (inputs|outputs) \(.*?\)", r"several \1", message).split(":")[0][:100]
+
+
+def _operators(path: Path) -> str:
+    import onnx
+
+    return ", ".join(sorted({node.op_type for node in onnx.load(str(path)).graph.node}))
 
 
 def ours(case: Case, references: list[np.ndarray]) -> tuple[str, str]:
@@ -88,6 +98,9 @@ def main() -> None:
     parser.add_argument("--folders", default=",".join(FOLDERS), help="comma-separated, of " + ", ".join(FOLDERS))
     parser.add_argument("--no-onnx2torch", action="store_true", help="run PyTorchGUI's importer alone")
     parser.add_argument("--show", default="", help="print the detail of the cases whose name contains this")
+    parser.add_argument("--only", default="", help="run only the cases whose name matches this regular expression")
+    parser.add_argument("--differences", action="store_true",
+                        help="list the cases onnx2torch reproduces and PyTorchGUI does not, by operator")
     arguments = parser.parse_args()
     warnings.simplefilter("ignore")
     torch.set_num_threads(2)
@@ -95,8 +108,11 @@ def main() -> None:
     counts: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     causes: collections.Counter = collections.Counter()
     internal: list[str] = []
+    differences: dict[str, list[str]] = collections.defaultdict(list)
     with tempfile.TemporaryDirectory() as scratch:
         for case in cases(folders, Path(scratch)):
+            if arguments.only and not re.search(arguments.only, case.name):
+                continue
             references = case.outputs if case.outputs is not None else onnxruntime_outputs(case.path, case.inputs)
             outcome, detail = ours(case, references)
             counts[case.folder]["files"] += 1
@@ -111,7 +127,10 @@ def main() -> None:
             if arguments.show and arguments.show in case.name:
                 print(f"  {case.folder}/{case.name}: {outcome} {detail}")
             if not arguments.no_onnx2torch:
-                counts[case.folder][f"onnx2torch {onnx2torch(case, references)}"] += 1
+                theirs = onnx2torch(case, references)
+                counts[case.folder][f"onnx2torch {theirs}"] += 1
+                if theirs == "exact" and outcome != "exact":
+                    differences[_operators(case.path)].append(f"{case.folder}/{case.name}: {outcome} {detail[:150]}")
     print(f"{'folder':20} {'files':>6} {'ours':>6} {'onnx2torch':>11}")
     total = collections.Counter()
     for folder in folders:
@@ -126,6 +145,12 @@ def main() -> None:
     print("causes of ours not reproducing the reference, most frequent first:")
     for cause, count in causes.most_common():
         print(f"  {count:4}  {cause}")
+    if arguments.differences:
+        print(f"\nreproduced by onnx2torch, not by ours ({sum(map(len, differences.values()))}), by operator:")
+        for operators, lines in sorted(differences.items(), key=lambda item: -len(item[1])):
+            print(f"  {len(lines):4}  {operators}")
+            for line in lines:
+                print(f"          {line}")
     for line in internal:
         print("INTERNAL", line)
     print(f"\ninternal errors: {len(internal)}")

@@ -39,6 +39,7 @@ CATEGORY_COLOURS = {
     "reductions": "#e6fcf5",
     "arithmetic": "#fce4ec",
     "with a constant": "#f3f0ff",
+    "comparison and logic": "#edf2ff",
     "regularisation": "#e9ecef",
     "tensors": "#d3f9d8",
 }

@@ -31,8 +31,9 @@ MAX_SAMPLE_VALUES = 2**31  # one sample of 8 GB in float32: beyond any input a n
 
 
 def input_shape_problem(shape: Any) -> str:
-    """Why `shape` cannot be a network's input shape ("" if it can)."""
-    if not isinstance(shape, (list, tuple)) or not shape or not all(
+    """Why `shape` cannot be a network's input shape ("" if it can). An empty shape is one
+    number per sample (a diffusion model's time step: a tensor of shape [batch])."""
+    if not isinstance(shape, (list, tuple)) or not all(
             isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape):
         return f"the input shape must be a list of positive integers, got {shape!r}"
     values = math.prod(shape)

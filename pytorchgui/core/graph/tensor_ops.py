@@ -541,11 +541,274 @@ class StandardizedConv2d(nn.Conv2d):
         return f"{super().extra_repr()}, eps={self.eps}, gain={self.gain is not None}, scale={self.scale}"
 
 
+class Compare(nn.Module):
+    """The element-wise comparison of the first input with the second, broadcast: a tensor
+    of booleans (less: first < second)."""
+
+    def __init__(self, operation: str = "less"):
+        super().__init__()
+        self.operation = operation
+
+    def forward(self, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+        return getattr(torch, {"less": "lt", "less_equal": "le", "greater": "gt", "greater_equal": "ge",
+                               "equal": "eq", "not_equal": "ne"}[self.operation])(first, second)
+
+    def extra_repr(self) -> str:
+        return f"operation={self.operation!r}"
+
+
+class Logical(nn.Module):
+    """The element-wise logical and, or or xor of two inputs (non-zero counts as true), broadcast."""
+
+    def __init__(self, operation: str = "and"):
+        super().__init__()
+        self.operation = operation
+
+    def forward(self, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+        return getattr(torch, f"logical_{self.operation}")(first, second)
+
+    def extra_repr(self) -> str:
+        return f"operation={self.operation!r}"
+
+
+class LogicalNot(nn.Module):
+    """True where the input is zero (or false)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.logical_not(x)
+
+
+class Where(nn.Module):
+    """The second input where the first is true (non-zero), the third elsewhere, broadcast."""
+
+    def forward(self, condition: torch.Tensor, chosen: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
+        return torch.where(condition.bool(), chosen, other)
+
+
+class ArgReduce(nn.Module):
+    """The index of the largest (argmax) or smallest (argmin) value along `dim`; of its
+    last occurrence with `last` (the first otherwise)."""
+
+    def __init__(self, operation: str = "argmax", dim: int = -1, keepdim: bool = False, last: bool = False):
+        super().__init__()
+        self.operation, self.dim, self.keepdim, self.last = operation, dim, keepdim, last
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.last:
+            return getattr(torch, self.operation)(x, dim=self.dim, keepdim=self.keepdim)
+        flipped = getattr(torch, self.operation)(x.flip(self.dim), dim=self.dim, keepdim=self.keepdim)
+        return x.shape[self.dim] - 1 - flipped
+
+    def extra_repr(self) -> str:
+        return f"operation={self.operation!r}, dim={self.dim}, keepdim={self.keepdim}, last={self.last}"
+
+
+class Cast(nn.Module):
+    """The input converted to `dtype` (x.to(dtype)): floats to integers round towards zero."""
+
+    def __init__(self, dtype: str = "float32"):
+        super().__init__()
+        self.dtype = dtype
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.to(getattr(torch, self.dtype))
+
+    def extra_repr(self) -> str:
+        return f"dtype={self.dtype!r}"
+
+
+class Function(nn.Module):
+    """An element-wise function of the input, torch's of that name (torch.floor(x), torch.erf(x))."""
+
+    def __init__(self, function: str = "floor"):
+        super().__init__()
+        self.function = function
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return getattr(torch, self.function)(x)
+
+    def extra_repr(self) -> str:
+        return f"function={self.function!r}"
+
+
+class Attention(nn.Module):
+    """softmax(q kᵀ · scale) v over heads, as ONNX's Attention computes it: inputs of
+    [batch, heads, tokens, size] (`heads` 0), or of [batch, tokens, features] cut into
+    `heads` heads (query) and `kv_heads` heads (key and value; 0: as many). Fewer key and
+    value heads are shared by groups of query heads (grouped-query attention); `softcap`
+    (when above 0) limits the scores to ±softcap with a tanh; `is_causal` lets each query
+    see only the keys up to its own position."""
+
+    def __init__(self, heads: int = 0, kv_heads: int = 0, scale: float | None = None, is_causal: bool = False,
+                 softcap: float = 0.0):
+        super().__init__()
+        self.heads, self.kv_heads, self.scale = heads, kv_heads, scale
+        self.is_causal, self.softcap = is_causal, softcap
+
+    def forward(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+        cut = query.dim() == 3
+        if cut:
+            kv_heads = self.kv_heads or self.heads
+            query = query.unflatten(-1, (self.heads, -1)).transpose(1, 2)
+            key = key.unflatten(-1, (kv_heads, -1)).transpose(1, 2)
+            value = value.unflatten(-1, (kv_heads, -1)).transpose(1, 2)
+        if key.shape[1] != query.shape[1]:
+            groups = query.shape[1] // key.shape[1]
+            key, value = key.repeat_interleave(groups, 1), value.repeat_interleave(groups, 1)
+        scale = self.scale if self.scale is not None else query.shape[-1] ** -0.5
+        scores = query @ key.transpose(-2, -1) * scale
+        if self.softcap > 0:
+            scores = torch.tanh(scores / self.softcap) * self.softcap
+        if self.is_causal:
+            allowed = torch.ones(scores.shape[-2:], dtype=torch.bool, device=scores.device).tril()
+            scores = scores.masked_fill(~allowed, float("-inf"))
+        output = scores.softmax(-1) @ value
+        return output.transpose(1, 2).flatten(2) if cut else output
+
+    def extra_repr(self) -> str:
+        return (f"heads={self.heads}, kv_heads={self.kv_heads}, scale={self.scale}, is_causal={self.is_causal}, "
+                f"softcap={self.softcap}")
+
+
+class Bitwise(nn.Module):
+    """The bitwise and, or or xor of two integer inputs, or the first shifted left or right
+    by the second's number of bits, broadcast."""
+
+    def __init__(self, operation: str = "and"):
+        super().__init__()
+        self.operation = operation
+
+    def forward(self, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+        return getattr(torch, f"bitwise_{self.operation}")(first, second)
+
+    def extra_repr(self) -> str:
+        return f"operation={self.operation!r}"
+
+
+class Remainder(nn.Module):
+    """The remainder of the first input divided by the second, broadcast: with the sign of
+    the divisor (Python's %, torch.remainder), or of the dividend with `fmod` (C's fmod)."""
+
+    def __init__(self, fmod: bool = False):
+        super().__init__()
+        self.fmod = fmod
+
+    def forward(self, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+        return torch.fmod(first, second) if self.fmod else torch.remainder(first, second)
+
+    def extra_repr(self) -> str:
+        return f"fmod={self.fmod}"
+
+
+class Einsum(nn.Module):
+    """torch.einsum of the inputs with `equation` ("bij,bjk->bik"): every operand and the
+    result keep the batch as their first index."""
+
+    def __init__(self, equation: str = "bij,bjk->bik"):
+        super().__init__()
+        self.equation = equation
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return torch.einsum(self.equation, *inputs)
+
+    def extra_repr(self) -> str:
+        return f"equation={self.equation!r}"
+
+
+class GridSample(nn.Module):
+    """The first input sampled at the positions the second gives (torch.nn.functional.grid_sample):
+    a grid of [batch, height, width, 2] x, y positions from -1 to 1 (3 and a depth for
+    volumes), each read from the input with `mode` interpolation; positions outside it
+    read `padding_mode`'s values."""
+
+    def __init__(self, mode: str = "bilinear", padding_mode: str = "zeros", align_corners: bool = False):
+        super().__init__()
+        self.mode, self.padding_mode, self.align_corners = mode, padding_mode, align_corners
+
+    def forward(self, x: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+        return nn.functional.grid_sample(x, grid, mode=self.mode, padding_mode=self.padding_mode,
+                                         align_corners=self.align_corners)
+
+    def extra_repr(self) -> str:
+        return f"mode={self.mode!r}, padding_mode={self.padding_mode!r}, align_corners={self.align_corners}"
+
+
+class ClassLoss(nn.Module):
+    """The classification loss of each sample (and position) as a tensor, not reduced:
+    -log p[target] from log-probabilities (`nll`), or from scores through a log-softmax over
+    the classes, dimension 1 (`cross_entropy`). Targets are class indices; those equal to
+    `ignore_index` give 0."""
+
+    def __init__(self, operation: str = "cross_entropy", ignore_index: int = -100):
+        super().__init__()
+        self.operation, self.ignore_index = operation, ignore_index
+
+    def forward(self, scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        log_probabilities = scores.log_softmax(1) if self.operation == "cross_entropy" else scores
+        return nn.functional.nll_loss(log_probabilities, targets.long(), ignore_index=self.ignore_index,
+                                      reduction="none")
+
+    def extra_repr(self) -> str:
+        return f"operation={self.operation!r}, ignore_index={self.ignore_index}"
+
+
+class Hardmax(nn.Module):
+    """1 at the largest value along `dim` (the first of equal ones), 0 elsewhere."""
+
+    def __init__(self, dim: int = -1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.zeros_like(x).scatter(self.dim, x.argmax(self.dim, keepdim=True), 1.0)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class GatherElements(nn.Module):
+    """The first input's values at the second input's indices along `dim` (torch.gather):
+    the result has the indices' shape; negative indices count from the end."""
+
+    def __init__(self, dim: int = 1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+        indices = indices.long()
+        return x.gather(self.dim, torch.where(indices < 0, indices + x.shape[self.dim], indices))
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class ScatterElements(nn.Module):
+    """The first input with the third input's values written at the second input's indices
+    along `dim` (torch.scatter_reduce): replacing them, or combined with them by `reduction`
+    (sum, prod, amax, amin); negative indices count from the end."""
+
+    def __init__(self, dim: int = 1, reduction: str = "none"):
+        super().__init__()
+        self.dim, self.reduction = dim, reduction
+
+    def forward(self, x: torch.Tensor, indices: torch.Tensor, updates: torch.Tensor) -> torch.Tensor:
+        indices = indices.long()
+        indices = torch.where(indices < 0, indices + x.shape[self.dim], indices)
+        if self.reduction == "none":
+            return x.scatter(self.dim, indices, updates)
+        return x.scatter_reduce(self.dim, indices, updates, self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, reduction={self.reduction!r}"
+
+
 TENSOR_OPERATIONS: dict[str, type[nn.Module]] = {
     cls.__name__: cls for cls in (
         Reshape, Permute, Transpose, Squeeze, Unsqueeze, Chunk, Split, Slice, Select, MatMul,
         ScaledDotProductAttention, Reduce, Subtract, Divide, Power, Maximum, Minimum, Stack, Scale, Shift,
         PowerOf, Clamp, Negate, Absolute, Exp, Log, Sqrt, Rsqrt, Pad, Roll, StochasticDepth, LearnedTensor,
-        ConstantTensor, RelativePositionBias, SpaceToChannels, Normalize, StandardizedConv2d,
+        ConstantTensor, RelativePositionBias, SpaceToChannels, Normalize, StandardizedConv2d, Compare, Logical,
+        LogicalNot, Where, ArgReduce, Cast, Function, Attention, Bitwise, Remainder, Einsum,
+        GridSample, ClassLoss, Hardmax, GatherElements, ScatterElements,
     )
 }

@@ -45,6 +45,7 @@ UNMAPPED_LAYERS = {"LSTM": "an LSTM", "GRU": "a GRU", "RNN": "a recurrent layer"
 # Operators never folded even when their inputs are constants: their value changes from run to run.
 RANDOM = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial", "Bernoulli"}
 ONNX_TO_DTYPE = {1: "float32", 11: "float64", 10: "float16", 16: "bfloat16", 7: "int64"}
+INTEGERS = {2, 3, 4, 5, 6, 9, 12, 13}  # ONNX's (u)int8, 16, 32, 64 but int64, and bool
 
 
 class OnnxImportError(PyTorchGUIError):
@@ -113,6 +114,10 @@ def _graph_inputs_and_outputs(model, source: str):
     for value in inputs:
         if not value.type.HasField("tensor_type"):
             raise OnnxImportError(f"{source}: its input '{value.name}' is not a tensor: export it as a tensor")
+        element_type = value.type.tensor_type.elem_type
+        if element_type == 8 or element_type >= 17:  # strings, float8, 4- and 2-bit numbers: no torch tensor holds them
+            raise OnnxImportError(f"{source}: its input '{value.name}' holds {_type_name(element_type)}, a type "
+                                  "PyTorchGUI's networks cannot hold: export the model with float or integer inputs")
     return inputs, list(model.graph.output)
 
 
@@ -272,7 +277,10 @@ class _Reader:
         if not shape:
             shape, value = [1], value.reshape(1)
         tensor = np.asarray(value, dtype=np.float32).reshape(shape)
-        return self.add(node, "ConstantTensor", {"shape": shape}, [INPUT], {"tensor": tensor}, part="constant")
+        name = self.add(node, "ConstantTensor", {"shape": shape}, [INPUT], {"tensor": tensor}, part="constant")
+        if rank == 1:  # the operation's samples are single numbers (a rank-1 input): one number, [1]
+            name = self.add(node, "Squeeze", {"dim": 1}, [name], part="constant")
+        return name
 
 
 # -- constant folding ----------------------------------------------------------------------
@@ -335,6 +343,15 @@ def _fold_constants(reader: _Reader) -> None:
                     attributes = _attributes(node)
                     values.append(at_batch[attributes.get("start", 0):attributes.get("end", len(shape))])
             reader.constants[node.output[0]] = PerBatch(tuple(values))
+            continue
+        if node.op_type == "CastLike" and isinstance(reader.constants.get(node.input[0]), np.ndarray) \
+                and reader.element_types.get(node.input[1]) in CAST_DTYPES:
+            # a constant given the type of a computed tensor (the expanded functions write every
+            # number so): the type is known before the tensor is
+            from onnx import helper  # imported on use: an optional extra (pytorchgui[onnx])
+
+            wanted = helper.tensor_dtype_to_np_dtype(reader.element_types[node.input[1]])
+            reader.constants[node.output[0]] = reader.constants[node.input[0]].astype(wanted)
             continue
         if not all(name in reader.constants for name in node.input if name):
             continue
@@ -530,18 +547,30 @@ def _elementwise(reader: _Reader, node) -> None:
             number = float(value.reshape(-1)[0])
             source = reader.source_of(computed[0])
             if names[0] == other and node.op_type in ("Sub", "Div", "Pow"):
-                if node.op_type != "Sub":
+                if node.op_type == "Pow":
                     raise _Refusal(f"computes the number {number} {node.op_type.lower()} a tensor",
                                    "export it with the tensor first")
-                source = reader.add(node, "Negate", {}, [source], part="negate")
-                type_name, values = "Shift", {"offset": number}
+                if node.op_type == "Sub":
+                    source = reader.add(node, "Negate", {}, [source], part="negate")
+                    type_name, values = "Shift", {"offset": number}
+                else:  # number / x: the reciprocal, scaled
+                    source = reader.add(node, "PowerOf", {"exponent": -1.0}, [source], part="reciprocal")
+                    type_name, values = "Scale", {"factor": number}
             else:
                 type_name, values = WITH_A_SCALAR[node.op_type](number)
             reader.give(node, reader.add(node, type_name, values, [source]))
             return
     if not computed:
         raise _Refusal("computes from constants only")
-    reader.give(node, reader.add(node, BETWEEN_TENSORS[node.op_type], {}, _operands(reader, node, names)))
+    integer_type = reader.element_types.get(node.output[0])
+    if node.op_type == "Div" and integer_type in INTEGERS - set(CAST_DTYPES):
+        raise _Refusal(f"divides integers of the type {_type_name(integer_type)}, whose truncated quotient torch cannot "
+                       "give", "convert them to int64 (Cast) before the division")
+    result = reader.add(node, BETWEEN_TENSORS[node.op_type], {}, _operands(reader, node, names))
+    if node.op_type == "Div" and integer_type in CAST_DTYPES and integer_type in INTEGERS | {7}:
+        # torch divides integers into floats; ONNX's quotient of integers is truncated, as a cast back does
+        result = reader.add(node, "Cast", {"dtype": CAST_DTYPES[integer_type]}, [result], part="truncate")
+    reader.give(node, result)
 
 
 def _pool(reader: _Reader, node) -> None:
@@ -1017,17 +1046,205 @@ def _pad(reader: _Reader, node) -> None:
 
 
 def _pass_through(reader: _Reader, node) -> None:
-    """Identity, Dropout (for inference), a Cast to the type it has, an Expand to the shape it has."""
+    """Identity, Dropout (for inference), an Expand to the shape it has."""
     if node.op_type == "Dropout" and len(node.output) > 1 and reader.consumers.get(node.output[1]):
         raise _Refusal("gives its dropout mask", "export the model in eval mode")
-    if node.op_type == "Cast":
-        wanted, have = _attributes(node).get("to"), reader.element_types.get(node.input[0])
-        if wanted != have:
-            raise _Refusal(f"converts to another type ({ONNX_TO_DTYPE.get(wanted, wanted)})",
-                           "keep the network in one type")
     if node.op_type == "Expand" and reader.shapes.get(node.input[0]) != reader.shapes.get(node.output[0]):
         raise _Refusal("expands a tensor to a larger shape", "let the operation that uses it broadcast instead")
     reader.give(node, reader.source_of(node.input[0]))
+
+
+COMPARISONS = {"Less": "less", "LessOrEqual": "less_equal", "Greater": "greater", "GreaterOrEqual": "greater_equal",
+               "Equal": "equal"}
+LOGICAL = {"And": "and", "Or": "or", "Xor": "xor"}
+# ONNX operators that are torch's element-wise function of the same meaning (Function's choices).
+FUNCTIONS = {"Floor": "floor", "Ceil": "ceil", "Round": "round", "Sign": "sign", "Erf": "erf", "Sin": "sin",
+             "Cos": "cos", "Tan": "tan", "Asin": "asin", "Acos": "acos", "Atan": "atan", "Sinh": "sinh",
+             "Cosh": "cosh", "Asinh": "asinh", "Acosh": "acosh", "Atanh": "atanh", "IsNaN": "isnan",
+             "BitwiseNot": "bitwise_not"}
+# The ONNX element types a Cast node converts to and from: the others (strings, float8, 4-bit
+# integers, complex numbers, unsigned integers wider than 8 bits) have no torch dtype that computes.
+CAST_DTYPES = {1: "float32", 11: "float64", 10: "float16", 16: "bfloat16", 7: "int64", 6: "int32", 5: "int16",
+               3: "int8", 2: "uint8", 9: "bool"}
+
+
+def _type_name(element_type: int | None) -> str:
+    import onnx  # imported on use: an optional extra (pytorchgui[onnx])
+
+    try:
+        return onnx.TensorProto.DataType.Name(element_type).lower()
+    except ValueError:
+        return f"the type {element_type}"
+
+
+def _comparison(reader: _Reader, node) -> None:
+    """Less, Greater, Equal (and their OrEqual), And, Or, Xor: booleans from two inputs."""
+    type_name, operation = ("Compare", COMPARISONS[node.op_type]) if node.op_type in COMPARISONS \
+        else ("Logical", LOGICAL[node.op_type])
+    reader.give(node, reader.add(node, type_name, {"operation": operation}, _operands(reader, node, node.input[:2])))
+
+
+def _where(reader: _Reader, node) -> None:
+    reader.give(node, reader.add(node, "Where", {}, _operands(reader, node, node.input[:3])))
+
+
+def _arg_reduce(reader: _Reader, node) -> None:
+    attributes = _attributes(node)
+    dim = reader.axis(attributes.get("axis", 0), reader.rank(node.input[0]))
+    values = {"operation": node.op_type.lower(), "dim": dim, "keepdim": bool(attributes.get("keepdims", 1)),
+              "last": bool(attributes.get("select_last_index", 0))}
+    reader.give(node, reader.add(node, "ArgReduce", values, [reader.source_of(node.input[0])]))
+
+
+def _function(reader: _Reader, node) -> None:
+    source = reader.source_of(node.input[0])
+    if node.op_type == "Not":
+        reader.give(node, reader.add(node, "LogicalNot", {}, [source]))
+        return
+    if node.op_type == "IsInf":
+        attributes = _attributes(node)
+        if not (attributes.get("detect_negative", 1) and attributes.get("detect_positive", 1)):
+            raise _Refusal("detects infinities of one sign only", "use IsInf for both signs and a Compare node")
+        reader.give(node, reader.add(node, "Function", {"function": "isinf"}, [source]))
+        return
+    reader.give(node, reader.add(node, "Function", {"function": FUNCTIONS[node.op_type]}, [source]))
+
+
+def _cast(reader: _Reader, node) -> None:
+    """Cast to the `to` type, CastLike to the second input's: a Cast node where the type changes."""
+    have = reader.element_types.get(node.input[0])
+    if node.op_type == "Cast":
+        wanted = _attributes(node).get("to")
+    else:
+        from onnx import helper  # imported on use: an optional extra (pytorchgui[onnx])
+
+        like = reader.constants.get(node.input[1])
+        wanted = reader.element_types.get(node.input[1])
+        if wanted is None and isinstance(like, np.ndarray):
+            wanted = helper.np_dtype_to_tensor_dtype(like.dtype)
+    for element_type, side in ((have, "from"), (wanted, "to")):
+        if element_type not in CAST_DTYPES:
+            raise _Refusal(f"converts {side} {_type_name(element_type)}, a type PyTorchGUI's networks cannot hold",
+                           "convert to and from float, integer or bool types only")
+    source = reader.source_of(node.input[0])
+    reader.give(node, source if wanted == have else reader.add(node, "Cast", {"dtype": CAST_DTYPES[wanted]}, [source]))
+
+
+def _attention(reader: _Reader, node) -> None:
+    """ONNX's Attention of query, key and value: no mask, key-value cache or window (their
+    shapes do not follow the batch, or they change the attention's arithmetic)."""
+    attributes = _attributes(node)
+    extra = [name for name, given in zip(("attn_mask", "past_key", "past_value", "nonpad_kv_seqlen"), node.input[3:])
+             if given]
+    if extra:
+        raise _Refusal(f"takes {' and '.join(extra)}", "export the attention without a mask or key-value cache")
+    if any(output and reader.consumers.get(output) or output in reader.output_names for output in node.output[1:]):
+        raise _Refusal("gives its key-value cache or scores as well", "use only its output")
+    if attributes.get("left_window_size", -1) >= 0 or attributes.get("right_window_size", -1) >= 0:
+        raise _Refusal("attends within a sliding window", "export it with a causal mask or none")
+    rank = reader.rank(node.input[0])
+    heads = (attributes.get("q_num_heads"), attributes.get("kv_num_heads")) if rank == 3 else (0, 0)
+    if rank not in (3, 4) or None in heads:
+        raise _Refusal(f"takes inputs of {rank} dimensions", "give it 4-dimensional inputs, or 3 with q_num_heads "
+                                                             "and kv_num_heads")
+    scale = attributes.get("scale")
+    values = {"heads": int(heads[0]), "kv_heads": int(heads[1]), "scale": None if scale is None else float(scale),
+              "is_causal": bool(attributes.get("is_causal", 0)), "softcap": float(attributes.get("softcap", 0.0))}
+    reader.give(node, reader.add(node, "Attention", values, _operands(reader, node, node.input[:3])))
+
+
+BITWISE = {"BitwiseAnd": "and", "BitwiseOr": "or", "BitwiseXor": "xor"}
+
+
+def _integer_arithmetic(reader: _Reader, node) -> None:
+    """Mod, BitShift and the bitwise and, or, xor of two inputs."""
+    attributes = _attributes(node)
+    if node.op_type == "Mod":
+        type_name, values = "Remainder", {"fmod": bool(attributes.get("fmod", 0))}
+    elif node.op_type == "BitShift":
+        type_name, values = "Bitwise", {"operation": f"{attributes['direction'].lower()}_shift"}
+    else:
+        type_name, values = "Bitwise", {"operation": BITWISE[node.op_type]}
+    reader.give(node, reader.add(node, type_name, values, _operands(reader, node, node.input[:2])))
+
+
+def _einsum(reader: _Reader, node) -> None:
+    equation = _attributes(node)["equation"].replace(" ", "")
+    operands, _, result = equation.partition("->")
+    indices = [*operands.split(","), result]
+    batch = {term[:3] if term.startswith("...") else term[:1] for term in indices}
+    if "->" not in equation or len(batch) != 1 or "" in batch:
+        raise _Refusal(f"sums over the batch or moves it (equation {equation!r})",
+                       "keep the batch as the first index of every operand and of the result")
+    reader.give(node, reader.add(node, "Einsum", {"equation": equation},
+                                 _operands(reader, node, [name for name in node.input if name])))
+
+
+def _lp_normalization(reader: _Reader, node) -> None:
+    attributes = _attributes(node)
+    dim = reader.axis(attributes.get("axis", -1), reader.rank(node.input[0]))
+    # eps 0: a vector of zeros gives NaN, as ONNX's division by its norm does
+    reader.give(node, reader.add(node, "Normalize", {"p": float(attributes.get("p", 2)), "dim": dim, "eps": 0.0},
+                                 [reader.source_of(node.input[0])]))
+
+
+def _swish(reader: _Reader, node) -> None:
+    alpha = float(_attributes(node).get("alpha", 1.0))
+    source = reader.source_of(node.input[0])
+    if alpha == 1.0:
+        reader.give(node, reader.add(node, "SiLU", {}, [source]))
+        return
+    gate = reader.add(node, "Sigmoid", {}, [reader.add(node, "Scale", {"factor": alpha}, [source], part="scale")],
+                      part="gate")
+    reader.give(node, reader.add(node, "Multiply", {}, [source, gate]))
+
+
+def _grid_sample(reader: _Reader, node) -> None:
+    attributes = _attributes(node)
+    mode = {"linear": "bilinear", "bilinear": "bilinear", "nearest": "nearest", "cubic": "bicubic",
+            "bicubic": "bicubic"}.get(attributes.get("mode", "linear" if reader.opset >= 20 else "bilinear"))
+    if mode is None or (mode == "bicubic" and reader.rank(node.input[0]) != 4):
+        raise _Refusal(f"interpolates with {attributes.get('mode')!r} here", "use linear or nearest interpolation")
+    values = {"mode": mode, "padding_mode": attributes.get("padding_mode", "zeros"),
+              "align_corners": bool(attributes.get("align_corners", 0))}
+    reader.give(node, reader.add(node, "GridSample", values, _operands(reader, node, node.input[:2])))
+
+
+def _class_loss(reader: _Reader, node) -> None:
+    """NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss of each sample (reduction none)."""
+    attributes = _attributes(node)
+    reduction = attributes.get("reduction", "mean")
+    if reduction != "none":
+        raise _Refusal(f"{'averages' if reduction == 'mean' else 'sums'} the loss over the batch (reduction "
+                       f"{reduction!r})", "export it with reduction 'none', or set the loss in the Training tab")
+    if len(node.input) > 2 and node.input[2]:
+        raise _Refusal("weighs the classes", "set class weights on the Training tab's loss instead")
+    operation = "nll" if node.op_type == "NegativeLogLikelihoodLoss" else "cross_entropy"
+    values = {"operation": operation, "ignore_index": int(attributes.get("ignore_index", -100))}
+    sources = _operands(reader, node, node.input[:2])
+    reader.give(node, reader.add(node, "ClassLoss", values, sources))
+    if len(node.output) > 1 and node.output[1]:  # SoftmaxCrossEntropyLoss's log-probabilities
+        reader.give(node, reader.add(node, "LogSoftmax", {"dim": 1}, sources[:1], part="log_prob"), 1)
+
+
+def _indexed(reader: _Reader, node) -> None:
+    """Hardmax, GatherElements and ScatterElements along an axis of each sample."""
+    attributes = _attributes(node)
+    rank = reader.rank(node.input[0])
+    if node.op_type == "Hardmax":
+        if reader.opset < 13 and attributes.get("axis", 1) not in (-1, rank - 1):
+            raise _Refusal("takes the largest of several dimensions flattened (before opset 13)",
+                           "export it with opset 13 or later")
+        dim = reader.axis(attributes.get("axis", -1 if reader.opset >= 13 else 1), rank)
+        reader.give(node, reader.add(node, "Hardmax", {"dim": dim}, [reader.source_of(node.input[0])]))
+        return
+    dim = reader.axis(attributes.get("axis", 0), rank)
+    values = {"dim": dim}
+    if node.op_type == "ScatterElements":
+        reduction = {"none": "none", "add": "sum", "mul": "prod", "max": "amax", "min": "amin"}
+        values["reduction"] = reduction[attributes.get("reduction", "none")]
+    inputs = node.input[:3] if node.op_type == "ScatterElements" else node.input[:2]
+    reader.give(node, reader.add(node, node.op_type, values, _operands(reader, node, inputs)))
 
 
 OPERATORS: dict[str, Callable[[_Reader, Any], None]] = {
@@ -1041,7 +1258,13 @@ OPERATORS: dict[str, Callable[[_Reader, Any], None]] = {
     "Transpose": _transpose, "Concat": _concat, "Slice": _slice, "Split": _split, "Gather": _gather,
     "ReduceMean": _reduce, "ReduceSum": _reduce, "ReduceMax": _reduce, "ReduceMin": _reduce,
     "ReduceLogSumExp": _reduce, "Pad": _pad,
-    "Identity": _pass_through, "Dropout": _pass_through, "Cast": _pass_through, "Expand": _pass_through,
+    "Identity": _pass_through, "Dropout": _pass_through, "Cast": _cast, "CastLike": _cast, "Expand": _pass_through,
+    "Attention": _attention, "Einsum": _einsum, "LpNormalization": _lp_normalization, "Swish": _swish,
+    "GridSample": _grid_sample, "NegativeLogLikelihoodLoss": _class_loss, "SoftmaxCrossEntropyLoss": _class_loss,
+    "Hardmax": _indexed, "GatherElements": _indexed, "ScatterElements": _indexed, "Mod": _integer_arithmetic, "BitShift": _integer_arithmetic,
+    **{op: _integer_arithmetic for op in BITWISE}, "BitwiseNot": _function, "Where": _where, "ArgMax": _arg_reduce, "ArgMin": _arg_reduce, "Not": _function, "IsInf": _function,
+    **{op: _comparison for op in [*COMPARISONS, *LOGICAL]},
+    **{op: _function for op in FUNCTIONS},
     **{op: _elementwise for op in BETWEEN_TENSORS},
     **{op: _activation for op in ACTIVATIONS},
 }
@@ -1089,9 +1312,12 @@ def _set_inputs(reader: _Reader) -> None:
     for index, value in enumerate(reader.inputs):
         tensor_type = value.type.tensor_type
         dims = [dim.dim_value if dim.HasField("dim_value") else 0 for dim in tensor_type.shape.dim][1:]
-        dtype = ONNX_TO_DTYPE.get(tensor_type.elem_type, "float32")
+        # integers and booleans of other widths are declared int64: shapes are inferred with
+        # integers (bitwise operations take nothing else), and the network takes them as they are
+        dtype = ONNX_TO_DTYPE.get(tensor_type.elem_type, "int64" if tensor_type.elem_type in INTEGERS else "float32")
         dtype = dtype if dtype in INPUT_DTYPES else "float32"
-        if not dims or not all(dim > 0 for dim in dims):
+        # a rank-1 input is one number per sample (its only dimension the batch's): shape []
+        if not tensor_type.shape.dim or not all(dim > 0 for dim in dims):
             if several:
                 raise OnnxImportError(f"{reader.source}: its input '{value.name}' has no fixed shape per sample "
                                       f"({describe_dims(tensor_type)}): export the model with fixed input dimensions")

@@ -27,6 +27,8 @@ def run_forward(entry, module, x):
         pool = getattr(torch.nn, f"MaxPool{dims}d")(kernel_size=2, return_indices=True)
         values, indices = pool(x)
         return module(values, indices)
+    if "branches" in entry.example:  # inputs of their own kinds (class indices, updates): made from x as said
+        return module(*[CATALOG.layers.get(kind).build(values)(x) for kind, values in entry.example["branches"]])
     if entry.inputs in (2, 3):  # Bilinear, merges, MatMul, arithmetic; attention's query, key, value
         return module(*[x] + [x.clone() for _ in range(entry.inputs - 1)])
     if entry.call == "self_attention":

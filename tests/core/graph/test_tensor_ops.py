@@ -28,13 +28,19 @@ def network_around(entry) -> Network:
     """The operation fed by as many branches as it takes inputs, each a different function
     of the network's input (so an operation that swapped its inputs would be caught)."""
     network = Network()
-    network.set_input(list(entry.example["input_shape"][1:]))
+    network.set_input(list(entry.example["input_shape"][1:]), entry.example.get("input_dtype", "float32"))
     network.add_node(entry.name, "operation", dict(entry.example.get("parameters", {})))
     if entry.inputs == 1:
         network.set_first_layer("operation")
         return network
     for index in range(entry.inputs):
-        branch = network.add_node("Shift", f"branch{index}", {"offset": 0.5 * index + 0.25}, first_layer=True)
+        if "branches" in entry.example:  # inputs of their own kinds (indices, updates of the indices' shape)
+            type_name, values = entry.example["branches"][index]
+            branch = network.add_node(type_name, f"branch{index}", values, first_layer=True)
+        elif "input_dtype" in entry.example:  # integers stay integers: |x| and -x
+            branch = network.add_node(("Absolute", "Negate")[index % 2], f"branch{index}", first_layer=True)
+        else:
+            branch = network.add_node("Shift", f"branch{index}", {"offset": 0.5 * index + 0.25}, first_layer=True)
         network.connect(branch, "operation")
     return network
 
@@ -42,6 +48,8 @@ def network_around(entry) -> Network:
 def sample(entry, batch: int = 3) -> torch.Tensor:
     generator = torch.Generator().manual_seed(0)
     x = torch.randn((batch, *entry.example["input_shape"][1:]), generator=generator)
+    if "input_dtype" in entry.example:  # an operation of integers (Bitwise)
+        return (x * 8).to(getattr(torch, entry.example["input_dtype"]))
     return x.abs() + 0.5 if entry.name in POSITIVE else x
 
 

@@ -86,8 +86,9 @@ def _single_node_model(tmp_path, op_type, **attributes):
 
 
 def test_an_operator_without_a_catalogue_entry_is_named_with_its_node(tmp_path):
-    with pytest.raises(OnnxImportError, match=r"node 'the_node' \(Sign\): the operator Sign has no PyTorchGUI"):
-        import_onnx(_single_node_model(tmp_path, "Sign"))
+    with pytest.raises(OnnxImportError, match=r"node 'the_node' \(MeanVarianceNormalization\): the operator "
+                                              r"MeanVarianceNormalization has no PyTorchGUI"):
+        import_onnx(_single_node_model(tmp_path, "MeanVarianceNormalization"))
     lrn, _ = import_onnx(_single_node_model(tmp_path, "LRN", size=3))
     assert [node.type for node in lrn.nodes.values()] == ["LocalResponseNorm"]
     relu, _ = import_onnx(_single_node_model(tmp_path, "Relu"))
@@ -267,3 +268,198 @@ def test_an_output_no_node_gives_is_refused_naming_it_not_with_an_internal_error
                                               r"the model without that output"):
         import_onnx(path)
     assert cli.main(["import", str(path), "-o", str(tmp_path / "x.json")]) == cli.USER_ERROR
+
+
+def test_comparisons_logic_where_casts_argmax_and_functions_give_onnxruntimes_output(tmp_path):
+    from onnx import TensorProto, helper
+
+    nodes = [helper.make_node("Less", ["x", "zero"], ["negative"]),
+             helper.make_node("Floor", ["x"], ["floor"]),
+             helper.make_node("Greater", ["x", "floor"], ["fraction"]),
+             helper.make_node("Not", ["fraction"], ["whole"]),
+             helper.make_node("Xor", ["negative", "whole"], ["chosen"]),
+             helper.make_node("Erf", ["x"], ["erf"]),
+             helper.make_node("ArgMax", ["x"], ["largest"], axis=3, keepdims=1, select_last_index=1),
+             helper.make_node("Cast", ["largest"], ["index"], to=TensorProto.FLOAT),
+             helper.make_node("Where", ["chosen", "erf", "index"], ["y"])]
+    network = _check(_graph_file(tmp_path, nodes, [("zero", np.float32(0.0))]))
+    assert {"Compare", "Function", "LogicalNot", "Logical", "ArgReduce", "Cast", "Where"} <= {
+        node.type for node in network.nodes.values()}
+
+
+def test_a_rank_1_input_is_one_number_per_sample(tmp_path):
+    from onnx import helper
+
+    network = _check(_graph_file(tmp_path, [helper.make_node("Sign", ["x"], ["y"])], input_shape=(7,), output_rank=1),
+                     input_shape=(7,))
+    assert network.input_spec.shape == [] and network_format.loads(network_format.dumps(network)) == network
+
+
+def test_a_cast_to_a_type_no_network_holds_is_refused_naming_the_type(tmp_path):
+    from onnx import TensorProto, helper
+
+    path = _graph_file(tmp_path, [helper.make_node("Cast", ["x"], ["y"], name="to_text", to=TensorProto.STRING)])
+    with pytest.raises(OnnxImportError, match=r"node 'to_text' \(Cast\): converts to string, a type PyTorchGUI's "
+                                              r"networks cannot hold \(convert to and from float"):
+        import_onnx(path)
+
+
+def test_a_constant_cast_like_a_computed_tensor_is_folded(tmp_path):
+    from onnx import helper
+
+    nodes = [helper.make_node("CastLike", ["half", "x"], ["typed_half"]),
+             helper.make_node("Mul", ["x", "typed_half"], ["y"])]
+    network = _check(_graph_file(tmp_path, nodes, [("half", np.float64(0.5))]))
+    assert [(node.type, node.parameters) for node in network.nodes.values()] == [("Scale", {"factor": 0.5})]
+
+
+@pytest.mark.parametrize("rank", [3, 4])
+def test_onnx_attention_with_grouped_heads_softcap_and_causal_mask_gives_onnxruntimes_output(tmp_path, rank):
+    from onnx import TensorProto, helper
+
+    shapes = {"Q": [2, 4, 12], "K": [2, 5, 6], "V": [2, 5, 6]} if rank == 3 else \
+        {"Q": [2, 4, 3, 3], "K": [2, 2, 5, 3], "V": [2, 2, 5, 3]}
+    heads = {"q_num_heads": 4, "kv_num_heads": 2} if rank == 3 else {}
+    node = helper.make_node("Attention", ["Q", "K", "V"], ["Y"], is_causal=1, softcap=2.0, scale=0.4, **heads)
+    graph = helper.make_graph([node], "attention",
+                              [helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
+                               for name, shape in shapes.items()],
+                              [helper.make_tensor_value_info("Y", TensorProto.FLOAT, shapes["Q"])])
+    path = tmp_path / "attention.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 23)]), path)
+    inputs = [np.random.default_rng(index).standard_normal(shape).astype(np.float32)
+              for index, shape in enumerate(shapes.values())]
+    network, weights = import_onnx(path)
+    assert "Attention" in {node.type for node in network.nodes.values()}
+    with torch.no_grad():
+        output = compile_network(network).eval()(*map(torch.from_numpy, inputs))
+    assert corpus.close(output.numpy(), corpus.onnxruntime_outputs(path, inputs)[0])
+
+
+def test_bitwise_operations_of_integer_inputs_give_onnxruntimes_output(tmp_path):
+    from onnx import TensorProto, helper
+
+    nodes = [helper.make_node("BitwiseXor", ["a", "b"], ["xor"]), helper.make_node("BitwiseAnd", ["xor", "a"], ["and"]),
+             helper.make_node("BitwiseNot", ["and"], ["y"])]
+    graph = helper.make_graph(nodes, "bits", [helper.make_tensor_value_info(name, TensorProto.INT32, [2, 3])
+                                              for name in "ab"],
+                              [helper.make_tensor_value_info("y", TensorProto.INT32, [2, 3])])
+    path = tmp_path / "bits.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), path)
+    inputs = [np.random.default_rng(index).integers(-50, 50, (2, 3)).astype(np.int32) for index in range(2)]
+    network, _ = import_onnx(path)
+    assert [spec.dtype for spec in network.inputs] == ["int64", "int64"]  # the shapes inferred with integers
+    output = compile_network(network).eval()(*map(torch.from_numpy, inputs))
+    assert np.array_equal(output.numpy(), corpus.onnxruntime_outputs(path, inputs)[0])
+
+
+def test_einsum_keeping_the_batch_and_mod_give_onnxruntimes_output_and_an_einsum_across_it_is_refused(tmp_path):
+    from onnx import helper
+
+    nodes = [helper.make_node("Mod", ["x", "divisor"], ["rest"], fmod=1),
+             helper.make_node("Einsum", ["x", "rest"], ["y"], equation="bcij, bckj -> bcik")]
+    network = _check(_graph_file(tmp_path, nodes, [("divisor", np.float32(0.7))]))
+    assert {"Remainder", "Einsum"} <= {node.type for node in network.nodes.values()}
+    path = _graph_file(tmp_path, [helper.make_node("Einsum", ["x"], ["y"], name="swap", equation="bcij->cbij")])
+    with pytest.raises(OnnxImportError, match=r"node 'swap' \(Einsum\): sums over the batch or moves it \(equation "
+                                              r"'bcij->cbij'\) \(keep the batch as the first index"):
+        import_onnx(path)
+
+
+def test_lp_normalization_swish_and_a_number_divided_by_a_tensor_give_onnxruntimes_output(tmp_path):
+    from onnx import helper
+
+    nodes = [helper.make_node("LpNormalization", ["x"], ["unit"], axis=1, p=1),
+             helper.make_node("Swish", ["unit"], ["swished"], alpha=1.5),
+             helper.make_node("Add", ["swished", "two"], ["positive"]),
+             helper.make_node("Div", ["three", "positive"], ["y"])]
+    network = _check(_graph_file(tmp_path, nodes, [("two", np.float32(2.0)), ("three", np.float32(3.0))], opset=24))
+    assert {"Normalize", "Sigmoid", "PowerOf", "Scale"} <= {node.type for node in network.nodes.values()}
+
+
+def test_grid_sample_of_an_image_at_a_grid_input_gives_onnxruntimes_output(tmp_path):
+    from onnx import TensorProto, helper
+
+    node = helper.make_node("GridSample", ["X", "grid"], ["Y"], mode="cubic", padding_mode="reflection", align_corners=1)
+    graph = helper.make_graph([node], "warp", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [2, 3, 5, 4]),
+                                               helper.make_tensor_value_info("grid", TensorProto.FLOAT, [2, 6, 7, 2])],
+                              [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [2, 3, 6, 7])])
+    path = tmp_path / "warp.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 22)]), path)
+    rng = np.random.default_rng(0)
+    inputs = [rng.standard_normal((2, 3, 5, 4)).astype(np.float32), rng.uniform(-1.2, 1.2, (2, 6, 7, 2)).astype(np.float32)]
+    network, _ = import_onnx(path)
+    with torch.no_grad():
+        output = compile_network(network).eval()(*map(torch.from_numpy, inputs))
+    assert corpus.close(output.numpy(), corpus.onnxruntime_outputs(path, inputs)[0])
+
+
+def test_a_loss_per_sample_with_its_log_probabilities_imports_and_one_averaged_over_the_batch_is_refused(tmp_path):
+    from onnx import TensorProto, helper
+
+    def loss_file(reduction):
+        node = helper.make_node("SoftmaxCrossEntropyLoss", ["scores", "labels"], ["loss", "log_prob"], name="xent",
+                                reduction=reduction, ignore_index=1)
+        graph = helper.make_graph([node], "loss", [helper.make_tensor_value_info("scores", TensorProto.FLOAT, [3, 5, 2]),
+                                                   helper.make_tensor_value_info("labels", TensorProto.INT64, [3, 2])],
+                                  [helper.make_tensor_value_info("loss", TensorProto.FLOAT, [3, 2]),
+                                   helper.make_tensor_value_info("log_prob", TensorProto.FLOAT, [3, 5, 2])])
+        path = tmp_path / f"{reduction}.onnx"
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+        return path
+
+    path = loss_file("none")
+    rng = np.random.default_rng(0)
+    inputs = [rng.standard_normal((3, 5, 2)).astype(np.float32), rng.integers(0, 5, (3, 2))]
+    network, _ = import_onnx(path)
+    with torch.no_grad():
+        outputs = compile_network(network).eval()(*map(torch.from_numpy, inputs))
+    for output, reference in zip(outputs, corpus.onnxruntime_outputs(path, inputs), strict=True):
+        assert corpus.close(output.numpy(), reference)
+    with pytest.raises(OnnxImportError, match=r"node 'xent' \(SoftmaxCrossEntropyLoss\): averages the loss over the "
+                                              r"batch \(reduction 'mean'\) \(export it with reduction 'none'"):
+        import_onnx(loss_file("mean"))
+
+
+def test_hardmax_gather_and_scatter_elements_give_onnxruntimes_output(tmp_path):
+    from onnx import TensorProto, helper
+
+    nodes = [helper.make_node("Hardmax", ["x"], ["hard"], axis=1),
+             helper.make_node("GatherElements", ["x", "positions"], ["picked"], axis=2),
+             helper.make_node("ScatterElements", ["hard", "positions", "picked"], ["y"], axis=2, reduction="add")]
+    graph = helper.make_graph(nodes, "indexed", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4]),
+                                                 helper.make_tensor_value_info("positions", TensorProto.INT64, [2, 3, 2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3, 4])])
+    path = tmp_path / "indexed.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), path)
+    rng = np.random.default_rng(0)
+    inputs = [rng.standard_normal((2, 3, 4)).astype(np.float32), rng.integers(-4, 4, (2, 3, 2))]
+    network, _ = import_onnx(path)
+    assert {"Hardmax", "GatherElements", "ScatterElements"} <= {node.type for node in network.nodes.values()}
+    with torch.no_grad():
+        output = compile_network(network).eval()(*map(torch.from_numpy, inputs))
+    assert corpus.close(output.numpy(), corpus.onnxruntime_outputs(path, inputs)[0])
+
+
+def test_a_constant_number_beside_a_rank_1_input_keeps_the_output_one_number_per_sample(tmp_path):
+    # LeakyRelu as onnx's expanded function writes it: the constants broadcast to [1], not [1, 1]
+    from onnx import helper
+
+    nodes = [helper.make_node("Less", ["x", "zero"], ["negative"]), helper.make_node("Mul", ["x", "slope"], ["scaled"]),
+             helper.make_node("Where", ["negative", "scaled", "x"], ["y"])]
+    _check(_graph_file(tmp_path, nodes, [("zero", np.float32(0.0)), ("slope", np.float32(0.1))], input_shape=(5,),
+                       output_rank=1), input_shape=(5,))
+
+
+def test_a_quotient_of_integers_is_truncated_as_onnx_does(tmp_path):
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Div", ["a", "b"], ["y"])], "div",
+                              [helper.make_tensor_value_info(name, TensorProto.INT32, [2, 3]) for name in "ab"],
+                              [helper.make_tensor_value_info("y", TensorProto.INT32, [2, 3])])
+    path = tmp_path / "div.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)]), path)
+    inputs = [np.array([[7, -7, 9], [1, -3, 100]], np.int32), np.array([[2, 2, -4], [3, 2, 7]], np.int32)]
+    network, _ = import_onnx(path)
+    output = compile_network(network).eval()(*map(torch.from_numpy, inputs))
+    assert np.array_equal(output.numpy(), corpus.onnxruntime_outputs(path, inputs)[0])  # 3, -3, -2; 0, -1, 14
