@@ -153,7 +153,8 @@ def cases(folders=FOLDERS, scratch: Path | None = None) -> Iterator[Case]:
 
 
 def close(output: np.ndarray, reference: np.ndarray, relative: float = 1e-4) -> bool:
-    """Equal within `relative` of the reference's scale (NaNs where the reference has them)."""
+    """Equal within `relative` of the reference's scale (NaNs where the reference has them,
+    the same infinities)."""
     output, reference = np.asarray(output), np.asarray(reference)
     if output.shape != reference.shape:
         return False
@@ -162,6 +163,9 @@ def close(output: np.ndarray, reference: np.ndarray, relative: float = 1e-4) -> 
     output, reference = output.astype(np.float64), reference.astype(np.float64)
     if not np.array_equal(np.isnan(output), np.isnan(reference)):
         return False
-    finite = ~np.isnan(reference)
+    infinite = np.isinf(reference)  # equal exactly, sign included; the scale is the finite values'
+    if not np.array_equal(output[infinite], reference[infinite]):
+        return False
+    finite = np.isfinite(reference)
     scale = float(np.abs(reference[finite]).max()) if finite.any() else 0.0
     return bool(np.all(np.abs(output[finite] - reference[finite]) <= relative * max(scale, 1e-3)))

@@ -694,7 +694,13 @@ class Remainder(nn.Module):
         self.fmod = fmod
 
     def forward(self, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
-        return torch.fmod(first, second) if self.fmod else torch.remainder(first, second)
+        remainder = torch.fmod(first, second)
+        if self.fmod:
+            return remainder
+        # Python's %, from C's fmod: torch.remainder computes a - b * floor(a / b), which
+        # gives NaN for a finite number modulo an infinity (5 % inf is 5, -5 % inf is inf)
+        wrong_sign = (remainder != 0) & ((remainder < 0) != (second < 0))
+        return torch.where(wrong_sign, remainder + second, remainder)
 
     def extra_repr(self) -> str:
         return f"fmod={self.fmod}"

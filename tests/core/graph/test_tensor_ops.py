@@ -4,6 +4,7 @@ exports agreeing with the compiled network."""
 import json
 
 import pytest
+import numpy
 import torch
 
 from pytorchgui import paths
@@ -213,3 +214,16 @@ def test_rms_norm_and_the_vector_norm_export_to_onnx_with_the_same_outputs(tmp_p
     export(network, "onnx", tmp_path / "net.onnx", tmp_path / "weights.pt")
     output = runtime.InferenceSession(str(tmp_path / "net.onnx")).run(None, {"input": x.numpy()})[0]
     torch.testing.assert_close(torch.from_numpy(output), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_remainder_is_pythons_modulo_also_for_infinite_divisors():
+    """torch.remainder gives NaN for 5 % inf; Python, numpy and ONNX's Mod give 5."""
+    from pytorchgui.core.graph.tensor_ops import Remainder
+
+    first = torch.tensor([5.0, -5.0, 5.0, -5.0, 7.0, -7.0, float("inf")])
+    second = torch.tensor([float("inf"), float("inf"), -float("inf"), -float("inf"), 3.0, 3.0, 2.0])
+    expected = torch.from_numpy(numpy.mod(first.numpy(), second.numpy()))
+    torch.testing.assert_close(Remainder()(first, second), expected, equal_nan=True)
+    torch.testing.assert_close(Remainder()(torch.tensor([7, -7, 7, -7]), torch.tensor([3, 3, -3, -3])),
+                               torch.tensor([1, 2, -2, -1]))
+    torch.testing.assert_close(Remainder(fmod=True)(torch.tensor([-7.0]), torch.tensor([3.0])), torch.tensor([-1.0]))
