@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pyqtgraph
-from PyQt5 import QtCore, QtWidgets
+from PyQt5 import QtCore, QtGui, QtWidgets
 
 from pytorchgui import paths
 from pytorchgui.core.errors import PyTorchGUIError, first_line
@@ -704,7 +704,7 @@ class ExperimentsTab(QtWidgets.QWidget):
         ticks = [name.replace("_", " ") for name in names[:-1]] + [objective.rsplit("_", 1)[-1]]
         plot.getAxis("bottom").setTicks([list(enumerate(ticks))])
         plot.setTitle(f"Trials: swept values and {objective.replace('_', ' ')}")
-        plot.setXRange(-0.2, len(names) - 0.5, padding=0)
+        plot.setXRange(-_first_axis_room(plot, ticks[0], len(names)), len(names) - 0.5, padding=0)
         plot.setYRange(-0.08, 1.08, padding=0)
 
     def _show_importances(self, snapshot: Snapshot) -> None:
@@ -848,6 +848,18 @@ def _axis_positions(dimension, values: list[Any]) -> tuple[list[float], list[tup
     places = [(number - low) / span if not math.isnan(number) else math.nan for number in numbers]
     shown = (lambda v: f"{10 ** v:.3g}") if log else (lambda v: f"{v:.4g}")
     return places, [(0.0, shown(low)), (1.0, shown(high))]
+
+
+def _first_axis_room(plot: pyqtgraph.PlotWidget, name: str, axes: int) -> float:
+    """How far left of the first axis the view starts, in axes: enough for half its name,
+    which pyqtgraph centres on the axis and does not draw at all where it would cross the
+    plot's edge. The room r holds half the name's width h when r * W / (axes - 0.5 + r) >= h,
+    W being the view's width in pixels."""
+    half = QtGui.QFontMetrics(plot.getAxis("bottom").style["tickFont"] or plot.font()).horizontalAdvance(name) / 2 + 4
+    width = plot.getViewBox().width()
+    if width <= 2 * half:
+        return 0.2
+    return max(0.2, half * (axes - 0.5) / (width - half))
 
 
 def _drawing_order(row: dict[str, Any], objective: str, maximize: bool) -> tuple:

@@ -109,7 +109,10 @@ def run_items(run: dict[str, Any]) -> list[SortableItem]:
 
 
 def fill_runs_table(table: QtWidgets.QTableWidget, runs: list[dict[str, Any]]) -> None:
-    """Refill `table` with `runs`, kept in the order the user sorted it by."""
+    """Refill `table` with `runs`, kept in the order the user sorted it by; the runs
+    selected stay selected, wherever they move (a selection kept by row would pass to the
+    run that moves into a deleted one's row, or to a new run)."""
+    selected = {str(row_path(table, index.row())) for index in table.selectionModel().selectedRows()}
     blocker = QtCore.QSignalBlocker(table)  # refilling is no edit of the user's
     table.setSortingEnabled(False)  # else each cell set would sort the rows under the loop
     table.setRowCount(len(runs))
@@ -118,6 +121,11 @@ def fill_runs_table(table: QtWidgets.QTableWidget, runs: list[dict[str, Any]]) -
             table.setItem(row, column, item)
     table.setSortingEnabled(True)
     del blocker
+    selection = QtCore.QItemSelection()
+    for row in range(table.rowCount()):
+        if str(row_path(table, row)) in selected:
+            selection.select(table.model().index(row, 0), table.model().index(row, table.columnCount() - 1))
+    table.selectionModel().select(selection, QtCore.QItemSelectionModel.ClearAndSelect)
 
 
 def runs_table() -> QtWidgets.QTableWidget:

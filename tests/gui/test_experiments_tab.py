@@ -122,3 +122,29 @@ def test_data_the_sweep_cannot_read_again_is_refused_with_a_reason(window):
     box = window.findChild(QtWidgets.QMessageBox, "errorBox")
     assert "Shapes" in box.text() and "was not read from a file or source" in box.text()
     box.close()
+
+
+def test_the_first_axis_of_the_parallel_coordinates_is_named(window, tmp_path):
+    """pyqtgraph drops a tick label that crosses the axis's end: the first axis's name,
+    centred on the plot's left edge, was never drawn."""
+    from PyQt5 import QtGui
+
+    from pytorchgui.core.training.sweeps import Experiment, SearchSpace
+    from pytorchgui.gui.experiments_tab import Snapshot
+
+    raw = {"conv1.out_channels": {"low": 4, "high": 12}, "lr": {"low": 0.001, "high": 0.1, "log": True}}
+    config = window.workspace.training_config
+    experiment = Experiment(tmp_path, "builtin:100", raw, config.to_dict(), val_split=20)
+    rows = [{"number": number, "state": "COMPLETE", "conv1.out_channels": width, "lr": rate,
+             "validation_accuracy": accuracy, "epochs": 2, "seconds": 1.0, "run": str(tmp_path / f"t{number}")}
+            for number, width, rate, accuracy in ((0, 4, 0.01, 0.8), (1, 12, 0.002, 0.9))]
+    tab = window.experiments_tab
+    window.tabs.setCurrentWidget(window.experimentsTab)
+    tab.show_snapshot(Snapshot(experiment, SearchSpace.parse(raw, window.workspace.network, config), rows))
+    image = QtGui.QImage(10, 10, QtGui.QImage.Format_ARGB32)
+    painter = QtGui.QPainter(image)
+    try:
+        drawn = [text for _, _, text in tab.coordinates_plot.getAxis("bottom").generateDrawSpecs(painter)[2]]
+    finally:
+        painter.end()
+    assert drawn == ["conv1.out channels", "lr", "accuracy"]

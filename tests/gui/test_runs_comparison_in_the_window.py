@@ -152,3 +152,15 @@ def test_the_run_training_now_cannot_be_deleted(qtbot, window, shapes):
     finally:  # a run left training would outlive the window
         tab.stop()
         qtbot.waitUntil(lambda: tab.task is None, timeout=30000)
+
+
+def test_a_refresh_keeps_the_selected_runs_not_the_selected_rows(two_runs, shapes, tmp_path, monkeypatch):
+    tab, runs = two_runs
+    select(tab, runs[:1])  # the older run, on the second row
+    newer = train_run(shapes, 0.2, 16)
+    tab.refresh_runs()  # the new run takes the first row
+    assert [run["path"] for run in tab.selected_runs()] == [runs[0].path]
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    select(tab, [newer])
+    assert tab.delete_selected_runs()
+    assert tab.selected_runs() == []  # not the run that moved up into the deleted one's row

@@ -228,6 +228,12 @@ def _dimension(name: str, value: Any, network: Network, config: TrainingConfig, 
             raise SweepError(f"{entry}: {name} is a whole number, so its step must be one too, not {step!r}")
         if log:
             raise SweepError(f"{entry}: a range is either log or stepped, not both (Optuna's rule)")
+        # Optuna would quietly end such a range at its last step and warn in every trial
+        steps = (high - low) / step
+        if abs(steps - round(steps)) > 1e-9 * max(1.0, steps):
+            below, above = (float(f"{low + count * step:.12g}") for count in (math.floor(steps), math.ceil(steps)))
+            raise SweepError(f"{entry}: {low:g} to {high:g} is not a whole number of steps of {step:g}: end it at "
+                             f"{below:g} or {above:g}, or choose another step")
     if log and low <= 0:
         raise SweepError(f"{entry}: a log range must start above 0, not at {low:g}")
     return dataclasses.replace(base, low=low, high=high, step=None if step is None else

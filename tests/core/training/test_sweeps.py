@@ -59,6 +59,9 @@ def test_a_space_names_options_optimizer_and_node_parameters(lenet):
     ({"batch_size": {"low": 32}}, "needs \"low\" and \"high\""),
     ({"mixed_precision": {"low": 0, "high": 1}}, "is true or false: give its values as \"choices\""),
     ({"batch_size": {"low": 16, "high": 64, "step": 1.5}}, "its step must be one too"),
+    ({"conv1.out_channels": {"low": 3, "high": 12, "step": 2}}, "3 to 12 is not a whole number of steps of 2: "
+                                                                 "end it at 11 or 13"),
+    ({"loss.label_smoothing": {"low": 0.0, "high": 0.25, "step": 0.1}}, "end it at 0.2 or 0.3"),
     ({"batch_size": {"choices": [32, 64], "low": 8}}, "either \"choices\" or a range"),
     ({"schedule.gamma": {"low": 0.1, "high": 0.9}}, "no learning-rate schedule"),
     ({"augment.RandomCrop.padding": {"low": 1, "high": 4}}, "add RandomCrop to --augment first"),
