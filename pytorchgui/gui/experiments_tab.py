@@ -701,7 +701,7 @@ class ExperimentsTab(QtWidgets.QWidget):
                 label.setPos(index, value)
                 plot.addItem(label)
         # the objective's axis, at the right edge, is named by its last word: a long name there is not drawn
-        ticks = [name.replace("_", " ") for name in names[:-1]] + [objective.rsplit("_", 1)[-1]]
+        ticks = list(names[:-1]) + [objective.rsplit("_", 1)[-1]]  # the names as the space writes them
         plot.getAxis("bottom").setTicks([list(enumerate(ticks))])
         plot.setTitle(f"Trials: swept values and {objective.replace('_', ' ')}")
         plot.setXRange(-_first_axis_room(plot, ticks[0], len(names)), len(names) - 0.5, padding=0)

@@ -1013,7 +1013,7 @@ class TrainTab(QtWidgets.QWidget):
                 if numpy.isnan(data).all():
                     key = key.replace("validation", "train")
                     data = numpy.array([numpy.nan if m[key] is None else m[key] for m in metrics], dtype=float)
-                curve = plot.plot(epochs, data * scale, pen=pen, name=f"{label} ({key.split('_')[0][:5]})",
+                curve = plot.plot(epochs, data * scale, pen=pen, name=f"{label} ({key.split('_')[0]})",
                                   connect="finite")
                 curve.overlay = True
         self._show_all_epochs()

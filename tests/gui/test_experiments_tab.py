@@ -147,4 +147,4 @@ def test_the_first_axis_of_the_parallel_coordinates_is_named(window, tmp_path):
         drawn = [text for _, _, text in tab.coordinates_plot.getAxis("bottom").generateDrawSpecs(painter)[2]]
     finally:
         painter.end()
-    assert drawn == ["conv1.out channels", "lr", "accuracy"]
+    assert drawn == ["conv1.out_channels", "lr", "accuracy"]

@@ -111,7 +111,7 @@ def test_diff_dialog_and_legend_name_what_differs(qtbot, two_runs):
     dialog.close()
     tab.overlay_selected_runs()
     names = sorted(item.name() for item in tab.epoch_plot.listDataItems() if getattr(item, "overlay", False))
-    assert names == ["lr 0.05 · batch 8 (valid)", "lr 0.1 · batch 32 (valid)"]
+    assert names == ["lr 0.05 · batch 8 (validation)", "lr 0.1 · batch 32 (validation)"]
 
 
 def test_delete_after_confirming_where_there_is_no_trash(two_runs, answers, monkeypatch):

@@ -733,7 +733,8 @@ def trial_rows(experiment: Experiment, study, space: SearchSpace) -> list[dict[s
                    if trial.datetime_complete and trial.datetime_start else None)
         rows.append({"number": trial.number, "state": trial.state.name,
                      **{name: trial.params.get(name) for name in space.names},
-                     experiment.objective: trial.value if trial.value is not None else _last_report(trial),
+                     experiment.objective: trial.value if trial.value is not None else _last_report(trial)
+                     if trial.state.name == "PRUNED" else None,  # a failed trial has no result
                      "epochs": trial.user_attrs.get("epochs", len(trial.intermediate_values)),
                      "seconds": None if seconds is None else round(seconds, 2),
                      "run": trial.user_attrs.get("run", str(experiment.trial_folder(trial.number)))})
@@ -741,7 +742,7 @@ def trial_rows(experiment: Experiment, study, space: SearchSpace) -> list[dict[s
 
 
 def _last_report(trial) -> float | None:
-    """A pruned trial's objective: the best it reported before it was stopped."""
+    """A pruned trial's objective: the last it reported before it was stopped."""
     values = [value for value in trial.intermediate_values.values() if value is not None and math.isfinite(value)]
     return None if not values else values[-1]
 

@@ -278,8 +278,9 @@ def test_a_stopped_sweep_marks_the_running_trial_failed_and_keeps_the_finished_o
 
     worker = SweepWorker(experiment, data, None, on_event=stop_in_the_second_trial)
     assert worker.run() == 1
-    states = [row["state"] for row in csv.DictReader(open(experiment.folder / "trials.csv"))]
-    assert states == ["COMPLETE", "FAIL"]
+    rows = list(csv.DictReader(open(experiment.folder / "trials.csv")))
+    assert [row["state"] for row in rows] == ["COMPLETE", "FAIL"]
+    assert rows[1]["train_loss"] == ""  # it reported an epoch, but a failed trial has no result
     assert SweepWorker(experiment, data, None).run() == 2
     states = [row["state"] for row in csv.DictReader(open(experiment.folder / "trials.csv"))]
     assert states == ["COMPLETE", "FAIL", "COMPLETE", "COMPLETE"]
