@@ -509,6 +509,13 @@ class ExperimentsTab(QtWidgets.QWidget):
             return False
         if self.trials_spin.value():  # a larger budget goes on further; the budget may change on a restart
             experiment.trials = self.trials_spin.value()
+        chosen = {"sampler": self.sampler_combo.currentData(), "pruner": self.pruner_combo.currentData(),
+                  "objective": self.objective_combo.currentData()}
+        kept = [f"{name} {getattr(experiment, name)}" for name, value in chosen.items()
+                if value != getattr(experiment, name)]
+        if kept:  # what defines a study cannot change on a restart: say so rather than ignore the form
+            self.log(f"Resume keeps the experiment's own {', '.join(kept)}; Start begins a new experiment with the "
+                     "settings chosen here")
         return self._run(experiment)
 
     def _run(self, experiment: Experiment) -> bool:
@@ -762,13 +769,18 @@ class ExperimentsTab(QtWidgets.QWidget):
         self.data_label.setText(self._data_text())
 
     def _data_text(self) -> str:
+        # Resume runs on the shown experiment's own data, whatever the window has open now
+        shown = self.experiment
+        resumed = "" if shown is None else (
+            f"Resume: {shown.data}, validated on "
+            f"{shown.test or (f'{shown.val_split:g} % of it' if shown.val_split else 'none')}. Start: ")
         train = self.workspace.chosen_training_set
         if train is None:
-            return "Data: none yet (open a training set in the Data tab)"
+            return f"{resumed or 'Data: '}none yet (open a training set in the Data tab)"
         validation = self.workspace.default_validation()
         checked = (validation.name if isinstance(validation, DatasetEntry) else
                    f"{train.validation_percent:g} % of it" if train.validation_percent else "none")
-        return f"Data: {train.name}, validated on {checked}; other options as in the Train tab"
+        return f"{resumed or 'Data: '}{train.name}, validated on {checked}; other options as in the Train tab"
 
     def _update_buttons(self) -> None:
         running = self.running

@@ -148,3 +148,21 @@ def test_the_first_axis_of_the_parallel_coordinates_is_named(window, tmp_path):
     finally:
         painter.end()
     assert drawn == ["conv1.out_channels", "lr", "accuracy"]
+
+
+def test_a_shown_experiment_names_the_data_and_settings_resume_keeps(window, tmp_path, monkeypatch):
+    """After Open experiment, Resume runs on the experiment's own data and sampler, not the
+    window's: the tab says both."""
+    from pytorchgui.core.training.sweeps import Experiment
+
+    experiment = Experiment(tmp_path / "exp", "builtin:300", {"lr": {"low": 0.001, "high": 0.1, "log": True}},
+                            window.workspace.training_config.to_dict(), test="builtin:100", sampler="random")
+    experiment.create(window.workspace.network)
+    tab = window.experiments_tab
+    assert tab.open_experiment(experiment.folder)
+    assert tab.data_label.text().startswith("Resume: builtin:300, validated on builtin:100. Start: ")
+    tab.sampler_combo.setCurrentIndex(tab.sampler_combo.findData("tpe"))
+    started = []
+    monkeypatch.setattr(tab, "_run", lambda experiment: started.append(experiment) or True)
+    assert tab.resume() and started[0].sampler == "random"
+    assert "Resume keeps the experiment's own sampler random" in tab.log_view.toPlainText()
