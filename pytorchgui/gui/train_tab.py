@@ -752,10 +752,7 @@ class TrainTab(QtWidgets.QWidget):
         for curve in (self.batch_curve, self.smooth_curve, self.train_loss_curve, self.val_loss_curve,
                       self.train_acc_curve, self.val_acc_curve, self.lr_curve):
             curve.setData([], [])
-        for plot in (self.epoch_plot, self.accuracy_plot):
-            for item in list(plot.listDataItems()):
-                if getattr(item, "overlay", False):
-                    plot.removeItem(item)
+        self._remove_overlays()
         for marker in self.settings_markers:
             self.lr_plot.removeItem(marker)
         self.settings_markers = []
@@ -993,6 +990,7 @@ class TrainTab(QtWidgets.QWidget):
             show_error(self, "Cannot delete the run", str(error))
         if self.pending_resume is not None and not self.pending_resume[0].exists():
             self.cancel_resume()  # Start would look for the checkpoint just deleted
+        self._remove_overlays([run["path"] for run in selected])  # their curves would outlive them
         self.refresh_runs()
         where = "moved to the trash" if not left else "deleted"
         self.log(f"{counted(len(names), 'run')} {where}: {', '.join(names)}")
@@ -1002,6 +1000,7 @@ class TrainTab(QtWidgets.QWidget):
         """The selected runs' validation curves (training curves for a run without) dashed
         over this run's, named in the legend by what differs between them."""
         colours = ["#862e9c", "#2f9e44", "#f08c00", "#c2255c"]
+        self._remove_overlays()  # an overlay replaces the last one: its labels say what differs among these runs
         overlaid = [(run, metrics) for run in self.selected_runs() if (metrics := read_metrics(run["path"]))][:4]
         labels = distinguishing_labels([RunFolder(run["path"]) for run, _ in overlaid])
         for number, ((run, metrics), label) in enumerate(zip(overlaid, labels)):
@@ -1015,5 +1014,13 @@ class TrainTab(QtWidgets.QWidget):
                     data = numpy.array([numpy.nan if m[key] is None else m[key] for m in metrics], dtype=float)
                 curve = plot.plot(epochs, data * scale, pen=pen, name=f"{label} ({key.split('_')[0]})",
                                   connect="finite")
-                curve.overlay = True
+                curve.overlay = run["path"]
         self._show_all_epochs()
+
+    def _remove_overlays(self, paths=None) -> None:
+        """The overlaid runs' curves (and legend entries): all of them, or those of `paths`."""
+        for plot in (self.epoch_plot, self.accuracy_plot):
+            for item in list(plot.listDataItems()):
+                overlay = getattr(item, "overlay", None)
+                if overlay is not None and (paths is None or overlay in paths):
+                    plot.removeItem(item)

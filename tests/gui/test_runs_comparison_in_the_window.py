@@ -121,9 +121,15 @@ def test_delete_after_confirming_where_there_is_no_trash(two_runs, answers, monk
     assert not tab.delete_selected_runs()  # the question's default: Cancel
     assert runs[0].path.is_dir() and tab.runs_table.rowCount() == 2
     answers.append(QtWidgets.QMessageBox.Yes)
+    select(tab, runs)
+    tab.overlay_selected_runs()
+    tab.overlay_selected_runs()  # again: it replaces the overlay, it does not stack a second one
+    assert len([item for item in tab.epoch_plot.listDataItems() if getattr(item, "overlay", None)]) == 2
     select(tab, runs[:1])
     assert tab.delete_selected_runs()
     assert not runs[0].path.exists() and tab.runs_table.rowCount() == 1 and runs[1].path.is_dir()
+    left = [item.opts["name"] for item in tab.epoch_plot.listDataItems() if getattr(item, "overlay", None)]
+    assert len(left) == 1  # the deleted run's curve went with it
 
 
 def test_delete_moves_runs_to_the_trash(two_runs, tmp_path, monkeypatch):
