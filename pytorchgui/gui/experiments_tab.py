@@ -245,8 +245,10 @@ class ExperimentsTab(QtWidgets.QWidget):
         self.pruner_combo = self._combo("prunerCombo", PRUNERS, "Stop a poor trial after an epoch where it is behind "
                                                                 "the others at that epoch")
         self.objective_combo = self._combo("objectiveCombo", OBJECTIVES, "What the sweep optimises, and its direction")
-        for index, (name, direction) in enumerate(OBJECTIVES.items()):
-            self.objective_combo.setItemText(index, f"{name.replace('_', ' ')} ({direction})")
+        for index, (name, direction) in enumerate(OBJECTIVES.items()):  # the direction in words would not fit
+            self.objective_combo.setItemText(index, f"{name.replace('_', ' ')} {'↑' if direction == 'maximize' else '↓'}")
+            self.objective_combo.setItemData(index, f"{direction}d: {'higher' if direction == 'maximize' else 'lower'} "
+                                                    "is better", QtCore.Qt.ToolTipRole)
         self.trials_spin = self._spin("trialsSpin", 0, 100000, 16, "as the time allows")
         self.timeout_spin = self._spin("timeoutSpin", 0, 100000, 0, "no limit", " min")
         self.timeout_spin.setToolTip("No trial starts after this time")
@@ -297,7 +299,7 @@ class ExperimentsTab(QtWidgets.QWidget):
         split.addWidget(self._trials_box())
         plots = QtWidgets.QSplitter(QtCore.Qt.Horizontal)
         self.coordinates_plot = _plot("Trials: swept values and objective", "coordinatesPlot")
-        self.importance_plot = _plot("Parameter importances", "importancePlot")
+        self.importance_plot = _plot("Importances", "importancePlot")  # a longer title is cut at the default size
         self.importance_plot.setToolTip("Optuna's fANOVA: how much of the objective's variance over the finished "
                                         "trials each swept value explains")
         self.curves_plot = _plot("Best trials", "bestCurvesPlot", bottom=CountAxis("bottom"))
@@ -389,7 +391,9 @@ class ExperimentsTab(QtWidgets.QWidget):
         table.setRowCount(len(self.space))
         for row, (name, raw) in enumerate(self.space.items()):
             table.setItem(row, 0, QtWidgets.QTableWidgetItem(name))
-            table.setItem(row, 1, QtWidgets.QTableWidgetItem(describe_range(raw)))
+            described = QtWidgets.QTableWidgetItem(describe_range(raw))
+            described.setToolTip(f"{name}: {describe_range(raw)}")  # the column is narrow: the whole range on hover
+            table.setItem(row, 1, described)
         table.setVisible(bool(self.space))
         self.space_buttons.setVisible(bool(self.space))
         table.setFixedHeight(table.horizontalHeader().height() + sum(table.rowHeight(r) for r in range(len(self.space)))

@@ -641,7 +641,7 @@ class SweepWorker:
         optuna = _optuna()
         trial.set_user_attr("host", socket.gethostname())
         trial.set_user_attr("pid", os.getpid())
-        run = self.experiment.trial_folder(trial.number)
+        run = self.experiment.trial_folder(trial.number).resolve()  # the window may read it from another folder
         trial.set_user_attr("run", str(run))
         lock.release()  # the trial exists (RUNNING): the next worker may count it and start its own
         values = self.space.suggest(trial)
@@ -737,8 +737,17 @@ def trial_rows(experiment: Experiment, study, space: SearchSpace) -> list[dict[s
                      if trial.state.name == "PRUNED" else None,  # a failed trial has no result
                      "epochs": trial.user_attrs.get("epochs", len(trial.intermediate_values)),
                      "seconds": None if seconds is None else round(seconds, 2),
-                     "run": trial.user_attrs.get("run", str(experiment.trial_folder(trial.number)))})
+                     "run": str(_run_folder(experiment, trial))})
     return rows
+
+
+def _run_folder(experiment: Experiment, trial) -> Path:
+    """Where the trial's run folder is: as the trial recorded it, or, where that is not (a
+    relative path from another working folder, a folder moved), in the experiment's own."""
+    recorded = trial.user_attrs.get("run")
+    if recorded and Path(recorded).is_absolute() and Path(recorded).is_dir():
+        return Path(recorded)
+    return experiment.trial_folder(trial.number)
 
 
 def _last_report(trial) -> float | None:
@@ -767,7 +776,7 @@ def best_trial(experiment: Experiment, study) -> dict[str, Any] | None:
         return None
     best = study.best_trial
     return {"trial": best.number, experiment.objective: best.value, "params": best.params,
-            "epochs": best.user_attrs.get("epochs"), "run": best.user_attrs.get("run"),
+            "epochs": best.user_attrs.get("epochs"), "run": str(_run_folder(experiment, best)),
             "finished": len(finished), "pruned": len(study.get_trials(
                 deepcopy=False, states=(optuna.trial.TrialState.PRUNED,)))}
 

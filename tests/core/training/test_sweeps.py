@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -284,3 +285,22 @@ def test_a_stopped_sweep_marks_the_running_trial_failed_and_keeps_the_finished_o
     assert SweepWorker(experiment, data, None).run() == 2
     states = [row["state"] for row in csv.DictReader(open(experiment.folder / "trials.csv"))]
     assert states == ["COMPLETE", "FAIL", "COMPLETE", "COMPLETE"]
+
+
+def test_trial_folders_are_found_from_another_working_folder(tmp_path, lenet, monkeypatch):
+    """`pytorchgui sweep --out exp` in one folder, the window opening it from another: the
+    trials' run folders (curves, Open trial) are still found."""
+    from pytorchgui.core.data.data_source import load_spec
+    from pytorchgui.core.training.sweeps import SweepWorker, best_trial, trial_rows
+
+    (tmp_path / "here").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    experiment = Experiment(Path("exp"), data="builtin:60", config=TrainingConfig(epochs=1, threads=1).to_dict(),
+                            space={"lr": {"choices": [0.01]}}, objective="train_loss", direction="minimize", trials=1)
+    experiment.create(lenet)
+    SweepWorker(experiment, load_spec("builtin:60"), None).run()
+    monkeypatch.chdir(tmp_path)
+    opened = Experiment.read(tmp_path / "here" / "exp")
+    study = load_study(opened)
+    assert Path(trial_rows(opened, study, opened.search_space())[0]["run"]).is_dir()
+    assert Path(best_trial(opened, study)["run"]).is_dir()
