@@ -608,8 +608,8 @@ class SweepWorker:
 
     def run(self, timeout: float | None = None) -> int:
         """Trials until the budget is spent, `timeout` seconds have passed or the control
-        stops; returns the trials this worker ran."""
-        optuna = _optuna()
+        stops; returns the trials this worker ran to their end (finished, pruned or failed
+        on their own; not one stopped with the sweep)."""
         budget = self.experiment.budget(self.space)
         started, ran = time.monotonic(), 0
         while not self.control.cancelled and (timeout is None or time.monotonic() - started < timeout):
