@@ -686,13 +686,6 @@ def _power(number):
 
 def calls() -> dict[Any, Callable]:
     """Function (the object) or method (its name) -> reader(call, builder)."""
-    try:
-        from torchvision.ops import stochastic_depth  # imported on use: torchvision takes a second to import
-    except ImportError:  # torchvision is a dependency; tolerated missing all the same
-        stochastic_depth = None
-    add, multiply = _binary("Add", _shift), _binary("Multiply", _scale)
-    subtract, divide = _binary("Subtract", _subtract), _binary("Divide", _divide)
-    power, matmul = _binary("Power", _power), _binary("MatMul", None)
     table: dict[Any, Callable] = {}
 
     def both(function_targets, method_names, reader):
@@ -701,6 +694,22 @@ def calls() -> dict[Any, Callable]:
         for name in method_names:
             table[name] = reader
 
+    _arithmetic_calls(both)
+    _tensor_operation_calls(both)
+    _layer_function_calls(both)
+    try:
+        from torchvision.ops import stochastic_depth  # imported on use: torchvision takes a second to import
+    except ImportError:  # torchvision is a dependency; tolerated missing all the same
+        return table
+    table[stochastic_depth] = _stochastic_depth
+    return table
+
+
+def _arithmetic_calls(both) -> None:
+    """+, -, *, /, ** and @ with a tensor or a number, in place too, negation, maximum, minimum."""
+    add, multiply = _binary("Add", _shift), _binary("Multiply", _scale)
+    subtract, divide = _binary("Subtract", _subtract), _binary("Divide", _divide)
+    power, matmul = _binary("Power", _power), _binary("MatMul", None)
     both([operator.add, torch.add], ["add"], add)
     both([operator.mul, torch.mul], ["mul"], multiply)
     both([operator.sub, torch.sub], ["sub"], subtract)
@@ -715,6 +724,10 @@ def calls() -> dict[Any, Callable]:
     both([operator.neg, torch.neg], ["neg"], _simple("Negate"))
     both([torch.maximum], ["maximum"], _variadic("Maximum"))
     both([torch.minimum], ["minimum"], _variadic("Minimum"))
+
+
+def _tensor_operation_calls(both) -> None:
+    """Reshaping, joining, splitting, indexing, element-wise functions and reductions."""
     both([torch.cat, torch.concat], [], _concatenate)
     both([torch.stack], [], _stack("Stack"))
     both([torch.flatten], ["flatten"], _flatten)
@@ -740,6 +753,13 @@ def calls() -> dict[Any, Callable]:
     both([torch.rsqrt], ["rsqrt"], _simple("Rsqrt"))
     for operation in ("mean", "sum", "amax", "amin", "logsumexp"):
         both([getattr(torch, operation)], [operation], _reduce(operation))
+    both([torch.norm], ["norm"], _norm)
+    both([torch.addcmul], ["addcmul"], _addcmul)
+    both([torch.roll], ["roll"], _roll)
+
+
+def _layer_function_calls(both) -> None:
+    """torch.nn.functional's activations, pooling, normalisation, attention and resizing: the layers' nodes."""
     both([F.relu, torch.relu], ["relu"], _activation("ReLU"))
     both([F.relu6], [], _activation("ReLU6"))
     both([F.gelu], [], _simple("GELU", lambda call: {"approximate": call.argument(1, "approximate", "none")}))
@@ -760,18 +780,12 @@ def calls() -> dict[Any, Callable]:
     both([F.linear], [], _linear)
     both([F.layer_norm], [], _layer_norm)
     both([F.rms_norm], [], _rms_norm)
-    both([torch.norm], ["norm"], _norm)
-    both([torch.addcmul], ["addcmul"], _addcmul)
     both([F.scaled_dot_product_attention], [], _attention)
     both([F.pad], [], _pad)
     both([F.normalize], [], _normalize)
-    both([torch.roll], ["roll"], _roll)
     both([F.interpolate], [], _interpolate)
     both([torch.channel_shuffle, F.channel_shuffle], [], _simple("ChannelShuffle", lambda call: {
         "groups": call.argument(1, "groups")}))
-    if stochastic_depth is not None:
-        table[stochastic_depth] = _stochastic_depth
-    return table
 
 
 def describe(node: fx.Node) -> str:
