@@ -381,7 +381,7 @@ def sweep(arguments) -> int:
         raise _sweep_error("give --trials N or --timeout SECONDS: the sweep needs a budget")
     if not arguments.worker:
         experiment.create(network)
-        study = load_study(experiment)  # made once here, before the processes race to make it
+        load_study(experiment)  # the study made once here, before the processes race to make it
         budget = experiment.budget(space)
         print(f"sweep: {', '.join(d.describe() for d in space.dimensions)}; {experiment.sampler} sampler, "
               f"{experiment.pruner} pruner, {experiment.objective} ({experiment.direction}); "
