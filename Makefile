@@ -19,8 +19,11 @@ $(STAMP): setup.py | $(PY)
 run: $(STAMP)
 	$(PY) -m pytorchgui
 
+# One pytest-xdist worker per core of this machine's two (TEST_JOBS=0: one process, in order).
+TEST_JOBS ?= 2
+
 test: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -n $(TEST_JOBS)
 
 bench: $(STAMP)
 	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done

@@ -64,7 +64,8 @@ setup(
         "bench": ["onnx>=1.16", "onnxruntime", "onnx2torch"],
         # The tests export to ONNX and check the file with onnxruntime, read .safetensors and
         # HDF5 files, import timm models and read TensorBoard's event files, so they install those too.
-        "test": ["pytest>=7", "pytest-qt>=4.2", "hypothesis>=6", "onnx>=1.16", "onnxscript", "onnxruntime",
+        # pytest-xdist: `make test` runs a worker per core (tests/conftest.py pins each to its core).
+        "test": ["pytest>=7", "pytest-qt>=4.2", "pytest-xdist>=3", "hypothesis>=6", "onnx>=1.16", "onnxscript", "onnxruntime",
                  "safetensors>=0.4", "h5py>=3", "umap-learn>=0.5", "timm>=1.0", "tensorboard>=2.14"],
     },
     entry_points={"console_scripts": ["pytorchgui = pytorchgui.cli:main"]},
