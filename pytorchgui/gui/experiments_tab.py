@@ -119,6 +119,11 @@ def sweep_arguments(experiment: Experiment, jobs: int, timeout: float | None) ->
 
 
 # -- the tab ----------------------------------------------------------------------------------------
+# Optuna's trial states as the table shows them: lower case takes less of its width
+STATES_SHOWN = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running",
+                "WAITING": "waiting"}
+
+
 class _SortItem(QtWidgets.QTableWidgetItem):
     """A cell that sorts by its value: numbers as numbers, empty cells last."""
 
@@ -306,6 +311,9 @@ class ExperimentsTab(QtWidgets.QWidget):
         self.curves_plot.setLabel("bottom", "epoch")
         self.curves_plot.addLegend(offset=(-10, -10), brush=(255, 255, 255, 210))
         self.coordinates_plot.hideAxis("left")
+        # the axes' names under the plot: pyqtgraph sizes the row for digits, which cut the "_" of batch_size
+        names_axis = self.coordinates_plot.getAxis("bottom")
+        names_axis.setHeight(QtGui.QFontMetrics(names_axis.style["tickFont"] or self.font()).height() + 4)
         beside = QtWidgets.QSplitter(QtCore.Qt.Vertical)  # the importances over the best curves
         beside.addWidget(self.importance_plot)
         beside.addWidget(self.curves_plot)
@@ -323,8 +331,7 @@ class ExperimentsTab(QtWidgets.QWidget):
         return right
 
     def _trials_box(self) -> QtWidgets.QWidget:
-        self.trials_table = read_only_table(["Trial"], "trialsTable", stretch=None)
-        self.trials_table.setSortingEnabled(True)
+        self.trials_table = read_only_table(["Trial"], "trialsTable", stretch=None, sortable=True)
         self.trials_table.setSelectionMode(QtWidgets.QAbstractItemView.SingleSelection)
         self.trials_table.doubleClicked.connect(lambda _index: self.open_selected_trial())
         self.trials_table.itemSelectionChanged.connect(self._update_buttons)
@@ -664,12 +671,14 @@ class ExperimentsTab(QtWidgets.QWidget):
         table.setSortingEnabled(False)
         table.clear()
         table.setColumnCount(len(columns))
-        table.setHorizontalHeaderLabels(["trial", "state", *snapshot.space.names, objective.replace("_", " "),
-                                         "epochs", "seconds"])
+        table.setHorizontalHeaderLabels([_two_lines(name) for name in ["trial", "state", *snapshot.space.names,
+                                                                       objective.replace("_", " "), "epochs",
+                                                                       "seconds"]])
         table.setRowCount(len(snapshot.rows))
         for row, values in enumerate(snapshot.rows):
             for column, name in enumerate(columns):
-                item = _SortItem(values.get(name))
+                value = values.get(name)
+                item = _SortItem(STATES_SHOWN.get(value, value) if name == "state" else value)
                 item.setData(QtCore.Qt.UserRole, values["run"])
                 table.setItem(row, column, item)
         table.setSortingEnabled(True)
@@ -876,6 +885,16 @@ def _first_axis_room(plot: pyqtgraph.PlotWidget, name: str, axes: int) -> float:
     if width <= 2 * half:
         return 0.2
     return max(0.2, half * (axes - 0.5) / (width - half))
+
+
+def _two_lines(name: str) -> str:
+    """A long column name over two lines, broken after its first dot or space
+    ("conv1.\nout_channels", "validation\naccuracy"): one column sized to such a name
+    pushed the last ones out of sight at 1280 pixels wide."""
+    if len(name) <= 10:
+        return name
+    cut = min((name.find(mark) + 1 for mark in ". " if 0 < name.find(mark) < len(name) - 1), default=0)
+    return f"{name[:cut].rstrip()}\n{name[cut:]}" if cut else name
 
 
 def _drawing_order(row: dict[str, Any], objective: str, maximize: bool) -> tuple:

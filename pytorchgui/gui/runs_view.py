@@ -130,12 +130,11 @@ def fill_runs_table(table: QtWidgets.QTableWidget, runs: list[dict[str, Any]]) -
 
 def runs_table() -> QtWidgets.QTableWidget:
     """The Runs table: sortable by any column, tags and notes edited by double-click."""
-    table = read_only_table(COLUMN_NAMES, "runsTable", stretch=COLUMN_NAMES.index(NOTES))
+    table = read_only_table(COLUMN_NAMES, "runsTable", stretch=COLUMN_NAMES.index(NOTES), sortable=True)
     table.setEditTriggers(QtWidgets.QAbstractItemView.DoubleClicked | QtWidgets.QAbstractItemView.EditKeyPressed)
     table.setWordWrap(False)
     for column, (_, _, tip) in enumerate(RUN_COLUMNS):
         table.horizontalHeaderItem(column).setToolTip(tip)
-    table.setSortingEnabled(True)
     table.sortByColumn(0, QtCore.Qt.DescendingOrder)  # newest first: names start with the time
     table.setContextMenuPolicy(QtCore.Qt.CustomContextMenu)
     return table

@@ -1,6 +1,7 @@
 """The Experiments tab: Sweep this… from the forms, the range dialog's checks, a real sweep
 run from the tab, and a trial opened as the current network."""
 from pathlib import Path
+from types import SimpleNamespace
 
 from PyQt5 import QtCore, QtWidgets
 
@@ -96,8 +97,8 @@ def test_a_sweep_started_in_the_tab_fills_the_table(qtbot, window, tmp_path):
                     and len(tab.snapshot.rows) == 2, timeout=90000)
     table = tab.trials_table
     headers = [table.horizontalHeaderItem(column).text() for column in range(table.columnCount())]
-    assert headers == ["trial", "state", "lr", "validation accuracy", "epochs", "seconds"]
-    assert [table.item(row, 1).text() for row in range(2)] == ["COMPLETE"] * 2
+    assert headers == ["trial", "state", "lr", "validation\naccuracy", "epochs", "seconds"]
+    assert [table.item(row, 1).text() for row in range(2)] == ["complete"] * 2
     table.sortItems(2, QtCore.Qt.AscendingOrder)  # lr: sorted as numbers
     rates = [table.item(row, 2).value for row in range(2)]
     assert rates == sorted(rates)
@@ -107,6 +108,38 @@ def test_a_sweep_started_in_the_tab_fills_the_table(qtbot, window, tmp_path):
     table.selectRow(0)
     tab.open_trial_button.click()
     assert window.document.display_name.startswith("exp_trial-")
+
+
+def test_the_trials_table_shows_every_column_at_1280_pixels_wide(qtbot, window):
+    """Long names (a node's parameter, the objective) take two lines of the header: sized to
+    one, the seconds column was out of sight."""
+    window.resize(1280, 820)
+    window.tabs.setCurrentWidget(window.experimentsTab)
+    names = ["lr", "batch_size", "conv1.out_channels"]
+    rows = [{"number": number, "state": "COMPLETE", "lr": 0.0072731, "batch_size": 128, "conv1.out_channels": 16,
+             "validation_accuracy": 0.8975, "epochs": 3, "seconds": 12.5321, "run": f"/runs/{number}"}
+            for number in range(3)]
+    tab = window.experiments_tab
+    tab._show_trials(SimpleNamespace(experiment=SimpleNamespace(objective="validation_accuracy"),
+                                     space=SimpleNamespace(names=names), rows=rows))
+    table = tab.trials_table
+    qtbot.waitUntil(lambda: table.viewport().width() > 0)
+    headers = [table.horizontalHeaderItem(column).text() for column in range(table.columnCount())]
+    assert headers == ["trial", "state", "lr", "batch_size", "conv1.\nout_channels", "validation\naccuracy",
+                       "epochs", "seconds"]
+    for column in (0, 5):  # the sort arrow's room goes with the sorted column
+        table.sortItems(column, QtCore.Qt.DescendingOrder)
+        assert table.horizontalHeader().length() <= table.viewport().width()
+        assert not table.horizontalScrollBar().isVisible()
+
+
+def test_the_axes_names_under_the_parallel_coordinates_are_not_cut(window):
+    """The names' row was sized for digits: the underscore of batch_size fell below it."""
+    from PyQt5 import QtGui
+
+    axis = window.experiments_tab.coordinates_plot.getAxis("bottom")
+    font = axis.style["tickFont"] or window.experiments_tab.font()
+    assert axis.height() >= QtGui.QFontMetrics(font).boundingRect("batch_size").height()
 
 
 def test_data_the_sweep_cannot_read_again_is_refused_with_a_reason(window):
