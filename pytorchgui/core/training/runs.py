@@ -6,7 +6,8 @@
     metrics.csv        one row per epoch
     checkpoint.pt      model, optimizer, schedule, epoch, random-number states
     last_weights.pt    the weights after the last epoch
-    best_weights.pt    the weights of the epoch with the best monitored loss
+    best_weights.pt    the weights of the epoch with the best monitored loss (a sweep's
+                       trial: the best objective)
     summary.json       how the run ended (finished, stopped, early_stopped, failed) and why
     notes.json         the user's tags and notes on the run (written by the Runs table, not by training)
     layer_histories.npz  every epoch's weight and gradient histograms per layer, dead ReLU units

@@ -671,7 +671,7 @@ class SweepWorker:
             self._said(trial.number, "FAIL", values, None, 0, first_line(error))
             raise
         trainer = Trainer(network, self.train_set, config, validation_set=self.validation_set, run_dir=run,
-                          on_event=on_event, control=_LinkedControl(self.control))
+                          on_event=on_event, control=_LinkedControl(self.control), keep_best_by=(objective, maximize))
         try:
             result = trainer.run()
         except PyTorchGUIError as error:

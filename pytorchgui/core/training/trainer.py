@@ -224,6 +224,7 @@ class _RunState:
     start_epoch: int = 1
     cpu_threads: int = 0  # the resumed run's thread count: another would change the sums' rounding
     best: float = math.inf
+    best_kept: float | None = None  # the keep_best_by figure of the best weights kept so far
     patience_left: int = 0
     epoch: int = 0
     recorder: LayerRecorder | None = None  # the layers' histories, when recorded
@@ -241,11 +242,16 @@ class Trainer:
                  validation_set: TensorDataset | None = None, run_dir: Path | RunFolder | None = None,
                  on_event: Callable[[Any], None] | None = None, control: TaskControl | None = None,
                  resume_from: str | os.PathLike | None = None, report_seconds: float = REPORT_SECONDS,
-                 record_layers: bool = True, measured_output: str | None = None):
+                 record_layers: bool = True, measured_output: str | None = None,
+                 keep_best_by: tuple[str, bool] | None = None):
         """`record_layers`: keep the weight and gradient histories (histories.py).
         `measured_output`: of a network with several outputs, the one whose accuracy is
-        measured (None: the first); every output's loss counts in training."""
+        measured (None: the first); every output's loss counts in training.
+        `keep_best_by`: (an EpochEvent figure, whether higher is better) choosing the epoch
+        whose weights are best_weights.pt, as a sweep's objective does, so that a trial's
+        best weights measure what its objective said; None: the lowest monitored loss."""
         self.measured_output = measured_output
+        self.keep_best_by = keep_best_by
         config.check()
         self.report_seconds = report_seconds  # 0: an event after every batch
         self.network, self.train_set, self.validation_set = network, train_set, validation_set
@@ -537,6 +543,7 @@ class Trainer:
         try:
             self._restore_optimizer(state, checkpoint)
             state.best = float(checkpoint.get("best", math.inf))
+            state.best_kept = checkpoint.get("best_kept")
         except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as error:
             raise TrainingError(f"{self.resume_from} cannot be resumed: its optimizer or schedule state is damaged "
                                 f"({error}); resume from another checkpoint or start a new run") from None
@@ -639,7 +646,7 @@ class Trainer:
             self.history.append(event.history_row())
             improved = monitored < state.best
             state.best = min(state.best, monitored)
-            self._save_epoch(state, improved)
+            self._save_epoch(state, self._keeps_best(state, event, improved))
             self.tensorboard.write_epoch(self.history[-1])
             self.on_event(event)
             if recorded is not None:
@@ -828,7 +835,22 @@ class Trainer:
             "config": self.config.to_dict(),
             "history": self.history,
             "best": state.best,
+            "best_kept": state.best_kept,
         }, improved, self.history)
+
+    def _keeps_best(self, state: _RunState, event: EpochEvent, improved: bool) -> bool:
+        """Whether this epoch's weights become best_weights.pt: the monitored loss
+        `improved`, or the keep_best_by figure beat the best so far."""
+        if self.keep_best_by is None:
+            return improved
+        name, higher_is_better = self.keep_best_by
+        value = getattr(event, name)
+        if value is None or not math.isfinite(value):
+            return False
+        if state.best_kept is not None and (value <= state.best_kept if higher_is_better else value >= state.best_kept):
+            return False
+        state.best_kept = value
+        return True
 
     def _layer_recorder(self, state: _RunState) -> LayerRecorder | None:
         """The recorder of the layers' histories; a resumed run continues its folder's."""

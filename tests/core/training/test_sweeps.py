@@ -118,6 +118,7 @@ def test_sweep_writes_trial_run_folders_trials_csv_and_the_best_as_json(capsys, 
         assert trial_network.node("conv1").parameters["out_channels"] == int(row["conv1.out_channels"])
         assert json.loads(open(os.path.join(row["run"], "summary.json")).read())["status"] == "finished"
     assert stderr.count("trial ") >= 3
+    assert _evaluated(capsys, best["run"], "builtin:60")["accuracy"] == pytest.approx(best["validation_accuracy"])
     # the same command again: the budget is spent, nothing runs, the same best is printed
     code, stdout_again, _ = run(capsys, *arguments)
     assert code == 0 and json.loads(stdout_again.strip().splitlines()[-1])["trial"] == best["trial"]
@@ -129,6 +130,36 @@ def test_sweep_writes_trial_run_folders_trials_csv_and_the_best_as_json(capsys, 
     space.write_text(json.dumps({"batch_size": {"choices": [16, 32]}}))
     code, _, stderr = run(capsys, *arguments)
     assert code == 2 and "holds another sweep (space differ)" in stderr
+
+
+def _evaluated(capsys, run_folder, test_spec: str) -> dict:
+    code, stdout, stderr = run(capsys, "evaluate", str(run_folder), "--data", test_spec, "--test-mode", "--json",
+                               "--no-curves")
+    assert code == 0, stderr
+    return json.loads(stdout)["summary"]
+
+
+def test_best_weights_follow_the_figure_the_trainer_is_told_to_keep_by(capsys, tmp_path, lenet):
+    """A sweep's trial keeps the weights of its best epoch by the objective, so that `evaluate`
+    of the trial measures what the objective said (it kept the lowest validation loss's: a
+    wine trial scored 100 % as the objective and 97.7 % in evaluate). Told to keep the lowest
+    accuracy, the trainer keeps the first epoch's weights, whose loss is the highest."""
+    from pytorchgui.core.data.data_source import DataSource
+    from pytorchgui.core.training.trainer import Trainer
+
+    train, test = DataSource("builtin", samples=300).load(True), DataSource("builtin", samples=100).load(False)
+    config = TrainingConfig(epochs=3, batch_size=32, threads=1)
+    for higher_is_better in (True, False):
+        folder = tmp_path / f"higher-is-better-{higher_is_better}"
+        trainer = Trainer(lenet, train, config, validation_set=test, run_dir=folder,
+                          keep_best_by=("validation_accuracy", higher_is_better))
+        assert trainer.run().status == "finished"
+        figures = [(row["validation_accuracy"], row["validation_loss"]) for row in trainer.history]
+        # the first epoch with the best accuracy
+        expected = (max if higher_is_better else min)(figures, key=lambda figure: figure[0])
+        measured = _evaluated(capsys, folder, "builtin:100")
+        assert (measured["accuracy"], measured["loss"]) == pytest.approx(expected, abs=1e-6), (keep_best_by, figures)
+    assert expected != min(figures, key=lambda figure: figure[1])  # not what the lowest loss would have kept
 
 
 def test_a_bad_space_is_refused_before_any_trial(capsys, tmp_path):
