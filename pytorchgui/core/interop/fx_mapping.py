@@ -291,6 +291,26 @@ def _reduce(operation: str):
     return read
 
 
+def _spread(operation: str):
+    """x.var(dim, unbiased, keepdim) and x.std(...), or with correction=: a Reduce of that
+    operation (ConvNeXt's RMS variants, CAFormer's heads)."""
+    def read(call: Call, builder):
+        dim = call.argument(1, "dim")
+        if dim is None:
+            raise MappingError(f"takes the {operation} of the whole tensor, batch included",
+                               f"give the dimensions to reduce (x.{operation}(dim=...))")
+        unbiased = call.argument(2, "unbiased", True)
+        correction = call.kwargs.get("correction", 1 if unbiased else 0)
+        if not isinstance(correction, (int, float)) or correction != int(correction):
+            raise MappingError(f"takes the {operation} with a correction of {correction!r}",
+                               "use a whole correction (1 divides by n - 1, 0 by n)")
+        values = {"operation": operation, "dim": _dims(dim), "keepdim": bool(call.argument(3, "keepdim", False)),
+                  "correction": int(correction)}
+        return builder.add("Reduce", values, call.tensors()[:1])
+
+    return read
+
+
 def _norm(call: Call, builder):
     """x.norm(p=2, dim, keepdim) over chosen dimensions: a Reduce of operation "norm"
     (the vector 2-norm; ConvNeXt V2's global response normalisation)."""
@@ -720,6 +740,8 @@ def _arithmetic_calls(both) -> None:
     both([], ["sub_"], subtract)
     both([], ["div_"], divide)
     both([operator.pow, torch.pow], ["pow"], power)
+    both([torch.square], ["square"], lambda call, builder: builder.add("PowerOf", {"exponent": 2},
+                                                                       call.tensors()[:1]))
     both([operator.matmul, torch.matmul, torch.bmm], ["matmul", "bmm"], matmul)
     both([operator.neg, torch.neg], ["neg"], _simple("Negate"))
     both([torch.maximum], ["maximum"], _variadic("Maximum"))
@@ -753,6 +775,8 @@ def _tensor_operation_calls(both) -> None:
     both([torch.rsqrt], ["rsqrt"], _simple("Rsqrt"))
     for operation in ("mean", "sum", "amax", "amin", "logsumexp"):
         both([getattr(torch, operation)], [operation], _reduce(operation))
+    for operation in ("var", "std"):
+        both([getattr(torch, operation)], [operation], _spread(operation))
     both([torch.norm], ["norm"], _norm)
     both([torch.addcmul], ["addcmul"], _addcmul)
     both([torch.roll], ["roll"], _roll)

@@ -51,6 +51,32 @@ def test_methods_flatten_and_mean_become_flatten_and_reduce():
     assert imported.network.node("flatten").parameters == {"start_dim": 1, "end_dim": -1}
 
 
+class Spreads(nn.Module):
+    """var and std in their three spellings (unbiased positional, correction=, unbiased=), and
+    a square: ConvNeXt's RMS variants and CAFormer's head write these."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 1)
+
+    def forward(self, x):
+        x = self.conv(x)
+        variance = torch.var(x, (2, 3), False, True)
+        deviation = x.std(dim=1, keepdim=True, correction=0)
+        squared = torch.square(x).var(dim=-1, unbiased=True) + x.square().std(-1)
+        return x / (variance + 1) + deviation, squared
+
+
+def test_var_std_and_square_become_reduce_and_power_nodes():
+    imported = imported_exactly(Spreads(), [3, 5, 6])
+    reduced = {name: node.parameters for name, node in imported.network.nodes.items() if node.type == "Reduce"}
+    assert [(values["operation"], values["correction"]) for values in reduced.values()] == [
+        ("var", 0), ("std", 0), ("var", 1), ("std", 1)]
+    assert reduced["var"]["dim"] == [2, 3] and reduced["var"]["keepdim"] is True
+    assert [node.parameters for node in imported.network.nodes.values() if node.type == "PowerOf"] == [
+        {"exponent": 2}] * 2
+
+
 class ShapeReads(nn.Module):
     def __init__(self):
         super().__init__()
