@@ -56,10 +56,12 @@ def _best(run) -> tuple[str, Any]:
     return "", None
 
 
-# header, what the cell shows and sorts by, its tooltip
+# header, what the cell shows and sorts by, its tooltip; the result before the settings, where
+# the Runs panel shows it without scrolling
 RUN_COLUMNS: tuple[tuple[str, Callable[[dict], tuple[str, Any]], str], ...] = (
     ("Run", lambda run: (run["name"], run["name"]), ""),
     ("Status", lambda run: _plain(run.get("status")), "How the run ended"),
+    ("Best val.", _best, "The best validation accuracy of any epoch (a regression: the best validation loss)"),
     ("Network", _network, "The network's name and its number of nodes"),
     ("Optimizer", lambda run: _plain(run.get("optimizer")), ""),
     ("LR", lambda run: _plain(run.get("learning_rate")), "The optimizer's learning rate"),
@@ -69,7 +71,6 @@ RUN_COLUMNS: tuple[tuple[str, Callable[[dict], tuple[str, Any]], str], ...] = (
     ("Train loss", lambda run: _figure(run.get("train_loss"), ".4f"), "After the last epoch"),
     ("Val. loss", lambda run: _figure(run.get("validation_loss"), ".4f"), "After the last epoch"),
     ("Val. acc.", lambda run: _figure(run.get("validation_accuracy"), ".1%"), "After the last epoch"),
-    ("Best val.", _best, "The best validation accuracy of any epoch (a regression: the best validation loss)"),
     (TAGS, lambda run: (", ".join(run.get("tags", [])),) * 2, "Double-click to edit: words separated by commas"),
     (NOTES, lambda run: (run.get("notes", ""),) * 2, "Double-click to edit"),
 )
