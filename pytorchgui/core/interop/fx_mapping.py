@@ -535,6 +535,39 @@ def _linear(call: Call, builder):
     return linear if added is None else builder.add("Add", {}, [linear, added])
 
 
+def _conv2d(call: Call, builder):
+    """F.conv2d with a kernel the model holds: a Conv2d node carrying it (a Conv2d subclass
+    traced through, or BlurPool's fixed filter). A kernel held as a buffer, which the model
+    never trains, makes a frozen node."""
+    weight, bias = call.argument(1, "weight"), call.argument(2, "bias")
+    if not all(tensor is None or (isinstance(tensor, fx.Node) and tensor.op == "get_attr") for tensor in (weight, bias)) \
+            or weight is None:
+        raise MappingError("convolves with a kernel or bias computed inside the model", "use an nn.Conv2d module")
+    out_channels, group_channels, *kernel = call.shape_of(weight)
+    groups = call.argument(6, "groups", 1)
+    values = {"in_channels": group_channels * groups, "out_channels": out_channels, "kernel_size": kernel,
+              "stride": plain(call.argument(3, "stride", 1)), "padding": plain(call.argument(4, "padding", 0)),
+              "dilation": plain(call.argument(5, "dilation", 1)), "groups": groups, "bias": bias is not None}
+    saved = builder.parameters | builder.buffers
+    tensors = {key: tensor.target for key, tensor in (("weight", weight), ("bias", bias))
+               if tensor is not None and tensor.target in saved}
+    name = builder.add("Conv2d", values, call.tensors()[:1], tensors=tensors)
+    # a tensor the model does not save (BlurPool's filter: persistent=False) is the node's constant
+    unsaved = {key: _held(builder.model, tensor.target).detach().clone()
+               for key, tensor in (("weight", weight), ("bias", bias)) if tensor is not None and tensor.target not in saved}
+    if unsaved:
+        builder.imported.constants[name] = unsaved
+    if weight.target not in builder.parameters:
+        builder.network.node(name).trainable = False
+    return name
+
+
+def _held(model: torch.nn.Module, target: str) -> torch.Tensor:
+    """The tensor a get_attr reads (the trace's runs hold it on the meta device)."""
+    owner, _, attribute = target.rpartition(".")
+    return getattr(model.get_submodule(owner), attribute)
+
+
 def _group_norm(call: Call, builder):
     weight, bias = call.argument(2, "weight"), call.argument(3, "bias")
     if (weight is None) != (bias is None):
@@ -802,6 +835,7 @@ def _layer_function_calls(both) -> None:
     both([F.batch_norm], [], _batch_norm)
     both([F.group_norm], [], _group_norm)
     both([F.linear], [], _linear)
+    both([F.conv2d, torch.conv2d], [], _conv2d)
     both([F.layer_norm], [], _layer_norm)
     both([F.rms_norm], [], _rms_norm)
     both([F.scaled_dot_product_attention], [], _attention)
