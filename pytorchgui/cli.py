@@ -480,6 +480,7 @@ def import_model(arguments) -> int:
     from pytorchgui.core.errors import PyTorchGUIError
     from pytorchgui.core.interop.importers import convert_weights, download_weights, import_torchvision, read_state_dict
     from pytorchgui.core.training.runs import torch_bytes
+    from pytorchgui.core.wording import counted
 
     if arguments.model.lower().endswith(".onnx"):
         return _import_onnx(arguments)
@@ -504,6 +505,13 @@ def import_model(arguments) -> int:
             converted = convert_weights(imported, state,
                                         source=str(arguments.weights or f"{name}'s pretrained weights"))
     network_format.save(imported.network, arguments.output)
+    if converted is None and imported.own_weights is not None:  # constants the JSON cannot carry
+        converted, arguments.weights_out = imported.own_weights, arguments.output.with_name(
+            f"{arguments.output.stem}_weights.pt")
+        held = sorted(imported.constants)
+        imported.notes.append(f"{counted(len(held), 'node')} ({', '.join(held[:3])}{', …' if len(held) > 3 else ''}) "
+                              f"hold constants a network file cannot carry: they are in {arguments.weights_out} with "
+                              f"the model's random weights; train with --initial-weights {arguments.weights_out}")
     if converted is not None:
         atomic_write(arguments.weights_out, lambda stream: stream.write(torch_bytes(converted)))
     for note in imported.notes:

@@ -401,7 +401,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 imported = import_timm(timm_name)[0]
             else:
                 imported = import_torchvision(name)
-            converted = None
+            converted = imported.own_weights  # None unless the network holds constants its file cannot
             if weights or state is not None:
                 converted = convert_weights(imported, read_state_dict(weights) if weights else state,
                                             source=weights or f"{name}'s pretrained weights")

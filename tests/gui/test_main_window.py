@@ -1,3 +1,4 @@
+import pytest
 from PyQt5 import QtWidgets
 
 from pytorchgui.gui.main_window import MainWindow
@@ -112,6 +113,19 @@ def test_import_a_torchvision_model_with_its_weights_from_the_file_menu(qtbot, t
     window.import_chosen("vgg11_bn", str(tmp_path / "r18.pth"))  # weights of another model: a dialog, no change
     boxes = [box for box in window.findChildren(QtWidgets.QMessageBox, "errorBox") if box.isVisible()]
     assert boxes and "are not this model's" in boxes[0].text() and len(network) == 69
+    window.document.undo_stack.setClean()
+
+
+def test_a_timm_model_whose_network_holds_constants_starts_training_from_them(window):
+    """Imported without weights, resnetblur18's blur filters (constants no network file
+    carries) would be random: the Train tab starts from the model's own weights."""
+    import torch
+
+    pytest.importorskip("timm")
+    assert window.import_chosen("timm:resnetblur18")
+    start = window.train_tab.options.config().initial_weights
+    assert start.endswith("resnetblur18_weights.pt")
+    assert torch.load(start, weights_only=True)["layer1_0_conv2d.weight"][0, 0, 1, 1] == 0.25  # the filter's centre
     window.document.undo_stack.setClean()
 
 

@@ -537,8 +537,9 @@ def _linear(call: Call, builder):
 
 def _conv2d(call: Call, builder):
     """F.conv2d with a kernel the model holds: a Conv2d node carrying it (a Conv2d subclass
-    traced through, or BlurPool's fixed filter). A kernel held as a buffer, which the model
-    never trains, makes a frozen node."""
+    traced through, or BlurPool's fixed filter). A kernel that is not a parameter (a buffer,
+    saved or not), which the model never trains, is the node's constant and the node is
+    frozen: random weights must not replace a blur filter."""
     weight, bias = call.argument(1, "weight"), call.argument(2, "bias")
     if not all(tensor is None or (isinstance(tensor, fx.Node) and tensor.op == "get_attr") for tensor in (weight, bias)) \
             or weight is None:
@@ -548,16 +549,16 @@ def _conv2d(call: Call, builder):
     values = {"in_channels": group_channels * groups, "out_channels": out_channels, "kernel_size": kernel,
               "stride": plain(call.argument(3, "stride", 1)), "padding": plain(call.argument(4, "padding", 0)),
               "dilation": plain(call.argument(5, "dilation", 1)), "groups": groups, "bias": bias is not None}
-    saved = builder.parameters | builder.buffers
-    tensors = {key: tensor.target for key, tensor in (("weight", weight), ("bias", bias))
-               if tensor is not None and tensor.target in saved}
-    name = builder.add("Conv2d", values, call.tensors()[:1], tensors=tensors)
-    # a tensor the model does not save (BlurPool's filter: persistent=False) is the node's constant
-    unsaved = {key: _held(builder.model, tensor.target).detach().clone()
-               for key, tensor in (("weight", weight), ("bias", bias)) if tensor is not None and tensor.target not in saved}
-    if unsaved:
-        builder.imported.constants[name] = unsaved
-    if weight.target not in builder.parameters:
+    held = {key: tensor.target for key, tensor in (("weight", weight), ("bias", bias)) if tensor is not None}
+    learned = {key: target for key, target in held.items() if target in builder.parameters}
+    name = builder.add("Conv2d", values, call.tensors()[:1], tensors=learned)
+    fixed = {key: target for key, target in held.items() if key not in learned}
+    if fixed:
+        builder.imported.constants[name] = {key: _held(builder.model, target).detach().clone()
+                                            for key, target in fixed.items()}
+        builder.imported.folded_buffers = sorted({*builder.imported.folded_buffers,
+                                                  *(target for target in fixed.values() if target in builder.buffers)})
+    if "weight" in fixed:
         builder.network.node(name).trainable = False
     return name
 

@@ -55,6 +55,10 @@ class ImportedModel:
     folded_buffers: list[str] = field(default_factory=list)  # buffers only read into folded constants
     derived: dict[str, dict[str, DerivedTensor]] = field(default_factory=dict)  # node -> {its tensor: how it
     # is computed from the original's parameters}
+    # The traced model's own weights converted, when the network holds constants (a RoPE
+    # table, BlurPool's filter): its JSON cannot carry them, and compiled from it alone they
+    # would be zeros or random. An import without weights still writes these.
+    own_weights: dict[str, torch.Tensor] | None = None
 
 
 def _module_values(module: torch.nn.Module, entry) -> dict[str, Any]:
@@ -429,6 +433,9 @@ def trace(model: torch.nn.Module, catalog: Catalog | None = None, *, where: str 
                               "(an auxiliary head for training): left out, and their weights are ignored")
     for name, position in tidy_positions(network).items():
         network.move_node(name, position)
+    state = model.state_dict()
+    if imported.constants and not any(tensor.is_meta for tensor in state.values()):
+        imported.own_weights = convert_weights(imported, state, source=f"{where}'s own weights")
     return imported
 
 

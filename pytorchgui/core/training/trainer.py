@@ -182,8 +182,8 @@ def frozen_at_random_warning(nodes: list[str], initial_weights: str = "") -> str
                 f"Unfreeze {them}, or give the data the shape the weights were made for (3 channels for ImageNet's)")
     return (f"{found}: no trained weights are loaded into {them}, so {they} never {learn} and the layers after "
             f"{them} learn from noise (a classifier trained so stays near chance). Give {them} trained weights: "
-            "import the model with them (File > Import torchvision model…, tick 'Download torchvision's pretrained "
-            "weights' when online; pytorchgui import --pretrained), or start from a weights file (Train tab, Start "
+            "import the model with them (File > Import model (torchvision, timm)…, tick its pretrained weights "
+            "when online; pytorchgui import --pretrained), or start from a weights file (Train tab, Start "
             f"from weights; --initial-weights); or unfreeze {them} (right-click the canvas, Unfreeze all)")
 
 

@@ -78,26 +78,35 @@ def test_var_std_and_square_become_reduce_and_power_nodes():
 
 
 class FunctionalConvolutions(nn.Module):
-    """F.conv2d with a parameter kernel and bias, and with a fixed blur filter the model does
-    not save (timm's BlurPool2d: a buffer with persistent=False), by depth and stride 2."""
+    """F.conv2d with a parameter kernel and bias, and with a fixed blur filter (timm's
+    BlurPool2d: a buffer, saved or not), by depth and stride 2."""
 
-    def __init__(self):
+    def __init__(self, persistent: bool = False):
         super().__init__()
         self.weight, self.bias = nn.Parameter(torch.randn(4, 3, 3, 3)), nn.Parameter(torch.randn(4))
         blur = torch.tensor([1.0, 2.0, 1.0])
-        self.register_buffer("filt", (blur[:, None] * blur[None, :] / 16).expand(4, 1, 3, 3).clone(), persistent=False)
+        self.register_buffer("filt", (blur[:, None] * blur[None, :] / 16).expand(4, 1, 3, 3).clone(),
+                             persistent=persistent)
 
     def forward(self, x):
         x = F.conv2d(x, self.weight, self.bias, padding=1)
         return torch.conv2d(F.pad(x, [1, 1, 1, 1], mode="reflect"), self.filt, stride=2, groups=4)
 
 
-def test_functional_convolutions_become_conv2d_nodes_and_a_fixed_filter_a_frozen_one():
-    imported = imported_exactly(FunctionalConvolutions(), [3, 8, 8])
+@pytest.mark.parametrize("persistent", [False, True])
+def test_functional_convolutions_become_conv2d_nodes_and_a_fixed_filter_a_frozen_one(persistent):
+    model = FunctionalConvolutions(persistent)
+    imported = imported_exactly(model, [3, 8, 8])
     convolutions = [node for node in imported.network.nodes.values() if node.type == "Conv2d"]
     assert [(node.parameters["in_channels"], node.parameters["out_channels"], node.parameters["groups"],
              node.parameters["stride"], node.parameters["bias"], node.trainable) for node in convolutions] == [
         (3, 4, 1, 1, True, True), (4, 4, 4, 2, False, False)]
+    # the filter is no weight a file of random ones may replace: the import keeps the model's own
+    compiled = compile_network(network_format.loads(network_format.dumps(imported.network))).eval()
+    compiled.load_state_dict(imported.own_weights)
+    x = torch.randn(2, 3, 8, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x), model(x))
 
 
 class ShapeReads(nn.Module):

@@ -84,6 +84,22 @@ def test_the_command_line_writes_a_timm_network(tmp_path, capsys):
     assert "timm has no model 'no_such_model'" in capsys.readouterr().err
 
 
+def test_an_import_without_weights_writes_the_constants_a_network_file_cannot_carry(tmp_path, capsys):
+    """resnetblur18's blur filters are buffers the model never trains: frozen Conv2d nodes whose
+    values no network file carries. Imported without weights, they were random; the model's
+    own weights (random, but the filters exact) go beside the network, and the note says how
+    to train from them."""
+    out, weights = tmp_path / "blur.json", tmp_path / "blur_weights.pt"
+    assert cli.main(["import", "timm:resnetblur18", "-o", str(out)]) == 0
+    assert f"train with --initial-weights {weights}" in capsys.readouterr().err
+    network = network_format.load(out)
+    assert network.node("layer1.0.conv2d").type == "Conv2d" and not network.node("layer1.0.conv2d").trainable
+    state = torch.load(weights, weights_only=True)
+    compile_network(network).load_state_dict(state)  # every tensor of the network, none other
+    taps = torch.tensor([1.0, 2.0, 1.0])
+    assert torch.equal(state["layer1_0_conv2d.weight"][0, 0], taps[:, None] * taps[None, :] / 16)
+
+
 def test_pretrained_weights_that_cannot_be_fetched_say_so(monkeypatch):
     def offline(name, pretrained=False, **kwargs):
         raise OSError("We couldn't connect to 'https://huggingface.co' to load the files")
