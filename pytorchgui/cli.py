@@ -645,7 +645,14 @@ def _data(arguments, trained):
 
     data = with_tokenizer(load_for_network(arguments.data, trained.network, train=not arguments.test_mode),
                           trained.tokenizer)
-    return trained.split_part(data, arguments.part) if arguments.part != "all" else data
+    if arguments.part != "all":
+        return trained.split_part(data, arguments.part)
+    split = trained.data.get("validation_split")
+    if isinstance(split, dict) and split.get("whole") == data.name and split.get("samples") == len(data):
+        print(f"note: {trained.name} trained on {100 - split['percent']:g} % of {data.name} and validated on the "
+              f"rest; every row is measured here: --part validation measures only the rows it did not train on",
+              file=sys.stderr)
+    return data
 
 
 def evaluate(arguments) -> int:

@@ -100,6 +100,13 @@ def test_evaluate_export_and_predict_in_the_targets_units(table, tmp_path, capsy
                         target_normalization=trained.target_normalization)
     assert summary["samples"] == len(validation) == 88
     assert summary["mse"] == pytest.approx(expected.mse) and summary["r2"] == pytest.approx(expected.r2)
+    assert "note:" not in capsys.readouterr().err
+    # every row, the training ones too: said, since the figures are then better than the validation's
+    assert main(["evaluate", str(out), "--data", f"csv:{csv}?target=target", "--json"]) == 0
+    printed = capsys.readouterr()
+    assert json.loads(printed.out)["summary"]["samples"] == len(table)
+    assert ("trained on 80 % of diabetes.csv and validated on the rest; every row is measured here: --part "
+            "validation measures only") in printed.err
 
     assert main(["export", str(out), "--format", "python", "-o", str(tmp_path / "net.py")]) == 0
     spec = importlib.util.spec_from_file_location("exported_regression", tmp_path / "net.py")
