@@ -135,6 +135,7 @@ class EvaluationTab(QtWidgets.QWidget):
         self.loading: Task | None = None
         self.dialog: FunctionDialog | None = None
         self.chosen_weights = None  # the weights combo's choice Try it was last told of
+        self.opened_runs: dict[Path, str] = {}  # run folders outside the runs folder (a sweep's trials) -> label
         self.prepared_sample: torch.Tensor | None = None  # the last image input Try it predicted
         self._measured_style: tuple = (None, None)  # (training set, its style) for runs that recorded none
         self.model_problem = ""  # why there is no model for the weights chosen
@@ -554,6 +555,8 @@ class EvaluationTab(QtWidgets.QWidget):
         blocker = QtCore.QSignalBlocker(self.weights_combo)
         self.weights_combo.clear()
         add_trained_weights(self.weights_combo, self.workspace.last_result)
+        for run, label in reversed(self.opened_runs.items()):  # the last opened first, after "just trained"
+            self.weights_combo.insertItem(1 if self.weights_combo.itemData(0) == "latest" else 0, label, run)
         if self.weights_combo.count() == 0:
             self.weights_combo.addItem("No trained weights yet", None)
         index = 0 if select_latest else max(self.weights_combo.findData(current), 0)
@@ -563,6 +566,17 @@ class EvaluationTab(QtWidgets.QWidget):
             self._model_changed()  # "the network just trained" is now another run's
         else:
             self._weights_chosen()
+
+    def offer_run(self, run: Path, label: str) -> None:
+        """Offer a run folder the runs folder does not hold (a sweep's trial, opened as the
+        current network) among the weights, chosen."""
+        self.opened_runs.pop(run, None)
+        self.opened_runs[run] = label
+        blocker = QtCore.QSignalBlocker(self.weights_combo)
+        self.update_weights()
+        self.weights_combo.setCurrentIndex(self.weights_combo.findData(run))
+        del blocker
+        self._weights_chosen()
 
     def open_weights_file(self) -> None:
         choose_weights_file(self.weights_combo)

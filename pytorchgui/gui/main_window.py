@@ -175,8 +175,11 @@ class MainWindow(QtWidgets.QMainWindow):
         machine = {name: getattr(self.workspace.training_config, name) for name in MACHINE_OPTIONS}
         self.document.open_untitled(network, f"{run.parent.parent.name}_{run.name}.json", "trial")
         self.workspace.set_training_config(options.replace(**machine))
+        trained = folder.file(RunFolder.LAST_WEIGHTS).is_file()  # a pruned or failed trial may have none
+        if trained:
+            self.evaluation_tab.offer_run(run, f"Trial {run.name} of {run.parent.parent.name} (best)")
         self.statusBar().showMessage(f"Opened {run.name} of {run.parent.parent.name}: its network and training "
-                                     "options", 8000)
+                                     "options" + ("; the Evaluation tab measures its weights" if trained else ""), 8000)
         return True
 
     def show_network_settings(self) -> None:

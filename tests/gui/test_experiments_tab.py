@@ -108,6 +108,10 @@ def test_a_sweep_started_in_the_tab_fills_the_table(qtbot, window, tmp_path):
     table.selectRow(0)
     tab.open_trial_button.click()
     assert window.document.display_name.startswith("exp_trial-")
+    # its weights are the Evaluation tab's choice, though the runs folder does not hold the trial
+    weights = window.evaluation_tab.weights_combo
+    assert weights.currentText().startswith("Trial trial-") and weights.currentData() == Path(tab.selected_run())
+    assert window.evaluation_tab.trained_model().weights.name == "best_weights.pt"
 
 
 def test_the_trials_table_shows_every_column_at_1280_pixels_wide(qtbot, window):
