@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from pytorchgui import __version__
 
 USER_ERROR = 2
 BUG = 3  # distinct from 1 (validate found problems) and 2 (the user's input)
+BROKEN_PIPE = 141  # as a program killed by SIGPIPE: what `yes | head` leaves
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--curves", type=Path, metavar="DIR",
                           help="a classifier's ROC, precision-recall and calibration curves as CSV and curves.png "
                                "in DIR (default with a run folder: RUN_DIR/evaluation/DATASET)")
-    evaluate.add_argument("--no-curves", action="store_true", help="write no curves, not even into the run folder")
+    evaluate.add_argument("--no-curves", action="store_true", help="write no curves, not even into the run folder (nor into --json's report)")
 
     _add_model_commands(commands, DATA_SPEC_HELP)
     _add_inspect_command(commands, DATA_SPEC_HELP)
@@ -231,15 +233,20 @@ def main(argv: list[str] | None = None) -> int:
     from pytorchgui.core.errors import PyTorchGUIError, first_line
 
     try:
-        return {"validate": validate, "train": train, "evaluate": evaluate, "export": export,
+        code = {"validate": validate, "train": train, "evaluate": evaluate, "export": export,
                 "lr-find": lr_find, "estimate": estimate, "import": import_model,
                 "inspect": inspect, "embed": embed, "sweep": sweep}[arguments.command](arguments)
+        sys.stdout.flush()  # a reader gone is found here, where it is handled, not at exit
+        return code
     except PyTorchGUIError as error:
         print(f"pytorchgui {arguments.command}: {error}", file=sys.stderr)
         return USER_ERROR
     except KeyboardInterrupt:
         print(f"pytorchgui {arguments.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`pytorchgui evaluate ... | head`): nothing is wrong
+        _silence_stdout()
+        return BROKEN_PIPE
     except Exception as error:  # noqa: BLE001 - a bug: logged with its traceback, said in one line
         from pytorchgui.bug_log import log_bug, log_file
 
@@ -248,6 +255,15 @@ def main(argv: list[str] | None = None) -> int:
               f"{first_line(error)}; the details are in {log_file()}",
               file=sys.stderr)
         return BUG
+
+
+def _silence_stdout() -> None:
+    """Standard output to /dev/null, so that Python's flush at exit does not find the closed
+    pipe again and print its own traceback."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):  # not a file (a test's capture): nothing to flush at exit
+        pass
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
@@ -442,7 +458,6 @@ def _stopped_on_terminate(control):
 def _run_sweep_processes(arguments, config) -> None:
     """--jobs N: N worker processes on the same experiment, each with its share of the CPU
     threads (or its own GPU), started with this command's own flags."""
-    import os
     import signal
     import subprocess
 
@@ -672,7 +687,10 @@ def evaluate(arguments) -> int:
               f"{data.name}")
     _write_curves(arguments, result, data.name)
     if arguments.json:
-        print(json.dumps(result.to_json()))
+        report = result.to_json()
+        if arguments.no_curves:
+            report.pop("curves", None)
+        print(json.dumps(report))
         return 0
     for key, value in result.summary().items():
         print(f"{key:>14}: {value:.4f}" if isinstance(value, float) else f"{key:>14}: {value}")

@@ -1,6 +1,7 @@
 """Every error a user can cause is the project's own error, with a message: network files
 that are hostile or fuzzed, networks that cannot train, data and memory that do not fit."""
 import json
+import os
 import time
 
 import numpy
@@ -308,6 +309,23 @@ def test_a_bug_is_exit_3_with_one_line_and_its_traceback_in_the_log(capsys, monk
     assert err.count("\n") == 1 and log_file() in err
     text = open(log_file(), encoding="utf-8").read()
     assert "Traceback" in text and "in broken" in text
+
+
+def test_output_piped_into_a_reader_that_stops_early_is_no_bug():
+    """`pytorchgui evaluate RUN --json | head -c 100`: the pipe closes before the report is
+    written; that ended in "internal error (a bug in PyTorchGUI): BrokenPipeError", exit 3.
+    Now it ends quietly, as a program stopped by SIGPIPE does."""
+    import subprocess
+    import sys
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first byte
+    try:
+        finished = subprocess.run([sys.executable, "-m", "pytorchgui", "validate", str(LENET)], stdout=write_end,
+                                  stderr=subprocess.PIPE, check=False)
+    finally:
+        os.close(write_end)
+    assert (finished.returncode, finished.stderr.decode()) == (141, "")
 
 
 def test_regression_data_fits_one_output_and_a_mismatch_is_refused(tmp_path):

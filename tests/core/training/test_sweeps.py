@@ -136,7 +136,9 @@ def _evaluated(capsys, run_folder, test_spec: str) -> dict:
     code, stdout, stderr = run(capsys, "evaluate", str(run_folder), "--data", test_spec, "--test-mode", "--json",
                                "--no-curves")
     assert code == 0, stderr
-    return json.loads(stdout)["summary"]
+    report = json.loads(stdout)
+    assert "curves" not in report  # --no-curves: none in the report either
+    return report["summary"]
 
 
 def test_best_weights_follow_the_figure_the_trainer_is_told_to_keep_by(capsys, tmp_path, lenet):
