@@ -125,7 +125,7 @@ def test_a_timm_model_whose_network_holds_constants_starts_training_from_them(wi
     assert window.import_chosen("timm:resnetblur18")
     start = window.train_tab.options.config().initial_weights
     assert start.endswith("resnetblur18_weights.pt")
-    assert torch.load(start, weights_only=True)["layer1_0_conv2d.weight"][0, 0, 1, 1] == 0.25  # the filter's centre
+    assert torch.load(start, weights_only=True)["maxpool_1_conv2d.weight"][0, 0, 1, 1] == 0.25  # the filter's centre
     window.document.undo_stack.setClean()
 
 

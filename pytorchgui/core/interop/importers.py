@@ -77,8 +77,14 @@ def _module_values(module: torch.nn.Module, entry) -> dict[str, Any]:
 
 
 def _function_name(node) -> str:
-    """A function call's name inside the module path of the module that uses its result
-    (a ResNet block's `add` is `layer1.0.add`), so it collapses with its stage."""
+    """A function call's name inside the module path of the module whose forward calls it (a
+    ResNet block's `add` is `layer1.0.add`, the pad of timm's BlurPool in the stem
+    `maxpool.1.pad`), so it collapses with its stage; called by the model's own forward,
+    inside that of the module that uses its result."""
+    stack = node.meta.get("nn_module_stack")
+    if stack:
+        path, _ = list(stack.values())[-1]
+        return f"{path}.{node.name}"
     pending, seen = list(node.users), set()
     while pending:
         user = pending.pop(0)

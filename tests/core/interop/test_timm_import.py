@@ -93,11 +93,13 @@ def test_an_import_without_weights_writes_the_constants_a_network_file_cannot_ca
     assert cli.main(["import", "timm:resnetblur18", "-o", str(out)]) == 0
     assert f"train with --initial-weights {weights}" in capsys.readouterr().err
     network = network_format.load(out)
-    assert network.node("layer1.0.conv2d").type == "Conv2d" and not network.node("layer1.0.conv2d").trainable
+    # named in the module that calls them (the stem's BlurPool), not after the block reading the result
+    assert {"maxpool.1.pad", "layer2.0.aa.conv2d_1"} <= set(network.nodes)
+    assert network.node("maxpool.1.conv2d").type == "Conv2d" and not network.node("maxpool.1.conv2d").trainable
     state = torch.load(weights, weights_only=True)
     compile_network(network).load_state_dict(state)  # every tensor of the network, none other
     taps = torch.tensor([1.0, 2.0, 1.0])
-    assert torch.equal(state["layer1_0_conv2d.weight"][0, 0], taps[:, None] * taps[None, :] / 16)
+    assert torch.equal(state["maxpool_1_conv2d.weight"][0, 0], taps[:, None] * taps[None, :] / 16)
 
 
 def test_pretrained_weights_that_cannot_be_fetched_say_so(monkeypatch):
