@@ -309,7 +309,8 @@ class ExperimentsTab(QtWidgets.QWidget):
                                         "trials each swept value explains")
         self.curves_plot = _plot("Best trials", "bestCurvesPlot", bottom=CountAxis("bottom"))
         self.curves_plot.setLabel("bottom", "epoch")
-        self.curves_plot.addLegend(offset=(-10, -10), brush=(255, 255, 255, 210))
+        # small and tight: the plot is short, and the legend is over the curves in any corner
+        self.curves_plot.addLegend(offset=(10, 10), brush=(255, 255, 255, 210), labelTextSize="8pt", verSpacing=-6)
         self.coordinates_plot.hideAxis("left")
         # the axes' names under the plot: pyqtgraph sizes the row for digits, which cut the "_" of batch_size
         names_axis = self.coordinates_plot.getAxis("bottom")
@@ -326,7 +327,7 @@ class ExperimentsTab(QtWidgets.QWidget):
         self.log_view.setReadOnly(True)
         self.log_view.setMaximumBlockCount(5000)
         split.addWidget(self.log_view)
-        split.setSizes([230, 420, 90])
+        split.setSizes([280, 380, 80])  # five trials in sight
         layout.addWidget(split, 1)
         return right
 
@@ -710,7 +711,8 @@ class ExperimentsTab(QtWidgets.QWidget):
             ys = [axis[0][index] for axis in positions]
             if row["state"] == "COMPLETE" and row[objective] is not None:
                 share = 0.5 if high == low else (row[objective] - low) / (high - low)
-                pen = pyqtgraph.mkPen(colours.map(share if maximize else 1 - share, mode="qcolor"), width=2)
+                # viridis up to 0.8: its last yellows are hard to see on white
+                pen = pyqtgraph.mkPen(colours.map(0.8 * (share if maximize else 1 - share), mode="qcolor"), width=2)
             else:
                 pen = pyqtgraph.mkPen(GREY, width=1, style=QtCore.Qt.DashLine)
             plot.plot(list(range(len(names))), ys, pen=pen, connect="finite")
@@ -747,21 +749,23 @@ class ExperimentsTab(QtWidgets.QWidget):
         plot.clear()
         plot.enableAutoRange(y=True)  # the empty plot's 0–1 would not hold a loss
         objective = snapshot.experiment.objective
+        # the legend in the corner the curves leave empty: top left of rising ones, top right of falling ones
+        plot.plotItem.legend.setOffset((10, 10) if snapshot.experiment.direction == "maximize" else (-10, 10))
         plot.setTitle(f"Best trials' {objective.replace('_', ' ')}")
         plot.setLabel("left", objective.replace("_", " "))
         if not snapshot.curves:
             plot.addItem(_note(CURVES_NOTE, 0.5))
             return
         colours = ("#e8590c", "#1c7ed6", "#2f9e44")
-        epochs = [x for points in snapshot.curves.values() for x, _ in points]
-        if epochs:
-            plot.setXRange(min(epochs), max(epochs), padding=0.06)
-        for colour, row in zip(colours, best_rows(snapshot)):
-            points = snapshot.curves.get(row["number"], [])
+        shown = [(colour, row, snapshot.curves.get(row["number"], [])) for colour, row in zip(colours, best_rows(snapshot))]
+        for colour, row, points in shown:
             if points:
                 plot.plot([x for x, _ in points], [y for _, y in points], pen=pyqtgraph.mkPen(colour, width=2),
                           symbol="o", symbolSize=5, symbolBrush=colour,
                           name=f"trial {row['number']}: {row[objective]:.4g}")
+        epochs = [x for _, _, points in shown for x, _ in points]
+        if epochs:
+            plot.setXRange(min(epochs), max(epochs), padding=0.06)
 
     def _show_status(self) -> None:
         if not self.space and self.experiment is None:

@@ -173,7 +173,9 @@ class MainWindow(QtWidgets.QMainWindow):
             dialogs.show_error(self, "Cannot open the trial", str(error))
             return False
         machine = {name: getattr(self.workspace.training_config, name) for name in MACHINE_OPTIONS}
-        self.document.open_untitled(network, f"{run.parent.parent.name}_{run.name}.json", "trial")
+        # "lenet5_trial-0003.json": a run trained from it is named with its own start time, not a second one
+        self.document.open_untitled(network, f"{RunFolder.without_stamp(run.parent.parent.name)}_{run.name}.json",
+                                    "trial")
         self.workspace.set_training_config(options.replace(**machine))
         trained = folder.file(RunFolder.LAST_WEIGHTS).is_file()  # a pruned or failed trial may have none
         if trained:

@@ -21,7 +21,8 @@ SWEEP_ACTION = "sweepThisAction"
 
 def prefilled(spec: ParameterSpec, value: Any) -> dict[str, Any]:
     """A first range around `value` within the spec's bounds (a tenth to ten times a
-    learning rate, on a log scale; half to twice a count), or every choice of a choice."""
+    learning rate, on a log scale; half to twice a count; half, once and twice a batch
+    size as choices), or every choice of a choice."""
     if spec.type == "bool":
         return {"choices": [False, True]}
     if spec.type == "choice":
@@ -30,6 +31,8 @@ def prefilled(spec: ParameterSpec, value: Any) -> dict[str, Any]:
         return {"choices": [] if value in (None, "") else [value]}
     low_bound = spec.minimum if spec.minimum is not None else -float("inf")
     high_bound = spec.maximum if spec.maximum is not None else float("inf")
+    if spec.type == "int" and spec.name == "batch_size" and value > 1:  # sizes are tried by powers of two
+        return {"choices": [size for size in (value // 2, value, value * 2) if low_bound <= size <= high_bound]}
     if spec.type == "int":
         low, high = max(value // 2, low_bound, 1 if value > 0 else low_bound), min(max(value * 2, value + 1), high_bound)
         return {"low": int(low), "high": int(high)}

@@ -41,8 +41,8 @@ def test_sweep_this_adds_a_layer_parameter_and_a_training_option(window):
     assert tab.space == {"conv1.out_channels": {"low": 3, "high": 12, "step": 3}}
 
     _sweep_from(window.train_tab.options.fields["batch_size"])
-    dialog = tab.sweep_dialog
-    dialog.choices_button.setChecked(True)
+    dialog = tab.sweep_dialog  # batch sizes by powers of two: half, once and twice the current 128
+    assert dialog.choices_button.isChecked() and dialog.choices_edit.text() == "64, 128, 256"
     dialog.choices_edit.setText("64, 128")
     dialog.accept()
     assert tab.space["batch_size"] == {"choices": [64, 128]}
@@ -73,11 +73,12 @@ def test_opening_a_trial_sets_the_network_and_the_training_options(window, tmp_p
 
     network = window.workspace.network.copy()
     network.set_parameters("conv1", {**network.node("conv1").parameters, "out_channels": 12})
-    run = RunFolder(tmp_path / "exp" / "trials" / "trial-0003")
+    run = RunFolder(tmp_path / "2026-12-03_15-24-35_lenet5" / "trials" / "trial-0003")
     run.write_start(network, {"training": TrainingConfig(epochs=3, batch_size=32).to_dict()})
     assert window.open_trial(run.path)
     assert window.workspace.network.node("conv1").parameters["out_channels"] == 12
-    assert window.document.path is None and window.document.display_name.startswith("exp_trial-0003.json")
+    # named without the experiment's start time: a run of it was named with two
+    assert window.document.path is None and window.document.display_name.startswith("lenet5_trial-0003.json")
     assert (window.workspace.training_config.epochs, window.train_tab.batch_spin.value()) == (3, 32)
 
 

@@ -104,6 +104,12 @@ class RunFolder:
     def name(self) -> str:
         return self.path.name
 
+    @staticmethod
+    def without_stamp(name: str) -> str:
+        """A folder's name without the start time `new` puts first ("lenet5" of
+        "2026-12-03_15-24-35_lenet5"): a name made from it is not stamped twice."""
+        return re.sub(r"^\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d_", "", name)
+
     @classmethod
     def new(cls, base: Path, network_name: str) -> "RunFolder":
         """A run folder under `base` that does not exist yet, named by the time and the
