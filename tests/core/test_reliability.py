@@ -149,6 +149,21 @@ def test_the_cpu_running_out_of_memory_is_a_message_like_the_gpus(shapes, monkey
         Trainer(network, shapes, TrainingConfig(epochs=1, batch_size=64)).run()
 
 
+def test_memory_running_short_in_the_optimizers_probe_is_not_remembered_as_its_settings(monkeypatch):
+    """The probe step that checks an optimizer's settings ran out of memory (above: Adam's
+    step refused), and that outcome was remembered: every later Adam network in the process
+    "ran out of memory at batch size 64" (44 tests of one pytest-xdist worker)."""
+    from pytorchgui.core.graph import shapes
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 196689920000 bytes")
+
+    entry, values = default_catalog().optimizers.get("Adam"), {"lr": 0.000123}  # settings no other test checks
+    monkeypatch.setattr(torch.optim.Adam, "step", refuse)
+    assert shapes._optimizer_settings_problem(entry, values) == ""
+    assert (entry.name, entry.source, shapes._freeze(values)) not in shapes._SETTINGS_CHECKED
+
+
 def test_validate_reports_instead_of_crashing(capsys, tmp_path):
     path = tmp_path / "wide.json"
     path.write_text(json.dumps(document(**{"$input": {"shape": [1, 4611686018427387904], "dtype": "float32"}})))

@@ -232,10 +232,21 @@ def _optimizer_settings_problem(entry: CatalogEntry, values: dict) -> str:
         try:
             probe_step(entry, values)
         except Exception as error:  # torch's own checks of the settings
+            if isinstance(error, MemoryError) or "can't allocate memory" in str(error):
+                raise _NoVerdict from error
             return f"the optimizer {entry.name} cannot run with these settings: {first_line(error)}"
         return ""
 
-    return _SETTINGS_CHECKED.get_or_compute((entry.name, entry.source, _freeze(values)), step)
+    try:
+        return _SETTINGS_CHECKED.get_or_compute((entry.name, entry.source, _freeze(values)), step)
+    except _NoVerdict:  # memory ran short: the training step will say so; the settings are not to blame
+        return ""
+
+
+class _NoVerdict(Exception):
+    """The probe step failed for a reason that is not the settings (the memory), so its
+    outcome is not remembered as theirs: once remembered, every later network with the
+    optimizer "ran out of memory" in that process."""
 
 
 def weighted_nodes(network: Network, report: ShapeReport) -> list[str]:
