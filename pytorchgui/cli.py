@@ -65,7 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--curves", type=Path, metavar="DIR",
                           help="a classifier's ROC, precision-recall and calibration curves as CSV and curves.png "
                                "in DIR (default with a run folder: RUN_DIR/evaluation/DATASET)")
-    evaluate.add_argument("--no-curves", action="store_true", help="write no curves, not even into the run folder (nor into --json's report)")
+    evaluate.add_argument("--no-curves", action="store_true",
+                          help="write no curves, not even into the run folder (nor into --json's report)")
 
     _add_model_commands(commands, DATA_SPEC_HELP)
     _add_inspect_command(commands, DATA_SPEC_HELP)

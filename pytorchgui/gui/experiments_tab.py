@@ -757,7 +757,8 @@ class ExperimentsTab(QtWidgets.QWidget):
             plot.addItem(_note(CURVES_NOTE, 0.5))
             return
         colours = ("#e8590c", "#1c7ed6", "#2f9e44")
-        shown = [(colour, row, snapshot.curves.get(row["number"], [])) for colour, row in zip(colours, best_rows(snapshot))]
+        shown = [(colour, row, snapshot.curves.get(row["number"], []))
+                 for colour, row in zip(colours, best_rows(snapshot))]
         for colour, row, points in shown:
             if points:
                 plot.plot([x for x, _ in points], [y for _, y in points], pen=pyqtgraph.mkPen(colour, width=2),

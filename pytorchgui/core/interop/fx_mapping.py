@@ -541,8 +541,9 @@ def _conv2d(call: Call, builder):
     saved or not), which the model never trains, is the node's constant and the node is
     frozen: random weights must not replace a blur filter."""
     weight, bias = call.argument(1, "weight"), call.argument(2, "bias")
-    if not all(tensor is None or (isinstance(tensor, fx.Node) and tensor.op == "get_attr") for tensor in (weight, bias)) \
-            or weight is None:
+    held_by_the_model = (tensor is None or (isinstance(tensor, fx.Node) and tensor.op == "get_attr")
+                         for tensor in (weight, bias))
+    if weight is None or not all(held_by_the_model):
         raise MappingError("convolves with a kernel or bias computed inside the model", "use an nn.Conv2d module")
     out_channels, group_channels, *kernel = call.shape_of(weight)
     groups = call.argument(6, "groups", 1)
