@@ -26,7 +26,7 @@ def test_an_imported_model_frozen_without_its_weights_is_named_and_with_them_is_
     warning = frozen_at_random_warning(frozen)
     assert warning.startswith(f"{len(frozen)} frozen nodes ({', '.join(frozen[:3])} and {len(frozen) - 3} more) keep "
                               "the random values they start with")
-    assert "near chance" in warning and "Download torchvision's pretrained weights" in warning
+    assert "near chance" in warning and "File > Import model (torchvision, timm)…, tick its pretrained weights" in warning
     assert "Start from weights" in warning and "--initial-weights" in warning
 
 
