@@ -279,13 +279,19 @@ def _transpose(call: Call, builder):
                        call.tensors()[:1])
 
 
+def _reduced_dims(call: Call, operation: str) -> list[int]:
+    """The dimensions a reduction names; MappingError for one over the whole tensor."""
+    dim = call.argument(1, "dim")
+    if dim is None:
+        raise MappingError(f"takes the {operation} of the whole tensor, batch included",
+                           f"give the dimensions to reduce (x.{operation}(dim=...))")
+    return _dims(dim)
+
+
 def _reduce(operation: str):
     def read(call: Call, builder):
-        dim = call.argument(1, "dim")
-        if dim is None:
-            raise MappingError(f"takes the {operation} of the whole tensor, batch included",
-                               f"give the dimensions to reduce (x.{operation}(dim=...))")
-        values = {"operation": operation, "dim": _dims(dim), "keepdim": bool(call.argument(2, "keepdim", False))}
+        values = {"operation": operation, "dim": _reduced_dims(call, operation),
+                  "keepdim": bool(call.argument(2, "keepdim", False))}
         return builder.add("Reduce", values, call.tensors()[:1])
 
     return read
@@ -295,16 +301,13 @@ def _spread(operation: str):
     """x.var(dim, unbiased, keepdim) and x.std(...), or with correction=: a Reduce of that
     operation (ConvNeXt's RMS variants, CAFormer's heads)."""
     def read(call: Call, builder):
-        dim = call.argument(1, "dim")
-        if dim is None:
-            raise MappingError(f"takes the {operation} of the whole tensor, batch included",
-                               f"give the dimensions to reduce (x.{operation}(dim=...))")
+        dims = _reduced_dims(call, operation)
         unbiased = call.argument(2, "unbiased", True)
         correction = call.kwargs.get("correction", 1 if unbiased else 0)
         if not isinstance(correction, (int, float)) or correction != int(correction):
             raise MappingError(f"takes the {operation} with a correction of {correction!r}",
                                "use a whole correction (1 divides by n - 1, 0 by n)")
-        values = {"operation": operation, "dim": _dims(dim), "keepdim": bool(call.argument(3, "keepdim", False)),
+        values = {"operation": operation, "dim": dims, "keepdim": bool(call.argument(3, "keepdim", False)),
                   "correction": int(correction)}
         return builder.add("Reduce", values, call.tensors()[:1])
 
@@ -555,7 +558,7 @@ def _conv2d(call: Call, builder):
     name = builder.add("Conv2d", values, call.tensors()[:1], tensors=learned)
     fixed = {key: target for key, target in held.items() if key not in learned}
     if fixed:
-        builder.imported.constants[name] = {key: _held(builder.model, target).detach().clone()
+        builder.imported.constants[name] = {key: _held(builder.graph_module, target).detach().clone()
                                             for key, target in fixed.items()}
         builder.imported.folded_buffers = sorted({*builder.imported.folded_buffers,
                                                   *(target for target in fixed.values() if target in builder.buffers)})
@@ -565,7 +568,8 @@ def _conv2d(call: Call, builder):
 
 
 def _held(model: torch.nn.Module, target: str) -> torch.Tensor:
-    """The tensor a get_attr reads (the trace's runs hold it on the meta device)."""
+    """The tensor a get_attr of `model` (the traced graph module: it also holds the tensors
+    torch.fx saved as `_tensor_constant…`) reads; the trace's runs hold it on the meta device."""
     owner, _, attribute = target.rpartition(".")
     return getattr(model.get_submodule(owner), attribute)
 

@@ -439,8 +439,8 @@ def trace(model: torch.nn.Module, catalog: Catalog | None = None, *, where: str 
                               "(an auxiliary head for training): left out, and their weights are ignored")
     for name, position in tidy_positions(network).items():
         network.move_node(name, position)
-    state = model.state_dict()
-    if imported.constants and not any(tensor.is_meta for tensor in state.values()):
+    state = model.state_dict() if imported.constants else {}
+    if state and not any(tensor.is_meta for tensor in state.values()):
         imported.own_weights = convert_weights(imported, state, source=f"{where}'s own weights")
     return imported
 
