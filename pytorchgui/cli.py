@@ -663,8 +663,8 @@ def _data(arguments, trained):
                           trained.tokenizer)
     if arguments.part != "all":
         return trained.split_part(data, arguments.part)
-    split = trained.data.get("validation_split")
-    if isinstance(split, dict) and split.get("whole") == data.name and split.get("samples") == len(data):
+    split = trained.split_of(data)
+    if split is not None:
         print(f"note: {trained.name} trained on {100 - split['percent']:g} % of {data.name} and validated on the "
               f"rest; every row is measured here: --part validation measures only the rows it did not train on",
               file=sys.stderr)

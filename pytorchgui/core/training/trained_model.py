@@ -136,6 +136,14 @@ class TrainedModel:
         if problem:
             raise EvaluationError(problem)
 
+    def split_of(self, dataset) -> dict | None:
+        """The validation split the run recorded, if it split `dataset` itself (the same
+        name and size); None otherwise."""
+        split = self.data.get("validation_split")
+        if isinstance(split, dict) and split.get("whole") == dataset.name and split.get("samples") == len(dataset):
+            return split
+        return None
+
     def split_part(self, dataset, part: str = "validation"):
         """The rows of `dataset` the run kept for validation (`part` "validation") or
         trained on ("train"): the validation split the run recorded, drawn again from the
@@ -144,7 +152,7 @@ class TrainedModel:
         if not isinstance(split, dict):
             raise EvaluationError(f"{self.name} recorded no validation split: it validated on "
                                   f"{self.data.get('validation_set') or 'nothing'}; evaluate on a test set instead")
-        if split.get("whole") != dataset.name or split.get("samples") != len(dataset):
+        if self.split_of(dataset) is None:
             raise EvaluationError(f"{self.name} split {split.get('whole')} ({split.get('samples')} samples), not "
                                   f"{dataset.name} ({len(dataset)} samples): give the data the run was trained on")
         training, validation = dataset.split(split["percent"], split["seed"])
