@@ -18,6 +18,7 @@ from __future__ import annotations
 import html
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy
 import pyqtgraph
@@ -550,8 +551,10 @@ class EvaluationTab(QtWidgets.QWidget):
         if self.result is None or regression:
             self.curves_view.show_message(for_classification(page="The Curves page") if regression else self.NO_RESULTS)
 
-    def update_weights(self, select_latest: bool = False) -> None:
-        current = self.weights_combo.currentData()
+    def update_weights(self, select_latest: bool = False, chosen: Any = None) -> None:
+        """The weights there are, listed again; the current choice stays (or `chosen`, or the
+        newest with select_latest)."""
+        current = chosen if chosen is not None else self.weights_combo.currentData()
         blocker = QtCore.QSignalBlocker(self.weights_combo)
         self.weights_combo.clear()
         add_trained_weights(self.weights_combo, self.workspace.last_result)
@@ -570,13 +573,9 @@ class EvaluationTab(QtWidgets.QWidget):
     def offer_run(self, run: Path, label: str) -> None:
         """Offer a run folder the runs folder does not hold (a sweep's trial, opened as the
         current network) among the weights, chosen."""
-        self.opened_runs.pop(run, None)
+        self.opened_runs.pop(run, None)  # listed again as the last opened
         self.opened_runs[run] = label
-        blocker = QtCore.QSignalBlocker(self.weights_combo)
-        self.update_weights()
-        self.weights_combo.setCurrentIndex(self.weights_combo.findData(run))
-        del blocker
-        self._weights_chosen()
+        self.update_weights(chosen=run)
 
     def open_weights_file(self) -> None:
         choose_weights_file(self.weights_combo)

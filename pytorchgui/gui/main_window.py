@@ -173,15 +173,15 @@ class MainWindow(QtWidgets.QMainWindow):
             dialogs.show_error(self, "Cannot open the trial", str(error))
             return False
         machine = {name: getattr(self.workspace.training_config, name) for name in MACHINE_OPTIONS}
+        experiment = run.parent.parent.name
         # "lenet5_trial-0003.json": a run trained from it is named with its own start time, not a second one
-        self.document.open_untitled(network, f"{RunFolder.without_stamp(run.parent.parent.name)}_{run.name}.json",
-                                    "trial")
+        self.document.open_untitled(network, f"{RunFolder.without_stamp(experiment)}_{run.name}.json", "trial")
         self.workspace.set_training_config(options.replace(**machine))
         trained = folder.file(RunFolder.LAST_WEIGHTS).is_file()  # a pruned or failed trial may have none
         if trained:
-            self.evaluation_tab.offer_run(run, f"Trial {run.name} of {run.parent.parent.name} (best)")
-        self.statusBar().showMessage(f"Opened {run.name} of {run.parent.parent.name}: its network and training "
-                                     "options" + ("; the Evaluation tab measures its weights" if trained else ""), 8000)
+            self.evaluation_tab.offer_run(run, f"Trial {run.name} of {experiment} (best)")
+        self.statusBar().showMessage(f"Opened {run.name} of {experiment}: its network and training options"
+                                     + ("; the Evaluation tab measures its weights" if trained else ""), 8000)
         return True
 
     def show_network_settings(self) -> None:
